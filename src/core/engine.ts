@@ -1,0 +1,643 @@
+/**
+ * The sans-I/O gossip engine: one per node. It owns the replicated state and decides what to send;
+ * it never touches a socket, a clock, a timer or an entropy source.
+ *
+ * Call order (the driver's loop):
+ * 1. feed an input — `linkUp`, `linkDown`, `receive`, `tick`, `set`/`delete`, `leave`, or
+ *    `completeJob` — always with the current time `now` in milliseconds;
+ * 2. drain the outputs — `pollJob()` (crypto to run, results come back through `completeJob`),
+ *    `pollTransmit()` (frames to send), `pollEvent()` (changes, penalties, disconnects);
+ * 3. call `tick(now)` again no later than `nextWakeAt()`.
+ * Given the same inputs in the same order (crypto results included), the engine produces the same
+ * outputs: that is what makes the simulator reproducible.
+ *
+ * A gossip round runs every `intervalMs`: `fanout` peers are picked (uniformly, or biased towards
+ * peers that lag on hot origins) and each gets, by `mode`, pushed rumors, a digest asking for deltas
+ * (pull), or a digest that both asks and offers (push-pull). Digests of many origins become a
+ * Merkle summary and the two sides descend the digest trie to the differences.
+ *
+ * @module
+ */
+
+import { bytesEqual, toHex } from "../bytes.ts";
+import { signingBytes } from "../crypto/context.ts";
+import { sha256 } from "../crypto/hash.ts";
+import { GrapevineError, remoteError, type ErrorCode } from "../errors.ts";
+import {
+  decodeFrame,
+  DELTA_FLAG,
+  DIGEST_FLAG,
+  encodeFrame,
+  FRAME,
+  type DeltaFrame,
+  type DigestFrame,
+  type DigestRowWire,
+  type Frame,
+  type FrameLimits,
+  type OriginDeltaWire,
+  type ScopeWire,
+  type TreeFrame,
+  type TreeNodeWire,
+} from "../wire/frames.ts";
+import { inScope, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "./digest-tree.ts";
+import type { CryptoJob, EngineEvent, EngineStats, LinkId, Transmit } from "./events.ts";
+import { resolveOptions, type EngineOptions } from "./options.ts";
+import { randomBelow, sample, weightedSample, type Rng } from "./random.ts";
+import { Store, type CheckedDelta } from "./store.ts";
+
+/** Version of the gossip protocol; part of every signed byte string. */
+export const PROTOCOL_VERSION = 1;
+
+/** TREE flag: on a tie of small subtrees, the receiver of this frame is the one to send its digest. */
+const TREE_FLAG_TIE_IS_YOURS = 16;
+const FLAG_ROLE_MASK = DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
+const HOT_MAX = 64;
+
+/** Penalty points per kind of provable misbehaviour. */
+const PENALTY: Partial<Record<ErrorCode, number>> = {
+  WIRE_FRAME_TOO_LARGE: 50,
+  WIRE_MALFORMED: 25,
+  WIRE_LIMIT: 25,
+  WIRE_SHAPE: 25,
+  CRYPTO_BAD_SIGNATURE: 50,
+  STATE_BAD_PROOF: 50,
+  STATE_CAP_EXCEEDED: 50,
+  STATE_STALE: 10,
+};
+
+interface LinkState {
+  id: LinkId;
+  peer: Uint8Array | null;
+  score: number;
+  closed: boolean;
+  pendingVerifies: number;
+  /** (generation, have) we told this peer we hold, per origin: a delta at or below it is a replay. */
+  advertised: Map<string, { generation: number; have: number }>;
+  /** Hot origins this peer is presumed to lack. */
+  behind: Set<string>;
+}
+
+interface PendingVerify {
+  job: CryptoJob & { kind: "verify" };
+  body: Uint8Array;
+  waiting: { linkId: LinkId; cd: CheckedDelta; rumor: boolean }[];
+}
+
+/** What an engine starts from. */
+export interface EngineInit {
+  /** This node's Ed25519 public key: its id and its origin. */
+  publicKey: Uint8Array;
+  /** Increases on every restart of the node (a boot timestamp serves). */
+  generation: number;
+  /** Seeded randomness for peer choice and round phase. */
+  random: Rng;
+  /** Time of creation, ms. */
+  now: number;
+  options?: Partial<EngineOptions>;
+}
+
+function swapRole(flags: number): number {
+  return (flags & ~FLAG_ROLE_MASK) | ((flags & DIGEST_FLAG.WANT) << 1) | ((flags & DIGEST_FLAG.OFFER) >> 1);
+}
+
+/**
+ * The protocol engine.
+ *
+ * @example
+ * ```ts
+ * const a = new Engine({ publicKey, generation: 1, random: seededRng(1), now: 0 });
+ * a.linkUp(0, 1, peerKey);
+ * a.set(0, "status", new TextEncoder().encode("online"));
+ * for (let job; (job = a.pollJob()); ) a.completeJob(0, job.id, await runCrypto(job));
+ * for (let t; (t = a.pollTransmit()); ) send(t.linkId, t.bytes);
+ * ```
+ */
+export class Engine {
+  readonly options: EngineOptions;
+  readonly id: Uint8Array;
+  readonly store: Store;
+  readonly stats: EngineStats = {
+    rounds: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, framesRejected: 0,
+    verifies: 0, verifyCacheHits: 0, deltasDropped: 0, eventsDropped: 0,
+  };
+
+  #rng: Rng;
+  #links = new Map<LinkId, LinkState>();
+  #linkList: LinkState[] | null = null;
+  #transmits: Transmit[] = [];
+  #transmitHead = 0;
+  #jobs: CryptoJob[] = [];
+  #jobHead = 0;
+  #events: EngineEvent[] = [];
+  #eventHead = 0;
+  #nextJobId = 1;
+  #signJob: number | null = null;
+  #pending = new Map<string, PendingVerify>();
+  #pendingByJob = new Map<number, string>();
+  #pendingCount = 0;
+  #hot = new Map<string, { from: number; roundsLeft: number }>();
+  #nextRoundAt: number;
+  #frameLimits: FrameLimits;
+  #closed = false;
+
+  constructor(init: EngineInit) {
+    if (!(init.publicKey instanceof Uint8Array) || init.publicKey.length !== 32) throw new TypeError("publicKey must be 32 bytes");
+    this.options = resolveOptions(init.options);
+    this.id = init.publicKey;
+    this.#rng = init.random;
+    this.store = new Store(init.publicKey, init.generation, this.options);
+    this.#nextRoundAt = init.now + randomBelow(this.#rng, Math.max(1, Math.floor(this.options.intervalMs)));
+    const o = this.options;
+    this.#frameLimits = {
+      frameBytesMax: o.frameBytesMax,
+      leafBytesMax: o.valueBytesMax + o.keyBytesMax + 32,
+      digestRowsMax: Math.max(o.digestEntriesMax, 1),
+      entriesMax: o.keysPerOriginMax,
+      treeNodesMax: o.treeNodesMax,
+    };
+  }
+
+  // ------------------------------------------------------------------ inputs
+
+  /** A link to a peer is ready (for links with a handshake: after it). */
+  linkUp(now: number, linkId: LinkId, peer: Uint8Array | null = null): void {
+    this.#assertOpen();
+    this.#links.set(linkId, {
+      id: linkId, peer, score: 0, closed: false, pendingVerifies: 0,
+      advertised: new Map(), behind: new Set(this.#hot.keys()),
+    });
+    this.#linkList = null;
+    // A new link learns the state at once rather than at the next round.
+    if (!this.#closedOrLeft()) this.#startExchange(now, this.#links.get(linkId)!, this.options.mode === "push" ? "pushpull" : this.options.mode);
+  }
+
+  /** A link is gone. */
+  linkDown(_now: number, linkId: LinkId): void {
+    this.#links.delete(linkId);
+    this.#linkList = null;
+  }
+
+  /** Bytes arrived on a link. Bad frames penalise the link; nothing here throws for remote input. */
+  receive(now: number, linkId: LinkId, bytes: Uint8Array): void {
+    const link = this.#links.get(linkId);
+    if (!link || link.closed || this.#closed) return;
+    this.stats.framesIn++;
+    this.stats.bytesIn += bytes.length;
+    if (bytes.length > this.options.frameBytesMax) {
+      this.#penalize(link, remoteError("WIRE_FRAME_TOO_LARGE", `frame of ${bytes.length} bytes exceeds frameBytesMax ${this.options.frameBytesMax}`));
+      return;
+    }
+    let frame;
+    try {
+      frame = decodeFrame(bytes, this.#frameLimits);
+    } catch (e) {
+      this.#penalize(link, e);
+      return;
+    }
+    try {
+      switch (frame.type) {
+        case FRAME.DIGEST:
+          return this.#onDigest(now, link, frame);
+        case FRAME.DELTA:
+          return this.#onDelta(now, link, frame);
+        case FRAME.TREE:
+          return this.#onTree(now, link, frame);
+        default:
+          return; // unknown frame types are ignored, so newer peers can add some
+      }
+    } catch (e) {
+      this.#penalize(link, e);
+    }
+  }
+
+  /** Time passes: runs the gossip rounds that are due. */
+  tick(now: number): void {
+    if (this.#closed || now < this.#nextRoundAt) return;
+    const interval = this.options.intervalMs;
+    // A node that slept through several rounds (a throttled tab) runs one and moves on.
+    this.#nextRoundAt = now - this.#nextRoundAt >= interval ? now + interval : this.#nextRoundAt + interval;
+    this.#round(now);
+  }
+
+  /** Writes one of this node's keys. */
+  set(now: number, key: string, value: Uint8Array): void {
+    if (!(value instanceof Uint8Array)) throw new TypeError("value must be a Uint8Array");
+    this.#write(now, key, value);
+  }
+
+  /** Deletes one of this node's keys (a tombstone until `tombstoneTtlMs` has passed). */
+  delete(now: number, key: string): void {
+    this.#write(now, key, null);
+  }
+
+  /** Says farewell: own keys are deleted and the farewell root is gossiped; no writes afterwards. */
+  leave(now: number): void {
+    this.#assertOpen();
+    for (const change of this.store.leave()) this.#emit({ type: "change", change });
+    this.#maybeSign();
+    for (const link of this.#liveLinks()) this.#startExchange(now, link, "pushpull");
+  }
+
+  /** Stops the engine: no more inputs are taken and no more frames produced. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** A crypto job finished: a signature (sign), a verdict (verify), or an `Error`. */
+  completeJob(now: number, jobId: number, result: Uint8Array | boolean | Error): void {
+    if (jobId === this.#signJob) {
+      this.#signJob = null;
+      if (result instanceof Uint8Array) {
+        const prevHave = this.store.self.root ? this.store.self.have : 0;
+        this.store.finishSign(result, now);
+        const f = this.store.self.root!.fields;
+        this.#markHot(this.store.selfId, null, prevHave);
+        this.#emit({ type: "signed", generation: f.generation, version: f.version });
+      } else this.store.abortSign();
+      this.#maybeSign();
+      return;
+    }
+    const key = this.#pendingByJob.get(jobId);
+    if (key === undefined) return;
+    this.#pendingByJob.delete(jobId);
+    const p = this.#pending.get(key)!;
+    this.#pending.delete(key);
+    this.#pendingCount -= p.waiting.length;
+    this.stats.verifies++;
+    const ok = result === true;
+    for (const w of p.waiting) {
+      const link = this.#links.get(w.linkId);
+      if (link) link.pendingVerifies--;
+      if (!ok) {
+        if (link) this.#penalize(link, remoteError("CRYPTO_BAD_SIGNATURE", "root signature does not verify"));
+        continue;
+      }
+      this.#apply(now, link, w.cd, w.rumor);
+    }
+  }
+
+  // ------------------------------------------------------------------ outputs
+
+  /** The next frame to send, or undefined. */
+  pollTransmit(): Transmit | undefined {
+    if (this.#transmitHead >= this.#transmits.length) {
+      if (this.#transmits.length) this.#transmits = [], this.#transmitHead = 0;
+      return undefined;
+    }
+    return this.#transmits[this.#transmitHead++];
+  }
+
+  /** The next crypto job, or undefined. */
+  pollJob(): CryptoJob | undefined {
+    if (this.#jobHead >= this.#jobs.length) {
+      if (this.#jobs.length) this.#jobs = [], this.#jobHead = 0;
+      return undefined;
+    }
+    return this.#jobs[this.#jobHead++];
+  }
+
+  /** The next event, or undefined. */
+  pollEvent(): EngineEvent | undefined {
+    if (this.#eventHead >= this.#events.length) {
+      if (this.#events.length) this.#events = [], this.#eventHead = 0;
+      return undefined;
+    }
+    return this.#events[this.#eventHead++];
+  }
+
+  /** When `tick` must next be called. */
+  nextWakeAt(): number {
+    return this.#closed ? Infinity : this.#nextRoundAt;
+  }
+
+  /** Ids of links currently up. */
+  links(): LinkId[] {
+    return [...this.#links.keys()];
+  }
+
+  /** Penalty score of a link (0 when unknown). */
+  linkScore(linkId: LinkId): number {
+    return this.#links.get(linkId)?.score ?? 0;
+  }
+
+  // ------------------------------------------------------------------ local writes
+
+  #write(now: number, key: string, value: Uint8Array | null): void {
+    this.#assertOpen();
+    const change = this.store.write(now, key, value);
+    if (change) this.#emit({ type: "change", change });
+    this.#maybeSign();
+  }
+
+  #maybeSign(): void {
+    if (this.#signJob !== null) return;
+    const body = this.store.beginSign();
+    if (!body) return;
+    const id = this.#nextJobId++;
+    this.#signJob = id;
+    this.#jobs.push({ kind: "sign", id, message: signingBytes("root", this.options.network, PROTOCOL_VERSION, body) });
+  }
+
+  // ------------------------------------------------------------------ rounds
+
+  #round(now: number): void {
+    this.stats.rounds++;
+    this.store.collectTombstones(now);
+    this.store.collectOrigins(now);
+    this.#maybeSign();
+    const mode = this.options.mode;
+    const peers = this.#selectPeers(this.options.fanout);
+    if (mode === "push") {
+      for (const link of peers) this.#pushRumors(link);
+      if (this.stats.rounds % this.options.antiEntropyEveryRounds === 0 && peers.length) {
+        this.#startExchange(now, peers[0], "pushpull");
+      }
+    } else {
+      for (const link of peers) this.#startExchange(now, link, mode);
+    }
+    this.#ageHot();
+  }
+
+  #liveLinks(): LinkState[] {
+    if (!this.#linkList) this.#linkList = [...this.#links.values()].filter((l) => !l.closed);
+    return this.#linkList;
+  }
+
+  #selectPeers(k: number): LinkState[] {
+    const links = this.#liveLinks();
+    if (this.options.peerSelection === "hot" && this.#hot.size > 0) {
+      const bias = this.options.hotBias;
+      return weightedSample(this.#rng, links, (l) => 1 + bias * l.behind.size, k);
+    }
+    return sample(this.#rng, links, k);
+  }
+
+  #startExchange(_now: number, link: LinkState, mode: "pull" | "pushpull"): void {
+    const flags = mode === "pull" ? DIGEST_FLAG.WANT : DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
+    this.#sendDigest(link, flags, { depth: 0, index: 0 }, true);
+  }
+
+  #sendDigest(link: LinkState, flags: number, scope: TriePosition, allowSummary: boolean): void {
+    const trie = this.store.trie;
+    const count = trie.countAt(scope);
+    if (allowSummary && count > this.options.digestEntriesMax && scope.depth < TRIE_DEPTH) {
+      this.#send(link, { type: FRAME.DIGEST, flags, scope, rows: null, summary: { hash: trie.hashAt(scope), count } });
+      return;
+    }
+    const rows = trie.entriesUnder(scope, this.options.digestEntriesMax);
+    this.#advertise(link, rows);
+    this.#send(link, { type: FRAME.DIGEST, flags, scope, rows, summary: null });
+  }
+
+  #advertise(link: LinkState, rows: readonly DigestRowWire[]): void {
+    if (link.advertised.size + rows.length > this.options.digestEntriesMax * 4) link.advertised.clear();
+    for (const r of rows) link.advertised.set(toHex(r.origin), { generation: r.generation, have: r.have });
+  }
+
+  #rumorRounds(): number {
+    if (this.options.rumorRounds > 0) return this.options.rumorRounds;
+    // Push reaches everyone in about log_{f+1} n + ln(n)/f rounds (Pittel); n is estimated from what
+    // this node can see, and never taken below 4.
+    const n = Math.max(this.store.origins.size, this.#links.size, 2) + 1;
+    const f = this.options.fanout;
+    return Math.max(4, Math.ceil(Math.log(n) / Math.log(f + 1) + Math.log(n) / f) + 1);
+  }
+
+  /** An origin advanced: push it as a rumor (from version `from`) and presume every other peer lacks it. */
+  #markHot(originId: string, fromLink: LinkState | null, from: number): void {
+    const prev = this.#hot.get(originId);
+    this.#hot.delete(originId);
+    // A rumor still spreading keeps its older start, so peers that missed the earlier step catch up.
+    this.#hot.set(originId, { from: prev ? Math.min(prev.from, from) : from, roundsLeft: this.#rumorRounds() });
+    if (this.#hot.size > HOT_MAX) {
+      const oldest = this.#hot.keys().next().value!;
+      this.#hot.delete(oldest);
+      for (const l of this.#links.values()) l.behind.delete(oldest);
+    }
+    for (const l of this.#links.values()) if (l !== fromLink) l.behind.add(originId);
+  }
+
+  #ageHot(): void {
+    for (const [id, h] of this.#hot) {
+      if (--h.roundsLeft > 0) continue;
+      this.#hot.delete(id);
+      for (const l of this.#links.values()) l.behind.delete(id);
+    }
+  }
+
+  #pushRumors(link: LinkState): void {
+    let budget = this.options.deltaBytesMax;
+    const origins: OriginDeltaWire[] = [];
+    for (const [id, h] of this.#hot) {
+      const pos = this.store.position(id);
+      if (!pos || budget <= 0) continue;
+      const d = this.store.deltaFor(id, pos.generation, h.from, budget);
+      if (!d) continue;
+      origins.push(d.delta);
+      budget -= d.bytes;
+      link.behind.delete(id);
+    }
+    if (origins.length) this.#send(link, { type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins });
+  }
+
+  // ------------------------------------------------------------------ frame handlers
+
+  #onDigest(_now: number, link: LinkState, f: DigestFrame): void {
+    const trie = this.store.trie;
+    if (f.rows === null) {
+      if (!f.summary) throw remoteError("WIRE_SHAPE", "digest has neither rows nor summary");
+      if (bytesEqual(f.summary.hash, trie.hashAt(f.scope))) return;
+      if (f.scope.depth >= TRIE_DEPTH) return this.#sendDigest(link, swapRole(f.flags), f.scope, false);
+      const node = trie.nodeView(f.scope)!;
+      this.#send(link, { type: FRAME.TREE, flags: (f.flags & FLAG_ROLE_MASK) | TREE_FLAG_TIE_IS_YOURS, nodes: [node] });
+      return;
+    }
+    const peer = new Map<string, DigestRowWire>();
+    for (const r of f.rows) {
+      if (!inScope(r.origin, f.scope)) throw remoteError("WIRE_SHAPE", "digest row outside its scope");
+      const id = toHex(r.origin);
+      peer.set(id, r);
+      this.#learn(link, id, r);
+    }
+    if (f.flags & DIGEST_FLAG.WANT) {
+      const candidates = f.flags & DIGEST_FLAG.EXACT
+        ? [...peer.keys()]
+        : trie.entriesUnder(f.scope, this.options.originsMax).map((e) => toHex(e.origin));
+      this.#sendDeltas(link, candidates, peer);
+    }
+    if (f.flags & DIGEST_FLAG.OFFER) {
+      const want: DigestRowWire[] = [];
+      for (const [id, r] of peer) {
+        if (want.length >= this.options.digestEntriesMax) break;
+        const mine = this.store.position(id);
+        const behind = !mine || r.generation > mine.generation || (r.generation === mine.generation && r.have > mine.have);
+        if (behind && id !== this.store.selfId) {
+          want.push({ origin: r.origin, generation: mine?.generation ?? 0, have: mine?.have ?? 0 });
+        }
+      }
+      if (want.length) {
+        this.#advertise(link, want);
+        this.#send(link, { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: f.scope, rows: want, summary: null });
+      }
+    }
+  }
+
+  /** A peer's digest row tells whether it still lacks a hot origin. */
+  #learn(link: LinkState, id: string, r: DigestRowWire): void {
+    if (!link.behind.has(id)) return;
+    const mine = this.store.position(id);
+    if (mine && (r.generation > mine.generation || (r.generation === mine.generation && r.have >= mine.version))) link.behind.delete(id);
+  }
+
+  #sendDeltas(link: LinkState, candidates: string[], peer: Map<string, DigestRowWire>): void {
+    let budget = this.options.deltaBytesMax;
+    const origins: OriginDeltaWire[] = [];
+    // Start at a random place so that, under a tight budget, no origin starves.
+    const start = candidates.length ? randomBelow(this.#rng, candidates.length) : 0;
+    for (let i = 0; i < candidates.length && budget > 0; i++) {
+      const id = candidates[(start + i) % candidates.length];
+      const r = peer.get(id);
+      const d = this.store.deltaFor(id, r?.generation ?? 0, r?.have ?? 0, budget);
+      if (!d) continue;
+      origins.push(d.delta);
+      budget -= d.bytes;
+      link.behind.delete(id);
+    }
+    if (origins.length) this.#send(link, { type: FRAME.DELTA, flags: 0, origins });
+  }
+
+  #onTree(_now: number, link: LinkState, f: TreeFrame): void {
+    const trie = this.store.trie;
+    const leafMax = this.options.treeLeafOriginsMax;
+    const tieIsMine = (f.flags & TREE_FLAG_TIE_IS_YOURS) !== 0;
+    const flags = f.flags & FLAG_ROLE_MASK;
+    const descend: TreeNodeWire[] = [];
+    let digests = 0;
+    for (const node of f.nodes) {
+      const mine = trie.nodeView(node)!;
+      for (let i = 0; i < 16; i++) {
+        const a = node.childHashes.subarray(i * TRIE_HASH_BYTES, (i + 1) * TRIE_HASH_BYTES);
+        const b = mine.childHashes.subarray(i * TRIE_HASH_BYTES, (i + 1) * TRIE_HASH_BYTES);
+        if (bytesEqual(a, b)) continue;
+        const child = { depth: node.depth + 1, index: node.index * 16 + i };
+        const ours = mine.childCounts[i];
+        const theirs = node.childCounts[i];
+        const oursSmall = ours <= leafMax || child.depth >= TRIE_DEPTH;
+        const theirsSmall = theirs <= leafMax || child.depth >= TRIE_DEPTH;
+        const mineToSend = oursSmall && (!theirsSmall || ours < theirs || (ours === theirs && tieIsMine));
+        if (mineToSend) {
+          if (digests++ < this.options.treeNodesMax) this.#sendDigest(link, flags, child, false);
+        } else if (!theirsSmall && descend.length < this.options.treeNodesMax) {
+          descend.push(trie.nodeView(child)!);
+        }
+      }
+    }
+    if (descend.length) this.#send(link, { type: FRAME.TREE, flags: swapRole(flags), nodes: descend });
+  }
+
+  #onDelta(now: number, link: LinkState, f: DeltaFrame): void {
+    const rumor = (f.flags & DELTA_FLAG.RUMOR) !== 0;
+    const checked: CheckedDelta[] = [];
+    for (const od of f.origins) {
+      const cd = this.store.check(od);
+      if (!rumor) {
+        const adv = link.advertised.get(cd.originId);
+        const r = cd.root.fields;
+        if (adv && (r.generation < adv.generation || (r.generation === adv.generation && r.version <= adv.have))) {
+          throw remoteError("STATE_STALE", "delta is not newer than what this node said it holds");
+        }
+      }
+      checked.push(cd);
+    }
+    for (const cd of checked) {
+      if (this.store.holdsRoot(cd)) {
+        this.stats.verifyCacheHits++;
+        this.#apply(now, link, cd, rumor);
+      } else this.#queueVerify(link, cd, rumor);
+    }
+  }
+
+  #queueVerify(link: LinkState, cd: CheckedDelta, rumor: boolean): void {
+    if (this.#pendingCount >= this.options.pendingVerifyMax || link.pendingVerifies >= this.options.pendingVerifyPerLinkMax) {
+      this.stats.deltasDropped++; // flow control, not misbehaviour: anti-entropy fetches it again
+      return;
+    }
+    const key = toHex(cd.root.signature) + toHex(sha256(cd.root.body));
+    let p = this.#pending.get(key);
+    if (!p) {
+      const job = {
+        kind: "verify" as const,
+        id: this.#nextJobId++,
+        publicKey: cd.root.fields.origin,
+        message: signingBytes("root", this.options.network, PROTOCOL_VERSION, cd.root.body),
+        signature: cd.root.signature,
+      };
+      p = { job, body: cd.root.body, waiting: [] };
+      this.#pending.set(key, p);
+      this.#pendingByJob.set(job.id, key);
+      this.#jobs.push(job);
+    }
+    p.waiting.push({ linkId: link.id, cd, rumor });
+    link.pendingVerifies++;
+    this.#pendingCount++;
+  }
+
+  #apply(now: number, link: LinkState | undefined, cd: CheckedDelta, _rumor: boolean): void {
+    const before = this.store.position(cd.originId);
+    const res = this.store.apply(cd, now);
+    for (const change of res.changes) this.#emit({ type: "change", change });
+    if (res.penalty && link) this.#penalize(link, res.penalty);
+    if (res.status === "equivocation" && res.evidence) {
+      this.#emit({ type: "equivocation", origin: cd.root.fields.origin, evidence: res.evidence });
+    } else if (res.status === "inconsistent") {
+      this.#emit({ type: "inconsistent", origin: cd.root.fields.origin });
+    }
+    const after = this.store.position(cd.originId);
+    if (res.status === "applied" && after && (!before || after.have > before.have || after.generation !== before.generation)) {
+      this.#markHot(cd.originId, link ?? null, before && before.generation === after.generation ? before.have : 0);
+    }
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  #send(link: LinkState, frame: Frame): void {
+    const bytes = encodeFrame(frame);
+    this.stats.framesOut++;
+    this.stats.bytesOut += bytes.length;
+    this.#transmits.push({ linkId: link.id, bytes });
+  }
+
+  #emit(e: EngineEvent): void {
+    if (this.#events.length - this.#eventHead >= this.options.eventsMax) {
+      this.#eventHead++;
+      this.stats.eventsDropped++;
+    }
+    this.#events.push(e);
+  }
+
+  #penalize(link: LinkState, err: unknown): void {
+    this.stats.framesRejected++;
+    if (!(err instanceof GrapevineError)) {
+      // A bug of ours must not be blamed on the peer; surface it.
+      throw err;
+    }
+    const points = PENALTY[err.code] ?? 10;
+    link.score += points;
+    this.#emit({ type: "penalty", linkId: link.id, peer: link.peer, code: err.code, message: err.message, score: link.score });
+    if (link.score >= this.options.penaltyThreshold && !link.closed) {
+      link.closed = true;
+      this.#linkList = null;
+      this.#emit({ type: "disconnect", linkId: link.id, reason: `penalty score ${link.score}: ${err.code}` });
+    }
+  }
+
+  #closedOrLeft(): boolean {
+    return this.#closed;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new GrapevineError("ENGINE_CLOSED", "local", "the engine is closed");
+  }
+}
+
+export type { ScopeWire };

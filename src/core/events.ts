@@ -1,0 +1,60 @@
+/**
+ * What the engine hands back besides frames: crypto jobs to run, and events to report.
+ *
+ * @module
+ */
+
+import type { ErrorCode } from "../errors.ts";
+import type { SignedRoot } from "./origin.ts";
+import type { Change } from "./store.ts";
+
+/** Identifies a link to the engine; chosen by the driver, unique among its live links. */
+export type LinkId = number;
+
+/** A frame to send. */
+export interface Transmit {
+  linkId: LinkId;
+  bytes: Uint8Array;
+}
+
+/** Sign `message` with this node's key, then call `completeJob(now, id, signature)`. */
+export interface SignJob {
+  kind: "sign";
+  id: number;
+  message: Uint8Array;
+}
+
+/** Verify `signature` over `message` by `publicKey`, then call `completeJob(now, id, ok)`. */
+export interface VerifyJob {
+  kind: "verify";
+  id: number;
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** Crypto work the engine cannot do synchronously. Results come back as inputs, in any order. */
+export type CryptoJob = SignJob | VerifyJob;
+
+/** Something that happened, for the application or the driver. */
+export type EngineEvent =
+  | { type: "change"; change: Change }
+  | { type: "signed"; generation: number; version: number }
+  | { type: "penalty"; linkId: LinkId; peer: Uint8Array | null; code: ErrorCode; message: string; score: number }
+  | { type: "disconnect"; linkId: LinkId; reason: string }
+  | { type: "equivocation"; origin: Uint8Array; evidence: [SignedRoot, SignedRoot] }
+  | { type: "inconsistent"; origin: Uint8Array };
+
+/** Counters, for metrics and the simulator. */
+export interface EngineStats {
+  rounds: number;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  framesRejected: number;
+  verifies: number;
+  verifyCacheHits: number;
+  deltasDropped: number;
+  eventsDropped: number;
+}

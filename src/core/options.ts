@@ -1,0 +1,128 @@
+/**
+ * Every tunable and every limit of the engine, in one place, with its default and its unit in its
+ * name. Limits are enforced before work is done: a frame by its length before it is decoded, a
+ * delta's counts before anything is allocated for it.
+ *
+ * Caps on an origin's state (`keysPerOriginMax`, `valueBytesMax`, `originBytesMax`) are part of a
+ * network's contract: every node of one network should use the same values, because a node
+ * penalises a peer that forwards state beyond them.
+ *
+ * @module
+ */
+
+/** How a gossip round exchanges state with each chosen peer. */
+export type GossipMode = "push" | "pull" | "pushpull";
+
+/** How the `fanout` peers of a round are chosen. */
+export type PeerSelection = "uniform" | "hot";
+
+/** Engine options. All fields are optional; see {@link DEFAULT_OPTIONS} for the defaults. */
+export interface EngineOptions {
+  /** Network id: part of every signed byte string, so meshes cannot replay each other's data. */
+  network: string;
+  /** Milliseconds between gossip rounds. */
+  intervalMs: number;
+  /** Peers contacted per round. */
+  fanout: number;
+  /** Exchange pattern of a round. */
+  mode: GossipMode;
+  /** `"hot"` prefers peers known to lag on recently changed origins; `"uniform"` is plain random. */
+  peerSelection: PeerSelection;
+  /** Extra weight per hot origin a peer lags on, with `peerSelection: "hot"`. */
+  hotBias: number;
+  /** Rounds a changed origin is pushed as a rumor in `push` mode; 0 picks it from fanout and size. */
+  rumorRounds: number;
+  /** In `push` mode, every this many rounds one push-pull exchange repairs what rumors missed. */
+  antiEntropyEveryRounds: number;
+
+  /** Bytes of one frame, sent or received. Checked before decoding. */
+  frameBytesMax: number;
+  /** Bytes of deltas sent in answer to one digest (scuttlebutt flow control). */
+  deltaBytesMax: number;
+  /** Entries in one digest before it switches to a Merkle summary of the digest. */
+  digestEntriesMax: number;
+  /** Trie nodes in one tree-descent frame. */
+  treeNodesMax: number;
+  /** A subtree with at most this many origins is compared entry by entry. */
+  treeLeafOriginsMax: number;
+
+  /** Keys one origin may hold (tombstones included). */
+  keysPerOriginMax: number;
+  /** UTF-8 bytes of a key. */
+  keyBytesMax: number;
+  /** Bytes of one value. */
+  valueBytesMax: number;
+  /** Encoded bytes of all entries of one origin. */
+  originBytesMax: number;
+  /** Origins one store holds. */
+  originsMax: number;
+
+  /** An origin drops its own tombstones this long after the delete (and tells peers to as well). */
+  tombstoneTtlMs: number;
+  /** A departed (left) origin is forgotten this long after its farewell. */
+  leftOriginTtlMs: number;
+
+  /** Signature checks waiting for the crypto backend, all links together. */
+  pendingVerifyMax: number;
+  /** Signature checks waiting for one link. */
+  pendingVerifyPerLinkMax: number;
+  /** Events kept until pulled; older ones are dropped (and counted) beyond this. */
+  eventsMax: number;
+  /** Penalty points after which a link is closed. */
+  penaltyThreshold: number;
+}
+
+/** The defaults. Sizes in bytes, times in milliseconds. */
+export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
+  network: "grapevine",
+  intervalMs: 1000,
+  fanout: 3,
+  mode: "pushpull",
+  peerSelection: "uniform",
+  hotBias: 4,
+  rumorRounds: 0,
+  antiEntropyEveryRounds: 10,
+
+  frameBytesMax: 1_048_576,
+  deltaBytesMax: 262_144,
+  digestEntriesMax: 256,
+  treeNodesMax: 64,
+  treeLeafOriginsMax: 32,
+
+  keysPerOriginMax: 1024,
+  keyBytesMax: 256,
+  valueBytesMax: 16_384,
+  originBytesMax: 131_072,
+  originsMax: 100_000,
+
+  tombstoneTtlMs: 10 * 60_000,
+  leftOriginTtlMs: 10 * 60_000,
+
+  pendingVerifyMax: 4096,
+  pendingVerifyPerLinkMax: 512,
+  eventsMax: 65_536,
+  penaltyThreshold: 100,
+});
+
+/** Merges user options over the defaults and checks them; throws `RangeError`/`TypeError`. */
+export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOptions {
+  const o: EngineOptions = { ...DEFAULT_OPTIONS, ...partial };
+  if (typeof o.network !== "string" || o.network.length === 0 || new TextEncoder().encode(o.network).length > 255) {
+    throw new RangeError("network must be a non-empty string of at most 255 UTF-8 bytes");
+  }
+  if (!["push", "pull", "pushpull"].includes(o.mode)) throw new RangeError(`mode must be push, pull or pushpull`);
+  if (!["uniform", "hot"].includes(o.peerSelection)) throw new RangeError(`peerSelection must be uniform or hot`);
+  const positive: (keyof EngineOptions)[] = [
+    "intervalMs", "fanout", "frameBytesMax", "deltaBytesMax", "digestEntriesMax", "treeNodesMax",
+    "treeLeafOriginsMax", "keysPerOriginMax", "keyBytesMax", "valueBytesMax", "originBytesMax",
+    "originsMax", "pendingVerifyMax", "pendingVerifyPerLinkMax", "eventsMax", "penaltyThreshold",
+    "antiEntropyEveryRounds",
+  ];
+  for (const k of positive) {
+    const v = o[k] as number;
+    if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`${k} must be a positive number, got ${v}`);
+  }
+  if (o.deltaBytesMax > o.frameBytesMax - 1024) throw new RangeError("deltaBytesMax must leave 1 KiB of frameBytesMax for framing");
+  if (o.valueBytesMax > o.originBytesMax) throw new RangeError("valueBytesMax must not exceed originBytesMax");
+  return o;
+}

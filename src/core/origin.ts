@@ -1,0 +1,133 @@
+/**
+ * One origin's map as a node holds it, and the immutable snapshots it is served from.
+ *
+ * Invariants:
+ * - every stored entry was authenticated against a root signed by the origin (or written locally);
+ * - `have` is the version through which this node holds *every* entry of `generation`: a peer
+ *   whose digest says less gets the entries above it; `have === root.version` means complete;
+ * - a snapshot exists only for a complete map whose recomputed Merkle root equals the signed one,
+ *   so everything served can be proven against that root.
+ *
+ * @module
+ */
+
+import { MerkleTree } from "../crypto/merkle.ts";
+import { compareBytes } from "../bytes.ts";
+import type { RootBody } from "../wire/records.ts";
+
+/** An entry as stored: the leaf bytes exactly as the origin encoded them, and what they say. */
+export interface StoredEntry {
+  readonly key: string;
+  readonly keyBytes: Uint8Array;
+  readonly version: number;
+  readonly value: Uint8Array | null;
+  readonly leaf: Uint8Array;
+  readonly leafHash: Uint8Array;
+}
+
+/** A root as signed: the body bytes, the signature, and the decoded fields. */
+export interface SignedRoot {
+  readonly body: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly fields: RootBody;
+}
+
+/** A complete, verified view of an origin's map at one signed root, used to serve deltas. */
+export interface Snapshot {
+  readonly root: SignedRoot;
+  /** Tree order (by UTF-8 key bytes). */
+  readonly byKey: readonly StoredEntry[];
+  /** Ascending version order, for "everything above version v" in O(log n + d). */
+  readonly byVersion: readonly StoredEntry[];
+  readonly indexOf: ReadonlyMap<StoredEntry, number>;
+  readonly tree: MerkleTree;
+  /** Sum of leaf bytes. */
+  readonly bytes: number;
+}
+
+/** Orders entries as the Merkle tree does. */
+export function byKeyBytes(a: StoredEntry, b: StoredEntry): number {
+  return compareBytes(a.keyBytes, b.keyBytes);
+}
+
+/** Builds the Merkle tree over `entries` and, if it matches `root`, the snapshot; else null. */
+export function buildSnapshot(root: SignedRoot, entries: Iterable<StoredEntry>): Snapshot | null {
+  const byKey = [...entries].sort(byKeyBytes);
+  const tree = MerkleTree.fromLeafHashes(byKey.map((e) => e.leafHash));
+  if (compareBytes(tree.root, root.fields.root) !== 0 || byKey.length !== root.fields.count) return null;
+  const indexOf = new Map<StoredEntry, number>();
+  let bytes = 0;
+  byKey.forEach((e, i) => {
+    indexOf.set(e, i);
+    bytes += e.leaf.length;
+  });
+  const byVersion = byKey.slice().sort((a, b) => a.version - b.version);
+  return { root, byKey, byVersion, indexOf, tree, bytes };
+}
+
+/** Merkle root of a set of entries (tree order), for signing. */
+export function merkleRootOf(entries: Iterable<StoredEntry>): { root: Uint8Array; count: number } {
+  const byKey = [...entries].sort(byKeyBytes);
+  return { root: MerkleTree.fromLeafHashes(byKey.map((e) => e.leafHash)).root, count: byKey.length };
+}
+
+/** Per-origin state. Plain data; the store owns the rules. */
+export class OriginState {
+  generation = 0;
+  have = 0;
+  root: SignedRoot | null = null;
+  readonly entries = new Map<string, StoredEntry>();
+  bytes = 0;
+  snapshot: Snapshot | null = null;
+  /** When this node last accepted a new root for the origin (its own clock). */
+  updatedAt = 0;
+  /** When the origin's farewell was accepted. */
+  leftAt: number | null = null;
+  /** Two different roots signed for one version: the origin is no longer trusted. */
+  evidence: [SignedRoot, SignedRoot] | null = null;
+
+  constructor(readonly origin: Uint8Array, readonly id: string) {}
+
+  /** Whether every entry of the latest root is held. */
+  get complete(): boolean {
+    return this.root !== null && this.have === this.root.fields.version;
+  }
+
+  /** Replaces (or adds) an entry, keeping the byte count. */
+  put(e: StoredEntry): void {
+    const old = this.entries.get(e.key);
+    if (old) this.bytes -= old.leaf.length;
+    this.entries.set(e.key, e);
+    this.bytes += e.leaf.length;
+    this.snapshot = null;
+  }
+
+  /** Removes an entry, keeping the byte count. */
+  remove(key: string): StoredEntry | undefined {
+    const old = this.entries.get(key);
+    if (!old) return undefined;
+    this.entries.delete(key);
+    this.bytes -= old.leaf.length;
+    this.snapshot = null;
+    return old;
+  }
+
+  /** The snapshot to serve from, built lazily; null unless complete and consistent. */
+  servable(): Snapshot | null {
+    if (this.evidence || !this.root || !this.complete) return null;
+    if (!this.snapshot) this.snapshot = buildSnapshot(this.root, this.entries.values());
+    return this.snapshot;
+  }
+}
+
+/** First index in `byVersion` whose version is above `v` (binary search). */
+export function firstAbove(byVersion: readonly StoredEntry[], v: number): number {
+  let lo = 0;
+  let hi = byVersion.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (byVersion[mid].version <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

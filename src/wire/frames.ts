@@ -1,0 +1,237 @@
+/**
+ * Gossip frames: the messages nodes exchange over a link. A frame is one CBOR array whose first
+ * element is its type number (see PROTOCOL.md). Decoding checks the frame's length first, bounds
+ * every array, string and byte string while reading, then validates the shape; anything wrong is a
+ * `GrapevineError` with a `WIRE_*` code. A frame of an unknown type decodes to `{ type: "unknown" }`
+ * and is ignored by the engine, so newer peers can add types.
+ *
+ * @module
+ */
+
+import { decode, encode } from "./cbor.ts";
+import type { DecodeLimits } from "./limits.ts";
+import { asArray, asBool, asBytes, asUint } from "./shape.ts";
+import { remoteError } from "../errors.ts";
+
+/** Frame type numbers. */
+export const FRAME = Object.freeze({ DIGEST: 1, DELTA: 2, TREE: 3 });
+
+/** Digest flags. */
+export const DIGEST_FLAG = Object.freeze({
+  /** Send me deltas for the origins in scope where you are ahead of this digest. */
+  WANT: 1,
+  /** Answer with a digest of the origins in scope where I am ahead of you. */
+  OFFER: 2,
+  /** Only the listed origins are meant; an origin missing from the list says nothing. */
+  EXACT: 4,
+});
+
+/** Delta flags. */
+export const DELTA_FLAG = Object.freeze({
+  /** Pushed as a rumor, not in answer to a digest. */
+  RUMOR: 1,
+});
+
+/** A trie position (see `DigestTrie`): `depth` nibbles of origin prefix read as `index`. */
+export interface ScopeWire {
+  depth: number;
+  index: number;
+}
+
+/** One digest row. */
+export interface DigestRowWire {
+  origin: Uint8Array;
+  generation: number;
+  have: number;
+}
+
+/** `[1, flags, [depth, index], rows | null, [hash, count] | null]` */
+export interface DigestFrame {
+  type: typeof FRAME.DIGEST;
+  flags: number;
+  scope: ScopeWire;
+  rows: DigestRowWire[] | null;
+  summary: { hash: Uint8Array; count: number } | null;
+}
+
+/** One entry in a delta: the leaf bytes as the origin encoded them, and its inclusion proof. */
+export interface EntryWire {
+  leaf: Uint8Array;
+  index: number;
+  proof: Uint8Array[];
+}
+
+/** `[rootBody, signature, from, through, full, entries]` */
+export interface OriginDeltaWire {
+  rootBody: Uint8Array;
+  signature: Uint8Array;
+  from: number;
+  through: number;
+  /** Every entry of the map is present: proofs are omitted, the receiver rebuilds the root. */
+  full: boolean;
+  entries: EntryWire[];
+}
+
+/** `[2, flags, originDeltas]` */
+export interface DeltaFrame {
+  type: typeof FRAME.DELTA;
+  flags: number;
+  origins: OriginDeltaWire[];
+}
+
+/** One trie node in a descent frame. */
+export interface TreeNodeWire {
+  depth: number;
+  index: number;
+  childHashes: Uint8Array;
+  childCounts: number[];
+}
+
+/** `[3, flags, nodes]` */
+export interface TreeFrame {
+  type: typeof FRAME.TREE;
+  flags: number;
+  nodes: TreeNodeWire[];
+}
+
+/** A frame of a type this version does not know. */
+export interface UnknownFrame {
+  type: "unknown";
+  code: number;
+}
+
+/** Every frame this module decodes. */
+export type Frame = DigestFrame | DeltaFrame | TreeFrame;
+
+const HASH16 = 16;
+const TRIE_DEPTH_MAX = 4;
+
+/** Encodes a frame. */
+export function encodeFrame(f: Frame): Uint8Array {
+  switch (f.type) {
+    case FRAME.DIGEST:
+      return encode([
+        FRAME.DIGEST,
+        f.flags,
+        [f.scope.depth, f.scope.index],
+        f.rows ? f.rows.map((r) => [r.origin, r.generation, r.have]) : null,
+        f.summary ? [f.summary.hash, f.summary.count] : null,
+      ]);
+    case FRAME.DELTA:
+      return encode([
+        FRAME.DELTA,
+        f.flags,
+        f.origins.map((o) => [
+          o.rootBody,
+          o.signature,
+          o.from,
+          o.through,
+          o.full,
+          o.entries.map((e) => [e.leaf, e.index, e.proof]),
+        ]),
+      ]);
+    case FRAME.TREE:
+      return encode([FRAME.TREE, f.flags, f.nodes.map((n) => [n.depth, n.index, n.childHashes, n.childCounts])]);
+  }
+}
+
+/** Limits of frame decoding, derived from the engine's caps. */
+export interface FrameLimits {
+  frameBytesMax: number;
+  /** Largest leaf: key + value + CBOR overhead. */
+  leafBytesMax: number;
+  /** Most rows in a digest. */
+  digestRowsMax: number;
+  /** Most entries in one origin delta (keys per origin). */
+  entriesMax: number;
+  /** Most trie nodes in a descent frame. */
+  treeNodesMax: number;
+}
+
+function decodeLimits(l: FrameLimits): DecodeLimits {
+  return {
+    frameBytesMax: l.frameBytesMax,
+    depthMax: 6,
+    itemsMax: Math.max(65_536, l.digestRowsMax * 4 + 16),
+    arrayLengthMax: Math.max(l.digestRowsMax, l.entriesMax, l.treeNodesMax, 64),
+    mapSizeMax: 0,
+    textBytesMax: 0,
+    bytesLengthMax: Math.max(l.leafBytesMax, 16 * HASH16),
+  };
+}
+
+/** Decodes and validates one frame. Throws `GrapevineError` (`WIRE_*`) on anything malformed. */
+export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame | UnknownFrame {
+  const raw = asArray(decode(bytes, decodeLimits(limits)), "frame", 1, 16);
+  const type = asUint(raw[0], "frame.type");
+  switch (type) {
+    case FRAME.DIGEST: {
+      const a = asArray(raw, "digest", 5, 5);
+      const scope = decodeScope(a[2], "digest.scope");
+      const rows = a[3] === null ? null : asArray(a[3], "digest.rows", 0, limits.digestRowsMax).map((r, i) => {
+        const row = asArray(r, `digest.rows[${i}]`, 3, 3);
+        return {
+          origin: asBytes(row[0], `digest.rows[${i}].origin`, 32),
+          generation: asUint(row[1], `digest.rows[${i}].generation`),
+          have: asUint(row[2], `digest.rows[${i}].have`),
+        };
+      });
+      let summary = null;
+      if (a[4] !== null) {
+        const s = asArray(a[4], "digest.summary", 2, 2);
+        summary = { hash: asBytes(s[0], "digest.summary.hash", HASH16), count: asUint(s[1], "digest.summary.count") };
+      }
+      return { type: FRAME.DIGEST, flags: asUint(a[1], "digest.flags", 0xff), scope, rows, summary };
+    }
+    case FRAME.DELTA: {
+      const a = asArray(raw, "delta", 3, 3);
+      const origins = asArray(a[2], "delta.origins", 0, limits.digestRowsMax).map((o, i) => {
+        const p = `delta.origins[${i}]`;
+        const d = asArray(o, p, 6, 6);
+        return {
+          rootBody: asBytes(d[0], `${p}.rootBody`, undefined, 256),
+          signature: asBytes(d[1], `${p}.signature`, 64),
+          from: asUint(d[2], `${p}.from`),
+          through: asUint(d[3], `${p}.through`),
+          full: asBool(d[4], `${p}.full`),
+          entries: asArray(d[5], `${p}.entries`, 0, limits.entriesMax).map((e, j) => {
+            const x = asArray(e, `${p}.entries[${j}]`, 3, 3);
+            return {
+              leaf: asBytes(x[0], `${p}.entries[${j}].leaf`, undefined, limits.leafBytesMax),
+              index: asUint(x[1], `${p}.entries[${j}].index`),
+              proof: asArray(x[2], `${p}.entries[${j}].proof`, 0, 32).map((h, k) =>
+                asBytes(h, `${p}.entries[${j}].proof[${k}]`, 32)
+              ),
+            };
+          }),
+        };
+      });
+      return { type: FRAME.DELTA, flags: asUint(a[1], "delta.flags", 0xff), origins };
+    }
+    case FRAME.TREE: {
+      const a = asArray(raw, "tree", 3, 3);
+      const nodes = asArray(a[2], "tree.nodes", 0, limits.treeNodesMax).map((n, i) => {
+        const x = asArray(n, `tree.nodes[${i}]`, 4, 4);
+        const scope = decodeScope([x[0], x[1]], `tree.nodes[${i}]`);
+        if (scope.depth >= TRIE_DEPTH_MAX) throw remoteError("WIRE_SHAPE", `tree.nodes[${i}].depth: buckets have no children`);
+        return {
+          ...scope,
+          childHashes: asBytes(x[2], `tree.nodes[${i}].childHashes`, 16 * HASH16),
+          childCounts: asArray(x[3], `tree.nodes[${i}].childCounts`, 16, 16).map((c, k) =>
+            asUint(c, `tree.nodes[${i}].childCounts[${k}]`)
+          ),
+        };
+      });
+      return { type: FRAME.TREE, flags: asUint(a[1], "tree.flags", 0xff), nodes };
+    }
+    default:
+      return { type: "unknown", code: type };
+  }
+}
+
+function decodeScope(v: unknown, path: string): ScopeWire {
+  const a = asArray(v, path, 2, 2);
+  const depth = asUint(a[0], `${path}.depth`, TRIE_DEPTH_MAX);
+  const index = asUint(a[1], `${path}.index`, 16 ** depth - 1);
+  return { depth, index };
+}

@@ -1,0 +1,87 @@
+/**
+ * The two signed-over byte formats of replicated state, encoded once by their author and carried
+ * verbatim afterwards, so nobody ever re-encodes before hashing or verifying:
+ *
+ * - a **leaf** `[key: text, version: uint, value: bytes | null]` — one entry of an origin's map
+ *   (`null` is a tombstone); its RFC 6962 leaf hash is what the origin's Merkle root commits to;
+ * - a **root body** `[origin: bytes(32), generation, version, root: bytes(32), count, floor, flags]`
+ *   — what an origin signs (behind the `"root"` context tag) to vouch for its whole map at `version`.
+ *
+ * @module
+ */
+
+import { decode, encode } from "./cbor.ts";
+import type { DecodeLimits } from "./limits.ts";
+import { asArray, asBytes, asText, asUint } from "./shape.ts";
+import { remoteError } from "../errors.ts";
+
+/** Root flag: the origin has left the mesh; its map is empty and it will not write again. */
+export const ROOT_FLAG_LEFT = 1;
+
+/** One entry of an origin's map. */
+export interface Leaf {
+  key: string;
+  version: number;
+  value: Uint8Array | null;
+}
+
+/** The fields an origin signs for its map at one version. */
+export interface RootBody {
+  origin: Uint8Array;
+  generation: number;
+  version: number;
+  root: Uint8Array;
+  count: number;
+  floor: number;
+  flags: number;
+}
+
+const RECORD_LIMITS = (bytesMax: number): DecodeLimits => ({
+  frameBytesMax: bytesMax + 1024,
+  depthMax: 2,
+  itemsMax: 16,
+  arrayLengthMax: 8,
+  mapSizeMax: 0,
+  textBytesMax: 1024,
+  bytesLengthMax: bytesMax,
+});
+const ROOT_LIMITS = RECORD_LIMITS(64);
+
+/** Encodes a leaf. */
+export function encodeLeaf(leaf: Leaf): Uint8Array {
+  return encode([leaf.key, leaf.version, leaf.value]);
+}
+
+/** Decodes a leaf, bounding the key to `keyBytesMax` and the value to `valueBytesMax`. */
+export function decodeLeaf(bytes: Uint8Array, keyBytesMax: number, valueBytesMax: number): Leaf {
+  const limits = RECORD_LIMITS(valueBytesMax);
+  limits.textBytesMax = keyBytesMax;
+  const a = asArray(decode(bytes, limits), "leaf", 3, 3);
+  const key = asText(a[0], "leaf.key", keyBytesMax);
+  const version = asUint(a[1], "leaf.version");
+  if (version === 0) throw remoteError("WIRE_SHAPE", "leaf.version: must be at least 1");
+  const value = a[2] === null ? null : asBytes(a[2], "leaf.value", undefined, valueBytesMax);
+  return { key, version, value };
+}
+
+/** Encodes a root body. */
+export function encodeRootBody(r: RootBody): Uint8Array {
+  return encode([r.origin, r.generation, r.version, r.root, r.count, r.floor, r.flags]);
+}
+
+/** Decodes a root body. */
+export function decodeRootBody(bytes: Uint8Array): RootBody {
+  const a = asArray(decode(bytes, ROOT_LIMITS), "root", 7, 7);
+  const body: RootBody = {
+    origin: asBytes(a[0], "root.origin", 32),
+    generation: asUint(a[1], "root.generation"),
+    version: asUint(a[2], "root.version"),
+    root: asBytes(a[3], "root.root", 32),
+    count: asUint(a[4], "root.count"),
+    floor: asUint(a[5], "root.floor"),
+    flags: asUint(a[6], "root.flags", 0xffff),
+  };
+  if (body.floor > body.version) throw remoteError("WIRE_SHAPE", "root.floor: above version");
+  if (body.count > body.version) throw remoteError("WIRE_SHAPE", "root.count: more entries than versions");
+  return body;
+}
