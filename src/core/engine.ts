@@ -44,6 +44,7 @@ import type { CryptoJob, EngineEvent, EngineStats, LinkId, Transmit } from "./ev
 import { resolveOptions, type EngineOptions } from "./options.ts";
 import { randomBelow, sample, weightedSample, type Rng } from "./random.ts";
 import { Store, type CheckedDelta } from "./store.ts";
+import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 
 /** Version of the gossip protocol; part of every signed byte string. */
 export const PROTOCOL_VERSION = 1;
@@ -152,6 +153,7 @@ export class Engine {
       frameBytesMax: o.frameBytesMax,
       leafBytesMax: o.valueBytesMax + o.keyBytesMax + 32,
       digestRowsMax: Math.max(o.digestEntriesMax, 1),
+      deltaOriginsMax: o.deltaOriginsMax,
       entriesMax: o.keysPerOriginMax,
       treeNodesMax: o.treeNodesMax,
     };
@@ -234,8 +236,7 @@ export class Engine {
   leave(now: number): void {
     this.#assertOpen();
     for (const change of this.store.leave()) this.#emit({ type: "change", change });
-    this.#maybeSign();
-    for (const link of this.#liveLinks()) this.#startExchange(now, link, "pushpull");
+    this.#maybeSign(); // once signed, the farewell goes to every link at once
   }
 
   /** Stops the engine: no more inputs are taken and no more frames produced. */
@@ -253,6 +254,7 @@ export class Engine {
         const f = this.store.self.root!.fields;
         this.#markHot(this.store.selfId, null, prevHave);
         this.#emit({ type: "signed", generation: f.generation, version: f.version });
+        if (f.flags & ROOT_FLAG_LEFT) for (const link of this.#liveLinks()) this.#startExchange(now, link, "pushpull");
       } else this.store.abortSign();
       this.#maybeSign();
       return;
@@ -430,7 +432,7 @@ export class Engine {
     const origins: OriginDeltaWire[] = [];
     for (const [id, h] of this.#hot) {
       const pos = this.store.position(id);
-      if (!pos || budget <= 0) continue;
+      if (!pos || budget <= 0 || origins.length >= this.options.deltaOriginsMax) continue;
       const d = this.store.deltaFor(id, pos.generation, h.from, budget);
       if (!d) continue;
       origins.push(d.delta);
@@ -494,7 +496,7 @@ export class Engine {
     const origins: OriginDeltaWire[] = [];
     // Start at a random place so that, under a tight budget, no origin starves.
     const start = candidates.length ? randomBelow(this.#rng, candidates.length) : 0;
-    for (let i = 0; i < candidates.length && budget > 0; i++) {
+    for (let i = 0; i < candidates.length && budget > 0 && origins.length < this.options.deltaOriginsMax; i++) {
       const id = candidates[(start + i) % candidates.length];
       const r = peer.get(id);
       const d = this.store.deltaFor(id, r?.generation ?? 0, r?.have ?? 0, budget);

@@ -39,6 +39,8 @@ export interface EngineOptions {
   frameBytesMax: number;
   /** Bytes of deltas sent in answer to one digest (scuttlebutt flow control). */
   deltaBytesMax: number;
+  /** Origin deltas in one delta frame. */
+  deltaOriginsMax: number;
   /** Entries in one digest before it switches to a Merkle summary of the digest. */
   digestEntriesMax: number;
   /** Trie nodes in one tree-descent frame. */
@@ -85,6 +87,7 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
 
   frameBytesMax: 1_048_576,
   deltaBytesMax: 262_144,
+  deltaOriginsMax: 512,
   digestEntriesMax: 256,
   treeNodesMax: 64,
   treeLeafOriginsMax: 32,
@@ -113,7 +116,7 @@ export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOpti
   if (!["push", "pull", "pushpull"].includes(o.mode)) throw new RangeError(`mode must be push, pull or pushpull`);
   if (!["uniform", "hot"].includes(o.peerSelection)) throw new RangeError(`peerSelection must be uniform or hot`);
   const positive: (keyof EngineOptions)[] = [
-    "intervalMs", "fanout", "frameBytesMax", "deltaBytesMax", "digestEntriesMax", "treeNodesMax",
+    "intervalMs", "fanout", "frameBytesMax", "deltaBytesMax", "deltaOriginsMax", "digestEntriesMax", "treeNodesMax",
     "treeLeafOriginsMax", "keysPerOriginMax", "keyBytesMax", "valueBytesMax", "originBytesMax",
     "originsMax", "pendingVerifyMax", "pendingVerifyPerLinkMax", "eventsMax", "penaltyThreshold",
     "antiEntropyEveryRounds",

@@ -67,6 +67,8 @@ export class Store {
   #localFloor = 0;
   #localFlags = 0;
   #deletedAt = new Map<string, number>();
+  /** Origins collected after their farewell, remembered for another TTL so stale copies do not revive them. */
+  #departed = new Map<string, { generation: number; version: number; at: number }>();
   #dirty = false;
   #signing: { body: Uint8Array; fields: RootBody; entries: StoredEntry[] } | null = null;
 
@@ -158,13 +160,6 @@ export class Store {
       this.#localVersion++;
       this.#dirty = true;
     }
-  }
-
-  /** Earliest time a tombstone becomes collectable, or Infinity. */
-  nextTombstoneDue(): number {
-    let t = Infinity;
-    for (const at of this.#deletedAt.values()) t = Math.min(t, at + this.opts.tombstoneTtlMs);
-    return t;
   }
 
   /** Snapshots the live map and returns the root body to sign, or null if clean or already signing. */
@@ -266,6 +261,8 @@ export class Store {
 
   /** The (generation, have) this node holds for an origin, or null. */
   position(originId: string): { generation: number; have: number; version: number } | null {
+    const gone = this.#departed.get(originId);
+    if (gone) return { generation: gone.generation, have: gone.version, version: gone.version };
     const st = this.origins.get(originId);
     if (!st || !st.root) return null;
     return { generation: st.generation, have: st.have, version: st.root.fields.version };
@@ -275,6 +272,11 @@ export class Store {
   apply(cd: CheckedDelta, now: number): ApplyResult {
     const f = cd.root.fields;
     if (cd.originId === this.selfId) return { status: "self", changes: [] };
+    const gone = this.#departed.get(cd.originId);
+    if (gone) {
+      if (f.generation < gone.generation || (f.generation === gone.generation && f.version <= gone.version)) return { status: "stale", changes: [] };
+      this.#departed.delete(cd.originId); // it came back with newer state: a rejoin
+    }
     let st = this.origins.get(cd.originId);
     if (!st) {
       if (this.origins.size >= this.opts.originsMax) return { status: "full", changes: [] };
@@ -420,22 +422,24 @@ export class Store {
     return this.origins.get(originId)?.entries.get(key)?.value;
   }
 
-  /** Forgets departed origins `leftOriginTtlMs` after their farewell. Returns how many went. */
+  /**
+   * Forgets departed origins `leftOriginTtlMs` after their farewell, then remembers only their last
+   * version for as long again, so a peer still holding the farewell cannot revive them.
+   * Returns how many origins went.
+   */
   collectOrigins(now: number): number {
     let n = 0;
+    const ttl = this.opts.leftOriginTtlMs;
+    for (const [id, d] of this.#departed) if (now - d.at >= ttl) this.#departed.delete(id);
     for (const st of [...this.origins.values()]) {
-      if (st.id === this.selfId || st.leftAt === null || now - st.leftAt < this.opts.leftOriginTtlMs) continue;
+      if (st.id === this.selfId || st.leftAt === null || now - st.leftAt < ttl) continue;
       this.origins.delete(st.id);
       this.trie.delete(st.id, st.origin);
+      if (this.#departed.size < this.opts.originsMax) {
+        this.#departed.set(st.id, { generation: st.generation, version: st.root?.fields.version ?? 0, at: now });
+      }
       n++;
     }
     return n;
-  }
-
-  /** Earliest time a departed origin becomes collectable, or Infinity. */
-  nextOriginDue(): number {
-    let t = Infinity;
-    for (const st of this.origins.values()) if (st.leftAt !== null) t = Math.min(t, st.leftAt + this.opts.leftOriginTtlMs);
-    return t;
   }
 }

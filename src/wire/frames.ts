@@ -142,6 +142,8 @@ export interface FrameLimits {
   leafBytesMax: number;
   /** Most rows in a digest. */
   digestRowsMax: number;
+  /** Most origin deltas in a delta frame. */
+  deltaOriginsMax: number;
   /** Most entries in one origin delta (keys per origin). */
   entriesMax: number;
   /** Most trie nodes in a descent frame. */
@@ -153,9 +155,10 @@ function decodeLimits(l: FrameLimits): DecodeLimits {
     frameBytesMax: l.frameBytesMax,
     depthMax: 6,
     itemsMax: Math.max(65_536, l.digestRowsMax * 4 + 16),
-    arrayLengthMax: Math.max(l.digestRowsMax, l.entriesMax, l.treeNodesMax, 64),
-    mapSizeMax: 0,
-    textBytesMax: 0,
+    arrayLengthMax: Math.max(l.digestRowsMax, l.deltaOriginsMax, l.entriesMax, l.treeNodesMax, 64),
+    // Known frames hold no maps or text; a newer peer's unknown frames may, within these bounds.
+    mapSizeMax: 64,
+    textBytesMax: 4096,
     bytesLengthMax: Math.max(l.leafBytesMax, 16 * HASH16),
   };
 }
@@ -185,7 +188,7 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame | Unk
     }
     case FRAME.DELTA: {
       const a = asArray(raw, "delta", 3, 3);
-      const origins = asArray(a[2], "delta.origins", 0, limits.digestRowsMax).map((o, i) => {
+      const origins = asArray(a[2], "delta.origins", 0, limits.deltaOriginsMax).map((o, i) => {
         const p = `delta.origins[${i}]`;
         const d = asArray(o, p, 6, 6);
         return {

@@ -1,0 +1,146 @@
+/**
+ * The `grapevine` command line: `grapevine sim …` runs the deterministic simulator and prints a
+ * JSON report (its last line with `--json`). Later commands (relay, demo, bench) join here.
+ *
+ * @module
+ */
+
+import { writeFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { createSignatureSuite } from "../src/crypto/ed25519.ts";
+import type { SignatureSuite } from "../src/crypto/types.ts";
+import type { GossipMode } from "../src/core/options.ts";
+import { insecureHashSuite } from "../src/sim/hash-suite.ts";
+import { runPartition, runReconcile, runSpread, type ScenarioOptions } from "../src/sim/scenarios.ts";
+import { plotInformed } from "../src/sim/svg.ts";
+
+const HELP = `grapevine — a gossip mesh for browsers, Deno, Bun and Node
+
+Usage:
+  grapevine sim [options]      run the deterministic simulator
+  grapevine help               show this text
+
+Simulator options:
+  --scenario NAME     spread (default) | partition | reconcile
+  --nodes N           number of nodes (default 1000)
+  --fanout K          peers per round (default 3)
+  --mode M            push | pull | pushpull (default pushpull)
+  --loss P            frame loss probability, 0..1 (default 0)
+  --seed S            root seed; the same seed reproduces the run (default: random, printed)
+  --degree D          mean links per node (default: full mesh to 32 nodes, else 2·log2 N + fanout)
+  --interval MS       gossip interval in ms (default 1000)
+  --crypto C          ed25519 (default: real signatures) | insecure-hash (fast, forgeable, named in output)
+  --partition-ms MS   partition scenario: how long the halves stay apart (default 60000)
+  --origins N         reconcile scenario: origins both nodes hold (default 10000)
+  --differences D     reconcile scenario: origins that differ (default 10)
+  --svg FILE          spread scenario: write a plot of the informed fraction per round
+  --json              print only the seed line and one JSON line
+`;
+
+type Flags = Record<string, string | boolean>;
+
+function parseFlags(argv: string[]): Flags {
+  const flags: Flags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) throw new UsageError(`unexpected argument ${a}`);
+    const name = a.slice(2);
+    if (name === "json" || name === "help") flags[name] = true;
+    else {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`--${name} needs a value`);
+      flags[name] = v;
+    }
+  }
+  return flags;
+}
+
+class UsageError extends Error {}
+
+function num(flags: Flags, name: string, dflt: number, check: (n: number) => boolean = () => true): number {
+  const v = flags[name];
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (typeof v !== "string" || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name}: bad value ${v}`);
+  return n;
+}
+
+async function sim(flags: Flags): Promise<void> {
+  const known = ["scenario", "nodes", "fanout", "mode", "loss", "seed", "degree", "interval", "crypto", "partition-ms", "origins", "differences", "svg", "json"];
+  for (const k of Object.keys(flags)) if (!known.includes(k)) throw new UsageError(`unknown option --${k}`);
+  const scenario = (flags.scenario as string) ?? "spread";
+  if (!["spread", "partition", "reconcile"].includes(scenario)) throw new UsageError(`--scenario: unknown ${scenario}`);
+  const mode = ((flags.mode as string) ?? "pushpull") as GossipMode;
+  if (!["push", "pull", "pushpull"].includes(mode)) throw new UsageError(`--mode: unknown ${mode}`);
+  const seed = flags.seed !== undefined ? num(flags, "seed", 0, Number.isSafeInteger) : Math.floor(Math.random() * 2 ** 31);
+  const cryptoName = (flags.crypto as string) ?? "ed25519";
+  let suite: SignatureSuite;
+  if (cryptoName === "ed25519") suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
+  else if (cryptoName === "insecure-hash") suite = insecureHashSuite;
+  else throw new UsageError(`--crypto: unknown ${cryptoName}`);
+  const json = flags.json === true;
+  console.log(`seed: ${seed}  (replay: grapevine sim ${replayArgs(flags, seed)})`);
+  const o: ScenarioOptions = {
+    nodes: num(flags, "nodes", scenario === "partition" ? 200 : 1000, (n) => Number.isInteger(n) && n >= 2),
+    fanout: num(flags, "fanout", 3, (n) => Number.isInteger(n) && n >= 1),
+    mode,
+    loss: num(flags, "loss", 0, (n) => n >= 0 && n < 1),
+    seed,
+    degree: num(flags, "degree", 0, (n) => Number.isInteger(n) && n >= 0),
+    intervalMs: num(flags, "interval", 1000, (n) => n > 0),
+    suite,
+    cryptoName: cryptoName === "ed25519" ? `ed25519-${suite.backend}` : cryptoName,
+    clock: () => performance.now(),
+  };
+  let report: object;
+  if (scenario === "spread") {
+    const r = await runSpread(o);
+    if (typeof flags.svg === "string") {
+      writeFileSync(flags.svg, plotInformed(`${o.nodes} nodes, fanout ${o.fanout}, ${o.mode}, loss ${o.loss}, seed ${seed}`, [
+        { label: `${o.mode} (rounds to all: ${r.rounds_to_all ?? "—"})`, values: r.informed_by_round },
+      ]));
+    }
+    report = { ...r, peak_rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20) };
+  } else if (scenario === "partition") {
+    report = await runPartition(o, num(flags, "partition-ms", 60_000, (n) => n >= 0));
+  } else {
+    report = await runReconcile({
+      ...o,
+      origins: num(flags, "origins", 10_000, (n) => Number.isInteger(n) && n >= 1),
+      differences: num(flags, "differences", 10, (n) => Number.isInteger(n) && n >= 0),
+    });
+  }
+  if (!json) {
+    for (const [k, v] of Object.entries(report)) if (k !== "informed_by_round") console.log(`  ${k.padEnd(30)} ${JSON.stringify(v)}`);
+  }
+  console.log(JSON.stringify(report));
+}
+
+function replayArgs(flags: Flags, seed: number): string {
+  const parts: string[] = [];
+  const all: Flags = { ...flags, seed: String(seed) };
+  for (const [k, v] of Object.entries(all)) parts.push(v === true ? `--${k}` : `--${k} ${v}`);
+  return parts.join(" ");
+}
+
+/** Runs the command line with `argv` (without the node and script paths). Returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (!command || command === "help" || command === "--help" || command === "-h") {
+      console.log(HELP);
+      return 0;
+    }
+    if (command === "sim") {
+      await sim(parseFlags(rest));
+      return 0;
+    }
+    throw new UsageError(`unknown command ${command}`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`grapevine: ${e.message}\n\n${HELP}`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,355 @@
+/**
+ * Ready-made experiments on the simulator, each returning a plain JSON-able report:
+ * - `spread`: one write on one node; rounds until 50 %, 99 % and 100 % of nodes hold it;
+ * - `partition`: split in halves, write on both sides, heal; does everything converge, is anything lost;
+ * - `reconcile`: two nodes sharing many origins with a few differences; bytes to reconcile with the
+ *   Merkle digest against the same exchange with flat digests.
+ *
+ * @module
+ */
+
+import { Engine } from "../core/engine.ts";
+import type { GossipMode } from "../core/options.ts";
+import { deriveSeed, seededRng } from "../core/random.ts";
+import { signingBytes } from "../crypto/context.ts";
+import { keyPairFromSeed } from "../crypto/ed25519.ts";
+import { MerkleTree, leafHash } from "../crypto/merkle.ts";
+import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
+import { encodeFrame, FRAME } from "../wire/frames.ts";
+import { encodeLeaf, encodeRootBody } from "../wire/records.ts";
+import { PROTOCOL_VERSION } from "../core/engine.ts";
+import { Simulation } from "./sim.ts";
+import { toHex } from "../bytes.ts";
+
+/** Common knobs of the scenarios. */
+export interface ScenarioOptions {
+  nodes: number;
+  fanout: number;
+  mode: GossipMode;
+  loss: number;
+  seed: number;
+  /** Mean links per node; 0 picks a default from the node count. */
+  degree: number;
+  intervalMs: number;
+  suite: SignatureSuite;
+  cryptoName: string;
+  /** Wall clock for `wall_ms`, injected (the simulator itself has none). */
+  clock: () => number;
+}
+
+/** Default overlay degree: a full mesh up to 32 nodes, else 2·log2(n) + fanout links, at least 12. */
+export function defaultDegree(nodes: number, fanout: number): number {
+  if (nodes <= 32) return nodes - 1;
+  return Math.max(12, Math.ceil(2 * Math.log2(nodes)) + fanout);
+}
+
+/** A deterministic key pair for node `i` of a run seeded with `seed`. */
+export function simKeyPair(seed: number, i: number): KeyPair {
+  const rng = seededRng(deriveSeed(seed, 5_000_000 + i));
+  const s = new Uint8Array(32);
+  for (let k = 0; k < 32; k += 4) new DataView(s.buffer).setUint32(k, rng.nextU32());
+  return keyPairFromSeed(s);
+}
+
+function makeSim(o: ScenarioOptions, network: { loss: number }) {
+  return new Simulation({
+    nodes: o.nodes,
+    seed: o.seed,
+    degree: o.degree > 0 ? o.degree : defaultDegree(o.nodes, o.fanout),
+    engine: { fanout: o.fanout, mode: o.mode, intervalMs: o.intervalMs },
+    network,
+    suite: o.suite,
+    cryptoName: o.cryptoName,
+    keyPair: (i) => simKeyPair(o.seed, i),
+    cryptoDelayMs: 0,
+  });
+}
+
+/** Report of the `spread` scenario. */
+export interface SpreadReport {
+  scenario: "spread";
+  nodes: number;
+  fanout: number;
+  mode: GossipMode;
+  loss: number;
+  seed: number;
+  degree: number;
+  interval_ms: number;
+  rounds_to_50: number | null;
+  rounds_to_99: number | null;
+  rounds_to_all: number | null;
+  delivered_fraction: number;
+  messages_per_node: number;
+  bytes_per_node: number;
+  informed_by_round: number[];
+  wall_ms: number;
+  crypto: string;
+}
+
+/** One write on node 0 after a warm-up; measures how many rounds until every node holds it. */
+export async function runSpread(o: ScenarioOptions, maxRounds = 60): Promise<SpreadReport> {
+  const started = o.clock();
+  const sim = makeSim(o, { loss: o.loss });
+  const n = o.nodes;
+  const interval = o.intervalMs;
+  await sim.runTo(2 * interval);
+  const writer = 0;
+  const writerId = toHex(sim.nodes[writer].keyPair.publicKey);
+  const informedAt = new Float64Array(n).fill(Infinity);
+  let informed = 0;
+  const t0 = sim.now;
+  sim.observe((i, ev, now) => {
+    if (ev.type !== "change" || ev.change.originId !== writerId || ev.change.key !== "rumor") return;
+    if (informedAt[i] === Infinity) {
+      informedAt[i] = now;
+      informed++;
+    }
+  });
+  const before = { ...sim.traffic };
+  sim.write(writer, "rumor", new TextEncoder().encode("the news"));
+  await sim.runUntil(() => informed >= n, t0 + maxRounds * interval);
+  const times = Array.from(informedAt).filter((t) => t !== Infinity).sort((a, b) => a - b);
+  const roundsTo = (fraction: number): number | null => {
+    const need = Math.ceil(fraction * n);
+    return times.length >= need ? Math.ceil((times[need - 1] - t0) / interval) : null;
+  };
+  const last = roundsTo(1) ?? maxRounds;
+  const byRound: number[] = [];
+  for (let r = 0; r <= last; r++) byRound.push(times.filter((t) => t <= t0 + r * interval).length / n);
+  return {
+    scenario: "spread",
+    nodes: n,
+    fanout: o.fanout,
+    mode: o.mode,
+    loss: o.loss,
+    seed: o.seed,
+    degree: sim.options.degree,
+    interval_ms: interval,
+    rounds_to_50: roundsTo(0.5),
+    rounds_to_99: roundsTo(0.99),
+    rounds_to_all: roundsTo(1),
+    delivered_fraction: informed / n,
+    messages_per_node: round2((sim.traffic.frames - before.frames) / n),
+    bytes_per_node: Math.round((sim.traffic.bytes - before.bytes) / n),
+    informed_by_round: byRound.map(round4),
+    wall_ms: Math.round(o.clock() - started),
+    crypto: o.cryptoName,
+  };
+}
+
+/** Report of the `partition` scenario. */
+export interface PartitionReport {
+  scenario: "partition";
+  nodes: number;
+  fanout: number;
+  mode: GossipMode;
+  loss: number;
+  seed: number;
+  partition_ms: number;
+  writes_during_partition: number;
+  converged: boolean;
+  rounds_to_converge_after_heal: number | null;
+  lost_writes: number;
+  messages_per_node: number;
+  bytes_per_node: number;
+  wall_ms: number;
+  crypto: string;
+}
+
+/**
+ * Every node writes, the overlay splits in two halves for `partitionMs`, a tenth of each half
+ * writes (updates and deletes) meanwhile, then the halves heal. Converged means every node holds
+ * every origin's newest signed version and the same values.
+ */
+export async function runPartition(o: ScenarioOptions, partitionMs = 60_000, maxRoundsAfterHeal = 60): Promise<PartitionReport> {
+  const started = o.clock();
+  const sim = makeSim(o, { loss: o.loss });
+  const n = o.nodes;
+  const interval = o.intervalMs;
+  const enc = new TextEncoder();
+  for (let i = 0; i < n; i++) sim.write(i, "name", enc.encode(`node-${i}`));
+  await sim.runUntil(() => converged(sim), 30 * interval);
+  const before = { ...sim.traffic };
+  sim.split((i) => (i < n / 2 ? 0 : 1));
+  const writers = Array.from({ length: n }, (_, i) => i).filter((i) => i % 10 === 3);
+  let writes = 0;
+  const steps = 3;
+  for (let s = 0; s < steps; s++) {
+    for (const i of writers) {
+      sim.write(i, `k${s}`, enc.encode(`v${s}-from-${i}`));
+      writes++;
+      if (s === steps - 1) {
+        sim.write(i, "k0", null);
+        writes++;
+      }
+    }
+    await sim.runTo(sim.now + partitionMs / steps);
+  }
+  sim.heal();
+  const healedAt = sim.now;
+  const ok = await sim.runUntil(() => converged(sim), healedAt + maxRoundsAfterHeal * interval);
+  return {
+    scenario: "partition",
+    nodes: n,
+    fanout: o.fanout,
+    mode: o.mode,
+    loss: o.loss,
+    seed: o.seed,
+    partition_ms: partitionMs,
+    writes_during_partition: writes,
+    converged: ok,
+    rounds_to_converge_after_heal: ok ? Math.ceil((sim.now - healedAt) / interval) : null,
+    lost_writes: lostWrites(sim),
+    messages_per_node: round2((sim.traffic.frames - before.frames) / n),
+    bytes_per_node: Math.round((sim.traffic.bytes - before.bytes) / n),
+    wall_ms: Math.round(o.clock() - started),
+    crypto: o.cryptoName,
+  };
+}
+
+/** Whether every live node holds every live origin's newest signed version, completely. */
+export function converged(sim: Simulation): boolean {
+  const live = sim.nodes.filter((x) => x.engine);
+  for (const origin of live) {
+    const self = origin.engine!.store;
+    if (self.dirty || !self.self.root) return false;
+    const f = self.self.root.fields;
+    for (const node of live) {
+      if (node === origin) continue;
+      const p = node.engine!.store.position(self.selfId);
+      if (!p || p.generation !== f.generation || p.have !== f.version || p.version !== f.version) return false;
+    }
+  }
+  return true;
+}
+
+/** Own writes of live nodes that some live node does not hold with the same value. */
+export function lostWrites(sim: Simulation): number {
+  let lost = 0;
+  const live = sim.nodes.filter((x) => x.engine);
+  for (const origin of live) {
+    const store = origin.engine!.store;
+    for (const e of store.localEntries()) {
+      const missing = live.some((node) => {
+        const v = node.engine!.store.get(store.selfId, e.key);
+        return !(v instanceof Uint8Array) || toHex(v) !== toHex(e.value!);
+      });
+      if (missing) lost++;
+    }
+  }
+  return lost;
+}
+
+/** Report of the `reconcile` scenario. */
+export interface ReconcileReport {
+  scenario: "reconcile";
+  origins: number;
+  differences: number;
+  merkle_bytes: number;
+  merkle_frames: number;
+  flat_bytes: number;
+  flat_frames: number;
+  ratio_merkle_to_flat: number;
+  reconciled: boolean;
+  wall_ms: number;
+  crypto: string;
+}
+
+/**
+ * Two nodes hold the same `origins` signed maps; `differences` of them are one version newer on
+ * one side. Counts the bytes both nodes send until they agree, once with the Merkle digest trie
+ * (the default) and once with flat digests (the whole digest in one frame), in the same run.
+ */
+export async function runReconcile(o: ScenarioOptions & { origins: number; differences: number }): Promise<ReconcileReport> {
+  const started = o.clock();
+  const suite = o.suite;
+  const network = "grapevine";
+  const make = async (i: number, version: number) => {
+    const kp = simKeyPair(o.seed, 10_000_000 + i);
+    const leaf = encodeLeaf({ key: "k", version, value: new Uint8Array([version]) });
+    const tree = MerkleTree.fromLeafHashes([leafHash(leaf)]);
+    const body = encodeRootBody({ origin: kp.publicKey, generation: 1, version, root: tree.root, count: 1, floor: 0, flags: 0 });
+    const signature = await suite.sign(kp, signingBytes("root", network, PROTOCOL_VERSION, body));
+    return { id: toHex(kp.publicKey), delta: { rootBody: body, signature, from: 0, through: version, full: true, entries: [{ leaf, index: 0, proof: [] }] } };
+  };
+  const base = await Promise.all(Array.from({ length: o.origins }, (_, i) => make(i, 1)));
+  const newer = await Promise.all(Array.from({ length: o.differences }, (_, i) => make(i * 7 % o.origins, 2)));
+  const runOnce = async (digestEntriesMax: number) => {
+    const opts = { network, digestEntriesMax, intervalMs: 1000, originsMax: o.origins + 10, pendingVerifyMax: o.origins * 2 + 10, pendingVerifyPerLinkMax: o.origins * 2 + 10 };
+    const a = new Engine({ publicKey: simKeyPair(o.seed, 1).publicKey, generation: 1, random: seededRng(o.seed), now: 0, options: opts });
+    const b = new Engine({ publicKey: simKeyPair(o.seed, 2).publicKey, generation: 1, random: seededRng(o.seed + 1), now: 0, options: opts });
+    const load = async (e: Engine, made: typeof base) => {
+      const deltas = made.map((m) => m.delta);
+      e.linkUp(0, 99, null);
+      for (let k = 0; k < deltas.length; k += 200) {
+        e.receive(0, 99, encodeFrame({ type: FRAME.DELTA, flags: 0, origins: deltas.slice(k, k + 200) }));
+        await pumpJobs(e, suite);
+      }
+      while (e.pollTransmit());
+      e.linkDown(0, 99);
+    };
+    await load(a, base);
+    await load(b, base);
+    await load(a, newer);
+    while (a.pollEvent());
+    while (b.pollEvent());
+    let bytes = 0;
+    let frames = 0;
+    a.linkUp(0, 1, b.id);
+    b.linkUp(0, 1, a.id);
+    // Only a's opening digest counts: b's is dropped so one exchange is measured.
+    while (b.pollTransmit());
+    for (let guard = 0; guard < 1000; guard++) {
+      let moved = false;
+      for (const [from, to] of [[a, b], [b, a]] as const) {
+        await pumpJobs(from, suite);
+        for (let t; (t = from.pollTransmit()); ) {
+          bytes += t.bytes.length;
+          frames++;
+          to.receive(0, 1, t.bytes);
+          moved = true;
+        }
+      }
+      if (!moved) break;
+    }
+    const agree = newer.every((d) => {
+      const id = d.id;
+      const pa = a.store.position(id);
+      const pb = b.store.position(id);
+      return !!pa && !!pb && pa.have === pb.have && pa.have === 2;
+    });
+    return { bytes, frames, agree };
+  };
+  const merkle = await runOnce(256);
+  const flat = await runOnce(o.origins + 10);
+  return {
+    scenario: "reconcile",
+    origins: o.origins,
+    differences: o.differences,
+    merkle_bytes: merkle.bytes,
+    merkle_frames: merkle.frames,
+    flat_bytes: flat.bytes,
+    flat_frames: flat.frames,
+    ratio_merkle_to_flat: round4(merkle.bytes / flat.bytes),
+    reconciled: merkle.agree && flat.agree,
+    wall_ms: Math.round(o.clock() - started),
+    crypto: o.cryptoName,
+  };
+}
+
+async function pumpJobs(e: Engine, suite: SignatureSuite): Promise<void> {
+  for (;;) {
+    const jobs = [];
+    for (let j; (j = e.pollJob()); ) jobs.push(j);
+    if (!jobs.length) return;
+    const results = await Promise.all(jobs.map((j) => (j.kind === "verify" ? suite.verify(j.publicKey, j.message, j.signature) : Promise.resolve(new Error("no key")))));
+    jobs.forEach((j, k) => e.completeJob(0, j.id, results[k]));
+  }
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+function round4(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}
