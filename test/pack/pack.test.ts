@@ -85,14 +85,16 @@ describe("npm pack → install → import", { timeout: 180_000 }, () => {
 
   it("runs the bin: npx grapevine --help exits 0", () => {
     for (const name of Object.keys(pkg.bin)) {
-      const result = spawnSync(NPM === "npm" ? "npx" : "npx.cmd", ["--no", name, "--help"], {
+      // `--` so `--help` reaches the bin rather than npx; `--no` so npx never downloads anything.
+      const result = spawnSync(NPM === "npm" ? "npx" : "npx.cmd", ["--no", "--", name, "--help"], {
         cwd: project,
         encoding: "utf8",
         timeout: 30_000,
         env: { ...process.env, npm_config_update_notifier: "false" },
       });
       expect(result.status, `${name} --help\n${result.stdout}\n${result.stderr}`).toBe(0);
-      expect(result.stdout.length, `${name} --help prints usage`).toBeGreaterThan(0);
+      expect(result.stdout, `${name} --help prints its own usage, not npx's`).toMatch(new RegExp(`^\\s*${name}\\b`, "m"));
+      expect(result.stdout).not.toMatch(/npm exec/);
     }
   });
 });
