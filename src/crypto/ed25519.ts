@@ -1,0 +1,209 @@
+/**
+ * Ed25519 signing and verification under one pinned rule set on every runtime (strict RFC 8032:
+ * `S < L`, canonical `A` and `R`, no small-order `A` or `R`, torsion-free `A`, cofactorless
+ * `[S]B = R + [k]A`). The byte rules (`rules.ts`) and the torsion-free key check run here, before
+ * any backend; then WebCrypto — when given, and when it passes the startup probe — or noble does the
+ * arithmetic.
+ *
+ * Three bounded LRU caches keep the hot path fast: verdicts of the key check with the backend's
+ * prepared verifier (imported `CryptoKey`), prepared signers, and verified signatures. Only
+ * successes enter the verified cache, keyed by `SHA-256(publicKey || signature || SHA-256(message))`,
+ * so a hit is exactly a triple that verified before.
+ *
+ * @module
+ */
+
+import { bytesEqual, concatBytes, toBase64Url } from "../bytes.ts";
+import { localError } from "../errors.ts";
+import { nobleBackend, type Ed25519Backend, type Signer, type Verifier } from "./backend.ts";
+import { sha256 } from "./hash.ts";
+import { BoundedCache } from "./lru.ts";
+import { decodeTorsionFreeKey, noblePublicKey } from "./noble.ts";
+import { probeBackend } from "./probe.ts";
+import { ED25519_KEY_BYTES, passesByteRules } from "./rules.ts";
+import type { KeyPair, SignatureSuite } from "./types.ts";
+import { createWebCryptoBackend } from "./webcrypto.ts";
+
+/** Default bound of the verified-signature cache, in entries (about 100 bytes each). */
+export const VERIFIED_CACHE_MAX_DEFAULT = 65_536;
+/** Default bound of the key caches (public keys checked and imported; seeds prepared), in entries. */
+export const KEY_CACHE_MAX_DEFAULT = 4_096;
+
+/** Options of {@link createSignatureSuite}. */
+export interface SignatureSuiteOptions {
+  /** The runtime's `SubtleCrypto` (pass `globalThis.crypto.subtle`); without it, noble is used. */
+  subtle?: SubtleCrypto;
+  /**
+   * `"auto"` (default): WebCrypto if `subtle` is given and passes the startup probe, else noble.
+   * `"webcrypto"`: WebCrypto or a `GrapevineError` `CRYPTO_UNAVAILABLE`. `"noble"`: pure JavaScript.
+   */
+  backend?: "webcrypto" | "noble" | "auto";
+  /** Most verified signatures remembered; default {@link VERIFIED_CACHE_MAX_DEFAULT}. */
+  verifiedCacheMax?: number;
+  /** Most public keys and most signing seeds remembered (each); default {@link KEY_CACHE_MAX_DEFAULT}. */
+  keyCacheMax?: number;
+}
+
+/**
+ * Creates a {@link SignatureSuite}. With `backend: "auto"` it probes `subtle` once (a few
+ * milliseconds) and falls back to noble if WebCrypto lacks Ed25519 or gives a verdict other than
+ * the pinned one. Throws `RangeError` for an unknown backend or a cache bound below 1, and
+ * `GrapevineError` (`CRYPTO_UNAVAILABLE`, local) when `"webcrypto"` is demanded but unusable.
+ *
+ * @example
+ * ```ts
+ * import { createSignatureSuite, keyPairFromSeed } from "./ed25519.ts";
+ * const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
+ * const keyPair = keyPairFromSeed(new Uint8Array(32));
+ * const message = new TextEncoder().encode("hello");
+ * const signature = await suite.sign(keyPair, message);
+ * await suite.verify(keyPair.publicKey, message, signature); // true
+ * ```
+ */
+export async function createSignatureSuite(options: SignatureSuiteOptions = {}): Promise<SignatureSuite> {
+  const choice = options.backend ?? "auto";
+  if (choice !== "auto" && choice !== "webcrypto" && choice !== "noble") {
+    throw new RangeError(`createSignatureSuite: unknown backend ${JSON.stringify(choice)}`);
+  }
+  const verified = new BoundedCache<string, true>(options.verifiedCacheMax ?? VERIFIED_CACHE_MAX_DEFAULT);
+  const keyCacheMax = options.keyCacheMax ?? KEY_CACHE_MAX_DEFAULT;
+  const keys = new BoundedCache<string, Promise<Verifier | null>>(keyCacheMax);
+  const signers = new BoundedCache<string, Promise<PreparedSigner>>(keyCacheMax);
+  const backend = await chooseBackend(choice, options.subtle);
+  return new Ed25519Suite(backend, verified, keys, signers);
+}
+
+async function chooseBackend(choice: "webcrypto" | "noble" | "auto", subtle: SubtleCrypto | undefined): Promise<Ed25519Backend> {
+  if (choice === "noble") return nobleBackend;
+  if (subtle === undefined || subtle === null) {
+    if (choice === "webcrypto") throw localError("CRYPTO_UNAVAILABLE", "backend \"webcrypto\" requested without a SubtleCrypto");
+    return nobleBackend;
+  }
+  const webCrypto = createWebCryptoBackend(subtle);
+  if (await probeBackend(webCrypto)) return webCrypto;
+  if (choice === "webcrypto") throw localError("CRYPTO_UNAVAILABLE", "WebCrypto Ed25519 is missing or failed the startup probe");
+  return nobleBackend;
+}
+
+interface PreparedSigner {
+  readonly publicKey: Uint8Array;
+  readonly sign: Signer;
+}
+
+class Ed25519Suite implements SignatureSuite {
+  readonly backend: "webcrypto" | "noble";
+  readonly #impl: Ed25519Backend;
+  readonly #verified: BoundedCache<string, true>;
+  /** Public key (base64url) → the backend's verifier, or `null` if the key breaks the rules. */
+  readonly #keys: BoundedCache<string, Promise<Verifier | null>>;
+  /** SHA-256 of the seed (never the seed itself) → its public key and prepared signer. */
+  readonly #signers: BoundedCache<string, Promise<PreparedSigner>>;
+
+  constructor(
+    impl: Ed25519Backend,
+    verified: BoundedCache<string, true>,
+    keys: BoundedCache<string, Promise<Verifier | null>>,
+    signers: BoundedCache<string, Promise<PreparedSigner>>,
+  ) {
+    this.backend = impl.name;
+    this.#impl = impl;
+    this.#verified = verified;
+    this.#keys = keys;
+    this.#signers = signers;
+  }
+
+  async sign(keyPair: KeyPair, message: Uint8Array): Promise<Uint8Array> {
+    assertBytes(keyPair?.secretKey, ED25519_KEY_BYTES, "sign: keyPair.secretKey");
+    assertBytes(keyPair.publicKey, ED25519_KEY_BYTES, "sign: keyPair.publicKey");
+    if (!(message instanceof Uint8Array)) throw new TypeError("sign: message must be a Uint8Array");
+    const ownMessage = message.slice();
+    const signer = await this.#signerFor(keyPair.secretKey);
+    if (!bytesEqual(signer.publicKey, keyPair.publicKey)) {
+      throw new TypeError("sign: keyPair.publicKey is not the public key of keyPair.secretKey");
+    }
+    return signer.sign(ownMessage);
+  }
+
+  async verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    try {
+      if (!(publicKey instanceof Uint8Array) || !(message instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
+      if (!passesByteRules(publicKey, signature)) return false;
+      // Own copies: nothing the caller does while we await can change what is checked or cached.
+      const key = publicKey.slice();
+      const sig = signature.slice();
+      const msg = message.slice();
+      const id = toBase64Url(sha256(concatBytes(key, sig, sha256(msg))));
+      if (this.#verified.get(id)) return true;
+      const verifier = await this.#verifierFor(key);
+      if (verifier === null) return false;
+      const ok = (await verifier(msg, sig)) === true;
+      if (ok) this.#verified.set(id, true);
+      return ok;
+    } catch {
+      return false;
+    }
+  }
+
+  #verifierFor(publicKey: Uint8Array): Promise<Verifier | null> {
+    const id = toBase64Url(publicKey);
+    let entry = this.#keys.get(id);
+    if (entry === undefined) {
+      const point = decodeTorsionFreeKey(publicKey);
+      entry = point === undefined ? Promise.resolve(null) : this.#impl.verifier(publicKey, point).catch(() => null);
+      this.#keys.set(id, entry);
+    }
+    return entry;
+  }
+
+  #signerFor(seed: Uint8Array): Promise<PreparedSigner> {
+    const id = toBase64Url(sha256(seed));
+    let entry = this.#signers.get(id);
+    if (entry === undefined) {
+      const ownSeed = seed.slice();
+      const publicKey = noblePublicKey(ownSeed);
+      entry = this.#impl.signer(ownSeed).then((sign) => ({ publicKey, sign }));
+      entry.catch(() => this.#signers.delete(id));
+      this.#signers.set(id, entry);
+    }
+    return entry;
+  }
+}
+
+/**
+ * The key pair of a 32-byte RFC 8032 seed, computed synchronously with noble. The seed is copied.
+ * Throws `TypeError` unless `seed` is a 32-byte `Uint8Array`.
+ *
+ * @example
+ * ```ts
+ * import { keyPairFromSeed } from "./ed25519.ts";
+ * const { publicKey } = keyPairFromSeed(new Uint8Array(32).fill(7));
+ * publicKey.length; // 32
+ * ```
+ */
+export function keyPairFromSeed(seed: Uint8Array): KeyPair {
+  assertBytes(seed, ED25519_KEY_BYTES, "keyPairFromSeed: seed");
+  const secretKey = seed.slice();
+  return Object.freeze({ publicKey: noblePublicKey(secretKey), secretKey });
+}
+
+/**
+ * A fresh key pair from 32 bytes of the injected `random` source (for example
+ * `(n) => crypto.getRandomValues(new Uint8Array(n))`, or a seeded generator in the simulator).
+ * Throws `TypeError` if `random(32)` does not return 32 bytes.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair } from "./ed25519.ts";
+ * const keyPair = generateKeyPair((n) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
+ * ```
+ */
+export function generateKeyPair(random: (n: number) => Uint8Array): KeyPair {
+  if (typeof random !== "function") throw new TypeError("generateKeyPair: random must be a function");
+  const seed = random(ED25519_KEY_BYTES);
+  assertBytes(seed, ED25519_KEY_BYTES, "generateKeyPair: random(32)");
+  return keyPairFromSeed(seed);
+}
+
+function assertBytes(value: unknown, length: number, what: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== length) throw new TypeError(`${what} must be a ${length}-byte Uint8Array`);
+}

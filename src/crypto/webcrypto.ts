@@ -1,0 +1,52 @@
+/**
+ * The WebCrypto backend: Ed25519 through an injected `SubtleCrypto` (Node ≥ 20, Deno, Bun, current
+ * browsers), 10–40× faster to verify than pure JavaScript. Secret seeds are wrapped as PKCS#8 and
+ * public keys imported raw, both non-extractable. Whether a runtime's WebCrypto gives the pinned
+ * verdicts is not assumed: `probe.ts` checks it before this backend is chosen.
+ *
+ * @module
+ */
+
+import { fromHex } from "../bytes.ts";
+import type { Ed25519Backend, Signer, Verifier } from "./backend.ts";
+
+/** The fixed DER prefix that wraps a 32-byte Ed25519 seed as a PKCS#8 `PrivateKeyInfo` (RFC 8410). */
+export const ED25519_PKCS8_PREFIX: Uint8Array = fromHex("302e020100300506032b657004220420");
+
+const ALGORITHM = { name: "Ed25519" } as const;
+
+/**
+ * A backend over `subtle`. Its preparation steps are the key imports; the suite caches them.
+ *
+ * @example
+ * ```ts
+ * import { createWebCryptoBackend } from "./webcrypto.ts";
+ * const backend = createWebCryptoBackend(globalThis.crypto.subtle);
+ * ```
+ */
+export function createWebCryptoBackend(subtle: SubtleCrypto): Ed25519Backend {
+  return Object.freeze({
+    name: "webcrypto" as const,
+    async signer(seed: Uint8Array): Promise<Signer> {
+      const pkcs8 = new Uint8Array(ED25519_PKCS8_PREFIX.length + seed.length);
+      pkcs8.set(ED25519_PKCS8_PREFIX);
+      pkcs8.set(seed, ED25519_PKCS8_PREFIX.length);
+      let key: CryptoKey;
+      try {
+        key = await subtle.importKey("pkcs8", pkcs8, ALGORITHM, false, ["sign"]);
+      } finally {
+        pkcs8.fill(0); // the seed lives on only inside the non-extractable CryptoKey
+      }
+      return async (message) => new Uint8Array(await subtle.sign(ALGORITHM, key, ownBytes(message)));
+    },
+    async verifier(publicKey: Uint8Array): Promise<Verifier> {
+      const key = await subtle.importKey("raw", ownBytes(publicKey), ALGORITHM, false, ["verify"]);
+      return (message, signature) => subtle.verify(ALGORITHM, key, ownBytes(signature), ownBytes(message));
+    },
+  });
+}
+
+/** A copy backed by a plain `ArrayBuffer`, as `BufferSource` requires; also immune to later writes. */
+function ownBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(bytes);
+}

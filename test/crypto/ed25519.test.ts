@@ -1,0 +1,237 @@
+import { describe, expect, it } from "vitest";
+import { toHex } from "../../src/bytes.ts";
+import { GrapevineError } from "../../src/errors.ts";
+import { createSignatureSuite, generateKeyPair, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import type { SignatureSuite } from "../../src/crypto/types.ts";
+
+const subtle = globalThis.crypto.subtle;
+const seed = (n: number) => new Uint8Array(32).fill(n);
+const text = (s: string) => new TextEncoder().encode(s);
+
+/** Wraps the real SubtleCrypto and counts the calls that reach it. */
+function countingSubtle(overrides: Partial<Record<"verify" | "importKey", (...args: never[]) => unknown>> = {}) {
+  const counts = { importRaw: 0, importPkcs8: 0, verify: 0, sign: 0 };
+  const wrapped = {
+    importKey(format: string, ...rest: unknown[]) {
+      if (format === "raw") counts.importRaw++;
+      else counts.importPkcs8++;
+      if (overrides.importKey) return overrides.importKey();
+      return (subtle.importKey as (...a: unknown[]) => unknown)(format, ...rest);
+    },
+    verify(...args: unknown[]) {
+      counts.verify++;
+      if (overrides.verify) return overrides.verify();
+      return (subtle.verify as (...a: unknown[]) => unknown)(...args);
+    },
+    sign(...args: unknown[]) {
+      counts.sign++;
+      return (subtle.sign as (...a: unknown[]) => unknown)(...args);
+    },
+  };
+  const reset = () => Object.assign(counts, { importRaw: 0, importPkcs8: 0, verify: 0, sign: 0 });
+  return { subtle: wrapped as unknown as SubtleCrypto, counts, reset };
+}
+
+const backends: [string, () => Promise<SignatureSuite>][] = [
+  ["webcrypto", () => createSignatureSuite({ subtle, backend: "webcrypto" })],
+  ["noble", () => createSignatureSuite({ backend: "noble" })],
+];
+
+describe.each(backends)("suite on %s", (name, make) => {
+  it("reports its backend", async () => {
+    expect((await make()).backend).toBe(name);
+  });
+
+  it("round-trips sign and verify, and rejects tampering", async () => {
+    const suite = await make();
+    for (let i = 1; i <= 5; i++) {
+      const kp = keyPairFromSeed(seed(i));
+      const message = text(`message ${i}`.repeat(i * 10));
+      const signature = await suite.sign(kp, message);
+      expect(signature).toHaveLength(64);
+      expect(await suite.verify(kp.publicKey, message, signature)).toBe(true);
+      expect(await suite.verify(kp.publicKey, message, signature)).toBe(true); // cached path
+      expect(await suite.verify(kp.publicKey, text("other"), signature)).toBe(false);
+      expect(await suite.verify(keyPairFromSeed(seed(i + 100)).publicKey, message, signature)).toBe(false);
+      const flipped = signature.slice();
+      flipped[40] ^= 4;
+      expect(await suite.verify(kp.publicKey, message, flipped)).toBe(false);
+    }
+  });
+
+  it("signs deterministically, the same bytes as the other backend", async () => {
+    const suite = await make();
+    const other = await createSignatureSuite({ backend: name === "noble" ? "webcrypto" : "noble", subtle });
+    const kp = keyPairFromSeed(seed(3));
+    expect(toHex(await suite.sign(kp, text("x")))).toBe(toHex(await other.sign(kp, text("x"))));
+  });
+
+  it("throws TypeError for bad sign arguments", async () => {
+    const suite = await make();
+    const kp = keyPairFromSeed(seed(1));
+    await expect(suite.sign({ publicKey: kp.publicKey, secretKey: new Uint8Array(31) }, text("m"))).rejects.toThrow(TypeError);
+    await expect(suite.sign({ publicKey: new Uint8Array(33), secretKey: kp.secretKey }, text("m"))).rejects.toThrow(TypeError);
+    await expect(suite.sign(kp, "m" as unknown as Uint8Array)).rejects.toThrow(TypeError);
+    await expect(suite.sign(null as unknown as typeof kp, text("m"))).rejects.toThrow(TypeError);
+    // A public key that does not belong to the seed would yield signatures nobody can check.
+    await expect(suite.sign({ publicKey: keyPairFromSeed(seed(2)).publicKey, secretKey: kp.secretKey }, text("m"))).rejects.toThrow(TypeError);
+  });
+
+  it("never throws from verify, whatever it is given", async () => {
+    const suite = await make();
+    const kp = keyPairFromSeed(seed(1));
+    const sig = await suite.sign(kp, text("m"));
+    const junk: unknown[] = [undefined, null, "str", 1, {}, [], new Uint8Array(0), new Uint8Array(100), new Uint16Array(32)];
+    for (const j of junk) {
+      expect(await suite.verify(j as Uint8Array, text("m"), sig)).toBe(false);
+      expect(await suite.verify(kp.publicKey, j as Uint8Array, sig)).toBe(false);
+      expect(await suite.verify(kp.publicKey, text("m"), j as Uint8Array)).toBe(false);
+    }
+  });
+
+  it("checks its own copies: writes after the call do not change the verdict", async () => {
+    const suite = await make();
+    const kp = keyPairFromSeed(seed(4));
+    const message = text("copy me");
+    const signature = await suite.sign(kp, message);
+    const pending = suite.verify(kp.publicKey, message, signature);
+    message[0] ^= 1;
+    expect(await pending).toBe(true);
+    signature[0] ^= 1;
+    message[0] ^= 1;
+    expect(await suite.verify(kp.publicKey, message, signature)).toBe(false);
+  });
+});
+
+describe("backend choice", () => {
+  it("auto uses WebCrypto when given a good SubtleCrypto, noble otherwise", async () => {
+    expect((await createSignatureSuite({ subtle })).backend).toBe("webcrypto");
+    expect((await createSignatureSuite()).backend).toBe("noble");
+    expect((await createSignatureSuite({ subtle, backend: "noble" })).backend).toBe("noble");
+  });
+
+  it("demanding webcrypto without SubtleCrypto is CRYPTO_UNAVAILABLE", async () => {
+    const err = await createSignatureSuite({ backend: "webcrypto" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GrapevineError);
+    expect((err as GrapevineError).code).toBe("CRYPTO_UNAVAILABLE");
+    expect((err as GrapevineError).source).toBe("local");
+  });
+
+  it("falls back to noble when the probe catches a lenient verifier", async () => {
+    const lenient = countingSubtle({ verify: () => Promise.resolve(true) });
+    expect((await createSignatureSuite({ subtle: lenient.subtle })).backend).toBe("noble");
+    await expect(createSignatureSuite({ subtle: lenient.subtle, backend: "webcrypto" })).rejects.toThrow(GrapevineError);
+  });
+
+  it("falls back to noble when WebCrypto lacks Ed25519", async () => {
+    const missing = countingSubtle({ importKey: () => Promise.reject(new DOMException("Unrecognized name", "NotSupportedError")) });
+    expect((await createSignatureSuite({ subtle: missing.subtle })).backend).toBe("noble");
+  });
+
+  it("rejects unknown backends and bad cache bounds", async () => {
+    await expect(createSignatureSuite({ backend: "openssl" as "noble" })).rejects.toThrow(RangeError);
+    await expect(createSignatureSuite({ verifiedCacheMax: 0 })).rejects.toThrow(RangeError);
+    await expect(createSignatureSuite({ keyCacheMax: -1 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe("caches", () => {
+  it("a verified-cache hit skips the backend; failures are not cached", async () => {
+    const spy = countingSubtle();
+    const suite = await createSignatureSuite({ subtle: spy.subtle });
+    expect(suite.backend).toBe("webcrypto");
+    const kp = keyPairFromSeed(seed(5));
+    const message = text("cached");
+    const signature = await suite.sign(kp, message);
+    spy.reset();
+    for (let i = 0; i < 5; i++) expect(await suite.verify(kp.publicKey, message, signature)).toBe(true);
+    expect(spy.counts.verify).toBe(1);
+    expect(spy.counts.importRaw).toBe(1);
+    for (let i = 0; i < 3; i++) expect(await suite.verify(kp.publicKey, text("not it"), signature)).toBe(false);
+    expect(spy.counts.verify).toBe(4);
+    expect(spy.counts.importRaw).toBe(1);
+  });
+
+  it("rule-breaking signatures never reach the backend", async () => {
+    const spy = countingSubtle();
+    const suite = await createSignatureSuite({ subtle: spy.subtle });
+    const kp = keyPairFromSeed(seed(6));
+    const signature = await suite.sign(kp, text("m"));
+    spy.reset();
+    const highS = signature.slice();
+    highS[63] |= 0xf0;
+    expect(await suite.verify(kp.publicKey, text("m"), highS)).toBe(false);
+    const identityR = signature.slice();
+    identityR.set(Uint8Array.of(1, ...new Uint8Array(31)), 0);
+    expect(await suite.verify(kp.publicKey, text("m"), identityR)).toBe(false);
+    expect(spy.counts).toEqual({ importRaw: 0, importPkcs8: 0, verify: 0, sign: 0 });
+  });
+
+  it("imported signing keys are cached", async () => {
+    const spy = countingSubtle();
+    const suite = await createSignatureSuite({ subtle: spy.subtle });
+    spy.reset();
+    const kp = keyPairFromSeed(seed(7));
+    for (let i = 0; i < 4; i++) await suite.sign(kp, text(`m${i}`));
+    expect(spy.counts.importPkcs8).toBe(1);
+    expect(spy.counts.sign).toBe(4);
+  });
+
+  it("the verified cache stays bounded", async () => {
+    const spy = countingSubtle();
+    const suite = await createSignatureSuite({ subtle: spy.subtle, verifiedCacheMax: 2 });
+    const kp = keyPairFromSeed(seed(8));
+    const messages = [text("a"), text("b"), text("c")];
+    const sigs = await Promise.all(messages.map((m) => suite.sign(kp, m)));
+    spy.reset();
+    for (let i = 0; i < 3; i++) expect(await suite.verify(kp.publicKey, messages[i], sigs[i])).toBe(true);
+    expect(spy.counts.verify).toBe(3);
+    expect(await suite.verify(kp.publicKey, messages[2], sigs[2])).toBe(true); // still cached
+    expect(spy.counts.verify).toBe(3);
+    expect(await suite.verify(kp.publicKey, messages[0], sigs[0])).toBe(true); // evicted: backend again
+    expect(spy.counts.verify).toBe(4);
+  });
+
+  it("the key caches stay bounded", async () => {
+    const spy = countingSubtle();
+    const suite = await createSignatureSuite({ subtle: spy.subtle, keyCacheMax: 2, verifiedCacheMax: 1 });
+    const kps = [1, 2, 3].map((i) => keyPairFromSeed(seed(20 + i)));
+    const sigs = await Promise.all(kps.map((kp) => suite.sign(kp, text("k"))));
+    spy.reset();
+    for (let i = 0; i < 3; i++) expect(await suite.verify(kps[i].publicKey, text("k"), sigs[i])).toBe(true);
+    expect(spy.counts.importRaw).toBe(3);
+    await suite.verify(kps[2].publicKey, text("k"), sigs[2]);
+    await suite.verify(kps[1].publicKey, text("k"), sigs[1]);
+    expect(spy.counts.importRaw).toBe(3); // both still held
+    await suite.verify(kps[0].publicKey, text("k"), sigs[0]);
+    expect(spy.counts.importRaw).toBe(4); // evicted earlier, imported again
+    await suite.sign(kps[0], text("s"));
+    await suite.sign(kps[1], text("s"));
+    expect(spy.counts.importPkcs8).toBe(2); // the signer cache was bounded too: kps[0], kps[1] re-imported
+  });
+});
+
+describe("key pairs", () => {
+  it("keyPairFromSeed derives the RFC 8032 public key and copies the seed", () => {
+    const s = Uint8Array.from(Buffer.from("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", "hex"));
+    const kp = keyPairFromSeed(s);
+    expect(toHex(kp.publicKey)).toBe("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
+    s.fill(0);
+    expect(toHex(kp.secretKey)).toBe("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
+    for (const bad of [new Uint8Array(31), new Uint8Array(64), "x", null, [1, 2, 3]]) {
+      expect(() => keyPairFromSeed(bad as Uint8Array)).toThrow(TypeError);
+    }
+  });
+
+  it("generateKeyPair draws 32 bytes from the injected source", () => {
+    const asked: number[] = [];
+    const kp = generateKeyPair((n) => {
+      asked.push(n);
+      return seed(42);
+    });
+    expect(asked).toEqual([32]);
+    expect(toHex(kp.publicKey)).toBe(toHex(keyPairFromSeed(seed(42)).publicKey));
+    expect(() => generateKeyPair(() => new Uint8Array(16))).toThrow(TypeError);
+    expect(() => generateKeyPair("random" as unknown as () => Uint8Array)).toThrow(TypeError);
+  });
+});

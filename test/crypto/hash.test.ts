@@ -1,0 +1,25 @@
+import { createHash } from "node:crypto";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { toHex } from "../../src/bytes.ts";
+import { sha256, sha512 } from "../../src/crypto/hash.ts";
+
+describe("hash", () => {
+  it("matches the FIPS 180 'abc' digests", () => {
+    const abc = new TextEncoder().encode("abc");
+    expect(toHex(sha256(abc))).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(toHex(sha512(abc))).toBe(
+      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+    );
+  });
+
+  it("agrees with node:crypto on random inputs", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (data) => {
+        expect(toHex(sha256(data))).toBe(createHash("sha256").update(data).digest("hex"));
+        expect(toHex(sha512(data))).toBe(createHash("sha512").update(data).digest("hex"));
+      }),
+      { seed: 0x5eed, numRuns: 200 },
+    );
+  });
+});
