@@ -122,8 +122,8 @@ describe("engine: hostile input", () => {
     e.receive(w.now, 1, new Uint8Array([0xff, 0x00, 0x13]));
     e.receive(w.now, 1, new Uint8Array(2_000_000));
     e.receive(w.now, 1, encode([FRAME.DIGEST, "not flags", [0, 0], [], null]));
-    const codes = w.engines[0].pollEvent ? (await w.settle(), w.penalties(0).map((p) => p.code)) : [];
-    expect(codes).toEqual(["WIRE_MALFORMED", "WIRE_FRAME_TOO_LARGE", "WIRE_SHAPE"]);
+    await w.settle();
+    expect(w.penalties(0).map((p) => p.code)).toEqual(["WIRE_MALFORMED", "WIRE_FRAME_TOO_LARGE", "WIRE_SHAPE"]);
   });
 
   it("an unknown frame type is ignored without penalty", async () => {

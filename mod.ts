@@ -1,0 +1,44 @@
+/**
+ * Grapevine: a gossip mesh for browsers, Deno, Bun and Node. Every node owns a signed key→value
+ * map; gossip rounds spread each map to every node in O(log N) rounds, and every value is
+ * authenticated by its owner's Ed25519-signed Merkle root, so relays can forward but never forge.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryLinkPair, createNode } from "grapevine";
+ *
+ * const alice = await createNode({ network: "example", intervalMs: 200 });
+ * const bob = await createNode({ network: "example", intervalMs: 200 });
+ * const [a, b] = createMemoryLinkPair();
+ * alice.connect(a);
+ * bob.connect(b);
+ *
+ * bob.subscribe((change) => console.log(change.origin.slice(0, 8), change.key, change.value));
+ * alice.set("status", { text: "online", since: 1700000000 });
+ *
+ * await new Promise((r) => setTimeout(r, 500));
+ * console.log(bob.get("status", alice.id)); // { text: "online", since: 1700000000 }
+ * await alice.close();
+ * await bob.close();
+ * ```
+ *
+ * @module
+ */
+
+export { createNode, GrapevineNode, PROTOCOL_VERSION, type ChangeEvent, type NodeEventMap, type NodeOptions } from "./src/runtime/node.ts";
+export type { Link } from "./src/transport/link.ts";
+export { createMemoryLinkPair } from "./src/transport/memory.ts";
+
+export { Engine, type EngineInit } from "./src/core/engine.ts";
+export type { CryptoJob, EngineEvent, EngineStats, LinkId, SignJob, Transmit, VerifyJob } from "./src/core/events.ts";
+export { DEFAULT_OPTIONS, resolveOptions, type EngineOptions, type GossipMode, type PeerSelection } from "./src/core/options.ts";
+export { deriveSeed, randomBelow, sample, seededRng, type Rng } from "./src/core/random.ts";
+export type { Change } from "./src/core/store.ts";
+
+export { createSignatureSuite, generateKeyPair, keyPairFromSeed, type SignatureSuiteOptions } from "./src/crypto/ed25519.ts";
+export { exportSecretKey, importSecretKey, nodeIdFromText, nodeIdToText, shortId } from "./src/crypto/identity.ts";
+export type { KeyPair, SignatureSuite } from "./src/crypto/types.ts";
+
+export { GrapevineError, type ErrorCode, type ErrorSource } from "./src/errors.ts";
+export { decode as decodeCbor, encode as encodeCbor } from "./src/wire/cbor.ts";
+export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "./src/wire/limits.ts";

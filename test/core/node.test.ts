@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { createMemoryLinkPair, createNode, exportSecretKey, type ChangeEvent, GrapevineError } from "../../mod.ts";
+import { keyPair } from "./harness.ts";
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("public node API over in-memory links", () => {
+  it("three nodes in a line converge on each other's values; subscribe and changes() see them", async () => {
+    const nodes = await Promise.all([0, 1, 2].map((i) => createNode({ network: "t", intervalMs: 50, keyPair: keyPair(i), seed: i })));
+    for (let i = 0; i < 2; i++) {
+      const [a, b] = createMemoryLinkPair();
+      nodes[i].connect(a);
+      nodes[i + 1].connect(b);
+    }
+    const seen: ChangeEvent[] = [];
+    const off = nodes[2].subscribe((c) => seen.push(c));
+    const iter = nodes[0].changes();
+    nodes[0].set("status", { text: "online", n: 1 });
+    nodes[2].set("cursor", [10, 20]);
+    await until(() => nodes[2].get("status", nodes[0].id) !== undefined && nodes[0].get("cursor", nodes[2].id) !== undefined);
+    expect(nodes[2].get("status", nodes[0].id)).toEqual({ text: "online", n: 1 });
+    expect(nodes[0].get("cursor", nodes[2].id)).toEqual([10, 20]);
+    expect(nodes[1].entries(nodes[0].id)).toEqual(new Map([["status", { text: "online", n: 1 }]]));
+    expect(seen.some((c) => c.key === "status" && c.origin === nodes[0].id && !c.local)).toBe(true);
+    const first = await iter.next();
+    expect(first.value).toMatchObject({ key: "status", local: true });
+    off();
+    nodes[0].delete("status");
+    await until(() => nodes[2].get("status", nodes[0].id) === undefined);
+    await Promise.all(nodes.map((n) => n.close()));
+    expect(() => nodes[0].set("x", 1)).toThrow(GrapevineError);
+  });
+
+  it("close() says farewell: peers drop the departed node's keys", async () => {
+    const a = await createNode({ network: "t", intervalMs: 1000 });
+    const b = await createNode({ network: "t", intervalMs: 1000 });
+    const [la, lb] = createMemoryLinkPair();
+    a.connect(la);
+    b.connect(lb);
+    a.set("here", true);
+    await until(() => b.get("here", a.id) === true);
+    await a.close();
+    await until(() => b.get("here", a.id) === undefined);
+    await b.close();
+  });
+
+  it("a secret key in text form gives the same id; bad options fail fast", async () => {
+    const kp = keyPair(7);
+    const n = await createNode({ keyPair: exportSecretKey(kp) });
+    const m = await createNode({ keyPair: kp });
+    expect(n.id).toBe(m.id);
+    await n.close();
+    await m.close();
+    await expect(createNode({ fanout: 0 })).rejects.toThrow(RangeError);
+    await expect(createNode({ network: "" })).rejects.toThrow(RangeError);
+  });
+
+  it("await using closes the node at the end of the scope", async () => {
+    let node;
+    {
+      await using n = await createNode();
+      node = n;
+      n.set("k", 1);
+    }
+    expect(() => node.set("k", 2)).toThrow(/closed/);
+  });
+});
