@@ -49,8 +49,6 @@ import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 /** Version of the gossip protocol; part of every signed byte string. */
 export const PROTOCOL_VERSION = 1;
 
-/** TREE flag: on a tie of small subtrees, the receiver of this frame is the one to send its digest. */
-const TREE_FLAG_TIE_IS_YOURS = 16;
 const FLAG_ROLE_MASK = DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
 const HOT_MAX = 64;
 
@@ -451,7 +449,7 @@ export class Engine {
       if (bytesEqual(f.summary.hash, trie.hashAt(f.scope))) return;
       if (f.scope.depth >= TRIE_DEPTH) return this.#sendDigest(link, swapRole(f.flags), f.scope, false);
       const node = trie.nodeView(f.scope)!;
-      this.#send(link, { type: FRAME.TREE, flags: (f.flags & FLAG_ROLE_MASK) | TREE_FLAG_TIE_IS_YOURS, nodes: [node] });
+      this.#send(link, { type: FRAME.TREE, flags: f.flags & FLAG_ROLE_MASK, nodes: [node] });
       return;
     }
     const peer = new Map<string, DigestRowWire>();
@@ -508,10 +506,13 @@ export class Engine {
     if (origins.length) this.#send(link, { type: FRAME.DELTA, flags: 0, origins });
   }
 
+  /**
+   * Descent: only the receiver of a TREE frame sees both sides of each child, so it acts on every
+   * child that differs — with a digest of its own origins there when they are few (the digest both
+   * asks and offers, per the exchange's flags), else with its view of that child, one level down.
+   */
   #onTree(_now: number, link: LinkState, f: TreeFrame): void {
     const trie = this.store.trie;
-    const leafMax = this.options.treeLeafOriginsMax;
-    const tieIsMine = (f.flags & TREE_FLAG_TIE_IS_YOURS) !== 0;
     const flags = f.flags & FLAG_ROLE_MASK;
     const descend: TreeNodeWire[] = [];
     let digests = 0;
@@ -522,14 +523,9 @@ export class Engine {
         const b = mine.childHashes.subarray(i * TRIE_HASH_BYTES, (i + 1) * TRIE_HASH_BYTES);
         if (bytesEqual(a, b)) continue;
         const child = { depth: node.depth + 1, index: node.index * 16 + i };
-        const ours = mine.childCounts[i];
-        const theirs = node.childCounts[i];
-        const oursSmall = ours <= leafMax || child.depth >= TRIE_DEPTH;
-        const theirsSmall = theirs <= leafMax || child.depth >= TRIE_DEPTH;
-        const mineToSend = oursSmall && (!theirsSmall || ours < theirs || (ours === theirs && tieIsMine));
-        if (mineToSend) {
+        if (mine.childCounts[i] <= this.options.treeLeafOriginsMax || child.depth >= TRIE_DEPTH) {
           if (digests++ < this.options.treeNodesMax) this.#sendDigest(link, flags, child, false);
-        } else if (!theirsSmall && descend.length < this.options.treeNodesMax) {
+        } else if (descend.length < this.options.treeNodesMax) {
           descend.push(trie.nodeView(child)!);
         }
       }
