@@ -24,8 +24,7 @@ interface Checker {
 const CHECKERS = {
   ed25519: { subtle: true, run: async (subtle) => (await import("./ed25519.check.ts")).run(subtle) },
   cbor: { subtle: false, run: async () => (await import("./cbor.check.ts")).run() },
-  // TODO: add `frames` once test/vectors/frames.check.ts lands:
-  // frames: { subtle: false, run: async () => (await import("./frames.check.ts")).run() },
+  frames: { subtle: true, run: async (subtle) => (await import("./frames.check.ts")).run(subtle) },
 } satisfies Record<string, Checker>;
 
 /** The name of a vector checker. */

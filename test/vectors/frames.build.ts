@@ -1,0 +1,65 @@
+// Builds the frame vectors from fixed inputs: the same code on every runtime must give the same
+// bytes. Used by frames.check.ts (compares with the frozen JSON) and gen-frames.ts (writes it).
+import { fromHex, toHex } from "../../src/bytes.ts";
+import { Engine } from "../../src/core/engine.ts";
+import { seededRng } from "../../src/core/random.ts";
+import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { DIGEST_FLAG, encodeFrame, FRAME, type Frame } from "../../src/wire/frames.ts";
+import { encodeLeaf, encodeRootBody } from "../../src/wire/records.ts";
+
+export interface FrameVector {
+  name: string;
+  hex: string;
+}
+
+const KEY = keyPairFromSeed(fromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+const H16 = fromHex("00112233445566778899aabbccddeeff");
+
+/** Hand-made frames of every type, and a delta produced by a real engine with a real signature. */
+export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promise<FrameVector[]> {
+  const out: FrameVector[] = [];
+  const add = (name: string, f: Frame) => out.push({ name, hex: toHex(encodeFrame(f)) });
+  add("digest: empty rows, pull", { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null });
+  add("digest: two rows, push-pull", {
+    type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER, scope: { depth: 0, index: 0 },
+    rows: [{ origin: KEY.publicKey, generation: 1700000000000, have: 7 }, { origin: new Uint8Array(32).fill(0xab), generation: 2, have: 0 }],
+    summary: null,
+  });
+  add("digest: summary at depth 1", { type: FRAME.DIGEST, flags: 3, scope: { depth: 1, index: 13 }, rows: null, summary: { hash: H16, count: 10000 } });
+  const hashes = new Uint8Array(256);
+  hashes.set(H16, 0);
+  hashes.set(H16, 240);
+  add("tree: one node", {
+    type: FRAME.TREE, flags: 1,
+    nodes: [{ depth: 2, index: 255, childHashes: hashes, childCounts: [5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 300] }],
+  });
+  out.push({ name: "leaf: a value", hex: toHex(encodeLeaf({ key: "status", version: 3, value: new TextEncoder().encode("online") })) });
+  out.push({ name: "leaf: a tombstone", hex: toHex(encodeLeaf({ key: "gone", version: 4, value: null })) });
+  out.push({
+    name: "root body",
+    hex: toHex(encodeRootBody({ origin: KEY.publicKey, generation: 1, version: 4, root: new Uint8Array(32).fill(1), count: 2, floor: 0, flags: 0 })),
+  });
+
+  // A real engine: fixed key, generation and seed; answer an empty pull with its signed map.
+  const suite = await createSignatureSuite({ subtle });
+  const e = new Engine({ publicKey: KEY.publicKey, generation: 1, random: seededRng(1), now: 0, options: { network: "vectors" } });
+  e.set(0, "status", new TextEncoder().encode("online"));
+  e.set(0, "cursor", new Uint8Array([1, 2, 3]));
+  e.delete(0, "cursor");
+  e.set(0, "name", new TextEncoder().encode("ada"));
+  for (let j; (j = e.pollJob()); ) e.completeJob(0, j.id, j.kind === "sign" ? await suite.sign(KEY, j.message) : false);
+  e.linkUp(0, 1, null);
+  while (e.pollTransmit());
+  e.receive(0, 1, encodeFrame({ type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null }));
+  const full = e.pollTransmit();
+  if (!full) throw new Error("engine did not answer");
+  out.push({ name: "delta: full map from an engine (signed)", hex: toHex(full.bytes) });
+  e.receive(0, 1, encodeFrame({
+    type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: { depth: 0, index: 0 },
+    rows: [{ origin: KEY.publicKey, generation: 1, have: 2 }], summary: null,
+  }));
+  const partial = e.pollTransmit();
+  if (!partial) throw new Error("engine did not answer the partial pull");
+  out.push({ name: "delta: entries above version 2 with inclusion proofs (signed)", hex: toHex(partial.bytes) });
+  return out;
+}
