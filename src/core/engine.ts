@@ -69,6 +69,8 @@ interface LinkState {
   peer: Uint8Array | null;
   score: number;
   closed: boolean;
+  /** The transport's send buffer is past its high-water mark: no gossip is started to it. */
+  congested: boolean;
   pendingVerifies: number;
   /** (generation, have) we told this peer we hold, per origin: a delta at or below it is a replay. */
   advertised: Map<string, { generation: number; have: number }>;
@@ -163,7 +165,7 @@ export class Engine {
   linkUp(now: number, linkId: LinkId, peer: Uint8Array | null = null): void {
     this.#assertOpen();
     this.#links.set(linkId, {
-      id: linkId, peer, score: 0, closed: false, pendingVerifies: 0,
+      id: linkId, peer, score: 0, closed: false, congested: false, pendingVerifies: 0,
       advertised: new Map(), behind: new Set(this.#hot.keys()),
     });
     this.#linkList = null;
@@ -174,6 +176,17 @@ export class Engine {
   /** A link is gone. */
   linkDown(_now: number, linkId: LinkId): void {
     this.#links.delete(linkId);
+    this.#linkList = null;
+  }
+
+  /**
+   * The driver reports backpressure: while a link is congested no round picks it (answers to the
+   * peer's own requests still go out, so it can catch up once drained).
+   */
+  setLinkCongested(_now: number, linkId: LinkId, congested: boolean): void {
+    const link = this.#links.get(linkId);
+    if (!link || link.congested === congested) return;
+    link.congested = congested;
     this.#linkList = null;
   }
 
@@ -359,7 +372,7 @@ export class Engine {
   }
 
   #liveLinks(): LinkState[] {
-    if (!this.#linkList) this.#linkList = [...this.#links.values()].filter((l) => !l.closed);
+    if (!this.#linkList) this.#linkList = [...this.#links.values()].filter((l) => !l.closed && !l.congested);
     return this.#linkList;
   }
 

@@ -241,3 +241,20 @@ function decodeDelta(bytes: Uint8Array): DeltaFrame {
   if (f.type !== FRAME.DELTA) throw new Error("not a delta");
   return { ...f, flags: f.flags & ~DELTA_FLAG.RUMOR };
 }
+
+describe("engine: backpressure", () => {
+  it("a congested link is not picked for gossip rounds until it drains", async () => {
+    const w = new World(3, { fanout: 2 });
+    w.link(0, 1);
+    w.link(0, 2);
+    await w.settle();
+    w.engines[0].setLinkCongested(w.now, 2, true);
+    const sentTo = new Set<number>();
+    w.filter = (from, to) => (from === 0 && sentTo.add(to), true);
+    for (let r = 0; r < 5; r++) await w.round();
+    expect([...sentTo]).toEqual([1]);
+    w.engines[0].setLinkCongested(w.now, 2, false);
+    for (let r = 0; r < 3; r++) await w.round();
+    expect(sentTo.has(2)).toBe(true);
+  });
+});
