@@ -17,6 +17,8 @@ import { plotInformed } from "../src/sim/svg.ts";
 const HELP = `grapevine — a gossip mesh for browsers, Deno, Bun and Node
 
 Usage:
+  grapevine demo [--peers N] [--duration S] [--json]
+                               a live mesh on this machine, converging
   grapevine sim [options]      run the deterministic simulator
   grapevine help               show this text
 
@@ -130,6 +132,18 @@ export async function main(argv: string[]): Promise<number> {
     if (!command || command === "help" || command === "--help" || command === "-h") {
       console.log(HELP);
       return 0;
+    }
+    if (command === "demo") {
+      const flags = parseFlags(rest);
+      const { runDemo } = await import("./demo.ts");
+      const summary = await runDemo({
+        peers: num(flags, "peers", 12, (n) => Number.isInteger(n) && n >= 2 && n <= 200),
+        durationS: num(flags, "duration", 20, (n) => n > 0),
+        intervalMs: num(flags, "interval", 250, (n) => n > 0),
+        json: flags.json === true,
+      });
+      console.log(JSON.stringify(summary));
+      return summary.converged ? 0 : 1;
     }
     if (command === "sim") {
       await sim(parseFlags(rest));
