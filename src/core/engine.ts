@@ -72,7 +72,7 @@ interface LinkState {
   /** The transport's send buffer is past its high-water mark: no gossip is started to it. */
   congested: boolean;
   pendingVerifies: number;
-  /** (generation, have) we told this peer we hold, per origin: a delta at or below it is a replay. */
+  /** Lowest (generation, have) we told this peer we hold, per origin: a delta at or below it is a replay. */
   advertised: Map<string, { generation: number; have: number }>;
   /** Hot origins this peer is presumed to lack. */
   behind: Set<string>;
@@ -402,9 +402,18 @@ export class Engine {
     this.#send(link, { type: FRAME.DIGEST, flags, scope, rows, summary: null });
   }
 
+  /**
+   * Remembers the lowest position told to this link per origin: an answer to any digest still in
+   * flight is newer than that, so only a delta at or below it is provably a replay.
+   */
   #advertise(link: LinkState, rows: readonly DigestRowWire[]): void {
     if (link.advertised.size + rows.length > this.options.digestEntriesMax * 4) link.advertised.clear();
-    for (const r of rows) link.advertised.set(toHex(r.origin), { generation: r.generation, have: r.have });
+    for (const r of rows) {
+      const id = toHex(r.origin);
+      const prev = link.advertised.get(id);
+      if (prev && (prev.generation < r.generation || (prev.generation === r.generation && prev.have <= r.have))) continue;
+      link.advertised.set(id, { generation: r.generation, have: r.have });
+    }
   }
 
   #rumorRounds(): number {

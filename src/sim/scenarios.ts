@@ -82,6 +82,8 @@ export interface SpreadReport {
   messages_per_node: number;
   bytes_per_node: number;
   informed_by_round: number[];
+  /** Penalties honest nodes gave each other: anything but 0 is a bug. */
+  penalties: number;
   wall_ms: number;
   crypto: string;
 }
@@ -106,6 +108,7 @@ export async function runSpread(o: ScenarioOptions, maxRounds = 60): Promise<Spr
     }
   });
   const before = { ...sim.traffic };
+  const penalties = countPenalties(sim);
   sim.write(writer, "rumor", new TextEncoder().encode("the news"));
   await sim.runUntil(() => informed >= n, t0 + maxRounds * interval);
   const times = Array.from(informedAt).filter((t) => t !== Infinity).sort((a, b) => a - b);
@@ -132,6 +135,7 @@ export async function runSpread(o: ScenarioOptions, maxRounds = 60): Promise<Spr
     messages_per_node: round2((sim.traffic.frames - before.frames) / n),
     bytes_per_node: Math.round((sim.traffic.bytes - before.bytes) / n),
     informed_by_round: byRound.map(round4),
+    penalties: penalties.count,
     wall_ms: Math.round(o.clock() - started),
     crypto: o.cryptoName,
   };
@@ -150,6 +154,8 @@ export interface PartitionReport {
   converged: boolean;
   rounds_to_converge_after_heal: number | null;
   lost_writes: number;
+  /** Penalties honest nodes gave each other: anything but 0 is a bug. */
+  penalties: number;
   messages_per_node: number;
   bytes_per_node: number;
   wall_ms: number;
@@ -164,6 +170,7 @@ export interface PartitionReport {
 export async function runPartition(o: ScenarioOptions, partitionMs = 60_000, maxRoundsAfterHeal = 60): Promise<PartitionReport> {
   const started = o.clock();
   const sim = makeSim(o, { loss: o.loss });
+  const penalties = countPenalties(sim);
   const n = o.nodes;
   const interval = o.intervalMs;
   const enc = new TextEncoder();
@@ -200,11 +207,21 @@ export async function runPartition(o: ScenarioOptions, partitionMs = 60_000, max
     converged: ok,
     rounds_to_converge_after_heal: ok ? Math.ceil((sim.now - healedAt) / interval) : null,
     lost_writes: lostWrites(sim),
+    penalties: penalties.count,
     messages_per_node: round2((sim.traffic.frames - before.frames) / n),
     bytes_per_node: Math.round((sim.traffic.bytes - before.bytes) / n),
     wall_ms: Math.round(o.clock() - started),
     crypto: o.cryptoName,
   };
+}
+
+/** Counts penalty events from here on. */
+function countPenalties(sim: Simulation): { count: number } {
+  const c = { count: 0 };
+  sim.observe((_i, ev) => {
+    if (ev.type === "penalty") c.count++;
+  });
+  return c;
 }
 
 /** Whether every live node holds every live origin's newest signed version, completely. */

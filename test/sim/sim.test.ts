@@ -36,6 +36,7 @@ describe("simulator", () => {
       withSeed(SEED, async (seed) => {
         const r = await runSpread(await base(seed, { mode, nodes: 200 }));
         expect(r.delivered_fraction).toBe(1);
+        expect(r.penalties).toBe(0);
         expect(r.rounds_to_all).not.toBeNull();
         expect(r.rounds_to_50!).toBeLessThanOrEqual(r.rounds_to_99!);
         expect(r.rounds_to_all!).toBeLessThanOrEqual(mode === "push" ? 20 : 8);
@@ -46,6 +47,7 @@ describe("simulator", () => {
     withSeed(SEED, async (seed) => {
       const r = await runSpread(await base(seed, { nodes: 200, loss: 0.1 }));
       expect(r.delivered_fraction).toBe(1);
+      expect(r.penalties).toBe(0);
     }));
 
   it("partition: both halves write, heal, converge with no lost write", () =>
@@ -53,6 +55,7 @@ describe("simulator", () => {
       const r = await runPartition(await base(seed, { nodes: 40 }), 20_000);
       expect(r.converged).toBe(true);
       expect(r.lost_writes).toBe(0);
+      expect(r.penalties).toBe(0);
       expect(r.writes_during_partition).toBeGreaterThan(0);
     }));
 
@@ -64,6 +67,8 @@ describe("simulator", () => {
         suite: s, cryptoName: "ed25519", keyPair: (i) => simKeyPair(seed, i), cryptoDelayMs: 1,
       });
       const enc = new TextEncoder();
+      let penalties = 0;
+      sim.observe((_i, ev) => void (ev.type === "penalty" && penalties++));
       for (let i = 0; i < 30; i++) sim.write(i, "v", enc.encode(`a${i}`));
       expect(await sim.runUntil(() => converged(sim), 30_000)).toBe(true);
       sim.crash(5);
@@ -74,6 +79,7 @@ describe("simulator", () => {
       sim.write(5, "fresh", enc.encode("gen2"));
       expect(await sim.runUntil(() => converged(sim), sim.now + 60_000)).toBe(true);
       expect(lostWrites(sim)).toBe(0);
+      expect(penalties).toBe(0); // duplicates, reordering and restarts are honest
       const id5 = sim.engine(5).store.selfId;
       for (let i = 0; i < 30; i++) {
         if (!sim.alive(i) || i === 5) continue;
