@@ -51,6 +51,8 @@ export const PROTOCOL_VERSION = 1;
 
 const FLAG_ROLE_MASK = DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
 const HOT_MAX = 64;
+/** Digests remembered per link for replay checks. */
+const SENT_DIGESTS_PER_LINK = 8;
 
 /** Penalty points per kind of provable misbehaviour. */
 const PENALTY: Partial<Record<ErrorCode, number>> = {
@@ -72,8 +74,8 @@ interface LinkState {
   /** The transport's send buffer is past its high-water mark: no gossip is started to it. */
   congested: boolean;
   pendingVerifies: number;
-  /** Lowest (generation, have) we told this peer we hold, per origin: a delta at or below it is a replay. */
-  advertised: Map<string, { generation: number; have: number }>;
+  /** Our last digests to this peer (id → rows we sent), so an answer at or below a row is a provable replay. */
+  sentDigests: Map<number, Map<string, { generation: number; have: number }>>;
   /** Hot origins this peer is presumed to lack. */
   behind: Set<string>;
 }
@@ -132,6 +134,7 @@ export class Engine {
   #events: EngineEvent[] = [];
   #eventHead = 0;
   #nextJobId = 1;
+  #nextDigestId = 1;
   #signJob: number | null = null;
   #pending = new Map<string, PendingVerify>();
   #pendingByJob = new Map<number, string>();
@@ -166,7 +169,7 @@ export class Engine {
     this.#assertOpen();
     this.#links.set(linkId, {
       id: linkId, peer, score: 0, closed: false, congested: false, pendingVerifies: 0,
-      advertised: new Map(), behind: new Set(this.#hot.keys()),
+      sentDigests: new Map(), behind: new Set(this.#hot.keys()),
     });
     this.#linkList = null;
     // A new link learns the state at once rather than at the next round.
@@ -394,26 +397,21 @@ export class Engine {
     const trie = this.store.trie;
     const count = trie.countAt(scope);
     if (allowSummary && count > this.options.digestEntriesMax && scope.depth < TRIE_DEPTH) {
-      this.#send(link, { type: FRAME.DIGEST, flags, scope, rows: null, summary: { hash: trie.hashAt(scope), count } });
+      this.#send(link, { type: FRAME.DIGEST, flags, scope, rows: null, summary: { hash: trie.hashAt(scope), count }, id: this.#digestId(link, []) });
       return;
     }
     const rows = trie.entriesUnder(scope, this.options.digestEntriesMax);
-    this.#advertise(link, rows);
-    this.#send(link, { type: FRAME.DIGEST, flags, scope, rows, summary: null });
+    this.#send(link, { type: FRAME.DIGEST, flags, scope, rows, summary: null, id: this.#digestId(link, rows) });
   }
 
-  /**
-   * Remembers the lowest position told to this link per origin: an answer to any digest still in
-   * flight is newer than that, so only a delta at or below it is provably a replay.
-   */
-  #advertise(link: LinkState, rows: readonly DigestRowWire[]): void {
-    if (link.advertised.size + rows.length > this.options.digestEntriesMax * 4) link.advertised.clear();
-    for (const r of rows) {
-      const id = toHex(r.origin);
-      const prev = link.advertised.get(id);
-      if (prev && (prev.generation < r.generation || (prev.generation === r.generation && prev.have <= r.have))) continue;
-      link.advertised.set(id, { generation: r.generation, have: r.have });
-    }
+  /** A fresh digest id, remembering the rows sent under it (the last few per link). */
+  #digestId(link: LinkState, rows: readonly DigestRowWire[]): number {
+    const id = this.#nextDigestId++;
+    const told = new Map<string, { generation: number; have: number }>();
+    for (const r of rows) told.set(toHex(r.origin), { generation: r.generation, have: r.have });
+    link.sentDigests.set(id, told);
+    if (link.sentDigests.size > SENT_DIGESTS_PER_LINK) link.sentDigests.delete(link.sentDigests.keys().next().value!);
+    return id;
   }
 
   #rumorRounds(): number {
@@ -459,7 +457,7 @@ export class Engine {
       budget -= d.bytes;
       link.behind.delete(id);
     }
-    if (origins.length) this.#send(link, { type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins });
+    if (origins.length) this.#send(link, { type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins, replyTo: 0 });
   }
 
   // ------------------------------------------------------------------ frame handlers
@@ -485,7 +483,7 @@ export class Engine {
       const candidates = f.flags & DIGEST_FLAG.EXACT
         ? [...peer.keys()]
         : trie.entriesUnder(f.scope, this.options.originsMax).map((e) => toHex(e.origin));
-      this.#sendDeltas(link, candidates, peer);
+      this.#sendDeltas(link, candidates, peer, f.id);
     }
     if (f.flags & DIGEST_FLAG.OFFER) {
       const want: DigestRowWire[] = [];
@@ -498,8 +496,7 @@ export class Engine {
         }
       }
       if (want.length) {
-        this.#advertise(link, want);
-        this.#send(link, { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: f.scope, rows: want, summary: null });
+        this.#send(link, { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: f.scope, rows: want, summary: null, id: this.#digestId(link, want) });
       }
     }
   }
@@ -511,7 +508,7 @@ export class Engine {
     if (mine && (r.generation > mine.generation || (r.generation === mine.generation && r.have >= mine.version))) link.behind.delete(id);
   }
 
-  #sendDeltas(link: LinkState, candidates: string[], peer: Map<string, DigestRowWire>): void {
+  #sendDeltas(link: LinkState, candidates: string[], peer: Map<string, DigestRowWire>, replyTo: number): void {
     let budget = this.options.deltaBytesMax;
     const origins: OriginDeltaWire[] = [];
     // Start at a random place so that, under a tight budget, no origin starves.
@@ -525,7 +522,7 @@ export class Engine {
       budget -= d.bytes;
       link.behind.delete(id);
     }
-    if (origins.length) this.#send(link, { type: FRAME.DELTA, flags: 0, origins });
+    if (origins.length) this.#send(link, { type: FRAME.DELTA, flags: 0, origins, replyTo });
   }
 
   /**
@@ -557,15 +554,14 @@ export class Engine {
 
   #onDelta(now: number, link: LinkState, f: DeltaFrame): void {
     const rumor = (f.flags & DELTA_FLAG.RUMOR) !== 0;
+    const told = f.replyTo ? link.sentDigests.get(f.replyTo) : undefined;
     const checked: CheckedDelta[] = [];
     for (const od of f.origins) {
       const cd = this.store.check(od);
-      if (!rumor) {
-        const adv = link.advertised.get(cd.originId);
-        const r = cd.root.fields;
-        if (adv && (r.generation < adv.generation || (r.generation === adv.generation && r.version <= adv.have))) {
-          throw remoteError("STATE_STALE", "delta is not newer than what this node said it holds");
-        }
+      const said = told?.get(cd.originId);
+      const r = cd.root.fields;
+      if (said && (r.generation < said.generation || (r.generation === said.generation && r.version <= said.have))) {
+        throw remoteError("STATE_STALE", `answer (${r.generation}, ${r.version}) is not newer than the (${said.generation}, ${said.have}) its digest said`);
       }
       checked.push(cd);
     }

@@ -299,7 +299,7 @@ export async function runReconcile(o: ScenarioOptions & { origins: number; diffe
       const deltas = made.map((m) => m.delta);
       e.linkUp(0, 99, null);
       for (let k = 0; k < deltas.length; k += 200) {
-        e.receive(0, 99, encodeFrame({ type: FRAME.DELTA, flags: 0, origins: deltas.slice(k, k + 200) }));
+        e.receive(0, 99, encodeFrame({ type: FRAME.DELTA, flags: 0, origins: deltas.slice(k, k + 200), replyTo: 0 }));
         await pumpJobs(e, suite);
       }
       while (e.pollTransmit());

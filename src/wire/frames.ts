@@ -45,10 +45,12 @@ export interface DigestRowWire {
   have: number;
 }
 
-/** `[1, flags, [depth, index], rows | null, [hash, count] | null]` */
+/** `[1, flags, [depth, index], rows | null, [hash, count] | null, id]` */
 export interface DigestFrame {
   type: typeof FRAME.DIGEST;
   flags: number;
+  /** Chosen by the sender; a delta answering this digest echoes it as `replyTo`. */
+  id: number;
   scope: ScopeWire;
   rows: DigestRowWire[] | null;
   summary: { hash: Uint8Array; count: number } | null;
@@ -72,10 +74,12 @@ export interface OriginDeltaWire {
   entries: EntryWire[];
 }
 
-/** `[2, flags, originDeltas]` */
+/** `[2, flags, originDeltas, replyTo]` */
 export interface DeltaFrame {
   type: typeof FRAME.DELTA;
   flags: number;
+  /** The id of the digest this delta answers, or 0 when unasked (a rumor). */
+  replyTo: number;
   origins: OriginDeltaWire[];
 }
 
@@ -116,6 +120,7 @@ export function encodeFrame(f: Frame): Uint8Array {
         [f.scope.depth, f.scope.index],
         f.rows ? f.rows.map((r) => [r.origin, r.generation, r.have]) : null,
         f.summary ? [f.summary.hash, f.summary.count] : null,
+        f.id,
       ]);
     case FRAME.DELTA:
       return encode([
@@ -129,6 +134,7 @@ export function encodeFrame(f: Frame): Uint8Array {
           o.full,
           o.entries.map((e) => [e.leaf, e.index, e.proof]),
         ]),
+        f.replyTo,
       ]);
     case FRAME.TREE:
       return encode([FRAME.TREE, f.flags, f.nodes.map((n) => [n.depth, n.index, n.childHashes, n.childCounts])]);
@@ -169,7 +175,7 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame | Unk
   const type = asUint(raw[0], "frame.type");
   switch (type) {
     case FRAME.DIGEST: {
-      const a = asArray(raw, "digest", 5, 5);
+      const a = asArray(raw, "digest", 6, 6);
       const scope = decodeScope(a[2], "digest.scope");
       const rows = a[3] === null ? null : asArray(a[3], "digest.rows", 0, limits.digestRowsMax).map((r, i) => {
         const row = asArray(r, `digest.rows[${i}]`, 3, 3);
@@ -184,10 +190,10 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame | Unk
         const s = asArray(a[4], "digest.summary", 2, 2);
         summary = { hash: asBytes(s[0], "digest.summary.hash", HASH16), count: asUint(s[1], "digest.summary.count") };
       }
-      return { type: FRAME.DIGEST, flags: asUint(a[1], "digest.flags", 0xff), scope, rows, summary };
+      return { type: FRAME.DIGEST, flags: asUint(a[1], "digest.flags", 0xff), scope, rows, summary, id: asUint(a[5], "digest.id") };
     }
     case FRAME.DELTA: {
-      const a = asArray(raw, "delta", 3, 3);
+      const a = asArray(raw, "delta", 4, 4);
       const origins = asArray(a[2], "delta.origins", 0, limits.deltaOriginsMax).map((o, i) => {
         const p = `delta.origins[${i}]`;
         const d = asArray(o, p, 6, 6);
@@ -209,7 +215,7 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame | Unk
           }),
         };
       });
-      return { type: FRAME.DELTA, flags: asUint(a[1], "delta.flags", 0xff), origins };
+      return { type: FRAME.DELTA, flags: asUint(a[1], "delta.flags", 0xff), origins, replyTo: asUint(a[3], "delta.replyTo") };
     }
     case FRAME.TREE: {
       const a = asArray(raw, "tree", 3, 3);

@@ -121,7 +121,7 @@ describe("engine: hostile input", () => {
     const e = w.engines[0];
     e.receive(w.now, 1, new Uint8Array([0xff, 0x00, 0x13]));
     e.receive(w.now, 1, new Uint8Array(2_000_000));
-    e.receive(w.now, 1, encode([FRAME.DIGEST, "not flags", [0, 0], [], null]));
+    e.receive(w.now, 1, encode([FRAME.DIGEST, "not flags", [0, 0], [], null, 1]));
     await w.settle();
     expect(w.penalties(0).map((p) => p.code)).toEqual(["WIRE_MALFORMED", "WIRE_FRAME_TOO_LARGE", "WIRE_SHAPE"]);
   });
@@ -167,10 +167,18 @@ describe("engine: hostile input", () => {
     const old = captureDelta(w);
     w.engines[1].set(w.now, "k", enc("v2"));
     await w.settle();
-    // node 0 now advertises version 2; feed it the version-1 delta as an answer
+    await w.round(); // node 0 learns version 2
+    expect(w.get(0, 1, "k")).toBe("v2");
+    // node 0 says so in its next digest; answer that digest with version 1
+    let digestId = 0;
+    w.filter = (from, _to, bytes) => {
+      if (from === 0 && bytes[1] === FRAME.DIGEST) digestId = decodeFrame(bytes, LIMITS).type === FRAME.DIGEST ? (decodeFrame(bytes, LIMITS) as { id: number }).id : 0;
+      return from !== 1; // node 1's honest answer is dropped
+    };
     w.engines[0].tick(w.now + 5000);
     await w.settle();
-    w.engines[0].receive(w.now, 1, encodeFrame({ ...old, flags: 0 }));
+    expect(digestId).toBeGreaterThan(0);
+    w.engines[0].receive(w.now, 1, encodeFrame({ ...old, flags: 0, replyTo: digestId }));
     await w.settle();
     expect(w.penalties(0).map((p) => p.code)).toContain("STATE_STALE");
     expect(w.get(0, 1, "k")).toBe("v2");
@@ -220,7 +228,7 @@ function captureDelta(w: World) {
 
 function captureDeltaFrom(w: World, owner: number, asker: number) {
   const e = w.engines[owner];
-  e.receive(w.now, asker, encodeFrame({ type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null }));
+  e.receive(w.now, asker, encodeFrame({ type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null, id: 1 }));
   let frame;
   for (let t; (t = e.pollTransmit()); ) frame = t.bytes;
   // decode through the real decoder
@@ -229,15 +237,16 @@ function captureDeltaFrom(w: World, owner: number, asker: number) {
 
 async function deltaOf(w: World, owner: number): Promise<Uint8Array> {
   const e = w.engines[owner];
-  e.receive(0, 7, encodeFrame({ type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null }));
+  e.receive(0, 7, encodeFrame({ type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null, id: 1 }));
   let frame: Uint8Array | undefined;
   for (let t; (t = e.pollTransmit()); ) frame = t.bytes;
   return frame!;
 }
 
 import { decodeFrame, type DeltaFrame } from "../../src/wire/frames.ts";
+const LIMITS = { frameBytesMax: 1 << 20, leafBytesMax: 1 << 15, digestRowsMax: 256, deltaOriginsMax: 512, entriesMax: 1024, treeNodesMax: 64 };
 function decodeDelta(bytes: Uint8Array): DeltaFrame {
-  const f = decodeFrame(bytes, { frameBytesMax: 1 << 20, leafBytesMax: 1 << 15, digestRowsMax: 256, deltaOriginsMax: 512, entriesMax: 1024, treeNodesMax: 64 });
+  const f = decodeFrame(bytes, LIMITS);
   if (f.type !== FRAME.DELTA) throw new Error("not a delta");
   return { ...f, flags: f.flags & ~DELTA_FLAG.RUMOR };
 }

@@ -19,13 +19,14 @@ const H16 = fromHex("00112233445566778899aabbccddeeff");
 export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promise<FrameVector[]> {
   const out: FrameVector[] = [];
   const add = (name: string, f: Frame) => out.push({ name, hex: toHex(encodeFrame(f)) });
-  add("digest: empty rows, pull", { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null });
+  add("digest: empty rows, pull", { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null, id: 1 });
   add("digest: two rows, push-pull", {
     type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER, scope: { depth: 0, index: 0 },
     rows: [{ origin: KEY.publicKey, generation: 1700000000000, have: 7 }, { origin: new Uint8Array(32).fill(0xab), generation: 2, have: 0 }],
     summary: null,
+    id: 2,
   });
-  add("digest: summary at depth 1", { type: FRAME.DIGEST, flags: 3, scope: { depth: 1, index: 13 }, rows: null, summary: { hash: H16, count: 10000 } });
+  add("digest: summary at depth 1", { type: FRAME.DIGEST, flags: 3, scope: { depth: 1, index: 13 }, rows: null, summary: { hash: H16, count: 10000 }, id: 3 });
   const hashes = new Uint8Array(256);
   hashes.set(H16, 0);
   hashes.set(H16, 240);
@@ -50,13 +51,13 @@ export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promi
   for (let j; (j = e.pollJob()); ) e.completeJob(0, j.id, j.kind === "sign" ? await suite.sign(KEY, j.message) : false);
   e.linkUp(0, 1, null);
   while (e.pollTransmit());
-  e.receive(0, 1, encodeFrame({ type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null }));
+  e.receive(0, 1, encodeFrame({ type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null, id: 1 }));
   const full = e.pollTransmit();
   if (!full) throw new Error("engine did not answer");
   out.push({ name: "delta: full map from an engine (signed)", hex: toHex(full.bytes) });
   e.receive(0, 1, encodeFrame({
     type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: { depth: 0, index: 0 },
-    rows: [{ origin: KEY.publicKey, generation: 1, have: 2 }], summary: null,
+    rows: [{ origin: KEY.publicKey, generation: 1, have: 2 }], summary: null, id: 5,
   }));
   const partial = e.pollTransmit();
   if (!partial) throw new Error("engine did not answer the partial pull");
