@@ -25,6 +25,7 @@ const CHECKERS = {
   ed25519: { subtle: true, run: async (subtle) => (await import("./ed25519.check.ts")).run(subtle) },
   cbor: { subtle: false, run: async () => (await import("./cbor.check.ts")).run() },
   frames: { subtle: true, run: async (subtle) => (await import("./frames.check.ts")).run(subtle) },
+  "link-frames": { subtle: true, run: async (subtle) => (await import("./link-frames.check.ts")).run(subtle) },
 } satisfies Record<string, Checker>;
 
 /** The name of a vector checker. */
