@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Runs the vector wrappers under every extra runtime (Deno, Bun) even if one fails, then exits
+// Runs the vector wrappers under every extra runtime (Deno, Bun, Chromium) even if one fails, then exits
 // non-zero if any did. `npm run test:runtimes`; one runtime alone: `npm run test:deno` / `test:bun`.
 import { spawnSync } from "node:child_process";
 
-const runtimes = ["deno", "bun"];
+const runtimes = ["deno", "bun", "browser"];
 const results = runtimes.map((runtime) => {
   console.log(`\n── ${runtime} ──`);
   const started = performance.now();
