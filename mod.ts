@@ -10,8 +10,7 @@
  * const alice = await createNode({ network: "example", intervalMs: 200 });
  * const bob = await createNode({ network: "example", intervalMs: 200 });
  * const [a, b] = createMemoryLinkPair();
- * alice.connect(a);
- * bob.connect(b);
+ * await Promise.all([alice.connect(a), bob.connect(b)]); // handshake: both prove their keys
  *
  * bob.subscribe((change) => console.log(change.origin.slice(0, 8), change.key, change.value));
  * alice.set("status", { text: "online", since: 1700000000 });
@@ -25,9 +24,22 @@
  * @module
  */
 
-export { createNode, GrapevineNode, PROTOCOL_VERSION, type ChangeEvent, type NodeEventMap, type NodeOptions } from "./src/runtime/node.ts";
+export {
+  createNode,
+  GrapevineNode,
+  PROTOCOL_VERSION,
+  type AdmissionOptions,
+  type ChangeEvent,
+  type ConnectOptions,
+  type LinkHandle,
+  type NodeEventMap,
+  type NodeOptions,
+} from "./src/runtime/node.ts";
+export { issueCredential, type Credential } from "./src/runtime/credential.ts";
 export type { Link } from "./src/transport/link.ts";
 export { createMemoryLinkPair } from "./src/transport/memory.ts";
+export { websocketLink, type WebSocketConstructor, type WebSocketLike, type WebSocketLinkOptions } from "./src/transport/websocket.ts";
+export { dial, type DialOptions, type Dialer } from "./src/transport/dial.ts";
 
 export { Engine, type EngineInit } from "./src/core/engine.ts";
 export type { CryptoJob, EngineEvent, EngineStats, LinkId, SignJob, Transmit, VerifyJob } from "./src/core/events.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { toHex, fromHex } from "../bytes.ts";
+import { bytesEqual, fromHex, toHex } from "../bytes.ts";
 import { Engine, PROTOCOL_VERSION } from "../core/engine.ts";
 import type { EngineEvent, LinkId } from "../core/events.ts";
 import { resolveOptions, type EngineOptions } from "../core/options.ts";
@@ -16,14 +16,36 @@ import type { Change } from "../core/store.ts";
 import { createSignatureSuite, generateKeyPair } from "../crypto/ed25519.ts";
 import { importSecretKey, nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
-import { GrapevineError, localError } from "../errors.ts";
+import { type ErrorCode, GrapevineError, localError, remoteError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
 import { decode, encode } from "../wire/cbor.ts";
 import { DEFAULT_DECODE_LIMITS } from "../wire/limits.ts";
+import {
+  clipUtf8,
+  CLOSE_CODE,
+  CLOSE_REASON_BYTES_MAX,
+  type CredentialWire,
+  decodeLinkFrame,
+  encodeLinkFrame,
+  type ForwardFrame,
+  isLinkFrameType,
+  LINK_FRAME,
+  peekFrameType,
+} from "../wire/link-frames.ts";
+import { type Credential, credentialProblem, credentialToWire } from "./credential.ts";
+import { type AdmissionPolicy, type HandshakeConfig, runHandshake } from "./handshake.ts";
 
 export { PROTOCOL_VERSION };
 
-/** Options of {@link createNode}: engine options plus identity and capabilities. */
+/** Who may link to a node. Without it, anyone who proves its key (in the same network) may. */
+export interface AdmissionOptions {
+  /** Node ids admitted by name. */
+  allow?: string[];
+  /** Node id of an authority key: peers showing an unexpired credential it signed are admitted. */
+  authority?: string;
+}
+
+/** Options of {@link createNode}: engine options plus identity, capabilities and link policy. */
 export interface NodeOptions extends Partial<EngineOptions> {
   /** The node's key pair, or its secret key in text form (`gvsk1.…`). A new one by default. */
   keyPair?: KeyPair | string;
@@ -33,6 +55,34 @@ export interface NodeOptions extends Partial<EngineOptions> {
   generation?: number;
   /** Seed for peer selection; random by default. Fix it only for reproducible tests. */
   seed?: number;
+  /** Admission policy for peers (allow-list and/or credential authority); both given = either admits. */
+  admission?: AdmissionOptions;
+  /** This node's own credential (from {@link issueCredential}), shown to peers in the handshake. */
+  credential?: Credential;
+  /** A link whose handshake has not finished after this many ms is closed. Default 10,000. */
+  handshakeTimeoutMs?: number;
+  /** Above this many bytes queued on a link, gossip rounds skip it. Default 1,048,576. */
+  linkHighWaterBytes?: number;
+  /** A link that stays above the high-water mark this long is closed ("peer not reading"). Default 30,000. */
+  linkCongestedCloseMs?: number;
+}
+
+/** Options of {@link GrapevineNode.connect}. */
+export interface ConnectOptions {
+  /** Accept only this peer (a node id); any other closes the link during the handshake. */
+  peer?: string;
+}
+
+/** An authenticated link, as {@link GrapevineNode.connect} returns it. */
+export interface LinkHandle {
+  /** The peer's node id (base64url), proven in the handshake. */
+  readonly peer: string;
+  /** The driver's number for this link (as in `penalty` and `congestion` events). */
+  readonly link: number;
+  /** Resolves with the reason once the link is down, whichever end closed it. */
+  readonly closed: Promise<string>;
+  /** Closes the link (telling the peer why). */
+  close(reason?: string): void;
 }
 
 /** A change to some node's key, as subscribers see it. */
@@ -53,11 +103,58 @@ export interface NodeEventMap {
   change: ChangeEvent;
   penalty: { link: number; peer: string | null; code: string; message: string };
   error: GrapevineError;
+  /** A FORWARD addressed to this node arrived (see {@link GrapevineNode.sendTo}). */
+  message: { from: string; payload: Uint8Array };
+  /** A link went over its high-water mark (`congested: true`) or drained below half of it. */
+  congestion: { link: number; peer: string; congested: boolean; bufferedAmount: number };
+  /** A link made by {@link dial} is up (dispatched by the dialer). */
+  "link-up": { peer: string; url: string };
+  /** A link made by {@link dial} went down (dispatched by the dialer). */
+  "link-down": { peer: string; url: string; reason: string };
 }
+
+/** Driver settings resolved from {@link NodeOptions}. */
+interface DriverSettings {
+  handshakeTimeoutMs: number;
+  linkHighWaterBytes: number;
+  linkCongestedCloseMs: number;
+  admission: AdmissionPolicy | null;
+  credential: CredentialWire | null;
+}
+
+/** What the driver knows about one link, from its first byte to its close. */
+interface LinkEntry {
+  id: LinkId;
+  link: Link;
+  /** Authenticated peer, once the handshake is done. */
+  peer: Uint8Array | null;
+  peerText: string;
+  /** The engine knows this link (handshake done, not yet down). */
+  up: boolean;
+  down: boolean;
+  /** Why we closed it, or what the peer's CLOSE said: preferred over the transport's own words. */
+  closeReason: string | null;
+  /** Link-layer penalty points (the engine keeps its own for gossip frames). */
+  score: number;
+  congestedSince: number | null;
+  poll: ReturnType<typeof setInterval> | null;
+  closed: Promise<string>;
+  resolveClosed: (reason: string) => void;
+}
+
+/** Penalty points of link-layer faults, as PROTOCOL.md §6 scores the same codes for gossip frames. */
+const LINK_PENALTY: Partial<Record<ErrorCode, number>> = { WIRE_FRAME_TOO_LARGE: 50, CRYPTO_BAD_SIGNATURE: 50 };
+const LINK_PENALTY_DEFAULT = 25;
+/** How often a congested link's buffer is looked at, at most, in ms. */
+const CONGESTION_POLL_MS = 100;
 
 /** Cheap clock: monotonic milliseconds. */
 function monotonicNow(): number {
   return performance.timeOrigin + performance.now();
+}
+
+function randomBytes(n: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(n));
 }
 
 function randomSeed(): number {
@@ -66,9 +163,45 @@ function randomSeed(): number {
   return a[0] * 0x200000 + (a[1] & 0x1fffff);
 }
 
+function positive(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a positive number`);
+  return v;
+}
+
+/** Checks the link options and the node's credential; throws `TypeError`/`RangeError`. */
+async function resolveDriverSettings(
+  o: Pick<NodeOptions, "admission" | "credential" | "handshakeTimeoutMs" | "linkHighWaterBytes" | "linkCongestedCloseMs">,
+  keyPair: KeyPair,
+  suite: SignatureSuite,
+  network: string,
+): Promise<DriverSettings> {
+  let admission: AdmissionPolicy | null = null;
+  if (o.admission) {
+    const { allow, authority } = o.admission;
+    if (allow !== undefined && !Array.isArray(allow)) throw new TypeError("admission.allow must be an array of node ids");
+    for (const id of allow ?? []) nodeIdFromText(id); // throws TypeError on a malformed id
+    admission = { allow: allow ? new Set(allow) : null, authority: authority === undefined ? null : nodeIdFromText(authority) };
+  }
+  let credential: CredentialWire | null = null;
+  if (o.credential) {
+    credential = credentialToWire(o.credential);
+    if (o.credential.member !== nodeIdToText(keyPair.publicKey)) throw new TypeError("credential was issued for another key");
+    const problem = await credentialProblem(suite, network, credential.authority, keyPair.publicKey, credential, 0);
+    if (problem) throw new RangeError(`credential: ${problem} (for this key in network ${JSON.stringify(network)})`);
+  }
+  return {
+    handshakeTimeoutMs: positive(o.handshakeTimeoutMs, 10_000, "handshakeTimeoutMs"),
+    linkHighWaterBytes: positive(o.linkHighWaterBytes, 1_048_576, "linkHighWaterBytes"),
+    linkCongestedCloseMs: positive(o.linkCongestedCloseMs, 30_000, "linkCongestedCloseMs"),
+    admission,
+    credential,
+  };
+}
+
 /**
  * Creates a node: an identity, an engine and its driver. Connect it to peers with
- * {@link GrapevineNode.connect}.
+ * {@link GrapevineNode.connect} or {@link dial}.
  *
  * @example
  * ```ts
@@ -76,20 +209,20 @@ function randomSeed(): number {
  * const a = await createNode({ network: "example" });
  * const b = await createNode({ network: "example" });
  * const [la, lb] = createMemoryLinkPair();
- * a.connect(la);
- * b.connect(lb);
+ * await Promise.all([a.connect(la), b.connect(lb)]);
  * a.set("status", { text: "online" });
  * b.addEventListener("change", (e) => console.log((e as CustomEvent).detail));
  * ```
  */
 export async function createNode(options: NodeOptions = {}): Promise<GrapevineNode> {
-  const { keyPair, suite, generation, seed, ...engineOptions } = options;
-  resolveOptions(engineOptions); // fail fast on bad options, before any key work
+  const { keyPair, suite, generation, seed, admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, ...engineOptions } = options;
+  const resolved = resolveOptions(engineOptions); // fail fast on bad options, before any key work
   const kp = typeof keyPair === "string"
     ? importSecretKey(keyPair)
-    : keyPair ?? generateKeyPair((n) => crypto.getRandomValues(new Uint8Array(n)));
+    : keyPair ?? generateKeyPair(randomBytes);
   const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle }));
-  return new GrapevineNode(kp, s, engineOptions, generation ?? Date.now(), seed ?? randomSeed());
+  const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs }, kp, s, resolved.network);
+  return new GrapevineNode(kp, s, engineOptions, generation ?? Date.now(), seed ?? randomSeed(), driver);
 }
 
 /** A running node. Create it with {@link createNode}. */
@@ -100,7 +233,8 @@ export class GrapevineNode extends EventTarget {
   readonly engine: Engine;
   #keyPair: KeyPair;
   #suite: SignatureSuite;
-  #links = new Map<LinkId, Link>();
+  #driver: DriverSettings;
+  #links = new Map<LinkId, LinkEntry>();
   #nextLinkId = 1;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = Infinity;
@@ -110,10 +244,11 @@ export class GrapevineNode extends EventTarget {
   #valueLimits;
 
   /** @internal Use {@link createNode}. */
-  constructor(keyPair: KeyPair, suite: SignatureSuite, options: Partial<EngineOptions>, generation: number, seed: number) {
+  constructor(keyPair: KeyPair, suite: SignatureSuite, options: Partial<EngineOptions>, generation: number, seed: number, driver: DriverSettings) {
     super();
     this.#keyPair = keyPair;
     this.#suite = suite;
+    this.#driver = driver;
     this.publicKey = keyPair.publicKey;
     this.id = nodeIdToText(keyPair.publicKey);
     this.engine = new Engine({ publicKey: keyPair.publicKey, generation, random: seededRng(seed), now: monotonicNow(), options });
@@ -126,30 +261,93 @@ export class GrapevineNode extends EventTarget {
     return this.engine.options;
   }
 
-  /** Attaches a link to a peer; gossip starts over it at once. Returns a function that closes it. */
-  connect(link: Link, peerId: string | null = null): () => void {
+  /**
+   * Runs the handshake on `link` (HELLO, PROOF, admission; see PROTOCOL.md §8) and, once both
+   * sides are authenticated, attaches it: gossip starts over it at once. Resolves with the peer's
+   * id and a handle; rejects with a `GrapevineError` `LINK_CLOSED` whose message says why (the
+   * link is closed by then): a network or version mismatch, not admitted, a bad proof, a timeout.
+   *
+   * @example
+   * ```ts
+   * const { peer, closed } = await node.connect(link);
+   * console.log("linked to", peer);
+   * closed.then((reason) => console.log("link down:", reason));
+   * ```
+   */
+  async connect(link: Link, options: ConnectOptions = {}): Promise<LinkHandle> {
     this.#assertOpen();
-    const id = this.#nextLinkId++;
-    this.#links.set(id, link);
-    link.onmessage = (bytes) => {
-      if (this.#closed) return;
-      this.engine.receive(monotonicNow(), id, bytes);
-      this.#pump();
-    };
-    link.onclose = () => {
-      this.#links.delete(id);
-      if (this.#closed) return;
-      this.engine.linkDown(monotonicNow(), id);
-      this.#pump();
-    };
-    this.engine.linkUp(monotonicNow(), id, peerId ? nodeIdFromText(peerId) : null);
+    const expectedPeer = options.peer === undefined ? null : nodeIdFromText(options.peer);
+    const entry = this.#newEntry(link);
+    let result;
+    try {
+      result = await runHandshake(link, this.#handshakeConfig(entry, expectedPeer));
+    } catch (e) {
+      this.#linkGone(entry, e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+    if (this.#closed) {
+      this.#linkGone(entry, "node closed");
+      link.close("node closed");
+      throw localError("LINK_CLOSED", "node closed during the handshake");
+    }
+    entry.peer = result.peer;
+    entry.peerText = nodeIdToText(result.peer);
+    entry.up = true;
+    link.onmessage = (bytes) => this.#onFrame(entry, bytes);
+    link.onclose = (reason) => this.#linkGone(entry, entry.closeReason ?? reason);
+    this.engine.linkUp(monotonicNow(), entry.id, result.peer);
     this.#pump();
-    return () => link.close("closed by application");
+    for (const bytes of result.early) this.#onFrame(entry, bytes);
+    if (result.lateClose !== null) this.#linkGone(entry, result.lateClose);
+    return {
+      peer: entry.peerText,
+      link: entry.id,
+      closed: entry.closed,
+      close: (reason = "closed by application") => this.#closeLink(entry, CLOSE_CODE.NORMAL, reason),
+    };
   }
 
-  /** Number of attached links. */
+  /**
+   * Sends `payload` to the node `peerId` in a FORWARD frame: over a direct link to it if there is
+   * one, else over every link (relays carry it on; other nodes drop it). Delivery is best effort,
+   * unacknowledged, and may duplicate when several relays hold the target. Returns whether the
+   * frame went out on any link. Throws `RangeError` if the frame would exceed `frameBytesMax`.
+   *
+   * @example
+   * ```ts
+   * node.addEventListener("message", (e) => {
+   *   const { from, payload } = (e as CustomEvent<{ from: string; payload: Uint8Array }>).detail;
+   *   console.log(from, new TextDecoder().decode(payload));
+   * });
+   * other.sendTo(node.id, new TextEncoder().encode("hi"));
+   * ```
+   */
+  sendTo(peerId: string, payload: Uint8Array): boolean {
+    this.#assertOpen();
+    const to = nodeIdFromText(peerId);
+    if (!(payload instanceof Uint8Array)) throw new TypeError("sendTo: payload must be a Uint8Array");
+    if (peerId === this.id) throw new RangeError("sendTo: cannot send to this node itself");
+    const bytes = encodeLinkFrame({ type: LINK_FRAME.FORWARD, to, from: this.publicKey, hops: 0, payload });
+    if (bytes.length > this.engine.options.frameBytesMax) {
+      throw new RangeError(`sendTo: a FORWARD of ${bytes.length} bytes exceeds frameBytesMax ${this.engine.options.frameBytesMax}`);
+    }
+    const up = [...this.#links.values()].filter((e) => e.up);
+    const direct = up.find((e) => e.peerText === peerId);
+    const targets = direct ? [direct] : up;
+    for (const entry of targets) this.#send(entry, bytes);
+    return targets.length > 0;
+  }
+
+  /** Ids of the peers this node holds authenticated links to (each once). */
+  peers(): string[] {
+    return [...new Set([...this.#links.values()].filter((e) => e.up).map((e) => e.peerText))];
+  }
+
+  /** Number of authenticated links (handshakes in progress are not counted). */
   get linkCount(): number {
-    return this.#links.size;
+    let n = 0;
+    for (const e of this.#links.values()) if (e.up) n++;
+    return n;
   }
 
   /** Sets one of this node's keys to any CBOR-encodable value. Throws `RangeError` past a cap. */
@@ -254,7 +452,7 @@ export class GrapevineNode extends EventTarget {
    */
   async close(options: { leave?: boolean; graceMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
-    if (options.leave !== false && this.#links.size > 0) {
+    if (options.leave !== false && this.linkCount > 0) {
       this.engine.leave(monotonicNow());
       this.#pump();
       await this.idle();
@@ -264,8 +462,10 @@ export class GrapevineNode extends EventTarget {
     this.engine.close();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    for (const link of this.#links.values()) link.close("node closed");
-    this.#links.clear();
+    for (const entry of [...this.#links.values()]) {
+      if (entry.up) this.#closeLink(entry, CLOSE_CODE.NORMAL, "node closed");
+      else entry.link.close("node closed"); // the handshake rejects and cleans up
+    }
     this.dispatchEvent(new Event("close"));
   }
 
@@ -294,12 +494,8 @@ export class GrapevineNode extends EventTarget {
       );
     }
     for (let t; (t = e.pollTransmit()); ) {
-      const link = this.#links.get(t.linkId);
-      try {
-        link?.send(t.bytes);
-      } catch (err) {
-        if (!(err instanceof GrapevineError)) throw err;
-      }
+      const entry = this.#links.get(t.linkId);
+      if (entry?.up) this.#send(entry, t.bytes);
     }
     for (let ev; (ev = e.pollEvent()); ) this.#dispatch(ev);
     const wake = e.nextWakeAt();
@@ -332,15 +528,180 @@ export class GrapevineNode extends EventTarget {
         this.dispatchEvent(new CustomEvent("change", { detail: this.#changeEvent(ev.change) }));
         return;
       case "penalty":
-        this.dispatchEvent(new CustomEvent("penalty", {
-          detail: { link: ev.linkId, peer: ev.peer ? nodeIdToText(ev.peer) : null, code: ev.code, message: ev.message },
-        }));
+        this.#dispatchPenalty(ev.linkId, ev.peer, ev.code, ev.message);
         return;
-      case "disconnect":
-        this.#links.get(ev.linkId)?.close(ev.reason);
+      case "disconnect": {
+        const entry = this.#links.get(ev.linkId);
+        if (entry) this.#closeLink(entry, CLOSE_CODE.PENALTY, ev.reason);
         return;
+      }
       default:
         return;
+    }
+  }
+
+  #dispatchPenalty(link: LinkId, peer: Uint8Array | null, code: string, message: string): void {
+    this.dispatchEvent(new CustomEvent("penalty", { detail: { link, peer: peer ? nodeIdToText(peer) : null, code, message } }));
+  }
+
+  // ------------------------------------------------------------------ links
+
+  #newEntry(link: Link): LinkEntry {
+    let resolveClosed!: (reason: string) => void;
+    const closed = new Promise<string>((r) => (resolveClosed = r));
+    const entry: LinkEntry = {
+      id: this.#nextLinkId++, link, peer: null, peerText: "", up: false, down: false, closeReason: null,
+      score: 0, congestedSince: null, poll: null, closed, resolveClosed,
+    };
+    this.#links.set(entry.id, entry);
+    return entry;
+  }
+
+  #handshakeConfig(entry: LinkEntry, expectedPeer: Uint8Array | null): HandshakeConfig {
+    const o = this.engine.options;
+    return {
+      keyPair: this.#keyPair,
+      suite: this.#suite,
+      network: o.network,
+      protocolVersion: PROTOCOL_VERSION,
+      credential: this.#driver.credential,
+      admission: this.#driver.admission,
+      timeoutMs: this.#driver.handshakeTimeoutMs,
+      frameBytesMax: o.frameBytesMax,
+      expectedPeer,
+      wallClock: () => Date.now(),
+      random: randomBytes,
+      earlyFramesMax: 64,
+      earlyBytesMax: 2 * o.frameBytesMax,
+      onPenalty: (code, message, peer) => this.#dispatchPenalty(entry.id, peer, code, message),
+    };
+  }
+
+  /** A frame from an authenticated link: link-layer types stay here, the rest go to the engine. */
+  #onFrame(entry: LinkEntry, bytes: Uint8Array): void {
+    if (this.#closed || entry.down) return;
+    if (isLinkFrameType(peekFrameType(bytes))) this.#onLinkFrame(entry, bytes);
+    else this.engine.receive(monotonicNow(), entry.id, bytes);
+    this.#pump();
+  }
+
+  #onLinkFrame(entry: LinkEntry, bytes: Uint8Array): void {
+    let frame;
+    try {
+      frame = decodeLinkFrame(bytes, this.engine.options.frameBytesMax);
+    } catch (e) {
+      if (!(e instanceof GrapevineError)) throw e;
+      this.#penalize(entry, e);
+      return;
+    }
+    switch (frame.type) {
+      case LINK_FRAME.CLOSE:
+        entry.closeReason = `closed by peer: ${frame.reason}`;
+        this.#linkGone(entry, entry.closeReason);
+        entry.link.close(entry.closeReason);
+        return;
+      case LINK_FRAME.FORWARD:
+        this.#onForward(entry, frame);
+        return;
+      case LINK_FRAME.HELLO:
+      case LINK_FRAME.PROOF:
+        this.#penalize(entry, remoteError("WIRE_SHAPE", `${frame.type === LINK_FRAME.HELLO ? "HELLO" : "PROOF"} after the handshake`));
+        return;
+      default:
+        return; // unknown link-layer types are ignored
+    }
+  }
+
+  #onForward(entry: LinkEntry, f: ForwardFrame): void {
+    // Only a relay may speak for someone else; a first hop must come from its sender.
+    if (f.hops === 0 && !bytesEqual(f.from, entry.peer!)) {
+      this.#penalize(entry, remoteError("WIRE_SHAPE", "forward: hops is 0 but from is not the sending peer"));
+      return;
+    }
+    if (!bytesEqual(f.to, this.publicKey)) return; // not ours; relays route in their own link layer
+    this.dispatchEvent(new CustomEvent("message", { detail: { from: nodeIdToText(f.from), payload: f.payload } }));
+  }
+
+  #penalize(entry: LinkEntry, error: GrapevineError): void {
+    entry.score += LINK_PENALTY[error.code] ?? LINK_PENALTY_DEFAULT;
+    this.#dispatchPenalty(entry.id, entry.peer, error.code, error.message);
+    if (entry.score >= this.engine.options.penaltyThreshold) this.#closeLink(entry, CLOSE_CODE.PENALTY, `penalty score ${entry.score}: ${error.code}`);
+  }
+
+  /** Sends on an authenticated link, then checks its backlog (PROTOCOL.md §8.5). */
+  #send(entry: LinkEntry, bytes: Uint8Array): void {
+    if (entry.down) return;
+    try {
+      entry.link.send(bytes);
+    } catch (err) {
+      if (!(err instanceof GrapevineError)) throw err;
+      return;
+    }
+    if (entry.congestedSince === null && entry.link.bufferedAmount > this.#driver.linkHighWaterBytes) this.#congested(entry);
+  }
+
+  #congested(entry: LinkEntry): void {
+    const now = monotonicNow();
+    entry.congestedSince = now;
+    this.engine.setLinkCongested(now, entry.id, true);
+    this.#dispatchCongestion(entry, true);
+    const every = Math.max(1, Math.min(CONGESTION_POLL_MS, this.#driver.linkCongestedCloseMs / 4));
+    entry.poll = setInterval(() => this.#pollCongestion(entry), every);
+    (entry.poll as { unref?: () => void }).unref?.();
+  }
+
+  #pollCongestion(entry: LinkEntry): void {
+    if (entry.down || entry.congestedSince === null) return this.#stopPolling(entry);
+    const now = monotonicNow();
+    if (entry.link.bufferedAmount <= this.#driver.linkHighWaterBytes / 2) {
+      this.#stopPolling(entry);
+      entry.congestedSince = null;
+      this.engine.setLinkCongested(now, entry.id, false);
+      this.#dispatchCongestion(entry, false);
+      this.#pump();
+    } else if (now - entry.congestedSince >= this.#driver.linkCongestedCloseMs) {
+      this.#closeLink(entry, CLOSE_CODE.CONGESTED, "peer not reading");
+    }
+  }
+
+  #stopPolling(entry: LinkEntry): void {
+    if (entry.poll !== null) clearInterval(entry.poll);
+    entry.poll = null;
+  }
+
+  #dispatchCongestion(entry: LinkEntry, congested: boolean): void {
+    this.dispatchEvent(new CustomEvent("congestion", {
+      detail: { link: entry.id, peer: entry.peerText, congested, bufferedAmount: entry.link.bufferedAmount },
+    }));
+  }
+
+  /** Closes an authenticated link for `reason`, telling the peer first. */
+  #closeLink(entry: LinkEntry, code: number, reason: string): void {
+    if (entry.down) return;
+    const wire = clipUtf8(reason, CLOSE_REASON_BYTES_MAX);
+    entry.closeReason = reason;
+    if (entry.up) {
+      try {
+        entry.link.send(encodeLinkFrame({ type: LINK_FRAME.CLOSE, code, reason: wire }));
+      } catch (err) {
+        if (!(err instanceof GrapevineError)) throw err;
+      }
+    }
+    // Down at once: a transport may take long to report its close (a peer that does not read).
+    this.#linkGone(entry, reason);
+    entry.link.close(wire);
+  }
+
+  /** The link is down: the engine forgets it and `closed` resolves. Runs once per link. */
+  #linkGone(entry: LinkEntry, reason: string): void {
+    if (entry.down) return;
+    entry.down = true;
+    this.#stopPolling(entry);
+    this.#links.delete(entry.id);
+    entry.resolveClosed(reason);
+    if (entry.up && !this.#closed) {
+      this.engine.linkDown(monotonicNow(), entry.id);
+      this.#pump();
     }
   }
 

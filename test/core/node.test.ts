@@ -15,8 +15,9 @@ describe("public node API over in-memory links", () => {
     const nodes = await Promise.all([0, 1, 2].map((i) => createNode({ network: "t", intervalMs: 50, keyPair: keyPair(i), seed: i })));
     for (let i = 0; i < 2; i++) {
       const [a, b] = createMemoryLinkPair();
-      nodes[i].connect(a);
-      nodes[i + 1].connect(b);
+      const [ha, hb] = await Promise.all([nodes[i].connect(a), nodes[i + 1].connect(b)]);
+      expect(ha.peer).toBe(nodes[i + 1].id);
+      expect(hb.peer).toBe(nodes[i].id);
     }
     const seen: ChangeEvent[] = [];
     const off = nodes[2].subscribe((c) => seen.push(c));
@@ -41,8 +42,7 @@ describe("public node API over in-memory links", () => {
     const a = await createNode({ network: "t", intervalMs: 1000 });
     const b = await createNode({ network: "t", intervalMs: 1000 });
     const [la, lb] = createMemoryLinkPair();
-    a.connect(la);
-    b.connect(lb);
+    await Promise.all([a.connect(la), b.connect(lb)]);
     a.set("here", true);
     await until(() => b.get("here", a.id) === true);
     await a.close();

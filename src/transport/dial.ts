@@ -1,0 +1,164 @@
+/**
+ * Dialing: keeps one WebSocket link from a node to a URL up. Each attempt opens a socket, wraps it
+ * with {@link websocketLink} and runs the node's handshake; when the link goes down (or an attempt
+ * fails) the dialer waits and tries again, with exponential backoff and full jitter: the n-th
+ * consecutive failure waits a uniformly random time in `[0, min(backoffMaxMs, backoffMinMs · 2^n))`.
+ * A link that came up resets the backoff.
+ *
+ * The WebSocket constructor is injected (`options.WebSocket`) or taken from `globalThis.WebSocket`
+ * (browsers, Deno, Bun, Node ≥ 22); on Node 20 pass `nodeWebSocket` from `ws-node.ts`. Randomness
+ * for the jitter comes from `Math.random`: it is not protocol state.
+ *
+ * @module
+ */
+
+import type { GrapevineNode, LinkHandle } from "../runtime/node.ts";
+import { websocketLink, type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
+
+/** Options of {@link dial}. */
+export interface DialOptions {
+  /** WebSocket constructor; default `globalThis.WebSocket`. */
+  WebSocket?: WebSocketConstructor;
+  /** First reconnect delay bound in ms (doubled per consecutive failure). Default 500. */
+  backoffMinMs?: number;
+  /** Largest reconnect delay in ms. Default 30,000. */
+  backoffMaxMs?: number;
+  /** Largest frame accepted on the socket, in bytes. Default: the node's `frameBytesMax`. */
+  frameBytesMax?: number;
+  /** Accept only this peer (a node id) at the other end. */
+  peer?: string;
+  /** Jitter source in [0, 1); default `Math.random`. */
+  random?: () => number;
+}
+
+/** A running dialer. */
+export interface Dialer {
+  /** Stops reconnecting and closes the current link, if any. */
+  close(): void;
+  /** Whether an authenticated link is up right now. */
+  readonly connected: boolean;
+  /** The peer at the other end of the current (or last) link, or null before the first one. */
+  readonly peer: string | null;
+}
+
+/**
+ * Connects `node` to `url` and keeps it connected until `close()` or until the node closes. Emits
+ * `"link-up"` and `"link-down"` `CustomEvent`s on the node (`detail`: `{ peer, url }`, plus
+ * `reason` on link-down). Throws `TypeError` if there is no WebSocket constructor or `url` is not a ws(s) URL, and `RangeError`
+ * for bad backoff bounds.
+ *
+ * @example
+ * ```ts
+ * import { createNode, dial } from "grapevine";
+ * const node = await createNode({ network: "lobby" });
+ * const dialer = dial(node, "wss://relay.example/", { backoffMaxMs: 10_000 });
+ * node.addEventListener("link-up", (e) => console.log("up", (e as CustomEvent).detail.peer));
+ * // later
+ * dialer.close();
+ * ```
+ */
+export function dial(node: GrapevineNode, url: string, options: DialOptions = {}): Dialer {
+  const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (typeof Ctor !== "function") throw new TypeError("dial: no WebSocket constructor; pass options.WebSocket (on Node 20: nodeWebSocket)");
+  let protocol;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new TypeError(`dial: not a URL: ${JSON.stringify(url)}`);
+  }
+  if (!["ws:", "wss:", "http:", "https:"].includes(protocol)) throw new TypeError(`dial: expected a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+  const min = options.backoffMinMs ?? 500;
+  const max = options.backoffMaxMs ?? 30_000;
+  if (!(min > 0) || !(max >= min) || !Number.isFinite(max)) throw new RangeError("dial: need 0 < backoffMinMs <= backoffMaxMs");
+  return new Redialer(node, url, Ctor, min, max, options);
+}
+
+class Redialer implements Dialer {
+  #node: GrapevineNode;
+  #url: string;
+  #Ctor: WebSocketConstructor;
+  #min: number;
+  #max: number;
+  #options: DialOptions;
+  #failures = 0;
+  #stopped = false;
+  #socket: WebSocketLike | null = null;
+  #handle: LinkHandle | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #peer: string | null = null;
+  #onNodeClose = () => this.close();
+
+  constructor(node: GrapevineNode, url: string, Ctor: WebSocketConstructor, min: number, max: number, options: DialOptions) {
+    this.#node = node;
+    this.#url = url;
+    this.#Ctor = Ctor;
+    this.#min = min;
+    this.#max = max;
+    this.#options = options;
+    node.addEventListener("close", this.#onNodeClose);
+    void this.#attempt();
+  }
+
+  get connected(): boolean {
+    return this.#handle !== null;
+  }
+
+  get peer(): string | null {
+    return this.#peer;
+  }
+
+  close(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#node.removeEventListener("close", this.#onNodeClose);
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (this.#handle) this.#handle.close("dialer closed");
+    else if (this.#socket) {
+      try {
+        this.#socket.close(1000, "dialer closed");
+      } catch {
+        // closing a socket that failed to open may throw in some runtimes
+      }
+    }
+  }
+
+  async #attempt(): Promise<void> {
+    this.#timer = null;
+    if (this.#stopped) return;
+    let handle: LinkHandle;
+    try {
+      const socket = new this.#Ctor(this.#url);
+      this.#socket = socket;
+      const link = websocketLink(socket, { frameBytesMax: this.#options.frameBytesMax ?? this.#node.options.frameBytesMax });
+      handle = await this.#node.connect(link, this.#options.peer === undefined ? {} : { peer: this.#options.peer });
+    } catch {
+      // A refused socket, a failed handshake or a closed node: try again later (or stop).
+      this.#socket = null;
+      this.#retry();
+      return;
+    }
+    this.#failures = 0;
+    this.#handle = handle;
+    this.#peer = handle.peer;
+    this.#emit("link-up", { peer: handle.peer, url: this.#url });
+    if (this.#stopped) handle.close("dialer closed");
+    const reason = await handle.closed;
+    this.#handle = null;
+    this.#socket = null;
+    this.#emit("link-down", { peer: handle.peer, url: this.#url, reason });
+    this.#retry();
+  }
+
+  #retry(): void {
+    if (this.#stopped) return;
+    const bound = Math.min(this.#max, this.#min * 2 ** Math.min(this.#failures, 30));
+    this.#failures++;
+    const delay = (this.#options.random ?? Math.random)() * bound;
+    this.#timer = setTimeout(() => void this.#attempt(), delay);
+  }
+
+  #emit(type: "link-up" | "link-down", detail: { peer: string; url: string; reason?: string }): void {
+    this.#node.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
