@@ -77,7 +77,9 @@ async function sim(flags: Flags): Promise<void> {
   const seed = flags.seed !== undefined ? num(flags, "seed", 0, Number.isSafeInteger) : Math.floor(Math.random() * 2 ** 31);
   const cryptoName = (flags.crypto as string) ?? "ed25519";
   let suite: SignatureSuite;
-  if (cryptoName === "ed25519") suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
+  // No verified-signature cache: one suite serves every simulated node, and a cache shared among
+  // them would let one node's check stand for all. Key preparation is still shared (per process).
+  if (cryptoName === "ed25519") suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle, verifiedCacheMax: 0 });
   else if (cryptoName === "insecure-hash") suite = insecureHashSuite;
   else throw new UsageError(`--crypto: unknown ${cryptoName}`);
   const json = flags.json === true;
@@ -91,7 +93,7 @@ async function sim(flags: Flags): Promise<void> {
     degree: num(flags, "degree", 0, (n) => Number.isInteger(n) && n >= 0),
     intervalMs: num(flags, "interval", 1000, (n) => n > 0),
     suite,
-    cryptoName: cryptoName === "ed25519" ? `ed25519-${suite.backend}` : cryptoName,
+    cryptoName: cryptoName === "ed25519" ? `ed25519-${suite.backend} (every node verifies)` : cryptoName,
     clock: () => performance.now(),
   };
   let report: object;

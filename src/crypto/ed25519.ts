@@ -38,7 +38,10 @@ export interface SignatureSuiteOptions {
    * `"webcrypto"`: WebCrypto or a `GrapevineError` `CRYPTO_UNAVAILABLE`. `"noble"`: pure JavaScript.
    */
   backend?: "webcrypto" | "noble" | "auto";
-  /** Most verified signatures remembered; default {@link VERIFIED_CACHE_MAX_DEFAULT}. */
+  /**
+   * Most verified signatures remembered; default {@link VERIFIED_CACHE_MAX_DEFAULT}. 0 turns the
+   * cache off (the simulator does, so that each simulated node verifies for itself).
+   */
   verifiedCacheMax?: number;
   /** Most public keys and most signing seeds remembered (each); default {@link KEY_CACHE_MAX_DEFAULT}. */
   keyCacheMax?: number;

@@ -23,9 +23,12 @@ export class BoundedCache<K, V> {
   /** The bound: the most entries held at any time. */
   readonly max: number;
 
-  /** Creates an empty cache keeping at most `max` entries, a positive integer (`RangeError` otherwise). */
+  /**
+   * Creates an empty cache keeping at most `max` entries, a non-negative integer (`RangeError`
+   * otherwise); 0 keeps nothing, which turns a cache off.
+   */
   constructor(max: number) {
-    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`BoundedCache: max must be a positive integer, got ${max}`);
+    if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`BoundedCache: max must be a non-negative integer, got ${max}`);
     this.max = max;
   }
 
@@ -50,6 +53,7 @@ export class BoundedCache<K, V> {
 
   /** Stores `value` as the most recently used entry, evicting the oldest past `max`. */
   set(key: K, value: V): void {
+    if (this.max === 0) return;
     this.#entries.delete(key);
     this.#entries.set(key, value);
     if (this.#entries.size > this.max) {

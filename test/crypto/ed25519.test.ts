@@ -130,7 +130,7 @@ describe("backend choice", () => {
 
   it("rejects unknown backends and bad cache bounds", async () => {
     await expect(createSignatureSuite({ backend: "openssl" as "noble" })).rejects.toThrow(RangeError);
-    await expect(createSignatureSuite({ verifiedCacheMax: 0 })).rejects.toThrow(RangeError);
+    await expect(createSignatureSuite({ verifiedCacheMax: -1 })).rejects.toThrow(RangeError);
     await expect(createSignatureSuite({ keyCacheMax: -1 })).rejects.toThrow(RangeError);
   });
 });

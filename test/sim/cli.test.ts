@@ -27,7 +27,7 @@ describe("grapevine sim (command line)", () => {
     for (const k of ["nodes", "fanout", "mode", "loss", "seed", "rounds_to_50", "rounds_to_99", "rounds_to_all", "delivered_fraction", "messages_per_node", "bytes_per_node", "wall_ms", "crypto"]) {
       expect(report).toHaveProperty(k);
     }
-    expect(report).toMatchObject({ nodes: 64, fanout: 3, mode: "pushpull", loss: 0.05, seed: 9, delivered_fraction: 1, crypto: "ed25519-webcrypto" });
+    expect(report).toMatchObject({ nodes: 64, fanout: 3, mode: "pushpull", loss: 0.05, seed: 9, delivered_fraction: 1, crypto: "ed25519-webcrypto (every node verifies)" });
     const text = readFileSync(svg, "utf8");
     expect(text).toMatch(/^<svg /);
     expect(text).toContain("<polyline");
