@@ -34,7 +34,14 @@ describe("BoundedCache", () => {
     );
   });
 
-  it("rejects a bound below 1", () => {
-    for (const m of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => new BoundedCache(m)).toThrow(RangeError);
+  it("rejects a bound that is not a non-negative integer", () => {
+    for (const m of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => new BoundedCache(m)).toThrow(RangeError);
+  });
+
+  it("a bound of 0 keeps nothing (a cache turned off)", () => {
+    const c = new BoundedCache<string, number>(0);
+    c.set("a", 1);
+    expect(c.get("a")).toBeUndefined();
+    expect(c.size).toBe(0);
   });
 });
