@@ -29,12 +29,15 @@ export {
   GrapevineNode,
   PROTOCOL_VERSION,
   type AdmissionOptions,
+  type BroadcastMessage,
   type ChangeEvent,
   type ConnectOptions,
   type LinkHandle,
   type NodeEventMap,
   type NodeOptions,
+  type Validator,
 } from "./src/runtime/node.ts";
+export type { BroadcastStats, Delivery, Verdict } from "./src/core/broadcast.ts";
 export { issueCredential, type Credential } from "./src/runtime/credential.ts";
 export type { Link } from "./src/transport/link.ts";
 export { createMemoryLinkPair } from "./src/transport/memory.ts";
@@ -42,7 +45,7 @@ export { websocketLink, type WebSocketConstructor, type WebSocketLike, type WebS
 export { dial, type DialOptions, type Dialer } from "./src/transport/dial.ts";
 
 export { Engine, type EngineInit } from "./src/core/engine.ts";
-export type { CryptoJob, EngineEvent, EngineStats, LinkId, SignJob, Transmit, VerifyJob } from "./src/core/events.ts";
+export type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, SignJob, Transmit, ValidateJob, VerifyJob } from "./src/core/events.ts";
 export { DEFAULT_OPTIONS, resolveOptions, type EngineOptions, type GossipMode, type PeerSelection } from "./src/core/options.ts";
 export { deriveSeed, randomBelow, sample, seededRng, type Rng } from "./src/core/random.ts";
 export type { Change } from "./src/core/store.ts";

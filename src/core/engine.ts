@@ -40,7 +40,8 @@ import {
   type TreeNodeWire,
 } from "../wire/frames.ts";
 import { inScope, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "./digest-tree.ts";
-import type { CryptoJob, EngineEvent, EngineStats, LinkId, Transmit } from "./events.ts";
+import type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, Transmit } from "./events.ts";
+import { Broadcast, type BroadcastHost, type Verdict } from "./broadcast.ts";
 import { resolveOptions, type EngineOptions } from "./options.ts";
 import { randomBelow, sample, weightedSample, type Rng } from "./random.ts";
 import { Store, type CheckedDelta } from "./store.ts";
@@ -99,6 +100,20 @@ export interface EngineInit {
   options?: Partial<EngineOptions>;
 }
 
+/** The frame decoding limits that follow from engine options. */
+export function frameLimitsFor(o: EngineOptions): FrameLimits {
+  return {
+    frameBytesMax: o.frameBytesMax,
+    leafBytesMax: o.valueBytesMax + o.keyBytesMax + 32,
+    digestRowsMax: Math.max(o.digestEntriesMax, 1),
+    deltaOriginsMax: o.deltaOriginsMax,
+    entriesMax: o.keysPerOriginMax,
+    treeNodesMax: o.treeNodesMax,
+    messageBodyBytesMax: o.messagePayloadBytesMax + o.topicBytesMax + 96,
+    idsMax: o.idsPerFrameMax,
+  };
+}
+
 function swapRole(flags: number): number {
   return (flags & ~FLAG_ROLE_MASK) | ((flags & DIGEST_FLAG.WANT) << 1) | ((flags & DIGEST_FLAG.OFFER) >> 1);
 }
@@ -143,6 +158,10 @@ export class Engine {
   #nextRoundAt: number;
   #frameLimits: FrameLimits;
   #closed = false;
+  /** Jobs whose results go to a callback (broadcast signing, checks and validation). */
+  #jobCallbacks = new Map<number, (result: JobResult) => void>();
+  /** Plumtree broadcast over the same links. */
+  readonly broadcast: Broadcast;
 
   constructor(init: EngineInit) {
     if (!(init.publicKey instanceof Uint8Array) || init.publicKey.length !== 32) throw new TypeError("publicKey must be 32 bytes");
@@ -151,15 +170,43 @@ export class Engine {
     this.#rng = init.random;
     this.store = new Store(init.publicKey, init.generation, this.options);
     this.#nextRoundAt = init.now + randomBelow(this.#rng, Math.max(1, Math.floor(this.options.intervalMs)));
-    const o = this.options;
-    this.#frameLimits = {
-      frameBytesMax: o.frameBytesMax,
-      leafBytesMax: o.valueBytesMax + o.keyBytesMax + 32,
-      digestRowsMax: Math.max(o.digestEntriesMax, 1),
-      deltaOriginsMax: o.deltaOriginsMax,
-      entriesMax: o.keysPerOriginMax,
-      treeNodesMax: o.treeNodesMax,
+    this.#frameLimits = frameLimitsFor(this.options);
+    this.broadcast = new Broadcast(this.#broadcastHost());
+  }
+
+  #broadcastHost(): BroadcastHost {
+    type NewJob = CryptoJob extends infer J ? (J extends CryptoJob ? Omit<J, "id"> : never) : never;
+    const job = (j: NewJob, done: (r: JobResult) => void) => {
+      const id = this.#nextJobId++;
+      this.#jobCallbacks.set(id, done);
+      this.#jobs.push({ ...j, id } as CryptoJob);
     };
+    return {
+      options: this.options,
+      protocolVersion: PROTOCOL_VERSION,
+      send: (linkId, frame) => {
+        const link = this.#links.get(linkId);
+        if (link && !link.closed) this.#send(link, frame);
+      },
+      verify: (publicKey, message, signature, done) => job({ kind: "verify", publicKey, message, signature }, (r) => done(r === true)),
+      validate: (message, done) => job({ kind: "validate", message }, (r) => done(r === "reject" || r === "ignore" ? r : r === "accept" || r === true ? "accept" : "ignore")),
+      sign: (message, done) => job({ kind: "sign", message }, (r) => done(r instanceof Uint8Array ? r : null)),
+      deliver: (message) => this.#emit({ type: "message", message }),
+      penalize: (linkId, err) => {
+        const link = this.#links.get(linkId);
+        if (link) this.#penalize(link, err);
+      },
+    };
+  }
+
+  /**
+   * Publishes a broadcast message on `topic`, valid for `ttlMs` (default `messageTtlMs`). It is
+   * signed (a job), delivered locally as a `message` event with `local: true`, and spread.
+   */
+  publish(now: number, topic: string, payload: Uint8Array, ttlMs: number = this.options.messageTtlMs): void {
+    this.#assertOpen();
+    this.broadcast.observe(now);
+    this.broadcast.publish(now, this.id, topic, payload, ttlMs);
   }
 
   // ------------------------------------------------------------------ inputs
@@ -172,6 +219,7 @@ export class Engine {
       sentDigests: new Map(), behind: new Set(this.#hot.keys()),
     });
     this.#linkList = null;
+    this.broadcast.linkUp(linkId, now);
     // A new link learns the state at once rather than at the next round.
     if (!this.#closedOrLeft()) this.#startExchange(now, this.#links.get(linkId)!, this.options.mode === "push" ? "pushpull" : this.options.mode);
   }
@@ -179,6 +227,7 @@ export class Engine {
   /** A link is gone. */
   linkDown(_now: number, linkId: LinkId): void {
     this.#links.delete(linkId);
+    this.broadcast.linkDown(linkId);
     this.#linkList = null;
   }
 
@@ -218,6 +267,11 @@ export class Engine {
           return this.#onDelta(now, link, frame);
         case FRAME.TREE:
           return this.#onTree(now, link, frame);
+        case FRAME.GOSSIP:
+        case FRAME.IHAVE:
+        case FRAME.GRAFT:
+        case FRAME.PRUNE:
+          return this.broadcast.onFrame(now, linkId, frame);
         default:
           return; // unknown frame types are ignored, so newer peers can add some
       }
@@ -228,7 +282,9 @@ export class Engine {
 
   /** Time passes: runs the gossip rounds that are due. */
   tick(now: number): void {
-    if (this.#closed || now < this.#nextRoundAt) return;
+    if (this.#closed) return;
+    if (now >= this.broadcast.wakeAt) this.broadcast.tick(now);
+    if (now < this.#nextRoundAt) return;
     const interval = this.options.intervalMs;
     // A node that slept through several rounds (a throttled tab) runs one and moves on.
     this.#nextRoundAt = now - this.#nextRoundAt >= interval ? now + interval : this.#nextRoundAt + interval;
@@ -259,7 +315,14 @@ export class Engine {
   }
 
   /** A crypto job finished: a signature (sign), a verdict (verify), or an `Error`. */
-  completeJob(now: number, jobId: number, result: Uint8Array | boolean | Error): void {
+  completeJob(now: number, jobId: number, result: JobResult): void {
+    const callback = this.#jobCallbacks.get(jobId);
+    if (callback) {
+      this.#jobCallbacks.delete(jobId);
+      this.broadcast.observe(now);
+      callback(result);
+      return;
+    }
     if (jobId === this.#signJob) {
       this.#signJob = null;
       if (result instanceof Uint8Array) {
@@ -323,7 +386,7 @@ export class Engine {
 
   /** When `tick` must next be called. */
   nextWakeAt(): number {
-    return this.#closed ? Infinity : this.#nextRoundAt;
+    return this.#closed ? Infinity : Math.min(this.#nextRoundAt, this.broadcast.wakeAt);
   }
 
   /** Ids of links currently up. */

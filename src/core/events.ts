@@ -7,6 +7,7 @@
 import type { ErrorCode } from "../errors.ts";
 import type { SignedRoot } from "./origin.ts";
 import type { Change } from "./store.ts";
+import type { Delivery, Verdict } from "./broadcast.ts";
 
 /** Identifies a link to the engine; chosen by the driver, unique among its live links. */
 export type LinkId = number;
@@ -33,12 +34,26 @@ export interface VerifyJob {
   signature: Uint8Array;
 }
 
-/** Crypto work the engine cannot do synchronously. Results come back as inputs, in any order. */
-export type CryptoJob = SignJob | VerifyJob;
+/**
+ * Ask the application's validator for `message.topic` about a verified broadcast message, then call
+ * `completeJob(now, id, "accept" | "reject" | "ignore")`. Topics without a validator: "accept".
+ */
+export interface ValidateJob {
+  kind: "validate";
+  id: number;
+  message: Delivery;
+}
+
+/** Work the engine cannot do synchronously. Results come back as inputs, in any order. */
+export type CryptoJob = SignJob | VerifyJob | ValidateJob;
+
+/** What `completeJob` takes: a signature, a verdict of a check, a validator's verdict, or an error. */
+export type JobResult = Uint8Array | boolean | Verdict | Error;
 
 /** Something that happened, for the application or the driver. */
 export type EngineEvent =
   | { type: "change"; change: Change }
+  | { type: "message"; message: Delivery }
   | { type: "signed"; generation: number; version: number }
   | { type: "penalty"; linkId: LinkId; peer: Uint8Array | null; code: ErrorCode; message: string; score: number }
   | { type: "disconnect"; linkId: LinkId; reason: string }

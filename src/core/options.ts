@@ -72,6 +72,37 @@ export interface EngineOptions {
   eventsMax: number;
   /** Penalty points after which a link is closed. */
   penaltyThreshold: number;
+
+  /** UTF-8 bytes of a broadcast topic. */
+  topicBytesMax: number;
+  /** Bytes of a broadcast payload. */
+  messagePayloadBytesMax: number;
+  /** Validity window given to a published message unless the caller picks one. */
+  messageTtlMs: number;
+  /** Longest validity window accepted; the seen cache must outlive it. */
+  messageTtlMsMax: number;
+  /** Clock difference tolerated between a message's origin and this node. */
+  clockSkewMs: number;
+  /** Message ids remembered as seen (each until its message expires). */
+  seenMax: number;
+  /** Messages kept to answer GRAFT requests. */
+  messageCacheMax: number;
+  /** Delay that batches lazy announcements (IHAVE) to the same link. */
+  ihaveIntervalMs: number;
+  /** Ids in one IHAVE or GRAFT frame. */
+  idsPerFrameMax: number;
+  /** An announced message not received by then is requested (GRAFT) from an announcer. */
+  graftTimeoutMs: number;
+  /** Requests of one missing message before giving up on it. */
+  graftRetriesMax: number;
+  /** Announcements remembered per link (Bitcoin keeps 5,000). */
+  announcementsPerLinkMax: number;
+  /** Missing messages tracked at once. */
+  missingMax: number;
+  /** GRAFT requests in flight to one link. */
+  graftsInFlightPerLinkMax: number;
+  /** Broadcast bytes accepted per second from one link (token bucket, one second deep). */
+  broadcastBytesPerSecondMax: number;
 }
 
 /** The defaults. Sizes in bytes, times in milliseconds. */
@@ -105,6 +136,22 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   pendingVerifyPerLinkMax: 512,
   eventsMax: 65_536,
   penaltyThreshold: 100,
+
+  topicBytesMax: 128,
+  messagePayloadBytesMax: 65_536,
+  messageTtlMs: 60_000,
+  messageTtlMsMax: 300_000,
+  clockSkewMs: 30_000,
+  seenMax: 200_000,
+  messageCacheMax: 10_000,
+  ihaveIntervalMs: 50,
+  idsPerFrameMax: 1024,
+  graftTimeoutMs: 400,
+  graftRetriesMax: 3,
+  announcementsPerLinkMax: 5000,
+  missingMax: 4096,
+  graftsInFlightPerLinkMax: 256,
+  broadcastBytesPerSecondMax: 4_194_304,
 });
 
 /** Merges user options over the defaults and checks them; throws `RangeError`/`TypeError`. */
@@ -119,7 +166,9 @@ export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOpti
     "intervalMs", "fanout", "frameBytesMax", "deltaBytesMax", "deltaOriginsMax", "digestEntriesMax", "treeNodesMax",
     "treeLeafOriginsMax", "keysPerOriginMax", "keyBytesMax", "valueBytesMax", "originBytesMax",
     "originsMax", "pendingVerifyMax", "pendingVerifyPerLinkMax", "eventsMax", "penaltyThreshold",
-    "antiEntropyEveryRounds",
+    "antiEntropyEveryRounds", "topicBytesMax", "messagePayloadBytesMax", "messageTtlMs", "messageTtlMsMax",
+    "seenMax", "messageCacheMax", "ihaveIntervalMs", "idsPerFrameMax", "graftTimeoutMs", "graftRetriesMax",
+    "announcementsPerLinkMax", "missingMax", "graftsInFlightPerLinkMax", "broadcastBytesPerSecondMax",
   ];
   for (const k of positive) {
     const v = o[k] as number;
@@ -127,5 +176,7 @@ export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOpti
   }
   if (o.deltaBytesMax > o.frameBytesMax - 1024) throw new RangeError("deltaBytesMax must leave 1 KiB of frameBytesMax for framing");
   if (o.valueBytesMax > o.originBytesMax) throw new RangeError("valueBytesMax must not exceed originBytesMax");
+  if (o.messageTtlMs > o.messageTtlMsMax) throw new RangeError("messageTtlMs must not exceed messageTtlMsMax");
+  if (!(o.clockSkewMs >= 0)) throw new RangeError("clockSkewMs must be non-negative");
   return o;
 }

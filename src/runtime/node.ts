@@ -9,7 +9,8 @@
 
 import { bytesEqual, fromHex, toHex } from "../bytes.ts";
 import { Engine, PROTOCOL_VERSION } from "../core/engine.ts";
-import type { EngineEvent, LinkId } from "../core/events.ts";
+import type { EngineEvent, JobResult, LinkId } from "../core/events.ts";
+import type { Delivery, Verdict } from "../core/broadcast.ts";
 import { resolveOptions, type EngineOptions } from "../core/options.ts";
 import { seededRng } from "../core/random.ts";
 import type { Change } from "../core/store.ts";
@@ -44,6 +45,26 @@ export interface AdmissionOptions {
   /** Node id of an authority key: peers showing an unexpired credential it signed are admitted. */
   authority?: string;
 }
+
+/** A broadcast message as subscribers see it. */
+export interface BroadcastMessage {
+  /** SHA-256 of the signed bytes, hex. */
+  id: string;
+  /** Id of the node that published it. */
+  origin: string;
+  topic: string;
+  /** The payload, decoded (or raw bytes if it is not CBOR). */
+  payload: unknown;
+  issuedAtMs: number;
+  expiresAtMs: number;
+  /** Links it travelled. */
+  hops: number;
+  /** Published by this node. */
+  local: boolean;
+}
+
+/** A topic's validator: runs on every verified message before delivery and forwarding. */
+export type Validator = (message: BroadcastMessage) => Verdict | Promise<Verdict>;
 
 /** Options of {@link createNode}: engine options plus identity, capabilities and link policy. */
 export interface NodeOptions extends Partial<EngineOptions> {
@@ -390,12 +411,95 @@ export class GrapevineNode extends EventTarget {
   }
 
   /**
-   * Calls `listener` for every change (remote and local) until the returned function is called.
+   * With a function: calls it for every state change (remote and local) until the returned
+   * function is called. With a topic: broadcast messages on that topic, as an async iterator
+   * (bounded like {@link changes}), or to `listener` when one is given.
+   *
+   * @example
+   * ```ts
+   * const off = node.subscribe((change) => console.log(change.key, change.value));
+   * for await (const msg of node.subscribe("tx")) console.log(msg.origin, msg.payload);
+   * ```
    */
-  subscribe(listener: (change: ChangeEvent) => void): () => void {
-    const h = (e: Event) => listener((e as CustomEvent<ChangeEvent>).detail);
-    this.addEventListener("change", h);
-    return () => this.removeEventListener("change", h);
+  subscribe(listener: (change: ChangeEvent) => void): () => void;
+  subscribe(topic: string, listener: (message: BroadcastMessage) => void): () => void;
+  subscribe(topic: string, options?: { bufferMax?: number; signal?: AbortSignal }): AsyncIterableIterator<BroadcastMessage>;
+  subscribe(
+    what: string | ((change: ChangeEvent) => void),
+    arg?: ((message: BroadcastMessage) => void) | { bufferMax?: number; signal?: AbortSignal },
+  ): (() => void) | AsyncIterableIterator<BroadcastMessage> {
+    if (typeof what === "function") return this.#listen("change", what);
+    if (typeof what !== "string") throw new TypeError("subscribe takes a listener or a topic");
+    if (typeof arg === "function") return this.#listen<BroadcastMessage>("message", (m) => m.topic === what && arg(m));
+    return this.#iterate<BroadcastMessage>("message", (m) => m.topic === what, arg ?? {});
+  }
+
+  /**
+   * Publishes `payload` (any CBOR-encodable value) on `topic`: signed by this node, valid for
+   * `ttlMs` (default `messageTtlMs`), delivered once to every subscriber on every node, this one
+   * included (with `local: true`).
+   */
+  publish(topic: string, payload: unknown, options: { ttlMs?: number } = {}): void {
+    this.#assertOpen();
+    if (payload === undefined) throw new TypeError("payload must not be undefined");
+    this.engine.publish(monotonicNow(), topic, encode(payload), options.ttlMs);
+    this.#pump();
+  }
+
+  /**
+   * Sets the validator of `topic`: every message is checked by it (after its signature) before it
+   * is delivered or forwarded. `"reject"` (provably bad) penalises the peer that sent it;
+   * `"ignore"` drops it quietly. One validator per topic; `null` removes it.
+   */
+  validate(topic: string, validator: Validator | null): void {
+    if (validator === null) this.#validators.delete(topic);
+    else this.#validators.set(topic, validator);
+  }
+
+  #validators = new Map<string, Validator>();
+
+  #listen<T>(type: string, fn: (detail: T) => void): () => void {
+    const h = (e: Event) => fn((e as CustomEvent<T>).detail);
+    this.addEventListener(type, h);
+    return () => this.removeEventListener(type, h);
+  }
+
+  #iterate<T>(type: string, filter: (detail: T) => boolean, options: { bufferMax?: number; signal?: AbortSignal }): AsyncIterableIterator<T> {
+    const max = options.bufferMax ?? 1024;
+    const buffer: T[] = [];
+    let wake: (() => void) | null = null;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      unsubscribe();
+      options.signal?.removeEventListener("abort", finish);
+      this.removeEventListener("close", finish);
+      wake?.();
+    };
+    const unsubscribe = this.#listen<T>(type, (d) => {
+      if (!filter(d)) return;
+      if (buffer.length >= max) buffer.shift();
+      buffer.push(d);
+      wake?.();
+    });
+    options.signal?.addEventListener("abort", finish);
+    this.addEventListener("close", finish);
+    if (this.#closed || options.signal?.aborted) finish();
+    const iterator: AsyncIterableIterator<T> = {
+      next: async (): Promise<IteratorResult<T>> => {
+        while (!buffer.length && !done) await new Promise<void>((r) => (wake = r));
+        wake = null;
+        if (buffer.length) return { value: buffer.shift()!, done: false };
+        return { value: undefined, done: true };
+      },
+      return: async (): Promise<IteratorResult<T>> => {
+        finish();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /**
@@ -485,9 +589,11 @@ export class GrapevineNode extends EventTarget {
     for (let job; (job = e.pollJob()); ) {
       const j = job;
       this.#jobsInFlight++;
-      const work = j.kind === "sign"
+      const work: Promise<JobResult> = j.kind === "sign"
         ? this.#suite.sign(this.#keyPair, j.message)
-        : this.#suite.verify(j.publicKey, j.message, j.signature);
+        : j.kind === "verify"
+        ? this.#suite.verify(j.publicKey, j.message, j.signature)
+        : this.#runValidator(j.message);
       work.then(
         (r) => this.#finishJob(j.id, r),
         (err) => this.#finishJob(j.id, err instanceof Error ? err : new Error(String(err))),
@@ -513,7 +619,28 @@ export class GrapevineNode extends EventTarget {
     }
   }
 
-  #finishJob(id: number, result: Uint8Array | boolean | Error): void {
+  async #runValidator(d: Delivery): Promise<Verdict> {
+    const v = this.#validators.get(d.topic);
+    if (!v) return "accept";
+    try {
+      return await v(this.#message(d));
+    } catch {
+      return "ignore"; // a throwing validator must not blame the peer
+    }
+  }
+
+  #message(d: Delivery): BroadcastMessage {
+    let payload: unknown = d.payload;
+    try {
+      const max = this.engine.options.messagePayloadBytesMax;
+      payload = decode(d.payload, { ...DEFAULT_DECODE_LIMITS, frameBytesMax: max, bytesLengthMax: max });
+    } catch {
+      // authenticated bytes that are not CBOR: hand them over raw
+    }
+    return { id: d.id, origin: nodeIdToText(d.origin), topic: d.topic, payload, issuedAtMs: d.issuedAtMs, expiresAtMs: d.expiresAtMs, hops: d.hops, local: d.local };
+  }
+
+  #finishJob(id: number, result: JobResult): void {
     this.#jobsInFlight--;
     if (!this.#closed) {
       this.engine.completeJob(monotonicNow(), id, result);
@@ -526,6 +653,9 @@ export class GrapevineNode extends EventTarget {
     switch (ev.type) {
       case "change":
         this.dispatchEvent(new CustomEvent("change", { detail: this.#changeEvent(ev.change) }));
+        return;
+      case "message":
+        this.dispatchEvent(new CustomEvent("message", { detail: this.#message(ev.message) }));
         return;
       case "penalty":
         this.#dispatchPenalty(ev.linkId, ev.peer, ev.code, ev.message);

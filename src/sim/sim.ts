@@ -11,7 +11,8 @@
  */
 
 import { Engine } from "../core/engine.ts";
-import type { CryptoJob, EngineEvent } from "../core/events.ts";
+import type { CryptoJob, EngineEvent, JobResult } from "../core/events.ts";
+import type { Delivery, Verdict } from "../core/broadcast.ts";
 import type { EngineOptions } from "../core/options.ts";
 import { deriveSeed, seededRng, type Rng } from "../core/random.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
@@ -34,6 +35,8 @@ export interface SimOptions {
   keyPair: (index: number) => KeyPair;
   /** Virtual time a signature check or signing takes, ms. */
   cryptoDelayMs: number;
+  /** The application's broadcast validator (every message accepted when absent). */
+  validate?: (message: Delivery) => Verdict;
 }
 
 interface SimNode {
@@ -47,7 +50,7 @@ interface SimNode {
 type SimEvent =
   | { time: number; seq: number; kind: "deliver"; node: number; link: number; bytes: Uint8Array; generation: number }
   | { time: number; seq: number; kind: "wake"; node: number }
-  | { time: number; seq: number; kind: "crypto"; node: number; generation: number; job: number; result: Promise<Uint8Array | boolean | Error> };
+  | { time: number; seq: number; kind: "crypto"; node: number; generation: number; job: number; result: Promise<JobResult> };
 
 type Unsequenced<T> = T extends unknown ? Omit<T, "seq"> : never;
 
@@ -255,8 +258,9 @@ export class Simulation {
     }
   }
 
-  #runJob(kp: KeyPair, job: CryptoJob): Promise<Uint8Array | boolean | Error> {
+  #runJob(kp: KeyPair, job: CryptoJob): Promise<JobResult> {
     const suite = this.options.suite;
+    if (job.kind === "validate") return Promise.resolve(this.options.validate?.(job.message) ?? "accept");
     const p = job.kind === "sign" ? suite.sign(kp, job.message) : suite.verify(job.publicKey, job.message, job.signature);
     return p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
   }

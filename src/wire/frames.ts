@@ -14,7 +14,7 @@ import { asArray, asBool, asBytes, asUint } from "./shape.ts";
 import { remoteError } from "../errors.ts";
 
 /** Frame type numbers. */
-export const FRAME = Object.freeze({ DIGEST: 1, DELTA: 2, TREE: 3 });
+export const FRAME = Object.freeze({ DIGEST: 1, DELTA: 2, TREE: 3, GOSSIP: 4, IHAVE: 5, GRAFT: 6, PRUNE: 7 });
 
 /** Digest flags. */
 export const DIGEST_FLAG = Object.freeze({
@@ -98,6 +98,32 @@ export interface TreeFrame {
   nodes: TreeNodeWire[];
 }
 
+/** `[4, body, signature, hops]`: a broadcast message, eagerly pushed. */
+export interface GossipFrame {
+  type: typeof FRAME.GOSSIP;
+  /** A message body as its origin encoded it (see `records.ts`). */
+  body: Uint8Array;
+  signature: Uint8Array;
+  hops: number;
+}
+
+/** `[5, ids]`: message ids this node holds (lazy push). */
+export interface IHaveFrame {
+  type: typeof FRAME.IHAVE;
+  ids: Uint8Array[];
+}
+
+/** `[6, ids]`: send me these messages, and push to me eagerly from now on. */
+export interface GraftFrame {
+  type: typeof FRAME.GRAFT;
+  ids: Uint8Array[];
+}
+
+/** `[7]`: stop pushing to me eagerly; announcements suffice. */
+export interface PruneFrame {
+  type: typeof FRAME.PRUNE;
+}
+
 /** A frame of a type this version does not know. */
 export interface UnknownFrame {
   type: "unknown";
@@ -105,7 +131,7 @@ export interface UnknownFrame {
 }
 
 /** Every frame this module decodes. */
-export type Frame = DigestFrame | DeltaFrame | TreeFrame;
+export type Frame = DigestFrame | DeltaFrame | TreeFrame | GossipFrame | IHaveFrame | GraftFrame | PruneFrame;
 
 const HASH16 = 16;
 const TRIE_DEPTH_MAX = 4;
@@ -138,6 +164,13 @@ export function encodeFrame(f: Frame): Uint8Array {
       ]);
     case FRAME.TREE:
       return encode([FRAME.TREE, f.flags, f.nodes.map((n) => [n.depth, n.index, n.childHashes, n.childCounts])]);
+    case FRAME.GOSSIP:
+      return encode([FRAME.GOSSIP, f.body, f.signature, f.hops]);
+    case FRAME.IHAVE:
+    case FRAME.GRAFT:
+      return encode([f.type, f.ids]);
+    case FRAME.PRUNE:
+      return encode([FRAME.PRUNE]);
   }
 }
 
@@ -154,6 +187,10 @@ export interface FrameLimits {
   entriesMax: number;
   /** Most trie nodes in a descent frame. */
   treeNodesMax: number;
+  /** Largest broadcast message body. */
+  messageBodyBytesMax: number;
+  /** Most ids in an IHAVE or GRAFT frame. */
+  idsMax: number;
 }
 
 function decodeLimits(l: FrameLimits): DecodeLimits {
@@ -161,11 +198,11 @@ function decodeLimits(l: FrameLimits): DecodeLimits {
     frameBytesMax: l.frameBytesMax,
     depthMax: 6,
     itemsMax: Math.max(65_536, l.digestRowsMax * 4 + 16),
-    arrayLengthMax: Math.max(l.digestRowsMax, l.deltaOriginsMax, l.entriesMax, l.treeNodesMax, 64),
+    arrayLengthMax: Math.max(l.digestRowsMax, l.deltaOriginsMax, l.entriesMax, l.treeNodesMax, l.idsMax, 64),
     // Known frames hold no maps or text; a newer peer's unknown frames may, within these bounds.
     mapSizeMax: 64,
     textBytesMax: 4096,
-    bytesLengthMax: Math.max(l.leafBytesMax, 16 * HASH16),
+    bytesLengthMax: Math.max(l.leafBytesMax, l.messageBodyBytesMax, 16 * HASH16),
   };
 }
 
@@ -233,6 +270,25 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame | Unk
       });
       return { type: FRAME.TREE, flags: asUint(a[1], "tree.flags", 0xff), nodes };
     }
+    case FRAME.GOSSIP: {
+      const a = asArray(raw, "gossip", 4, 4);
+      return {
+        type: FRAME.GOSSIP,
+        body: asBytes(a[1], "gossip.body", undefined, limits.messageBodyBytesMax),
+        signature: asBytes(a[2], "gossip.signature", 64),
+        hops: asUint(a[3], "gossip.hops", 255),
+      };
+    }
+    case FRAME.IHAVE:
+    case FRAME.GRAFT: {
+      const name = type === FRAME.IHAVE ? "ihave" : "graft";
+      const a = asArray(raw, name, 2, 2);
+      const ids = asArray(a[1], `${name}.ids`, 0, limits.idsMax).map((id, i) => asBytes(id, `${name}.ids[${i}]`, 32));
+      return { type, ids };
+    }
+    case FRAME.PRUNE:
+      asArray(raw, "prune", 1, 1);
+      return { type: FRAME.PRUNE };
     default:
       return { type: "unknown", code: type };
   }

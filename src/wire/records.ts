@@ -85,3 +85,38 @@ export function decodeRootBody(bytes: Uint8Array): RootBody {
   if (body.count > body.version) throw remoteError("WIRE_SHAPE", "root.count: more entries than versions");
   return body;
 }
+
+/** A broadcast message as its origin signs it (behind the `"message"` context tag). */
+export interface MessageBody {
+  origin: Uint8Array;
+  topic: string;
+  /** Origin's clock when published, ms since the Unix epoch. */
+  issuedAtMs: number;
+  /** After this the message is no longer valid, forwarded or remembered. */
+  expiresAtMs: number;
+  /** Distinguishes equal payloads published in the same millisecond. */
+  nonce: number;
+  payload: Uint8Array;
+}
+
+/** Encodes a message body: `[origin, topic, issuedAtMs, expiresAtMs, nonce, payload]`. */
+export function encodeMessageBody(m: MessageBody): Uint8Array {
+  return encode([m.origin, m.topic, m.issuedAtMs, m.expiresAtMs, m.nonce, m.payload]);
+}
+
+/** Decodes a message body, bounding topic and payload. */
+export function decodeMessageBody(bytes: Uint8Array, topicBytesMax: number, payloadBytesMax: number): MessageBody {
+  const limits = RECORD_LIMITS(payloadBytesMax);
+  limits.textBytesMax = topicBytesMax;
+  const a = asArray(decode(bytes, limits), "message", 6, 6);
+  const body: MessageBody = {
+    origin: asBytes(a[0], "message.origin", 32),
+    topic: asText(a[1], "message.topic", topicBytesMax),
+    issuedAtMs: asUint(a[2], "message.issuedAtMs"),
+    expiresAtMs: asUint(a[3], "message.expiresAtMs"),
+    nonce: asUint(a[4], "message.nonce"),
+    payload: asBytes(a[5], "message.payload", undefined, payloadBytesMax),
+  };
+  if (body.expiresAtMs < body.issuedAtMs) throw remoteError("WIRE_SHAPE", "message.expiresAtMs: before issuedAtMs");
+  return body;
+}

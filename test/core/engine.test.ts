@@ -1,3 +1,5 @@
+import { frameLimitsFor } from "../../src/core/engine.ts";
+import { DEFAULT_OPTIONS } from "../../src/core/options.ts";
 import { describe, expect, it } from "vitest";
 import { DELTA_FLAG, DIGEST_FLAG, encodeFrame, FRAME } from "../../src/wire/frames.ts";
 import { encode } from "../../src/wire/cbor.ts";
@@ -244,7 +246,7 @@ async function deltaOf(w: World, owner: number): Promise<Uint8Array> {
 }
 
 import { decodeFrame, type DeltaFrame } from "../../src/wire/frames.ts";
-const LIMITS = { frameBytesMax: 1 << 20, leafBytesMax: 1 << 15, digestRowsMax: 256, deltaOriginsMax: 512, entriesMax: 1024, treeNodesMax: 64 };
+const LIMITS = frameLimitsFor(DEFAULT_OPTIONS);
 function decodeDelta(bytes: Uint8Array): DeltaFrame {
   const f = decodeFrame(bytes, LIMITS);
   if (f.type !== FRAME.DELTA) throw new Error("not a delta");

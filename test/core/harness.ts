@@ -2,6 +2,7 @@
 // crypto run through the real Ed25519 suite. Link id at node i for node j is j.
 import { Engine } from "../../src/core/engine.ts";
 import type { EngineEvent } from "../../src/core/events.ts";
+import type { Delivery, Verdict } from "../../src/core/broadcast.ts";
 import type { EngineOptions } from "../../src/core/options.ts";
 import { seededRng } from "../../src/core/random.ts";
 import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
@@ -28,6 +29,8 @@ export class World {
   events: { node: number; event: EngineEvent }[] = [];
   /** Frames in flight: [from, to, bytes]. */
   wire: [number, number, Uint8Array][] = [];
+  /** The validator every node runs for broadcast messages. */
+  validate: (node: number, message: Delivery) => Verdict = () => "accept";
   /** Optional tap: return false to drop a frame. */
   filter: (from: number, to: number, bytes: Uint8Array) => boolean = () => true;
   now = 0;
@@ -59,7 +62,11 @@ export class World {
         for (let j; (j = e.pollJob()); ) jobs.push(j);
         for (const job of jobs) {
           moved = true;
-          const r = job.kind === "sign" ? await s.sign(this.keys[i], job.message) : await s.verify(job.publicKey, job.message, job.signature);
+          const r = job.kind === "sign"
+            ? await s.sign(this.keys[i], job.message)
+            : job.kind === "verify"
+            ? await s.verify(job.publicKey, job.message, job.signature)
+            : this.validate(i, job.message);
           e.completeJob(this.now, job.id, r);
         }
         for (let t; (t = e.pollTransmit()); ) this.wire.push([i, t.linkId, t.bytes]);

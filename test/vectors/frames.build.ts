@@ -5,7 +5,8 @@ import { Engine } from "../../src/core/engine.ts";
 import { seededRng } from "../../src/core/random.ts";
 import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { DIGEST_FLAG, encodeFrame, FRAME, type Frame } from "../../src/wire/frames.ts";
-import { encodeLeaf, encodeRootBody } from "../../src/wire/records.ts";
+import { encodeLeaf, encodeMessageBody, encodeRootBody } from "../../src/wire/records.ts";
+import { signingBytes } from "../../src/crypto/context.ts";
 
 export interface FrameVector {
   name: string;
@@ -34,6 +35,14 @@ export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promi
     type: FRAME.TREE, flags: 1,
     nodes: [{ depth: 2, index: 255, childHashes: hashes, childCounts: [5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 300] }],
   });
+  const messageBody = encodeMessageBody({ origin: KEY.publicKey, topic: "tx", issuedAtMs: 1700000000000, expiresAtMs: 1700000060000, nonce: 7, payload: new TextEncoder().encode("pay bob 5") });
+  out.push({ name: "message body", hex: toHex(messageBody) });
+  const suiteForMessages = await createSignatureSuite({ subtle });
+  const messageSignature = await suiteForMessages.sign(KEY, signingBytes("message", "vectors", 1, messageBody));
+  add("gossip: a signed message", { type: FRAME.GOSSIP, body: messageBody, signature: messageSignature, hops: 3 });
+  add("ihave: two ids", { type: FRAME.IHAVE, ids: [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)] });
+  add("graft: one id", { type: FRAME.GRAFT, ids: [new Uint8Array(32).fill(3)] });
+  add("prune", { type: FRAME.PRUNE });
   out.push({ name: "leaf: a value", hex: toHex(encodeLeaf({ key: "status", version: 3, value: new TextEncoder().encode("online") })) });
   out.push({ name: "leaf: a tombstone", hex: toHex(encodeLeaf({ key: "gone", version: 4, value: null })) });
   out.push({

@@ -1,3 +1,5 @@
+import { frameLimitsFor } from "../../src/core/engine.ts";
+import { DEFAULT_OPTIONS } from "../../src/core/options.ts";
 // Frozen frames: every runtime must build the same bytes from the same inputs, decode the frozen
 // bytes, and re-encode them unchanged. No Node-only APIs: this also runs under Deno and Bun.
 import { fromHex, toHex } from "../../src/bytes.ts";
@@ -5,7 +7,7 @@ import { decodeFrame, encodeFrame } from "../../src/wire/frames.ts";
 import { buildFrameVectors } from "./frames.build.ts";
 import frozen from "./frames.json" with { type: "json" };
 
-const LIMITS = { frameBytesMax: 1 << 20, leafBytesMax: 1 << 15, digestRowsMax: 256, deltaOriginsMax: 512, entriesMax: 1024, treeNodesMax: 64 };
+const LIMITS = frameLimitsFor(DEFAULT_OPTIONS);
 
 export async function run(subtle?: SubtleCrypto): Promise<{ total: number; failures: string[] }> {
   const failures: string[] = [];
@@ -14,7 +16,7 @@ export async function run(subtle?: SubtleCrypto): Promise<{ total: number; failu
   for (const v of frozen as { name: string; hex: string }[]) {
     const mine = byName.get(v.name);
     if (mine !== v.hex) failures.push(`${v.name}: built ${mine ?? "nothing"}, frozen ${v.hex}`);
-    if (v.name.startsWith("leaf") || v.name.startsWith("root")) continue;
+    if (v.name.startsWith("leaf") || v.name.startsWith("root") || v.name.startsWith("message")) continue;
     try {
       const again = toHex(encodeFrame(decodeFrame(fromHex(v.hex), LIMITS) as never));
       if (again !== v.hex) failures.push(`${v.name}: decode+encode changed the bytes`);

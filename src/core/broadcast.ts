@@ -1,0 +1,407 @@
+/**
+ * Epidemic broadcast (Plumtree): origin-signed messages reach every node with about one payload
+ * copy each. Messages are pushed eagerly along a spanning tree and announced lazily (IHAVE) on the
+ * other links; a duplicate prunes the link it came over (PRUNE), and an announced message that does
+ * not arrive within `graftTimeoutMs` is requested (GRAFT) from an announcer, which also repairs
+ * the tree. The tree forms by itself from the first messages, which flood.
+ *
+ * Invariants:
+ * - a message is delivered to the application at most once: its id (SHA-256 of the signed bytes)
+ *   stays in the seen set until the message expires, and no message valid for longer than
+ *   `messageTtlMsMax` is accepted;
+ * - nothing is forwarded before its signature is verified and the application's validator
+ *   accepted it; only a bad signature or a validator's `reject` penalises the sender;
+ * - every set and queue is bounded: seen ids, cached messages, missing ids, announcements per link.
+ *
+ * Sans-I/O like the engine that owns it: time comes in as `now`, crypto and validation go out as
+ * jobs and come back as inputs.
+ *
+ * @module
+ */
+
+import { fromHex, toHex } from "../bytes.ts";
+import { signingBytes } from "../crypto/context.ts";
+import { sha256 } from "../crypto/hash.ts";
+import { remoteError, type GrapevineError } from "../errors.ts";
+import { FRAME, type Frame, type GossipFrame } from "../wire/frames.ts";
+import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/records.ts";
+import type { LinkId } from "./events.ts";
+import type { EngineOptions } from "./options.ts";
+
+/** What the application's validator says about a message. */
+export type Verdict = "accept" | "reject" | "ignore";
+
+/** A delivered broadcast message. */
+export interface Delivery {
+  id: string;
+  origin: Uint8Array;
+  topic: string;
+  payload: Uint8Array;
+  issuedAtMs: number;
+  expiresAtMs: number;
+  hops: number;
+  local: boolean;
+}
+
+/** What the broadcast layer needs from its engine. */
+export interface BroadcastHost {
+  readonly options: EngineOptions;
+  readonly protocolVersion: number;
+  send(linkId: LinkId, frame: Frame): void;
+  /** Queue a signature check; the result comes back through `verified`. */
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, done: (ok: boolean) => void): void;
+  /** Queue the application's validation; the verdict comes back through `done`. */
+  validate(delivery: Delivery, done: (verdict: Verdict) => void): void;
+  /** Queue signing with this node's key. */
+  sign(message: Uint8Array, done: (signature: Uint8Array | null) => void): void;
+  deliver(delivery: Delivery): void;
+  penalize(linkId: LinkId, err: GrapevineError): void;
+}
+
+/** Broadcast counters. */
+export interface BroadcastStats {
+  published: number;
+  delivered: number;
+  /** GOSSIP frames received (payload copies), first copies and duplicates. */
+  payloadsReceived: number;
+  duplicates: number;
+  ihaveSent: number;
+  graftsSent: number;
+  prunesSent: number;
+  expiredDropped: number;
+  seenFullDropped: number;
+  rateDropped: number;
+  missingGivenUp: number;
+}
+
+interface Pending {
+  body: MessageBody;
+  bodyBytes: Uint8Array;
+  /** Copies received while the first was checked: their links and signatures. */
+  copies: { linkId: LinkId | null; signature: Uint8Array; hops: number }[];
+}
+
+interface Missing {
+  id: Uint8Array;
+  announcers: LinkId[];
+  deadline: number;
+  tries: number;
+  askedLast: LinkId | null;
+}
+
+interface PeerState {
+  eager: boolean;
+  announced: Set<string>;
+  grafting: number;
+  tokens: number;
+  tokensAt: number;
+  ihave: Uint8Array[];
+}
+
+/** Plumtree state of one node. */
+export class Broadcast {
+  readonly stats: BroadcastStats = {
+    published: 0, delivered: 0, payloadsReceived: 0, duplicates: 0, ihaveSent: 0, graftsSent: 0,
+    prunesSent: 0, expiredDropped: 0, seenFullDropped: 0, rateDropped: 0, missingGivenUp: 0,
+  };
+  #host: BroadcastHost;
+  #peers = new Map<LinkId, PeerState>();
+  /** id → expiry (ms): everything received and checked (accepted, ignored or rejected). */
+  #seen = new Map<string, number>();
+  /** id → the message, kept to answer GRAFTs. */
+  #cache = new Map<string, { body: Uint8Array; signature: Uint8Array; expiresAtMs: number; hops: number }>();
+  #pending = new Map<string, Pending>();
+  #missing = new Map<string, Missing>();
+  #ihaveDueAt = Infinity;
+  #wakeAt = Infinity;
+  #sweepAt = 0;
+  #nonce = 0;
+  /** The latest `now` seen, for callbacks (crypto, validation) that complete later. */
+  #clock = 0;
+
+  constructor(host: BroadcastHost) {
+    this.#host = host;
+  }
+
+  /** Earliest time `tick` has work. */
+  get wakeAt(): number {
+    return this.#wakeAt;
+  }
+
+  linkUp(linkId: LinkId, now: number): void {
+    this.#peers.set(linkId, {
+      eager: true, announced: new Set(), grafting: 0,
+      tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: [],
+    });
+  }
+
+  linkDown(linkId: LinkId): void {
+    this.#peers.delete(linkId);
+    for (const m of this.#missing.values()) m.announcers = m.announcers.filter((l) => l !== linkId);
+  }
+
+  /** Publishes a message from this node. Throws `RangeError` past a cap. */
+  publish(now: number, origin: Uint8Array, topic: string, payload: Uint8Array, ttlMs: number): void {
+    const o = this.#host.options;
+    if (typeof topic !== "string" || new TextEncoder().encode(topic).length > o.topicBytesMax || topic.length === 0) {
+      throw new RangeError(`topic must be 1..${o.topicBytesMax} UTF-8 bytes`);
+    }
+    if (!(payload instanceof Uint8Array)) throw new TypeError("payload must be a Uint8Array");
+    if (payload.length > o.messagePayloadBytesMax) throw new RangeError(`payload of ${payload.length} bytes exceeds messagePayloadBytesMax ${o.messagePayloadBytesMax}`);
+    if (!(ttlMs > 0 && ttlMs <= o.messageTtlMsMax)) throw new RangeError(`ttlMs must be in (0, ${o.messageTtlMsMax}]`);
+    const issuedAtMs = Math.floor(now);
+    const body: MessageBody = { origin, topic, issuedAtMs, expiresAtMs: issuedAtMs + Math.floor(ttlMs), nonce: this.#nonce++, payload };
+    const bodyBytes = encodeMessageBody(body);
+    const signed = this.#signed(bodyBytes);
+    this.#host.sign(signed, (signature) => {
+      if (!signature) return;
+      const id = toHex(sha256(signed));
+      this.stats.published++;
+      this.#accept(this.#clock, id, body, bodyBytes, signature, 0, null);
+    });
+  }
+
+  /** Handles a broadcast frame from a link. Throws a remote `GrapevineError` for a bad one. */
+  onFrame(now: number, linkId: LinkId, frame: Frame): void {
+    this.#clock = Math.max(this.#clock, now);
+    const peer = this.#peers.get(linkId);
+    if (!peer) return;
+    switch (frame.type) {
+      case FRAME.GOSSIP:
+        return this.#onGossip(now, linkId, peer, frame);
+      case FRAME.IHAVE:
+        return this.#onIHave(now, linkId, peer, frame.ids);
+      case FRAME.GRAFT:
+        return this.#onGraft(linkId, peer, frame.ids);
+      case FRAME.PRUNE:
+        peer.eager = false;
+        return;
+    }
+  }
+
+  /** Advances the clock used by callbacks that complete later (crypto, validation). */
+  observe(now: number): void {
+    this.#clock = Math.max(this.#clock, now);
+  }
+
+  /** Time passes: flush announcements, chase missing messages, forget expired ones. */
+  tick(now: number): void {
+    this.#clock = Math.max(this.#clock, now);
+    if (now >= this.#ihaveDueAt) this.#flushIHave();
+    for (const [key, m] of this.#missing) {
+      if (m.deadline > now) continue;
+      if (this.#seen.has(key) || this.#pending.has(key)) {
+        this.#missing.delete(key);
+        continue;
+      }
+      this.#chase(now, key, m);
+    }
+    this.#expire(now);
+    this.#rearm(now);
+  }
+
+  #signed(bodyBytes: Uint8Array): Uint8Array {
+    return signingBytes("message", this.#host.options.network, this.#host.protocolVersion, bodyBytes);
+  }
+
+  #onGossip(now: number, linkId: LinkId, peer: PeerState, f: GossipFrame): void {
+    const o = this.#host.options;
+    this.stats.payloadsReceived++;
+    if (!this.#spend(now, peer, f.body.length + 80)) {
+      this.stats.rateDropped++;
+      throw remoteError("STATE_CAP_EXCEEDED", `broadcast bytes from this link exceed ${o.broadcastBytesPerSecondMax}/s`);
+    }
+    const body = decodeMessageBody(f.body, o.topicBytesMax, o.messagePayloadBytesMax);
+    if (body.expiresAtMs - body.issuedAtMs > o.messageTtlMsMax) {
+      throw remoteError("WIRE_SHAPE", `message valid for ${body.expiresAtMs - body.issuedAtMs} ms, above messageTtlMsMax`);
+    }
+    const signed = this.#signed(f.body);
+    const id = toHex(sha256(signed));
+    if (this.#seen.has(id)) {
+      this.stats.duplicates++;
+      if (peer.eager) {
+        peer.eager = false;
+        this.stats.prunesSent++;
+        this.#host.send(linkId, { type: FRAME.PRUNE });
+      }
+      return;
+    }
+    const pending = this.#pending.get(id);
+    if (pending) {
+      this.stats.duplicates++;
+      if (pending.copies.length < 4) pending.copies.push({ linkId, signature: f.signature, hops: f.hops });
+      return;
+    }
+    if (now > body.expiresAtMs + o.clockSkewMs || body.issuedAtMs > now + o.clockSkewMs) {
+      this.stats.expiredDropped++; // outside its window on this node's clock: not forwarded, not blamed
+      return;
+    }
+    this.#missing.delete(id);
+    const p: Pending = { body, bodyBytes: f.body, copies: [{ linkId, signature: f.signature, hops: f.hops }] };
+    this.#pending.set(id, p);
+    this.#check(id, p, signed);
+  }
+
+  /** Verifies the next copy's signature; then validates; then accepts. */
+  #check(id: string, p: Pending, signed: Uint8Array): void {
+    const copy = p.copies[0];
+    this.#host.verify(p.body.origin, signed, copy.signature, (ok) => {
+      if (!ok) {
+        if (copy.linkId !== null) this.#host.penalize(copy.linkId, remoteError("CRYPTO_BAD_SIGNATURE", "broadcast signature does not verify"));
+        p.copies.shift();
+        if (p.copies.length) return this.#check(id, p, signed);
+        this.#pending.delete(id); // forgotten, so an honest copy can still come
+        return;
+      }
+      const delivery = this.#delivery(id, p.body, copy.hops + 1, false);
+      this.#host.validate(delivery, (verdict) => {
+        this.#pending.delete(id);
+        if (verdict === "accept") {
+          this.#accept(this.#clock, id, p.body, p.bodyBytes, copy.signature, copy.hops + 1, copy.linkId);
+        } else {
+          this.#remember(id, p.body.expiresAtMs);
+          if (verdict === "reject" && copy.linkId !== null) {
+            this.#host.penalize(copy.linkId, remoteError("STATE_BAD_PROOF", `message rejected by the ${JSON.stringify(p.body.topic)} validator`));
+          }
+        }
+        // Every other link that sent a copy meanwhile is redundant on the tree.
+        for (const c of p.copies.slice(1)) this.#prune(c.linkId);
+      });
+    });
+  }
+
+  #accept(now: number, id: string, body: MessageBody, bodyBytes: Uint8Array, signature: Uint8Array, hops: number, from: LinkId | null): void {
+    if (!this.#remember(id, body.expiresAtMs)) return;
+    this.#cache.set(id, { body: bodyBytes, signature, expiresAtMs: body.expiresAtMs, hops });
+    if (this.#cache.size > this.#host.options.messageCacheMax) this.#cache.delete(this.#cache.keys().next().value!);
+    this.stats.delivered++;
+    this.#host.deliver(this.#delivery(id, body, hops, from === null));
+    const idBytes = fromHex(id);
+    for (const [linkId, peer] of this.#peers) {
+      if (linkId === from) {
+        peer.eager = true;
+        continue;
+      }
+      if (peer.eager) this.#host.send(linkId, { type: FRAME.GOSSIP, body: bodyBytes, signature, hops: Math.min(hops, 255) });
+      else this.#queueIHave(now, peer, idBytes);
+    }
+    this.#rearm(now);
+  }
+
+  #delivery(id: string, body: MessageBody, hops: number, local: boolean): Delivery {
+    return { id, origin: body.origin, topic: body.topic, payload: body.payload, issuedAtMs: body.issuedAtMs, expiresAtMs: body.expiresAtMs, hops, local };
+  }
+
+  /** Marks an id seen until its expiry; false when the seen set is full of unexpired ids. */
+  #remember(id: string, expiresAtMs: number): boolean {
+    const o = this.#host.options;
+    if (this.#seen.size >= o.seenMax) this.#expire(this.#clock, true);
+    if (this.#seen.size >= o.seenMax) {
+      this.stats.seenFullDropped++;
+      return false;
+    }
+    this.#seen.set(id, expiresAtMs + o.clockSkewMs);
+    return true;
+  }
+
+  #prune(linkId: LinkId | null): void {
+    if (linkId === null) return;
+    const peer = this.#peers.get(linkId);
+    if (!peer || !peer.eager) return;
+    peer.eager = false;
+    this.stats.prunesSent++;
+    this.#host.send(linkId, { type: FRAME.PRUNE });
+  }
+
+  #onIHave(now: number, linkId: LinkId, peer: PeerState, ids: Uint8Array[]): void {
+    const o = this.#host.options;
+    for (const idBytes of ids) {
+      const id = toHex(idBytes);
+      if (this.#seen.has(id) || this.#pending.has(id)) continue;
+      if (peer.announced.size >= o.announcementsPerLinkMax) peer.announced.delete(peer.announced.values().next().value!);
+      peer.announced.add(id);
+      const m = this.#missing.get(id);
+      if (m) {
+        if (!m.announcers.includes(linkId) && m.announcers.length < 8) m.announcers.push(linkId);
+        continue;
+      }
+      if (this.#missing.size >= o.missingMax) continue; // flow control: anti-entropy of later announcements catches up
+      this.#missing.set(id, { id: idBytes, announcers: [linkId], deadline: now + o.graftTimeoutMs, tries: 0, askedLast: null });
+      this.#wakeAt = Math.min(this.#wakeAt, now + o.graftTimeoutMs);
+    }
+  }
+
+  /** A missing message is overdue: ask the next announcer (round robin), up to graftRetriesMax times. */
+  #chase(now: number, key: string, m: Missing): void {
+    const o = this.#host.options;
+    if (m.askedLast !== null) {
+      const slow = this.#peers.get(m.askedLast);
+      if (slow) slow.grafting = Math.max(0, slow.grafting - 1);
+    }
+    const live = m.announcers.filter((l) => this.#peers.has(l));
+    if (m.tries >= o.graftRetriesMax || live.length === 0) {
+      this.#missing.delete(key);
+      this.stats.missingGivenUp++;
+      return;
+    }
+    // An announcer that was asked and did not deliver goes to the back of the line.
+    const order = live.filter((l) => l !== m.askedLast).concat(live.filter((l) => l === m.askedLast));
+    const target = order.find((l) => this.#peers.get(l)!.grafting < o.graftsInFlightPerLinkMax) ?? order[0];
+    const peer = this.#peers.get(target)!;
+    peer.grafting++;
+    peer.eager = true;
+    m.tries++;
+    m.askedLast = target;
+    m.deadline = now + o.graftTimeoutMs;
+    this.stats.graftsSent++;
+    this.#host.send(target, { type: FRAME.GRAFT, ids: [m.id] });
+  }
+
+  #onGraft(linkId: LinkId, peer: PeerState, ids: Uint8Array[]): void {
+    peer.eager = true;
+    for (const idBytes of ids) {
+      const c = this.#cache.get(toHex(idBytes));
+      if (c) this.#host.send(linkId, { type: FRAME.GOSSIP, body: c.body, signature: c.signature, hops: Math.min(c.hops, 255) });
+    }
+  }
+
+  #queueIHave(now: number, peer: PeerState, id: Uint8Array): void {
+    peer.ihave.push(id);
+    if (this.#ihaveDueAt === Infinity) this.#ihaveDueAt = now + this.#host.options.ihaveIntervalMs;
+    if (peer.ihave.length >= this.#host.options.idsPerFrameMax) this.#flushIHave();
+  }
+
+  #flushIHave(): void {
+    this.#ihaveDueAt = Infinity;
+    for (const [linkId, peer] of this.#peers) {
+      if (!peer.ihave.length) continue;
+      this.stats.ihaveSent++;
+      this.#host.send(linkId, { type: FRAME.IHAVE, ids: peer.ihave });
+      peer.ihave = [];
+    }
+  }
+
+  #spend(now: number, peer: PeerState, bytes: number): boolean {
+    const rate = this.#host.options.broadcastBytesPerSecondMax;
+    peer.tokens = Math.min(rate, peer.tokens + ((now - peer.tokensAt) * rate) / 1000);
+    peer.tokensAt = now;
+    if (peer.tokens < bytes) return false;
+    peer.tokens -= bytes;
+    return true;
+  }
+
+  #expire(now: number, force = false): void {
+    if (!force && now < this.#sweepAt) return;
+    this.#sweepAt = now + 1000;
+    for (const [id, until] of this.#seen) if (until < now) this.#seen.delete(id);
+    for (const [id, c] of this.#cache) if (c.expiresAtMs < now) this.#cache.delete(id);
+  }
+
+  #rearm(now: number): void {
+    let t = this.#ihaveDueAt;
+    for (const m of this.#missing.values()) t = Math.min(t, m.deadline);
+    // Expired ids are swept about once a second while any are held.
+    if (this.#seen.size || this.#cache.size) t = Math.min(t, Math.max(this.#sweepAt, now + 1));
+    this.#wakeAt = t;
+  }
+}

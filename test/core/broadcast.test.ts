@@ -1,0 +1,167 @@
+import { describe, expect, it } from "vitest";
+import { sha256 } from "../../src/crypto/hash.ts";
+import { signingBytes } from "../../src/crypto/context.ts";
+import type { EngineEvent } from "../../src/core/events.ts";
+import { encodeFrame, FRAME } from "../../src/wire/frames.ts";
+import { encodeMessageBody } from "../../src/wire/records.ts";
+import { enc, World } from "./harness.ts";
+
+type Msg = Extract<EngineEvent, { type: "message" }>["message"];
+
+function messages(w: World, node?: number): Msg[] {
+  return w.events.filter((x) => x.event.type === "message" && (node === undefined || x.node === node)).map((x) => (x.event as { message: Msg }).message);
+}
+
+/** Advances time in small steps so IHAVE batching and GRAFT timeouts play out. */
+async function run(w: World, ms: number, step = 50): Promise<void> {
+  for (let t = 0; t < ms; t += step) await w.round(step);
+}
+
+describe("broadcast (Plumtree)", () => {
+  it("a published message is delivered exactly once on every node, locally too", async () => {
+    const w = new World(6, { intervalMs: 100_000 });
+    for (let i = 0; i < 5; i++) w.link(i, i + 1);
+    w.link(0, 5); // a ring
+    await w.settle();
+    w.engines[2].publish(w.now, "news", enc("hello"));
+    await run(w, 1000);
+    for (let i = 0; i < 6; i++) {
+      const got = messages(w, i);
+      expect(got.length).toBe(1);
+      expect(new TextDecoder().decode(got[0].payload)).toBe("hello");
+      expect(got[0].local).toBe(i === 2);
+      expect(got[0].topic).toBe("news");
+    }
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("the eager tree forms by itself: after a few messages each node gets about one copy", async () => {
+    const n = 10;
+    const w = new World(n, { intervalMs: 100_000 });
+    w.linkAll();
+    await w.settle();
+    for (let k = 0; k < 5; k++) {
+      w.engines[k % n].publish(w.now, "t", enc(`warm-${k}`));
+      await run(w, 500);
+    }
+    const before = w.engines.reduce((s, e) => s + e.broadcast.stats.payloadsReceived, 0);
+    const m = 20;
+    for (let k = 0; k < m; k++) {
+      w.engines[(k * 3) % n].publish(w.now, "t", enc(`msg-${k}`));
+      await run(w, 200);
+    }
+    await run(w, 1000);
+    const copies = w.engines.reduce((s, e) => s + e.broadcast.stats.payloadsReceived, 0) - before;
+    const perNodePerMsg = copies / (m * (n - 1));
+    expect(messages(w).length).toBe(25 * n);
+    expect(perNodePerMsg).toBeLessThan(1.5); // a full mesh flood would be 8 copies per node
+  });
+
+  it("a lost eager link is repaired from lazy announcements (IHAVE → GRAFT)", async () => {
+    const w = new World(4, { intervalMs: 100_000 });
+    w.linkAll();
+    await w.settle();
+    w.engines[0].publish(w.now, "t", enc("tree"));
+    await run(w, 500);
+    // From now on every payload sent to node 3 over an eager push is lost, but not GRAFT answers.
+    let graftAsked = false;
+    w.filter = (from, to, bytes) => {
+      if (from === 3 && bytes[1] === FRAME.GRAFT) graftAsked = true;
+      return !(to === 3 && bytes[1] === FRAME.GOSSIP && !graftAsked);
+    };
+    w.engines[1].publish(w.now, "t", enc("repaired"));
+    await run(w, 2000);
+    expect(graftAsked).toBe(true);
+    expect(messages(w, 3).map((m) => new TextDecoder().decode(m.payload))).toContain("repaired");
+  });
+
+  it("an announcer that never delivers loses its turn; the message comes from another", async () => {
+    const w = new World(3, { intervalMs: 100_000, graftTimeoutMs: 300 });
+    w.link(0, 1);
+    w.link(2, 1);
+    await w.settle();
+    // node 1 prunes both links, so it only hears announcements
+    for (const from of [0, 2]) w.engines[from].receive(w.now, 1, encodeFrame({ type: FRAME.PRUNE }));
+    w.filter = (from, to, bytes) => !(to === 1 && bytes[1] === FRAME.GOSSIP && from === 2);
+    w.engines[0].publish(w.now, "t", enc("x"));
+    await w.settle();
+    const id = messages(w, 0)[0].id;
+    // node 2 (which never delivers to node 1) announces first
+    w.engines[1].receive(w.now, 2, encodeFrame({ type: FRAME.IHAVE, ids: [hexToBytes(id)] }));
+    await run(w, 2000);
+    expect(messages(w, 1).length).toBe(1);
+    expect(w.engines[1].broadcast.stats.graftsSent).toBeGreaterThanOrEqual(2);
+  });
+
+  it("validators: reject penalises the sender and stops the message; ignore drops it quietly", async () => {
+    const w = new World(3, { intervalMs: 100_000 });
+    w.link(0, 1);
+    w.link(1, 2);
+    await w.settle();
+    w.validate = (node, m) => (node === 1 ? (new TextDecoder().decode(m.payload) === "bad" ? "reject" : "ignore") : "accept");
+    w.engines[0].publish(w.now, "t", enc("bad"));
+    w.engines[0].publish(w.now, "t", enc("meh"));
+    await run(w, 1000);
+    expect(messages(w, 1)).toEqual([]);
+    expect(messages(w, 2)).toEqual([]);
+    expect(w.penalties(1).map((p) => p.code)).toEqual(["STATE_BAD_PROOF"]);
+  });
+
+  it("a forged signature is penalised, and the honest copy still gets through", async () => {
+    const w = new World(3, { intervalMs: 100_000 });
+    w.link(0, 1);
+    w.link(2, 1);
+    await w.settle();
+    const body = encodeMessageBody({ origin: w.keys[0].publicKey, topic: "t", issuedAtMs: 0, expiresAtMs: 60_000, nonce: 99, payload: enc("real") });
+    w.engines[1].receive(w.now, 2, encodeFrame({ type: FRAME.GOSSIP, body, signature: new Uint8Array(64).fill(1), hops: 0 }));
+    await w.settle();
+    expect(w.penalties(1).map((p) => p.code)).toEqual(["CRYPTO_BAD_SIGNATURE"]);
+    const s = await (await import("./harness.ts")).suite();
+    const sig = await s.sign(w.keys[0], signingBytes("message", "grapevine", 1, body));
+    w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.GOSSIP, body, signature: sig, hops: 0 }));
+    await w.settle();
+    expect(messages(w, 1).length).toBe(1);
+    expect(messages(w, 1)[0].id).toBe(toHexStr(sha256(signingBytes("message", "grapevine", 1, body))));
+  });
+
+  it("expired messages are dropped unblamed; an over-long validity window is penalised", async () => {
+    const w = new World(2, { intervalMs: 100_000, messageTtlMsMax: 10_000, messageTtlMs: 5000 });
+    w.link(0, 1);
+    await w.settle();
+    w.now = 100_000;
+    const s = await (await import("./harness.ts")).suite();
+    const send = async (issuedAtMs: number, expiresAtMs: number) => {
+      const body = encodeMessageBody({ origin: w.keys[0].publicKey, topic: "t", issuedAtMs, expiresAtMs, nonce: issuedAtMs, payload: enc("p") });
+      const sig = await s.sign(w.keys[0], signingBytes("message", "grapevine", 1, body));
+      w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.GOSSIP, body, signature: sig, hops: 0 }));
+      await w.settle();
+    };
+    await send(1000, 6000); // long expired
+    expect(w.engines[1].broadcast.stats.expiredDropped).toBe(1);
+    expect(w.penalties(1)).toEqual([]);
+    await send(100_000, 200_000); // valid for 100 s, above the 10 s maximum
+    expect(w.penalties(1).map((p) => p.code)).toEqual(["WIRE_SHAPE"]);
+    expect(messages(w, 1)).toEqual([]);
+    expect(() => w.engines[0].publish(w.now, "t", enc("x"), 20_000)).toThrow(RangeError);
+    expect(() => w.engines[0].publish(w.now, "", enc("x"))).toThrow(RangeError);
+  });
+
+  it("the seen set is bounded: when full of unexpired ids, new messages are dropped, never delivered twice", async () => {
+    const w = new World(2, { intervalMs: 100_000, seenMax: 3 });
+    w.link(0, 1);
+    await w.settle();
+    for (let k = 0; k < 5; k++) w.engines[0].publish(w.now, "t", enc(`m${k}`));
+    await run(w, 500);
+    const got = messages(w, 1);
+    expect(got.length).toBe(3);
+    expect(new Set(got.map((m) => m.id)).size).toBe(3);
+    expect(w.engines[0].broadcast.stats.seenFullDropped + w.engines[1].broadcast.stats.seenFullDropped).toBeGreaterThan(0);
+  });
+});
+
+function hexToBytes(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+}
+function toHexStr(b: Uint8Array): string {
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+}
