@@ -83,7 +83,10 @@ class WebSocketLink implements Link {
     socket.onopen = () => this.#flush();
     socket.onmessage = (event: { data: unknown }) => this.#onMessage(event.data);
     socket.onclose = (event: { code?: number; reason?: string }) => this.#onClose(event);
-    socket.onerror = () => {}; // a close event follows; without a listener `ws` would throw
+    // An error ends the link at once: the spec has a close event follow, but not every runtime
+    // sends one (Node 22's undici fires only `error` when a connection is refused). Having a
+    // listener also keeps `ws` from throwing the error.
+    socket.onerror = () => this.#onError();
     if (socket.readyState === CLOSED) queueMicrotask(() => this.#onClose({ code: 1006, reason: "socket already closed" }));
   }
 
@@ -154,6 +157,13 @@ class WebSocketLink implements Link {
         this.#socket.close();
       }
     }
+  }
+
+  #onError(): void {
+    if (this.#closed) return;
+    const connecting = this.#socket.readyState === CONNECTING;
+    this.#closeWith(WS_CLOSE.NORMAL, this.#closing ?? (connecting ? "websocket failed to connect" : "websocket error"));
+    this.#onClose({ code: 1006 });
   }
 
   #onClose(event: { code?: number; reason?: string }): void {
