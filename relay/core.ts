@@ -1,0 +1,324 @@
+/**
+ * The runtime-neutral relay: a full gossip peer (it owns a {@link GrapevineNode}, so it holds and
+ * serves the mesh's state) and a forwarder of FORWARD frames between the peers it holds links to.
+ * It speaks Web-standard types only (`Request`, `Response`, `WebSocket`, timers); each runtime's
+ * adapter (`relay/node.ts`, `relay/deno.ts`, `relay/bun.ts`, `relay/workers.ts`) turns its server's
+ * sockets into {@link Link}s and hands them to {@link Relay.accept}, and its HTTP requests to
+ * {@link Relay.handle}.
+ *
+ * Order of checks for a new connection: the admission gate (total, per-address and per-address rate
+ * limits) before any handshake work; then the handshake, within `handshakeTimeoutMs`; only then does
+ * the engine see the link. Every frame passes the link's guard (size, bytes per second) before it
+ * is decoded; FORWARDs are routed by the guard and the relay, never decoded beyond their header.
+ *
+ * Routing: a FORWARD to a peer the relay holds a link to goes on that link with `hops + 1`. One to a
+ * peer it does not hold goes, on its first hop only, to the relays it peers with (`peers`), which
+ * deliver it if they hold the target. Relays therefore form a full mesh among themselves; a FORWARD
+ * crosses at most two relays, and never loops.
+ *
+ * @module
+ */
+
+import { createNode, type GrapevineNode, type NodeOptions } from "../src/runtime/node.ts";
+import { nodeIdFromText, nodeIdToText } from "../src/crypto/identity.ts";
+import type { Link } from "../src/transport/link.ts";
+import { GrapevineError } from "../src/errors.ts";
+import { CLOSE_CODE, encodeLinkFrame, LINK_FRAME } from "../src/wire/link-frames.ts";
+import { GuardedLink, type GuardHost } from "./guard.ts";
+import type { ForwardHeader } from "./forward.ts";
+import { AdmissionGate, DEFAULT_RELAY_LIMITS, REFUSALS, resolveRelayLimits, type Refusal, type RelayLimits } from "./limits.ts";
+import { RelayCounters, renderPrometheus, type MetricFamily } from "./metrics.ts";
+import type { WebSocketConstructor } from "../src/transport/websocket.ts";
+import { keepDialed, type PeerDialer } from "./peers.ts";
+
+export { DEFAULT_RELAY_LIMITS, type RelayLimits } from "./limits.ts";
+export type { WebSocketConstructor } from "../src/transport/websocket.ts";
+
+/** Options of {@link createRelay}: the node's options, the relay's limits, and the relays to peer with. */
+export interface RelayOptions extends NodeOptions, Partial<RelayLimits> {
+  /**
+   * URLs (`ws://` or `wss://`) of other relays to dial and keep dialed, with exponential backoff.
+   * Their ids become trusted: they may hand over FORWARDs that already took a hop. Default none.
+   */
+  peers?: string[];
+  /** Constructor used to dial `peers`. Default: the global `WebSocket` (Node 20 has none: pass `ws`'s). */
+  WebSocket?: WebSocketConstructor;
+  /** First reconnect delay to a peer relay, in ms (doubled per failure, with jitter). Default 500. */
+  backoffMinMs?: number;
+  /** Longest reconnect delay to a peer relay, in ms. Default 30,000. */
+  backoffMaxMs?: number;
+  /** Clock for the limits, in ms. Default `performance.now()`. */
+  now?: () => number;
+}
+
+/** What `GET /healthz` answers. */
+export interface RelayHealth {
+  ok: boolean;
+  /** The relay's node id. */
+  id: string;
+  network: string;
+  /** Authenticated links the node holds. */
+  links: number;
+  /** Origins whose state the relay holds. */
+  origins: number;
+  /** Seconds since the relay started. */
+  uptime: number;
+  /** Peer relays configured, and whether a link to each is up. */
+  peers: { url: string; connected: boolean }[];
+}
+
+/**
+ * Creates a relay and starts dialing its `peers`.
+ *
+ * @example
+ * ```ts
+ * import { createRelay } from "grapevine/relay";
+ * const relay = await createRelay({ network: "example", connectionsPerIpMax: 8 });
+ * // an adapter: for every WebSocket, relay.accept(websocketLink(socket), { ip });
+ * // for every other request: (await relay.handle(request)) ?? new Response("not found", { status: 404 })
+ * console.log(relay.id);
+ * await relay.close();
+ * ```
+ */
+export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
+  const { peers = [], WebSocket, backoffMinMs = 500, backoffMaxMs = 30_000, now, ...rest } = options;
+  const limitOptions: Partial<RelayLimits> = {};
+  const nodeOptions: NodeOptions = {};
+  for (const [key, value] of Object.entries(rest)) {
+    if (key in DEFAULT_RELAY_LIMITS) (limitOptions as Record<string, unknown>)[key] = value;
+    else (nodeOptions as Record<string, unknown>)[key] = value;
+  }
+  const limits = resolveRelayLimits(limitOptions);
+  if (!(backoffMinMs > 0 && backoffMaxMs >= backoffMinMs)) throw new RangeError("need 0 < backoffMinMs <= backoffMaxMs");
+  for (const url of peers) {
+    if (!/^wss?:\/\//.test(url)) throw new TypeError(`peer URL must start with ws:// or wss://, got ${url}`);
+  }
+  const ctor = WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (peers.length > 0 && !ctor) throw new TypeError("no WebSocket constructor to dial peers with: pass options.WebSocket");
+  const node = await createNode({ ...nodeOptions, frameBytesMax: limits.frameBytesMax });
+  const relay = new Relay(node, limits, now ?? (() => performance.now()), { WebSocket: ctor, backoffMinMs, backoffMaxMs });
+  for (const url of peers) relay.addPeer(url);
+  return relay;
+}
+
+/** How a relay dials its peers. */
+interface DialSettings {
+  WebSocket: WebSocketConstructor | undefined;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+}
+
+/** A running relay. Create it with {@link createRelay}. */
+export class Relay {
+  readonly node: GrapevineNode;
+  readonly limits: RelayLimits;
+  readonly counters = new RelayCounters();
+  #now: () => number;
+  #startedAt: number;
+  #gate: AdmissionGate;
+  /** Every live link, authenticated or not. */
+  #links = new Set<GuardedLink>();
+  /** Links that went through the gate, to release on close. */
+  #admitted = new Set<GuardedLink>();
+  /** The newest authenticated link to each peer id. */
+  #byPeer = new Map<string, GuardedLink>();
+  #trusted = new Set<string>();
+  #dialers: PeerDialer[] = [];
+  #closed = false;
+  #host: GuardHost;
+  #dialing: DialSettings;
+
+  /** @internal Use {@link createRelay}. */
+  constructor(node: GrapevineNode, limits: RelayLimits, now: () => number, dialing: DialSettings) {
+    this.node = node;
+    this.#dialing = dialing;
+    this.limits = limits;
+    this.#now = now;
+    this.#startedAt = now();
+    this.#gate = new AdmissionGate(limits);
+    this.#host = {
+      limits,
+      counters: this.counters,
+      selfKey: node.publicKey,
+      now,
+      trusts: (peer) => this.#trusted.has(peer),
+      route: (from, header, bytes) => this.#route(from, header, bytes),
+      closed: (link) => this.#forget(link),
+    };
+    node.addEventListener("penalty", (e) => this.counters.reject(String((e as CustomEvent<{ code: string }>).detail.code).toLowerCase()));
+  }
+
+  /** The relay's node id (its public key, base64url). */
+  get id(): string {
+    return this.node.id;
+  }
+
+  /**
+   * Takes a new connection. Limits are checked first: past one, the link is closed at once with a
+   * reason (`too many connections`, `too many connections from this address`, `connecting too
+   * fast`), before any handshake work. Otherwise resolves when the handshake has succeeded or
+   * failed (a failure closes the link); never rejects for a peer's fault.
+   */
+  async accept(link: Link, info: { ip: string }): Promise<void> {
+    const refusal: Refusal | null = this.#closed ? REFUSALS.closed : this.#gate.admit(info.ip, this.#now());
+    if (refusal) {
+      this.counters.refuse(refusal.label);
+      refuse(link, refusal.reason);
+      return;
+    }
+    const guarded = new GuardedLink(link, this.#host, { ip: info.ip });
+    this.#admitted.add(guarded);
+    await this.#attach(guarded);
+  }
+
+  /**
+   * Serves the relay's HTTP endpoints: `GET /healthz` (JSON {@link RelayHealth}; 503 once closing)
+   * and `GET /metrics` (Prometheus text). Returns `null` for anything else, for the adapter to serve
+   * or 404.
+   */
+  async handle(request: Request): Promise<Response | null> {
+    if (request.method !== "GET" && request.method !== "HEAD") return null;
+    const { pathname } = new URL(request.url);
+    if (pathname === "/healthz") {
+      return new Response(JSON.stringify(this.health()), {
+        status: this.#closed ? 503 : 200,
+        headers: { "content-type": "application/json", "cache-control": "no-store" },
+      });
+    }
+    if (pathname === "/metrics") {
+      return new Response(this.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" } });
+    }
+    return null;
+  }
+
+  /** The `/healthz` document. */
+  health(): RelayHealth {
+    return {
+      ok: !this.#closed,
+      id: this.id,
+      network: this.node.options.network,
+      links: this.node.linkCount,
+      origins: this.node.origins().length,
+      uptime: Math.floor((this.#now() - this.#startedAt) / 1000),
+      peers: this.#dialers.map((d) => ({ url: d.url, connected: d.connected })),
+    };
+  }
+
+  /** The `/metrics` text (Prometheus exposition format 0.0.4). */
+  metrics(): string {
+    const c = this.counters;
+    const stats = this.node.engine.stats;
+    const families: MetricFamily[] = [
+      { name: "grapevine_links", help: "Open links (handshaking or authenticated).", type: "gauge", value: this.#links.size },
+      { name: "grapevine_links_authenticated", help: "Links whose peer proved its key.", type: "gauge", value: this.node.linkCount },
+      { name: "grapevine_frames_in_total", help: "Frames received on relay links.", type: "counter", value: c.framesIn },
+      { name: "grapevine_frames_out_total", help: "Frames sent on relay links.", type: "counter", value: c.framesOut },
+      { name: "grapevine_bytes_in_total", help: "Bytes received on relay links.", type: "counter", value: c.bytesIn },
+      { name: "grapevine_bytes_out_total", help: "Bytes sent on relay links.", type: "counter", value: c.bytesOut },
+      { name: "grapevine_frames_rejected_total", help: "Frames refused or penalised, by reason.", type: "counter", value: { label: "reason", values: c.rejected } },
+      { name: "grapevine_connections_refused_total", help: "Connections refused before the handshake, by reason.", type: "counter", value: { label: "reason", values: c.refused } },
+      { name: "grapevine_forwards_total", help: "FORWARD frames sent on towards their target.", type: "counter", value: c.forwards },
+      { name: "grapevine_state_origins", help: "Origins whose state the relay holds.", type: "gauge", value: this.node.origins().length },
+      { name: "grapevine_rounds_total", help: "Gossip rounds run.", type: "counter", value: stats.rounds },
+      { name: "grapevine_uptime_seconds", help: "Seconds since the relay started.", type: "gauge", value: Math.floor((this.#now() - this.#startedAt) / 1000) },
+    ];
+    return renderPrometheus(families);
+  }
+
+  /**
+   * Dials another relay at `url` (`ws://` or `wss://`) and keeps it dialed, with exponential
+   * backoff; its id becomes trusted (it may hand over FORWARDs that already took a hop). The
+   * `peers` option calls this for each URL. Throws `TypeError` without a WebSocket constructor.
+   *
+   * @example
+   * ```ts
+   * relay.addPeer("wss://relay-b.example/");
+   * ```
+   */
+  addPeer(url: string): void {
+    if (this.#closed) throw new TypeError("addPeer: the relay is closed");
+    if (!/^wss?:\/\//.test(url)) throw new TypeError(`peer URL must start with ws:// or wss://, got ${url}`);
+    const dialing = this.#dialing;
+    if (!dialing.WebSocket) throw new TypeError("no WebSocket constructor to dial peers with: pass options.WebSocket");
+    this.#dialers.push(keepDialed(url, {
+      WebSocket: dialing.WebSocket,
+      frameBytesMax: this.limits.frameBytesMax,
+      backoffMinMs: dialing.backoffMinMs,
+      backoffMaxMs: dialing.backoffMaxMs,
+      attach: async (link) => {
+        if (this.#closed) {
+          refuse(link, REFUSALS.closed.reason);
+          return null;
+        }
+        const guarded = new GuardedLink(link, this.#host, { ip: "" });
+        const peer = await this.#attach(guarded);
+        if (peer) this.#trusted.add(peer);
+        return peer ? guarded : null;
+      },
+    }));
+  }
+
+  /** Stops dialing, closes every link and the node. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const d of this.#dialers) d.close();
+    await this.node.close({ leave: false });
+    for (const link of this.#links) link.close(REFUSALS.closed.reason);
+  }
+
+  /** Runs the handshake on a guarded link; returns the peer id, or null (the link is closed). */
+  async #attach(link: GuardedLink): Promise<string | null> {
+    this.#links.add(link);
+    try {
+      const handle = await this.node.connect(link);
+      if (link.isClosed) return null;
+      link.authenticated(handle.peer, nodeIdFromText(handle.peer));
+      this.#byPeer.set(handle.peer, link);
+      return handle.peer;
+    } catch (e) {
+      this.counters.reject(/timeout/.test(e instanceof Error ? e.message : "") ? "handshake_timeout" : "handshake");
+      if (!link.isClosed) link.close("handshake failed");
+      return null;
+    }
+  }
+
+  #forget(link: GuardedLink): void {
+    this.#links.delete(link);
+    if (this.#admitted.delete(link)) this.#gate.release(link.ip);
+    if (link.peer !== null && this.#byPeer.get(link.peer) === link) this.#byPeer.delete(link.peer);
+  }
+
+  #route(from: GuardedLink, header: ForwardHeader, bytes: Uint8Array): void {
+    const target = this.#byPeer.get(nodeIdToText(header.to));
+    if (target && target !== from) {
+      if (target.sendRouted(bytes)) this.counters.forwards++;
+      else this.counters.reject("forward_backpressure");
+      return;
+    }
+    // Not ours: on its first hop only, hand it to every peer relay (they deliver or drop it).
+    let sent = false;
+    if (header.hops === 1) {
+      for (const peer of this.#trusted) {
+        const link = this.#byPeer.get(peer);
+        if (link && link !== from && link.sendRouted(bytes)) sent = true;
+      }
+    }
+    if (sent) this.counters.forwards++;
+    else this.counters.reject("forward_no_route");
+  }
+}
+
+/**
+ * Turns a connection away before the handshake: a CLOSE frame with the reason (the peer's
+ * handshake reports it), then the transport's close with the same reason.
+ */
+function refuse(link: Link, reason: string): void {
+  link.onmessage = null;
+  try {
+    link.send(encodeLinkFrame({ type: LINK_FRAME.CLOSE, code: CLOSE_CODE.NORMAL, reason }));
+  } catch (e) {
+    if (!(e instanceof GrapevineError)) throw e;
+  }
+  link.close(reason);
+}

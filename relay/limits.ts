@@ -1,0 +1,190 @@
+/**
+ * A relay's limits, in one place (STYLE.md item 6), and the two mechanisms that enforce them: a
+ * token bucket and an admission gate that decides, before any handshake work, whether a new
+ * connection may proceed. Runtime-neutral: time comes in as `now` (ms) from the caller.
+ *
+ * Invariants: every limit is a finite positive number; the gate's per-address table only holds
+ * addresses with an open connection or a bucket still refilling (about one second after their last
+ * attempt), so its size is bounded by the connection limit plus the connection rate.
+ *
+ * @module
+ */
+
+/** Limits of one relay. Units are in the names; every field has a default in {@link DEFAULT_RELAY_LIMITS}. */
+export interface RelayLimits {
+  /** Open connections (accepted links, handshaking or not) across all addresses. */
+  connectionsMax: number;
+  /** Open connections from one IP address. */
+  connectionsPerIpMax: number;
+  /** New connections per second from one IP address (token bucket, burst of the same size). */
+  connectionsPerIpPerSecond: number;
+  /**
+   * Bytes per second one link may send us (token bucket; burst one second's worth, at least one
+   * frame). Frames over it are dropped; a link that keeps going over is closed.
+   */
+  linkBytesPerSecondMax: number;
+  /** Bytes of one frame, in either direction; a larger frame closes the link. Also the engine's. */
+  frameBytesMax: number;
+  /** FORWARD frames per second one link may have us forward (token bucket, burst the same). */
+  forwardsPerSecondMax: number;
+}
+
+/**
+ * The defaults:
+ * - `connectionsMax` 10,000 — well under a Durable Object's 32,768 WebSockets and a process's file limit;
+ * - `connectionsPerIpMax` 32 — a household or office behind one NAT with several tabs each;
+ * - `connectionsPerIpPerSecond` 10 — reconnect storms after a relay restart stay admissible;
+ * - `linkBytesPerSecondMax` 1,048,576 (1 MiB/s) — far above gossip needs, far below a flood;
+ * - `frameBytesMax` 1,048,576 (1 MiB) — the engine's default;
+ * - `forwardsPerSecondMax` 200 — signalling and small messages, not bulk transfer.
+ *
+ * The handshake's own deadline is the node's `handshakeTimeoutMs` (10,000 ms by default).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RELAY_LIMITS } from "grapevine/relay";
+ * console.log(DEFAULT_RELAY_LIMITS.connectionsPerIpMax); // 32
+ * ```
+ */
+export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
+  connectionsMax: 10_000,
+  connectionsPerIpMax: 32,
+  connectionsPerIpPerSecond: 10,
+  linkBytesPerSecondMax: 1_048_576,
+  frameBytesMax: 1_048_576,
+  forwardsPerSecondMax: 200,
+});
+
+/** Fills in defaults; throws `RangeError` for a limit that is not a finite positive number. */
+export function resolveRelayLimits(partial: Partial<RelayLimits> = {}): RelayLimits {
+  const limits = { ...DEFAULT_RELAY_LIMITS } as RelayLimits;
+  for (const key of Object.keys(DEFAULT_RELAY_LIMITS) as (keyof RelayLimits)[]) {
+    const v = partial[key];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new RangeError(`${key} must be a finite positive number, got ${String(v)}`);
+    limits[key] = v;
+  }
+  return limits;
+}
+
+/**
+ * A token bucket: holds at most `burst` tokens and gains `ratePerSecond` tokens a second.
+ *
+ * @example
+ * ```ts
+ * const bucket = new TokenBucket(10, 10, 0);
+ * bucket.take(0, 10); // true
+ * bucket.take(0); // false: empty until time passes
+ * bucket.take(100); // true: 100 ms bought one token
+ * ```
+ */
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
+
+  constructor(readonly ratePerSecond: number, readonly burst: number, now: number) {
+    this.#tokens = burst;
+    this.#at = now;
+  }
+
+  /** Takes `amount` tokens if there are that many; otherwise takes none. */
+  take(now: number, amount = 1): boolean {
+    this.#refill(now);
+    if (this.#tokens < amount) return false;
+    this.#tokens -= amount;
+    return true;
+  }
+
+  /** The bucket is full again: forgetting it changes nothing. */
+  isFull(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= this.burst;
+  }
+
+  #refill(now: number): void {
+    if (now > this.#at) this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) * this.ratePerSecond) / 1000);
+    this.#at = Math.max(this.#at, now);
+  }
+}
+
+/** Why a connection was refused: a metrics label and the close reason the peer sees. */
+export interface Refusal {
+  label: "connections" | "per_ip" | "per_ip_rate" | "closed";
+  reason: string;
+}
+
+export const REFUSALS = {
+  connections: { label: "connections", reason: "too many connections" },
+  perIp: { label: "per_ip", reason: "too many connections from this address" },
+  perIpRate: { label: "per_ip_rate", reason: "connecting too fast" },
+  closed: { label: "closed", reason: "relay closing" },
+} as const satisfies Record<string, Refusal>;
+
+interface AddressState {
+  open: number;
+  attempts: TokenBucket;
+}
+
+/** How often, at most, the per-address table is swept of idle entries. */
+const SWEEP_INTERVAL_MS = 1000;
+
+/**
+ * Decides whether a connection from `ip` may proceed, and counts the open ones.
+ *
+ * @example
+ * ```ts
+ * const gate = new AdmissionGate(resolveRelayLimits({ connectionsPerIpMax: 1 }));
+ * gate.admit("10.0.0.1", 0); // null: admitted
+ * gate.admit("10.0.0.1", 0); // REFUSALS.perIp
+ * gate.release("10.0.0.1");
+ * ```
+ */
+export class AdmissionGate {
+  #addresses = new Map<string, AddressState>();
+  #open = 0;
+  #sweptAt = -Infinity;
+
+  constructor(readonly limits: RelayLimits) {}
+
+  /** Open connections. */
+  get open(): number {
+    return this.#open;
+  }
+
+  /** Admits a connection (the caller must {@link release} it later) or says why not. */
+  admit(ip: string, now: number): Refusal | null {
+    this.#sweep(now);
+    if (this.#open >= this.limits.connectionsMax) return REFUSALS.connections;
+    let state = this.#addresses.get(ip);
+    if (!state) {
+      const rate = this.limits.connectionsPerIpPerSecond;
+      state = { open: 0, attempts: new TokenBucket(rate, Math.max(1, rate), now) };
+      this.#addresses.set(ip, state);
+    }
+    // The rate is checked first so a refused attempt still spends a token: hammering stays refused.
+    if (!state.attempts.take(now)) return REFUSALS.perIpRate;
+    if (state.open >= this.limits.connectionsPerIpMax) return REFUSALS.perIp;
+    state.open++;
+    this.#open++;
+    return null;
+  }
+
+  /** A connection admitted for `ip` has closed. */
+  release(ip: string): void {
+    const state = this.#addresses.get(ip);
+    if (!state || state.open === 0) return;
+    state.open--;
+    this.#open--;
+  }
+
+  /** Addresses tracked (open connections or a bucket still refilling). */
+  get addressCount(): number {
+    return this.#addresses.size;
+  }
+
+  #sweep(now: number): void {
+    if (now - this.#sweptAt < SWEEP_INTERVAL_MS) return;
+    this.#sweptAt = now;
+    for (const [ip, state] of this.#addresses) if (state.open === 0 && state.attempts.isFull(now)) this.#addresses.delete(ip);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Keeping a link to another relay: dial its WebSocket URL, hand the link to the relay (which wraps
+ * it in its guard and runs the handshake), and when it drops, dial again after an exponential
+ * backoff with full jitter. The relay dials its peers itself, rather than through `dial()`, so that
+ * those links pass through the same guard as accepted ones (limits, metrics, FORWARD routing).
+ *
+ * @module
+ */
+
+import type { Link } from "../src/transport/link.ts";
+import { websocketLink, type WebSocketConstructor, type WebSocketLike } from "../src/transport/websocket.ts";
+
+/** A peer relay being kept dialed. */
+export interface PeerDialer {
+  readonly url: string;
+  /** An authenticated link to it is up. */
+  readonly connected: boolean;
+  /** Stops dialing and closes the current link. */
+  close(): void;
+}
+
+export interface KeepDialedOptions {
+  WebSocket: WebSocketConstructor;
+  frameBytesMax: number;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  /** Wraps the link and runs the handshake; resolves to the link in use, or null when it failed. */
+  attach(link: Link): Promise<Link | null>;
+}
+
+/** Dials `url` now and again whenever the link drops, until `close()`. */
+export function keepDialed(url: string, options: KeepDialedOptions): PeerDialer {
+  let closed = false;
+  let connected = false;
+  let failures = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let current: Link | null = null;
+
+  const retry = () => {
+    connected = false;
+    current = null;
+    if (closed) return;
+    // Full jitter, as dial() does: uniform in [0, min(backoffMaxMs, backoffMinMs · 2^failures)).
+    const ceiling = Math.min(options.backoffMaxMs, options.backoffMinMs * 2 ** Math.min(failures, 30));
+    failures++;
+    timer = setTimeout(attempt, Math.random() * ceiling);
+    (timer as { unref?: () => void }).unref?.();
+  };
+
+  const attempt = () => {
+    timer = null;
+    if (closed) return;
+    let socket: WebSocketLike;
+    try {
+      socket = new options.WebSocket(url);
+    } catch {
+      retry();
+      return;
+    }
+    const raw = websocketLink(socket, { frameBytesMax: options.frameBytesMax });
+    void options.attach(raw).then((link) => {
+      if (!link) return retry();
+      if (closed) return link.close("relay closing");
+      connected = true;
+      failures = 0;
+      current = link;
+      const previous = link.onclose;
+      link.onclose = (reason) => {
+        previous?.(reason);
+        retry();
+      };
+    }, retry);
+  };
+
+  attempt();
+  return {
+    url,
+    get connected() {
+      return connected;
+    },
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      current?.close("relay closing");
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Helpers for the relay tests: polling, a small Prometheus text parser, and peers attached to a
+ * relay over in-memory links.
+ */
+import { createMemoryLinkPair, createNode, type GrapevineNode, type Link, type NodeOptions } from "../../mod.ts";
+import type { Relay } from "../../relay/core.ts";
+
+export async function until(cond: () => boolean, ms = 8000, what = "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** One sample of a Prometheus text exposition. */
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * Parses Prometheus text format 0.0.4 strictly enough for tests: every sample's family must have
+ * been announced by `# TYPE` first, label values are quoted and unescaped, values are numbers.
+ */
+export function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, string>; help: Map<string, string> } {
+  const types = new Map<string, string>();
+  const help = new Map<string, string>();
+  const samples: Sample[] = [];
+  if (!text.endsWith("\n")) throw new Error("exposition must end with a newline");
+  for (const line of text.slice(0, -1).split("\n")) {
+    let m;
+    if ((m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line))) help.set(m[1], m[2]);
+    else if ((m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line))) types.set(m[1], m[2]);
+    else if ((m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ([-+]?(?:[0-9.eE+-]+|Inf|NaN))$/.exec(line))) {
+      const labels: Record<string, string> = {};
+      if (m[2]) {
+        for (const lm of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/g)) labels[lm[1]] = lm[2].replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
+      }
+      if (!types.has(m[1])) throw new Error(`sample before its TYPE line: ${line}`);
+      samples.push({ name: m[1], labels, value: Number(m[3]) });
+    } else throw new Error(`not a Prometheus line: ${JSON.stringify(line)}`);
+  }
+  return { samples, types, help };
+}
+
+/** The value of `name` (with `labels`), or undefined. */
+export function sample(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+/** A new node linked to `relay` over an in-memory link; resolves after the handshake. */
+export async function attach(relay: Relay, ip: string, options: NodeOptions = {}): Promise<{ node: GrapevineNode; link: Link; closed: Promise<string> }> {
+  const node = await createNode({ network: relay.node.options.network, intervalMs: 100, ...options });
+  const [mine, theirs] = createMemoryLinkPair();
+  const connected = node.connect(mine);
+  await relay.accept(theirs, { ip });
+  const handle = await connected;
+  return { node, link: mine, closed: handle.closed };
+}
+
+/** Tries to link a new node to `relay`; resolves with the error message when refused. */
+export async function refusedWith(relay: Relay, ip: string): Promise<string> {
+  const node = await createNode({ network: relay.node.options.network });
+  const [mine, theirs] = createMemoryLinkPair();
+  const connected = node.connect(mine);
+  await relay.accept(theirs, { ip });
+  try {
+    await connected;
+    return "accepted";
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    await node.close();
+  }
+}
