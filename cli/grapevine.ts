@@ -1,6 +1,6 @@
 /**
  * The `grapevine` command line: `grapevine sim …` runs the deterministic simulator and prints a
- * JSON report (its last line with `--json`). Later commands (relay, demo, bench) join here.
+ * JSON report (its last line with `--json`); `grapevine relay …` runs a relay (`cli/relay.ts`).
  *
  * @module
  */
@@ -11,19 +11,29 @@ import { createSignatureSuite } from "../src/crypto/ed25519.ts";
 import type { SignatureSuite } from "../src/crypto/types.ts";
 import type { GossipMode } from "../src/core/options.ts";
 import { insecureHashSuite } from "../src/sim/hash-suite.ts";
-import { runPartition, runReconcile, runSpread, type ScenarioOptions } from "../src/sim/scenarios.ts";
+import { runBroadcast, runPartition, runReconcile, runSpread, type ScenarioOptions } from "../src/sim/scenarios.ts";
 import { plotInformed } from "../src/sim/svg.ts";
+import { RELAY_FLAGS_HELP, RelayUsageError } from "../relay/args.ts";
 
 const HELP = `grapevine — a gossip mesh for browsers, Deno, Bun and Node
 
 Usage:
-  grapevine demo [--peers N] [--duration S] [--json]
-                               a live mesh on this machine, converging
+  grapevine demo [--peers N] [--port P] [--duration S] [--json]
+                               a live mesh on this machine, converging: a relay, N peer
+                               processes, and a dashboard at http://127.0.0.1:P/ that makes
+                               your browser a peer too (--interval MS, --links K)
+  grapevine bench size [--json]
+                               the browser peer's bundle, minified and gzipped
+  grapevine relay [options]    run a relay (gossip peer + forwarder) until SIGINT/SIGTERM
   grapevine sim [options]      run the deterministic simulator
   grapevine help               show this text
 
+Relay options (WebSockets on /, plus GET /healthz and /metrics):
+${RELAY_FLAGS_HELP}
+  e.g. grapevine relay --port 8787 --peer wss://other-relay.example/ --network lobby
+
 Simulator options:
-  --scenario NAME     spread (default) | partition | reconcile
+  --scenario NAME     spread (default) | partition | reconcile | broadcast
   --nodes N           number of nodes (default 1000)
   --fanout K          peers per round (default 3)
   --mode M            push | pull | pushpull (default pushpull)
@@ -35,6 +45,10 @@ Simulator options:
   --partition-ms MS   partition scenario: how long the halves stay apart (default 60000)
   --origins N         reconcile scenario: origins both nodes hold (default 10000)
   --differences D     reconcile scenario: origins that differ (default 10)
+  --messages M        broadcast scenario: messages published (default 1000)
+  --rate R            broadcast scenario: messages per second (default 50)
+  --crash F           broadcast scenario: fraction of nodes crashed just before publishing (default 0)
+  --payload-bytes B   broadcast scenario: payload size (default 200)
   --svg FILE          spread scenario: write a plot of the informed fraction per round
   --json              print only the seed line and one JSON line
 `;
@@ -68,10 +82,10 @@ function num(flags: Flags, name: string, dflt: number, check: (n: number) => boo
 }
 
 async function sim(flags: Flags): Promise<void> {
-  const known = ["scenario", "nodes", "fanout", "mode", "loss", "seed", "degree", "interval", "crypto", "partition-ms", "origins", "differences", "svg", "json"];
+  const known = ["scenario", "nodes", "fanout", "mode", "loss", "seed", "degree", "interval", "crypto", "partition-ms", "origins", "differences", "svg", "json", "messages", "rate", "crash", "payload-bytes"];
   for (const k of Object.keys(flags)) if (!known.includes(k)) throw new UsageError(`unknown option --${k}`);
   const scenario = (flags.scenario as string) ?? "spread";
-  if (!["spread", "partition", "reconcile"].includes(scenario)) throw new UsageError(`--scenario: unknown ${scenario}`);
+  if (!["spread", "partition", "reconcile", "broadcast"].includes(scenario)) throw new UsageError(`--scenario: unknown ${scenario}`);
   const mode = ((flags.mode as string) ?? "pushpull") as GossipMode;
   if (!["push", "pull", "pushpull"].includes(mode)) throw new UsageError(`--mode: unknown ${mode}`);
   const seed = flags.seed !== undefined ? num(flags, "seed", 0, Number.isSafeInteger) : Math.floor(Math.random() * 2 ** 31);
@@ -105,6 +119,13 @@ async function sim(flags: Flags): Promise<void> {
       ]));
     }
     report = { ...r, peak_rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20) };
+  } else if (scenario === "broadcast") {
+    report = await runBroadcast(o, {
+      messages: num(flags, "messages", 1000, (n) => Number.isInteger(n) && n >= 1),
+      ratePerSecond: num(flags, "rate", 50, (n) => n > 0),
+      crash: num(flags, "crash", 0, (n) => n >= 0 && n < 1),
+      payloadBytes: num(flags, "payload-bytes", 200, (n) => Number.isInteger(n) && n >= 2 && n <= 65_536),
+    });
   } else if (scenario === "partition") {
     report = await runPartition(o, num(flags, "partition-ms", 60_000, (n) => n >= 0));
   } else {
@@ -137,15 +158,41 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === "demo") {
       const flags = parseFlags(rest);
+      for (const k of Object.keys(flags)) if (!["peers", "port", "duration", "interval", "links", "json"].includes(k)) throw new UsageError(`unknown option --${k}`);
       const { runDemo } = await import("./demo.ts");
       const summary = await runDemo({
-        peers: num(flags, "peers", 12, (n) => Number.isInteger(n) && n >= 2 && n <= 200),
-        durationS: num(flags, "duration", 20, (n) => n > 0),
-        intervalMs: num(flags, "interval", 250, (n) => n > 0),
+        peers: num(flags, "peers", 6, (n) => Number.isInteger(n) && n >= 1 && n <= 64),
+        port: num(flags, "port", 0, (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+        durationS: flags.duration === undefined ? undefined : num(flags, "duration", 20, (n) => n > 0),
+        intervalMs: num(flags, "interval", 250, (n) => n >= 10),
+        links: num(flags, "links", 2, (n) => Number.isInteger(n) && n >= 0 && n <= 16),
         json: flags.json === true,
       });
       console.log(JSON.stringify(summary));
       return summary.converged ? 0 : 1;
+    }
+    if (command === "bench") {
+      const [what, ...more] = rest;
+      if (what !== "size") throw new UsageError(`bench: unknown benchmark ${what ?? "(none)"}; try: grapevine bench size --json`);
+      const flags = parseFlags(more);
+      for (const k of Object.keys(flags)) if (k !== "json") throw new UsageError(`unknown option --${k}`);
+      const { benchSize } = await import("./bench.ts");
+      const report = await benchSize();
+      if (flags.json !== true) {
+        for (const [k, v] of Object.entries(report)) if (k !== "modules") console.log(`  ${k.padEnd(16)} ${JSON.stringify(v)}`);
+        for (const m of report.modules) console.log(`    ${String(m.bytes).padStart(7)}  ${m.path}`);
+      }
+      console.log(JSON.stringify(report));
+      return 0;
+    }
+    if (command === "relay") {
+      const { runRelay } = await import("./relay.ts");
+      try {
+        return await runRelay(rest);
+      } catch (e) {
+        if (e instanceof RelayUsageError) throw new UsageError(e.message);
+        throw e;
+      }
     }
     if (command === "sim") {
       await sim(parseFlags(rest));

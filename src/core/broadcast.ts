@@ -77,8 +77,10 @@ export interface BroadcastStats {
 interface Pending {
   body: MessageBody;
   bodyBytes: Uint8Array;
-  /** Copies received while the first was checked: their links and signatures. */
+  /** The first copies received while the first was checked, each a candidate if one fails. */
   copies: { linkId: LinkId | null; signature: Uint8Array; hops: number }[];
+  /** Every link that sent a copy while it was checked: all but the winner get pruned. */
+  senders: Set<LinkId>;
 }
 
 interface Missing {
@@ -113,6 +115,8 @@ export class Broadcast {
   #pending = new Map<string, Pending>();
   #missing = new Map<string, Missing>();
   #ihaveDueAt = Infinity;
+  /** Ids accepted since the last round, re-announced once to a few random links at the round. */
+  #recent: Uint8Array[] = [];
   #wakeAt = Infinity;
   #sweepAt = 0;
   #nonce = 0;
@@ -179,6 +183,22 @@ export class Broadcast {
     }
   }
 
+  /**
+   * Called once per gossip round with the round's peers: re-announces what arrived since the last
+   * round. Plumtree alone assumes links that lose nothing; on lossy ones a node whose copy and
+   * announcements were all lost would never learn of a message. This second announcement, to
+   * random links, closes that gap at 32 bytes per id and peer.
+   */
+  round(peers: readonly LinkId[]): void {
+    if (!this.#recent.length) return;
+    for (const linkId of peers) {
+      if (!this.#peers.has(linkId)) continue;
+      this.stats.ihaveSent++;
+      this.#host.send(linkId, { type: FRAME.IHAVE, ids: this.#recent });
+    }
+    this.#recent = [];
+  }
+
   /** Advances the clock used by callbacks that complete later (crypto, validation). */
   observe(now: number): void {
     this.#clock = Math.max(this.#clock, now);
@@ -229,6 +249,7 @@ export class Broadcast {
     const pending = this.#pending.get(id);
     if (pending) {
       this.stats.duplicates++;
+      pending.senders.add(linkId);
       if (pending.copies.length < 4) pending.copies.push({ linkId, signature: f.signature, hops: f.hops });
       return;
     }
@@ -237,7 +258,7 @@ export class Broadcast {
       return;
     }
     this.#missing.delete(id);
-    const p: Pending = { body, bodyBytes: f.body, copies: [{ linkId, signature: f.signature, hops: f.hops }] };
+    const p: Pending = { body, bodyBytes: f.body, copies: [{ linkId, signature: f.signature, hops: f.hops }], senders: new Set([linkId]) };
     this.#pending.set(id, p);
     this.#check(id, p, signed);
   }
@@ -265,7 +286,7 @@ export class Broadcast {
           }
         }
         // Every other link that sent a copy meanwhile is redundant on the tree.
-        for (const c of p.copies.slice(1)) this.#prune(c.linkId);
+        for (const l of p.senders) if (l !== copy.linkId) this.#prune(l);
       });
     });
   }
@@ -277,6 +298,7 @@ export class Broadcast {
     this.stats.delivered++;
     this.#host.deliver(this.#delivery(id, body, hops, from === null));
     const idBytes = fromHex(id);
+    if (this.#recent.length < this.#host.options.idsPerFrameMax) this.#recent.push(idBytes);
     for (const [linkId, peer] of this.#peers) {
       if (linkId === from) {
         peer.eager = true;

@@ -426,6 +426,7 @@ export class Engine {
     this.#maybeSign();
     const mode = this.options.mode;
     const peers = this.#selectPeers(this.options.fanout);
+    this.broadcast.round(peers.map((l) => l.id));
     if (mode === "push") {
       for (const link of peers) this.#pushRumors(link);
       if (this.stats.rounds % this.options.antiEntropyEveryRounds === 0 && peers.length) {

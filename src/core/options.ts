@@ -147,7 +147,7 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   ihaveIntervalMs: 50,
   idsPerFrameMax: 1024,
   graftTimeoutMs: 400,
-  graftRetriesMax: 3,
+  graftRetriesMax: 5,
   announcementsPerLinkMax: 5000,
   missingMax: 4096,
   graftsInFlightPerLinkMax: 256,

@@ -79,6 +79,8 @@ export class Simulation {
   readonly nodes: SimNode[];
   now = 0;
   readonly traffic: TrafficCounters = { frames: 0, bytes: 0 };
+  /** Frames and bytes sent, by frame type number. */
+  readonly trafficByType = new Map<number, TrafficCounters>();
   /** Partition groups: a frame between different groups is dropped. Null when whole. */
   partition: Int32Array | null = null;
   #heap = new EventHeap<SimEvent>();
@@ -123,6 +125,17 @@ export class Simulation {
     const e = this.engine(i);
     if (value === null) e.delete(this.now, key);
     else e.set(this.now, key, value);
+    this.#drain(i);
+  }
+
+  /** Moves node i's pending outputs into the world, after calling its engine directly. */
+  flush(i: number): void {
+    this.#drain(i);
+  }
+
+  /** Publishes a broadcast message from node i now. */
+  publish(i: number, topic: string, payload: Uint8Array, ttlMs?: number): void {
+    this.engine(i).publish(this.now, topic, payload, ttlMs);
     this.#drain(i);
   }
 
@@ -240,6 +253,11 @@ export class Simulation {
     for (let t; (t = e.pollTransmit()); ) {
       this.traffic.frames++;
       this.traffic.bytes += t.bytes.length;
+      const type = t.bytes[1] < 24 ? t.bytes[1] : -1; // [type, …]: one-byte head for small types
+      let c = this.trafficByType.get(type);
+      if (!c) this.trafficByType.set(type, (c = { frames: 0, bytes: 0 }));
+      c.frames++;
+      c.bytes += t.bytes.length;
       const j = adj[i][t.linkId];
       if (this.partition && this.partition[i] !== this.partition[j]) continue;
       if (!this.nodes[j].engine) continue;
