@@ -15,7 +15,15 @@ import { importSecretKey, nodeIdFromText, nodeIdToText } from "../crypto/identit
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 import { type CredentialWire, memberSigningBytes } from "../wire/link-frames.ts";
 
-/** A credential as the application holds it: every field text or a number, so JSON carries it. */
+/**
+ * A credential as the application holds it: every field text or a number, so JSON carries it.
+ *
+ * @example
+ * ```ts
+ * const credential: Credential = JSON.parse(await Deno.readTextFile("member.json"));
+ * const node = await createNode({ network: "lobby", keyPair: secret, credential });
+ * ```
+ */
 export interface Credential {
   /** Node id of the member it admits. */
   member: string;

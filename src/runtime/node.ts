@@ -4,6 +4,12 @@
  * its {@link Link}s. Values are any CBOR-encodable data (JSON-like values and `Uint8Array`), encoded
  * once on write and decoded, within the value cap, on read.
  *
+ * Links: every link runs the handshake (`handshake.ts`) before the engine hears of it; afterwards
+ * frames of types 16–31 (CLOSE, FORWARD) stay here and the rest go to the engine. A link is "down"
+ * the moment either end closes it, without waiting for the transport to confirm, so a peer that
+ * stops reading cannot hold a link open. Backpressure: after each send the link's `bufferedAmount`
+ * is compared with `linkHighWaterBytes`; a congested link is polled until it drains or is closed.
+ *
  * @module
  */
 
@@ -38,7 +44,14 @@ import { type AdmissionPolicy, type HandshakeConfig, runHandshake } from "./hand
 
 export { PROTOCOL_VERSION };
 
-/** Who may link to a node. Without it, anyone who proves its key (in the same network) may. */
+/**
+ * Who may link to a node. Without it, anyone who proves its key (in the same network) may.
+ *
+ * @example
+ * ```ts
+ * const node = await createNode({ network: "lobby", admission: { allow: [friend.id], authority: authorityId } });
+ * ```
+ */
 export interface AdmissionOptions {
   /** Node ids admitted by name. */
   allow?: string[];
@@ -88,13 +101,29 @@ export interface NodeOptions extends Partial<EngineOptions> {
   linkCongestedCloseMs?: number;
 }
 
-/** Options of {@link GrapevineNode.connect}. */
+/**
+ * Options of {@link GrapevineNode.connect}.
+ *
+ * @example
+ * ```ts
+ * await node.connect(link, { peer: relayId }); // refuse anyone else at the other end
+ * ```
+ */
 export interface ConnectOptions {
   /** Accept only this peer (a node id); any other closes the link during the handshake. */
   peer?: string;
 }
 
-/** An authenticated link, as {@link GrapevineNode.connect} returns it. */
+/**
+ * An authenticated link, as {@link GrapevineNode.connect} returns it.
+ *
+ * @example
+ * ```ts
+ * const handle = await node.connect(link);
+ * handle.closed.then((reason) => console.log(handle.peer, "gone:", reason));
+ * handle.close("maintenance"); // the peer sees "closed by peer: maintenance"
+ * ```
+ */
 export interface LinkHandle {
   /** The peer's node id (base64url), proven in the handshake. */
   readonly peer: string;

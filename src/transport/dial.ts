@@ -15,7 +15,14 @@
 import type { GrapevineNode, LinkHandle } from "../runtime/node.ts";
 import { websocketLink, type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
 
-/** Options of {@link dial}. */
+/**
+ * Options of {@link dial}.
+ *
+ * @example
+ * ```ts
+ * dial(node, "wss://relay.example/", { backoffMinMs: 250, backoffMaxMs: 10_000, peer: relayId });
+ * ```
+ */
 export interface DialOptions {
   /** WebSocket constructor; default `globalThis.WebSocket`. */
   WebSocket?: WebSocketConstructor;
@@ -31,7 +38,15 @@ export interface DialOptions {
   random?: () => number;
 }
 
-/** A running dialer. */
+/**
+ * A running dialer.
+ *
+ * @example
+ * ```ts
+ * const dialer = dial(node, "wss://relay.example/");
+ * setInterval(() => console.log(dialer.connected ? `linked to ${dialer.peer}` : "reconnecting"), 5000);
+ * ```
+ */
 export interface Dialer {
   /** Stops reconnecting and closes the current link, if any. */
   close(): void;

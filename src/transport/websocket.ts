@@ -15,7 +15,14 @@ import { localError } from "../errors.ts";
 import { clipUtf8, CLOSE_REASON_BYTES_MAX } from "../wire/link-frames.ts";
 import type { Link } from "./link.ts";
 
-/** The part of a WebSocket this module uses; browsers', Deno's, Bun's, undici's and `ws`'s all fit. */
+/**
+ * The part of a WebSocket this module uses; browsers', Deno's, Bun's, undici's and `ws`'s all fit.
+ *
+ * @example
+ * ```ts
+ * const socket: WebSocketLike = new WebSocket("wss://relay.example/");
+ * ```
+ */
 export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
@@ -28,10 +35,25 @@ export interface WebSocketLike {
   onerror: ((event: any) => void) | null;
 }
 
-/** A WebSocket constructor: the global `WebSocket`, or `ws`'s class (see `nodeWebSocket`). */
+/**
+ * A WebSocket constructor: the global `WebSocket`, or `ws`'s class (see `nodeWebSocket`).
+ *
+ * @example
+ * ```ts
+ * const Ctor: WebSocketConstructor = globalThis.WebSocket;
+ * dial(node, "wss://relay.example/", { WebSocket: Ctor });
+ * ```
+ */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
-/** Options of {@link websocketLink}. */
+/**
+ * Options of {@link websocketLink}.
+ *
+ * @example
+ * ```ts
+ * websocketLink(socket, { frameBytesMax: 65_536, connectQueueBytesMax: 262_144 });
+ * ```
+ */
 export interface WebSocketLinkOptions {
   /** Largest message accepted, in bytes; larger ones close the link with 1009. Default 1 MiB. */
   frameBytesMax?: number;
@@ -44,7 +66,15 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 3;
 
-/** WebSocket close codes used here (RFC 6455 §7.4.1). */
+/**
+ * WebSocket close codes used here (RFC 6455 §7.4.1). Where the runtime refuses them from an
+ * application (WHATWG sockets allow only 1000 and 3000–4999), 4003 and 4009 are sent instead.
+ *
+ * @example
+ * ```ts
+ * socket.addEventListener("close", (e) => e.code === WS_CLOSE.MESSAGE_TOO_BIG && console.log("frame too large"));
+ * ```
+ */
 export const WS_CLOSE = Object.freeze({ NORMAL: 1000, UNSUPPORTED_DATA: 1003, MESSAGE_TOO_BIG: 1009 });
 
 /**
