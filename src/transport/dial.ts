@@ -5,6 +5,11 @@
  * consecutive failure waits a uniformly random time in `[0, min(backoffMaxMs, backoffMinMs · 2^n))`.
  * A link that came up resets the backoff.
  *
+ * With fallback URLs (`options.urls`), a failed attempt moves on to the next URL in the list
+ * (wrapping round), and the backoff grows only once a whole pass over the list has failed: when a
+ * relay dies, its peers try the others at once. A link that goes down is first redialed at the
+ * URL it was on.
+ *
  * The WebSocket constructor is injected (`options.WebSocket`) or taken from `globalThis.WebSocket`
  * (browsers, Deno, Bun, Node ≥ 22); on Node 20 pass `nodeWebSocket` from `ws-node.ts`. Randomness
  * for the jitter comes from `Math.random`: it is not protocol state.
@@ -21,9 +26,15 @@ import { websocketLink, type WebSocketConstructor, type WebSocketLike } from "./
  * @example
  * ```ts
  * dial(node, "wss://relay.example/", { backoffMinMs: 250, backoffMaxMs: 10_000, peer: relayId });
+ * dial(node, "wss://a.example/", { urls: ["wss://b.example/", "wss://c.example/"] }); // fallbacks
  * ```
  */
 export interface DialOptions {
+  /**
+   * Fallback URLs, tried in turn after `url` whenever an attempt fails (then `url` again, and so
+   * on). Default none. `peer`, if given, must hold for all of them.
+   */
+  urls?: string[];
   /** WebSocket constructor; default `globalThis.WebSocket`. */
   WebSocket?: WebSocketConstructor;
   /** First reconnect delay bound in ms (doubled per consecutive failure). Default 500. */
@@ -54,6 +65,8 @@ export interface Dialer {
   readonly connected: boolean;
   /** The peer at the other end of the current (or last) link, or null before the first one. */
   readonly peer: string | null;
+  /** The URL of the current link, or of the attempt under way or next. */
+  readonly url: string;
 }
 
 /**
@@ -75,6 +88,16 @@ export interface Dialer {
 export function dial(node: GrapevineNode, url: string, options: DialOptions = {}): Dialer {
   const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof Ctor !== "function") throw new TypeError("dial: no WebSocket constructor; pass options.WebSocket (on Node 20: nodeWebSocket)");
+  if (options.urls !== undefined && !Array.isArray(options.urls)) throw new TypeError("dial: options.urls must be an array of URLs");
+  const urls = [url, ...(options.urls ?? [])];
+  for (const u of urls) checkUrl(u);
+  const min = options.backoffMinMs ?? 500;
+  const max = options.backoffMaxMs ?? 30_000;
+  if (!(min > 0) || !(max >= min) || !Number.isFinite(max)) throw new RangeError("dial: need 0 < backoffMinMs <= backoffMaxMs");
+  return new Redialer(node, urls, Ctor, min, max, options);
+}
+
+function checkUrl(url: string): void {
   let protocol;
   try {
     protocol = new URL(url).protocol;
@@ -82,15 +105,13 @@ export function dial(node: GrapevineNode, url: string, options: DialOptions = {}
     throw new TypeError(`dial: not a URL: ${JSON.stringify(url)}`);
   }
   if (!["ws:", "wss:", "http:", "https:"].includes(protocol)) throw new TypeError(`dial: expected a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
-  const min = options.backoffMinMs ?? 500;
-  const max = options.backoffMaxMs ?? 30_000;
-  if (!(min > 0) || !(max >= min) || !Number.isFinite(max)) throw new RangeError("dial: need 0 < backoffMinMs <= backoffMaxMs");
-  return new Redialer(node, url, Ctor, min, max, options);
 }
 
 class Redialer implements Dialer {
   #node: GrapevineNode;
-  #url: string;
+  #urls: string[];
+  /** Index in `#urls` of the current or next attempt. */
+  #at = 0;
   #Ctor: WebSocketConstructor;
   #min: number;
   #max: number;
@@ -103,9 +124,9 @@ class Redialer implements Dialer {
   #peer: string | null = null;
   #onNodeClose = () => this.close();
 
-  constructor(node: GrapevineNode, url: string, Ctor: WebSocketConstructor, min: number, max: number, options: DialOptions) {
+  constructor(node: GrapevineNode, urls: string[], Ctor: WebSocketConstructor, min: number, max: number, options: DialOptions) {
     this.#node = node;
-    this.#url = url;
+    this.#urls = urls;
     this.#Ctor = Ctor;
     this.#min = min;
     this.#max = max;
@@ -120,6 +141,10 @@ class Redialer implements Dialer {
 
   get peer(): string | null {
     return this.#peer;
+  }
+
+  get url(): string {
+    return this.#urls[this.#at];
   }
 
   close(): void {
@@ -142,32 +167,37 @@ class Redialer implements Dialer {
     this.#timer = null;
     if (this.#stopped) return;
     let handle: LinkHandle;
+    const url = this.#urls[this.#at];
     try {
-      const socket = new this.#Ctor(this.#url);
+      const socket = new this.#Ctor(url);
       this.#socket = socket;
       const link = websocketLink(socket, { frameBytesMax: this.#options.frameBytesMax ?? this.#node.options.frameBytesMax });
       handle = await this.#node.connect(link, this.#options.peer === undefined ? {} : { peer: this.#options.peer });
     } catch {
-      // A refused socket, a failed handshake or a closed node: try again later (or stop).
+      // A refused socket, a failed handshake or a closed node: try again later (or stop), at the
+      // next URL if there are several.
       this.#socket = null;
+      this.#at = (this.#at + 1) % this.#urls.length;
       this.#retry();
       return;
     }
     this.#failures = 0;
     this.#handle = handle;
     this.#peer = handle.peer;
-    this.#emit("link-up", { peer: handle.peer, url: this.#url });
+    this.#emit("link-up", { peer: handle.peer, url });
     if (this.#stopped) handle.close("dialer closed");
     const reason = await handle.closed;
     this.#handle = null;
     this.#socket = null;
-    this.#emit("link-down", { peer: handle.peer, url: this.#url, reason });
+    this.#emit("link-down", { peer: handle.peer, url, reason });
     this.#retry();
   }
 
   #retry(): void {
     if (this.#stopped) return;
-    const bound = Math.min(this.#max, this.#min * 2 ** Math.min(this.#failures, 30));
+    // The exponent counts whole passes over the URLs: every fallback gets the shortest delay first.
+    const passes = Math.floor(this.#failures / this.#urls.length);
+    const bound = Math.min(this.#max, this.#min * 2 ** Math.min(passes, 30));
     this.#failures++;
     const delay = (this.#options.random ?? Math.random)() * bound;
     this.#timer = setTimeout(() => void this.#attempt(), delay);

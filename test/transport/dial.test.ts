@@ -87,10 +87,35 @@ describe("dial", () => {
     expect(srv.failures.length).toBeLessThanOrEqual(n + 1);
   });
 
+  it("fails over to the next URL when its relay dies, and skips a dead first URL", async () => {
+    const [a, b, client] = await Promise.all([node(0), node(2), node(1)]);
+    const srvA = await startServer(a);
+    const srvB = await startServer(b);
+    cleanup.push(() => srvA.kill(), () => srvB.kill());
+    const log = record(client);
+    const dialer = dial(client, srvA.url, { urls: [srvB.url], WebSocket: ClientWebSocket, backoffMinMs: 20, backoffMaxMs: 5000 });
+    cleanup.push(() => dialer.close());
+    await until(() => dialer.connected, 10_000, "linked to A");
+    expect([dialer.peer, dialer.url]).toEqual([a.id, srvA.url]);
+    await srvA.kill();
+    b.set("via", "b");
+    await until(() => dialer.connected && client.get("via", b.id) === "b", 3000, "failed over to B");
+    expect([dialer.peer, dialer.url]).toEqual([b.id, srvB.url]);
+    expect(log).toEqual([`link-up ${a.id.slice(0, 6)} ${srvA.url}`, `link-down ${a.id.slice(0, 6)} ${srvA.url}`, `link-up ${b.id.slice(0, 6)} ${srvB.url}`]);
+
+    const late = await node(3);
+    const second = dial(late, srvA.url, { urls: [srvB.url], WebSocket: ClientWebSocket, backoffMinMs: 20, backoffMaxMs: 5000 });
+    cleanup.push(() => second.close());
+    await until(() => second.connected, 3000, "dead first URL skipped");
+    expect(second.peer).toBe(b.id);
+  });
+
   it("checks its arguments", async () => {
     const client = await node(1);
     expect(() => dial(client, "http//nope", { WebSocket: ClientWebSocket })).toThrow(TypeError);
     expect(() => dial(client, "ftp://127.0.0.1/", { WebSocket: ClientWebSocket })).toThrow(TypeError);
     expect(() => dial(client, "ws://127.0.0.1:1/", { WebSocket: ClientWebSocket, backoffMinMs: 10, backoffMaxMs: 5 })).toThrow(RangeError);
+    expect(() => dial(client, "ws://127.0.0.1:1/", { WebSocket: ClientWebSocket, urls: ["ftp://x/"] })).toThrow(TypeError);
+    expect(() => dial(client, "ws://127.0.0.1:1/", { WebSocket: ClientWebSocket, urls: "ws://x/" as unknown as string[] })).toThrow(TypeError);
   });
 });
