@@ -1,71 +1,301 @@
 /**
- * `grapevine demo`: a live mesh on this machine. Starts a few nodes (real timers, real Ed25519,
- * in-memory links in a ring with random chords), has each write its status, and shows the overlay
- * converging: a progress line, then a JSON summary.
+ * `grapevine demo`: a live mesh on this machine. It starts a relay on 127.0.0.1 and several peers,
+ * each in its own `node` process (`demo/child.ts`), which dial the relay over WebSocket, write their
+ * status, find each other through the mesh and link directly. Every peer reports what it holds, and
+ * the demo shows the overlay converging: a progress line in the terminal and a dashboard served by
+ * the relay at `http://127.0.0.1:PORT/`. Opening the dashboard makes the browser itself a peer.
+ *
+ * With `json`, it runs headless: it waits for the first convergence, then has every peer update
+ * its status at once and waits for that to spread, and resolves with a summary (see
+ * {@link DemoSummary}); `durationS` bounds the whole run.
  *
  * @module
  */
 
 import { performance } from "node:perf_hooks";
-import { createMemoryLinkPair, createNode, type GrapevineNode } from "../mod.ts";
+import { createSignatureSuite } from "../src/crypto/ed25519.ts";
+import { nodeScript } from "./bundle.ts";
+import { MeshView } from "./demo/mesh-view.ts";
+import { type ChildMessage, type PeerProcess, spawnPeer, stopPeers } from "./demo/processes.ts";
+import { demoRoutes } from "./demo/routes.ts";
+import { type DemoStatus, statusCounter } from "./demo/status.ts";
 
 /** Options of the demo. */
 export interface DemoOptions {
+  /** Peer processes. */
   peers: number;
-  durationS: number;
+  /** Seconds to run; `undefined`: until Ctrl-C (or, with `json`, until done). */
+  durationS?: number;
+  /** Headless: no progress line; resolve with the summary once the measurements are done. */
   json: boolean;
+  /** Gossip interval of every member, ms. */
   intervalMs: number;
+  /** Port of the relay and dashboard (0: a free one). */
+  port: number;
+  /** Direct links each peer process dials to other peers (0: a star round the relay). */
+  links: number;
+  /** Without `json`: a random peer updates its status this often, ms (0: never). */
+  updateEveryMs?: number;
+  /** Called once the relay listens (tests use it to open the dashboard). */
+  onListening?: (demo: RunningDemo) => void;
+  /** Ends the run when it aborts (as Ctrl-C does). */
+  signal?: AbortSignal;
+  /** No banner and no progress line (tests). */
+  quiet?: boolean;
 }
 
-/** Runs the demo; resolves with its summary. */
-export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> {
+/** What the demo prints at the end (the one JSON line of `--json`). */
+export interface DemoSummary {
+  peers: number;
+  runtimes: string[];
+  converged: boolean;
+  /** ms from the moment every peer had written its first status to the first full convergence. */
+  ms_to_converge: number | null;
+  /** ms for a status update written by every peer at once to reach every member (`--json` only). */
+  ms_to_spread_update: number | null;
+  /** ms from the demo's start (spawning processes included) to the first convergence. */
+  ms_from_start: number | null;
+  members: number;
+  links: number;
+  direct_links: number;
+  crypto: string[];
+  interval_ms: number;
+  relay: string;
+  dashboard: string;
+  frames: number;
+  bytes: number;
+  relay_frames_in: number;
+  relay_frames_out: number;
+  wall_ms: number;
+}
+
+/** A demo that is running. */
+export interface RunningDemo {
+  /** The dashboard, `http://127.0.0.1:PORT/`. */
+  readonly dashboard: string;
+  /** The relay's WebSocket URL. */
+  readonly relayUrl: string;
+  readonly relayId: string;
+  readonly view: MeshView;
+  /** ms since the demo started. */
+  now(): number;
+}
+
+const NETWORK = "grapevine-demo";
+const SAMPLE_MS = 250;
+
+/** Runs the demo; resolves with its summary when it ends (duration, Ctrl-C, or measurements done). */
+export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const started = performance.now();
-  const nodes: GrapevineNode[] = [];
-  for (let i = 0; i < o.peers; i++) nodes.push(await createNode({ network: "demo", intervalMs: o.intervalMs }));
-  const links = new Set<string>();
-  const join = (a: number, b: number) => {
-    const key = a < b ? `${a}-${b}` : `${b}-${a}`;
-    if (a === b || links.has(key)) return;
-    links.add(key);
-    const [la, lb] = createMemoryLinkPair();
-    void nodes[a].connect(la);
-    void nodes[b].connect(lb);
-  };
-  for (let i = 0; i < o.peers; i++) join(i, (i + 1) % o.peers); // a ring…
-  for (let i = 0; i < o.peers; i++) join(i, Math.floor(Math.random() * o.peers)); // …with chords
-  const wroteAt = performance.now();
-  nodes.forEach((n, i) => n.set("status", { name: `peer-${i}`, mood: ["curious", "busy", "idle"][i % 3] }));
-  const pairs = o.peers * o.peers;
-  const known = () => nodes.reduce((s, n) => s + nodes.filter((m) => n.get("status", m.id) !== undefined).length, 0);
-  let convergedAt: number | null = null;
-  const deadline = performance.now() + o.durationS * 1000;
-  while (performance.now() < deadline) {
-    const k = known();
-    if (!o.json) process.stdout.write(`\r  ${bar(k / pairs)} ${k}/${pairs} (peer, status) pairs known after ${Math.round(performance.now() - wroteAt)} ms   `);
-    if (k === pairs) {
-      convergedAt = performance.now();
-      break;
+  const now = () => Math.round(performance.now() - started);
+  const view = new MeshView({ expectedPeers: o.peers });
+  const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
+  const { serveRelay } = await import("../relay/node.ts");
+  const served = await serveRelay({
+    port: o.port,
+    host: "127.0.0.1",
+    network: NETWORK,
+    intervalMs: o.intervalMs,
+    suite,
+    // Every peer of the demo connects from 127.0.0.1, at once.
+    connectionsPerIpMax: Math.max(64, 4 * o.peers + 32),
+    connectionsPerIpPerSecond: 1_000,
+  });
+  const relay = served.relay;
+  const dashboard = `http://127.0.0.1:${served.port}/`;
+  const demo: RunningDemo = { dashboard, relayUrl: served.url, relayId: relay.id, view, now };
+
+  const routes = demoRoutes({ network: NETWORK, intervalMs: o.intervalMs, relayUrl: served.url, view, now });
+  const relayHandle = relay.handle.bind(relay);
+  relay.handle = async (request) => (await routes(request)) ?? relayHandle(request);
+
+  const processes: PeerProcess[] = [];
+  // The relay is a member like any other: it writes a status and reports what it holds.
+  view.join(now(), { id: relay.id, name: "relay", role: "relay", crypto: suite.backend, pid: process.pid });
+  relay.node.subscribe((c) => {
+    if (c.key !== "status" || c.local) return;
+    const status = c.value as DemoStatus | undefined;
+    if (c.deleted) {
+      view.saw(relay.id, c.origin, null);
+      if (view.has(c.origin) && !processes.some((p) => p.id === c.origin)) view.leave(c.origin); // a tab left
+      return;
     }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!o.json) process.stdout.write("\n");
-  const summary = {
-    peers: o.peers,
-    runtimes: ["node"],
-    links: links.size,
-    transport: "in-memory",
-    interval_ms: o.intervalMs,
-    converged: convergedAt !== null,
-    ms_to_converge: convergedAt === null ? null : Math.round(convergedAt - wroteAt),
-    frames_sent: nodes.reduce((s, n) => s + n.engine.stats.framesOut, 0),
-    wall_ms: Math.round(performance.now() - started),
+    if (!view.has(c.origin) && status?.runtime === "browser") view.join(null, { id: c.origin, name: String(status.name).slice(0, 40), role: "browser" });
+    view.saw(relay.id, c.origin, statusCounter(status));
+  });
+  const relayStatus: DemoStatus = { name: "relay", runtime: "relay", mood: "forwarding", n: 1 };
+  relay.node.set("status", relayStatus);
+  view.wrote(now(), relay.id, 1, { ...relayStatus });
+
+  const onMessage = (p: PeerProcess, m: ChildMessage) => {
+    const t = now();
+    if (m.ev === "ready" && typeof m.id === "string") {
+      p.id = m.id;
+      view.join(t, { id: m.id, name: p.name, role: "node", crypto: String(m.crypto), pid: Number(m.pid) });
+      return;
+    }
+    if (p.id === null) return;
+    if (m.ev === "wrote") view.wrote(t, p.id, Number(m.n), m.status as Record<string, unknown>);
+    else if (m.ev === "saw" && typeof m.origin === "string") view.saw(p.id, m.origin, m.n === null ? null : Number(m.n));
+    else if (m.ev === "links" && Array.isArray(m.peers)) view.links(p.id, m.peers as string[]);
+    else if (m.ev === "stats") view.stats(p.id, { framesOut: Number(m.framesOut), bytesOut: Number(m.bytesOut), framesIn: Number(m.framesIn), bytesIn: Number(m.bytesIn) });
   };
-  await Promise.all(nodes.map((n) => n.close()));
+
+  let stopping = false;
+  const script = await nodeScript("demo/child");
+  for (let i = 1; i <= o.peers; i++) {
+    const p = spawnPeer(`peer-${i}`, script, [
+      "--relay", served.url, "--name", `peer-${i}`, "--network", NETWORK, "--interval", String(o.intervalMs), "--links", String(o.links),
+    ], onMessage);
+    processes.push(p);
+    void p.exited.then((code) => {
+      if (p.id) view.leave(p.id);
+      if (!stopping && !o.json && !o.quiet) process.stderr.write(`\n${p.name} exited (code ${code})\n`);
+    });
+  }
+
+  if (!o.json && !o.quiet) printBanner(o, dashboard, served.url);
+  o.onListening?.(demo);
+
+  // Sampling: the relay's own links and counters, the fraction, the progress line.
+  const progress = o.json || o.quiet ? null : new ProgressLine();
+  const sampler = setInterval(() => {
+    const t = now();
+    view.links(relay.id, relay.node.peers());
+    const s = relay.node.engine.stats;
+    view.stats(relay.id, { framesOut: s.framesOut, bytesOut: s.bytesOut, framesIn: s.framesIn, bytesIn: s.bytesIn });
+    view.forgetSilentBrowsers(t, 30_000);
+    view.sample(t);
+    progress?.draw(view, t);
+  }, SAMPLE_MS);
+
+  const ended = waitForEnd(o);
+  let updater: ReturnType<typeof setInterval> | null = null;
+  if (!o.json && (o.updateEveryMs ?? 4_000) > 0) {
+    updater = setInterval(() => {
+      const live = processes.filter((p) => p.id !== null);
+      if (view.convergedAt !== null && live.length) live[Math.floor(Math.random() * live.length)].command("update");
+    }, o.updateEveryMs ?? 4_000);
+  }
+
+  let msToSpread: number | null = null;
+  if (o.json) {
+    // Measure: the first convergence, then one update written by every peer at once.
+    if (await until(() => view.convergedAt !== null, ended.signal)) {
+      const before = processes.map((p) => (p.id ? view.latest(p.id) : 0));
+      const at = now();
+      for (const p of processes) p.command("update");
+      const spread = () => processes.every((p, i) => p.id !== null && view.latest(p.id) > before[i]) && view.convergedNow(now());
+      if (await until(spread, ended.signal)) msToSpread = now() - at;
+      await new Promise((r) => setTimeout(r, 300)); // the peers' last counters
+    }
+  } else {
+    await ended.promise;
+  }
+
+  stopping = true;
+  ended.cancel();
+  clearInterval(sampler);
+  if (updater) clearInterval(updater);
+  progress?.end();
+  const snapshot = view.snapshot(now());
+  const roles = new Map(snapshot.members.map((m) => [m.id, m.role]));
+  const summary: DemoSummary = {
+    peers: o.peers,
+    runtimes: [...new Set(snapshot.members.filter((m) => m.role !== "relay").map((m) => (m.role === "browser" ? "browser" : "node")))].sort(),
+    converged: view.convergedAt !== null,
+    ms_to_converge: view.msToConverge,
+    ms_to_spread_update: msToSpread,
+    ms_from_start: view.convergedAt,
+    members: snapshot.members.length,
+    links: snapshot.edges.length,
+    direct_links: snapshot.edges.filter(([a, b]) => roles.get(a) !== "relay" && roles.get(b) !== "relay").length,
+    crypto: [...new Set(snapshot.members.map((m) => m.crypto).filter((c): c is string => typeof c === "string"))].sort(),
+    interval_ms: o.intervalMs,
+    relay: served.url,
+    dashboard,
+    frames: snapshot.totals.framesOut,
+    bytes: snapshot.totals.bytesOut,
+    relay_frames_in: relay.counters.framesIn,
+    relay_frames_out: relay.counters.framesOut,
+    wall_ms: 0,
+  };
+  await stopPeers(processes);
+  await served.close();
+  summary.wall_ms = now();
   return summary;
 }
 
-function bar(f: number): string {
-  const width = 30;
-  const full = Math.round(f * width);
-  return `[${"#".repeat(full)}${".".repeat(width - full)}]`;
+/** The end of the run: `durationS` elapsed, or Ctrl-C. */
+function waitForEnd(o: DemoOptions): { promise: Promise<void>; signal: AbortSignal; cancel(): void } {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  const seconds = o.durationS ?? (o.json ? 20 : undefined);
+  const timer = seconds === undefined ? null : setTimeout(stop, seconds * 1000);
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  if (o.signal?.aborted) stop();
+  o.signal?.addEventListener("abort", stop, { once: true });
+  const promise = new Promise<void>((resolve) => controller.signal.addEventListener("abort", () => resolve(), { once: true }));
+  return {
+    promise,
+    signal: controller.signal,
+    cancel() {
+      if (timer) clearTimeout(timer);
+      process.removeListener("SIGINT", stop);
+      process.removeListener("SIGTERM", stop);
+      o.signal?.removeEventListener("abort", stop);
+    },
+  };
+}
+
+/** Resolves true once `condition()` holds (checked every 20 ms), false if `signal` aborts first. */
+async function until(condition: () => boolean, signal: AbortSignal): Promise<boolean> {
+  while (!signal.aborted) {
+    if (condition()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+function printBanner(o: DemoOptions, dashboard: string, relayUrl: string): void {
+  const until = o.durationS === undefined ? "Ctrl-C to stop" : `runs for ${o.durationS} s (Ctrl-C stops it sooner)`;
+  process.stdout.write([
+    `grapevine demo — a relay and ${o.peers} peer processes on this machine, gossiping every ${o.intervalMs} ms`,
+    `  dashboard  ${dashboard}   ← open it: your browser joins the mesh as a peer`,
+    `  relay      ${relayUrl}   (also /healthz, /metrics, /demo/state)`,
+    `  ${until}`,
+    "",
+  ].join("\n"));
+}
+
+/**
+ * The terminal's progress line: redrawn in place on a TTY; elsewhere (a log file) printed only when
+ * the membership, the links or the first convergence change.
+ */
+class ProgressLine {
+  #tty = process.stdout.isTTY === true;
+  #lastKey = "";
+
+  draw(view: MeshView, t: number): void {
+    const s = view.snapshot(t);
+    const f = s.pairs === 0 ? 0 : s.fresh / s.pairs;
+    const width = 24;
+    const full = Math.floor(f * width);
+    const conv = s.converged ? "converged " : "converging";
+    const first = s.msToConverge === null ? "" : ` · first convergence ${s.msToConverge} ms`;
+    const line = `  [${"#".repeat(full)}${".".repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}% ${conv} · ${s.members.length} members · ${s.edges.length} links${first} · ${s.totals.framesOut} frames`;
+    if (this.#tty) {
+      process.stdout.write(`\r${line}\x1b[K`);
+      return;
+    }
+    const key = `${s.members.length} ${s.edges.length} ${s.msToConverge !== null}`;
+    if (key === this.#lastKey) return;
+    this.#lastKey = key;
+    process.stdout.write(`${line}\n`);
+  }
+
+  end(): void {
+    if (this.#tty) process.stdout.write("\n");
+  }
 }

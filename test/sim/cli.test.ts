@@ -47,11 +47,3 @@ describe("grapevine sim (command line)", () => {
     expect((await capture(["frobnicate"])).code).toBe(2);
   });
 });
-
-describe("grapevine demo (command line)", () => {
-  it("runs a live mesh that converges and prints one JSON summary", async () => {
-    const { code, out } = await capture(["demo", "--peers", "6", "--duration", "15", "--interval", "100", "--json"]);
-    expect(code).toBe(0);
-    expect(JSON.parse(out[out.length - 1])).toMatchObject({ peers: 6, runtimes: ["node"], converged: true });
-  }, 30_000);
-});

@@ -1,0 +1,82 @@
+/**
+ * esbuild, used by the command line at run time: the demo bundles its browser page on the fly,
+ * `grapevine bench size` measures a browser peer's bundle, and when the command runs from its
+ * TypeScript sources (tests) the demo's peer script is bundled into something `node` can start.
+ *
+ * Entries are named by their path under `cli/` without extension; they resolve to the `.ts` source
+ * when this module is itself the source, and to the compiled `.js` under `dist/cli/` otherwise, so
+ * the same code works in a checkout, from `dist/`, and in tests.
+ *
+ * esbuild is a devDependency: present after `npm install` in a checkout, possibly absent where the
+ * package was installed as a dependency. {@link loadEsbuild} says so instead of throwing.
+ *
+ * @module
+ */
+
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+type Esbuild = typeof import("esbuild");
+
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+
+/** Absolute path of the entry `stem` (e.g. `"dashboard/app"`), as source or as compiled JS. */
+export function entryPath(stem: string): string {
+  return fileURLToPath(new URL(`./${stem}${FROM_SOURCE ? ".ts" : ".js"}`, import.meta.url));
+}
+
+/** esbuild, or the reason it cannot be loaded. */
+export async function loadEsbuild(): Promise<Esbuild | { missing: string }> {
+  try {
+    return await import("esbuild");
+  } catch (e) {
+    return { missing: `esbuild is not installed (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); npm install -D esbuild` };
+  }
+}
+
+/** Output of {@link bundleForBrowser}. */
+export interface BrowserBundle {
+  code: string;
+  metafile: import("esbuild").Metafile;
+}
+
+/** Bundles `entry` (an absolute path) as one ES module for browsers. */
+export async function bundleForBrowser(esbuild: Esbuild, entry: string, options: { minify: boolean; external?: string[] }): Promise<BrowserBundle> {
+  const result = await esbuild.build({
+    external: options.external ?? [],
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: options.minify,
+    legalComments: "none",
+    metafile: true,
+    write: false,
+    logLevel: "silent",
+  });
+  return { code: result.outputFiles[0].text, metafile: result.metafile };
+}
+
+/**
+ * A file `node` can run for the entry `stem`: the compiled `.js` when running from `dist/`, else the
+ * `.ts` source bundled (packages left external) into `node_modules/.cache/grapevine/`, where its
+ * bare imports still resolve.
+ */
+export async function nodeScript(stem: string): Promise<string> {
+  const path = entryPath(stem);
+  if (!FROM_SOURCE) return path;
+  const esbuild = await loadEsbuild();
+  if ("missing" in esbuild) throw new Error(`running ${stem} from its TypeScript source needs esbuild: ${esbuild.missing}`);
+  const dir = fileURLToPath(new URL("../node_modules/.cache/grapevine/", import.meta.url));
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  const out = `${dir}${stem.replace(/\W/g, "-")}.mjs`;
+  const result = await esbuild.build({
+    entryPoints: [path], bundle: true, format: "esm", platform: "node", target: "node20", packages: "external", write: false, logLevel: "silent",
+  });
+  // Written aside and renamed: another process may be starting the previous copy right now.
+  const temporary = `${out}.${process.pid}.tmp`;
+  writeFileSync(temporary, result.outputFiles[0].contents);
+  renameSync(temporary, out);
+  return out;
+}

@@ -1,0 +1,38 @@
+/** `grapevine bench size`: the browser peer's bundle, measured the way DESIGN.md §12's anchors were. */
+import { describe, expect, it, vi } from "vitest";
+import { main } from "../../cli/grapevine.ts";
+
+describe("grapevine bench size", () => {
+  it("prints one JSON line: minified and gzipped bytes, the largest modules, the anchors", async () => {
+    const out: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
+    let code: number;
+    try {
+      code = await main(["bench", "size", "--json"]);
+    } finally {
+      log.mockRestore();
+    }
+    expect(code).toBe(0);
+    expect(out).toHaveLength(1);
+    const r = JSON.parse(out[0]);
+    expect(r).toMatchObject({ bundle: "browser-peer", anchors: { trystero_kib: 23, y_webrtc_yjs_kib: 59, libp2p_gossipsub_kib: 205 } });
+    expect(r.bytes_min_gzip).toBeGreaterThan(1_000);
+    expect(r.bytes_min_gzip).toBeLessThan(r.bytes_min);
+    expect(r.kib_min_gzip).toBeCloseTo(r.bytes_min_gzip / 1024, 1);
+    // What a browser peer needs is in it: the engine, the driver, the link, the dialer, the crypto.
+    const paths = r.modules.map((m: { path: string }) => m.path).join(" ");
+    for (const part of ["src/core/engine", "src/runtime/node", "cbor-x/"]) expect(paths).toContain(part);
+    expect(Object.keys(r.packages)).toEqual(expect.arrayContaining(["grapevine", "cbor-x", "@noble/ed25519"]));
+    const sizes = r.modules.map((m: { bytes: number }) => m.bytes);
+    expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+  }, 30_000);
+
+  it("refuses unknown benchmarks", async () => {
+    const err = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      expect(await main(["bench", "speed"])).toBe(2);
+    } finally {
+      err.mockRestore();
+    }
+  });
+});

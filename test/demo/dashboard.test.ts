@@ -1,0 +1,58 @@
+/**
+ * The demo's dashboard in headless Chromium (Debian's, via playwright-core; never a downloaded
+ * browser): opening the page makes the tab a peer — it dials the relay with the browser's own
+ * WebSocket and WebCrypto, writes its status, and the whole mesh, tab included, converges.
+ * Without Chromium the test is skipped, unless GRAPEVINE_REQUIRE_BROWSER=1 (CI), where it fails.
+ */
+import { describe, expect, it } from "vitest";
+import { type DemoSummary, runDemo, type RunningDemo } from "../../cli/demo.ts";
+
+interface ChromiumHelpers {
+  findChromium(): string | null;
+  launchChromium(): Promise<{ context: import("playwright-core").BrowserContext; close(): Promise<void> }>;
+}
+
+const helpers = (await import(new URL("../runtimes/chromium.mjs", import.meta.url).href)) as ChromiumHelpers;
+const chromium = helpers.findChromium();
+const required = process.env.GRAPEVINE_REQUIRE_BROWSER === "1";
+const why = "chromium not found (apt-get install -y chromium); GRAPEVINE_REQUIRE_BROWSER=1 makes this a failure";
+
+describe("demo dashboard in Chromium", () => {
+  it.runIf(!chromium && required)("needs chromium", () => {
+    expect.fail(why);
+  });
+
+  it.skipIf(!chromium)(`the page makes the browser a peer, and the mesh converges with it${chromium ? "" : ` — skipped: ${why}`}`, async () => {
+    const stop = new AbortController();
+    let onListening!: (demo: RunningDemo) => void;
+    const listening = new Promise<RunningDemo>((resolve) => (onListening = resolve));
+    const finished: Promise<DemoSummary> = runDemo({
+      peers: 3, port: 0, intervalMs: 150, links: 1, json: false, quiet: true, durationS: 50, signal: stop.signal, onListening,
+    });
+    const demo = await Promise.race([listening, finished.then(() => Promise.reject(new Error("the demo ended before it listened")))]);
+    const browser = await helpers.launchChromium();
+    const errors: string[] = [];
+    try {
+      const page = await browser.context.newPage();
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(demo.dashboard);
+      await page.waitForSelector('#you[data-you="converged"]', { timeout: 30_000 });
+      const tab = await page.evaluate(() => (globalThis as unknown as { grapevine: { peer: { node: { id: string }; crypto: string } } }).grapevine.peer.node.id);
+      // The relay's own view: the tab is a member, counted, linked to the relay, and everyone holds its status.
+      const s = demo.view.snapshot(demo.now());
+      const me = s.members.find((m) => m.id === tab);
+      expect(me, JSON.stringify(s.members.map((m) => [m.name, m.role]))).toMatchObject({ role: "browser", counted: true });
+      expect(s.members.find((m) => m.role === "relay")?.peers).toContain(tab);
+      expect(s.members.filter((m) => m.counted).length).toBe(5); // relay, 3 processes, the tab
+      expect(await page.locator("#graph svg .member").count()).toBe(5);
+      expect(await page.textContent("#chips")).toMatch(/converged/);
+    } finally {
+      await browser.close();
+      stop.abort();
+    }
+    const summary = await finished;
+    expect(summary.converged).toBe(true);
+    expect(summary.runtimes).toEqual(["browser", "node"]);
+    expect(errors).toEqual([]);
+  }, 60_000);
+});

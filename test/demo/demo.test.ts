@@ -1,0 +1,119 @@
+/**
+ * `grapevine demo` for real: a relay and peer processes on loopback, headless (`--json`), bounded
+ * by `--duration`; plus the demo's bookkeeping (who holds whose newest status) and its HTTP routes.
+ */
+import { describe, expect, it, vi } from "vitest";
+import { demoRoutes } from "../../cli/demo/routes.ts";
+import { MeshView } from "../../cli/demo/mesh-view.ts";
+import { main } from "../../cli/grapevine.ts";
+
+async function capture(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
+  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
+  try {
+    return { code: await main(argv), out, err };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+describe("grapevine demo (command line)", () => {
+  it("runs a relay and peer processes over WebSocket that converge, then prints one JSON summary", async () => {
+    const { code, out } = await capture(["demo", "--peers", "5", "--duration", "40", "--interval", "100", "--json"]);
+    const summary = JSON.parse(out[out.length - 1]);
+    expect(summary, JSON.stringify(summary)).toMatchObject({ peers: 5, runtimes: ["node"], converged: true, members: 6 });
+    expect(code).toBe(0);
+    expect(summary.peers).toBeGreaterThanOrEqual(3);
+    expect(summary.ms_to_converge).toBeGreaterThanOrEqual(0);
+    expect(summary.ms_to_spread_update).toBeGreaterThanOrEqual(0);
+    expect(summary.direct_links).toBeGreaterThan(0); // peers found each other through the mesh
+    expect(summary.relay).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(summary.frames).toBeGreaterThan(0);
+    expect(summary.wall_ms).toBeLessThan(40_000);
+  }, 60_000);
+
+  it("refuses unknown options", async () => {
+    const { code, err } = await capture(["demo", "--nodes", "3"]);
+    expect(code).toBe(2);
+    expect(err.join("\n")).toMatch(/unknown option --nodes/);
+  });
+});
+
+const A = "A".repeat(43);
+const B = "B".repeat(43);
+const R = "R".repeat(43);
+const T = "T".repeat(43);
+
+describe("MeshView", () => {
+  it("counts (holder, owner) pairs holding the newest status; peers still starting count as missing", () => {
+    const v = new MeshView({ expectedPeers: 2 });
+    v.join(0, { id: R, name: "relay", role: "relay" });
+    v.wrote(0, R, 1, null);
+    expect(v.sample(0)).toEqual({ fresh: 1, pairs: 9 }); // the relay alone is not a converged mesh
+    v.join(1, { id: A, name: "a", role: "node" });
+    v.join(1, { id: B, name: "b", role: "node" });
+    v.wrote(2, A, 1, null);
+    v.wrote(3, B, 1, null);
+    v.saw(A, R, 1);
+    v.saw(A, B, 1);
+    v.saw(B, R, 1);
+    v.saw(R, A, 1);
+    v.saw(R, B, 1);
+    expect(v.sample(5)).toEqual({ fresh: 8, pairs: 9 });
+    expect(v.convergedAt).toBeNull();
+    v.saw(B, A, 1);
+    expect(v.sample(10)).toEqual({ fresh: 9, pairs: 9 });
+    expect(v.convergedAt).toBe(10);
+    expect(v.msToConverge).toBe(7); // from the last peer's first write (3) to 10
+    v.wrote(12, A, 2, null); // an update: stale everywhere until it spreads
+    expect(v.convergedNow(12)).toBe(false);
+    v.links(A, [R, B, A]);
+    const s = v.snapshot(12);
+    expect(s.edges).toHaveLength(2);
+    expect(s.members.find((m) => m.id === A)?.peers).toEqual([R, B]);
+  });
+
+  it("counts a browser only while it reports, and forgets one that went silent", () => {
+    const v = new MeshView({ expectedPeers: 0, browserStaleMs: 1_000 });
+    v.join(0, { id: R, name: "relay", role: "relay" });
+    v.wrote(0, R, 1, null);
+    v.join(null, { id: T, name: "tab", role: "browser" }); // heard of through the relay
+    expect(v.sample(0)).toEqual({ fresh: 1, pairs: 1 });
+    v.join(100, { id: T, name: "tab", role: "browser" }); // its first report
+    v.wrote(100, T, 1, null);
+    v.sawAll(T, { [R]: 1 });
+    v.saw(R, T, 1);
+    expect(v.sample(100)).toEqual({ fresh: 4, pairs: 4 });
+    expect(v.sample(1_500)).toEqual({ fresh: 1, pairs: 1 }); // stale: not counted
+    v.forgetSilentBrowsers(40_000, 30_000);
+    expect(v.has(T)).toBe(false);
+  });
+});
+
+describe("demo routes", () => {
+  const view = new MeshView({ expectedPeers: 0 });
+  const routes = demoRoutes({ network: "n", intervalMs: 100, relayUrl: "ws://127.0.0.1:1/", view, now: () => 5 });
+  const post = (body: unknown) => routes(new Request("http://x/demo/state", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) }));
+
+  it("leave other paths to the relay", async () => {
+    expect(await routes(new Request("http://x/healthz"))).toBeNull();
+    expect(await routes(new Request("http://x/metrics"))).toBeNull();
+  });
+
+  it("take a browser's report and answer with the snapshot", async () => {
+    const r = await post({ id: T, name: "tab", crypto: "webcrypto", n: 1, status: { mood: "idle", n: 1 }, knows: {}, peers: [R], stats: {} });
+    expect(r?.status).toBe(200);
+    const s = await r!.json();
+    expect(s.members).toMatchObject([{ id: T, role: "browser", counted: true, n: 1 }]);
+  });
+
+  it("refuse malformed reports with 400", async () => {
+    expect((await post("{not json"))?.status).toBe(400);
+    expect((await post({ id: "short", n: 1, knows: {}, peers: [] }))?.status).toBe(400);
+    expect((await post({ id: T, n: -1, knows: {}, peers: [] }))?.status).toBe(400);
+    expect((await post("x".repeat(300_000)))?.status).toBe(400);
+  });
+});
