@@ -15,6 +15,7 @@
 import { performance } from "node:perf_hooks";
 import { createSignatureSuite } from "../src/crypto/ed25519.ts";
 import { nodeScript } from "./bundle.ts";
+import { type HeadlessPage, openHeadless } from "./demo/browser.ts";
 import { MeshView } from "./demo/mesh-view.ts";
 import { type ChildMessage, type PeerProcess, spawnPeer, stopPeers } from "./demo/processes.ts";
 import { demoRoutes } from "./demo/routes.ts";
@@ -42,6 +43,8 @@ export interface DemoOptions {
   signal?: AbortSignal;
   /** No banner and no progress line (tests). */
   quiet?: boolean;
+  /** Also open the dashboard in headless Chromium, so a browser joins as a peer. */
+  browser?: boolean;
 }
 
 /** What the demo prints at the end (the one JSON line of `--json`). */
@@ -55,6 +58,9 @@ export interface DemoSummary {
   ms_to_spread_update: number | null;
   /** ms from the demo's start (spawning processes included) to the first convergence. */
   ms_from_start: number | null;
+  /** With `--browser`: the headless browser that joined, and ms from the page's load to a mesh converged with it. */
+  browser: string | null;
+  ms_browser_to_converge: number | null;
   members: number;
   links: number;
   direct_links: number;
@@ -178,10 +184,26 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     }, o.updateEveryMs ?? 4_000);
   }
 
+  let headless = null as HeadlessPage | null; // set by openBrowser()
+  let browserOpenedAt = 0;
+  let msBrowser: number | null = null;
+  const openBrowser = async () => {
+    headless = await openHeadless(dashboard);
+    browserOpenedAt = now(); // the page has loaded: its peer is starting
+  };
+  const withBrowser = () => view.snapshot(now()).members.some((m) => m.role === "browser" && m.counted) && view.convergedNow(now());
+
   let msToSpread: number | null = null;
   if (o.json) {
-    // Measure: the first convergence, then one update written by every peer at once.
-    if (await until(() => view.convergedAt !== null, ended.signal)) {
+    // Measure: the first convergence; then, with --browser, the browser's joining (opened only
+    // now, so that launching it does not slow the first measurement down); then one update
+    // written by every peer at once.
+    const first = await until(() => view.convergedAt !== null, ended.signal);
+    if (first && o.browser) {
+      await openBrowser();
+      if (await until(withBrowser, ended.signal)) msBrowser = now() - browserOpenedAt;
+    }
+    if (first && (!o.browser || msBrowser !== null)) {
       const before = processes.map((p) => (p.id ? view.latest(p.id) : 0));
       const at = now();
       for (const p of processes) p.command("update");
@@ -190,11 +212,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       await new Promise((r) => setTimeout(r, 300)); // the peers' last counters
     }
   } else {
+    if (o.browser) {
+      await openBrowser();
+      void until(withBrowser, ended.signal).then((ok) => ok && (msBrowser = now() - browserOpenedAt));
+    }
     await ended.promise;
   }
 
   stopping = true;
   ended.cancel();
+  await headless?.close();
   clearInterval(sampler);
   if (updater) clearInterval(updater);
   progress?.end();
@@ -207,6 +234,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     ms_to_converge: view.msToConverge,
     ms_to_spread_update: msToSpread,
     ms_from_start: view.convergedAt,
+    browser: headless?.version ?? null,
+    ms_browser_to_converge: msBrowser,
     members: snapshot.members.length,
     links: snapshot.edges.length,
     direct_links: snapshot.edges.filter(([a, b]) => roles.get(a) !== "relay" && roles.get(b) !== "relay").length,

@@ -21,7 +21,8 @@ Usage:
   grapevine demo [--peers N] [--port P] [--duration S] [--json]
                                a live mesh on this machine, converging: a relay, N peer
                                processes, and a dashboard at http://127.0.0.1:P/ that makes
-                               your browser a peer too (--interval MS, --links K)
+                               your browser a peer too (--interval MS, --links K;
+                               --browser opens it in headless Chromium)
   grapevine bench size [--json]
                                the browser peer's bundle, minified and gzipped
   grapevine relay [options]    run a relay (gossip peer + forwarder) until SIGINT/SIGTERM
@@ -61,7 +62,7 @@ function parseFlags(argv: string[]): Flags {
     const a = argv[i];
     if (!a.startsWith("--")) throw new UsageError(`unexpected argument ${a}`);
     const name = a.slice(2);
-    if (name === "json" || name === "help") flags[name] = true;
+    if (name === "json" || name === "help" || name === "browser") flags[name] = true;
     else {
       const v = argv[++i];
       if (v === undefined) throw new UsageError(`--${name} needs a value`);
@@ -158,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === "demo") {
       const flags = parseFlags(rest);
-      for (const k of Object.keys(flags)) if (!["peers", "port", "duration", "interval", "links", "json"].includes(k)) throw new UsageError(`unknown option --${k}`);
+      for (const k of Object.keys(flags)) if (!["peers", "port", "duration", "interval", "links", "json", "browser"].includes(k)) throw new UsageError(`unknown option --${k}`);
       const { runDemo } = await import("./demo.ts");
       const summary = await runDemo({
         peers: num(flags, "peers", 6, (n) => Number.isInteger(n) && n >= 1 && n <= 64),
@@ -167,6 +168,7 @@ export async function main(argv: string[]): Promise<number> {
         intervalMs: num(flags, "interval", 250, (n) => n >= 10),
         links: num(flags, "links", 2, (n) => Number.isInteger(n) && n >= 0 && n <= 16),
         json: flags.json === true,
+        browser: flags.browser === true,
       });
       console.log(JSON.stringify(summary));
       return summary.converged ? 0 : 1;

@@ -55,4 +55,12 @@ describe("demo dashboard in Chromium", () => {
     expect(summary.runtimes).toEqual(["browser", "node"]);
     expect(errors).toEqual([]);
   }, 60_000);
+
+  it.skipIf(!chromium)(`--json --browser: the headless run includes a browser peer${chromium ? "" : ` — skipped: ${why}`}`, async () => {
+    const summary = await runDemo({ peers: 3, port: 0, intervalMs: 150, links: 1, json: true, browser: true, durationS: 50 });
+    expect(summary).toMatchObject({ runtimes: ["browser", "node"], converged: true, members: 5 });
+    expect(summary.browser).toMatch(/^chromium /);
+    expect(summary.ms_browser_to_converge).toBeGreaterThanOrEqual(0);
+    expect(summary.ms_to_spread_update).toBeGreaterThanOrEqual(0);
+  }, 60_000);
 });
