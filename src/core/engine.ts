@@ -52,8 +52,8 @@ export const PROTOCOL_VERSION = 1;
 
 const FLAG_ROLE_MASK = DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
 const HOT_MAX = 64;
-/** Digests remembered per link for replay checks. */
-const SENT_DIGESTS_PER_LINK = 8;
+/** Digests remembered per link for replay checks (an answer to an older one is not checked). */
+const SENT_DIGESTS_PER_LINK = 2;
 
 /** Penalty points per kind of provable misbehaviour. */
 const PENALTY: Partial<Record<ErrorCode, number>> = {
@@ -75,8 +75,11 @@ interface LinkState {
   /** The transport's send buffer is past its high-water mark: no gossip is started to it. */
   congested: boolean;
   pendingVerifies: number;
-  /** Our last digests to this peer (id → rows we sent), so an answer at or below a row is a provable replay. */
-  sentDigests: Map<number, Map<string, { generation: number; have: number }>>;
+  /**
+   * Our last digests to this peer (id → the rows we sent, shared with the trie, never copied), so
+   * an answer at or below a row it answers is a provable replay.
+   */
+  sentDigests: Map<number, readonly DigestRowWire[]>;
   /** Hot origins this peer is presumed to lack. */
   behind: Set<string>;
 }
@@ -471,9 +474,7 @@ export class Engine {
   /** A fresh digest id, remembering the rows sent under it (the last few per link). */
   #digestId(link: LinkState, rows: readonly DigestRowWire[]): number {
     const id = this.#nextDigestId++;
-    const told = new Map<string, { generation: number; have: number }>();
-    for (const r of rows) told.set(toHex(r.origin), { generation: r.generation, have: r.have });
-    link.sentDigests.set(id, told);
+    link.sentDigests.set(id, rows);
     if (link.sentDigests.size > SENT_DIGESTS_PER_LINK) link.sentDigests.delete(link.sentDigests.keys().next().value!);
     return id;
   }
@@ -622,7 +623,6 @@ export class Engine {
     const checked: CheckedDelta[] = [];
     for (const od of f.origins) {
       const cd = this.store.check(od);
-      const said = told?.get(cd.originId);
       const r = cd.root.fields;
       if (said && (r.generation < said.generation || (r.generation === said.generation && r.version <= said.have))) {
         throw remoteError("STATE_STALE", `answer (${r.generation}, ${r.version}) is not newer than the (${said.generation}, ${said.have}) its digest said`);
@@ -660,6 +660,7 @@ export class Engine {
     p.waiting.push({ linkId: link.id, cd, rumor });
     link.pendingVerifies++;
     this.#pendingCount++;
+      const said = told?.find((row) => bytesEqual(row.origin, r.origin));
   }
 
   #apply(now: number, link: LinkState | undefined, cd: CheckedDelta, _rumor: boolean): void {
