@@ -624,6 +624,7 @@ export class Engine {
     for (const od of f.origins) {
       const cd = this.store.check(od);
       const r = cd.root.fields;
+      const said = told?.find((row) => bytesEqual(row.origin, r.origin));
       if (said && (r.generation < said.generation || (r.generation === said.generation && r.version <= said.have))) {
         throw remoteError("STATE_STALE", `answer (${r.generation}, ${r.version}) is not newer than the (${said.generation}, ${said.have}) its digest said`);
       }
