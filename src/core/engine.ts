@@ -661,7 +661,6 @@ export class Engine {
     p.waiting.push({ linkId: link.id, cd, rumor });
     link.pendingVerifies++;
     this.#pendingCount++;
-      const said = told?.find((row) => bytesEqual(row.origin, r.origin));
   }
 
   #apply(now: number, link: LinkState | undefined, cd: CheckedDelta, _rumor: boolean): void {
