@@ -25,6 +25,10 @@ Usage:
                                --browser opens it in headless Chromium)
   grapevine bench size [--json]
                                the browser peer's bundle, minified and gzipped
+  grapevine bench relay [--json] [--links N] [--subscribers N] …
+                               one Node relay: concurrent authenticated links, fan-out
+                               throughput against a bare ws server, latency (grapevine bench
+                               relay --help lists the options)
   grapevine relay [options]    run a relay (gossip peer + forwarder) until SIGINT/SIGTERM
   grapevine sim [options]      run the deterministic simulator
   grapevine help               show this text
@@ -175,6 +179,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === "bench") {
       const [what, ...more] = rest;
+      if (what === "relay") return await (await import("./bench-relay.ts")).benchRelayCommand(more);
       if (what !== "size") throw new UsageError(`bench: unknown benchmark ${what ?? "(none)"}; try: grapevine bench size --json`);
       const flags = parseFlags(more);
       for (const k of Object.keys(flags)) if (k !== "json") throw new UsageError(`unknown option --${k}`);
