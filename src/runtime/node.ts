@@ -365,7 +365,7 @@ export class GrapevineNode extends EventTarget {
    *
    * @example
    * ```ts
-   * node.addEventListener("message", (e) => {
+   * node.addEventListener("direct", (e) => {
    *   const { from, payload } = (e as CustomEvent<{ from: string; payload: Uint8Array }>).detail;
    *   console.log(from, new TextDecoder().decode(payload));
    * });
@@ -778,7 +778,7 @@ export class GrapevineNode extends EventTarget {
       return;
     }
     if (!bytesEqual(f.to, this.publicKey)) return; // not ours; relays route in their own link layer
-    this.dispatchEvent(new CustomEvent("message", { detail: { from: nodeIdToText(f.from), payload: f.payload } }));
+    this.dispatchEvent(new CustomEvent("direct", { detail: { from: nodeIdToText(f.from), payload: f.payload } }));
   }
 
   #penalize(entry: LinkEntry, error: GrapevineError): void {

@@ -149,7 +149,7 @@ describe("relay core over memory links", () => {
     const a = track((await attach(relay, "10.4.0.1")).node);
     const b = track((await attach(relay, "10.4.0.2")).node);
     const got: { from: string; payload: Uint8Array }[] = [];
-    b.addEventListener("message", (e) => got.push((e as CustomEvent).detail));
+    b.addEventListener("direct", (e) => got.push((e as CustomEvent).detail));
     expect(a.sendTo(b.id, new TextEncoder().encode("hello b"))).toBe(true);
     await until(() => got.length === 1);
     expect(got[0].from).toBe(a.id);
@@ -167,7 +167,7 @@ describe("relay core over memory links", () => {
     const b = track((await attach(relay, "10.5.0.2")).node);
     track(a.node);
     const got: unknown[] = [];
-    b.addEventListener("message", (e) => got.push((e as CustomEvent).detail));
+    b.addEventListener("direct", (e) => got.push((e as CustomEvent).detail));
     const forged = (hops: number) => encodeLinkFrame({ type: LINK_FRAME.FORWARD, to: nodeIdFromText(b.id), from: nodeIdFromText(b.id), hops, payload: new Uint8Array([7]) });
     a.link.send(forged(0));
     await until(() => relay.counters.rejected.get("forward_forged") === 1);

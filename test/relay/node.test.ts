@@ -60,7 +60,7 @@ describe("relay/node.ts", () => {
     await until(() => b.get("x", a.id) === 1 && a.get("y", b.id) === 2, 10_000, "convergence across relays");
 
     const got: { from: string; payload: Uint8Array }[] = [];
-    b.addEventListener("message", (e) => got.push((e as CustomEvent).detail));
+    b.addEventListener("direct", (e) => got.push((e as CustomEvent).detail));
     a.sendTo(b.id, new TextEncoder().encode("across"));
     await until(() => got.length >= 1, 5000, "forwarded message");
     expect(got[0].from).toBe(a.id);

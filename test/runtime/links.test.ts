@@ -56,7 +56,7 @@ async function pair(a: GrapevineNode, b: GrapevineNode): Promise<{ ta: Tapped; t
 
 function messages(n: GrapevineNode): { from: string; text: string }[] {
   const got: { from: string; text: string }[] = [];
-  n.addEventListener("message", (e) => {
+  n.addEventListener("direct", (e) => {
     const d = (e as CustomEvent<{ from: string; payload: Uint8Array }>).detail;
     got.push({ from: d.from, text: new TextDecoder().decode(d.payload) });
   });
@@ -64,7 +64,7 @@ function messages(n: GrapevineNode): { from: string; text: string }[] {
 }
 
 describe("addressed messages (FORWARD)", () => {
-  it("sendTo over a direct link delivers a 'message' event", async () => {
+  it("sendTo over a direct link delivers a 'direct' event", async () => {
     const [a, b] = await Promise.all([node(0), node(1)]);
     await pair(a, b);
     const got = messages(b);

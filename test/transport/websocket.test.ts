@@ -62,7 +62,7 @@ describe("websocketLink over a real loopback socket", () => {
     expect(b.get("greeting", a.id)).toEqual({ text: "hello over ws" });
     expect(a.get("cursor", b.id)).toEqual([1, 2]);
     const got: string[] = [];
-    a.addEventListener("message", (e) => got.push(new TextDecoder().decode((e as CustomEvent).detail.payload)));
+    a.addEventListener("direct", (e) => got.push(new TextDecoder().decode((e as CustomEvent).detail.payload)));
     b.sendTo(a.id, new TextEncoder().encode("direct"));
     await until(() => got.length === 1);
     handle.close("bye");
