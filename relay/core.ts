@@ -320,5 +320,9 @@ function refuse(link: Link, reason: string): void {
   } catch (e) {
     if (!(e instanceof GrapevineError)) throw e;
   }
-  link.close(reason);
+  try {
+    link.close(reason);
+  } catch {
+    // a transport that throws on close is closed enough
+  }
 }

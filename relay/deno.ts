@@ -41,7 +41,10 @@ export function relayHandler(relay: Relay): (request: Request, info: Deno.ServeH
       const addr = info.remoteAddr as Deno.NetAddr; // read before the upgrade, which ends the request
       const { socket, response } = Deno.upgradeWebSocket(request);
       // Deno types send() as taking Uint8Array<ArrayBuffer> only; the link sends plain Uint8Arrays.
-      void relay.accept(websocketLink(socket as unknown as WebSocketLike, { frameBytesMax }), { ip: addr.hostname ?? "" });
+      const link = websocketLink(socket as unknown as WebSocketLike, { frameBytesMax });
+      // Only once open: Deno ignores close() on a socket still connecting, so a refusal before
+      // then would leave the peer waiting for its handshake timeout.
+      socket.addEventListener("open", () => void relay.accept(link, { ip: addr.hostname ?? "" }), { once: true });
       return response;
     }
     return (await relay.handle(request)) ?? new Response("not found\n", { status: 404 });
