@@ -22,7 +22,10 @@
  * An alarm every {@link ALARM_INTERVAL_MS} wakes the object while it has sockets or peer relays, so
  * an evicted object comes back, re-dials its peers and resumes gossip without waiting for a client.
  *
- * Deploy with wrangler (see `relay/wrangler.toml` and the README).
+ * Closing: workerd (locally, through miniflare) does not end the TCP connection after a close the
+ * object starts on a hibernatable socket; peers act on the CLOSE frame the relay sends first.
+ *
+ * Deploy with wrangler (see `relay/wrangler.toml` and `relay/README.md`).
  *
  * @module
  */

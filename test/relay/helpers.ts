@@ -2,8 +2,11 @@
  * Helpers for the relay tests: polling, a small Prometheus text parser, and peers attached to a
  * relay over in-memory links.
  */
+import { expect } from "vitest";
+import WebSocket from "ws";
 import { createMemoryLinkPair, createNode, type GrapevineNode, type Link, type NodeOptions } from "../../mod.ts";
 import type { Relay } from "../../relay/core.ts";
+import { decodeLinkFrame, LINK_FRAME } from "../../src/wire/link-frames.ts";
 
 export async function until(cond: () => boolean, ms = 8000, what = "condition"): Promise<void> {
   const end = Date.now() + ms;
@@ -74,4 +77,34 @@ export async function refusedWith(relay: Relay, ip: string): Promise<string> {
   } finally {
     await node.close();
   }
+}
+
+/**
+ * A burst of sockets from one address passes connectionsPerIpPerSecond (10): the ones refused must
+ * be told so at once with a CLOSE frame naming the reason, not left open until a handshake
+ * timeout. (The transport close follows the CLOSE frame; workerd's hibernatable sockets do not end
+ * the TCP connection after the close handshake, so the frame is what is checked.)
+ */
+export async function refusalsArePrompt(url: string): Promise<void> {
+  const started = performance.now();
+  const outcomes = await Promise.all(Array.from({ length: 14 }, () => new Promise<string>((resolve) => {
+    const ws = new WebSocket(url);
+    const done = (outcome: string) => {
+      clearTimeout(timer);
+      ws.terminate();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => done("left waiting"), 3000);
+    ws.on("message", (data: Buffer) => {
+      const frame = decodeLinkFrame(new Uint8Array(data), 4096);
+      if (frame.type === LINK_FRAME.HELLO) done("admitted");
+      else if (frame.type === LINK_FRAME.CLOSE) done(`refused: ${frame.reason}`);
+    });
+    ws.on("close", (_code, reason) => done(`closed: ${reason.toString()}`));
+    ws.on("error", () => {});
+  })));
+  const refused = outcomes.filter((o) => o === "refused: connecting too fast");
+  expect(refused.length, outcomes.join(" | ")).toBeGreaterThanOrEqual(4);
+  expect(outcomes.filter((o) => o !== "admitted" && !o.startsWith("refused")), outcomes.join(" | ")).toEqual([]);
+  expect(performance.now() - started).toBeLessThan(2500);
 }

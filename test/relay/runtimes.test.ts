@@ -8,10 +8,9 @@ import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { createNode, dial, type GrapevineNode } from "../../mod.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
-import { until } from "./helpers.ts";
+import { refusalsArePrompt, until } from "./helpers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = (name: string) => resolve(ROOT, "node_modules/.bin", name);
@@ -72,36 +71,6 @@ async function convergeThrough(relay: { url: string; id: string; child: ChildPro
   const exited = new Promise<number | null>((r) => relay.child.once("exit", (code) => r(code)));
   relay.child.kill("SIGTERM");
   expect(await exited).toBe(0);
-}
-
-/**
- * A burst of sockets from one address passes connectionsPerIpPerSecond (10): the ones refused must
- * be told so at once (CLOSE frame, then close), not left open until a handshake timeout.
- */
-async function refusalsArePrompt(url: string): Promise<void> {
-  const started = performance.now();
-  const outcomes = await Promise.all(Array.from({ length: 14 }, () => new Promise<string>((resolve) => {
-    const ws = new WebSocket(url);
-    const timer = setTimeout(() => {
-      ws.terminate();
-      resolve("left open");
-    }, 3000);
-    ws.on("message", (data: Buffer) => {
-      if (data[1] !== 16) return; // not a HELLO: a CLOSE frame, the close follows
-      clearTimeout(timer);
-      ws.terminate();
-      resolve("admitted");
-    });
-    ws.on("close", (_code, reason) => {
-      clearTimeout(timer);
-      resolve(reason.toString());
-    });
-    ws.on("error", () => {});
-  })));
-  const refused = outcomes.filter((o) => o.includes("connecting too fast"));
-  expect(refused.length, outcomes.join(" | ")).toBeGreaterThanOrEqual(4);
-  expect(outcomes.filter((o) => o !== "admitted" && !o.includes("connecting too fast")), outcomes.join(" | ")).toEqual([]);
-  expect(performance.now() - started).toBeLessThan(2500);
 }
 
 describe("runtime adapters as child processes", () => {

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createNode, dial, type GrapevineNode } from "../../mod.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
 import { serveRelay } from "../../relay/node.ts";
-import { until } from "./helpers.ts";
+import { refusalsArePrompt, until } from "./helpers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const NETWORK = "relay-workers-test";
@@ -81,6 +81,7 @@ describe("relay/workers.ts in workerd (miniflare)", () => {
     const metrics = await (await fetch(new URL("/metrics", http))).text();
     expect(metrics).toMatch(/^grapevine_links 2$/m);
     expect((await fetch(new URL("/nope", http))).status).toBe(404);
+    await refusalsArePrompt(ws);
   }, 60_000);
 
   it("one object per network name; each keeps its key pair across a restart of workerd", async () => {
