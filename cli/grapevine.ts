@@ -29,6 +29,9 @@ Usage:
                                one Node relay: concurrent authenticated links, fan-out
                                throughput against a bare ws server, latency (grapevine bench
                                relay --help lists the options)
+  grapevine bench broadcast [--json] [--peers 50] [--processes 5] [--rate 100] [--duration 10]
+                               signed-message ingest against raw Ed25519 verify on one core,
+                               and peers in separate processes flooding messages through a relay
   grapevine relay [options]    run a relay (gossip peer + forwarder) until SIGINT/SIGTERM
   grapevine sim [options]      run the deterministic simulator
   grapevine help               show this text
@@ -180,6 +183,21 @@ export async function main(argv: string[]): Promise<number> {
     if (command === "bench") {
       const [what, ...more] = rest;
       if (what === "relay") return await (await import("./bench-relay.ts")).benchRelayCommand(more);
+      if (what === "broadcast") {
+        const flags = parseFlags(more);
+        for (const k of Object.keys(flags)) if (!["json", "peers", "processes", "rate", "duration", "messages", "payload-bytes"].includes(k)) throw new UsageError(`unknown option --${k}`);
+        const { benchBroadcast } = await import("./bench-broadcast.ts");
+        const report = await benchBroadcast({
+          messages: num(flags, "messages", 4000, (n) => Number.isInteger(n) && n >= 100),
+          peers: num(flags, "peers", 50, (n) => Number.isInteger(n) && n >= 2 && n <= 500),
+          processes: num(flags, "processes", 5, (n) => Number.isInteger(n) && n >= 1 && n <= 64),
+          ratePerSecond: num(flags, "rate", 100, (n) => n > 0),
+          durationS: num(flags, "duration", 10, (n) => n > 0 && n <= 600),
+          payloadBytes: num(flags, "payload-bytes", 200, (n) => Number.isInteger(n) && n >= 64 && n <= 65_536),
+        });
+        console.log(JSON.stringify(report));
+        return 0;
+      }
       if (what !== "size") throw new UsageError(`bench: unknown benchmark ${what ?? "(none)"}; try: grapevine bench size --json`);
       const flags = parseFlags(more);
       for (const k of Object.keys(flags)) if (k !== "json") throw new UsageError(`unknown option --${k}`);
