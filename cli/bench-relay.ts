@@ -436,16 +436,21 @@ async function fanoutRuns(o: RelayBenchOptions, limits: Record<string, number>, 
   const marks = async (reset = false): Promise<Marks> => (await Promise.all(subs.map((s) => s.call("mark", { reset })))) as Marks;
   const framesOf = (m: Marks, mode: Mode) => m.reduce((n, x) => n + (x.tallies[mode]?.frames ?? 0), 0);
   const published = { relay: 0, bare: 0 };
-  /** Waits (at most 5 s) until the subscribers hold every frame published so far, or stop gaining. */
+  /**
+   * Waits until the subscribers hold every frame published so far; gives up after a second without
+   * progress, or 10 s in all (a loaded machine can stall a process for a while).
+   */
   const drained = async (mode: Mode): Promise<Marks> => {
-    const end = performance.now() + 5000;
+    const end = performance.now() + 10_000;
     let last = -1;
+    let still = 0;
     for (;;) {
       const m = await marks();
       const frames = framesOf(m, mode);
-      if (frames >= published[mode] * o.subscribers || performance.now() > end || frames === last) return m;
+      still = frames === last ? still + 1 : 0;
+      if (frames >= published[mode] * o.subscribers || performance.now() > end || still >= 10) return m;
       last = frames;
-      await sleep(200);
+      await sleep(100);
     }
   };
 
