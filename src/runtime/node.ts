@@ -20,6 +20,7 @@ import type { Delivery, Verdict } from "../core/broadcast.ts";
 import { resolveOptions, type EngineOptions } from "../core/options.ts";
 import { seededRng } from "../core/random.ts";
 import type { Change } from "../core/store.ts";
+import { signingBytes } from "../crypto/context.ts";
 import { createSignatureSuite, generateKeyPair } from "../crypto/ed25519.ts";
 import { importSecretKey, nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
@@ -133,6 +134,10 @@ export interface LinkHandle {
   readonly closed: Promise<string>;
   /** Closes the link (telling the peer why). */
   close(reason?: string): void;
+  /** Bytes of frames received on this link since its handshake (still readable once it is down). */
+  readonly bytesIn: number;
+  /** Bytes of frames sent on this link since its handshake. */
+  readonly bytesOut: number;
 }
 
 /** A change to some node's key, as subscribers see it. */
@@ -188,6 +193,9 @@ interface LinkEntry {
   score: number;
   congestedSince: number | null;
   poll: ReturnType<typeof setInterval> | null;
+  /** Bytes of frames received and sent after the handshake. */
+  bytesIn: number;
+  bytesOut: number;
   closed: Promise<string>;
   resolveClosed: (reason: string) => void;
 }
@@ -290,6 +298,8 @@ export class GrapevineNode extends EventTarget {
   #timerAt = Infinity;
   #closed = false;
   #jobsInFlight = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
   #idleWaiters: (() => void)[] = [];
   #valueLimits;
 
@@ -354,6 +364,12 @@ export class GrapevineNode extends EventTarget {
       link: entry.id,
       closed: entry.closed,
       close: (reason = "closed by application") => this.#closeLink(entry, CLOSE_CODE.NORMAL, reason),
+      get bytesIn() {
+        return entry.bytesIn;
+      },
+      get bytesOut() {
+        return entry.bytesOut;
+      },
     };
   }
 
@@ -391,6 +407,25 @@ export class GrapevineNode extends EventTarget {
   /** Ids of the peers this node holds authenticated links to (each once). */
   peers(): string[] {
     return [...new Set([...this.#links.values()].filter((e) => e.up).map((e) => e.peerText))];
+  }
+
+  /** Bytes of frames received and sent on every link since this node started (handshakes not counted). */
+  traffic(): { bytesIn: number; bytesOut: number } {
+    return { bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
+  }
+
+  /**
+   * Signs `body` with this node's key in the `signal` context (PROTOCOL.md §3.3, kind 5), as
+   * WebRTC signalling is signed (§8.6). Only this kind is offered: code holding a node cannot make
+   * it sign a root, a handshake proof, a message or a credential.
+   */
+  signSignal(body: Uint8Array): Promise<Uint8Array> {
+    return this.#suite.sign(this.#keyPair, signingBytes("signal", this.engine.options.network, PROTOCOL_VERSION, body));
+  }
+
+  /** Whether `signature` is `signer`'s (32-byte key) `signal` signature over `body` in this network. Never throws for bad input. */
+  verifySignal(signer: Uint8Array, body: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    return this.#suite.verify(signer, signingBytes("signal", this.engine.options.network, PROTOCOL_VERSION, body), signature);
   }
 
   /** Number of authenticated links (handshakes in progress are not counted). */
@@ -710,7 +745,7 @@ export class GrapevineNode extends EventTarget {
     const closed = new Promise<string>((r) => (resolveClosed = r));
     const entry: LinkEntry = {
       id: this.#nextLinkId++, link, peer: null, peerText: "", up: false, down: false, closeReason: null,
-      score: 0, congestedSince: null, poll: null, closed, resolveClosed,
+      score: 0, congestedSince: null, poll: null, bytesIn: 0, bytesOut: 0, closed, resolveClosed,
     };
     this.#links.set(entry.id, entry);
     return entry;
@@ -739,6 +774,8 @@ export class GrapevineNode extends EventTarget {
   /** A frame from an authenticated link: link-layer types stay here, the rest go to the engine. */
   #onFrame(entry: LinkEntry, bytes: Uint8Array): void {
     if (this.#closed || entry.down) return;
+    entry.bytesIn += bytes.length;
+    this.#bytesIn += bytes.length;
     if (isLinkFrameType(peekFrameType(bytes))) this.#onLinkFrame(entry, bytes);
     else this.engine.receive(monotonicNow(), entry.id, bytes);
     this.#pump();
@@ -796,6 +833,8 @@ export class GrapevineNode extends EventTarget {
       if (!(err instanceof GrapevineError)) throw err;
       return;
     }
+    entry.bytesOut += bytes.length;
+    this.#bytesOut += bytes.length;
     if (entry.congestedSince === null && entry.link.bufferedAmount > this.#driver.linkHighWaterBytes) this.#congested(entry);
   }
 
