@@ -43,6 +43,15 @@ export type { Link } from "./src/transport/link.ts";
 export { createMemoryLinkPair } from "./src/transport/memory.ts";
 export { websocketLink, type WebSocketConstructor, type WebSocketLike, type WebSocketLinkOptions } from "./src/transport/websocket.ts";
 export { dial, type DialOptions, type Dialer } from "./src/transport/dial.ts";
+export {
+  webrtcLink,
+  type RTCDataChannelLike,
+  type RTCIceServerLike,
+  type RTCPeerConnectionConstructor,
+  type RTCPeerConnectionLike,
+  type WebRTCLinkOptions,
+} from "./src/transport/webrtc.ts";
+export { attachDirectLinks, DirectLinks, type DirectLinksOptions, type DirectLinksStats } from "./src/runtime/direct.ts";
 
 export { Engine, type EngineInit } from "./src/core/engine.ts";
 export type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, SignJob, Transmit, ValidateJob, VerifyJob } from "./src/core/events.ts";

@@ -218,6 +218,7 @@ export class Relay {
       { name: "grapevine_frames_rejected_total", help: "Frames refused or penalised, by reason.", type: "counter", value: { label: "reason", values: c.rejected } },
       { name: "grapevine_connections_refused_total", help: "Connections refused before the handshake, by reason.", type: "counter", value: { label: "reason", values: c.refused } },
       { name: "grapevine_forwards_total", help: "FORWARD frames sent on towards their target.", type: "counter", value: c.forwards },
+      { name: "grapevine_forward_bytes_total", help: "Bytes of FORWARD frames sent on (peers' traffic through the relay, WebRTC signalling included).", type: "counter", value: c.forwardBytes },
       { name: "grapevine_state_origins", help: "Origins whose state the relay holds.", type: "gauge", value: this.node.origins().length },
       { name: "grapevine_rounds_total", help: "Gossip rounds run.", type: "counter", value: stats.rounds },
       { name: "grapevine_uptime_seconds", help: "Seconds since the relay started.", type: "gauge", value: Math.floor((this.#now() - this.#startedAt) / 1000) },
@@ -292,8 +293,10 @@ export class Relay {
   #route(from: GuardedLink, header: ForwardHeader, bytes: Uint8Array): void {
     const target = this.#byPeer.get(nodeIdToText(header.to));
     if (target && target !== from) {
-      if (target.sendRouted(bytes)) this.counters.forwards++;
-      else this.counters.reject("forward_backpressure");
+      if (target.sendRouted(bytes)) {
+        this.counters.forwards++;
+        this.counters.forwardBytes += bytes.length;
+      } else this.counters.reject("forward_backpressure");
       return;
     }
     // Not ours: on its first hop only, hand it to every peer relay (they deliver or drop it).
@@ -301,7 +304,10 @@ export class Relay {
     if (header.hops === 1) {
       for (const peer of this.#trusted) {
         const link = this.#byPeer.get(peer);
-        if (link && link !== from && link.sendRouted(bytes)) sent = true;
+        if (link && link !== from && link.sendRouted(bytes)) {
+          sent = true;
+          this.counters.forwardBytes += bytes.length;
+        }
       }
     }
     if (sent) this.counters.forwards++;

@@ -15,6 +15,8 @@ export class RelayCounters {
   bytesOut = 0;
   /** FORWARD frames sent on to another link. */
   forwards = 0;
+  /** Bytes of the FORWARD frames sent on (each copy counted): what peers exchange through the relay rather than directly. */
+  forwardBytes = 0;
   /** Frames refused, by reason. */
   readonly rejected = new Map<string, number>();
   /** Connections refused before the handshake, by reason. */

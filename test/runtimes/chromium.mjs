@@ -16,8 +16,11 @@ export function findChromium() {
   return null;
 }
 
-/** Launches headless Chromium with a fresh profile; returns { context, close } (a persistent context). */
-export async function launchChromium() {
+/**
+ * Launches headless Chromium with a fresh profile; returns { context, close } (a persistent context).
+ * `options.args` adds command-line switches (the WebRTC tests allow loopback ICE candidates).
+ */
+export async function launchChromium(options = {}) {
   const executablePath = findChromium();
   if (!executablePath) throw new Error("chromium not found (Debian: apt-get install -y chromium)");
   const { chromium } = await import("playwright-core");
@@ -29,6 +32,7 @@ export async function launchChromium() {
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      ...(options.args ?? []),
     ],
   });
   return {
