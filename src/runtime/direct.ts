@@ -230,6 +230,22 @@ export class DirectLinks extends EventTarget {
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
+  /**
+   * Whether a `direct` event's payload is WebRTC signalling (handled here) rather than the
+   * application's own: `node.sendTo` payloads share that event.
+   *
+   * @example
+   * ```ts
+   * node.addEventListener("direct", (e) => {
+   *   const { payload } = (e as CustomEvent<{ payload: Uint8Array }>).detail;
+   *   if (!DirectLinks.isSignal(payload)) handle(payload);
+   * });
+   * ```
+   */
+  static isSignal(payload: Uint8Array): boolean {
+    return looksLikeSignal(payload);
+  }
+
   /** Peers linked directly now. */
   peers(): string[] {
     return [...this.#sessions.values()].filter((s) => s.up).map((s) => s.peer);

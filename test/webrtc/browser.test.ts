@@ -10,8 +10,9 @@
  *    neither side is left holding the old pages' `RTCPeerConnection`s (counted by wrappers round the
  *    injected constructors: the Node peer's in memory, the pages' in localStorage across reloads).
  *
- * Chromium runs with `--allow-loopback-in-peer-connection` and without mDNS host-candidate
- * obfuscation (this machine has loopback only, and node-datachannel cannot resolve `.local` names).
+ * Chromium runs with `--allow-loopback-in-peer-connection` (so a host with no interface but loopback
+ * still has candidates); host candidates stay hidden behind mDNS names, as in any browser: the Node
+ * peer is reached through the browser's checks against its addresses (peer-reflexive candidates).
  * Every wait is bounded. Without Chromium the tests are skipped, unless GRAPEVINE_REQUIRE_BROWSER=1.
  */
 import { createServer, type Server } from "node:http";
@@ -33,7 +34,7 @@ const helpers = (await import(new URL("../runtimes/chromium.mjs", import.meta.ur
 const chromium = helpers.findChromium();
 const required = process.env.GRAPEVINE_REQUIRE_BROWSER === "1";
 const why = "chromium not found (apt-get install -y chromium); GRAPEVINE_REQUIRE_BROWSER=1 makes this a failure";
-const CHROMIUM_ARGS = ["--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns"];
+const CHROMIUM_ARGS = ["--allow-loopback-in-peer-connection"];
 
 /** The page's `window.gv` (test/webrtc/page.ts), as seen from here. */
 type Gv = {
