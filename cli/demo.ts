@@ -256,7 +256,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
 }
 
 /** The end of the run: `durationS` elapsed, or Ctrl-C. */
-function waitForEnd(o: DemoOptions): { promise: Promise<void>; signal: AbortSignal; cancel(): void } {
+export function waitForEnd(o: Pick<DemoOptions, "durationS" | "json" | "signal">): { promise: Promise<void>; signal: AbortSignal; cancel(): void } {
   const controller = new AbortController();
   const stop = () => controller.abort();
   const seconds = o.durationS ?? (o.json ? 20 : undefined);
@@ -279,7 +279,7 @@ function waitForEnd(o: DemoOptions): { promise: Promise<void>; signal: AbortSign
 }
 
 /** Resolves true once `condition()` holds (checked every 20 ms), false if `signal` aborts first. */
-async function until(condition: () => boolean, signal: AbortSignal): Promise<boolean> {
+export async function until(condition: () => boolean, signal: AbortSignal): Promise<boolean> {
   while (!signal.aborted) {
     if (condition()) return true;
     await new Promise((r) => setTimeout(r, 20));

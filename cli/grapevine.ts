@@ -23,6 +23,13 @@ Usage:
                                processes, and a dashboard at http://127.0.0.1:P/ that makes
                                your browser a peer too (--interval MS, --links K;
                                --browser opens it in headless Chromium)
+  grapevine demo-tx [--rate 50] [--peers N] [--duration S] [--json]
+                               transaction flooding on the same mesh: signed transfers at
+                               --rate per second through random peers, a mempool per node as
+                               the tx validator (--mempool N, default 1000), blocks from the
+                               relay, forged and stale transactions stopped at their first hop
+                               (--hostile 0: none); the wave, mempools and latency percentiles
+                               at http://127.0.0.1:P/tx (--port, --interval, --links as above)
   grapevine bench size [--json]
                                the browser peer's bundle, minified and gzipped
   grapevine bench relay [--json] [--links N] [--subscribers N] …
@@ -176,6 +183,25 @@ export async function main(argv: string[]): Promise<number> {
         links: num(flags, "links", 2, (n) => Number.isInteger(n) && n >= 0 && n <= 16),
         json: flags.json === true,
         browser: flags.browser === true,
+      });
+      console.log(JSON.stringify(summary));
+      return summary.converged ? 0 : 1;
+    }
+    if (command === "demo-tx") {
+      const flags = parseFlags(rest);
+      const known = ["peers", "port", "duration", "interval", "links", "json", "rate", "mempool", "hostile"];
+      for (const k of Object.keys(flags)) if (!known.includes(k)) throw new UsageError(`unknown option --${k}`);
+      const { runDemoTx } = await import("./demo-tx.ts");
+      const summary = await runDemoTx({
+        peers: num(flags, "peers", 6, (n) => Number.isInteger(n) && n >= 1 && n <= 64),
+        port: num(flags, "port", 0, (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+        durationS: flags.duration === undefined ? undefined : num(flags, "duration", 20, (n) => n > 0),
+        intervalMs: num(flags, "interval", 250, (n) => n >= 10),
+        links: num(flags, "links", 2, (n) => Number.isInteger(n) && n >= 0 && n <= 16),
+        rate: num(flags, "rate", 50, (n) => n > 0 && n <= 5_000),
+        capacity: num(flags, "mempool", 1000, (n) => Number.isInteger(n) && n >= 1 && n <= 1_000_000),
+        hostile: num(flags, "hostile", 1, (n) => n === 0 || n === 1) === 1,
+        json: flags.json === true,
       });
       console.log(JSON.stringify(summary));
       return summary.converged ? 0 : 1;

@@ -17,7 +17,8 @@ export interface PageOptions {
   scriptProblem: string | null;
 }
 
-const STYLE = `
+/** The dashboard's style sheet (the tx view, `tx-page.ts`, adds to it). */
+export const STYLE = `
 :root { color-scheme: light; --ink: #0f172a; --muted: #64748b; --line: #e2e8f0; --ok: #15803d; --warn: #b45309; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: #f1f5f9; }

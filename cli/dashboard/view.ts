@@ -43,7 +43,7 @@ function layout(members: MemberSnapshot[], cx: number, cy: number, r: number): M
 }
 
 /** An SVG quadratic curve from `a` to `b`, bowed away from `centre` by a fifth of its length. */
-function arc(a: [number, number], b: [number, number], centre: [number, number]): string {
+export function arc(a: [number, number], b: [number, number], centre: [number, number]): string {
   const [mx, my] = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
   const [dx, dy] = [b[0] - a[0], b[1] - a[1]];
   const length = Math.hypot(dx, dy) || 1;

@@ -11,6 +11,11 @@
  *
  * Usage: `node child.js --relay ws://127.0.0.1:8787/ --name peer-1 --network N --interval MS --links K`
  *
+ * With `--tx PRODUCER_ID` (`grapevine demo-tx`) it also runs the flooding demo's mempool
+ * (`../tx/flood.ts`, `--capacity N --window W`): it takes `{"cmd":"tx","w":BASE64URL}`, submits
+ * that transaction (reported as `sub` with the verdict), and reports arrivals (`arr`) and its
+ * mempool (`pool`).
+ *
  * @module
  */
 
@@ -21,6 +26,8 @@ import { createNode, type GrapevineNode } from "../../src/runtime/node.ts";
 import { dial, type Dialer } from "../../src/transport/dial.ts";
 import { websocketLink } from "../../src/transport/websocket.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
+import { fromBase64Url } from "../../src/bytes.ts";
+import { attachTx, type TxNode } from "../tx/flood.ts";
 import { type DemoStatus, nextMood, statusCounter } from "./status.ts";
 
 interface ChildArgs {
@@ -29,13 +36,16 @@ interface ChildArgs {
   network: string;
   intervalMs: number;
   links: number;
+  /** The tx demo: the block producer's id and the mempool's settings. */
+  tx: { producer: string; capacity: number; nonceWindow: number } | null;
 }
 
 function parseArgs(argv: string[]): ChildArgs {
   const v: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 2) v[argv[i].replace(/^--/, "")] = argv[i + 1];
   if (!v.relay || !v.name) throw new TypeError("usage: child --relay URL --name NAME [--network N] [--interval MS] [--links K]");
-  return { relay: v.relay, name: v.name, network: v.network ?? "grapevine-demo", intervalMs: Number(v.interval ?? 250), links: Number(v.links ?? 2) };
+  const tx = v.tx ? { producer: v.tx, capacity: Number(v.capacity ?? 1000), nonceWindow: Number(v.window ?? 64) } : null;
+  return { relay: v.relay, name: v.name, network: v.network ?? "grapevine-demo", intervalMs: Number(v.interval ?? 250), links: Number(v.links ?? 2), tx };
 }
 
 function report(message: Record<string, unknown>): void {
@@ -65,6 +75,7 @@ async function main(): Promise<void> {
     if (c.local || c.key !== "status") return;
     report({ ev: "saw", origin: c.origin, n: c.deleted ? null : statusCounter(c.value) });
   });
+  const tx: TxNode | null = args.tx ? attachTx(node, suite, args.tx) : null;
   report({ ev: "ready", id: node.id, name: args.name, crypto: suite.backend, pid: process.pid, listen: server.url });
   node.set("dial", server.url);
   writeStatus();
@@ -96,6 +107,14 @@ async function main(): Promise<void> {
     const line = JSON.stringify({ ev: "stats", framesOut: s.framesOut, bytesOut: s.bytesOut, framesIn: s.framesIn, bytesIn: s.bytesIn });
     if (line !== lastStats) process.stdout.write(`${(lastStats = line)}\n`);
   }, 250);
+  // The tx demo: arrivals every 100 ms, the mempool when it changes.
+  let lastPool = "";
+  const txTimer = tx && setInterval(() => {
+    const a = tx.takeArrivals();
+    if (a.length) report({ ev: "arr", a: a.map(([id, t]) => [id, Math.round(t * 100) / 100]) });
+    const pool = JSON.stringify({ ev: "pool", ...tx.pool() });
+    if (pool !== lastPool) process.stdout.write(`${(lastPool = pool)}\n`);
+  }, 100);
 
   let closing = false;
   const shutdown = async () => {
@@ -103,6 +122,7 @@ async function main(): Promise<void> {
     closing = true;
     clearInterval(linkTimer);
     clearInterval(statsTimer);
+    if (txTimer) clearInterval(txTimer);
     await node.close({ graceMs: 100 }); // leave first, over the links still up; dialers stop with the node
     relay.close();
     for (const d of direct.values()) d.close();
@@ -113,14 +133,24 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void shutdown());
   const input = createInterface({ input: process.stdin });
   input.on("line", (line) => {
-    let cmd: unknown;
+    let message: { cmd?: unknown; w?: unknown };
     try {
-      cmd = (JSON.parse(line) as { cmd?: unknown }).cmd;
+      message = JSON.parse(line) as { cmd?: unknown; w?: unknown };
     } catch {
       return;
     }
+    const cmd = message?.cmd;
     if (cmd === "update" && !closing) writeStatus();
     else if (cmd === "quit") void shutdown();
+    else if (cmd === "tx" && tx && !closing && typeof message.w === "string") {
+      let wire: Uint8Array;
+      try {
+        wire = fromBase64Url(message.w);
+      } catch {
+        return;
+      }
+      void tx.submit(wire).then(({ id, verdict }) => report({ ev: "sub", id, v: verdict }), () => {}); // the node closed meanwhile
+    }
   });
   input.on("close", () => void shutdown());
 }

@@ -20,8 +20,8 @@ export interface PeerProcess {
   id: string | null;
   /** Resolves with the exit code (null if killed by a signal). */
   readonly exited: Promise<number | null>;
-  /** Sends a command (`update`, `quit`); ignored once the process is gone. */
-  command(cmd: string): void;
+  /** Sends a command (`update`, `quit`; `tx` with its fields in the tx demo); ignored once the process is gone. */
+  command(cmd: string, fields?: Record<string, unknown>): void;
 }
 
 /** Starts `script` with `args` under the current `node`; `onMessage` gets each JSON line. */
@@ -34,8 +34,8 @@ export function spawnPeer(name: string, script: string, args: string[], onMessag
     child,
     id: null,
     exited,
-    command(cmd: string) {
-      if (child.exitCode === null && child.signalCode === null && child.stdin!.writable) child.stdin!.write(`${JSON.stringify({ cmd })}\n`);
+    command(cmd: string, fields?: Record<string, unknown>) {
+      if (child.exitCode === null && child.signalCode === null && child.stdin!.writable) child.stdin!.write(`${JSON.stringify({ ...fields, cmd })}\n`);
     },
   };
   createInterface({ input: child.stdout! }).on("line", (line) => {
