@@ -13,6 +13,7 @@ import type { GossipMode } from "../src/core/options.ts";
 import { insecureHashSuite } from "../src/sim/hash-suite.ts";
 import { runBroadcast, runPartition, runReconcile, runSpread, type ScenarioOptions } from "../src/sim/scenarios.ts";
 import { plotInformed } from "../src/sim/svg.ts";
+import { MEMBERSHIP_FLAGS, MEMBERSHIP_HELP, runMembershipCli } from "./sim-membership.ts";
 import { RELAY_FLAGS_HELP, RelayUsageError } from "../relay/args.ts";
 
 const HELP = `grapevine — a gossip mesh for browsers, Deno, Bun and Node
@@ -48,7 +49,7 @@ ${RELAY_FLAGS_HELP}
   e.g. grapevine relay --port 8787 --peer wss://other-relay.example/ --network lobby
 
 Simulator options:
-  --scenario NAME     spread (default) | partition | reconcile | broadcast
+  --scenario NAME     spread (default) | partition | reconcile | broadcast | membership
   --nodes N           number of nodes (default 1000)
   --fanout K          peers per round (default 3)
   --mode M            push | pull | pushpull (default pushpull)
@@ -66,6 +67,7 @@ Simulator options:
   --payload-bytes B   broadcast scenario: payload size (default 200)
   --svg FILE          spread scenario: write a plot of the informed fraction per round
   --json              print only the seed line and one JSON line
+${MEMBERSHIP_HELP}
 `;
 
 type Flags = Record<string, string | boolean>;
@@ -97,10 +99,10 @@ function num(flags: Flags, name: string, dflt: number, check: (n: number) => boo
 }
 
 async function sim(flags: Flags): Promise<void> {
-  const known = ["scenario", "nodes", "fanout", "mode", "loss", "seed", "degree", "interval", "crypto", "partition-ms", "origins", "differences", "svg", "json", "messages", "rate", "crash", "payload-bytes"];
+  const known = ["scenario", "nodes", "fanout", "mode", "loss", "seed", "degree", "interval", "crypto", "partition-ms", "origins", "differences", "svg", "json", "messages", "rate", "crash", "payload-bytes", ...MEMBERSHIP_FLAGS];
   for (const k of Object.keys(flags)) if (!known.includes(k)) throw new UsageError(`unknown option --${k}`);
   const scenario = (flags.scenario as string) ?? "spread";
-  if (!["spread", "partition", "reconcile", "broadcast"].includes(scenario)) throw new UsageError(`--scenario: unknown ${scenario}`);
+  if (!["spread", "partition", "reconcile", "broadcast", "membership"].includes(scenario)) throw new UsageError(`--scenario: unknown ${scenario}`);
   const mode = ((flags.mode as string) ?? "pushpull") as GossipMode;
   if (!["push", "pull", "pushpull"].includes(mode)) throw new UsageError(`--mode: unknown ${mode}`);
   const seed = flags.seed !== undefined ? num(flags, "seed", 0, Number.isSafeInteger) : Math.floor(Math.random() * 2 ** 31);
@@ -126,7 +128,14 @@ async function sim(flags: Flags): Promise<void> {
     clock: () => performance.now(),
   };
   let report: object;
-  if (scenario === "spread") {
+  if (scenario === "membership") {
+    try {
+      report = await runMembershipCli(flags, (name, dflt, check) => num(flags, name, dflt, check), o);
+    } catch (e) {
+      if (e instanceof Error && e.message.startsWith("--")) throw new UsageError(e.message);
+      throw e;
+    }
+  } else if (scenario === "spread") {
     const r = await runSpread(o);
     if (typeof flags.svg === "string") {
       writeFileSync(flags.svg, plotInformed(`${o.nodes} nodes, fanout ${o.fanout}, ${o.mode}, loss ${o.loss}, seed ${seed}`, [

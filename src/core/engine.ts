@@ -42,8 +42,11 @@ import {
 import { inScope, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "./digest-tree.ts";
 import type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, Transmit } from "./events.ts";
 import { Broadcast, type BroadcastHost, type Verdict } from "./broadcast.ts";
+import { Membership, type MembershipHost } from "./membership.ts";
+import { isMemberFrameType } from "../wire/member-frames.ts";
+import { peekFrameType } from "../wire/link-frames.ts";
 import { resolveOptions, type EngineOptions } from "./options.ts";
-import { randomBelow, sample, weightedSample, type Rng } from "./random.ts";
+import { deriveSeed, randomBelow, sample, seededRng, weightedSample, type Rng } from "./random.ts";
 import { Store, type CheckedDelta } from "./store.ts";
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 
@@ -165,6 +168,8 @@ export class Engine {
   #jobCallbacks = new Map<number, (result: JobResult) => void>();
   /** Plumtree broadcast over the same links. */
   readonly broadcast: Broadcast;
+  /** SWIM membership and failure detection over the same links. */
+  readonly membership: Membership;
 
   constructor(init: EngineInit) {
     if (!(init.publicKey instanceof Uint8Array) || init.publicKey.length !== 32) throw new TypeError("publicKey must be 32 bytes");
@@ -175,6 +180,31 @@ export class Engine {
     this.#nextRoundAt = init.now + randomBelow(this.#rng, Math.max(1, Math.floor(this.options.intervalMs)));
     this.#frameLimits = frameLimitsFor(this.options);
     this.broadcast = new Broadcast(this.#broadcastHost());
+    // Membership draws from its own stream, so probing never shifts the gossip rounds' choices.
+    const memberRng = seededRng(deriveSeed(init.random.nextU32(), 4));
+    this.membership = new Membership(this.#membershipHost(init.generation), memberRng, init.now);
+  }
+
+  #membershipHost(generation: number): MembershipHost {
+    const b = this.#broadcastHost();
+    return {
+      options: this.options,
+      protocolVersion: PROTOCOL_VERSION,
+      id: this.id,
+      generation,
+      send: (linkId, bytes) => {
+        const link = this.#links.get(linkId);
+        if (!link || link.closed) return;
+        this.stats.framesOut++;
+        this.stats.bytesOut += bytes.length;
+        this.#transmits.push({ linkId, bytes });
+      },
+      sign: b.sign,
+      verify: b.verify,
+      emit: (e) => this.#emit(e),
+      penalize: b.penalize,
+      forget: (member, now) => this.store.forget(toHex(member), now),
+    };
   }
 
   #broadcastHost(): BroadcastHost {
@@ -223,14 +253,16 @@ export class Engine {
     });
     this.#linkList = null;
     this.broadcast.linkUp(linkId, now);
+    this.membership.linkUp(now, linkId, peer);
     // A new link learns the state at once rather than at the next round.
     if (!this.#closedOrLeft()) this.#startExchange(now, this.#links.get(linkId)!, this.options.mode === "push" ? "pushpull" : this.options.mode);
   }
 
   /** A link is gone. */
-  linkDown(_now: number, linkId: LinkId): void {
+  linkDown(now: number, linkId: LinkId): void {
     this.#links.delete(linkId);
     this.broadcast.linkDown(linkId);
+    this.membership.linkDown(now, linkId);
     this.#linkList = null;
   }
 
@@ -257,6 +289,7 @@ export class Engine {
     }
     let frame;
     try {
+      if (isMemberFrameType(peekFrameType(bytes))) return this.membership.onFrame(now, linkId, bytes);
       frame = decodeFrame(bytes, this.#frameLimits);
     } catch (e) {
       this.#penalize(link, e);
@@ -287,6 +320,7 @@ export class Engine {
   tick(now: number): void {
     if (this.#closed) return;
     if (now >= this.broadcast.wakeAt) this.broadcast.tick(now);
+    if (now >= this.membership.wakeAt) this.membership.tick(now);
     if (now < this.#nextRoundAt) return;
     const interval = this.options.intervalMs;
     // A node that slept through several rounds (a throttled tab) runs one and moves on.
@@ -309,6 +343,7 @@ export class Engine {
   leave(now: number): void {
     this.#assertOpen();
     for (const change of this.store.leave()) this.#emit({ type: "change", change });
+    this.membership.leave(now);
     this.#maybeSign(); // once signed, the farewell goes to every link at once
   }
 
@@ -323,6 +358,7 @@ export class Engine {
     if (callback) {
       this.#jobCallbacks.delete(jobId);
       this.broadcast.observe(now);
+      this.membership.observe(now);
       callback(result);
       return;
     }
@@ -389,7 +425,7 @@ export class Engine {
 
   /** When `tick` must next be called. */
   nextWakeAt(): number {
-    return this.#closed ? Infinity : Math.min(this.#nextRoundAt, this.broadcast.wakeAt);
+    return this.#closed ? Infinity : Math.min(this.#nextRoundAt, this.broadcast.wakeAt, this.membership.wakeAt);
   }
 
   /** Ids of links currently up. */

@@ -8,6 +8,7 @@ import type { ErrorCode } from "../errors.ts";
 import type { SignedRoot } from "./origin.ts";
 import type { Change } from "./store.ts";
 import type { Delivery, Verdict } from "./broadcast.ts";
+import type { MemberState } from "./claims.ts";
 
 /** Identifies a link to the engine; chosen by the driver, unique among its live links. */
 export type LinkId = number;
@@ -58,7 +59,25 @@ export type EngineEvent =
   | { type: "penalty"; linkId: LinkId; peer: Uint8Array | null; code: ErrorCode; message: string; score: number }
   | { type: "disconnect"; linkId: LinkId; reason: string }
   | { type: "equivocation"; origin: Uint8Array; evidence: [SignedRoot, SignedRoot] }
-  | { type: "inconsistent"; origin: Uint8Array };
+  | { type: "inconsistent"; origin: Uint8Array }
+  | MemberEvent
+  | { type: "want-link"; peer: Uint8Array; addr: string | null }
+  | { type: "drop-link"; linkId: LinkId; reason: string };
+
+/**
+ * A member's state changed in this node's view (membership, see `membership.ts`). `previous` is
+ * null for a member seen for the first time; `claimer` names who accused a suspect or dead member.
+ */
+export interface MemberEvent {
+  type: "member";
+  member: Uint8Array;
+  state: MemberState;
+  previous: MemberState | null;
+  generation: number;
+  incarnation: number;
+  claimer: Uint8Array | null;
+  addr: string | null;
+}
 
 /** Counters, for metrics and the simulator. */
 export interface EngineStats {

@@ -103,6 +103,59 @@ export interface EngineOptions {
   graftsInFlightPerLinkMax: number;
   /** Broadcast bytes accepted per second from one link (token bucket, one second deep). */
   broadcastBytesPerSecondMax: number;
+
+  /** Run SWIM membership and failure detection over the links (PING/ACK, claims, views). */
+  membership: boolean;
+  /** Lifeguard: local health stretches this node's probe timing; suspicions shrink with confirmations; NACKs. */
+  lifeguard: boolean;
+  /** One member (a linked peer) is probed per protocol period of this length. */
+  probeIntervalMs: number;
+  /** A direct probe not answered within this long is retried through `indirectProbes` peers. */
+  probeTimeoutMs: number;
+  /** Linked peers asked to probe a member that did not answer (ping-req), the SWIM paper's k. */
+  indirectProbes: number;
+  /** Suspicion lasts at least suspicionMult × log10(members) protocol periods. */
+  suspicionMult: number;
+  /** With Lifeguard, a fresh suspicion starts this many times longer and shrinks with confirmations. */
+  suspicionMaxTimeoutMult: number;
+  /** Each claim is sent retransmitMult × ceil(log10(members + 1)) times by every node that learns it. */
+  retransmitMult: number;
+  /** Lifeguard's local health ceiling: probe timing stretches up to this factor. */
+  awarenessMax: number;
+  /** Claims waiting to be sent are gossiped on their own this often. */
+  memberGossipIntervalMs: number;
+  /** Linked peers each claims gossip goes to. */
+  memberGossipFanout: number;
+  /** Claims piggybacked on one PING, ACK or PING_REQ, or sent in one CLAIMS frame. */
+  claimsPerMessageMax: number;
+  /** Claims in one membership frame (SYNC chunks); also the decoding bound. */
+  claimsPerFrameMax: number;
+  /** Claims waiting to be (re)transmitted. */
+  claimQueueMax: number;
+  /** Members one node keeps (alive or not); a full table drops passive members for new ones. */
+  membersMax: number;
+  /** Signature checks of claims waiting for the crypto backend. */
+  claimVerifyPendingMax: number;
+  /** A dead or departed member is forgotten this long after it died or left. */
+  deadMemberTtlMs: number;
+  /**
+   * A full push-pull of views with one linked peer this often; 0 (the default): only when a link
+   * comes up. Its cost grows with the mesh (the whole view each time); stale views are otherwise
+   * healed by answering an older claim with the newer one, and by shuffles.
+   */
+  pushPullIntervalMs: number;
+  /** Links (active view) the node wants; 0: ceil(log10(members + 1)) + 1, at least 3. */
+  activeViewSize: number;
+  /** Above this many links the node asks the driver to drop one; 0: never. */
+  activeViewMax: number;
+  /** A random sample of this many alive members is swapped with one peer every `shuffleIntervalMs`. */
+  shuffleLength: number;
+  /** How often views are shuffled with a random linked peer. */
+  shuffleIntervalMs: number;
+  /** Seeds are re-tried this often while unlinked (see `Membership.setSeeds`). */
+  seedRetryMs: number;
+  /** Where this node accepts links (`ws://` or `wss://` URL), advertised in its alive claim; "" for nowhere. */
+  addr: string;
 }
 
 /** The defaults. Sizes in bytes, times in milliseconds. */
@@ -152,6 +205,31 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   missingMax: 4096,
   graftsInFlightPerLinkMax: 256,
   broadcastBytesPerSecondMax: 4_194_304,
+
+  membership: true,
+  lifeguard: true,
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 500,
+  indirectProbes: 3,
+  suspicionMult: 4,
+  suspicionMaxTimeoutMult: 6,
+  retransmitMult: 4,
+  awarenessMax: 8,
+  memberGossipIntervalMs: 200,
+  memberGossipFanout: 3,
+  claimsPerMessageMax: 16,
+  claimsPerFrameMax: 256,
+  claimQueueMax: 4096,
+  membersMax: 16_384,
+  claimVerifyPendingMax: 4096,
+  deadMemberTtlMs: 5 * 60_000,
+  pushPullIntervalMs: 0,
+  activeViewSize: 0,
+  activeViewMax: 0,
+  shuffleLength: 16,
+  shuffleIntervalMs: 10_000,
+  seedRetryMs: 10_000,
+  addr: "",
 });
 
 /** Merges user options over the defaults and checks them; throws `RangeError`/`TypeError`. */
@@ -169,7 +247,20 @@ export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOpti
     "antiEntropyEveryRounds", "topicBytesMax", "messagePayloadBytesMax", "messageTtlMs", "messageTtlMsMax",
     "seenMax", "messageCacheMax", "ihaveIntervalMs", "idsPerFrameMax", "graftTimeoutMs", "graftRetriesMax",
     "announcementsPerLinkMax", "missingMax", "graftsInFlightPerLinkMax", "broadcastBytesPerSecondMax",
+    "probeIntervalMs", "probeTimeoutMs", "suspicionMult", "suspicionMaxTimeoutMult", "retransmitMult", "awarenessMax",
+    "memberGossipIntervalMs", "memberGossipFanout", "claimsPerMessageMax", "claimsPerFrameMax", "claimQueueMax",
+    "membersMax", "claimVerifyPendingMax", "deadMemberTtlMs", "shuffleLength", "shuffleIntervalMs", "seedRetryMs",
   ];
+  const nonNegative: (keyof EngineOptions)[] = ["indirectProbes", "pushPullIntervalMs", "activeViewSize", "activeViewMax"];
+  for (const k of nonNegative) {
+    const v = o[k] as number;
+    if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`${k} must be a non-negative number, got ${v}`);
+  }
+  if (typeof o.membership !== "boolean" || typeof o.lifeguard !== "boolean") throw new TypeError("membership and lifeguard must be booleans");
+  if (o.probeTimeoutMs > o.probeIntervalMs) throw new RangeError("probeTimeoutMs must not exceed probeIntervalMs");
+  if (o.suspicionMaxTimeoutMult < 1) throw new RangeError("suspicionMaxTimeoutMult must be at least 1");
+  if (o.claimsPerMessageMax > o.claimsPerFrameMax) throw new RangeError("claimsPerMessageMax must not exceed claimsPerFrameMax");
+  if (typeof o.addr !== "string" || new TextEncoder().encode(o.addr).length > 256) throw new RangeError("addr must be a string of at most 256 UTF-8 bytes");
   for (const k of positive) {
     const v = o[k] as number;
     if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`${k} must be a positive number, got ${v}`);

@@ -423,6 +423,20 @@ export class Store {
   }
 
   /**
+   * Forgets an origin now (membership collected it as dead long enough ago), remembering its last
+   * version for `leftOriginTtlMs` like a departed one, so a stale copy does not bring it back.
+   */
+  forget(originId: string, now: number): void {
+    const st = this.origins.get(originId);
+    if (!st || originId === this.selfId) return;
+    this.origins.delete(originId);
+    this.trie.delete(st.id, st.origin);
+    if (this.#departed.size < this.opts.originsMax) {
+      this.#departed.set(originId, { generation: st.generation, version: st.root?.fields.version ?? 0, at: now });
+    }
+  }
+
+  /**
    * Forgets departed origins `leftOriginTtlMs` after their farewell, then remembers only their last
    * version for as long again, so a peer still holding the farewell cannot revive them.
    * Returns how many origins went.

@@ -1,6 +1,7 @@
 /**
  * The deterministic simulator, exported as `grapevine/sim`: thousands of real engines on a
- * virtual clock, with seeded latency, loss, duplication, partitions and crashes.
+ * virtual clock, with seeded latency, loss, duplication, partitions, crashes and slow nodes; links
+ * made and dropped at the engines' request; membership experiments (`runDetection`, …).
  *
  * @example
  * ```ts
@@ -35,4 +36,19 @@ export {
   type SpreadReport,
 } from "./scenarios.ts";
 export { plotInformed, type Series } from "./svg.ts";
+export {
+  activeViewDegree,
+  runDetection,
+  runFalsePositives,
+  runMembershipPartition,
+  runScale,
+  type DetectionReport,
+  type FalsePositiveArm,
+  type FalsePositiveReport,
+  type MembershipPartitionReport,
+  type MembershipScenarioOptions,
+  type ScaleReport,
+  type ScaleRow,
+} from "./membership-scenarios.ts";
+export { DEFAULT_SLOW, SlowClock, type SlowProfile } from "./slow.ts";
 export { insecureHashSuite } from "./hash-suite.ts";

@@ -51,12 +51,18 @@ export function simKeyPair(seed: number, i: number): KeyPair {
   return keyPairFromSeed(s);
 }
 
+/**
+ * The state and broadcast scenarios measure their own layer: membership (probes, claims) is off so
+ * its frames neither count in their traffic nor compete with it. `runMembership` measures it.
+ */
+const MEMBERSHIP_OFF = Object.freeze({ membership: false });
+
 function makeSim(o: ScenarioOptions, network: { loss: number }) {
   return new Simulation({
     nodes: o.nodes,
     seed: o.seed,
     degree: o.degree > 0 ? o.degree : defaultDegree(o.nodes, o.fanout),
-    engine: { fanout: o.fanout, mode: o.mode, intervalMs: o.intervalMs },
+    engine: { fanout: o.fanout, mode: o.mode, intervalMs: o.intervalMs, ...MEMBERSHIP_OFF },
     network,
     suite: o.suite,
     cryptoName: o.cryptoName,

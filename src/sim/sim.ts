@@ -18,6 +18,8 @@ import { deriveSeed, seededRng, type Rng } from "../core/random.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 import { EventHeap } from "./heap.ts";
 import { DEFAULT_NETWORK, frameFate, randomOverlay, type NetworkOptions, type Overlay } from "./network.ts";
+import { DEFAULT_SLOW, SlowClock, type SlowProfile } from "./slow.ts";
+import { toHex } from "../bytes.ts";
 
 /** How a simulation is set up. */
 export interface SimOptions {
@@ -37,6 +39,14 @@ export interface SimOptions {
   cryptoDelayMs: number;
   /** The application's broadcast validator (every message accepted when absent). */
   validate?: (message: Delivery) => Verdict;
+  /** Called with each engine as it boots (or restarts), before its links come up. */
+  onBoot?: (index: number, engine: Engine) => void;
+}
+
+/** One end of a link: the peer's index and the link's id at the peer. */
+interface SimLink {
+  peer: number;
+  remote: number;
 }
 
 interface SimNode {
@@ -45,11 +55,16 @@ interface SimNode {
   keyPair: KeyPair;
   generation: number;
   wakeAt: number;
+  /** Link id at this node → the other end. Starts as the overlay; engines add and drop links. */
+  links: Map<number, SimLink>;
+  nextLinkId: number;
+  /** Set for a slow (CPU-starved) node. */
+  slow: SlowClock | null;
 }
 
 type SimEvent =
   | { time: number; seq: number; kind: "deliver"; node: number; link: number; bytes: Uint8Array; generation: number }
-  | { time: number; seq: number; kind: "wake"; node: number }
+  | { time: number; seq: number; kind: "wake"; node: number; due: number }
   | { time: number; seq: number; kind: "crypto"; node: number; generation: number; job: number; result: Promise<JobResult> };
 
 type Unsequenced<T> = T extends unknown ? Omit<T, "seq"> : never;
@@ -83,11 +98,15 @@ export class Simulation {
   readonly trafficByType = new Map<number, TrafficCounters>();
   /** Partition groups: a frame between different groups is dropped. Null when whole. */
   partition: Int32Array | null = null;
+  /** Links made and dropped at engines' request (`want-link`, `drop-link`), and refused. */
+  readonly linkChanges = { made: 0, dropped: 0, refused: 0 };
   #heap = new EventHeap<SimEvent>();
   #seq = 0;
   #netRng: Rng;
   #net: NetworkOptions;
   #observers: SimObserver[] = [];
+  #byKey = new Map<string, number>();
+  #draining = new Set<number>();
 
   constructor(options: SimOptions) {
     this.options = options;
@@ -97,8 +116,11 @@ export class Simulation {
     this.#netRng = seededRng(deriveSeed(seed, 1));
     this.overlay = randomOverlay(seededRng(deriveSeed(seed, 2)), nodes, options.degree);
     this.nodes = [];
+    const { adj, rev } = this.overlay;
     for (let i = 0; i < nodes; i++) {
-      this.nodes.push({ index: i, engine: null, keyPair: options.keyPair(i), generation: 0, wakeAt: Infinity });
+      const links = new Map<number, SimLink>(adj[i].map((j, k) => [k, { peer: j, remote: rev[i][k] }]));
+      this.nodes.push({ index: i, engine: null, keyPair: options.keyPair(i), generation: 0, wakeAt: Infinity, links, nextLinkId: adj[i].length, slow: null });
+      this.#byKey.set(toHex(this.nodes[i].keyPair.publicKey), i);
     }
     for (let i = 0; i < nodes; i++) this.#boot(i);
   }
@@ -148,19 +170,74 @@ export class Simulation {
     n.wakeAt = Infinity;
   }
 
-  /** Restarts a crashed node with a new generation and empty state; its links come up again. */
+  /**
+   * Restarts a crashed node with a new generation and empty state; its links come up again, and
+   * it re-dials its original overlay peers whose links were dropped meanwhile (as a driver re-dials
+   * the peers it was configured with).
+   */
   restart(i: number): void {
     if (this.nodes[i].engine) return;
     this.#boot(i);
-    const { adj, rev } = this.overlay;
-    for (let k = 0; k < adj[i].length; k++) {
-      const j = adj[i][k];
-      const e = this.nodes[j].engine;
+    for (const l of this.nodes[i].links.values()) {
+      const e = this.nodes[l.peer].engine;
       if (!e) continue;
-      e.linkDown(this.now, rev[i][k]);
-      e.linkUp(this.now, rev[i][k], this.nodes[i].keyPair.publicKey);
-      this.#drain(j);
+      e.linkDown(this.now, l.remote);
+      e.linkUp(this.now, l.remote, this.nodes[i].keyPair.publicKey);
+      this.#drain(l.peer);
     }
+    for (const j of this.overlay.adj[i]) this.link(i, j);
+  }
+
+  /** Node index by public key (hex), or undefined. */
+  indexOf(publicKey: Uint8Array): number | undefined {
+    return this.#byKey.get(toHex(publicKey));
+  }
+
+  /** Peers node i holds links to. */
+  peersOf(i: number): number[] {
+    return [...this.nodes[i].links.values()].map((l) => l.peer);
+  }
+
+  /**
+   * Links nodes a and b now, as a driver would after dialing: both engines see `linkUp`. Refused
+   * (returns false) when either is down, they are on two sides of a partition, or already linked.
+   */
+  link(a: number, b: number): boolean {
+    const na = this.nodes[a];
+    const nb = this.nodes[b];
+    const apart = this.partition !== null && this.partition[a] !== this.partition[b];
+    if (a === b || !na.engine || !nb.engine || apart || this.peersOf(a).includes(b)) return false;
+    const ka = na.nextLinkId++;
+    const kb = nb.nextLinkId++;
+    na.links.set(ka, { peer: b, remote: kb });
+    nb.links.set(kb, { peer: a, remote: ka });
+    na.engine.linkUp(this.now, ka, nb.keyPair.publicKey);
+    nb.engine.linkUp(this.now, kb, na.keyPair.publicKey);
+    this.#drain(a);
+    this.#drain(b);
+    return true;
+  }
+
+  /** Closes node i's link `linkId`: both ends go down (a crashed end just loses it). */
+  unlink(i: number, linkId: number): void {
+    const l = this.nodes[i].links.get(linkId);
+    if (!l) return;
+    this.nodes[i].links.delete(linkId);
+    this.nodes[l.peer].links.delete(l.remote);
+    this.nodes[i].engine?.linkDown(this.now, linkId);
+    const other = this.nodes[l.peer].engine;
+    if (other) {
+      other.linkDown(this.now, l.remote);
+      this.#drain(l.peer);
+    }
+  }
+
+  /**
+   * Makes node i slow from now on (a CPU-starved process, see `slow.ts`): its wake-ups, frame
+   * deliveries and crypto results are held through random stalls and jittered outside them.
+   */
+  setSlow(i: number, profile: Partial<SlowProfile> = {}): void {
+    this.nodes[i].slow = new SlowClock(seededRng(deriveSeed(this.options.seed, 3_000_000 + i)), { ...DEFAULT_SLOW, ...profile }, this.now);
   }
 
   /** Splits the nodes into groups (`group[i]`); frames between groups are dropped until `heal()`. */
@@ -208,8 +285,8 @@ export class Simulation {
       options: this.options.engine,
     });
     n.engine = engine;
-    const { adj } = this.overlay;
-    for (let k = 0; k < adj[i].length; k++) engine.linkUp(this.now, k, this.nodes[adj[i][k]].keyPair.publicKey);
+    this.options.onBoot?.(i, engine);
+    for (const [k, l] of n.links) engine.linkUp(this.now, k, this.nodes[l.peer].keyPair.publicKey);
     this.#drain(i);
   }
 
@@ -219,7 +296,7 @@ export class Simulation {
     if (!e) return;
     switch (ev.kind) {
       case "wake":
-        if (ev.time !== n.wakeAt) return; // superseded
+        if (ev.due !== n.wakeAt) return; // superseded
         n.wakeAt = Infinity;
         e.tick(this.now);
         break;
@@ -236,21 +313,47 @@ export class Simulation {
   }
 
   #push(ev: Unsequenced<SimEvent>): void {
+    const slow = this.nodes[ev.node].slow;
+    if (slow) ev.time = slow.defer(ev.time, ev.kind === "wake" ? "wake" : "io", this.now);
     (ev as SimEvent).seq = this.#seq++;
     this.#heap.push(ev as SimEvent);
   }
 
-  /** Moves an engine's outputs into the world: frames onto the network, jobs to crypto, events out. */
+  /**
+   * Moves an engine's outputs into the world: frames onto the network, jobs to crypto, events out,
+   * until it has none (acting on an event, such as dropping a link, can make more). Re-entrant
+   * calls for the node being drained are left to the loop already running.
+   */
   #drain(i: number): void {
+    if (this.#draining.has(i)) return;
     const n = this.nodes[i];
     const e = n.engine;
     if (!e) return;
+    this.#draining.add(i);
+    try {
+      while (this.#drainOnce(i, n, e));
+    } finally {
+      this.#draining.delete(i);
+    }
+    if (!n.engine) return;
+    // A wake-up already due is scheduled now; remembering the scheduled time (not the past one)
+    // keeps the event from looking superseded when it fires.
+    const w = Math.max(e.nextWakeAt(), this.now);
+    if (w !== n.wakeAt && w !== Infinity) {
+      n.wakeAt = w;
+      this.#push({ time: w, kind: "wake", node: i, due: w });
+    }
+  }
+
+  #drainOnce(i: number, n: SimNode, e: Engine): boolean {
+    let moved = false;
     for (let job: CryptoJob | undefined; (job = e.pollJob()); ) {
       const result = this.#runJob(n.keyPair, job);
       this.#push({ time: this.now + this.options.cryptoDelayMs, kind: "crypto", node: i, generation: n.generation, job: job.id, result });
+      moved = true;
     }
-    const { adj, rev } = this.overlay;
     for (let t; (t = e.pollTransmit()); ) {
+      moved = true;
       this.traffic.frames++;
       this.traffic.bytes += t.bytes.length;
       const type = t.bytes[1] < 24 ? t.bytes[1] : -1; // [type, …]: one-byte head for small types
@@ -258,22 +361,28 @@ export class Simulation {
       if (!c) this.trafficByType.set(type, (c = { frames: 0, bytes: 0 }));
       c.frames++;
       c.bytes += t.bytes.length;
-      const j = adj[i][t.linkId];
+      const l = n.links.get(t.linkId);
+      if (!l) continue;
+      const j = l.peer;
       if (this.partition && this.partition[i] !== this.partition[j]) continue;
       if (!this.nodes[j].engine) continue;
       for (const delay of frameFate(this.#netRng, this.#net)) {
-        this.#push({ time: this.now + delay, kind: "deliver", node: j, link: rev[i][t.linkId], bytes: t.bytes, generation: this.nodes[j].generation });
+        this.#push({ time: this.now + delay, kind: "deliver", node: j, link: l.remote, bytes: t.bytes, generation: this.nodes[j].generation });
       }
     }
     for (let ev; (ev = e.pollEvent()); ) {
-      if (ev.type === "disconnect") e.linkDown(this.now, ev.linkId);
+      moved = true;
+      if (ev.type === "disconnect" || ev.type === "drop-link") {
+        if (ev.type === "drop-link") this.linkChanges.dropped++;
+        this.unlink(i, ev.linkId);
+      } else if (ev.type === "want-link") {
+        const j = this.indexOf(ev.peer);
+        if (j !== undefined && this.link(i, j)) this.linkChanges.made++;
+        else this.linkChanges.refused++;
+      }
       for (const fn of this.#observers) fn(i, ev, this.now);
     }
-    const w = e.nextWakeAt();
-    if (w !== n.wakeAt && w !== Infinity) {
-      n.wakeAt = w;
-      this.#push({ time: Math.max(w, this.now), kind: "wake", node: i });
-    }
+    return moved && n.engine === e;
   }
 
   #runJob(kp: KeyPair, job: CryptoJob): Promise<JobResult> {

@@ -261,7 +261,8 @@ describe("engine: backpressure", () => {
     await w.settle();
     w.engines[0].setLinkCongested(w.now, 2, true);
     const sentTo = new Set<number>();
-    w.filter = (from, to) => (from === 0 && sentTo.add(to), true);
+    // Gossip-round frames only: membership probes still go (failure detection must not stop).
+    w.filter = (from, to, bytes) => (from === 0 && bytes[1] < 8 && sentTo.add(to), true);
     for (let r = 0; r < 5; r++) await w.round();
     expect([...sentTo]).toEqual([1]);
     w.engines[0].setLinkCongested(w.now, 2, false);

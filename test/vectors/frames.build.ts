@@ -7,6 +7,7 @@ import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.
 import { DIGEST_FLAG, encodeFrame, FRAME, type Frame } from "../../src/wire/frames.ts";
 import { encodeLeaf, encodeMessageBody, encodeRootBody } from "../../src/wire/records.ts";
 import { signingBytes } from "../../src/crypto/context.ts";
+import { CLAIM_KIND, encodeClaimBody, encodeMemberFrame, MEMBER_FRAME, SHUFFLE_FLAG, SYNC_FLAG, type MemberFrame } from "../../src/wire/member-frames.ts";
 
 export interface FrameVector {
   name: string;
@@ -49,6 +50,23 @@ export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promi
     name: "root body",
     hex: toHex(encodeRootBody({ origin: KEY.publicKey, generation: 1, version: 4, root: new Uint8Array(32).fill(1), count: 2, floor: 0, flags: 0 })),
   });
+
+  // Membership (types 8–14) with real claims signed by KEY.
+  const addMember = (name: string, f: MemberFrame) => out.push({ name, hex: toHex(encodeMemberFrame(f)) });
+  const aliveBody = encodeClaimBody({ kind: CLAIM_KIND.ALIVE, member: KEY.publicKey, generation: 1700000000000, incarnation: 2, claimer: null, addr: "wss://relay.example/" });
+  out.push({ name: "member: alive claim body", hex: toHex(aliveBody) });
+  const suspectBody = encodeClaimBody({ kind: CLAIM_KIND.SUSPECT, member: new Uint8Array(32).fill(0xab), generation: 3, incarnation: 0, claimer: KEY.publicKey, addr: null });
+  out.push({ name: "member: suspect claim body", hex: toHex(suspectBody) });
+  const claim = async (body: Uint8Array) => ({ body, signature: await suiteForMessages.sign(KEY, signingBytes("member", "vectors", 1, body)), fields: null as never });
+  const alive = await claim(aliveBody);
+  const suspect = await claim(suspectBody);
+  addMember("member: ping with a signed alive claim", { type: MEMBER_FRAME.PING, seq: 41, claims: [alive] });
+  addMember("member: ack", { type: MEMBER_FRAME.ACK, seq: 41, claims: [] });
+  addMember("member: ping-req", { type: MEMBER_FRAME.PING_REQ, seq: 42, target: new Uint8Array(32).fill(0xab), claims: [] });
+  addMember("member: nack", { type: MEMBER_FRAME.NACK, seq: 42 });
+  addMember("member: claims with a signed suspicion", { type: MEMBER_FRAME.CLAIMS, claims: [suspect] });
+  addMember("member: sync asking for the peer's view", { type: MEMBER_FRAME.SYNC, flags: SYNC_FLAG.WANT, claims: [alive, suspect] });
+  addMember("member: shuffle reply", { type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY, claims: [alive] });
 
   // A real engine: fixed key, generation and seed; answer an empty pull with its signed map.
   const suite = await createSignatureSuite({ subtle });

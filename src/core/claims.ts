@@ -1,0 +1,122 @@
+/**
+ * The rules that decide which claim about a member wins, and the transmit-limited queue that
+ * spreads the winners.
+ *
+ * A member's history is ordered by `(generation, incarnation)`, its *rank*. At one rank, `left`
+ * beats `dead` beats `suspect` beats `alive`; a higher rank beats everything at a lower one, except
+ * that nothing but a newer generation revives a member that left. Only the member can raise its
+ * own rank (it signs `alive` claims), so a suspicion or death is refuted by a newer `alive`.
+ * A second `suspect` at the same rank from another claimer is a *confirmation*: it changes no
+ * state, but shortens the suspicion (Lifeguard) and is spread like news.
+ *
+ * @module
+ */
+
+import type { ClaimWire } from "../wire/member-frames.ts";
+import { CLAIM_KIND } from "../wire/member-frames.ts";
+
+/** The state a member is in, in one node's view. */
+export type MemberState = "alive" | "suspect" | "dead" | "left";
+
+/** The state a claim kind puts a member in. */
+export function stateOf(kind: number): MemberState {
+  switch (kind) {
+    case CLAIM_KIND.ALIVE:
+      return "alive";
+    case CLAIM_KIND.SUSPECT:
+      return "suspect";
+    case CLAIM_KIND.DEAD:
+      return "dead";
+    default:
+      return "left";
+  }
+}
+
+const STRENGTH: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
+
+/** Compares ranks `(generation, incarnation)`: negative, zero or positive. */
+export function compareRank(g1: number, i1: number, g2: number, i2: number): number {
+  return g1 !== g2 ? g1 - g2 : i1 - i2;
+}
+
+/** What a claim would do to a member now in `state` at rank `(generation, incarnation)`. */
+export type Effect = "none" | "change" | "confirm";
+
+/**
+ * Whether a claim of `kind` at `(g, i)` overrides the member's current `state` at `(generation,
+ * incarnation)`: `"change"` when it wins, `"confirm"` for a same-rank suspicion of a suspect (the
+ * caller checks that the claimer is new), `"none"` otherwise.
+ */
+export function effectOf(
+  kind: number,
+  g: number,
+  i: number,
+  cur: { state: MemberState; generation: number; incarnation: number },
+): Effect {
+  const cmp = compareRank(g, i, cur.generation, cur.incarnation);
+  const next = stateOf(kind);
+  if (cur.state === "left") return cmp > 0 && g > cur.generation ? "change" : "none";
+  if (cmp > 0) return "change";
+  if (cmp < 0) return "none";
+  if (next === "suspect" && cur.state === "suspect") return "confirm";
+  return STRENGTH[next] > STRENGTH[cur.state] ? "change" : "none";
+}
+
+interface Queued {
+  claim: ClaimWire;
+  memberId: string;
+  transmits: number;
+  order: number;
+}
+
+/**
+ * Claims waiting to be sent, each at most `limit` times (memberlist's TransmitLimitedQueue). The
+ * least-sent go first, the newest among equals, so fresh news overtakes old. A newer claim about a
+ * member replaces the queued ones about it (confirmations of one suspicion are kept side by side).
+ */
+export class ClaimQueue {
+  #items: Queued[] = [];
+  #order = 0;
+
+  constructor(readonly max: number) {}
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /** Queues a claim about `memberId`; `confirmation` keeps same-rank suspicions already queued. */
+  push(memberId: string, claim: ClaimWire, confirmation = false): void {
+    if (!confirmation) this.#items = this.#items.filter((q) => q.memberId !== memberId);
+    this.#items.push({ claim, memberId, transmits: 0, order: this.#order++ });
+    if (this.#items.length > this.max) {
+      // Over the bound: drop the most-sent (ties: oldest), which the mesh most likely has.
+      let worst = 0;
+      for (let k = 1; k < this.#items.length; k++) {
+        const a = this.#items[k];
+        const b = this.#items[worst];
+        if (a.transmits > b.transmits || (a.transmits === b.transmits && a.order < b.order)) worst = k;
+      }
+      this.#items.splice(worst, 1);
+    }
+  }
+
+  /** Drops every queued claim about `memberId`. */
+  drop(memberId: string): void {
+    this.#items = this.#items.filter((q) => q.memberId !== memberId);
+  }
+
+  /**
+   * Takes up to `n` claims to send, counting one transmit each; a claim sent `limit` times leaves.
+   * `skip` leaves out claims already chosen for the frame.
+   */
+  take(n: number, limit: number, skip?: ClaimWire): ClaimWire[] {
+    if (n <= 0 || !this.#items.length) return [];
+    const picked = this.#items
+      .filter((q) => q.claim !== skip)
+      .sort((a, b) => a.transmits - b.transmits || b.order - a.order)
+      .slice(0, n);
+    for (const q of picked) q.transmits++;
+    if (picked.some((q) => q.transmits >= limit)) this.#items = this.#items.filter((q) => q.transmits < limit);
+    return picked.map((q) => q.claim);
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * Membership frames (types 8–15) and the signed member claims they carry. See PROTOCOL.md §2.4.
+ *
+ * A **claim** is one signed statement about one member: `alive` and `left` are signed by the member
+ * itself, `suspect` and `dead` by the node that makes the accusation (the `claimer`), so every
+ * claim is attributable and only the member can refute one. The body is encoded once by its signer
+ * and carried verbatim: receivers verify the exact bytes they got.
+ *
+ * Decoding follows the wire rules: the frame's length, then the bounded scan, then the shape of
+ * the frame and of every claim body in it; anything wrong is a `GrapevineError` with a `WIRE_*`
+ * code. Signatures are not checked here (the membership layer queues them as crypto jobs).
+ *
+ * @module
+ */
+
+import { remoteError } from "../errors.ts";
+import { decode, encode } from "./cbor.ts";
+import type { DecodeLimits } from "./limits.ts";
+import { asArray, asBytes, asText, asUint } from "./shape.ts";
+
+/** Membership frame type numbers. */
+export const MEMBER_FRAME = Object.freeze({ PING: 8, ACK: 9, PING_REQ: 10, NACK: 11, CLAIMS: 12, SYNC: 13, SHUFFLE: 14 });
+
+/** Type numbers that belong to membership (inclusive); 15 is reserved. */
+export const MEMBER_FRAME_TYPES = Object.freeze({ min: 8, max: 15 });
+
+/** What a claim says about its member. */
+export const CLAIM_KIND = Object.freeze({ ALIVE: 1, SUSPECT: 2, DEAD: 3, LEFT: 4 });
+
+/** SYNC flags. */
+export const SYNC_FLAG = Object.freeze({
+  /** Answer with a SYNC of your own view (a push-pull). */
+  WANT: 1,
+});
+
+/** SHUFFLE flags. */
+export const SHUFFLE_FLAG = Object.freeze({
+  /** This is the answer to a shuffle request; do not answer it. */
+  REPLY: 1,
+});
+
+/** Longest advertised address (a URL to dial the member at), in UTF-8 bytes. */
+export const CLAIM_ADDR_BYTES_MAX = 256;
+/** Longest claim body in bytes (a body with the longest address fits). */
+export const CLAIM_BODY_BYTES_MAX = 400;
+
+/** The signed fields of a claim. */
+export interface ClaimBody {
+  kind: number;
+  /** The member the claim is about. */
+  member: Uint8Array;
+  /** The member's generation (grows on every restart). */
+  generation: number;
+  /** The member's incarnation within its generation (grows on every refutation). */
+  incarnation: number;
+  /** Who signed a `suspect` or `dead` claim; null for `alive` and `left` (the member signs). */
+  claimer: Uint8Array | null;
+  /** In an `alive` claim: where the member accepts links (a `ws://` or `wss://` URL), if anywhere. */
+  addr: string | null;
+}
+
+/** A claim as carried: the body bytes exactly as signed, the signature, and the decoded fields. */
+export interface ClaimWire {
+  body: Uint8Array;
+  signature: Uint8Array;
+  fields: ClaimBody;
+}
+
+/** `[8, seq, claims]`: are you there? (with piggybacked claims) */
+export interface PingFrame {
+  type: typeof MEMBER_FRAME.PING;
+  seq: number;
+  claims: ClaimWire[];
+}
+
+/** `[9, seq, claims]`: here I am; answers a PING, or relays the answer to a PING_REQ. */
+export interface AckFrame {
+  type: typeof MEMBER_FRAME.ACK;
+  seq: number;
+  claims: ClaimWire[];
+}
+
+/** `[10, seq, target, claims]`: please ping `target` for me and relay its ACK as `seq`. */
+export interface PingReqFrame {
+  type: typeof MEMBER_FRAME.PING_REQ;
+  seq: number;
+  target: Uint8Array;
+  claims: ClaimWire[];
+}
+
+/** `[11, seq]`: I could not reach the target of your PING_REQ `seq` (Lifeguard). */
+export interface NackFrame {
+  type: typeof MEMBER_FRAME.NACK;
+  seq: number;
+}
+
+/** `[12, claims]`: claims gossiped on their own. */
+export interface ClaimsFrame {
+  type: typeof MEMBER_FRAME.CLAIMS;
+  claims: ClaimWire[];
+}
+
+/** `[13, flags, claims]`: a chunk of the sender's whole view (push-pull). */
+export interface SyncFrame {
+  type: typeof MEMBER_FRAME.SYNC;
+  flags: number;
+  claims: ClaimWire[];
+}
+
+/** `[14, flags, claims]`: a random sample of alive members, for partial views (HyParView). */
+export interface ShuffleFrame {
+  type: typeof MEMBER_FRAME.SHUFFLE;
+  flags: number;
+  claims: ClaimWire[];
+}
+
+/** Every membership frame. */
+export type MemberFrame = PingFrame | AckFrame | PingReqFrame | NackFrame | ClaimsFrame | SyncFrame | ShuffleFrame;
+
+/** A membership frame of a type this version does not know (15). */
+export interface UnknownMemberFrame {
+  type: "unknown";
+  code: number;
+}
+
+/** Whether a frame type number belongs to membership. */
+export function isMemberFrameType(type: number | undefined): boolean {
+  return type !== undefined && type >= MEMBER_FRAME_TYPES.min && type <= MEMBER_FRAME_TYPES.max;
+}
+
+const BODY_LIMITS: DecodeLimits = {
+  frameBytesMax: CLAIM_BODY_BYTES_MAX,
+  depthMax: 1,
+  itemsMax: 8,
+  arrayLengthMax: 6,
+  mapSizeMax: 0,
+  textBytesMax: CLAIM_ADDR_BYTES_MAX,
+  bytesLengthMax: 32,
+};
+
+/** Encodes a claim body; throws `RangeError` for an address that is too long. */
+export function encodeClaimBody(c: ClaimBody): Uint8Array {
+  if (c.addr !== null && new TextEncoder().encode(c.addr).length > CLAIM_ADDR_BYTES_MAX) {
+    throw new RangeError(`addr is longer than ${CLAIM_ADDR_BYTES_MAX} bytes`);
+  }
+  return encode([c.kind, c.member, c.generation, c.incarnation, c.claimer, c.addr]);
+}
+
+/** Decodes and checks a claim body: who signs it must follow from its kind. */
+export function decodeClaimBody(bytes: Uint8Array): ClaimBody {
+  const a = asArray(decode(bytes, BODY_LIMITS), "claim", 6, 6);
+  const kind = asUint(a[0], "claim.kind", 0xff);
+  if (kind < CLAIM_KIND.ALIVE || kind > CLAIM_KIND.LEFT) throw remoteError("WIRE_SHAPE", `claim.kind: unknown kind ${kind}`);
+  const member = asBytes(a[1], "claim.member", 32);
+  const generation = asUint(a[2], "claim.generation");
+  const incarnation = asUint(a[3], "claim.incarnation");
+  const accusation = kind === CLAIM_KIND.SUSPECT || kind === CLAIM_KIND.DEAD;
+  let claimer: Uint8Array | null = null;
+  if (accusation) claimer = asBytes(a[4], "claim.claimer", 32);
+  else if (a[4] !== null) throw remoteError("WIRE_SHAPE", "claim.claimer: only suspect and dead claims name a claimer");
+  let addr: string | null = null;
+  if (a[5] !== null) {
+    if (kind !== CLAIM_KIND.ALIVE) throw remoteError("WIRE_SHAPE", "claim.addr: only alive claims carry an address");
+    addr = asText(a[5], "claim.addr", CLAIM_ADDR_BYTES_MAX);
+  }
+  return { kind, member, generation, incarnation, claimer, addr };
+}
+
+/** The key that must have signed a claim: the claimer of an accusation, else the member. */
+export function claimSigner(c: ClaimBody): Uint8Array {
+  return c.claimer ?? c.member;
+}
+
+const claimsOut = (claims: readonly ClaimWire[]) => claims.map((c) => [c.body, c.signature]);
+
+/** Encodes a membership frame. */
+export function encodeMemberFrame(f: MemberFrame): Uint8Array {
+  switch (f.type) {
+    case MEMBER_FRAME.PING:
+    case MEMBER_FRAME.ACK:
+      return encode([f.type, f.seq, claimsOut(f.claims)]);
+    case MEMBER_FRAME.PING_REQ:
+      return encode([f.type, f.seq, f.target, claimsOut(f.claims)]);
+    case MEMBER_FRAME.NACK:
+      return encode([f.type, f.seq]);
+    case MEMBER_FRAME.CLAIMS:
+      return encode([f.type, claimsOut(f.claims)]);
+    case MEMBER_FRAME.SYNC:
+    case MEMBER_FRAME.SHUFFLE:
+      return encode([f.type, f.flags, claimsOut(f.claims)]);
+  }
+}
+
+/** Limits of membership frame decoding. */
+export interface MemberFrameLimits {
+  frameBytesMax: number;
+  /** Most claims in one frame. */
+  claimsMax: number;
+}
+
+function frameDecodeLimits(l: MemberFrameLimits): DecodeLimits {
+  return {
+    frameBytesMax: l.frameBytesMax,
+    depthMax: 4,
+    itemsMax: l.claimsMax * 3 + 64,
+    arrayLengthMax: Math.max(l.claimsMax, 16),
+    mapSizeMax: 64, // a newer peer's unknown frame (type 15) may hold maps
+    textBytesMax: 4096,
+    bytesLengthMax: CLAIM_BODY_BYTES_MAX,
+  };
+}
+
+function decodeClaims(v: unknown, path: string, max: number): ClaimWire[] {
+  return asArray(v, path, 0, max).map((c, i) => {
+    const x = asArray(c, `${path}[${i}]`, 2, 2);
+    const body = asBytes(x[0], `${path}[${i}].body`, undefined, CLAIM_BODY_BYTES_MAX);
+    const signature = asBytes(x[1], `${path}[${i}].signature`, 64);
+    return { body, signature, fields: decodeClaimBody(body) };
+  });
+}
+
+/** Decodes and validates a membership frame. Throws `GrapevineError` (`WIRE_*`) on anything malformed. */
+export function decodeMemberFrame(bytes: Uint8Array, limits: MemberFrameLimits): MemberFrame | UnknownMemberFrame {
+  if (bytes.length > limits.frameBytesMax) {
+    throw remoteError("WIRE_FRAME_TOO_LARGE", `frame of ${bytes.length} bytes exceeds frameBytesMax ${limits.frameBytesMax}`);
+  }
+  const raw = asArray(decode(bytes, frameDecodeLimits(limits)), "frame", 1, 16);
+  const type = asUint(raw[0], "frame.type");
+  const seqMax = 0xffff_ffff;
+  switch (type) {
+    case MEMBER_FRAME.PING:
+    case MEMBER_FRAME.ACK: {
+      const name = type === MEMBER_FRAME.PING ? "ping" : "ack";
+      const a = asArray(raw, name, 3, 3);
+      return { type, seq: asUint(a[1], `${name}.seq`, seqMax), claims: decodeClaims(a[2], `${name}.claims`, limits.claimsMax) };
+    }
+    case MEMBER_FRAME.PING_REQ: {
+      const a = asArray(raw, "pingReq", 4, 4);
+      return {
+        type,
+        seq: asUint(a[1], "pingReq.seq", seqMax),
+        target: asBytes(a[2], "pingReq.target", 32),
+        claims: decodeClaims(a[3], "pingReq.claims", limits.claimsMax),
+      };
+    }
+    case MEMBER_FRAME.NACK: {
+      const a = asArray(raw, "nack", 2, 2);
+      return { type, seq: asUint(a[1], "nack.seq", seqMax) };
+    }
+    case MEMBER_FRAME.CLAIMS: {
+      const a = asArray(raw, "claims", 2, 2);
+      return { type, claims: decodeClaims(a[1], "claims.claims", limits.claimsMax) };
+    }
+    case MEMBER_FRAME.SYNC:
+    case MEMBER_FRAME.SHUFFLE: {
+      const name = type === MEMBER_FRAME.SYNC ? "sync" : "shuffle";
+      const a = asArray(raw, name, 3, 3);
+      return { type, flags: asUint(a[1], `${name}.flags`, 0xff), claims: decodeClaims(a[2], `${name}.claims`, limits.claimsMax) };
+    }
+    default:
+      return { type: "unknown", code: type };
+  }
+}

@@ -1,0 +1,320 @@
+import { describe, expect, it } from "vitest";
+import { toHex } from "../../src/bytes.ts";
+import { ClaimQueue, effectOf } from "../../src/core/claims.ts";
+import type { EngineEvent, MemberEvent } from "../../src/core/events.ts";
+import { LocalHealth, retransmitLimit, suspicionParams, suspicionTimeoutMs } from "../../src/core/lifeguard.ts";
+import { signingBytes } from "../../src/crypto/context.ts";
+import { GrapevineError } from "../../src/errors.ts";
+import {
+  CLAIM_KIND,
+  decodeClaimBody,
+  decodeMemberFrame,
+  encodeClaimBody,
+  encodeMemberFrame,
+  MEMBER_FRAME,
+  type ClaimBody,
+  type ClaimWire,
+} from "../../src/wire/member-frames.ts";
+import { encode } from "../../src/wire/cbor.ts";
+import { suite, World } from "./harness.ts";
+
+const FAST = { probeIntervalMs: 1000, probeTimeoutMs: 500, intervalMs: 60_000 };
+
+function memberEvents(w: World, node?: number): MemberEvent[] {
+  return w.events.filter((x) => x.event.type === "member" && (node === undefined || x.node === node)).map((x) => x.event as MemberEvent);
+}
+
+function stateAt(w: World, observer: number, member: number): string | undefined {
+  return w.engines[observer].membership.stateOf(toHex(w.keys[member].publicKey));
+}
+
+/** Advances time in small steps (so probe deadlines are met on time) until `done` or `ms` pass. */
+async function runFor(w: World, ms: number, done: () => boolean = () => false, step = 50): Promise<boolean> {
+  const until = w.now + ms;
+  while (w.now < until) {
+    await w.round(step);
+    if (done()) return true;
+  }
+  return done();
+}
+
+async function signed(w: World, signer: number, body: ClaimBody): Promise<ClaimWire> {
+  const bytes = encodeClaimBody(body);
+  const s = await suite();
+  const signature = await s.sign(w.keys[signer], signingBytes("member", "grapevine", 1, bytes));
+  return { body: bytes, signature, fields: body };
+}
+
+describe("membership: joining and views", () => {
+  it("linked nodes learn each other from signed alive claims, and gossip spreads them beyond links", async () => {
+    const w = new World(4, FAST);
+    w.link(0, 1);
+    w.link(1, 2);
+    w.link(2, 3);
+    await w.settle();
+    await runFor(w, 3000);
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) if (i !== j) expect(stateAt(w, i, j), `${i} sees ${j}`).toBe("alive");
+    }
+    expect(w.penalties()).toEqual([]);
+    const first = memberEvents(w, 0).find((e) => toHex(e.member) === toHex(w.keys[3].publicKey))!;
+    expect(first.previous).toBeNull();
+    expect(first.state).toBe("alive");
+  });
+
+  it("a member that leaves is seen as left at once (pre-signed farewell), and its links are dropped", async () => {
+    const w = new World(3, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 1500);
+    w.engines[2].leave(w.now);
+    await w.settle();
+    expect(stateAt(w, 0, 2)).toBe("left");
+    expect(stateAt(w, 1, 2)).toBe("left");
+    await runFor(w, 1500);
+    const drops = w.events.filter((x) => x.node === 0 && x.event.type === "drop-link").map((x) => x.event);
+    expect(drops).toEqual([{ type: "drop-link", linkId: 2, reason: "member left" }]);
+  });
+});
+
+describe("membership: failure detection", () => {
+  it("a crashed member is suspected, then dead everywhere; each claim names its accuser", async () => {
+    const w = new World(5, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 2000);
+    const crashedAt = w.now;
+    w.filter = (from, to) => from !== 4 && to !== 4; // node 4 stops answering
+    const allDead = () => [0, 1, 2, 3].every((i) => stateAt(w, i, 4) === "dead");
+    expect(await runFor(w, 60_000, allDead)).toBe(true);
+    const events = memberEvents(w).filter((e) => toHex(e.member) === toHex(w.keys[4].publicKey) && e.previous !== null);
+    const suspect = events.find((e) => e.state === "suspect")!;
+    expect(suspect.claimer).not.toBeNull();
+    expect(events.find((e) => e.state === "dead")!.claimer).not.toBeNull();
+    // 5 members: suspicion min is 4 × log10(5) periods ≈ 2.8 s, and detection comes well within 30 s.
+    expect(w.now - crashedAt).toBeLessThan(30_000);
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("a suspected member refutes with a higher incarnation and is never declared dead", async () => {
+    const w = new World(4, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 2000);
+    // The 0–3 path is broken and 0's ping-reqs are lost (else 1 and 2 would vouch for 3): 0
+    // suspects 3, 3 hears of it from the others and refutes.
+    w.filter = (from, to, bytes) => !((from === 0 && to === 3) || (from === 3 && to === 0) || (from === 0 && bytes[1] === MEMBER_FRAME.PING_REQ));
+    await runFor(w, 20_000);
+    const about3 = memberEvents(w).filter((e) => toHex(e.member) === toHex(w.keys[3].publicKey));
+    expect(about3.some((e) => e.state === "suspect")).toBe(true);
+    expect(about3.some((e) => e.state === "dead")).toBe(false);
+    expect(w.engines[3].membership.incarnation).toBeGreaterThan(0);
+    expect(w.engines[3].membership.stats.refutations).toBeGreaterThan(0);
+    for (const i of [1, 2]) expect(stateAt(w, i, 3)).toBe("alive");
+  });
+
+  it("a claim signed by someone else than it says is refused and penalised", async () => {
+    const w = new World(3, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 1500);
+    // 0 forges "2 is dead, says 1" (signed with 0's key) and "2 left" (not 2's key).
+    const forgedDead = await signed(w, 0, { kind: CLAIM_KIND.DEAD, member: w.keys[2].publicKey, generation: 1, incarnation: 0, claimer: w.keys[1].publicKey, addr: null });
+    const forgedLeft = await signed(w, 0, { kind: CLAIM_KIND.LEFT, member: w.keys[2].publicKey, generation: 1, incarnation: 0, claimer: null, addr: null });
+    w.engines[1].receive(w.now, 0, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [forgedDead, forgedLeft] }));
+    await w.settle();
+    expect(stateAt(w, 1, 2)).toBe("alive");
+    expect(w.penalties(1).map((p) => p.code)).toEqual(["CRYPTO_BAD_SIGNATURE", "CRYPTO_BAD_SIGNATURE"]);
+  });
+
+  it("an honest but false accusation is attributable and refuted", async () => {
+    const w = new World(3, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 1500);
+    const lie = await signed(w, 0, { kind: CLAIM_KIND.DEAD, member: w.keys[2].publicKey, generation: 1, incarnation: 0, claimer: w.keys[0].publicKey, addr: null });
+    w.engines[1].receive(w.now, 0, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [lie] }));
+    await w.settle();
+    const dead = memberEvents(w, 1).find((e) => e.state === "dead")!;
+    expect(toHex(dead.claimer!)).toBe(toHex(w.keys[0].publicKey));
+    await runFor(w, 5000, () => stateAt(w, 1, 2) === "alive");
+    expect(stateAt(w, 1, 2)).toBe("alive");
+    expect(w.engines[2].membership.incarnation).toBe(1);
+  });
+});
+
+describe("membership: Lifeguard", () => {
+  it("suspicion starts long and shrinks on a log scale as confirmations arrive", () => {
+    const p = suspicionParams(1000, { suspicionMult: 4, suspicionMaxTimeoutMult: 6, probeIntervalMs: 1000, lifeguard: true });
+    expect(p.minMs).toBe(12_000);
+    expect(p.maxMs).toBe(72_000);
+    expect(p.expected).toBe(2);
+    expect(suspicionTimeoutMs(p, 0)).toBe(72_000);
+    expect(suspicionTimeoutMs(p, 1)).toBe(Math.floor(72_000 - (Math.log(2) / Math.log(3)) * 60_000));
+    expect(suspicionTimeoutMs(p, 2)).toBe(12_000);
+    expect(suspicionTimeoutMs(p, 9)).toBe(12_000);
+    const swim = suspicionParams(1000, { suspicionMult: 4, suspicionMaxTimeoutMult: 6, probeIntervalMs: 1000, lifeguard: false });
+    expect(suspicionTimeoutMs(swim, 0)).toBe(12_000);
+    // Too few members to confirm: the minimum at once.
+    const tiny = suspicionParams(3, { suspicionMult: 4, suspicionMaxTimeoutMult: 6, probeIntervalMs: 1000, lifeguard: true });
+    expect(suspicionTimeoutMs(tiny, 0)).toBe(4000);
+  });
+
+  it("retransmit limit grows with log10 of the view", () => {
+    expect(retransmitLimit(9, 4)).toBe(4);
+    expect(retransmitLimit(10, 4)).toBe(8);
+    expect(retransmitLimit(1000, 4)).toBe(16);
+    expect(retransmitLimit(999, 4)).toBe(12);
+  });
+
+  it("local health is clamped and scales timing by score + 1; off without Lifeguard", () => {
+    const h = new LocalHealth(8, true);
+    h.apply(-1);
+    expect(h.score).toBe(0);
+    h.apply(3);
+    expect(h.scale(500)).toBe(2000);
+    h.apply(100);
+    expect(h.score).toBe(7);
+    const off = new LocalHealth(8, false);
+    off.apply(5);
+    expect(off.scale(500)).toBe(500);
+  });
+
+  it("late timers raise local health; healthy again, it comes back down", async () => {
+    const w = new World(2, FAST);
+    w.link(0, 1);
+    await w.settle();
+    await runFor(w, 2000);
+    const m = w.engines[0].membership;
+    expect(m.awareness).toBe(0);
+    for (let k = 0; k < 3; k++) {
+      // A starved process: timers fire seconds late, and before the ACKs that queued meanwhile.
+      for (let t = 0; t < 2; t++) {
+        w.now = w.engines[0].nextWakeAt() + 5000;
+        w.engines[0].tick(w.now);
+      }
+      await w.settle();
+    }
+    expect(m.stats.lateTimers).toBeGreaterThanOrEqual(3);
+    expect(m.awareness).toBeGreaterThanOrEqual(2);
+    // Healthy again: acknowledged probes bring the score back down (one per stretched period).
+    const probes = m.stats.probes;
+    await runFor(w, 60_000, () => m.awareness === 0);
+    expect(m.stats.probes - probes).toBeLessThan(60); // stretched: fewer than one probe a second
+    expect(m.awareness).toBe(0);
+  });
+
+  it("without Lifeguard there are no NACKs and no health score", async () => {
+    const w = new World(3, { ...FAST, lifeguard: false });
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 1500);
+    w.filter = (from, to) => from !== 2 && to !== 2;
+    await runFor(w, 5000);
+    expect(w.engines[0].membership.stats.nacksSent + w.engines[1].membership.stats.nacksSent).toBe(0);
+    expect(w.engines[0].membership.awareness).toBe(0);
+  });
+});
+
+describe("membership: claims and frames", () => {
+  const g = { state: "alive" as const, generation: 5, incarnation: 3 };
+
+  it("orders claims by (generation, incarnation), then left > dead > suspect > alive", () => {
+    expect(effectOf(CLAIM_KIND.ALIVE, 5, 3, g)).toBe("none");
+    expect(effectOf(CLAIM_KIND.ALIVE, 5, 4, g)).toBe("change");
+    expect(effectOf(CLAIM_KIND.SUSPECT, 5, 3, g)).toBe("change");
+    expect(effectOf(CLAIM_KIND.SUSPECT, 5, 2, g)).toBe("none");
+    expect(effectOf(CLAIM_KIND.SUSPECT, 5, 3, { ...g, state: "suspect" })).toBe("confirm");
+    expect(effectOf(CLAIM_KIND.ALIVE, 5, 4, { ...g, state: "dead" })).toBe("change"); // refuted
+    expect(effectOf(CLAIM_KIND.DEAD, 5, 3, { ...g, state: "suspect" })).toBe("change");
+    expect(effectOf(CLAIM_KIND.LEFT, 5, 3, { ...g, state: "dead" })).toBe("change");
+    expect(effectOf(CLAIM_KIND.ALIVE, 5, 9, { ...g, state: "left" })).toBe("none"); // left is final for a generation
+    expect(effectOf(CLAIM_KIND.ALIVE, 6, 0, { ...g, state: "left" })).toBe("change"); // a restart rejoins
+    expect(effectOf(CLAIM_KIND.ALIVE, 6, 0, { ...g, state: "dead" })).toBe("change");
+  });
+
+  it("the claim queue sends the least-sent first, retires claims at the limit, and replaces older news", () => {
+    const c = (n: number): ClaimWire => ({ body: new Uint8Array([n]), signature: new Uint8Array(64), fields: null as unknown as ClaimBody });
+    const q = new ClaimQueue(3);
+    q.push("a", c(1));
+    q.push("b", c(2));
+    expect(q.take(1, 2)).toEqual([c(2)]); // newest first among equals
+    expect(q.take(2, 2).map((x) => x.body[0]).sort()).toEqual([1, 2]);
+    expect(q.size).toBe(1); // b reached its limit of 2
+    q.push("a", c(3)); // newer news about a replaces the queued claim
+    expect(q.take(5, 9)).toEqual([c(3)]);
+    q.push("x", c(4));
+    q.push("x", c(5), true); // a confirmation stays beside the first suspicion
+    q.push("y", c(6));
+    q.push("z", c(7)); // over the bound: the most-sent goes
+    expect(q.size).toBe(3);
+  });
+
+  it("claim bodies name a claimer exactly for accusations, an address only in alive", () => {
+    const key = new Uint8Array(32).fill(7);
+    const bad = [
+      encode([CLAIM_KIND.ALIVE, key, 1, 0, key, null]),
+      encode([CLAIM_KIND.SUSPECT, key, 1, 0, null, null]),
+      encode([CLAIM_KIND.DEAD, key, 1, 0, key, "ws://x"]),
+      encode([9, key, 1, 0, null, null]),
+      encode([CLAIM_KIND.ALIVE, key, 1, 0, null]),
+    ];
+    for (const b of bad) expect(() => decodeClaimBody(b)).toThrow(GrapevineError);
+    const ok = { kind: CLAIM_KIND.ALIVE, member: key, generation: 1, incarnation: 2, claimer: null, addr: "wss://relay.example/" };
+    expect(decodeClaimBody(encodeClaimBody(ok))).toEqual(ok);
+  });
+
+  it("frames round-trip; malformed ones are refused with WIRE_* errors and penalised", async () => {
+    const limits = { frameBytesMax: 1 << 20, claimsMax: 4 };
+    const ping = { type: MEMBER_FRAME.PING, seq: 7, claims: [] };
+    expect(decodeMemberFrame(encodeMemberFrame(ping), limits)).toEqual(ping);
+    const req = { type: MEMBER_FRAME.PING_REQ, seq: 1, target: new Uint8Array(32), claims: [] };
+    expect(decodeMemberFrame(encodeMemberFrame(req), limits)).toEqual(req);
+    expect(decodeMemberFrame(encode([15, "future"]), limits)).toEqual({ type: "unknown", code: 15 });
+    const tooMany = encode([MEMBER_FRAME.CLAIMS, Array.from({ length: 5 }, () => [new Uint8Array(10), new Uint8Array(64)])]);
+    expect(() => decodeMemberFrame(tooMany, limits)).toThrow(GrapevineError);
+    expect(() => decodeMemberFrame(encode([MEMBER_FRAME.ACK, -1, []]), limits)).toThrow(GrapevineError);
+    const w = new World(2, FAST);
+    w.link(0, 1);
+    await w.settle();
+    w.engines[1].receive(w.now, 0, encode([MEMBER_FRAME.NACK, "x"]));
+    await w.settle();
+    expect(w.penalties(1).map((p) => p.code)).toEqual(["WIRE_SHAPE"]);
+  });
+});
+
+describe("membership: views and collection", () => {
+  it("asks for a link when under its active view, drops links to the dead, and collects them", async () => {
+    const w = new World(4, { ...FAST, activeViewSize: 3, deadMemberTtlMs: 30_000, leftOriginTtlMs: 60_000 });
+    w.link(0, 1);
+    w.link(1, 2);
+    w.link(2, 3);
+    w.link(0, 3);
+    for (let i = 0; i < 4; i++) w.engines[i].set(w.now, "k", new Uint8Array([i]));
+    await w.settle();
+    await runFor(w, 3000);
+    const wants = w.events.filter((x) => x.event.type === "want-link") as { node: number; event: Extract<EngineEvent, { type: "want-link" }> }[];
+    expect(wants.length).toBeGreaterThan(0);
+    expect(toHex(wants.find((x) => x.node === 0)!.event.peer)).toBe(toHex(w.keys[2].publicKey));
+    w.filter = (from, to) => from !== 3 && to !== 3;
+    expect(await runFor(w, 60_000, () => stateAt(w, 0, 3) === "dead")).toBe(true);
+    await runFor(w, 2000);
+    expect(w.events.some((x) => x.node === 0 && x.event.type === "drop-link" && x.event.linkId === 3)).toBe(true);
+    const id3 = w.engines[3].store.selfId;
+    expect(w.engines[0].store.origins.has(id3)).toBe(true);
+    await runFor(w, 32_000, () => w.engines[0].membership.stateOf(toHex(w.keys[3].publicKey)) === undefined, 500);
+    expect(w.engines[0].membership.stateOf(toHex(w.keys[3].publicKey))).toBeUndefined();
+    expect(w.engines[0].store.origins.has(id3)).toBe(false); // its replicated state went with it
+  });
+
+  it("membership: false sends and answers nothing", async () => {
+    const w = new World(2, { ...FAST, membership: false });
+    w.link(0, 1);
+    const sent: number[] = [];
+    w.filter = (_f, _t, bytes) => (sent.push(bytes[1]), true);
+    await w.settle();
+    await runFor(w, 3000);
+    expect(sent.filter((t) => t >= 8 && t <= 15)).toEqual([]);
+    expect(w.engines[0].nextWakeAt()).toBeLessThan(Infinity);
+  });
+});

@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import {
+  runDetection,
+  runFalsePositives,
+  runMembershipPartition,
+  runScale,
+  type MembershipScenarioOptions,
+} from "../../src/sim/membership-scenarios.ts";
+import { insecureHashSuite } from "../../src/sim/hash-suite.ts";
+import { suite } from "../core/harness.ts";
+
+const SEED = Number(process.env.GRAPEVINE_SEED ?? 20261121);
+
+/** Runs a seeded check; on failure the message names the seed and how to replay it. */
+async function withSeed<T>(seed: number, f: (seed: number) => Promise<T>): Promise<T> {
+  try {
+    return await f(seed);
+  } catch (e) {
+    throw new Error(`failed with seed ${seed} — replay with GRAPEVINE_SEED=${seed} npx vitest run test/sim/membership.test.ts\n${(e as Error).stack}`);
+  }
+}
+
+function base(seed: number, over: Partial<MembershipScenarioOptions> = {}): MembershipScenarioOptions {
+  return {
+    nodes: 100, seed, degree: 0, loss: 0, probeIntervalMs: 1000, lifeguard: true,
+    suite: insecureHashSuite, cryptoName: "insecure-hash", clock: () => 0, ...over,
+  };
+}
+
+describe("simulator: membership", () => {
+  it("crashed nodes are suspected within a few periods and dead everywhere soon after (real Ed25519)", () =>
+    withSeed(SEED, async (seed) => {
+      const r = await runDetection(base(seed, { nodes: 60, suite: await suite(), cryptoName: "ed25519" }), 0.05);
+      expect(r.crashed).toBe(3);
+      expect(r.undetected).toBe(0);
+      expect(r.false_positives).toBe(0);
+      expect(r.penalties).toBe(0);
+      // A crash is probed within about e/(e−1) periods and suspected one period later.
+      expect(r.first_suspicion_periods_mean!).toBeLessThan(4);
+      // Suspicion lasts 4 · log10(60) ≈ 7.1 periods once confirmed; then the death spreads.
+      expect(r.detection_periods_p99!).toBeLessThan(20);
+      expect(r.steady.messages_per_member_per_period).toBeLessThan(4);
+    }), 120_000);
+
+  it("one seed reproduces a run exactly", () =>
+    withSeed(SEED, async (seed) => {
+      const a = await runDetection(base(seed, { nodes: 40 }), 0.05);
+      const b = await runDetection(base(seed, { nodes: 40 }), 0.05);
+      expect({ ...a, wall_ms: 0 }).toEqual({ ...b, wall_ms: 0 });
+    }), 60_000);
+
+  it("under loss and slow nodes, Lifeguard keeps healthy members from being declared dead", () =>
+    withSeed(SEED, async (seed) => {
+      const r = await runFalsePositives(base(seed, { nodes: 60, loss: 0.05 }), 0.15, 240_000);
+      expect(r.with_lifeguard.penalties + r.without_lifeguard.penalties).toBe(0);
+      expect(r.with_lifeguard.false_positives_of_healthy).toBeLessThanOrEqual(r.without_lifeguard.false_positives_of_healthy);
+      expect(r.with_lifeguard.suspicions_raised).toBeLessThan(r.without_lifeguard.suspicions_raised);
+      expect(r.with_lifeguard.awareness_mean_slow).toBeGreaterThan(r.with_lifeguard.awareness_mean_healthy);
+      expect(r.without_lifeguard.awareness_mean_slow).toBe(0);
+    }), 180_000);
+
+  it("a 50/50 partition heals into one view through the seeds", () =>
+    withSeed(SEED, async (seed) => {
+      const r = await runMembershipPartition(base(seed, { nodes: 60 }), 60_000);
+      // Only members with a link across are probed across: a few without one stay "alive" over there.
+      expect(r.other_half_dead_at_heal).toBeGreaterThan(0.8);
+      expect(r.healed).toBe(true);
+      expect(r.periods_to_one_view!).toBeLessThan(60);
+      expect(r.cross_links_at_one_view).toBeGreaterThan(0);
+      expect(r.penalties).toBe(0);
+    }), 120_000);
+
+  it("steady-state load per member does not grow with the mesh", () =>
+    withSeed(SEED, async (seed) => {
+      const r = await runScale(base(seed), [50, 400], 20, 15);
+      const [small, large] = r.rows;
+      expect(large.view_mean).toBeLessThan(large.nodes / 2); // partial views
+      expect(large.probes_per_member_per_period).toBeGreaterThan(0.8);
+      expect(large.messages_per_member_per_period).toBeLessThan(small.messages_per_member_per_period * 1.5);
+      expect(large.bytes_per_member_per_period).toBeLessThan(small.bytes_per_member_per_period * 1.5);
+    }), 120_000);
+});
+
+describe("grapevine sim --scenario membership (command line)", () => {
+  it("runs the phases asked for and prints one JSON report", async () => {
+    const { vi } = await import("vitest");
+    const { main } = await import("../../cli/grapevine.ts");
+    const out: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
+    let code: number;
+    try {
+      code = await main(["sim", "--scenario", "membership", "--phase", "detect", "--nodes", "40", "--crash", "0.05", "--crypto", "insecure-hash", "--seed", "3", "--json"]);
+      expect(await main(["sim", "--scenario", "membership", "--phase", "nope"])).toBe(2);
+    } finally {
+      log.mockRestore();
+    }
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/^seed: 3 /);
+    const report = JSON.parse(out.filter((l) => l.startsWith("{")).at(-1)!);
+    expect(report).toMatchObject({ scenario: "membership", nodes: 40, seed: 3, crypto: "insecure-hash" });
+    expect(report.detection).toMatchObject({ experiment: "detection", crashed: 2, undetected: 0 });
+    expect(report.false_positives).toBeUndefined();
+  }, 60_000);
+});
