@@ -33,10 +33,23 @@ export {
   type ChangeEvent,
   type ConnectOptions,
   type LinkHandle,
+  type MemberEventDetail,
   type NodeEventMap,
   type NodeOptions,
   type Validator,
 } from "./src/runtime/node.ts";
+export {
+  Presence,
+  Room,
+  type LeaveReason,
+  type PresenceEntry,
+  type PresenceEventDetail,
+  type Reach,
+  type RoomMessage,
+  type RoomOptions,
+} from "./src/presence/room.ts";
+export type { MemberState } from "./src/core/claims.ts";
+export type { MemberInfo, MembershipStats } from "./src/core/membership.ts";
 export type { BroadcastStats, Delivery, Verdict } from "./src/core/broadcast.ts";
 export { issueCredential, type Credential } from "./src/runtime/credential.ts";
 export type { Link } from "./src/transport/link.ts";

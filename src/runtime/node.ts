@@ -41,6 +41,8 @@ import {
   peekFrameType,
 } from "../wire/link-frames.ts";
 import { type Credential, credentialProblem, credentialToWire } from "./credential.ts";
+import type { MemberState } from "../core/claims.ts";
+import { Room, type RoomOptions } from "../presence/room.ts";
 import { type AdmissionPolicy, type HandshakeConfig, runHandshake } from "./handshake.ts";
 
 export { PROTOCOL_VERSION };
@@ -166,6 +168,27 @@ export interface NodeEventMap {
   "link-up": { peer: string; url: string };
   /** A link made by {@link dial} went down (dispatched by the dialer). */
   "link-down": { peer: string; url: string; reason: string };
+  /** An authenticated link came up or went down (any link, however made). */
+  link: { peer: string; link: number; up: boolean };
+  /** A member's state changed in this node's view (membership and failure detection). */
+  member: MemberEventDetail;
+  /** Membership wants a link to `peer` (the active view is short); `url` is where it says it listens, if anywhere. */
+  "want-link": { peer: string; url: string | null };
+}
+
+/** Detail of a `member` event. */
+export interface MemberEventDetail {
+  /** The member's node id. */
+  id: string;
+  state: MemberState;
+  /** Null the first time the member is seen. */
+  previous: MemberState | null;
+  generation: number;
+  incarnation: number;
+  /** Who accused it, when suspect or dead. */
+  claimer: string | null;
+  /** Where it accepts links, from its alive claim. */
+  url: string | null;
 }
 
 /** Driver settings resolved from {@link NodeOptions}. */
@@ -357,6 +380,7 @@ export class GrapevineNode extends EventTarget {
     link.onclose = (reason) => this.#linkGone(entry, entry.closeReason ?? reason);
     this.engine.linkUp(monotonicNow(), entry.id, result.peer);
     this.#pump();
+    this.dispatchEvent(new CustomEvent("link", { detail: { peer: entry.peerText, link: entry.id, up: true } }));
     for (const bytes of result.early) this.#onFrame(entry, bytes);
     if (result.lateClose !== null) this.#linkGone(entry, result.lateClose);
     return {
@@ -402,6 +426,33 @@ export class GrapevineNode extends EventTarget {
     const targets = direct ? [direct] : up;
     for (const entry of targets) this.#send(entry, bytes);
     return targets.length > 0;
+  }
+
+  /**
+   * A room: presence (who is here, with what state) and ephemeral messages among the nodes that
+   * open the same `id`. See {@link Room}.
+   *
+   * @example
+   * ```ts
+   * const room = node.room("lobby", { presence: { name: "Ada" } });
+   * room.presence.on("join", ({ entry }) => console.log(entry!.state, "joined"));
+   * room.broadcast("wave", { at: Date.now() });
+   * ```
+   */
+  room<S = unknown>(id: string, options: RoomOptions<S> = {}): Room<S> {
+    this.#assertOpen();
+    return new Room<S>(this, id, options);
+  }
+
+  /** Membership's view of the node `id`: alive, suspect, dead, left, or undefined when unknown. */
+  memberState(id: string): MemberState | undefined {
+    if (id === this.id) return this.engine.membership.left ? "left" : "alive";
+    return this.engine.membership.stateOf(toHex(nodeIdFromText(id)));
+  }
+
+  /** Every member this node knows of (itself excluded), with its state. */
+  members(): { id: string; state: MemberState; incarnation: number; url: string | null; linked: boolean }[] {
+    return this.engine.membership.members().map((m) => ({ id: nodeIdToText(m.id), state: m.state, incarnation: m.incarnation, url: m.addr, linked: m.linked }));
   }
 
   /** Ids of the peers this node holds authenticated links to (each once). */
@@ -729,6 +780,23 @@ export class GrapevineNode extends EventTarget {
         if (entry) this.#closeLink(entry, CLOSE_CODE.PENALTY, ev.reason);
         return;
       }
+      case "member": {
+        const detail: MemberEventDetail = {
+          id: nodeIdToText(ev.member), state: ev.state, previous: ev.previous, generation: ev.generation,
+          incarnation: ev.incarnation, claimer: ev.claimer ? nodeIdToText(ev.claimer) : null, url: ev.addr,
+        };
+        this.dispatchEvent(new CustomEvent("member", { detail }));
+        return;
+      }
+      case "drop-link": {
+        // Membership lets a link to a dead or departed member go (HyParView's active view).
+        const entry = this.#links.get(ev.linkId);
+        if (entry) this.#closeLink(entry, CLOSE_CODE.NORMAL, ev.reason);
+        return;
+      }
+      case "want-link":
+        this.dispatchEvent(new CustomEvent("want-link", { detail: { peer: nodeIdToText(ev.peer), url: ev.addr } }));
+        return;
       default:
         return;
     }
@@ -900,6 +968,7 @@ export class GrapevineNode extends EventTarget {
     if (entry.up && !this.#closed) {
       this.engine.linkDown(monotonicNow(), entry.id);
       this.#pump();
+      this.dispatchEvent(new CustomEvent("link", { detail: { peer: entry.peerText, link: entry.id, up: false } }));
     }
   }
 
