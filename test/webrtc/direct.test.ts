@@ -71,6 +71,10 @@ describe("direct links (node-datachannel)", () => {
     expect(da.stats().links).toEqual({ websocket: 1, webrtc: 1, relayed: 0 });
     expect(pcs.open()).toBe(2);
     await until(() => a.get("hello", b.id) === "from b" && b.get("hello", a.id) === "from a", 5_000, "state");
+    // Discovery stops once linked: no more signals, though probes run every 200 ms.
+    const signalled = [da.stats().signals.sent, db.stats().signals.sent];
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect([da.stats().signals.sent, db.stats().signals.sent]).toEqual(signalled);
 
     // sendTo now takes the direct link: the relay forwards nothing more.
     const forwardsBefore = relay.counters.forwardBytes;
