@@ -292,6 +292,7 @@ function printBanner(o: DemoOptions, dashboard: string, relayUrl: string): void 
   process.stdout.write([
     `grapevine demo — a relay and ${o.peers} peer processes on this machine, gossiping every ${o.intervalMs} ms`,
     `  dashboard  ${dashboard}   ← open it: your browser joins the mesh as a peer`,
+    `  presence   ${new URL("/presence", dashboard).href}   ← open it in several tabs: avatars and live cursors`,
     `  relay      ${relayUrl}   (also /healthz, /metrics, /demo/state)`,
     `  ${until}`,
     "",

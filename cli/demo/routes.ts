@@ -1,7 +1,7 @@
 /**
  * The demo's HTTP routes, served next to the relay's own (`/healthz`, `/metrics`) on the same
  * port: the dashboard page at `/`, its script at `/demo/app.js` (bundled with esbuild on first
- * request), and `/demo/state`: GET for the snapshot, POST for a browser peer to report what it
+ * request), the presence example at `/presence` (script `/presence/app.js`), and `/demo/state`: GET for the snapshot, POST for a browser peer to report what it
  * holds and get the snapshot back. Web-standard `Request`/`Response` only.
  *
  * @module
@@ -9,6 +9,7 @@
 
 import { bundleForBrowser, entryPath, loadEsbuild } from "../bundle.ts";
 import { dashboardHtml } from "../dashboard/page.ts";
+import { presenceHtml } from "../presence/page.ts";
 import type { MeshSnapshot, MeshView } from "./mesh-view.ts";
 
 /** A browser's report is small: its view of each member is one number. */
@@ -31,6 +32,16 @@ type Script = { code: string } | { problem: string };
 /** Builds the route handler; `null` means "not a demo path". */
 export function demoRoutes(host: RouteHost): (request: Request) => Promise<Response | null> {
   let script: Promise<Script> | null = null;
+  let presenceScript: Promise<Script> | null = null;
+  const buildPresence = (): Promise<Script> => (presenceScript ??= (async () => {
+    const esbuild = await loadEsbuild();
+    if ("missing" in esbuild) return { problem: `The presence example needs esbuild to bundle its page script: ${esbuild.missing}.` };
+    try {
+      return { code: (await bundleForBrowser(esbuild, entryPath("presence/app"), { minify: true })).code };
+    } catch (e) {
+      return { problem: `Bundling the presence script failed: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  })());
   const buildScript = (): Promise<Script> => (script ??= (async () => {
     const esbuild = await loadEsbuild();
     if ("missing" in esbuild) return { problem: `The live dashboard needs esbuild to bundle its page script: ${esbuild.missing}.` };
@@ -60,6 +71,14 @@ export function demoRoutes(host: RouteHost): (request: Request) => Promise<Respo
         if (problem) return new Response(JSON.stringify({ error: problem }), { status: 400, headers: { "content-type": "application/json" } });
       } else if (request.method !== "GET") return null;
       return json(host.view.snapshot(host.now()));
+    }
+    if (pathname === "/presence" && request.method === "GET") {
+      return new Response(presenceHtml({ network: host.network, intervalMs: host.intervalMs }), { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+    }
+    if (pathname === "/presence/app.js" && request.method === "GET") {
+      const s = await buildPresence();
+      if ("problem" in s) return new Response(`console.error(${JSON.stringify(s.problem)});`, { status: 503, headers: { "content-type": "text/javascript" } });
+      return new Response(s.code, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-store" } });
     }
     if (pathname === "/favicon.ico") return new Response(null, { status: 204 });
     return null;

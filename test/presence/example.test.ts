@@ -1,0 +1,68 @@
+/**
+ * The presence example (`grapevine demo` serves it at `/presence`) in headless Chromium: three
+ * tabs, two of them one user (they share localStorage, so the user key), one of another browser
+ * context. Each shows two avatars (the two-tab user with a "2"); a cursor moved in one tab shows up
+ * in the others; a closed tab is logged as leaving with reason `left`.
+ * Without Chromium the test is skipped, unless GRAPEVINE_REQUIRE_BROWSER=1 (CI), where it fails.
+ */
+import { describe, expect, it } from "vitest";
+import { type DemoSummary, runDemo, type RunningDemo } from "../../cli/demo.ts";
+
+interface ChromiumHelpers {
+  findChromium(): string | null;
+  launchChromium(): Promise<{ context: import("playwright-core").BrowserContext; close(): Promise<void> }>;
+}
+
+const helpers = (await import(new URL("../runtimes/chromium.mjs", import.meta.url).href)) as ChromiumHelpers;
+const chromium = helpers.findChromium();
+const required = process.env.GRAPEVINE_REQUIRE_BROWSER === "1";
+const why = "chromium not found (apt-get install -y chromium); GRAPEVINE_REQUIRE_BROWSER=1 makes this a failure";
+
+describe("presence example in Chromium", () => {
+  it.runIf(!chromium && required)("needs chromium", () => {
+    expect.fail(why);
+  });
+
+  it.skipIf(!chromium)(`avatars grouped by user, live cursors, leave on close${chromium ? "" : ` — skipped: ${why}`}`, async () => {
+    const stop = new AbortController();
+    let onListening!: (demo: RunningDemo) => void;
+    const listening = new Promise<RunningDemo>((resolve) => (onListening = resolve));
+    const finished: Promise<DemoSummary> = runDemo({
+      peers: 1, port: 0, intervalMs: 150, links: 1, json: false, quiet: true, durationS: 50, signal: stop.signal, onListening,
+    });
+    const demo = await Promise.race([listening, finished.then(() => Promise.reject(new Error("the demo ended before it listened")))]);
+    const url = new URL("/presence", demo.dashboard).href;
+    const one = await helpers.launchChromium();
+    const two = await helpers.launchChromium(); // another profile: another user
+    const errors: string[] = [];
+    try {
+      const open = async (ctx: import("playwright-core").BrowserContext) => {
+        const p = await ctx.newPage();
+        p.on("pageerror", (e) => errors.push(e.message));
+        await p.goto(url);
+        return p;
+      };
+      const a1 = await open(one.context);
+      const a2 = await open(one.context);
+      const b = await open(two.context);
+      for (const p of [a1, a2, b]) await p.waitForFunction(() => document.querySelectorAll("#avatars .avatar").length === 2, null, { timeout: 20_000 });
+      expect(await b.locator("#avatars .avatar .tabs").textContent()).toBe("2");
+      expect(await b.textContent("#status")).toMatch(/3 tabs here/);
+
+      await a1.mouse.move(200, 200);
+      await a1.mouse.move(240, 260, { steps: 5 });
+      await b.waitForSelector("#board .cursor", { timeout: 5000 });
+      await a2.waitForSelector("#board .cursor", { timeout: 5000 });
+
+      await a2.close();
+      await b.waitForFunction(() => /left \(left\)/.test(document.querySelector("#log")?.textContent ?? ""), null, { timeout: 5000 });
+      await b.waitForFunction(() => document.querySelectorAll("#avatars .avatar .tabs").length === 0, null, { timeout: 5000 });
+    } finally {
+      await one.close();
+      await two.close();
+      stop.abort();
+    }
+    await finished;
+    expect(errors).toEqual([]);
+  }, 90_000);
+});
