@@ -172,8 +172,8 @@ export interface NodeEventMap {
   link: { peer: string; link: number; up: boolean };
   /** A member's state changed in this node's view (membership and failure detection). */
   member: MemberEventDetail;
-  /** Membership wants a link to `peer` (the active view is short); `url` is where it says it listens, if anywhere. */
-  "want-link": { peer: string; url: string | null };
+  /** Membership wants a link to `peer` (the active view is short); `url` is where it says it listens (its `addr`). */
+  "want-link": { peer: string; url: string };
 }
 
 /** Detail of a `member` event. */
@@ -795,7 +795,8 @@ export class GrapevineNode extends EventTarget {
         return;
       }
       case "want-link":
-        this.dispatchEvent(new CustomEvent("want-link", { detail: { peer: nodeIdToText(ev.peer), url: ev.addr } }));
+        // Only members that say where they listen can be dialed from here.
+        if (ev.addr !== null) this.dispatchEvent(new CustomEvent("want-link", { detail: { peer: nodeIdToText(ev.peer), url: ev.addr } }));
         return;
       default:
         return;
