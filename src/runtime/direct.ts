@@ -198,6 +198,12 @@ export class DirectLinks extends EventTarget {
   #closed = false;
   #onDirect = (e: Event) => this.#receive((e as CustomEvent<{ from: string; payload: Uint8Array }>).detail);
   #onClose = () => this.close();
+  /** Peers membership wants a link to and cannot dial (no URL): tried first at the next probe. */
+  #wanted = new Set<string>();
+  #onWantLink = (e: Event) => {
+    const { peer, url } = (e as CustomEvent<{ peer: string; url: string | null }>).detail;
+    if (url === null && this.#wanted.size < RETRY_MAX_PEERS) this.#wanted.add(peer);
+  };
   #pageHide: EventTarget | null;
   #counts = { attempts: 0, established: 0, failed: 0, created: 0, sent: 0, received: 0, dropped: 0 };
   #directBytes = { in: 0, out: 0 };
@@ -224,6 +230,7 @@ export class DirectLinks extends EventTarget {
     this.#startTraffic = node.traffic();
     node.addEventListener("direct", this.#onDirect);
     node.addEventListener("close", this.#onClose);
+    node.addEventListener("want-link", this.#onWantLink);
     this.#pageHide = options.pageHide ?? null;
     this.#pageHide?.addEventListener("pagehide", this.#onClose);
     this.#timer = setInterval(() => this.#probe(), positiveOption(options.probeIntervalMs, 1_000, "probeIntervalMs"));
@@ -286,6 +293,7 @@ export class DirectLinks extends EventTarget {
     clearInterval(this.#timer);
     this.node.removeEventListener("direct", this.#onDirect);
     this.node.removeEventListener("close", this.#onClose);
+    this.node.removeEventListener("want-link", this.#onWantLink);
     this.#pageHide?.removeEventListener("pagehide", this.#onClose);
     for (const s of [...this.#sessions.values()]) this.#end(s, "direct links closed", { retry: false, tell: !s.up });
   }
@@ -302,13 +310,22 @@ export class DirectLinks extends EventTarget {
     let slots = this.max - this.#sessions.size;
     if (slots <= 0 || this.node.linkCount === 0) return; // no relay to reach anyone through
     const linked = new Set(this.node.peers());
-    const candidates = this.node.origins().filter((p) =>
-      p !== this.node.id && !linked.has(p) && !this.#sessions.has(p) && (this.#retry.get(p)?.at ?? 0) <= now && this.#accept(p)
-    );
+    // Known peers: origins whose state we hold, and members membership believes alive; never
+    // members it believes dead or gone (a reloaded page's old id, a crashed peer).
+    const known = new Set(this.node.origins());
+    for (const m of this.node.members()) if (m.state === "alive") known.add(m.id);
+    const candidates = [...known].filter((p) => {
+      if (p === this.node.id || linked.has(p) || this.#sessions.has(p) || (this.#retry.get(p)?.at ?? 0) > now) return false;
+      const state = this.node.memberState(p);
+      return state !== "dead" && state !== "left" && this.#accept(p);
+    });
     for (let i = candidates.length - 1; i > 0; i--) {
       const j = crypto.getRandomValues(new Uint32Array(1))[0] % (i + 1);
       [candidates[i], candidates[j]] = [candidates[j], candidates[i]];
     }
+    // Peers membership asked a link to (its active view is short) go first.
+    candidates.sort((x, y) => Number(this.#wanted.has(y)) - Number(this.#wanted.has(x)));
+    this.#wanted.clear();
     for (const peer of candidates) {
       if (slots-- <= 0) break;
       const s = this.#newSession(peer, "want", randomSession(), this.#answerTimeoutMs);

@@ -109,7 +109,7 @@ describe("direct links (node-datachannel)", () => {
     // with no CLOSE frame; both ends must notice and fall back.
     const down = Promise.all([da, db].map((d) => new Promise((r) => d.addEventListener("direct-down", r, { once: true }))));
     pcs.all[0].close();
-    await down;
+    await Promise.race([down, new Promise((_, reject) => setTimeout(() => reject(new Error("both ends did not notice the drop within 10 s")), 10_000))]);
     await new Promise((r) => setTimeout(r, 200)); // still publishing: these go through the relay
     a.set("k", 1);
     await until(() => b.get("k", a.id) === 1 && db.peers().length === 1, 15_000, "state through the relay, then a new direct link");
