@@ -16,6 +16,8 @@ import {
   type ClaimWire,
 } from "../../src/wire/member-frames.ts";
 import { encode } from "../../src/wire/cbor.ts";
+import { Engine } from "../../src/core/engine.ts";
+import { seededRng } from "../../src/core/random.ts";
 import { suite, World } from "./harness.ts";
 
 const FAST = { probeIntervalMs: 1000, probeTimeoutMs: 500, intervalMs: 60_000 };
@@ -111,6 +113,23 @@ describe("membership: failure detection", () => {
     expect(w.engines[3].membership.incarnation).toBeGreaterThan(0);
     expect(w.engines[3].membership.stats.refutations).toBeGreaterThan(0);
     for (const i of [1, 2]) expect(stateAt(w, i, 3)).toBe("alive");
+  });
+
+  it("a restarted member rejoins with a new generation, which outranks its old death", async () => {
+    const w = new World(3, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 1500);
+    w.filter = (from, to) => from !== 2 && to !== 2;
+    expect(await runFor(w, 30_000, () => stateAt(w, 0, 2) === "dead" && stateAt(w, 1, 2) === "dead")).toBe(true);
+    // Node 2 comes back: a fresh engine, same key, a newer generation (a boot timestamp).
+    w.engines[2] = new Engine({ publicKey: w.keys[2].publicKey, generation: 2, random: seededRng(99), now: w.now, options: FAST });
+    w.filter = () => true;
+    w.link(0, 2);
+    await w.settle();
+    expect(await runFor(w, 5000, () => stateAt(w, 0, 2) === "alive" && stateAt(w, 1, 2) === "alive")).toBe(true);
+    expect(w.engines[1].membership.member(w.keys[2].publicKey)).toMatchObject({ generation: 2, incarnation: 0 });
+    expect(w.penalties()).toEqual([]);
   });
 
   it("a claim signed by someone else than it says is refused and penalised", async () => {
