@@ -72,6 +72,8 @@ export interface BroadcastStats {
   seenFullDropped: number;
   rateDropped: number;
   missingGivenUp: number;
+  /** Empty GRAFTs sent to get back on the tree after losing every eager link. */
+  rejoins: number;
 }
 
 interface Pending {
@@ -93,6 +95,8 @@ interface Missing {
 
 interface PeerState {
   eager: boolean;
+  /** First copies of messages received over this link: how central the peer is to the tree. */
+  firsts: number;
   announced: Set<string>;
   grafting: number;
   tokens: number;
@@ -104,14 +108,16 @@ interface PeerState {
 export class Broadcast {
   readonly stats: BroadcastStats = {
     published: 0, delivered: 0, payloadsReceived: 0, duplicates: 0, ihaveSent: 0, graftsSent: 0,
-    prunesSent: 0, expiredDropped: 0, seenFullDropped: 0, rateDropped: 0, missingGivenUp: 0,
+    prunesSent: 0, expiredDropped: 0, seenFullDropped: 0, rateDropped: 0, missingGivenUp: 0, rejoins: 0,
   };
   #host: BroadcastHost;
   #peers = new Map<LinkId, PeerState>();
   /** id → expiry (ms): everything received and checked (accepted, ignored or rejected). */
   #seen = new Map<string, number>();
   /** id → the message, kept to answer GRAFTs. */
-  #cache = new Map<string, { body: Uint8Array; signature: Uint8Array; expiresAtMs: number; hops: number }>();
+  #cache = new Map<string, { body: Uint8Array; signature: Uint8Array; expiresAtMs: number; hops: number; arrivedAt: number }>();
+  /** This node's last prune: when, and for which message's duplicate. */
+  #lastPrune: { at: number; id: string } = { at: -Infinity, id: "" };
   #pending = new Map<string, Pending>();
   #missing = new Map<string, Missing>();
   #ihaveDueAt = Infinity;
@@ -132,9 +138,14 @@ export class Broadcast {
     return this.#wakeAt;
   }
 
+  /** Links this node pushes payloads to (its edges of the eager tree). */
+  eagerLinks(): LinkId[] {
+    return [...this.#peers].filter(([, p]) => p.eager).map(([id]) => id);
+  }
+
   linkUp(linkId: LinkId, now: number): void {
     this.#peers.set(linkId, {
-      eager: true, announced: new Set(), grafting: 0,
+      eager: true, firsts: 0, announced: new Set(), grafting: 0,
       tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: [],
     });
   }
@@ -179,6 +190,7 @@ export class Broadcast {
         return this.#onGraft(linkId, peer, frame.ids);
       case FRAME.PRUNE:
         peer.eager = false;
+        this.#rejoin(linkId);
         return;
     }
   }
@@ -239,11 +251,13 @@ export class Broadcast {
     const id = toHex(sha256(signed));
     if (this.#seen.has(id)) {
       this.stats.duplicates++;
-      if (peer.eager) {
-        peer.eager = false;
-        this.stats.prunesSent++;
-        this.#host.send(linkId, { type: FRAME.PRUNE });
-      }
+      // A duplicate is evidence of a cycle of eager links — unless the last prune here was made
+      // for another message that crossed this one: then this copy left before that prune and
+      // the cycle may be gone already. Pruning on it too (two publishers at once) would cut both
+      // edges of one cycle and leave this node off the tree.
+      const first = this.#cache.get(id);
+      const crossed = first !== undefined && this.#lastPrune.id !== id && first.arrivedAt < this.#lastPrune.at;
+      if (!crossed) this.#prune(linkId, now, id);
       return;
     }
     const pending = this.#pending.get(id);
@@ -286,14 +300,14 @@ export class Broadcast {
           }
         }
         // Every other link that sent a copy meanwhile is redundant on the tree.
-        for (const l of p.senders) if (l !== copy.linkId) this.#prune(l);
+        for (const l of p.senders) if (l !== copy.linkId) this.#prune(l, this.#clock, id);
       });
     });
   }
 
   #accept(now: number, id: string, body: MessageBody, bodyBytes: Uint8Array, signature: Uint8Array, hops: number, from: LinkId | null): void {
     if (!this.#remember(id, body.expiresAtMs)) return;
-    this.#cache.set(id, { body: bodyBytes, signature, expiresAtMs: body.expiresAtMs, hops });
+    this.#cache.set(id, { body: bodyBytes, signature, expiresAtMs: body.expiresAtMs, hops, arrivedAt: now });
     if (this.#cache.size > this.#host.options.messageCacheMax) this.#cache.delete(this.#cache.keys().next().value!);
     this.stats.delivered++;
     this.#host.deliver(this.#delivery(id, body, hops, from === null));
@@ -302,6 +316,7 @@ export class Broadcast {
     for (const [linkId, peer] of this.#peers) {
       if (linkId === from) {
         peer.eager = true;
+        peer.firsts++;
         continue;
       }
       if (peer.eager) this.#host.send(linkId, { type: FRAME.GOSSIP, body: bodyBytes, signature, hops: Math.min(hops, 255) });
@@ -326,13 +341,38 @@ export class Broadcast {
     return true;
   }
 
-  #prune(linkId: LinkId | null): void {
+  #prune(linkId: LinkId | null, now: number = this.#clock, id = ""): void {
     if (linkId === null) return;
     const peer = this.#peers.get(linkId);
     if (!peer || !peer.eager) return;
+    // Never the last eager link: a node with none hears of messages only by announcement.
+    let eager = 0;
+    for (const p of this.#peers.values()) if (p.eager) eager++;
+    if (eager <= 1) return;
+    this.#lastPrune = { at: now, id };
     peer.eager = false;
     this.stats.prunesSent++;
     this.#host.send(linkId, { type: FRAME.PRUNE });
+  }
+
+  /**
+   * Prunes decided at different nodes for messages that crossed can leave a node with no eager
+   * link at all; it would then hear everything by announcement (one repair delay per message).
+   * Such a node asks one lazy neighbour to make their link eager again: an empty GRAFT.
+   */
+  #rejoin(except: LinkId): void {
+    let best: LinkId | null = null;
+    for (const [id, p] of this.#peers) {
+      if (p.eager) return;
+      // The neighbour that brought the most first copies is the likeliest to be on the main tree
+      // (two isolated neighbours choosing each other would form an island).
+      if (id !== except && (best === null || p.firsts > this.#peers.get(best)!.firsts)) best = id;
+    }
+    const target = best ?? (this.#peers.has(except) ? except : null);
+    if (target === null) return;
+    this.#peers.get(target)!.eager = true;
+    this.stats.rejoins++;
+    this.#host.send(target, { type: FRAME.GRAFT, ids: [] });
   }
 
   #onIHave(now: number, linkId: LinkId, peer: PeerState, ids: Uint8Array[]): void {

@@ -57,6 +57,33 @@ describe("broadcast (Plumtree)", () => {
     expect(perNodePerMsg).toBeLessThan(1.5); // a full mesh flood would be 8 copies per node
   });
 
+  it("publishers at the same moment on a fresh mesh: no node left off the tree, repairs stop quickly", async () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const n = 6;
+      const w = new World(n, { intervalMs: 100_000 }, seed);
+      w.linkAll();
+      await w.settle();
+      // Every node publishes at once: copies cross everywhere while the tree forms.
+      for (let i = 0; i < n; i++) w.engines[i].publish(w.now, "t", enc(`burst-${i}`));
+      await run(w, 2000);
+      for (let i = 0; i < n; i++) expect(w.engines[i].broadcast.eagerLinks().length, `seed ${seed} node ${i}`).toBeGreaterThan(0);
+      // The shared tree may still be split in places (prunes made at different nodes for crossing
+      // messages); the first messages afterwards repair it (GRAFT), and then no repair is needed.
+      const grafts = () => w.engines.reduce((s, e) => s + e.broadcast.stats.graftsSent, 0);
+      for (let k = 0; k < 6; k++) {
+        w.engines[k % n].publish(w.now, "t", enc(`repair-${k}`));
+        await run(w, 700);
+      }
+      const settled = grafts();
+      for (let k = 0; k < 12; k++) {
+        w.engines[k % n].publish(w.now, "t", enc(`after-${k}`));
+        await run(w, 300);
+      }
+      expect(messages(w).length, `seed ${seed}`).toBe(n * n + 18 * n);
+      expect(grafts() - settled, `seed ${seed}`).toBe(0);
+    }
+  });
+
   it("a lost eager link is repaired from lazy announcements (IHAVE → GRAFT)", async () => {
     const w = new World(4, { intervalMs: 100_000 });
     w.linkAll();
@@ -80,14 +107,19 @@ describe("broadcast (Plumtree)", () => {
     w.link(0, 1);
     w.link(2, 1);
     await w.settle();
-    // node 1 prunes both links, so it only hears announcements
-    for (const from of [0, 2]) w.engines[from].receive(w.now, 1, encodeFrame({ type: FRAME.PRUNE }));
-    w.filter = (from, to, bytes) => !(to === 1 && bytes[1] === FRAME.GOSSIP && from === 2);
+    // Node 2 never delivers to node 1; node 0 delivers only once node 1 asks for the message by id.
+    let asked0 = false;
+    w.filter = (from, to, bytes) => {
+      if (from === 1 && to === 0 && bytes[1] === FRAME.GRAFT && bytes[2] !== 0x80) asked0 = true; // 0x80: no ids
+      return !(to === 1 && bytes[1] === FRAME.GOSSIP && (from === 2 || !asked0));
+    };
     w.engines[0].publish(w.now, "t", enc("x"));
     await w.settle();
     const id = messages(w, 0)[0].id;
     // node 2 (which never delivers to node 1) announces first
     w.engines[1].receive(w.now, 2, encodeFrame({ type: FRAME.IHAVE, ids: [hexToBytes(id)] }));
+    // …then node 0 announces it too
+    w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.IHAVE, ids: [hexToBytes(id)] }));
     await run(w, 2000);
     expect(messages(w, 1).length).toBe(1);
     expect(w.engines[1].broadcast.stats.graftsSent).toBeGreaterThanOrEqual(2);
