@@ -23,7 +23,7 @@ import { fromHex, toHex } from "../bytes.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { remoteError, type GrapevineError } from "../errors.ts";
-import { FRAME, type Frame, type GossipFrame } from "../wire/frames.ts";
+import { encodeFrame, FRAME, type Frame, type GossipFrame } from "../wire/frames.ts";
 import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
@@ -48,6 +48,8 @@ export interface BroadcastHost {
   readonly options: EngineOptions;
   readonly protocolVersion: number;
   send(linkId: LinkId, frame: Frame): void;
+  /** Sends an already encoded frame (one encoding shared by every link a message goes to). */
+  sendEncoded(linkId: LinkId, bytes: Uint8Array): void;
   /** Queue a signature check; the result comes back through `verified`. */
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, done: (ok: boolean) => void): void;
   /** Queue the application's validation; the verdict comes back through `done`. */
@@ -313,14 +315,17 @@ export class Broadcast {
     this.#host.deliver(this.#delivery(id, body, hops, from === null));
     const idBytes = fromHex(id);
     if (this.#recent.length < this.#host.options.idsPerFrameMax) this.#recent.push(idBytes);
+    let encoded: Uint8Array | null = null;
     for (const [linkId, peer] of this.#peers) {
       if (linkId === from) {
         peer.eager = true;
         peer.firsts++;
         continue;
       }
-      if (peer.eager) this.#host.send(linkId, { type: FRAME.GOSSIP, body: bodyBytes, signature, hops: Math.min(hops, 255) });
-      else this.#queueIHave(now, peer, idBytes);
+      if (peer.eager) {
+        encoded ??= encodeFrame({ type: FRAME.GOSSIP, body: bodyBytes, signature, hops: Math.min(hops, 255) });
+        this.#host.sendEncoded(linkId, encoded);
+      } else this.#queueIHave(now, peer, idBytes);
     }
     this.#rearm(now);
   }

@@ -192,13 +192,7 @@ export class Engine {
       protocolVersion: PROTOCOL_VERSION,
       id: this.id,
       generation,
-      send: (linkId, bytes) => {
-        const link = this.#links.get(linkId);
-        if (!link || link.closed) return;
-        this.stats.framesOut++;
-        this.stats.bytesOut += bytes.length;
-        this.#transmits.push({ linkId, bytes });
-      },
+      send: b.sendEncoded,
       sign: b.sign,
       verify: b.verify,
       emit: (e) => this.#emit(e),
@@ -221,6 +215,7 @@ export class Engine {
         const link = this.#links.get(linkId);
         if (link && !link.closed) this.#send(link, frame);
       },
+      sendEncoded: (linkId, bytes) => this.#sendEncoded(linkId, bytes),
       verify: (publicKey, message, signature, done) => job({ kind: "verify", publicKey, message, signature }, (r) => done(r === true)),
       validate: (message, done) => job({ kind: "validate", message }, (r) => done(r === "reject" || r === "ignore" ? r : r === "accept" || r === true ? "accept" : "ignore")),
       sign: (message, done) => job({ kind: "sign", message }, (r) => done(r instanceof Uint8Array ? r : null)),
@@ -716,6 +711,15 @@ export class Engine {
   }
 
   // ------------------------------------------------------------------ plumbing
+
+  /** Queues an encoded frame for a live link; frames for a closed or unknown link are dropped. */
+  #sendEncoded(linkId: LinkId, bytes: Uint8Array): void {
+    const link = this.#links.get(linkId);
+    if (!link || link.closed) return;
+    this.stats.framesOut++;
+    this.stats.bytesOut += bytes.length;
+    this.#transmits.push({ linkId, bytes });
+  }
 
   #send(link: LinkState, frame: Frame): void {
     const bytes = encodeFrame(frame);

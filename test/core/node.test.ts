@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createMemoryLinkPair, createNode, exportSecretKey, type ChangeEvent, GrapevineError } from "../../mod.ts";
 import { keyPair } from "./harness.ts";
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
+async function until(cond: () => boolean, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error("condition not met in time");
