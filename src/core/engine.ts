@@ -111,7 +111,8 @@ export function frameLimitsFor(o: EngineOptions): FrameLimits {
   return {
     frameBytesMax: o.frameBytesMax,
     leafBytesMax: o.valueBytesMax + o.keyBytesMax + 32,
-    digestRowsMax: Math.max(o.digestEntriesMax, 1),
+    // Accept longer digests than this node sends: peers may switch to summaries at another size.
+    digestRowsMax: Math.max(o.digestEntriesMax, 1024),
     deltaOriginsMax: o.deltaOriginsMax,
     entriesMax: o.keysPerOriginMax,
     treeNodesMax: o.treeNodesMax,

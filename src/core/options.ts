@@ -172,7 +172,7 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   frameBytesMax: 1_048_576,
   deltaBytesMax: 262_144,
   deltaOriginsMax: 512,
-  digestEntriesMax: 256,
+  digestEntriesMax: 64,
   treeNodesMax: 64,
   treeLeafOriginsMax: 32,
 

@@ -9,7 +9,7 @@
  */
 
 import { Engine } from "../core/engine.ts";
-import type { GossipMode } from "../core/options.ts";
+import type { EngineOptions, GossipMode } from "../core/options.ts";
 import { deriveSeed, seededRng } from "../core/random.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { keyPairFromSeed } from "../crypto/ed25519.ts";
@@ -35,6 +35,8 @@ export interface ScenarioOptions {
   cryptoName: string;
   /** Wall clock for `wall_ms`, injected (the simulator itself has none). */
   clock: () => number;
+  /** Further engine options for every node (digest sizes, timeouts, …). */
+  engine?: Partial<EngineOptions>;
 }
 
 /** Default overlay degree: a full mesh up to 32 nodes, else 2·log2(n) + fanout links, at least 12. */
@@ -62,7 +64,7 @@ function makeSim(o: ScenarioOptions, network: { loss: number }) {
     nodes: o.nodes,
     seed: o.seed,
     degree: o.degree > 0 ? o.degree : defaultDegree(o.nodes, o.fanout),
-    engine: { fanout: o.fanout, mode: o.mode, intervalMs: o.intervalMs, ...MEMBERSHIP_OFF },
+    engine: { ...o.engine, fanout: o.fanout, mode: o.mode, intervalMs: o.intervalMs, ...MEMBERSHIP_OFF },
     network,
     suite: o.suite,
     cryptoName: o.cryptoName,
