@@ -138,16 +138,24 @@ function load(m: { frames: number; bytes: number }, members: number, ms: number,
   return { messages_per_member_per_period: round2(m.frames / members / periods), bytes_per_member_per_period: Math.round(m.bytes / members / periods) };
 }
 
-/** Counts deaths and suspicions of members that are in fact up (`up(j)`), per observer event. */
+/**
+ * Counts deaths and suspicions of members that are in fact up (`up(j)`): per observer event (one
+ * node marking one member), and per declaration (one signed dead claim, however many accept it).
+ */
 function watchFalse(sim: Simulation, index: Map<string, number>, up: (j: number) => boolean) {
-  const c = { dead: 0, suspect: 0, deadOfSlow: 0 };
+  const c = { dead: 0, suspect: 0, deadOfSlow: 0, declared: new Set<string>(), declaredOfSlow: new Set<string>() };
   sim.observe((_i, ev) => {
     if (ev.type !== "member" || (ev.state !== "dead" && ev.state !== "suspect")) return;
     const j = index.get(toHex(ev.member));
     if (j === undefined || !up(j)) return;
     if (ev.state === "dead") {
+      const claim = `${j}:${ev.generation}:${ev.incarnation}:${toHex(ev.claimer!)}`;
       c.dead++;
-      if (sim.nodes[j].slow) c.deadOfSlow++;
+      c.declared.add(claim);
+      if (sim.nodes[j].slow) {
+        c.deadOfSlow++;
+        c.declaredOfSlow.add(claim);
+      }
     } else c.suspect++;
   });
   return c;
@@ -293,6 +301,11 @@ function roundOrNull(x: number | null): number | null {
 /** One arm (with or without Lifeguard) of the false-positive experiment. */
 export interface FalsePositiveArm {
   lifeguard: boolean;
+  /** Signed dead claims about live healthy (not slow) members, per node-hour of the mesh. */
+  false_declarations_of_healthy: number;
+  false_declarations_of_healthy_per_node_hour: number;
+  /** Signed dead claims about live slow members (stalled past a suspicion timeout). */
+  false_declarations_of_slow: number;
   /** Times some node marked a live member dead (any member). */
   false_positives: number;
   false_positives_per_node_hour: number;
@@ -327,7 +340,9 @@ export interface FalsePositiveReport {
   probe_interval_ms: number;
   with_lifeguard: FalsePositiveArm;
   without_lifeguard: FalsePositiveArm;
-  /** without / with, false positives of healthy members; null when Lifeguard had none. */
+  /** without / with, dead claims signed about healthy members; null when Lifeguard had none. */
+  reduction_declarations_healthy: number | null;
+  /** without / with, false positives (observer events) of healthy members; null when Lifeguard had none. */
   reduction_healthy: number | null;
   /** without / with, all false positives; null when Lifeguard had none. */
   reduction_all: number | null;
@@ -357,8 +372,12 @@ export async function runFalsePositives(
       engines.reduce((s, e, i) => s + (which(i) ? f(e) : 0), 0);
     const slowCount = sim.nodes.filter((n) => n.slow).length;
     const l = load(m(), o.nodes, durationMs, o.probeIntervalMs);
+    const healthyDeclared = fp.declared.size - fp.declaredOfSlow.size;
     return {
       lifeguard,
+      false_declarations_of_healthy: healthyDeclared,
+      false_declarations_of_healthy_per_node_hour: round4(healthyDeclared / hours),
+      false_declarations_of_slow: fp.declaredOfSlow.size,
       false_positives: fp.dead,
       false_positives_per_node_hour: round4(fp.dead / hours),
       false_positives_of_healthy: fp.dead - fp.deadOfSlow,
@@ -389,6 +408,9 @@ export async function runFalsePositives(
     probe_interval_ms: o.probeIntervalMs,
     with_lifeguard: withLg,
     without_lifeguard: without,
+    reduction_declarations_healthy: withLg.false_declarations_of_healthy > 0
+      ? round2(without.false_declarations_of_healthy / withLg.false_declarations_of_healthy)
+      : null,
     reduction_healthy: withLg.false_positives_of_healthy > 0 ? round2(without.false_positives_of_healthy / withLg.false_positives_of_healthy) : null,
     reduction_all: withLg.false_positives > 0 ? round2(without.false_positives / withLg.false_positives) : null,
     seed: o.seed,

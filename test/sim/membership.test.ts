@@ -54,6 +54,7 @@ describe("simulator: membership", () => {
       const r = await runFalsePositives(base(seed, { nodes: 60, loss: 0.05 }), 0.15, 240_000);
       expect(r.with_lifeguard.penalties + r.without_lifeguard.penalties).toBe(0);
       expect(r.with_lifeguard.false_positives_of_healthy).toBeLessThanOrEqual(r.without_lifeguard.false_positives_of_healthy);
+      expect(r.with_lifeguard.false_declarations_of_healthy).toBeLessThanOrEqual(r.without_lifeguard.false_declarations_of_healthy);
       expect(r.with_lifeguard.suspicions_raised).toBeLessThan(r.without_lifeguard.suspicions_raised);
       expect(r.with_lifeguard.awareness_mean_slow).toBeGreaterThan(r.with_lifeguard.awareness_mean_healthy);
       expect(r.without_lifeguard.awareness_mean_slow).toBe(0);
