@@ -28,6 +28,9 @@ import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/
 import type { LinkId } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
 
+/** Rounds over which a node keeps re-announcing the ids it accepted (gossipsub keeps 3 heartbeats). */
+const ANNOUNCE_ROUNDS = 3;
+
 /** What the application's validator says about a message. */
 export type Verdict = "accept" | "reject" | "ignore";
 
@@ -123,8 +126,10 @@ export class Broadcast {
   #pending = new Map<string, Pending>();
   #missing = new Map<string, Missing>();
   #ihaveDueAt = Infinity;
-  /** Ids accepted since the last round, re-announced once to a few random links at the round. */
+  /** Ids accepted since the last round, re-announced to a few random links at the round. */
   #recent: Uint8Array[] = [];
+  /** The ids of the last rounds (newest first), announced again at each round: more chances on lossy links. */
+  #history: Uint8Array[][] = [];
   #wakeAt = Infinity;
   #sweepAt = 0;
   #nonce = 0;
@@ -204,13 +209,16 @@ export class Broadcast {
    * random links, closes that gap at 32 bytes per id and peer.
    */
   round(peers: readonly LinkId[]): void {
-    if (!this.#recent.length) return;
+    this.#history.unshift(this.#recent);
+    this.#recent = [];
+    if (this.#history.length > ANNOUNCE_ROUNDS) this.#history.pop();
+    const ids = this.#history.flat().slice(0, this.#host.options.idsPerFrameMax);
+    if (!ids.length) return;
     for (const linkId of peers) {
       if (!this.#peers.has(linkId)) continue;
       this.stats.ihaveSent++;
-      this.#host.send(linkId, { type: FRAME.IHAVE, ids: this.#recent });
+      this.#host.send(linkId, { type: FRAME.IHAVE, ids });
     }
-    this.#recent = [];
   }
 
   /** Advances the clock used by callbacks that complete later (crypto, validation). */
@@ -419,7 +427,8 @@ export class Broadcast {
     peer.eager = true;
     m.tries++;
     m.askedLast = target;
-    m.deadline = now + o.graftTimeoutMs;
+    // Backing off spreads the retries over several rounds of re-announcements on lossy links.
+    m.deadline = now + o.graftTimeoutMs * 2 ** (m.tries - 1);
     this.stats.graftsSent++;
     this.#host.send(target, { type: FRAME.GRAFT, ids: [m.id] });
   }

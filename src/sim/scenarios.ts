@@ -398,8 +398,10 @@ export interface BroadcastReport {
   loss: number;
   seed: number;
   degree: number;
-  /** Deliveries over (messages × live nodes). */
+  /** Deliveries over (messages × live nodes), rounded down to 6 decimals (never up to 1). */
   delivered_fraction: number;
+  /** (node, message) pairs never delivered. */
+  missing_deliveries: number;
   /** Payload copies (GOSSIP frames) received per live node per message. */
   copies_per_node_per_msg: number;
   /** Copies per node of the one warm-up message that floods before the tree exists. */
@@ -501,7 +503,8 @@ export async function runBroadcast(
     loss: o.loss,
     seed: o.seed,
     degree: sim.options.degree,
-    delivered_fraction: round4(deliveries / want),
+    delivered_fraction: Math.floor((deliveries / want) * 1e6) / 1e6,
+    missing_deliveries: want - deliveries,
     copies_per_node_per_msg: round4(payloads / (b.messages * (live.length - 1))),
     warmup_copies_per_node: round4(warmupCopies),
     ms_to_99_p50: pct(to99, 0.5),

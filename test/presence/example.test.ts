@@ -51,12 +51,12 @@ describe("presence example in Chromium", () => {
 
       await a1.mouse.move(200, 200);
       await a1.mouse.move(240, 260, { steps: 5 });
-      await b.waitForSelector("#board .cursor", { timeout: 5000 });
-      await a2.waitForSelector("#board .cursor", { timeout: 5000 });
+      await b.waitForSelector("#board .cursor", { timeout: 15_000 });
+      await a2.waitForSelector("#board .cursor", { timeout: 15_000 });
 
       await a2.close();
-      await b.waitForFunction(() => /left \(left\)/.test(document.querySelector("#log")?.textContent ?? ""), null, { timeout: 5000 });
-      await b.waitForFunction(() => document.querySelectorAll("#avatars .avatar .tabs").length === 0, null, { timeout: 5000 });
+      await b.waitForFunction(() => /left \(left\)/.test(document.querySelector("#log")?.textContent ?? ""), null, { timeout: 15_000 });
+      await b.waitForFunction(() => document.querySelectorAll("#avatars .avatar .tabs").length === 0, null, { timeout: 15_000 });
     } finally {
       await one.close();
       await two.close();
