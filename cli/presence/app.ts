@@ -20,6 +20,8 @@ const config = JSON.parse(document.getElementById("config")?.textContent ?? "{}"
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const CURSOR_MS = 40;
 const CURSOR_IDLE_MS = 4000;
+/** Hex, as `<input type="color">` wants it. */
+const PALETTE = ["#d1495b", "#00798c", "#edae49", "#30638e", "#6a4c93", "#2a9d8f", "#e76f51", "#3d5a80"];
 
 function stored(key: string, make: () => string): string {
   let v = localStorage.getItem(key);
@@ -30,7 +32,7 @@ function stored(key: string, make: () => string): string {
 const user = stored("gv-presence-user", () => Math.random().toString(36).slice(2, 10));
 const me: Me = {
   name: stored("gv-presence-name", () => ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Ken", "Radia", "Leslie"][Math.floor(Math.random() * 8)]),
-  color: stored("gv-presence-color", () => `hsl(${Math.floor(Math.random() * 360)} 65% 45%)`),
+  color: stored("gv-presence-color", () => PALETTE[Math.floor(Math.random() * PALETTE.length)]),
 };
 const cursors = new Map<string, { el: HTMLElement; at: number }>();
 
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
   const name = $<HTMLInputElement>("name");
   const color = $<HTMLInputElement>("color");
   name.value = me.name;
+  color.value = /^#[0-9a-f]{6}$/i.test(me.color) ? me.color : PALETTE[0];
   name.addEventListener("input", () => {
     localStorage.setItem("gv-presence-name", name.value);
     room.presence.update({ name: name.value || "?" });
