@@ -14,7 +14,9 @@
  * NACK — and the direct PING is sent once more. No ACK by the end of the period: the node signs a
  * suspicion. A suspicion not refuted within the suspicion timeout becomes a death. Each node's
  * links are its monitors, so a crashed node is probed by about one monitor per period, SWIM's
- * expected first detection of e/(e − 1) ≈ 1.58 periods.
+ * expected first detection of e/(e − 1) ≈ 1.58 periods. A node with far more links than its active
+ * view wants (a relay) probes one link per `4 × target` links each period, so none goes unprobed
+ * for long.
  *
  * Lifeguard: missed NACKs, late timers, failed probes and refutations raise this node's local
  * health score; its probe interval and timeout are multiplied by `score + 1`. A suspicion starts
@@ -203,7 +205,8 @@ export class Membership {
   #signingAlive = false;
   #left = false;
   #seq = 0;
-  #probe: Probe | null = null;
+  /** Probes in flight by seq: one per period, more on a node with many more links than it wants. */
+  #probes = new Map<number, Probe>();
   #probeOrder: LinkId[] = [];
   #relays = new Map<number, Relay>();
   #pending = new Map<string, { links: Set<LinkId> }>();
@@ -331,7 +334,7 @@ export class Membership {
     const link = this.#links.get(linkId);
     this.#links.delete(linkId);
     if (!link?.peerId || !this.enabled || this.#left) return this.#rearm();
-    if (this.#probe?.linkId === linkId) this.#probe = null;
+    this.#forgetProbes(linkId);
     // The link was how this node watched the peer: with no other link to it, nobody here can
     // probe it, so say so. If it is alive and linked elsewhere it refutes; else it dies in time.
     const m = this.#members.get(link.peerId);
@@ -370,10 +373,11 @@ export class Membership {
       this.#nack(r.replyLinkId, r.replySeq);
     }
     if (!this.#left) {
-      this.#advanceProbe(now);
+      this.#advanceProbes(now);
       if (now >= this.#nextProbeAt) {
         this.#nextProbeAt = now + this.#health.scale(this.#o.probeIntervalMs);
-        this.#startProbe(now);
+        const busy = new Set([...this.#probes.values()].map((p) => p.peerId));
+        for (let k = this.#probesPerPeriod(); k > 0; k--) this.#startProbe(now, busy);
       }
       for (const id of this.#suspects) {
         const m = this.#members.get(id)!;
@@ -401,7 +405,7 @@ export class Membership {
     this.observe(now);
     if (!this.enabled || this.#left) return;
     this.#left = true;
-    this.#probe = null;
+    this.#probes.clear();
     this.#relays.clear();
     const announce = (c: ClaimWire) => {
       this.#queue.push(this.#selfId, c);
@@ -428,8 +432,8 @@ export class Membership {
         this.#receiveClaims(link.id, f.claims, "gossip");
         return this.#onPingReq(now, link, f);
       case MEMBER_FRAME.NACK: {
-        const p = this.#probe;
-        if (p && p.seq === f.seq && p.indirect && p.nacks < p.expectedNacks) p.nacks++;
+        const p = this.#probes.get(f.seq);
+        if (p && p.indirect && p.nacks < p.expectedNacks) p.nacks++;
         return;
       }
       case MEMBER_FRAME.CLAIMS:
@@ -456,8 +460,8 @@ export class Membership {
       if (back) this.#sendFrame(back.id, { type: MEMBER_FRAME.ACK, seq: r.replySeq, claims: this.#claimsFor(back.peerId) });
       return;
     }
-    const p = this.#probe;
-    if (p && p.seq === f.seq && !p.acked) {
+    const p = this.#probes.get(f.seq);
+    if (p && !p.acked) {
       p.acked = true;
       this.#health.apply(-1);
     }
@@ -485,27 +489,37 @@ export class Membership {
 
   // ---------------------------------------------------------------- probing
 
-  #startProbe(now: number): void {
-    const link = this.#nextProbeTarget();
+  /**
+   * One probe per period, as in SWIM, unless the node holds far more links than its active view
+   * wants (a relay with a browser on each): then one per `4 × target` links, so that every link is
+   * still probed every few periods and a hung peer is noticed in seconds, not in N periods.
+   */
+  #probesPerPeriod(): number {
+    return Math.max(1, Math.ceil(this.#distinctLinks().length / (4 * this.#activeViewTarget())));
+  }
+
+  #startProbe(now: number, busy: Set<string>): void {
+    const link = this.#nextProbeTarget(busy);
     if (!link) return;
+    busy.add(link.peerId!);
     const seq = this.#nextSeq();
     this.stats.probes++;
-    this.#probe = {
+    this.#probes.set(seq, {
       seq, linkId: link.id, peerId: link.peerId!, peer: link.peer!,
       directDeadline: now + this.#health.scale(this.#o.probeTimeoutMs),
       retryAt: now + this.#health.scale((this.#o.probeTimeoutMs + this.#o.probeIntervalMs) / 2),
       endAt: now + this.#health.scale(this.#o.probeIntervalMs),
       indirect: false, expectedNacks: 0, nacks: 0, acked: false,
-    };
+    });
     this.#sendFrame(link.id, { type: MEMBER_FRAME.PING, seq, claims: this.#claimsFor(link.peerId) });
   }
 
   /** Round robin over a shuffled list of linked peers (one link per peer), reshuffled each pass. */
-  #nextProbeTarget(): LinkInfo | undefined {
+  #nextProbeTarget(busy: Set<string>): LinkInfo | undefined {
     for (let pass = 0; pass < 2; pass++) {
       while (this.#probeOrder.length) {
         const link = this.#links.get(this.#probeOrder.pop()!);
-        if (link && this.#probeable(link)) return link;
+        if (link && this.#probeable(link) && !busy.has(link.peerId!)) return link;
       }
       const seen = new Set<string>();
       const order: LinkId[] = [];
@@ -524,20 +538,24 @@ export class Membership {
     return this.#members.get(l.peerId)?.state !== "left";
   }
 
-  #advanceProbe(now: number): void {
-    const p = this.#probe;
-    if (!p) return;
-    if (p.acked) {
-      this.#probe = null;
-      return;
+  #advanceProbes(now: number): void {
+    for (const p of this.#probes.values()) {
+      if (p.acked) {
+        this.#probes.delete(p.seq);
+        continue;
+      }
+      if (!p.indirect && now >= p.directDeadline) this.#goIndirect(p);
+      if (p.indirect && p.retryAt <= now && now < p.endAt) {
+        // Lost frames, not dead peers, fail most probes on a lossy path: one more direct try.
+        p.retryAt = Infinity;
+        if (this.#links.has(p.linkId)) this.#sendFrame(p.linkId, { type: MEMBER_FRAME.PING, seq: p.seq, claims: this.#claimsFor(p.peerId) });
+      }
+      if (now >= p.endAt) this.#probeFailed(p);
     }
-    if (!p.indirect && now >= p.directDeadline) this.#goIndirect(p);
-    if (p.indirect && p.retryAt <= now && now < p.endAt) {
-      // Lost frames, not dead peers, fail most probes on a lossy path: one more direct try.
-      p.retryAt = Infinity;
-      if (this.#links.has(p.linkId)) this.#sendFrame(p.linkId, { type: MEMBER_FRAME.PING, seq: p.seq, claims: this.#claimsFor(p.peerId) });
-    }
-    if (now >= p.endAt) this.#probeFailed(p);
+  }
+
+  #forgetProbes(linkId: LinkId): void {
+    for (const p of this.#probes.values()) if (p.linkId === linkId) this.#probes.delete(p.seq);
   }
 
   #goIndirect(p: Probe): void {
@@ -562,7 +580,7 @@ export class Membership {
   }
 
   #probeFailed(p: Probe): void {
-    this.#probe = null;
+    this.#probes.delete(p.seq);
     this.stats.probesFailed++;
     // Missing NACKs mean the helpers did not hear back in time either: likely this node is slow.
     this.#health.apply(p.expectedNacks > 0 ? Math.max(0, p.expectedNacks - p.nacks) : 1);
@@ -923,7 +941,7 @@ export class Membership {
   #drop(link: LinkInfo, reason: string): void {
     link.dropping = true;
     this.stats.dropLinks++;
-    if (this.#probe?.linkId === link.id) this.#probe = null;
+    this.#forgetProbes(link.id);
     this.#host.emit({ type: "drop-link", linkId: link.id, reason });
   }
 
@@ -981,9 +999,9 @@ export class Membership {
     let t = Math.min(this.#nextMaintainAt, this.#queue.size ? Math.max(this.#nextGossipAt, this.#clock) : Infinity);
     if (!this.#left) {
       t = Math.min(t, this.#nextProbeAt, this.#nextPushPullAt, this.#nextShuffleAt, this.#seeds.size ? this.#nextSeedAt : Infinity);
-      const p = this.#probe;
-      if (p && !p.acked) t = Math.min(t, p.indirect ? Math.min(p.retryAt, p.endAt) : p.directDeadline);
-      else if (p) t = Math.min(t, this.#nextProbeAt);
+      for (const p of this.#probes.values()) {
+        if (!p.acked) t = Math.min(t, p.indirect ? Math.min(p.retryAt, p.endAt) : p.directDeadline);
+      }
       for (const id of this.#suspects) {
         const s = this.#members.get(id)!.suspicion!;
         if (!s.declaring) t = Math.min(t, s.deadline);

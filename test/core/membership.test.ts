@@ -115,6 +115,22 @@ describe("membership: failure detection", () => {
     for (const i of [1, 2]) expect(stateAt(w, i, 3)).toBe("alive");
   });
 
+  it("a hub with far more links than it wants probes several per period, so a hung spoke is found soon", async () => {
+    const w = new World(31, { ...FAST, activeViewSize: 3 });
+    for (let i = 1; i < 31; i++) w.link(0, i); // a relay with a browser on each link
+    await w.settle();
+    await runFor(w, 2000);
+    const hub = w.engines[0].membership;
+    const before = hub.stats.probes;
+    await runFor(w, 10_000);
+    expect(hub.stats.probes - before).toBeGreaterThanOrEqual(25); // ceil(30 / (4 · 3)) = 3 a period
+    expect(w.engines[5].membership.stats.probes).toBeLessThan(15); // a spoke: one a period
+    w.filter = (from, to) => from !== 30 && to !== 30; // hung: the socket stays open, nothing answers
+    const hungAt = w.now;
+    expect(await runFor(w, 20_000, () => stateAt(w, 0, 30) !== "alive")).toBe(true);
+    expect(w.now - hungAt).toBeLessThan(13_000); // found within a round of the hub's 30 links
+  });
+
   it("a restarted member rejoins with a new generation, which outranks its old death", async () => {
     const w = new World(3, FAST);
     w.linkAll();
