@@ -623,40 +623,7 @@ export class GrapevineNode extends EventTarget {
    * without bound. Ends when the node closes, the signal aborts, or the loop breaks.
    */
   changes(options: { bufferMax?: number; signal?: AbortSignal } = {}): AsyncIterableIterator<ChangeEvent> {
-    const max = options.bufferMax ?? 1024;
-    const buffer: ChangeEvent[] = [];
-    let wake: (() => void) | null = null;
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      unsubscribe();
-      options.signal?.removeEventListener("abort", finish);
-      this.removeEventListener("close", finish);
-      wake?.();
-    };
-    const unsubscribe = this.subscribe((c) => {
-      if (buffer.length >= max) buffer.shift();
-      buffer.push(c);
-      wake?.();
-    });
-    options.signal?.addEventListener("abort", finish);
-    this.addEventListener("close", finish);
-    if (this.#closed || options.signal?.aborted) finish();
-    const iterator: AsyncIterableIterator<ChangeEvent> = {
-      next: async (): Promise<IteratorResult<ChangeEvent>> => {
-        while (!buffer.length && !done) await new Promise<void>((r) => (wake = r));
-        wake = null;
-        if (buffer.length) return { value: buffer.shift()!, done: false };
-        return { value: undefined, done: true };
-      },
-      return: async (): Promise<IteratorResult<ChangeEvent>> => {
-        finish();
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return this.#iterate<ChangeEvent>("change", () => true, options);
   }
 
   /** Resolves when no crypto work is pending (useful in tests and before close). */
