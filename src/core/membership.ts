@@ -382,7 +382,7 @@ export class Membership {
       for (const id of this.#suspects) {
         const m = this.#members.get(id)!;
         const s = m.suspicion!;
-        if (s.deadline <= now && !s.declaring) {
+        if (this.#declareAt(s) <= now && !s.declaring) {
           s.declaring = true;
           this.#accuse(m, CLAIM_KIND.DEAD);
         }
@@ -789,6 +789,16 @@ export class Membership {
     this.#signAlive();
   }
 
+  /**
+   * When this node declares a suspect dead itself. Its accusers (the nodes that failed to reach it)
+   * do so at the deadline; everyone else waits half a minimum suspicion more and, normally, just
+   * accepts an accuser's claim meanwhile — else every node that heard the suspicion would sign a
+   * death of its own. Should every accuser be gone, the others still declare it.
+   */
+  #declareAt(s: Suspicion): number {
+    return s.confirmers.has(this.#selfId) ? s.deadline : s.deadline + this.#params().minMs / 2;
+  }
+
   #params(): SuspicionParams {
     return suspicionParams(this.size, this.#o);
   }
@@ -1004,7 +1014,7 @@ export class Membership {
       }
       for (const id of this.#suspects) {
         const s = this.#members.get(id)!.suspicion!;
-        if (!s.declaring) t = Math.min(t, s.deadline);
+        if (!s.declaring) t = Math.min(t, this.#declareAt(s));
       }
     }
     for (const r of this.#relays.values()) t = Math.min(t, r.deadline);
