@@ -92,11 +92,20 @@ interface Pending {
 
 interface Missing {
   id: Uint8Array;
+  /** Links that announced it (at most `MISSING_ANNOUNCERS_MAX`), in order of announcement. */
   announcers: LinkId[];
+  /** Requests sent for it to each announcer. */
+  asked: Map<LinkId, number>;
   deadline: number;
+  /** Requests sent for it in all. */
   tries: number;
   askedLast: LinkId | null;
 }
+
+/** Announcers remembered per missing id: each is asked up to `graftRetriesMax` times. */
+const MISSING_ANNOUNCERS_MAX = 8;
+/** The retry delay doubles up to `graftTimeoutMs` × 2^this, then stays there. */
+const GRAFT_BACKOFF_DOUBLINGS_MAX = 3;
 
 interface PeerState {
   eager: boolean;
@@ -397,38 +406,52 @@ export class Broadcast {
       peer.announced.add(id);
       const m = this.#missing.get(id);
       if (m) {
-        if (!m.announcers.includes(linkId) && m.announcers.length < 8) m.announcers.push(linkId);
+        if (!m.announcers.includes(linkId) && m.announcers.length < MISSING_ANNOUNCERS_MAX) m.announcers.push(linkId);
         continue;
       }
       if (this.#missing.size >= o.missingMax) continue; // flow control: anti-entropy of later announcements catches up
-      this.#missing.set(id, { id: idBytes, announcers: [linkId], deadline: now + o.graftTimeoutMs, tries: 0, askedLast: null });
+      this.#missing.set(id, { id: idBytes, announcers: [linkId], asked: new Map(), deadline: now + o.graftTimeoutMs, tries: 0, askedLast: null });
       this.#wakeAt = Math.min(this.#wakeAt, now + o.graftTimeoutMs);
     }
   }
 
-  /** A missing message is overdue: ask the next announcer (round robin), up to graftRetriesMax times. */
+  /**
+   * A missing message is overdue: ask an announcer again. Each announcer is asked up to
+   * `graftRetriesMax` times, the least-asked first and the one asked last at the back of the line,
+   * so on a lossy link a request or its answer lost a few times in a row does not lose the message
+   * while other nodes still hold it. Given up only when every live announcer's budget is spent; a
+   * later announcement starts over.
+   */
   #chase(now: number, key: string, m: Missing): void {
     const o = this.#host.options;
     if (m.askedLast !== null) {
       const slow = this.#peers.get(m.askedLast);
       if (slow) slow.grafting = Math.max(0, slow.grafting - 1);
     }
-    const live = m.announcers.filter((l) => this.#peers.has(l));
-    if (m.tries >= o.graftRetriesMax || live.length === 0) {
+    let target: LinkId | null = null;
+    let rank = Infinity;
+    for (const l of m.announcers) {
+      const peer = this.#peers.get(l);
+      const asked = m.asked.get(l) ?? 0;
+      if (!peer || asked >= o.graftRetriesMax) continue;
+      // Fewest requests first; then not the one that just failed; then not a link with requests piling up.
+      const r = asked * 4 + (l === m.askedLast ? 2 : 0) + (peer.grafting >= o.graftsInFlightPerLinkMax ? 1 : 0);
+      if (r < rank) [target, rank] = [l, r];
+    }
+    if (target === null) {
       this.#missing.delete(key);
       this.stats.missingGivenUp++;
       return;
     }
-    // An announcer that was asked and did not deliver goes to the back of the line.
-    const order = live.filter((l) => l !== m.askedLast).concat(live.filter((l) => l === m.askedLast));
-    const target = order.find((l) => this.#peers.get(l)!.grafting < o.graftsInFlightPerLinkMax) ?? order[0];
     const peer = this.#peers.get(target)!;
     peer.grafting++;
     peer.eager = true;
     m.tries++;
+    m.asked.set(target, (m.asked.get(target) ?? 0) + 1);
     m.askedLast = target;
-    // Backing off spreads the retries over several rounds of re-announcements on lossy links.
-    m.deadline = now + o.graftTimeoutMs * 2 ** (m.tries - 1);
+    // Backing off spreads the retries over several rounds of re-announcements on lossy links,
+    // which bring more announcers to ask.
+    m.deadline = now + o.graftTimeoutMs * 2 ** Math.min(m.tries - 1, GRAFT_BACKOFF_DOUBLINGS_MAX);
     this.stats.graftsSent++;
     this.#host.send(target, { type: FRAME.GRAFT, ids: [m.id] });
   }

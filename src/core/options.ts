@@ -93,7 +93,7 @@ export interface EngineOptions {
   idsPerFrameMax: number;
   /** An announced message not received by then is requested (GRAFT) from an announcer. */
   graftTimeoutMs: number;
-  /** Requests of one missing message before giving up on it. */
+  /** Requests of one missing message to one announcer (each announcer is asked in turn). */
   graftRetriesMax: number;
   /** Announcements remembered per link (Bitcoin keeps 5,000). */
   announcementsPerLinkMax: number;
@@ -200,7 +200,7 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   ihaveIntervalMs: 50,
   idsPerFrameMax: 1024,
   graftTimeoutMs: 400,
-  graftRetriesMax: 5,
+  graftRetriesMax: 3,
   announcementsPerLinkMax: 5000,
   missingMax: 4096,
   graftsInFlightPerLinkMax: 256,

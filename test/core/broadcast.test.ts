@@ -125,6 +125,43 @@ describe("broadcast (Plumtree)", () => {
     expect(w.engines[1].broadcast.stats.graftsSent).toBeGreaterThanOrEqual(2);
   });
 
+  it("each announcer is asked up to graftRetriesMax times, least-asked first; lost answers in a row do not lose the message", async () => {
+    for (const lostAnswers of [5, Infinity]) {
+      const w = new World(3, { intervalMs: 100_000, graftTimeoutMs: 300, graftRetriesMax: 3 });
+      w.linkAll();
+      await w.settle();
+      // Every payload to node 1 is lost, except answers to its GRAFTs after the first `lostAnswers`.
+      const asked: number[] = [];
+      w.filter = (from, to, bytes) => {
+        if (from === 1 && bytes[1] === FRAME.GRAFT && bytes[2] !== 0x80) asked.push(to); // 0x80: no ids
+        return !(to === 1 && bytes[1] === FRAME.GOSSIP && asked.length <= lostAnswers);
+      };
+      w.engines[0].publish(w.now, "t", enc("x"));
+      await run(w, 500);
+      expect(messages(w, 2).length).toBe(1);
+      expect(messages(w, 1).length).toBe(0);
+      const id = hexToBytes(messages(w, 0)[0].id);
+      // Both holders announce it to node 1.
+      w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.IHAVE, ids: [id] }));
+      w.engines[1].receive(w.now, 2, encodeFrame({ type: FRAME.IHAVE, ids: [id] }));
+      await run(w, 15_000);
+      const stats = w.engines[1].broadcast.stats;
+      if (lostAnswers === 5) {
+        // Five answers lost in a row: the sixth request, the last of the two announcers' budgets, gets it.
+        expect(messages(w, 1).length).toBe(1);
+        expect(asked.length).toBe(6);
+        expect(stats.missingGivenUp).toBe(0);
+      } else {
+        // Nothing ever answers: three requests to each announcer, alternating, then it is given up.
+        expect(messages(w, 1).length).toBe(0);
+        expect(asked.filter((l) => l === 0).length).toBe(3);
+        expect(asked.filter((l) => l === 2).length).toBe(3);
+        expect(asked.slice(0, 2).sort()).toEqual([0, 2]);
+        expect(stats.missingGivenUp).toBe(1);
+      }
+    }
+  });
+
   it("validators: reject penalises the sender and stops the message; ignore drops it quietly", async () => {
     const w = new World(3, { intervalMs: 100_000 });
     w.link(0, 1);
