@@ -7,6 +7,7 @@
 
 import {
   runDetection,
+  runFalsePositiveArm,
   runFalsePositives,
   runMembershipPartition,
   runScale,
@@ -15,7 +16,7 @@ import {
 import type { SignatureSuite } from "../src/crypto/types.ts";
 
 /** Flags only the membership scenario reads. */
-export const MEMBERSHIP_FLAGS = ["phase", "slow", "fp-loss", "duration-ms", "scale-nodes", "lifeguard", "probe-interval"];
+export const MEMBERSHIP_FLAGS = ["phase", "slow", "fp-loss", "duration-ms", "scale-nodes", "lifeguard", "probe-interval", "fp-arm"];
 
 /** The help text for those flags. */
 export const MEMBERSHIP_HELP = `  membership scenario (--scenario membership; --nodes, --seed, --degree, --crypto, --loss,
@@ -26,6 +27,8 @@ export const MEMBERSHIP_HELP = `  membership scenario (--scenario membership; --
   --fp-loss P         fp: frame loss (default 0.05)
   --slow F            fp: fraction of slow (CPU-starved) nodes (default 0.1)
   --duration-ms MS    fp: virtual time of each arm, with and without Lifeguard (default 600000)
+  --fp-arm A          fp: both | with | without (default both; one arm alone, e.g. to run the two
+                      arms of a long run as two processes on the same seed)
   --scale-nodes LIST  scale: sizes, comma-separated (default 100,1000,10000)
   --lifeguard on|off  detect and partition (default on)
   --probe-interval MS protocol period (default 1000)`;
@@ -54,11 +57,18 @@ export async function runMembershipCli(
   const all = phase === "all";
   if (all || phase === "detect") report.detection = await runDetection(o, num("crash", 0.01, (n) => n > 0 && n < 1));
   if (all || phase === "fp") {
-    report.false_positives = await runFalsePositives(
-      { ...o, loss: num("fp-loss", 0.05, (n) => n >= 0 && n < 1) },
-      num("slow", 0.1, (n) => n >= 0 && n < 1),
-      num("duration-ms", 600_000, (n) => n > 0),
-    );
+    const arm = (flags["fp-arm"] as string) ?? "both";
+    if (!["both", "with", "without"].includes(arm)) throw new Error("--fp-arm: both, with or without");
+    const fo = { ...o, loss: num("fp-loss", 0.05, (n) => n >= 0 && n < 1) };
+    const slow = num("slow", 0.1, (n) => n >= 0 && n < 1);
+    const duration = num("duration-ms", 600_000, (n) => n > 0);
+    if (arm === "both") report.false_positives = await runFalsePositives(fo, slow, duration);
+    else {
+      report.false_positives_arm = {
+        experiment: "false_positives", loss: fo.loss, slow_fraction: slow, duration_ms: duration,
+        ...(await runFalsePositiveArm(fo, arm === "with", slow, duration)),
+      };
+    }
   }
   if (all || phase === "partition") report.partition = await runMembershipPartition(o, num("partition-ms", 60_000, (n) => n >= 0));
   if (all || phase === "scale") report.scale = await runScale(o, sizes);

@@ -823,22 +823,29 @@ export class Membership {
 
   // ---------------------------------------------------------------- dissemination and views
 
+  /**
+   * A CLAIMS frame of its own carries up to `claimsPerFrameMax` queued claims, not just the
+   * `claimsPerMessageMax` that ride on a PING or ACK: links are streams, not UDP datagrams, so a
+   * burst of news (a partition healing: every member refutes at once) drains in a few rounds
+   * instead of 16 claims per peer per round. Each claim is still sent at most `retransmitLimit`
+   * times, so the bytes are the same; they just go sooner.
+   */
   #gossip(): void {
     const peers = this.#distinctLinks();
     for (const link of sample(this.#rng, peers, this.#o.memberGossipFanout)) {
-      const claims = this.#claimsFor(link.peerId);
+      const claims = this.#claimsFor(link.peerId, this.#o.claimsPerFrameMax);
       if (claims.length) this.#sendFrame(link.id, { type: MEMBER_FRAME.CLAIMS, claims });
       if (!this.#queue.size) break;
     }
   }
 
   /** Claims to piggyback to `peerId`: first what is said about the peer itself (so it can refute), then queued news. */
-  #claimsFor(peerId: string | null): ClaimWire[] {
+  #claimsFor(peerId: string | null, max = this.#o.claimsPerMessageMax): ClaimWire[] {
     const out: ClaimWire[] = [];
     const m = peerId ? this.#members.get(peerId) : undefined;
     if (m && (m.state === "suspect" || m.state === "dead")) out.push(m.claim);
     const limit = retransmitLimit(this.size, this.#o.retransmitMult);
-    return out.concat(this.#queue.take(this.#o.claimsPerMessageMax - out.length, limit, out[0]));
+    return out.concat(this.#queue.take(max - out.length, limit, out[0]));
   }
 
   /** The whole view, in SYNC chunks; only the first asks for an answer. */

@@ -59,7 +59,8 @@ interface Run {
 }
 
 /** Builds the simulation and warms it: every node knows `view(i)` of the others. */
-async function start(o: MembershipScenarioOptions, view: "all" | number, slow: { fraction: number; profile?: Partial<SlowProfile> } = { fraction: 0 }): Promise<Run> {
+/** Builds and warms a membership run (exported for diagnostics). */
+export async function start(o: MembershipScenarioOptions, view: "all" | number, slow: { fraction: number; profile?: Partial<SlowProfile> } = { fraction: 0 }): Promise<Run> {
   const degree = o.degree > 0 ? o.degree : activeViewDegree(o.nodes);
   const sim = new Simulation({
     nodes: o.nodes,
@@ -143,18 +144,32 @@ function load(m: { frames: number; bytes: number }, members: number, ms: number,
  * node marking one member), and per declaration (one signed dead claim, however many accept it).
  */
 function watchFalse(sim: Simulation, index: Map<string, number>, up: (j: number) => boolean) {
-  const c = { dead: 0, suspect: 0, deadOfSlow: 0, declared: new Set<string>(), declaredOfSlow: new Set<string>() };
+  const c = {
+    dead: 0, suspect: 0, deadOfSlow: 0, declared: new Set<string>(), declaredOfSlow: new Set<string>(),
+    /** Dead claims about healthy members signed by a slow node. */
+    declaredOfHealthyBySlow: new Set<string>(),
+    /** Distinct deaths: (member, generation, incarnation), however many accusers signed one. */
+    deaths: new Set<string>(),
+    deathsOfSlow: new Set<string>(),
+  };
   sim.observe((_i, ev) => {
     if (ev.type !== "member" || (ev.state !== "dead" && ev.state !== "suspect")) return;
     const j = index.get(toHex(ev.member));
     if (j === undefined || !up(j)) return;
     if (ev.state === "dead") {
-      const claim = `${j}:${ev.generation}:${ev.incarnation}:${toHex(ev.claimer!)}`;
+      const claimer = toHex(ev.claimer!);
+      const claim = `${j}:${ev.generation}:${ev.incarnation}:${claimer}`;
+      const death = `${j}:${ev.generation}:${ev.incarnation}`;
       c.dead++;
       c.declared.add(claim);
+      c.deaths.add(death);
       if (sim.nodes[j].slow) {
         c.deadOfSlow++;
         c.declaredOfSlow.add(claim);
+        c.deathsOfSlow.add(death);
+      } else {
+        const k = index.get(claimer);
+        if (k !== undefined && sim.nodes[k].slow) c.declaredOfHealthyBySlow.add(claim);
       }
     } else c.suspect++;
   });
@@ -301,9 +316,17 @@ function roundOrNull(x: number | null): number | null {
 /** One arm (with or without Lifeguard) of the false-positive experiment. */
 export interface FalsePositiveArm {
   lifeguard: boolean;
-  /** Signed dead claims about live healthy (not slow) members, per node-hour of the mesh. */
+  /** Times a live healthy (not slow) member was declared dead: distinct (member, incarnation), however many accusers signed it. */
+  false_deaths_of_healthy: number;
+  false_deaths_of_healthy_per_node_hour: number;
+  /** Times a live slow member was declared dead (it stalled past a suspicion timeout). */
+  false_deaths_of_slow: number;
+  false_deaths_of_slow_per_node_hour: number;
+  /** Signed dead claims about live healthy (not slow) members (several accusers may sign one death), per node-hour of the mesh. */
   false_declarations_of_healthy: number;
   false_declarations_of_healthy_per_node_hour: number;
+  /** Of those, how many a slow node signed (it stalled, then blamed the member it was probing). */
+  false_declarations_of_healthy_by_slow: number;
   /** Signed dead claims about live slow members (stalled past a suspicion timeout). */
   false_declarations_of_slow: number;
   /** Times some node marked a live member dead (any member). */
@@ -318,6 +341,8 @@ export interface FalsePositiveArm {
   suspicions: number;
   suspicions_per_node_hour: number;
   suspicions_raised: number;
+  /** Of those, raised by slow nodes. */
+  suspicions_raised_by_slow: number;
   refutations: number;
   late_timers: number;
   awareness_mean_slow: number;
@@ -340,6 +365,10 @@ export interface FalsePositiveReport {
   probe_interval_ms: number;
   with_lifeguard: FalsePositiveArm;
   without_lifeguard: FalsePositiveArm;
+  /** without / with, deaths of healthy members; null when Lifeguard had none. */
+  reduction_deaths_healthy: number | null;
+  /** without / with, deaths of any member (healthy or slow); null when Lifeguard had none. */
+  reduction_deaths_all: number | null;
   /** without / with, dead claims signed about healthy members; null when Lifeguard had none. */
   reduction_declarations_healthy: number | null;
   /** without / with, false positives (observer events) of healthy members; null when Lifeguard had none. */
@@ -350,6 +379,62 @@ export interface FalsePositiveReport {
   crypto: string;
 }
 
+/**
+ * One arm of the false-positive experiment: loss plus slow nodes, nothing crashes, so every death
+ * is false. `runFalsePositives` runs it with and without Lifeguard on the same seed.
+ */
+export async function runFalsePositiveArm(
+  o: MembershipScenarioOptions,
+  lifeguard: boolean,
+  slowFraction = 0.1,
+  durationMs = 600_000,
+  profile: Partial<SlowProfile> = {},
+): Promise<FalsePositiveArm> {
+  const started = o.clock();
+  const { sim, ids } = await start({ ...o, lifeguard }, "all", { fraction: slowFraction, profile });
+  const penalties = penaltyCounter(sim);
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const fp = watchFalse(sim, index, () => true);
+  const t0 = sim.now;
+  const m = meter(sim);
+  await sim.runTo(t0 + durationMs);
+  const hours = (o.nodes * durationMs) / 3_600_000;
+  const engines = sim.nodes.map((_, i) => sim.engine(i));
+  const sum = (f: (e: Engine) => number, which: (i: number) => boolean = () => true) =>
+    engines.reduce((s, e, i) => s + (which(i) ? f(e) : 0), 0);
+  const slowCount = sim.nodes.filter((n) => n.slow).length;
+  const l = load(m(), o.nodes, durationMs, o.probeIntervalMs);
+  const healthyDeclared = fp.declared.size - fp.declaredOfSlow.size;
+  const healthyDeaths = fp.deaths.size - fp.deathsOfSlow.size;
+  return {
+    lifeguard,
+    false_deaths_of_healthy: healthyDeaths,
+    false_deaths_of_healthy_per_node_hour: round4(healthyDeaths / hours),
+    false_deaths_of_slow: fp.deathsOfSlow.size,
+    false_deaths_of_slow_per_node_hour: round4(fp.deathsOfSlow.size / hours),
+    false_declarations_of_healthy: healthyDeclared,
+    false_declarations_of_healthy_per_node_hour: round4(healthyDeclared / hours),
+    false_declarations_of_healthy_by_slow: fp.declaredOfHealthyBySlow.size,
+    false_declarations_of_slow: fp.declaredOfSlow.size,
+    false_positives: fp.dead,
+    false_positives_per_node_hour: round4(fp.dead / hours),
+    false_positives_of_healthy: fp.dead - fp.deadOfSlow,
+    false_positives_of_healthy_per_node_hour: round4((fp.dead - fp.deadOfSlow) / hours),
+    false_positives_of_slow: fp.deadOfSlow,
+    suspicions: fp.suspect,
+    suspicions_per_node_hour: round2(fp.suspect / hours),
+    suspicions_raised: sum((e) => e.membership.stats.suspicionsRaised),
+    suspicions_raised_by_slow: sum((e) => e.membership.stats.suspicionsRaised, (i) => !!sim.nodes[i].slow),
+    refutations: sum((e) => e.membership.stats.refutations),
+    late_timers: sum((e) => e.membership.stats.lateTimers),
+    awareness_mean_slow: slowCount ? round2(sum((e) => e.membership.awareness, (i) => !!sim.nodes[i].slow) / slowCount) : 0,
+    awareness_mean_healthy: round2(sum((e) => e.membership.awareness, (i) => !sim.nodes[i].slow) / (o.nodes - slowCount)),
+    ...l,
+    penalties: penalties.count,
+    wall_ms: Math.round(o.clock() - started),
+  };
+}
+
 /** Loss plus slow nodes, nothing crashes: every death is false. Run with and without Lifeguard. */
 export async function runFalsePositives(
   o: MembershipScenarioOptions,
@@ -357,46 +442,8 @@ export async function runFalsePositives(
   durationMs = 600_000,
   profile: Partial<SlowProfile> = {},
 ): Promise<FalsePositiveReport> {
-  const arm = async (lifeguard: boolean): Promise<FalsePositiveArm> => {
-    const started = o.clock();
-    const { sim, ids } = await start({ ...o, lifeguard }, "all", { fraction: slowFraction, profile });
-    const penalties = penaltyCounter(sim);
-    const index = new Map(ids.map((id, i) => [id, i]));
-    const fp = watchFalse(sim, index, () => true);
-    const t0 = sim.now;
-    const m = meter(sim);
-    await sim.runTo(t0 + durationMs);
-    const hours = (o.nodes * durationMs) / 3_600_000;
-    const engines = sim.nodes.map((_, i) => sim.engine(i));
-    const sum = (f: (e: Engine) => number, which: (i: number) => boolean = () => true) =>
-      engines.reduce((s, e, i) => s + (which(i) ? f(e) : 0), 0);
-    const slowCount = sim.nodes.filter((n) => n.slow).length;
-    const l = load(m(), o.nodes, durationMs, o.probeIntervalMs);
-    const healthyDeclared = fp.declared.size - fp.declaredOfSlow.size;
-    return {
-      lifeguard,
-      false_declarations_of_healthy: healthyDeclared,
-      false_declarations_of_healthy_per_node_hour: round4(healthyDeclared / hours),
-      false_declarations_of_slow: fp.declaredOfSlow.size,
-      false_positives: fp.dead,
-      false_positives_per_node_hour: round4(fp.dead / hours),
-      false_positives_of_healthy: fp.dead - fp.deadOfSlow,
-      false_positives_of_healthy_per_node_hour: round4((fp.dead - fp.deadOfSlow) / hours),
-      false_positives_of_slow: fp.deadOfSlow,
-      suspicions: fp.suspect,
-      suspicions_per_node_hour: round2(fp.suspect / hours),
-      suspicions_raised: sum((e) => e.membership.stats.suspicionsRaised),
-      refutations: sum((e) => e.membership.stats.refutations),
-      late_timers: sum((e) => e.membership.stats.lateTimers),
-      awareness_mean_slow: slowCount ? round2(sum((e) => e.membership.awareness, (i) => !!sim.nodes[i].slow) / slowCount) : 0,
-      awareness_mean_healthy: round2(sum((e) => e.membership.awareness, (i) => !sim.nodes[i].slow) / (o.nodes - slowCount)),
-      ...l,
-      penalties: penalties.count,
-      wall_ms: Math.round(o.clock() - started),
-    };
-  };
-  const withLg = await arm(true);
-  const without = await arm(false);
+  const withLg = await runFalsePositiveArm(o, true, slowFraction, durationMs, profile);
+  const without = await runFalsePositiveArm(o, false, slowFraction, durationMs, profile);
   return {
     experiment: "false_positives",
     nodes: o.nodes,
@@ -408,6 +455,8 @@ export async function runFalsePositives(
     probe_interval_ms: o.probeIntervalMs,
     with_lifeguard: withLg,
     without_lifeguard: without,
+    reduction_deaths_healthy: ratio(without.false_deaths_of_healthy, withLg.false_deaths_of_healthy),
+    reduction_deaths_all: ratio(without.false_deaths_of_healthy + without.false_deaths_of_slow, withLg.false_deaths_of_healthy + withLg.false_deaths_of_slow),
     reduction_declarations_healthy: withLg.false_declarations_of_healthy > 0
       ? round2(without.false_declarations_of_healthy / withLg.false_declarations_of_healthy)
       : null,
@@ -416,6 +465,11 @@ export async function runFalsePositives(
     seed: o.seed,
     crypto: o.cryptoName,
   };
+}
+
+/** a / b, or null when b is 0 (no finite ratio). */
+function ratio(a: number, b: number): number | null {
+  return b > 0 ? round2(a / b) : null;
 }
 
 function round4(x: number): number {

@@ -178,6 +178,38 @@ describe("membership: failure detection", () => {
   });
 });
 
+describe("membership: dissemination", () => {
+  it("a burst of news goes out in full CLAIMS frames, not 16 claims at a time; pings carry at most claimsPerMessageMax", async () => {
+    const w = new World(42, FAST);
+    w.link(0, 1);
+    await w.settle();
+    const o = w.engines[0].options;
+    expect(o.claimsPerMessageMax).toBe(16);
+    // 40 members node 0 has never heard of arrive as gossip (news): all queued at once.
+    const news = w.engines.slice(2).map((e) => e.membership.selfClaim!);
+    expect(news.every((c) => c !== null)).toBe(true);
+    const sizes: { type: number; claims: number }[] = [];
+    w.filter = (from, _to, bytes) => {
+      if (from === 0 && bytes[1] >= 8 && bytes[1] <= 15) {
+        const f = decodeMemberFrame(bytes, { frameBytesMax: o.frameBytesMax, claimsMax: o.claimsPerFrameMax });
+        if ("claims" in f) sizes.push({ type: f.type, claims: f.claims.length });
+      }
+      return true;
+    };
+    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: news }));
+    await w.settle();
+    await runFor(w, 2000);
+    expect(w.engines[0].membership.known).toBe(41);
+    const gossip = sizes.filter((x) => x.type === MEMBER_FRAME.CLAIMS).map((x) => x.claims);
+    const piggy = sizes.filter((x) => x.type === MEMBER_FRAME.PING || x.type === MEMBER_FRAME.ACK).map((x) => x.claims);
+    expect(Math.max(...gossip)).toBeGreaterThan(o.claimsPerMessageMax);
+    expect(Math.max(...gossip)).toBeLessThanOrEqual(o.claimsPerFrameMax);
+    expect(piggy.length).toBeGreaterThan(0);
+    expect(Math.max(...piggy)).toBeLessThanOrEqual(o.claimsPerMessageMax);
+    expect(w.penalties()).toEqual([]);
+  });
+});
+
 describe("membership: Lifeguard", () => {
   it("suspicion starts long and shrinks on a log scale as confirmations arrive", () => {
     const p = suspicionParams(1000, { suspicionMult: 4, suspicionMaxTimeoutMult: 6, probeIntervalMs: 1000, lifeguard: true });

@@ -55,6 +55,14 @@ describe("simulator: membership", () => {
       expect(r.with_lifeguard.penalties + r.without_lifeguard.penalties).toBe(0);
       expect(r.with_lifeguard.false_positives_of_healthy).toBeLessThanOrEqual(r.without_lifeguard.false_positives_of_healthy);
       expect(r.with_lifeguard.false_declarations_of_healthy).toBeLessThanOrEqual(r.without_lifeguard.false_declarations_of_healthy);
+      expect(r.with_lifeguard.false_deaths_of_healthy).toBeLessThanOrEqual(r.without_lifeguard.false_deaths_of_healthy);
+      for (const a of [r.with_lifeguard, r.without_lifeguard]) {
+        // A death is one (member, incarnation); several accusers may sign it, and many nodes see it.
+        expect(a.false_deaths_of_healthy).toBeLessThanOrEqual(a.false_declarations_of_healthy);
+        expect(a.false_deaths_of_slow).toBeLessThanOrEqual(a.false_declarations_of_slow);
+        expect(a.false_declarations_of_healthy_by_slow).toBeLessThanOrEqual(a.false_declarations_of_healthy);
+        expect(a.suspicions_raised_by_slow).toBeLessThanOrEqual(a.suspicions_raised);
+      }
       expect(r.with_lifeguard.suspicions_raised).toBeLessThan(r.without_lifeguard.suspicions_raised);
       expect(r.with_lifeguard.awareness_mean_slow).toBeGreaterThan(r.with_lifeguard.awareness_mean_healthy);
       expect(r.without_lifeguard.awareness_mean_slow).toBe(0);
@@ -92,14 +100,19 @@ describe("grapevine sim --scenario membership (command line)", () => {
     try {
       code = await main(["sim", "--scenario", "membership", "--phase", "detect", "--nodes", "40", "--crash", "0.05", "--crypto", "insecure-hash", "--seed", "3", "--json"]);
       expect(await main(["sim", "--scenario", "membership", "--phase", "nope"])).toBe(2);
+      expect(await main(["sim", "--scenario", "membership", "--phase", "fp", "--fp-arm", "maybe"])).toBe(2);
+      expect(await main(["sim", "--scenario", "membership", "--phase", "fp", "--fp-arm", "without", "--nodes", "20", "--duration-ms", "5000", "--crypto", "insecure-hash", "--seed", "3", "--json"])).toBe(0);
     } finally {
       log.mockRestore();
     }
     expect(code).toBe(0);
     expect(out[0]).toMatch(/^seed: 3 /);
-    const report = JSON.parse(out.filter((l) => l.startsWith("{")).at(-1)!);
+    const report = JSON.parse(out.filter((l) => l.startsWith("{"))[0]);
     expect(report).toMatchObject({ scenario: "membership", nodes: 40, seed: 3, crypto: "insecure-hash" });
     expect(report.detection).toMatchObject({ experiment: "detection", crashed: 2, undetected: 0 });
     expect(report.false_positives).toBeUndefined();
+    const arm = JSON.parse(out.filter((l) => l.startsWith("{")).at(-1)!);
+    expect(arm.false_positives).toBeUndefined();
+    expect(arm.false_positives_arm).toMatchObject({ experiment: "false_positives", lifeguard: false, duration_ms: 5000, slow_fraction: 0.1 });
   }, 60_000);
 });
