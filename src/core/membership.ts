@@ -64,7 +64,7 @@ import { ClaimQueue, compareRank, effectOf, stateOf, type MemberState } from "./
 import type { EngineEvent, LinkId } from "./events.ts";
 import { LocalHealth, retransmitLimit, suspicionParams, suspicionTimeoutMs, type SuspicionParams } from "./lifeguard.ts";
 import type { EngineOptions } from "./options.ts";
-import { randomBelow, sample, type Rng } from "./random.ts";
+import { randomBelow, randomUnit, sample, type Rng } from "./random.ts";
 
 /** What membership needs from its engine. */
 export interface MembershipHost {
@@ -891,7 +891,25 @@ export class Membership {
     if (now >= this.#nextSeedAt) {
       this.#nextSeedAt = now + this.#o.seedRetryMs;
       this.#retrySeeds(now, peers);
+      this.#reconnect(now, peers);
     }
+  }
+
+  /**
+   * Serf's reconnect: nobody probes the dead, so a member declared dead behind a partition (or
+   * through a stall longer than a suspicion) would stay dead to this node until some seed link
+   * carried its refutation across. Every `seedRetryMs`, with probability dead / live, this node
+   * asks for a link to one random dead member: over the mesh each dead member is tried about once
+   * per interval, and after a 50/50 split nearly every node tries one. If the member answers, the
+   * link's SYNC tells it it was declared dead and it refutes; a crashed member's link is refused.
+   */
+  #reconnect(now: number, peers: LinkInfo[]): void {
+    const linked = new Set(peers.map((l) => l.peerId!));
+    const dead: Member[] = [];
+    for (const m of this.#members.values()) if (m.state === "dead" && !linked.has(m.id) && !this.#wanted.has(m.id)) dead.push(m);
+    if (!dead.length || randomUnit(this.#rng) >= dead.length / Math.max(1, this.#live)) return;
+    const m = dead[randomBelow(this.#rng, dead.length)];
+    this.#want(now, m.id, m.key);
   }
 
   #retrySeeds(now: number, peers: LinkInfo[]): void {

@@ -210,6 +210,53 @@ describe("membership: dissemination", () => {
   });
 });
 
+describe("membership: partitions", () => {
+  it("with no seeds, a healed partition becomes one view again: nodes re-dial dead members, which refute", async () => {
+    const w = new World(6, { ...FAST, seedRetryMs: 2000 });
+    const side = (i: number) => (i < 3 ? 0 : 1);
+    let split = false;
+    w.filter = (from, to) => !split || side(from) === side(to);
+    const linked = new Set<string>();
+    const link = (a: number, b: number) => {
+      const k = `${Math.min(a, b)}-${Math.max(a, b)}`;
+      if (a === b || linked.has(k) || (split && side(a) !== side(b))) return; // a dial across the split fails
+      linked.add(k);
+      w.link(a, b);
+    };
+    // The driver: act on the engines' want-link and drop-link events.
+    const drive = () => {
+      for (const { node, event } of w.events.splice(0)) {
+        if (event.type === "want-link") {
+          const j = w.keys.findIndex((k) => toHex(k.publicKey) === toHex(event.peer));
+          link(node, j);
+        } else if (event.type === "drop-link") {
+          const j = event.linkId as number;
+          if (linked.delete(`${Math.min(node, j)}-${Math.max(node, j)}`)) {
+            w.engines[node].linkDown(w.now, j);
+            w.engines[j].linkDown(w.now, node);
+          }
+        }
+      }
+    };
+    for (let a = 0; a < 6; a++) for (let b = a + 1; b < 6; b++) link(a, b);
+    await w.settle();
+    const allAlive = () => [0, 1, 2, 3, 4, 5].every((i) => [0, 1, 2, 3, 4, 5].every((j) => i === j || stateAt(w, i, j) === "alive"));
+    expect(await runFor(w, 5000, () => (drive(), allAlive()))).toBe(true);
+    split = true;
+    // Every member has a link across, so each side probes, suspects and declares the whole other
+    // side dead and drops those links: no alive member is left over there to dial.
+    const crossLinks = () => [...linked].filter((k) => side(+k.split("-")[0]) !== side(+k.split("-")[1])).length;
+    const deadAcross = () => [0, 1, 2, 3, 4, 5].every((i) => [0, 1, 2, 3, 4, 5].every((j) => side(i) === side(j) || stateAt(w, i, j) === "dead"));
+    expect(await runFor(w, 120_000, () => (drive(), crossLinks() === 0 && deadAcross()))).toBe(true);
+    await runFor(w, 5000, () => (drive(), false));
+    expect(crossLinks()).toBe(0);
+    split = false;
+    // Nobody probes the dead; only re-dialing them (every seedRetryMs, probability dead / live) brings them back.
+    expect(await runFor(w, 30_000, () => (drive(), allAlive()))).toBe(true);
+    expect(w.penalties()).toEqual([]);
+  });
+});
+
 describe("membership: Lifeguard", () => {
   it("suspicion starts long and shrinks on a log scale as confirmations arrive", () => {
     const p = suspicionParams(1000, { suspicionMult: 4, suspicionMaxTimeoutMult: 6, probeIntervalMs: 1000, lifeguard: true });
