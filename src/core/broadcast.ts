@@ -112,7 +112,10 @@ interface PeerState {
   /** First copies of messages received over this link: how central the peer is to the tree. */
   firsts: number;
   announced: Set<string>;
+  /** Requests sent to this link for messages still missing. */
   grafting: number;
+  /** Requests to this link in a row that it did not answer in time: its standing as an announcer. */
+  misses: number;
   tokens: number;
   tokensAt: number;
   ihave: Uint8Array[];
@@ -161,7 +164,7 @@ export class Broadcast {
 
   linkUp(linkId: LinkId, now: number): void {
     this.#peers.set(linkId, {
-      eager: true, firsts: 0, announced: new Set(), grafting: 0,
+      eager: true, firsts: 0, announced: new Set(), grafting: 0, misses: 0,
       tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: [],
     });
   }
@@ -242,7 +245,7 @@ export class Broadcast {
     for (const [key, m] of this.#missing) {
       if (m.deadline > now) continue;
       if (this.#seen.has(key) || this.#pending.has(key)) {
-        this.#missing.delete(key);
+        this.#resolve(key, null);
         continue;
       }
       this.#chase(now, key, m);
@@ -290,7 +293,7 @@ export class Broadcast {
       this.stats.expiredDropped++; // outside its window on this node's clock: not forwarded, not blamed
       return;
     }
-    this.#missing.delete(id);
+    this.#resolve(id, linkId);
     const p: Pending = { body, bodyBytes: f.body, copies: [{ linkId, signature: f.signature, hops: f.hops }], senders: new Set([linkId]) };
     this.#pending.set(id, p);
     this.#check(id, p, signed);
@@ -417,7 +420,9 @@ export class Broadcast {
 
   /**
    * A missing message is overdue: ask an announcer again. Each announcer is asked up to
-   * `graftRetriesMax` times, the least-asked first and the one asked last at the back of the line,
+   * `graftRetriesMax` times, the least-asked first, the one asked last at the back of the line,
+   * and among equals one that answered its latest request (a link that announces and then does
+   * not deliver loses its standing until it answers again),
    * so on a lossy link a request or its answer lost a few times in a row does not lose the message
    * while other nodes still hold it. Given up only when every live announcer's budget is spent; a
    * later announcement starts over.
@@ -426,7 +431,10 @@ export class Broadcast {
     const o = this.#host.options;
     if (m.askedLast !== null) {
       const slow = this.#peers.get(m.askedLast);
-      if (slow) slow.grafting = Math.max(0, slow.grafting - 1);
+      if (slow) {
+        slow.grafting = Math.max(0, slow.grafting - 1);
+        slow.misses++;
+      }
     }
     let target: LinkId | null = null;
     let rank = Infinity;
@@ -434,8 +442,9 @@ export class Broadcast {
       const peer = this.#peers.get(l);
       const asked = m.asked.get(l) ?? 0;
       if (!peer || asked >= o.graftRetriesMax) continue;
-      // Fewest requests first; then not the one that just failed; then not a link with requests piling up.
-      const r = asked * 4 + (l === m.askedLast ? 2 : 0) + (peer.grafting >= o.graftsInFlightPerLinkMax ? 1 : 0);
+      // Fewest requests first; then not the one that just failed; then one whose last requests
+      // were answered; then not a link with requests piling up.
+      const r = asked * 8 + (l === m.askedLast ? 4 : 0) + (peer.misses > 0 ? 2 : 0) + (peer.grafting >= o.graftsInFlightPerLinkMax ? 1 : 0);
       if (r < rank) [target, rank] = [l, r];
     }
     if (target === null) {
@@ -454,6 +463,18 @@ export class Broadcast {
     m.deadline = now + o.graftTimeoutMs * 2 ** Math.min(m.tries - 1, GRAFT_BACKOFF_DOUBLINGS_MAX);
     this.stats.graftsSent++;
     this.#host.send(target, { type: FRAME.GRAFT, ids: [m.id] });
+  }
+
+  /** A missing id arrived (over `from`, or by way of another check): its request is no longer in flight. */
+  #resolve(id: string, from: LinkId | null): void {
+    const m = this.#missing.get(id);
+    if (!m) return;
+    this.#missing.delete(id);
+    if (m.askedLast === null) return;
+    const asked = this.#peers.get(m.askedLast);
+    if (!asked) return;
+    asked.grafting = Math.max(0, asked.grafting - 1);
+    if (from === m.askedLast) asked.misses = 0;
   }
 
   #onGraft(linkId: LinkId, peer: PeerState, ids: Uint8Array[]): void {

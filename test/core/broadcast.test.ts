@@ -123,6 +123,21 @@ describe("broadcast (Plumtree)", () => {
     await run(w, 2000);
     expect(messages(w, 1).length).toBe(1);
     expect(w.engines[1].broadcast.stats.graftsSent).toBeGreaterThanOrEqual(2);
+
+    // It has lost its standing: for the next message it announces first, node 0 is asked first.
+    const asked: number[] = [];
+    w.filter = (from, to, bytes) => {
+      if (from === 1 && bytes[1] === FRAME.GRAFT && bytes[2] !== 0x80) asked.push(to);
+      return !(to === 1 && bytes[1] === FRAME.GOSSIP && (from === 2 || !asked.includes(0)));
+    };
+    w.engines[0].publish(w.now, "t", enc("y"));
+    await w.settle();
+    const id2 = messages(w, 0)[1].id;
+    w.engines[1].receive(w.now, 2, encodeFrame({ type: FRAME.IHAVE, ids: [hexToBytes(id2)] }));
+    w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.IHAVE, ids: [hexToBytes(id2)] }));
+    await run(w, 2000);
+    expect(messages(w, 1).length).toBe(2);
+    expect(asked).toEqual([0]);
   });
 
   it("each announcer is asked up to graftRetriesMax times, least-asked first; lost answers in a row do not lose the message", async () => {
