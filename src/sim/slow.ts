@@ -9,12 +9,14 @@
  * hiccups, now and then a stall longer than a suspicion timeout.
  *
  * So a slow node times out probes whose ACKs are already waiting in its queue, wakes late, and
- * answers late: the behaviour Lifeguard was designed around. Deterministic given its seed.
+ * answers late: the behaviour Lifeguard was designed around. Deterministic given its seed; the
+ * stalls and the jitter come from separate streams, so a node's stalls do not depend on how many
+ * events it handled — two runs on one seed (with and without Lifeguard) see the same stalls.
  *
  * @module
  */
 
-import { randomUnit, type Rng } from "../core/random.ts";
+import { randomUnit, seededRng, type Rng } from "../core/random.ts";
 
 /** How one slow node misbehaves. Times in ms. */
 export interface SlowProfile {
@@ -36,7 +38,10 @@ export const DEFAULT_SLOW: Readonly<SlowProfile> = Object.freeze({ stallGapMs: 1
 
 /** The stall timeline of one slow node, generated lazily from its own random stream. */
 export class SlowClock {
+  /** Stall timeline. */
   #rng: Rng;
+  /** Jitter outside stalls: its own stream, drawn once per event. */
+  #jitter: Rng;
   #p: SlowProfile;
   /** Stalls as [start, end) pairs, ascending; old ones are pruned. */
   #stalls: [number, number][] = [];
@@ -44,6 +49,7 @@ export class SlowClock {
 
   constructor(rng: Rng, profile: SlowProfile, from: number) {
     this.#rng = rng;
+    this.#jitter = seededRng(rng.nextU32());
     this.#p = profile;
     this.#generatedTo = from;
     this.#extend(from);
@@ -60,7 +66,7 @@ export class SlowClock {
       if (t < start) break;
       if (t < end) return kind === "wake" ? end : end + 1 + (t - start) / 1000;
     }
-    return kind === "wake" ? t : t + randomUnit(this.#rng) * this.#p.jitterMs;
+    return kind === "wake" ? t : t + randomUnit(this.#jitter) * this.#p.jitterMs;
   }
 
   /** Whether the node is inside a stall at `t`. */

@@ -7,6 +7,8 @@ import {
   type MembershipScenarioOptions,
 } from "../../src/sim/membership-scenarios.ts";
 import { insecureHashSuite } from "../../src/sim/hash-suite.ts";
+import { DEFAULT_SLOW, SlowClock } from "../../src/sim/slow.ts";
+import { seededRng } from "../../src/core/random.ts";
 import { suite } from "../core/harness.ts";
 
 const SEED = Number(process.env.GRAPEVINE_SEED ?? 20261121);
@@ -41,6 +43,20 @@ describe("simulator: membership", () => {
       expect(r.detection_periods_p99!).toBeLessThan(20);
       expect(r.steady.messages_per_member_per_period).toBeLessThan(4);
     }), 120_000);
+
+  it("a slow node's stalls depend on its seed only, not on how many events it handled", () => {
+    const busy = new SlowClock(seededRng(7), DEFAULT_SLOW, 0);
+    const idle = new SlowClock(seededRng(7), DEFAULT_SLOW, 0);
+    let stalledSteps = 0;
+    for (let t = 0; t < 600_000; t += 50) {
+      for (let k = 0; k < 5; k++) busy.defer(t + k, "io", t); // jitter draws on the busy node only
+      expect(busy.stalled(t)).toBe(idle.stalled(t));
+      if (idle.stalled(t)) stalledSteps++;
+    }
+    // About a quarter of the time stalled (mean stall ≈ 3.4 s, mean gap 10 s).
+    expect(stalledSteps / 12_000).toBeGreaterThan(0.1);
+    expect(stalledSteps / 12_000).toBeLessThan(0.45);
+  });
 
   it("one seed reproduces a run exactly", () =>
     withSeed(SEED, async (seed) => {
