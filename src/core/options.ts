@@ -126,9 +126,9 @@ export interface EngineOptions {
   memberGossipIntervalMs: number;
   /** Linked peers each claims gossip goes to. */
   memberGossipFanout: number;
-  /** Claims piggybacked on one PING, ACK or PING_REQ, or sent in one CLAIMS frame. */
+  /** Claims piggybacked on one PING, ACK or PING_REQ. */
   claimsPerMessageMax: number;
-  /** Claims in one membership frame (SYNC chunks); also the decoding bound. */
+  /** Claims in one CLAIMS frame sent on its own or one SYNC chunk; also the decoding bound. */
   claimsPerFrameMax: number;
   /** Claims waiting to be (re)transmitted. */
   claimQueueMax: number;
