@@ -6,16 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type DemoSummary, runDemo, type RunningDemo } from "../../cli/demo.ts";
-
-interface ChromiumHelpers {
-  findChromium(): string | null;
-  launchChromium(): Promise<{ context: import("playwright-core").BrowserContext; close(): Promise<void> }>;
-}
-
-const helpers = (await import(new URL("../runtimes/chromium.mjs", import.meta.url).href)) as ChromiumHelpers;
-const chromium = helpers.findChromium();
-const required = process.env.GRAPEVINE_REQUIRE_BROWSER === "1";
-const why = "chromium not found (apt-get install -y chromium); GRAPEVINE_REQUIRE_BROWSER=1 makes this a failure";
+import { chromium, launchChromium, required, why } from "../runtimes/browser-test.ts";
 
 describe("demo dashboard in Chromium", () => {
   it.runIf(!chromium && required)("needs chromium", () => {
@@ -30,7 +21,7 @@ describe("demo dashboard in Chromium", () => {
       peers: 3, port: 0, intervalMs: 150, links: 1, json: false, quiet: true, durationS: 50, signal: stop.signal, onListening,
     });
     const demo = await Promise.race([listening, finished.then(() => Promise.reject(new Error("the demo ended before it listened")))]);
-    const browser = await helpers.launchChromium();
+    const browser = await launchChromium();
     const errors: string[] = [];
     try {
       const page = await browser.context.newPage();

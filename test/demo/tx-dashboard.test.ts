@@ -11,25 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type DemoTxSummary, runDemoTx, type RunningDemoTx } from "../../cli/demo-tx.ts";
+import { until } from "../relay/helpers.ts";
+import { chromium, launchChromium, required, why } from "../runtimes/browser-test.ts";
 
-interface ChromiumHelpers {
-  findChromium(): string | null;
-  launchChromium(): Promise<{ context: import("playwright-core").BrowserContext; close(): Promise<void> }>;
-}
-
-const helpers = (await import(new URL("../runtimes/chromium.mjs", import.meta.url).href)) as ChromiumHelpers;
-const chromium = helpers.findChromium();
-const required = process.env.GRAPEVINE_REQUIRE_BROWSER === "1";
-const why = "chromium not found (apt-get install -y chromium); GRAPEVINE_REQUIRE_BROWSER=1 makes this a failure";
 const SCREENSHOT = join(process.env.GRAPEVINE_SCREENSHOT_DIR ?? tmpdir(), "grapevine-tx-dashboard.png");
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("tx dashboard in Chromium", () => {
   it.runIf(!chromium && required)("needs chromium", () => {
@@ -45,7 +30,7 @@ describe("tx dashboard in Chromium", () => {
     });
     const early = finished.then(() => Promise.reject(new Error("the demo ended too early")));
     const demo = await Promise.race([listening, early]);
-    const browser = await helpers.launchChromium();
+    const browser = await launchChromium();
     const errors: string[] = [];
     try {
       await Promise.race([demo.loading, early]);

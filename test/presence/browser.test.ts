@@ -15,23 +15,13 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveRelay, type ServedRelay } from "../../relay/node.ts";
-
-interface ChromiumHelpers {
-  findChromium(): string | null;
-  launchChromium(options?: { args?: string[] }): Promise<{ context: BrowserContext; close(): Promise<void> }>;
-}
-const helpers = (await import(new URL("../runtimes/chromium.mjs", import.meta.url).href)) as ChromiumHelpers;
-const chromium = helpers.findChromium();
-const required = process.env.GRAPEVINE_REQUIRE_BROWSER === "1";
-const why = "chromium not found (apt-get install -y chromium); GRAPEVINE_REQUIRE_BROWSER=1 makes this a failure";
+import { chromium, launchChromium, required, serveBundledPage, why } from "../runtimes/browser-test.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 /** Fast protocol timing, the same on every peer. */
@@ -40,26 +30,14 @@ const TIMEOUT_MS = 3000;
 
 type Event = { type: string; peer: string | null; reason: string | null; state: unknown; at: number };
 
-let server: Server;
-let pageUrl = "";
+let served: { url: string; close(): Promise<void> } | null = null;
 let peerScript = "";
 let browser: { context: BrowserContext; close(): Promise<void> } | null = null;
 const errors: string[] = [];
 
 beforeAll(async () => {
   if (!chromium) return;
-  const page = await build({
-    entryPoints: [join(ROOT, "test/presence/page.ts")],
-    bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, logLevel: "error",
-  });
-  const js = page.outputFiles[0].text;
-  const html = `<!doctype html><meta charset="utf-8"><title>presence</title><script type="module" src="/page.js"></script>`;
-  server = createServer((req, res) => {
-    if (req.url === "/page.js") res.writeHead(200, { "content-type": "text/javascript" }).end(js);
-    else res.writeHead(200, { "content-type": "text/html" }).end(html);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  served = await serveBundledPage(join(ROOT, "test/presence/page.ts"), "presence");
   // The Node peer, bundled next to node_modules so its package imports (ws) resolve.
   const dir = join(ROOT, "node_modules/.cache/grapevine-test");
   mkdirSync(dir, { recursive: true });
@@ -69,19 +47,19 @@ beforeAll(async () => {
     bundle: true, format: "esm", platform: "node", target: "node20", packages: "external", write: false, logLevel: "error",
   });
   writeFileSync(peerScript, peer.outputFiles[0].text);
-  browser = await helpers.launchChromium();
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
   if (peerScript) rmSync(peerScript, { force: true });
-  await new Promise((r) => (server ? server.close(r) : r(null)));
+  await served?.close();
 });
 
 async function openPage(): Promise<Page> {
   const page = await browser!.context.newPage();
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(pageUrl);
+  await page.goto(served!.url);
   await page.waitForFunction(`typeof globalThis.pv === "object"`, null, { timeout: 20_000 });
   return page;
 }

@@ -7,16 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type DemoSummary, runDemo, type RunningDemo } from "../../cli/demo.ts";
-
-interface ChromiumHelpers {
-  findChromium(): string | null;
-  launchChromium(): Promise<{ context: import("playwright-core").BrowserContext; close(): Promise<void> }>;
-}
-
-const helpers = (await import(new URL("../runtimes/chromium.mjs", import.meta.url).href)) as ChromiumHelpers;
-const chromium = helpers.findChromium();
-const required = process.env.GRAPEVINE_REQUIRE_BROWSER === "1";
-const why = "chromium not found (apt-get install -y chromium); GRAPEVINE_REQUIRE_BROWSER=1 makes this a failure";
+import { chromium, launchChromium, required, why } from "../runtimes/browser-test.ts";
 
 describe("presence example in Chromium", () => {
   it.runIf(!chromium && required)("needs chromium", () => {
@@ -32,8 +23,8 @@ describe("presence example in Chromium", () => {
     });
     const demo = await Promise.race([listening, finished.then(() => Promise.reject(new Error("the demo ended before it listened")))]);
     const url = new URL("/presence", demo.dashboard).href;
-    const one = await helpers.launchChromium();
-    const two = await helpers.launchChromium(); // another profile: another user
+    const one = await launchChromium();
+    const two = await launchChromium(); // another profile: another user
     const errors: string[] = [];
     try {
       const open = async (ctx: import("playwright-core").BrowserContext) => {

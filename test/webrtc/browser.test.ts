@@ -15,9 +15,6 @@
  * peer is reached through the browser's checks against its addresses (peer-reflexive candidates).
  * Every wait is bounded. Without Chromium the tests are skipped, unless GRAPEVINE_REQUIRE_BROWSER=1.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { build } from "esbuild";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,15 +22,8 @@ import { attachDirectLinks, createNode, dial } from "../../mod.ts";
 import { serveRelay, type ServedRelay } from "../../relay/node.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
 import { until } from "../relay/helpers.ts";
+import { chromium, launchChromium, required, serveBundledPage, why } from "../runtimes/browser-test.ts";
 
-interface ChromiumHelpers {
-  findChromium(): string | null;
-  launchChromium(options?: { args?: string[] }): Promise<{ context: BrowserContext; close(): Promise<void> }>;
-}
-const helpers = (await import(new URL("../runtimes/chromium.mjs", import.meta.url).href)) as ChromiumHelpers;
-const chromium = helpers.findChromium();
-const required = process.env.GRAPEVINE_REQUIRE_BROWSER === "1";
-const why = "chromium not found (apt-get install -y chromium); GRAPEVINE_REQUIRE_BROWSER=1 makes this a failure";
 const CHROMIUM_ARGS = ["--allow-loopback-in-peer-connection"];
 
 /** The page's `window.gv` (test/webrtc/page.ts), as seen from here. */
@@ -53,37 +43,25 @@ type Gv = {
 };
 const gvOf = "(globalThis).gv";
 
-let server: Server;
-let pageUrl = "";
+let served: { url: string; close(): Promise<void> } | null = null;
 let browser: { context: BrowserContext; close(): Promise<void> } | null = null;
 const errors: string[] = [];
 
 beforeAll(async () => {
   if (!chromium) return;
-  const bundle = await build({
-    entryPoints: [new URL("./page.ts", import.meta.url).pathname],
-    bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, logLevel: "error",
-  });
-  const js = bundle.outputFiles[0].text;
-  const html = `<!doctype html><meta charset="utf-8"><title>webrtc</title><script type="module" src="/page.js"></script>`;
-  server = createServer((req, res) => {
-    if (req.url === "/page.js") res.writeHead(200, { "content-type": "text/javascript" }).end(js);
-    else res.writeHead(200, { "content-type": "text/html" }).end(html);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  browser = await helpers.launchChromium({ args: CHROMIUM_ARGS });
+  served = await serveBundledPage(new URL("./page.ts", import.meta.url).pathname, "webrtc");
+  browser = await launchChromium({ args: CHROMIUM_ARGS });
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((r) => (server ? server.close(r) : r(null)));
+  await served?.close();
 });
 
 async function openPage(): Promise<Page> {
   const page = await browser!.context.newPage();
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(pageUrl);
+  await page.goto(served!.url);
   await page.waitForFunction(`typeof ${gvOf} === "object"`, null, { timeout: 20_000 });
   return page;
 }
