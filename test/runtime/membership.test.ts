@@ -3,16 +3,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryLinkPair, createNode, type GrapevineNode, type MemberEventDetail, type NodeOptions } from "../../mod.ts";
 import { keyPair } from "../core/harness.ts";
+import { until } from "../relay/helpers.ts";
 
 const FAST: NodeOptions = { network: "members", intervalMs: 50, probeIntervalMs: 100, probeTimeoutMs: 50, memberGossipIntervalMs: 20 };
-
-async function until(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const nodes: GrapevineNode[] = [];
 afterEach(async () => {
