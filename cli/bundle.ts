@@ -58,6 +58,26 @@ export async function bundleForBrowser(esbuild: Esbuild, entry: string, options:
   return { code: result.outputFiles[0].text, metafile: result.metafile };
 }
 
+/** A page's script bundled for browsers, or why it could not be. */
+export type PageScript = { code: string } | { problem: string };
+
+/**
+ * The browser script of the entry `stem` (minified), bundled on first call and kept; `what` names
+ * the page in the problem a missing or failing esbuild turns into.
+ */
+export function pageScript(stem: string, what: string): () => Promise<PageScript> {
+  let script: Promise<PageScript> | null = null;
+  return () => (script ??= (async () => {
+    const esbuild = await loadEsbuild();
+    if ("missing" in esbuild) return { problem: `${what[0].toUpperCase()}${what.slice(1)} needs esbuild to bundle its page script: ${esbuild.missing}.` };
+    try {
+      return { code: (await bundleForBrowser(esbuild, entryPath(stem), { minify: true })).code };
+    } catch (e) {
+      return { problem: `Bundling the script of ${what} failed: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  })());
+}
+
 /**
  * A file `node` can run for the entry `stem`: the compiled `.js` when running from `dist/`, else the
  * `.ts` source bundled (packages left external) into `node_modules/.cache/grapevine/`, where its

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { bundleForBrowser, entryPath, loadEsbuild } from "../bundle.ts";
+import { pageScript } from "../bundle.ts";
 import { dashboardHtml } from "../dashboard/page.ts";
 import { presenceHtml } from "../presence/page.ts";
 import type { MeshSnapshot, MeshView } from "./mesh-view.ts";
@@ -26,31 +26,10 @@ export interface RouteHost {
   now(): number;
 }
 
-/** The page script, built once. */
-type Script = { code: string } | { problem: string };
-
 /** Builds the route handler; `null` means "not a demo path". */
 export function demoRoutes(host: RouteHost): (request: Request) => Promise<Response | null> {
-  let script: Promise<Script> | null = null;
-  let presenceScript: Promise<Script> | null = null;
-  const buildPresence = (): Promise<Script> => (presenceScript ??= (async () => {
-    const esbuild = await loadEsbuild();
-    if ("missing" in esbuild) return { problem: `The presence example needs esbuild to bundle its page script: ${esbuild.missing}.` };
-    try {
-      return { code: (await bundleForBrowser(esbuild, entryPath("presence/app"), { minify: true })).code };
-    } catch (e) {
-      return { problem: `Bundling the presence script failed: ${e instanceof Error ? e.message : String(e)}` };
-    }
-  })());
-  const buildScript = (): Promise<Script> => (script ??= (async () => {
-    const esbuild = await loadEsbuild();
-    if ("missing" in esbuild) return { problem: `The live dashboard needs esbuild to bundle its page script: ${esbuild.missing}.` };
-    try {
-      return { code: (await bundleForBrowser(esbuild, entryPath("dashboard/app"), { minify: true })).code };
-    } catch (e) {
-      return { problem: `Bundling the page script failed: ${e instanceof Error ? e.message : String(e)}` };
-    }
-  })());
+  const buildScript = pageScript("dashboard/app", "the live dashboard");
+  const buildPresence = pageScript("presence/app", "the presence example");
 
   return async (request) => {
     const { pathname } = new URL(request.url);

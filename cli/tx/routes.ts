@@ -7,7 +7,7 @@
  * @module
  */
 
-import { bundleForBrowser, entryPath, loadEsbuild } from "../bundle.ts";
+import { pageScript } from "../bundle.ts";
 import { txDashboardHtml } from "../dashboard/tx-page.ts";
 import type { PoolReport } from "./flood.ts";
 import type { TxView } from "./tx-view.ts";
@@ -31,20 +31,9 @@ export interface TxRouteHost {
   now(): number;
 }
 
-type Script = { code: string } | { problem: string };
-
 /** Builds the route handler; `null` means "not a tx path". */
 export function txRoutes(host: TxRouteHost): (request: Request) => Promise<Response | null> {
-  let script: Promise<Script> | null = null;
-  const buildScript = (): Promise<Script> => (script ??= (async () => {
-    const esbuild = await loadEsbuild();
-    if ("missing" in esbuild) return { problem: `The live dashboard needs esbuild to bundle its page script: ${esbuild.missing}.` };
-    try {
-      return { code: (await bundleForBrowser(esbuild, entryPath("dashboard/tx-app"), { minify: true })).code };
-    } catch (e) {
-      return { problem: `Bundling the page script failed: ${e instanceof Error ? e.message : String(e)}` };
-    }
-  })());
+  const buildScript = pageScript("dashboard/tx-app", "the live dashboard");
 
   return async (request) => {
     const { pathname } = new URL(request.url);
