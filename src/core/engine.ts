@@ -723,10 +723,7 @@ export class Engine {
   }
 
   #send(link: LinkState, frame: Frame): void {
-    const bytes = encodeFrame(frame);
-    this.stats.framesOut++;
-    this.stats.bytesOut += bytes.length;
-    this.#transmits.push({ linkId: link.id, bytes });
+    this.#sendEncoded(link.id, encodeFrame(frame));
   }
 
   #emit(e: EngineEvent): void {
