@@ -97,8 +97,6 @@ interface Missing {
   /** Requests sent for it to each announcer. */
   asked: Map<LinkId, number>;
   deadline: number;
-  /** Requests sent for it in all. */
-  tries: number;
   askedLast: LinkId | null;
 }
 
@@ -111,6 +109,7 @@ interface PeerState {
   eager: boolean;
   /** First copies of messages received over this link: how central the peer is to the tree. */
   firsts: number;
+  /** Ids this link announced that are still missing here (at most `announcementsPerLinkMax`). */
   announced: Set<string>;
   /** Requests sent to this link for messages still missing. */
   grafting: number;
@@ -405,15 +404,20 @@ export class Broadcast {
     for (const idBytes of ids) {
       const id = toHex(idBytes);
       if (this.#seen.has(id) || this.#pending.has(id)) continue;
-      if (peer.announced.size >= o.announcementsPerLinkMax) peer.announced.delete(peer.announced.values().next().value!);
-      peer.announced.add(id);
+      // A link's outstanding announcements are bounded (Bitcoin tracks 5,000 per peer): past the
+      // bound its announcements are ignored until some of them arrive or are given up.
+      if (peer.announced.size >= o.announcementsPerLinkMax) continue;
       const m = this.#missing.get(id);
       if (m) {
-        if (!m.announcers.includes(linkId) && m.announcers.length < MISSING_ANNOUNCERS_MAX) m.announcers.push(linkId);
+        if (!m.announcers.includes(linkId) && m.announcers.length < MISSING_ANNOUNCERS_MAX) {
+          m.announcers.push(linkId);
+          peer.announced.add(id);
+        }
         continue;
       }
       if (this.#missing.size >= o.missingMax) continue; // flow control: anti-entropy of later announcements catches up
-      this.#missing.set(id, { id: idBytes, announcers: [linkId], asked: new Map(), deadline: now + o.graftTimeoutMs, tries: 0, askedLast: null });
+      peer.announced.add(id);
+      this.#missing.set(id, { id: idBytes, announcers: [linkId], asked: new Map(), deadline: now + o.graftTimeoutMs, askedLast: null });
       this.#wakeAt = Math.min(this.#wakeAt, now + o.graftTimeoutMs);
     }
   }
@@ -448,19 +452,20 @@ export class Broadcast {
       if (r < rank) [target, rank] = [l, r];
     }
     if (target === null) {
-      this.#missing.delete(key);
+      this.#forget(key, m);
       this.stats.missingGivenUp++;
       return;
     }
     const peer = this.#peers.get(target)!;
     peer.grafting++;
     peer.eager = true;
-    m.tries++;
     m.asked.set(target, (m.asked.get(target) ?? 0) + 1);
     m.askedLast = target;
     // Backing off spreads the retries over several rounds of re-announcements on lossy links,
     // which bring more announcers to ask.
-    m.deadline = now + o.graftTimeoutMs * 2 ** Math.min(m.tries - 1, GRAFT_BACKOFF_DOUBLINGS_MAX);
+    let tries = 0;
+    for (const n of m.asked.values()) tries += n;
+    m.deadline = now + o.graftTimeoutMs * 2 ** Math.min(tries - 1, GRAFT_BACKOFF_DOUBLINGS_MAX);
     this.stats.graftsSent++;
     this.#host.send(target, { type: FRAME.GRAFT, ids: [m.id] });
   }
@@ -469,12 +474,18 @@ export class Broadcast {
   #resolve(id: string, from: LinkId | null): void {
     const m = this.#missing.get(id);
     if (!m) return;
-    this.#missing.delete(id);
+    this.#forget(id, m);
     if (m.askedLast === null) return;
     const asked = this.#peers.get(m.askedLast);
     if (!asked) return;
     asked.grafting = Math.max(0, asked.grafting - 1);
     if (from === m.askedLast) asked.misses = 0;
+  }
+
+  /** Stops tracking a missing id, and frees its announcers' slots. */
+  #forget(id: string, m: Missing): void {
+    this.#missing.delete(id);
+    for (const l of m.announcers) this.#peers.get(l)?.announced.delete(id);
   }
 
   #onGraft(linkId: LinkId, peer: PeerState, ids: Uint8Array[]): void {

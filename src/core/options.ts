@@ -95,7 +95,7 @@ export interface EngineOptions {
   graftTimeoutMs: number;
   /** Requests of one missing message to one announcer (each announcer is asked in turn). */
   graftRetriesMax: number;
-  /** Announcements remembered per link (Bitcoin keeps 5,000). */
+  /** Announced but not yet received ids tracked per link; more are ignored (Bitcoin tracks 5,000). */
   announcementsPerLinkMax: number;
   /** Missing messages tracked at once. */
   missingMax: number;

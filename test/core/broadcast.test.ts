@@ -177,6 +177,31 @@ describe("broadcast (Plumtree)", () => {
     }
   });
 
+  it("a link's outstanding announcements are bounded: past announcementsPerLinkMax they are ignored until some are settled", async () => {
+    const w = new World(3, { intervalMs: 100_000, graftTimeoutMs: 100, graftRetriesMax: 1, announcementsPerLinkMax: 2 });
+    w.link(0, 1);
+    w.link(2, 1);
+    await w.settle();
+    const asked = new Map<number, string[]>();
+    w.filter = (from, to, bytes) => {
+      if (from === 1 && bytes[1] === FRAME.GRAFT && bytes[2] !== 0x80) asked.set(to, [...(asked.get(to) ?? []), toHexString(bytes.slice(-32))]);
+      return true;
+    };
+    const bogus = (k: number) => new Uint8Array(32).fill(k);
+    // Node 0 announces three ids nobody holds: only two are tracked (and asked for).
+    w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.IHAVE, ids: [bogus(1), bogus(2), bogus(3)] }));
+    // Another link's announcements are tracked on their own budget.
+    w.engines[1].receive(w.now, 2, encodeFrame({ type: FRAME.IHAVE, ids: [bogus(4)] }));
+    await run(w, 500, 25);
+    expect(asked.get(0)).toEqual([toHexString(bogus(1)), toHexString(bogus(2))]);
+    expect(asked.get(2)).toEqual([toHexString(bogus(4))]);
+    expect(w.engines[1].broadcast.stats.missingGivenUp).toBe(3);
+    // Given up, they no longer count: node 0's next announcement is tracked again.
+    w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.IHAVE, ids: [bogus(5)] }));
+    await run(w, 500, 25);
+    expect(asked.get(0)).toEqual([toHexString(bogus(1)), toHexString(bogus(2)), toHexString(bogus(5))]);
+  });
+
   it("validators: reject penalises the sender and stops the message; ignore drops it quietly", async () => {
     const w = new World(3, { intervalMs: 100_000 });
     w.link(0, 1);
@@ -248,4 +273,8 @@ function hexToBytes(hex: string): Uint8Array {
 }
 function toHexStr(b: Uint8Array): string {
   return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function toHexString(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
