@@ -47,6 +47,7 @@ import { signingBytes } from "../crypto/context.ts";
 import { remoteError, type GrapevineError } from "../errors.ts";
 import {
   CLAIM_KIND,
+  CLAIM_LAG_MS_MAX,
   claimSigner,
   decodeMemberFrame,
   encodeClaimBody,
@@ -110,6 +111,8 @@ export interface MembershipStats {
   deathsDeclared: number;
   refutations: number;
   lateTimers: number;
+  /** Alive claims this node re-signed only to state a new lag (its timers ran late, or have recovered). */
+  lagAnnouncements: number;
   claimsSent: number;
   claimsReceived: number;
   claimsAccepted: number;
@@ -176,13 +179,17 @@ interface Relay {
 }
 
 const RELAYS_MAX = 256;
+/** The lag a node states decays by half in this long once its timers run on time again. */
+const LAG_HALF_LIFE_MS = 5 * 60_000;
+/** A node re-states its lag at most this often (each time is one alive claim gossiped to all). */
+const LAG_ANNOUNCE_GAP_MS = 30_000;
 const WANT_RETRY_MS = 30_000;
 
 /** SWIM + Lifeguard state of one node. */
 export class Membership {
   readonly stats: MembershipStats = {
     probes: 0, probesFailed: 0, indirectProbes: 0, acksRelayed: 0, nacksSent: 0, suspicionsRaised: 0,
-    deathsDeclared: 0, refutations: 0, lateTimers: 0, claimsSent: 0, claimsReceived: 0, claimsAccepted: 0,
+    deathsDeclared: 0, refutations: 0, lateTimers: 0, lagAnnouncements: 0, claimsSent: 0, claimsReceived: 0, claimsAccepted: 0,
     verifies: 0, verifyDropped: 0, wantLinks: 0, dropLinks: 0, corrections: 0,
   };
   readonly enabled: boolean;
@@ -203,6 +210,8 @@ export class Membership {
   #selfAlive: ClaimWire | null = null;
   #selfLeft: ClaimWire | null = null;
   #signingAlive = false;
+  /** Links that sent a stale accusation of this node while its new alive claim was being signed. */
+  #correctWhenSigned = new Set<LinkId>();
   #left = false;
   #seq = 0;
   /** Probes in flight by seq: one per period, more on a node with many more links than it wants. */
@@ -221,6 +230,11 @@ export class Membership {
   #nextSeedAt: number;
   #wakeAt = Infinity;
   #clock: number;
+  /** The latest worst lateness of this node's own timers, and when it was seen (it decays from there). */
+  #lag = { ms: 0, at: 0 };
+  /** The lag this node's current alive claim states. */
+  #statedLag = 0;
+  #nextLagAnnounceAt = 0;
 
   constructor(host: MembershipHost, random: Rng, now: number) {
     this.#host = host;
@@ -284,6 +298,16 @@ export class Membership {
   /** The state of the member with hex id `id` in this node's view (cheap; for checks over many). */
   stateOf(id: string): MemberState | undefined {
     return this.#members.get(id)?.state;
+  }
+
+  /** The lag (ms) the newest alive claim of the member with hex id `id` states; 0 when none. */
+  lagOf(id: string): number {
+    return this.#members.get(id)?.alive?.fields.lag ?? 0;
+  }
+
+  /** The lag (ms) this node's own alive claim states (see `suspicionLagMult`). */
+  get statedLag(): number {
+    return this.#statedLag;
   }
 
   /** How many members the table holds (any state). */
@@ -366,7 +390,10 @@ export class Membership {
       // Woken late: this node itself is slow (a starved process, a throttled tab).
       this.stats.lateTimers++;
       this.#health.apply(1);
+      const late = now - this.#wakeAt;
+      if (late > this.#lagAt(now)) this.#lag = { ms: late, at: now };
     }
+    this.#restateLag(now);
     for (const [seq, r] of this.#relays) {
       if (r.deadline > now) continue;
       this.#relays.delete(seq);
@@ -603,7 +630,53 @@ export class Membership {
 
   #selfBody(kind: number): ClaimBody {
     const addr = kind === CLAIM_KIND.ALIVE && this.#o.addr ? this.#o.addr : null;
-    return { kind, member: this.#host.id, generation: this.#host.generation, incarnation: this.#incarnation, claimer: null, addr };
+    const body: ClaimBody = { kind, member: this.#host.id, generation: this.#host.generation, incarnation: this.#incarnation, claimer: null, addr };
+    if (kind === CLAIM_KIND.ALIVE && this.#statedLag > 0) body.lag = this.#statedLag;
+    return body;
+  }
+
+  /** This node's recent worst timer lateness, halving every `LAG_HALF_LIFE_MS`. */
+  #lagAt(now: number): number {
+    return this.#lag.ms * 2 ** (-(now - this.#lag.at) / LAG_HALF_LIFE_MS);
+  }
+
+  /**
+   * The lag an alive claim signed now would state: with Lifeguard, this node's recent worst timer
+   * lateness rounded up to 100 ms, when it is at least a protocol period (shorter hiccups are
+   * already inside every suspicion timeout), capped at `CLAIM_LAG_MS_MAX`.
+   */
+  #lagToState(now: number): number {
+    if (!this.#o.lifeguard) return 0;
+    const lag = this.#lagAt(now);
+    return lag < this.#o.probeIntervalMs ? 0 : Math.min(CLAIM_LAG_MS_MAX, Math.ceil(lag / 100) * 100);
+  }
+
+  /**
+   * Re-signs this node's alive claim (a new incarnation) when the lag it states is out of date:
+   * its timers ran half again later than stated, or the stated lag has decayed to a quarter. At
+   * most once per `LAG_ANNOUNCE_GAP_MS`, and a growing lag only by half again each time, so a node
+   * states a new lag a handful of times per slow spell.
+   */
+  #restateLag(now: number): void {
+    if (!this.#o.lifeguard || this.#left || !this.#selfAlive || this.#signingAlive || now < this.#nextLagAnnounceAt) return;
+    const lag = this.#lagToState(now);
+    const stated = this.#statedLag;
+    if (!(lag > stated * 1.5 || (stated > 0 && lag < stated / 4))) return;
+    this.#nextLagAnnounceAt = now + LAG_ANNOUNCE_GAP_MS;
+    this.stats.lagAnnouncements++;
+    this.#incarnation++;
+    this.#signAlive();
+  }
+
+  /**
+   * How long a suspicion of `m` lasts after `confirmations` confirmations: Lifeguard's timeout, and
+   * with Lifeguard `suspicionLagMult` times the lag `m` stated in its alive claim on top: a member
+   * that knows its timers stall is given the time to wake and refute.
+   */
+  #suspicionMs(m: Member, confirmations: number): number {
+    const base = suspicionTimeoutMs(this.#params(), confirmations);
+    if (!this.#o.lifeguard) return base;
+    return base + Math.min(CLAIM_LAG_MS_MAX, m.alive?.fields.lag ?? 0) * this.#o.suspicionLagMult;
   }
 
   /** Signs this node's alive claim at its incarnation (and pre-signs its farewell, so leaving needs no wait). */
@@ -611,11 +684,14 @@ export class Membership {
     if (this.#signingAlive) return;
     this.#signingAlive = true;
     const incarnation = this.#incarnation;
+    this.#statedLag = this.#lagToState(this.#clock);
     this.#signClaim(this.#selfBody(CLAIM_KIND.ALIVE), (c) => {
       this.#signingAlive = false;
       if (this.#left) return;
       this.#selfAlive = c;
       this.#queue.push(this.#selfId, c);
+      for (const l of this.#correctWhenSigned) if (this.#links.has(l)) this.#sendFrame(l, { type: MEMBER_FRAME.CLAIMS, claims: [c] });
+      this.#correctWhenSigned.clear();
       this.#signClaim(this.#selfBody(CLAIM_KIND.LEFT), (l) => {
         if (l.fields.incarnation === this.#incarnation) this.#selfLeft = l;
       });
@@ -650,6 +726,11 @@ export class Membership {
       if (!this.#wants(c, source)) {
         const newer = linkId === null ? null : this.#newerThan(c);
         if (newer && corrections.length < this.#o.claimsPerMessageMax && !corrections.includes(newer)) corrections.push(newer);
+        else if (!newer && linkId !== null && this.#signingAlive && this.#correctWhenSigned.size < RELAYS_MAX && bytesEqual(c.fields.member, this.#host.id)) {
+          // An accusation this node's next incarnation already outbids, but that alive claim is
+          // still being signed: send it to this peer once it is, or the peer holds it dead.
+          this.#correctWhenSigned.add(linkId);
+        }
         continue;
       }
       const key = toHex(c.signature);
@@ -749,7 +830,7 @@ export class Membership {
       const who = toHex(f.claimer!);
       if (!s || s.confirmers.has(who)) return;
       s.confirmers.add(who);
-      s.deadline = s.startedAt + suspicionTimeoutMs(this.#params(), s.confirmers.size - 1);
+      s.deadline = s.startedAt + this.#suspicionMs(m, s.confirmers.size - 1);
       if (news) this.#queue.push(id, c, true);
       return;
     }
@@ -766,8 +847,7 @@ export class Membership {
     const isLive = m.state === "alive" || m.state === "suspect";
     this.#live += (isLive ? 1 : 0) - (wasLive ? 1 : 0);
     if (m.state === "suspect") {
-      const p = this.#params();
-      m.suspicion = { startedAt: now, confirmers: new Set([toHex(f.claimer!)]), deadline: now + suspicionTimeoutMs(p, 0), declaring: false };
+      m.suspicion = { startedAt: now, confirmers: new Set([toHex(f.claimer!)]), deadline: now + this.#suspicionMs(m, 0), declaring: false };
       this.#suspects.add(id);
     } else {
       m.suspicion = null;

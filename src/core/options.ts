@@ -118,6 +118,11 @@ export interface EngineOptions {
   suspicionMult: number;
   /** With Lifeguard, a fresh suspicion starts this many times longer and shrinks with confirmations. */
   suspicionMaxTimeoutMult: number;
+  /**
+   * With Lifeguard, a suspicion of a member lasts this many times the lag its alive claim states
+   * longer (how late its own timers recently ran, at most 30 s); 0 ignores stated lags.
+   */
+  suspicionLagMult: number;
   /** Each claim is sent retransmitMult × ceil(log10(members + 1)) times by every node that learns it. */
   retransmitMult: number;
   /** Lifeguard's local health ceiling: probe timing stretches up to this factor. */
@@ -213,6 +218,7 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   indirectProbes: 3,
   suspicionMult: 4,
   suspicionMaxTimeoutMult: 6,
+  suspicionLagMult: 2,
   retransmitMult: 4,
   awarenessMax: 8,
   memberGossipIntervalMs: 200,
@@ -251,7 +257,7 @@ export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOpti
     "memberGossipIntervalMs", "memberGossipFanout", "claimsPerMessageMax", "claimsPerFrameMax", "claimQueueMax",
     "membersMax", "claimVerifyPendingMax", "deadMemberTtlMs", "shuffleLength", "shuffleIntervalMs", "seedRetryMs",
   ];
-  const nonNegative: (keyof EngineOptions)[] = ["indirectProbes", "pushPullIntervalMs", "activeViewSize", "activeViewMax"];
+  const nonNegative: (keyof EngineOptions)[] = ["indirectProbes", "suspicionLagMult", "pushPullIntervalMs", "activeViewSize", "activeViewMax"];
   for (const k of nonNegative) {
     const v = o[k] as number;
     if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`${k} must be a non-negative number, got ${v}`);

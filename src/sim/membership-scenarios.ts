@@ -345,6 +345,8 @@ export interface FalsePositiveArm {
   suspicions_raised_by_slow: number;
   refutations: number;
   late_timers: number;
+  /** Alive claims re-signed only to state a new lag (Lifeguard: slow members say how late they run). */
+  lag_announcements: number;
   awareness_mean_slow: number;
   awareness_mean_healthy: number;
   messages_per_member_per_period: number;
@@ -427,6 +429,7 @@ export async function runFalsePositiveArm(
     suspicions_raised_by_slow: sum((e) => e.membership.stats.suspicionsRaised, (i) => !!sim.nodes[i].slow),
     refutations: sum((e) => e.membership.stats.refutations),
     late_timers: sum((e) => e.membership.stats.lateTimers),
+    lag_announcements: sum((e) => e.membership.stats.lagAnnouncements),
     awareness_mean_slow: slowCount ? round2(sum((e) => e.membership.awareness, (i) => !!sim.nodes[i].slow) / slowCount) : 0,
     awareness_mean_healthy: round2(sum((e) => e.membership.awareness, (i) => !sim.nodes[i].slow) / (o.nodes - slowCount)),
     ...l,

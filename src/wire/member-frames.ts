@@ -57,7 +57,16 @@ export interface ClaimBody {
   claimer: Uint8Array | null;
   /** In an `alive` claim: where the member accepts links (a `ws://` or `wss://` URL), if anywhere. */
   addr: string | null;
+  /**
+   * In an `alive` claim: how late, in ms, the member's own timers have recently run (its event
+   * loop stalled: a starved process, a throttled tab). Others wait that much longer before
+   * declaring it dead. Absent (0) for a member that is not slow; at most `CLAIM_LAG_MS_MAX`.
+   */
+  lag?: number;
 }
+
+/** The most lag an alive claim can state: 30 s. */
+export const CLAIM_LAG_MS_MAX = 30_000;
 
 /** A claim as carried: the body bytes exactly as signed, the signature, and the decoded fields. */
 export interface ClaimWire {
@@ -132,7 +141,7 @@ const BODY_LIMITS: DecodeLimits = {
   frameBytesMax: CLAIM_BODY_BYTES_MAX,
   depthMax: 1,
   itemsMax: 8,
-  arrayLengthMax: 6,
+  arrayLengthMax: 7,
   mapSizeMax: 0,
   textBytesMax: CLAIM_ADDR_BYTES_MAX,
   bytesLengthMax: 32,
@@ -143,12 +152,19 @@ export function encodeClaimBody(c: ClaimBody): Uint8Array {
   if (c.addr !== null && new TextEncoder().encode(c.addr).length > CLAIM_ADDR_BYTES_MAX) {
     throw new RangeError(`addr is longer than ${CLAIM_ADDR_BYTES_MAX} bytes`);
   }
-  return encode([c.kind, c.member, c.generation, c.incarnation, c.claimer, c.addr]);
+  const lag = c.lag ?? 0;
+  if (lag !== 0 && (c.kind !== CLAIM_KIND.ALIVE || !Number.isInteger(lag) || lag < 0 || lag > CLAIM_LAG_MS_MAX)) {
+    throw new RangeError(`lag must be an integer in [0, ${CLAIM_LAG_MS_MAX}] and only in an alive claim`);
+  }
+  // The lag is a seventh element only when set, so a claim without one encodes as it always did.
+  const a: unknown[] = [c.kind, c.member, c.generation, c.incarnation, c.claimer, c.addr];
+  if (lag > 0) a.push(lag);
+  return encode(a);
 }
 
 /** Decodes and checks a claim body: who signs it must follow from its kind. */
 export function decodeClaimBody(bytes: Uint8Array): ClaimBody {
-  const a = asArray(decode(bytes, BODY_LIMITS), "claim", 6, 6);
+  const a = asArray(decode(bytes, BODY_LIMITS), "claim", 6, 7);
   const kind = asUint(a[0], "claim.kind", 0xff);
   if (kind < CLAIM_KIND.ALIVE || kind > CLAIM_KIND.LEFT) throw remoteError("WIRE_SHAPE", `claim.kind: unknown kind ${kind}`);
   const member = asBytes(a[1], "claim.member", 32);
@@ -162,6 +178,12 @@ export function decodeClaimBody(bytes: Uint8Array): ClaimBody {
   if (a[5] !== null) {
     if (kind !== CLAIM_KIND.ALIVE) throw remoteError("WIRE_SHAPE", "claim.addr: only alive claims carry an address");
     addr = asText(a[5], "claim.addr", CLAIM_ADDR_BYTES_MAX);
+  }
+  if (a.length === 7) {
+    if (kind !== CLAIM_KIND.ALIVE) throw remoteError("WIRE_SHAPE", "claim.lag: only alive claims carry a lag");
+    const lag = asUint(a[6], "claim.lag", CLAIM_LAG_MS_MAX);
+    if (lag === 0) throw remoteError("WIRE_SHAPE", "claim.lag: a zero lag is left out, not sent");
+    return { kind, member, generation, incarnation, claimer, addr, lag };
   }
   return { kind, member, generation, incarnation, claimer, addr };
 }

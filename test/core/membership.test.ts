@@ -40,6 +40,31 @@ async function runFor(w: World, ms: number, done: () => boolean = () => false, s
   return done();
 }
 
+/**
+ * Runs `ms` with node `n` frozen for the first `stallMs` (a starved process): it is not ticked and
+ * frames to it are held; when it wakes its timers fire first, then the held frames arrive.
+ */
+async function runStalled(w: World, n: number, stallMs: number, ms: number): Promise<void> {
+  const held: [number, Uint8Array][] = [];
+  const filter = w.filter;
+  w.filter = (from, to, bytes) => {
+    if (to !== n) return filter(from, to, bytes);
+    held.push([from, bytes]);
+    return false;
+  };
+  const until = w.now + stallMs;
+  while (w.now < until) {
+    w.now += 50;
+    w.engines.forEach((e, i) => i !== n && e.tick(w.now));
+    await w.settle();
+  }
+  w.filter = filter;
+  w.engines[n].tick(w.now);
+  for (const [from, bytes] of held) w.engines[n].receive(w.now, from, bytes);
+  await w.settle();
+  await runFor(w, ms - stallMs);
+}
+
 async function signed(w: World, signer: number, body: ClaimBody): Promise<ClaimWire> {
   const bytes = encodeClaimBody(body);
   const s = await suite();
@@ -294,6 +319,52 @@ describe("membership: Lifeguard", () => {
     expect(off.scale(500)).toBe(500);
   });
 
+  it("a member whose timers stall states its lag, and is given that much longer before it is declared dead", async () => {
+    // Three nodes: a suspicion lasts 4 s (too few members for confirmations to shorten it).
+    const run = async (opts: Record<string, unknown>) => {
+      const w = new World(3, { ...FAST, ...opts });
+      w.linkAll();
+      await w.settle();
+      await runFor(w, 3000);
+      const id = toHex(w.keys[2].publicKey);
+      const deaths = () => memberEvents(w).filter((e) => e.state === "dead" && toHex(e.member) === id).length;
+      await runStalled(w, 2, 3000, 8000); // a 3 s stall: shorter than a suspicion, but it teaches node 2 its lag
+      const stated = w.engines[0].membership.lagOf(id);
+      const before = deaths();
+      // 8 s: past the 4 s suspicion, within 4 s + 2 × the stated lag (its first wake-up was 2–3 s late).
+      await runStalled(w, 2, 8000, 20_000);
+      return { stated, self: w.engines[2].membership.statedLag, died: deaths() - before, alive: stateAt(w, 0, 2) };
+    };
+    const lg = await run({});
+    expect(lg.stated).toBeGreaterThanOrEqual(2000);
+    expect(lg.self).toBeGreaterThanOrEqual(6000); // its claim now states the longer stall
+    expect(lg.died).toBe(0);
+    expect(lg.alive).toBe("alive");
+    const swim = await run({ lifeguard: false });
+    expect(swim.stated).toBe(0);
+    expect(swim.died).toBeGreaterThan(0);
+    const ignored = await run({ suspicionLagMult: 0 });
+    expect(ignored.stated).toBeGreaterThanOrEqual(2000);
+    expect(ignored.died).toBeGreaterThan(0);
+    expect(ignored.alive).toBe("alive"); // it refuted once awake
+  });
+
+  it("a stated lag decays once the timers run on time, and the alive claim is re-signed without it", async () => {
+    const w = new World(3, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 3000);
+    await runStalled(w, 2, 3000, 5000);
+    const id = toHex(w.keys[2].publicKey);
+    expect(w.engines[1].membership.lagOf(id)).toBeGreaterThanOrEqual(2000);
+    const announced = w.engines[2].membership.stats.lagAnnouncements;
+    // Half-life 5 min: a quarter after 10 min; the claim is re-signed stating no lag (under 1 s).
+    await runFor(w, 25 * 60_000, () => w.engines[1].membership.lagOf(id) === 0, 1000);
+    expect(w.engines[1].membership.lagOf(id)).toBe(0);
+    expect(w.engines[2].membership.stats.lagAnnouncements - announced).toBeGreaterThanOrEqual(1);
+    expect(w.engines[2].membership.stats.lagAnnouncements - announced).toBeLessThanOrEqual(3);
+  });
+
   it("late timers raise local health; healthy again, it comes back down", async () => {
     const w = new World(2, FAST);
     w.link(0, 1);
@@ -364,7 +435,7 @@ describe("membership: claims and frames", () => {
     expect(q.size).toBe(3);
   });
 
-  it("claim bodies name a claimer exactly for accusations, an address only in alive", () => {
+  it("claim bodies name a claimer exactly for accusations, an address and a lag only in alive", () => {
     const key = new Uint8Array(32).fill(7);
     const bad = [
       encode([CLAIM_KIND.ALIVE, key, 1, 0, key, null]),
@@ -372,10 +443,19 @@ describe("membership: claims and frames", () => {
       encode([CLAIM_KIND.DEAD, key, 1, 0, key, "ws://x"]),
       encode([9, key, 1, 0, null, null]),
       encode([CLAIM_KIND.ALIVE, key, 1, 0, null]),
+      encode([CLAIM_KIND.SUSPECT, key, 1, 0, key, null, 500]), // a lag only in alive
+      encode([CLAIM_KIND.ALIVE, key, 1, 0, null, null, 0]), // a zero lag is left out
+      encode([CLAIM_KIND.ALIVE, key, 1, 0, null, null, 30_001]), // over CLAIM_LAG_MS_MAX
+      encode([CLAIM_KIND.ALIVE, key, 1, 0, null, null, 500, 1]),
     ];
     for (const b of bad) expect(() => decodeClaimBody(b)).toThrow(GrapevineError);
     const ok = { kind: CLAIM_KIND.ALIVE, member: key, generation: 1, incarnation: 2, claimer: null, addr: "wss://relay.example/" };
     expect(decodeClaimBody(encodeClaimBody(ok))).toEqual(ok);
+    const slow = { ...ok, lag: 12_300 };
+    expect(decodeClaimBody(encodeClaimBody(slow))).toEqual(slow);
+    // Without a lag the body is the six-element array it always was.
+    expect(encodeClaimBody({ ...ok, lag: 0 })).toEqual(encodeClaimBody(ok));
+    expect(() => encodeClaimBody({ ...ok, kind: CLAIM_KIND.LEFT, lag: 100 })).toThrow(RangeError);
   });
 
   it("frames round-trip; malformed ones are refused with WIRE_* errors and penalised", async () => {
