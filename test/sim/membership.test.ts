@@ -82,6 +82,10 @@ describe("simulator: membership", () => {
       expect(r.with_lifeguard.suspicions_raised).toBeLessThan(r.without_lifeguard.suspicions_raised);
       expect(r.with_lifeguard.awareness_mean_slow).toBeGreaterThan(r.with_lifeguard.awareness_mean_healthy);
       expect(r.without_lifeguard.awareness_mean_slow).toBe(0);
+      // Slow members state how late they run and are given that much longer: fewer of them die.
+      expect(r.with_lifeguard.lag_announcements).toBeGreaterThan(0);
+      expect(r.without_lifeguard.lag_announcements).toBe(0);
+      expect(r.with_lifeguard.false_deaths_of_slow).toBeLessThan(r.without_lifeguard.false_deaths_of_slow);
     }), 180_000);
 
   it("a 50/50 partition heals into one view through the seeds", () =>
