@@ -151,6 +151,8 @@ function watchFalse(sim: Simulation, index: Map<string, number>, up: (j: number)
     /** Distinct deaths: (member, generation, incarnation), however many accusers signed one. */
     deaths: new Set<string>(),
     deathsOfSlow: new Set<string>(),
+    /** When each distinct death of a slow member was first seen. */
+    slowDeathAt: new Map<string, number>(),
   };
   sim.observe((_i, ev) => {
     if (ev.type !== "member" || (ev.state !== "dead" && ev.state !== "suspect")) return;
@@ -167,6 +169,7 @@ function watchFalse(sim: Simulation, index: Map<string, number>, up: (j: number)
         c.deadOfSlow++;
         c.declaredOfSlow.add(claim);
         c.deathsOfSlow.add(death);
+        if (!c.slowDeathAt.has(death)) c.slowDeathAt.set(death, sim.now);
       } else {
         const k = index.get(claimer);
         if (k !== undefined && sim.nodes[k].slow) c.declaredOfHealthyBySlow.add(claim);
@@ -322,6 +325,8 @@ export interface FalsePositiveArm {
   /** Times a live slow member was declared dead (it stalled past a suspicion timeout). */
   false_deaths_of_slow: number;
   false_deaths_of_slow_per_node_hour: number;
+  /** Those deaths by quarter of the run: slow members state their lag only after their first stalls. */
+  false_deaths_of_slow_by_quarter: number[];
   /** Signed dead claims about live healthy (not slow) members (several accusers may sign one death), per node-hour of the mesh. */
   false_declarations_of_healthy: number;
   false_declarations_of_healthy_per_node_hour: number;
@@ -414,6 +419,8 @@ export async function runFalsePositiveArm(
     false_deaths_of_healthy_per_node_hour: round4(healthyDeaths / hours),
     false_deaths_of_slow: fp.deathsOfSlow.size,
     false_deaths_of_slow_per_node_hour: round4(fp.deathsOfSlow.size / hours),
+    false_deaths_of_slow_by_quarter: [0, 1, 2, 3].map((q) =>
+      [...fp.slowDeathAt.values()].filter((t) => t >= t0 + (q * durationMs) / 4 && (q === 3 || t < t0 + ((q + 1) * durationMs) / 4)).length),
     false_declarations_of_healthy: healthyDeclared,
     false_declarations_of_healthy_per_node_hour: round4(healthyDeclared / hours),
     false_declarations_of_healthy_by_slow: fp.declaredOfHealthyBySlow.size,
