@@ -140,6 +140,37 @@ describe("membership: failure detection", () => {
     for (const i of [1, 2]) expect(stateAt(w, i, 3)).toBe("alive");
   });
 
+  it("an accusation that arrives while the refutation is being signed is answered with it once signed", async () => {
+    const w = new World(3, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 2000);
+    const e1 = w.engines[1];
+    const generation = e1.membership.selfClaim!.fields.generation;
+    const accuse = (by: number) =>
+      signed(w, by, { kind: CLAIM_KIND.SUSPECT, member: w.keys[1].publicKey, generation, incarnation: 0, claimer: w.keys[by].publicKey, addr: null });
+    const [by0, by2] = [await accuse(0), await accuse(2)];
+    const toNode2: number[] = []; // incarnations of node 1's alive claims sent to node 2
+    w.filter = (from, to, bytes) => {
+      if (from === 1 && to === 2 && bytes[1] === MEMBER_FRAME.CLAIMS) {
+        const f = decodeMemberFrame(bytes, { frameBytesMax: e1.options.frameBytesMax, claimsMax: e1.options.claimsPerFrameMax });
+        if ("claims" in f) for (const c of f.claims) if (c.fields.kind === CLAIM_KIND.ALIVE && toHex(c.fields.member) === toHex(w.keys[1].publicKey)) toNode2.push(c.fields.incarnation);
+      }
+      return true;
+    };
+    e1.receive(w.now, 0, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [by0] }));
+    const verify = e1.pollJob()!; // node 0's accusation: verified, so node 1 refutes and starts signing
+    expect(verify.kind).toBe("verify");
+    if (verify.kind !== "verify") return;
+    e1.completeJob(w.now, verify.id, await (await suite()).verify(verify.publicKey, verify.message, verify.signature));
+    expect(e1.membership.incarnation).toBe(1);
+    // Node 2's accusation of incarnation 0 arrives while the new alive claim is still being signed.
+    e1.receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [by2] }));
+    await w.settle(); // signing completes; no tick, so no gossip round runs meanwhile
+    expect(toNode2).toContain(1);
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("a hub with far more links than it wants probes several per period, so a hung spoke is found soon", async () => {
     const w = new World(31, { ...FAST, activeViewSize: 3 });
     for (let i = 1; i < 31; i++) w.link(0, i); // a relay with a browser on each link
