@@ -67,6 +67,9 @@ export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promi
   addMember("member: claims with a signed suspicion", { type: MEMBER_FRAME.CLAIMS, claims: [suspect] });
   addMember("member: sync asking for the peer's view", { type: MEMBER_FRAME.SYNC, flags: SYNC_FLAG.WANT, claims: [alive, suspect] });
   addMember("member: shuffle reply", { type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY, claims: [alive] });
+  // An alive claim stating its member's lag: the optional seventh element of a claim body.
+  const slowBody = encodeClaimBody({ kind: CLAIM_KIND.ALIVE, member: KEY.publicKey, generation: 1700000000000, incarnation: 3, claimer: null, addr: null, lag: 12_300 });
+  addMember("member: claims with an alive claim stating a lag", { type: MEMBER_FRAME.CLAIMS, claims: [await claim(slowBody)] });
 
   // A real engine: fixed key, generation and seed; answer an empty pull with its signed map.
   const suite = await createSignatureSuite({ subtle });
