@@ -30,8 +30,9 @@
  *
  * Views (HyParView): the active view is the node's links; the passive view is the members it knows
  * but is not linked to. The engine cannot dial, so it asks the driver: a `want-link` event when it
- * holds fewer links than it wants, a `drop-link` event for a link to a dead or departed member (or
- * above `activeViewMax`). Random samples of alive claims are swapped with a linked peer every
+ * holds fewer links than it wants, a `drop-link` event for a link to a dead or departed member.
+ * Above `activeViewMax` a node tells one peer it lets their link go (SHUFFLE with DISCONNECT) and
+ * the peer closes it, so the peer does not take the closed link for a crash. Random samples of alive claims are swapped with a linked peer every
  * `shuffleIntervalMs` (SHUFFLE), so a node whose table is full still sees fresh members.
  * Seeds are re-tried every `seedRetryMs`: seeds keep linked to each other, any other node that
  * lost all its links asks for one, so a partitioned or isolated node rejoins by itself.
@@ -154,6 +155,8 @@ interface LinkInfo {
   peerId: string | null;
   lastFrameAt: number;
   dropping: boolean;
+  /** When this node told the peer it lets the link go (DISCONNECT); it closes the link itself a period later if the peer has not. */
+  disconnectAt?: number;
 }
 
 interface Probe {
@@ -470,6 +473,11 @@ export class Membership {
         if (f.flags & SYNC_FLAG.WANT && !this.#left) this.#sendView(link.id, 0);
         return;
       case MEMBER_FRAME.SHUFFLE:
+        if (f.flags & SHUFFLE_FLAG.DISCONNECT) {
+          // The peer lets this link go (its view is full) and stays up: close it, suspect nobody.
+          if (!link.dropping) this.#drop(link, "peer let the link go");
+          return;
+        }
         this.#receiveClaims(link.id, f.claims, "shuffle");
         if (!(f.flags & SHUFFLE_FLAG.REPLY) && !this.#left) {
           this.#sendFrame(link.id, { type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY, claims: this.#sampleAlive(link.peerId) });
@@ -1020,6 +1028,10 @@ export class Membership {
     for (const [id, at] of this.#wanted) if (now - at >= WANT_RETRY_MS) this.#wanted.delete(id);
     if (this.#left) return;
     for (const link of this.#links.values()) {
+      if (link.disconnectAt !== undefined && now - link.disconnectAt >= this.#o.probeIntervalMs) {
+        link.disconnectAt = undefined; // told, but the peer has not closed it: close it from here
+        this.#host.emit({ type: "drop-link", linkId: link.id, reason: "active view full" });
+      }
       if (!link.peerId || link.dropping) continue;
       const m = this.#members.get(link.peerId);
       // A dead member whose link still carries frames is alive after all: it will hear the claim
@@ -1031,7 +1043,7 @@ export class Membership {
     const max = this.#o.activeViewMax;
     if (max > 0 && peers.length > max) {
       const spare = peers.filter((l) => !this.#seeds.has(l.peerId!));
-      if (spare.length) this.#drop(spare[randomBelow(this.#rng, spare.length)], "active view full");
+      if (spare.length) this.#disconnect(now, spare[randomBelow(this.#rng, spare.length)]);
     }
     if (peers.length < this.#activeViewTarget() && ![...this.#wanted.values()].some((at) => now - at < this.#o.probeIntervalMs * 5)) {
       const linked = new Set(peers.map((l) => l.peerId!));
@@ -1051,6 +1063,18 @@ export class Membership {
     this.#wanted.set(id, now);
     this.stats.wantLinks++;
     this.#host.emit({ type: "want-link", peer: key, addr: this.#members.get(id)?.addr ?? null });
+  }
+
+  /**
+   * Lets a link to a live peer go (HyParView's DISCONNECT): the peer is told first and closes the
+   * link, so it knows this node is still up and does not suspect it for the link going down.
+   */
+  #disconnect(now: number, link: LinkInfo): void {
+    link.dropping = true;
+    link.disconnectAt = now;
+    this.stats.dropLinks++;
+    this.#forgetProbes(link.id);
+    this.#sendFrame(link.id, { type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY | SHUFFLE_FLAG.DISCONNECT, claims: [] });
   }
 
   #drop(link: LinkInfo, reason: string): void {

@@ -756,7 +756,8 @@ export class GrapevineNode extends EventTarget {
         return;
       }
       case "drop-link": {
-        // Membership lets a link to a dead or departed member go (HyParView's active view).
+        // Membership lets a link go: to a dead or departed member, or one a peer said it lets go
+        // (HyParView's active view).
         const entry = this.#links.get(ev.linkId);
         if (entry) this.#closeLink(entry, CLOSE_CODE.NORMAL, ev.reason);
         return;

@@ -37,6 +37,12 @@ export const SYNC_FLAG = Object.freeze({
 export const SHUFFLE_FLAG = Object.freeze({
   /** This is the answer to a shuffle request; do not answer it. */
   REPLY: 1,
+  /**
+   * The sender lets this link go on purpose (its active view is full) and stays up: close the
+   * link, and do not suspect the sender for it. Sent with REPLY, so a peer that does not know
+   * the flag just takes the claims.
+   */
+  DISCONNECT: 2,
 });
 
 /** Longest advertised address (a URL to dial the member at), in UTF-8 bytes. */

@@ -171,6 +171,41 @@ describe("membership: failure detection", () => {
     expect(w.penalties()).toEqual([]);
   });
 
+  it("a node over activeViewMax tells the peer it lets their link go; the peer closes it and suspects nobody", async () => {
+    const w = new World(5, { ...FAST, activeViewSize: 2, activeViewMax: 2 });
+    const linked = new Set<string>();
+    const key = (a: number, b: number) => `${Math.min(a, b)}-${Math.max(a, b)}`;
+    const reasons: string[] = [];
+    const drive = () => {
+      for (const { node, event } of w.events.splice(0)) {
+        if (event.type === "member" && event.state !== "alive") reasons.push(`${node} holds ${event.state}`);
+        if (event.type === "want-link") {
+          const j = w.keys.findIndex((k) => toHex(k.publicKey) === toHex(event.peer));
+          if (j !== node && !linked.has(key(node, j))) {
+            linked.add(key(node, j));
+            w.link(node, j);
+          }
+        } else if (event.type === "drop-link") {
+          reasons.push(event.reason);
+          const j = event.linkId as number;
+          if (linked.delete(key(node, j))) {
+            w.engines[node].linkDown(w.now, j);
+            w.engines[j].linkDown(w.now, node);
+          }
+        }
+      }
+    };
+    for (let a = 0; a < 5; a++) for (let b = a + 1; b < 5; b++) (linked.add(key(a, b)), w.link(a, b));
+    await w.settle();
+    await runFor(w, 20_000, () => (drive(), false));
+    const degree = (i: number) => [...linked].filter((k) => k.split("-").includes(String(i))).length;
+    expect([0, 1, 2, 3, 4].every((i) => degree(i) <= 2)).toBe(true);
+    expect(reasons).toContain("peer let the link go"); // the peer closed it, after the notice
+    expect(reasons.filter((r) => r.includes("holds"))).toEqual([]); // nobody suspected: every node stayed up
+    expect(w.engines.reduce((n, e) => n + e.membership.stats.suspicionsRaised, 0)).toBe(0);
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("a hub with far more links than it wants probes several per period, so a hung spoke is found soon", async () => {
     const w = new World(31, { ...FAST, activeViewSize: 3 });
     for (let i = 1; i < 31; i++) w.link(0, i); // a relay with a browser on each link
