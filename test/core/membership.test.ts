@@ -12,6 +12,7 @@ import {
   encodeClaimBody,
   encodeMemberFrame,
   MEMBER_FRAME,
+  SHUFFLE_FLAG,
   type ClaimBody,
   type ClaimWire,
 } from "../../src/wire/member-frames.ts";
@@ -204,6 +205,32 @@ describe("membership: failure detection", () => {
     expect(reasons.filter((r) => r.includes("holds"))).toEqual([]); // nobody suspected: every node stayed up
     expect(w.engines.reduce((n, e) => n + e.membership.stats.suspicionsRaised, 0)).toBe(0);
     expect(w.penalties()).toEqual([]);
+  });
+
+  it("a peer that never hears it was let go has the link closed from the other side a period later", async () => {
+    const w = new World(4, { ...FAST, activeViewSize: 2, activeViewMax: 2 });
+    w.filter = (_from, _to, bytes) => !(bytes[1] === MEMBER_FRAME.SHUFFLE && bytes[2] & SHUFFLE_FLAG.DISCONNECT); // notices lost
+    w.linkAll();
+    await w.settle();
+    const drops: { node: number; linkId: unknown; reason: string; at: number }[] = [];
+    const sentAt = new Map<string, number>();
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (bytes[1] === MEMBER_FRAME.SHUFFLE && bytes[2] & SHUFFLE_FLAG.DISCONNECT && !sentAt.has(`${from}-${to}`)) sentAt.set(`${from}-${to}`, w.now);
+      return filter(from, to, bytes);
+    };
+    await runFor(w, 5000, () => {
+      for (const { node, event } of w.events.splice(0)) if (event.type === "drop-link") drops.push({ node, linkId: event.linkId, reason: event.reason, at: w.now });
+      return false;
+    });
+    expect(sentAt.size).toBeGreaterThan(0);
+    expect(drops.some((d) => d.reason === "peer let the link go")).toBe(false); // no notice arrived
+    for (const [k, at] of sentAt) {
+      const [from, to] = k.split("-").map(Number);
+      const d = drops.find((x) => x.node === from && x.linkId === to);
+      expect(d?.reason).toBe("active view full");
+      expect(d!.at - at).toBeGreaterThanOrEqual(1000); // a period after the notice, not at once
+    }
   });
 
   it("a hub with far more links than it wants probes several per period, so a hung spoke is found soon", async () => {
