@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { fromHex, toHex } from "../../src/bytes.ts";
 import { sha256 } from "../../src/crypto/hash.ts";
 import { signingBytes } from "../../src/crypto/context.ts";
 import type { EngineEvent } from "../../src/core/events.ts";
@@ -13,6 +14,11 @@ function messages(w: World, node?: number): Msg[] {
 }
 
 /** Advances time in small steps so IHAVE batching and GRAFT timeouts play out. */
+/** Links `from` announce (IHAVE) the message with hex id `id` to node `to`, in that order. */
+function announce(w: World, to: number, from: number[], id: string): void {
+  for (const f of from) w.engines[to].receive(w.now, f, encodeFrame({ type: FRAME.IHAVE, ids: [fromHex(id)] }));
+}
+
 async function run(w: World, ms: number, step = 50): Promise<void> {
   for (let t = 0; t < ms; t += step) await w.round(step);
 }
@@ -116,10 +122,7 @@ describe("broadcast (Plumtree)", () => {
     w.engines[0].publish(w.now, "t", enc("x"));
     await w.settle();
     const id = messages(w, 0)[0].id;
-    // node 2 (which never delivers to node 1) announces first
-    w.engines[1].receive(w.now, 2, encodeFrame({ type: FRAME.IHAVE, ids: [hexToBytes(id)] }));
-    // …then node 0 announces it too
-    w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.IHAVE, ids: [hexToBytes(id)] }));
+    announce(w, 1, [2, 0], id); // node 2 (which never delivers to node 1) first, then node 0
     await run(w, 2000);
     expect(messages(w, 1).length).toBe(1);
     expect(w.engines[1].broadcast.stats.graftsSent).toBeGreaterThanOrEqual(2);
@@ -133,8 +136,7 @@ describe("broadcast (Plumtree)", () => {
     w.engines[0].publish(w.now, "t", enc("y"));
     await w.settle();
     const id2 = messages(w, 0)[1].id;
-    w.engines[1].receive(w.now, 2, encodeFrame({ type: FRAME.IHAVE, ids: [hexToBytes(id2)] }));
-    w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.IHAVE, ids: [hexToBytes(id2)] }));
+    announce(w, 1, [2, 0], id2);
     await run(w, 2000);
     expect(messages(w, 1).length).toBe(2);
     expect(asked).toEqual([0]);
@@ -155,7 +157,7 @@ describe("broadcast (Plumtree)", () => {
       await run(w, 500);
       expect(messages(w, 2).length).toBe(1);
       expect(messages(w, 1).length).toBe(0);
-      const id = hexToBytes(messages(w, 0)[0].id);
+      const id = fromHex(messages(w, 0)[0].id);
       // Both holders announce it to node 1.
       w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.IHAVE, ids: [id] }));
       w.engines[1].receive(w.now, 2, encodeFrame({ type: FRAME.IHAVE, ids: [id] }));
@@ -184,7 +186,7 @@ describe("broadcast (Plumtree)", () => {
     await w.settle();
     const asked = new Map<number, string[]>();
     w.filter = (from, to, bytes) => {
-      if (from === 1 && bytes[1] === FRAME.GRAFT && bytes[2] !== 0x80) asked.set(to, [...(asked.get(to) ?? []), toHexString(bytes.slice(-32))]);
+      if (from === 1 && bytes[1] === FRAME.GRAFT && bytes[2] !== 0x80) asked.set(to, [...(asked.get(to) ?? []), toHex(bytes.slice(-32))]);
       return true;
     };
     const bogus = (k: number) => new Uint8Array(32).fill(k);
@@ -193,13 +195,13 @@ describe("broadcast (Plumtree)", () => {
     // Another link's announcements are tracked on their own budget.
     w.engines[1].receive(w.now, 2, encodeFrame({ type: FRAME.IHAVE, ids: [bogus(4)] }));
     await run(w, 500, 25);
-    expect(asked.get(0)).toEqual([toHexString(bogus(1)), toHexString(bogus(2))]);
-    expect(asked.get(2)).toEqual([toHexString(bogus(4))]);
+    expect(asked.get(0)).toEqual([toHex(bogus(1)), toHex(bogus(2))]);
+    expect(asked.get(2)).toEqual([toHex(bogus(4))]);
     expect(w.engines[1].broadcast.stats.missingGivenUp).toBe(3);
     // Given up, they no longer count: node 0's next announcement is tracked again.
     w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.IHAVE, ids: [bogus(5)] }));
     await run(w, 500, 25);
-    expect(asked.get(0)).toEqual([toHexString(bogus(1)), toHexString(bogus(2)), toHexString(bogus(5))]);
+    expect(asked.get(0)).toEqual([toHex(bogus(1)), toHex(bogus(2)), toHex(bogus(5))]);
   });
 
   it("validators: reject penalises the sender and stops the message; ignore drops it quietly", async () => {
@@ -230,7 +232,7 @@ describe("broadcast (Plumtree)", () => {
     w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.GOSSIP, body, signature: sig, hops: 0 }));
     await w.settle();
     expect(messages(w, 1).length).toBe(1);
-    expect(messages(w, 1)[0].id).toBe(toHexStr(sha256(signingBytes("message", "grapevine", 1, body))));
+    expect(messages(w, 1)[0].id).toBe(toHex(sha256(signingBytes("message", "grapevine", 1, body))));
   });
 
   it("expired messages are dropped unblamed; an over-long validity window is penalised", async () => {
@@ -267,14 +269,3 @@ describe("broadcast (Plumtree)", () => {
     expect(w.engines[0].broadcast.stats.seenFullDropped + w.engines[1].broadcast.stats.seenFullDropped).toBeGreaterThan(0);
   });
 });
-
-function hexToBytes(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
-}
-function toHexStr(b: Uint8Array): string {
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-function toHexString(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
