@@ -213,7 +213,7 @@ export class Membership {
   #selfAlive: ClaimWire | null = null;
   #selfLeft: ClaimWire | null = null;
   #signingAlive = false;
-  /** Links that sent a stale accusation of this node while its new alive claim was being signed. */
+  /** Links that sent a stale accusation of this node while its new alive claim was being signed (at most one entry per link). */
   #correctWhenSigned = new Set<LinkId>();
   #left = false;
   #seq = 0;
@@ -666,7 +666,8 @@ export class Membership {
    * states a new lag a handful of times per slow spell.
    */
   #restateLag(now: number): void {
-    if (!this.#o.lifeguard || this.#left || !this.#selfAlive || this.#signingAlive || now < this.#nextLagAnnounceAt) return;
+    // Every tick: a node whose timers never ran late (lag.ms 0, so nothing stated) returns at once.
+    if (!this.#lag.ms || !this.#o.lifeguard || this.#left || !this.#selfAlive || this.#signingAlive || now < this.#nextLagAnnounceAt) return;
     const lag = this.#lagToState(now);
     const stated = this.#statedLag;
     if (!(lag > stated * 1.5 || (stated > 0 && lag < stated / 4))) return;
@@ -684,7 +685,7 @@ export class Membership {
   #suspicionMs(m: Member, confirmations: number): number {
     const base = suspicionTimeoutMs(this.#params(), confirmations);
     if (!this.#o.lifeguard) return base;
-    return base + Math.min(CLAIM_LAG_MS_MAX, m.alive?.fields.lag ?? 0) * this.#o.suspicionLagMult;
+    return base + (m.alive?.fields.lag ?? 0) * this.#o.suspicionLagMult; // lag ≤ CLAIM_LAG_MS_MAX, checked when decoded
   }
 
   /** Signs this node's alive claim at its incarnation (and pre-signs its farewell, so leaving needs no wait). */
@@ -707,6 +708,7 @@ export class Membership {
       this.#rearm();
     }, () => {
       this.#signingAlive = false;
+      this.#correctWhenSigned.clear();
     });
   }
 
@@ -734,7 +736,7 @@ export class Membership {
       if (!this.#wants(c, source)) {
         const newer = linkId === null ? null : this.#newerThan(c);
         if (newer && corrections.length < this.#o.claimsPerMessageMax && !corrections.includes(newer)) corrections.push(newer);
-        else if (!newer && linkId !== null && this.#signingAlive && this.#correctWhenSigned.size < RELAYS_MAX && bytesEqual(c.fields.member, this.#host.id)) {
+        else if (!newer && linkId !== null && this.#signingAlive && bytesEqual(c.fields.member, this.#host.id)) {
           // An accusation this node's next incarnation already outbids, but that alive claim is
           // still being signed: send it to this peer once it is, or the peer holds it dead.
           this.#correctWhenSigned.add(linkId);
@@ -1070,18 +1072,21 @@ export class Membership {
    * link, so it knows this node is still up and does not suspect it for the link going down.
    */
   #disconnect(now: number, link: LinkInfo): void {
-    link.dropping = true;
+    this.#release(link);
     link.disconnectAt = now;
-    this.stats.dropLinks++;
-    this.#forgetProbes(link.id);
     this.#sendFrame(link.id, { type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY | SHUFFLE_FLAG.DISCONNECT, claims: [] });
   }
 
   #drop(link: LinkInfo, reason: string): void {
+    this.#release(link);
+    this.#host.emit({ type: "drop-link", linkId: link.id, reason });
+  }
+
+  /** Stops using a link that is being let go: no probes over it, no suspicion when it goes down. */
+  #release(link: LinkInfo): void {
     link.dropping = true;
     this.stats.dropLinks++;
     this.#forgetProbes(link.id);
-    this.#host.emit({ type: "drop-link", linkId: link.id, reason });
   }
 
   // ---------------------------------------------------------------- plumbing

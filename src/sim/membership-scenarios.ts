@@ -179,6 +179,13 @@ function watchFalse(sim: Simulation, index: Map<string, number>, up: (j: number)
   return c;
 }
 
+/** How many of `times` fall in each quarter of [t0, t0 + ms]. */
+function quarters(times: number[], t0: number, ms: number): number[] {
+  const q = [0, 0, 0, 0];
+  for (const t of times) q[Math.min(3, Math.floor(((t - t0) * 4) / ms))]++;
+  return q;
+}
+
 function penaltyCounter(sim: Simulation): { count: number } {
   const c = { count: 0 };
   sim.observe((_i, ev) => void (ev.type === "penalty" && c.count++));
@@ -419,8 +426,7 @@ export async function runFalsePositiveArm(
     false_deaths_of_healthy_per_node_hour: round4(healthyDeaths / hours),
     false_deaths_of_slow: fp.deathsOfSlow.size,
     false_deaths_of_slow_per_node_hour: round4(fp.deathsOfSlow.size / hours),
-    false_deaths_of_slow_by_quarter: [0, 1, 2, 3].map((q) =>
-      [...fp.slowDeathAt.values()].filter((t) => t >= t0 + (q * durationMs) / 4 && (q === 3 || t < t0 + ((q + 1) * durationMs) / 4)).length),
+    false_deaths_of_slow_by_quarter: quarters([...fp.slowDeathAt.values()], t0, durationMs),
     false_declarations_of_healthy: healthyDeclared,
     false_declarations_of_healthy_per_node_hour: round4(healthyDeclared / hours),
     false_declarations_of_healthy_by_slow: fp.declaredOfHealthyBySlow.size,

@@ -185,13 +185,13 @@ export function decodeClaimBody(bytes: Uint8Array): ClaimBody {
     if (kind !== CLAIM_KIND.ALIVE) throw remoteError("WIRE_SHAPE", "claim.addr: only alive claims carry an address");
     addr = asText(a[5], "claim.addr", CLAIM_ADDR_BYTES_MAX);
   }
+  const body: ClaimBody = { kind, member, generation, incarnation, claimer, addr };
   if (a.length === 7) {
     if (kind !== CLAIM_KIND.ALIVE) throw remoteError("WIRE_SHAPE", "claim.lag: only alive claims carry a lag");
-    const lag = asUint(a[6], "claim.lag", CLAIM_LAG_MS_MAX);
-    if (lag === 0) throw remoteError("WIRE_SHAPE", "claim.lag: a zero lag is left out, not sent");
-    return { kind, member, generation, incarnation, claimer, addr, lag };
+    body.lag = asUint(a[6], "claim.lag", CLAIM_LAG_MS_MAX);
+    if (body.lag === 0) throw remoteError("WIRE_SHAPE", "claim.lag: a zero lag is left out, not sent");
   }
-  return { kind, member, generation, incarnation, claimer, addr };
+  return body;
 }
 
 /** The key that must have signed a claim: the claimer of an accusation, else the member. */
