@@ -61,6 +61,8 @@ export interface BroadcastHost {
   sign(message: Uint8Array, done: (signature: Uint8Array | null) => void): void;
   deliver(delivery: Delivery): void;
   penalize(linkId: LinkId, err: GrapevineError): void;
+  /** Charges `bytes` sent in answer to the peer's request to its answer budget; false if it cannot cover them. */
+  answer(linkId: LinkId, now: number, bytes: number): boolean;
 }
 
 /** Broadcast counters. */
@@ -79,6 +81,10 @@ export interface BroadcastStats {
   missingGivenUp: number;
   /** Empty GRAFTs sent to get back on the tree after losing every eager link. */
   rejoins: number;
+  /** Requested messages not sent: asked too often by one link, or over its answer budget. */
+  graftsRefused: number;
+  /** Announced ids not tracked: the announcing link was over its share of the missing table. */
+  announcementsIgnored: number;
 }
 
 interface Pending {
@@ -100,8 +106,21 @@ interface Missing {
   askedLast: LinkId | null;
 }
 
+/** A message kept to answer GRAFTs. */
+interface Cached {
+  body: Uint8Array;
+  signature: Uint8Array;
+  expiresAtMs: number;
+  hops: number;
+  arrivedAt: number;
+  /** Links that were sent it in answer to a GRAFT, and how often: at most `graftRetriesMax` each. */
+  answered?: Map<LinkId, number>;
+}
+
 /** Announcers remembered per missing id: each is asked up to `graftRetriesMax` times. */
 const MISSING_ANNOUNCERS_MAX = 8;
+/** The least share of the missing table a link's announcements keep, however poor its standing. */
+const ANNOUNCEMENT_SHARE_MIN = 16;
 /** The retry delay doubles up to `graftTimeoutMs` × 2^this, then stays there. */
 const GRAFT_BACKOFF_DOUBLINGS_MAX = 3;
 
@@ -125,13 +144,14 @@ export class Broadcast {
   readonly stats: BroadcastStats = {
     published: 0, delivered: 0, payloadsReceived: 0, duplicates: 0, ihaveSent: 0, graftsSent: 0,
     prunesSent: 0, expiredDropped: 0, seenFullDropped: 0, rateDropped: 0, missingGivenUp: 0, rejoins: 0,
+    graftsRefused: 0, announcementsIgnored: 0,
   };
   #host: BroadcastHost;
   #peers = new Map<LinkId, PeerState>();
   /** id → expiry (ms): everything received and checked (accepted, ignored or rejected). */
   #seen = new Map<string, number>();
   /** id → the message, kept to answer GRAFTs. */
-  #cache = new Map<string, { body: Uint8Array; signature: Uint8Array; expiresAtMs: number; hops: number; arrivedAt: number }>();
+  #cache = new Map<string, Cached>();
   /** This node's last prune: when, and for which message's duplicate. */
   #lastPrune: { at: number; id: string } = { at: -Infinity, id: "" };
   #pending = new Map<string, Pending>();
@@ -205,7 +225,7 @@ export class Broadcast {
       case FRAME.IHAVE:
         return this.#onIHave(now, linkId, peer, frame.ids);
       case FRAME.GRAFT:
-        return this.#onGraft(linkId, peer, frame.ids);
+        return this.#onGraft(now, linkId, peer, frame.ids);
       case FRAME.PRUNE:
         peer.eager = false;
         this.#rejoin(linkId);
@@ -399,14 +419,30 @@ export class Broadcast {
     this.#host.send(target, { type: FRAME.GRAFT, ids: [] });
   }
 
+  /**
+   * The share of the missing table one link's announcements may hold: the table split evenly among
+   * the links, halved for every request in a row the link left unanswered (down to a floor), so a
+   * link that announces ids it never delivers cannot crowd out the honest announcers' repairs.
+   */
+  #announcementShare(peer: PeerState): number {
+    const o = this.#host.options;
+    const even = Math.floor(o.missingMax / Math.max(1, this.#peers.size));
+    const share = Math.max(ANNOUNCEMENT_SHARE_MIN, even >> Math.min(peer.misses, 16));
+    return Math.min(o.announcementsPerLinkMax, share);
+  }
+
   #onIHave(now: number, linkId: LinkId, peer: PeerState, ids: Uint8Array[]): void {
     const o = this.#host.options;
+    const share = this.#announcementShare(peer);
     for (const idBytes of ids) {
       const id = toHex(idBytes);
       if (this.#seen.has(id) || this.#pending.has(id)) continue;
-      // A link's outstanding announcements are bounded (Bitcoin tracks 5,000 per peer): past the
-      // bound its announcements are ignored until some of them arrive or are given up.
-      if (peer.announced.size >= o.announcementsPerLinkMax) continue;
+      // A link's outstanding announcements are bounded: past its share its announcements are
+      // ignored until some of them arrive or are given up.
+      if (peer.announced.size >= share) {
+        this.stats.announcementsIgnored++;
+        continue;
+      }
       const m = this.#missing.get(id);
       if (m) {
         if (!m.announcers.includes(linkId) && m.announcers.length < MISSING_ANNOUNCERS_MAX) {
@@ -488,11 +524,36 @@ export class Broadcast {
     for (const l of m.announcers) this.#peers.get(l)?.announced.delete(id);
   }
 
-  #onGraft(linkId: LinkId, peer: PeerState, ids: Uint8Array[]): void {
-    peer.eager = true;
+  /**
+   * A peer asks for messages. What it can make this node send is bounded three ways: an id twice
+   * in one GRAFT is a malformed request (no honest node sends one); each message goes to one link
+   * at most `graftRetriesMax` times (as often as an honest node asks one announcer); and every
+   * answer is charged to the link's answer budget, past which the rest wait for the next request.
+   */
+  #onGraft(now: number, linkId: LinkId, peer: PeerState, ids: Uint8Array[]): void {
+    const wanted = new Set<string>();
     for (const idBytes of ids) {
-      const c = this.#cache.get(toHex(idBytes));
-      if (c) this.#host.send(linkId, { type: FRAME.GOSSIP, body: c.body, signature: c.signature, hops: Math.min(c.hops, 255) });
+      const id = toHex(idBytes);
+      if (wanted.has(id)) throw remoteError("WIRE_SHAPE", "graft: the same id twice");
+      wanted.add(id);
+    }
+    peer.eager = true;
+    const o = this.#host.options;
+    for (const id of wanted) {
+      const c = this.#cache.get(id);
+      if (!c) continue;
+      const times = c.answered?.get(linkId) ?? 0;
+      if (times >= o.graftRetriesMax) {
+        this.stats.graftsRefused++;
+        continue;
+      }
+      const bytes = encodeFrame({ type: FRAME.GOSSIP, body: c.body, signature: c.signature, hops: Math.min(c.hops, 255) });
+      if (!this.#host.answer(linkId, now, bytes.length)) {
+        this.stats.graftsRefused++;
+        return;
+      }
+      (c.answered ??= new Map()).set(linkId, times + 1);
+      this.#host.sendEncoded(linkId, bytes);
     }
   }
 

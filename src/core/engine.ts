@@ -31,6 +31,7 @@ import {
   FRAME,
   type DeltaFrame,
   type DigestFrame,
+  type EvidenceFrame,
   type DigestRowWire,
   type Frame,
   type FrameLimits,
@@ -48,7 +49,9 @@ import { peekFrameType } from "../wire/link-frames.ts";
 import { resolveOptions, type EngineOptions } from "./options.ts";
 import { deriveSeed, randomBelow, sample, seededRng, weightedSample, type Rng } from "./random.ts";
 import { Store, type CheckedDelta } from "./store.ts";
-import { ROOT_FLAG_LEFT } from "../wire/records.ts";
+import { decodeRootBody, ROOT_FLAG_LEFT } from "../wire/records.ts";
+import { TokenBucket } from "./budget.ts";
+import type { SignedRoot } from "./origin.ts";
 
 /** Version of the gossip protocol; part of every signed byte string. */
 export const PROTOCOL_VERSION = 1;
@@ -85,6 +88,13 @@ interface LinkState {
   sentDigests: Map<number, readonly DigestRowWire[]>;
   /** Hot origins this peer is presumed to lack. */
   behind: Set<string>;
+  /** Bytes this node may still send in answer to the peer's requests (`answerBytesPerSecondMax`). */
+  answers: TokenBucket;
+  /** State bytes and new origins this node still takes in from the peer. */
+  intakeBytes: TokenBucket;
+  newOrigins: TokenBucket;
+  /** Distrusted origins whose evidence this peer was sent (or sent us). */
+  toldDistrust: Set<string>;
 }
 
 interface PendingVerify {
@@ -143,8 +153,10 @@ export class Engine {
   readonly store: Store;
   readonly stats: EngineStats = {
     rounds: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, framesRejected: 0,
-    verifies: 0, verifyCacheHits: 0, deltasDropped: 0, eventsDropped: 0,
+    verifies: 0, verifyCacheHits: 0, deltasDropped: 0, eventsDropped: 0, answersDeferred: 0,
   };
+  /** The latest `now` of any input: the time callbacks of jobs run at. */
+  #now: number;
 
   #rng: Rng;
   #links = new Map<LinkId, LinkState>();
@@ -159,6 +171,8 @@ export class Engine {
   #nextDigestId = 1;
   #signJob: number | null = null;
   #pending = new Map<string, PendingVerify>();
+  /** Evidence of equivocation being verified (both signatures), by the pair of signatures. */
+  #pendingEvidence = new Map<string, Set<LinkId>>();
   #pendingByJob = new Map<number, string>();
   #pendingCount = 0;
   #hot = new Map<string, { from: number; roundsLeft: number }>();
@@ -167,6 +181,8 @@ export class Engine {
   #closed = false;
   /** Jobs whose results go to a callback (broadcast signing, checks and validation). */
   #jobCallbacks = new Map<number, (result: JobResult) => void>();
+  /** What the subsystems call back into: sending, crypto jobs, penalties, answer budgets. */
+  #host: BroadcastHost;
   /** Plumtree broadcast over the same links. */
   readonly broadcast: Broadcast;
   /** SWIM membership and failure detection over the same links. */
@@ -176,18 +192,20 @@ export class Engine {
     if (!(init.publicKey instanceof Uint8Array) || init.publicKey.length !== 32) throw new TypeError("publicKey must be 32 bytes");
     this.options = resolveOptions(init.options);
     this.id = init.publicKey;
+    this.#now = init.now;
     this.#rng = init.random;
     this.store = new Store(init.publicKey, init.generation, this.options);
     this.#nextRoundAt = init.now + randomBelow(this.#rng, Math.max(1, Math.floor(this.options.intervalMs)));
     this.#frameLimits = frameLimitsFor(this.options);
-    this.broadcast = new Broadcast(this.#broadcastHost());
+    this.#host = this.#broadcastHost();
+    this.broadcast = new Broadcast(this.#host);
     // Membership draws from its own stream, so probing never shifts the gossip rounds' choices.
     const memberRng = seededRng(deriveSeed(init.random.nextU32(), 4));
     this.membership = new Membership(this.#membershipHost(init.generation), memberRng, init.now);
   }
 
   #membershipHost(generation: number): MembershipHost {
-    const b = this.#broadcastHost();
+    const b = this.#host;
     return {
       options: this.options,
       protocolVersion: PROTOCOL_VERSION,
@@ -198,6 +216,7 @@ export class Engine {
       verify: b.verify,
       emit: (e) => this.#emit(e),
       penalize: b.penalize,
+      answer: b.answer,
       forget: (member, now) => this.store.forget(toHex(member), now),
     };
   }
@@ -225,6 +244,10 @@ export class Engine {
         const link = this.#links.get(linkId);
         if (link) this.#penalize(link, err);
       },
+      answer: (linkId, now, bytes) => {
+        const link = this.#links.get(linkId);
+        return !!link && !link.closed && link.answers.take(now, bytes);
+      },
     };
   }
 
@@ -243,9 +266,14 @@ export class Engine {
   /** A link to a peer is ready (for links with a handshake: after it). */
   linkUp(now: number, linkId: LinkId, peer: Uint8Array | null = null): void {
     this.#assertOpen();
+    const o = this.options;
     this.#links.set(linkId, {
       id: linkId, peer, score: 0, closed: false, congested: false, pendingVerifies: 0,
       sentDigests: new Map(), behind: new Set(this.#hot.keys()),
+      answers: new TokenBucket(o.answerBytesPerSecondMax, o.answerBytesPerSecondMax, now),
+      intakeBytes: new TokenBucket(o.stateBytesPerLinkPerSecondMax, o.stateBytesPerLinkPerSecondMax, now),
+      newOrigins: new TokenBucket(o.newOriginsPerLinkPerSecondMax, Math.max(2 * o.newOriginsPerLinkPerSecondMax, o.deltaOriginsMax), now),
+      toldDistrust: new Set(),
     });
     this.#linkList = null;
     this.broadcast.linkUp(linkId, now);
@@ -275,6 +303,7 @@ export class Engine {
 
   /** Bytes arrived on a link. Bad frames penalise the link; nothing here throws for remote input. */
   receive(now: number, linkId: LinkId, bytes: Uint8Array): void {
+    this.#now = Math.max(this.#now, now);
     const link = this.#links.get(linkId);
     if (!link || link.closed || this.#closed) return;
     this.stats.framesIn++;
@@ -299,6 +328,8 @@ export class Engine {
           return this.#onDelta(now, link, frame);
         case FRAME.TREE:
           return this.#onTree(now, link, frame);
+        case FRAME.EVIDENCE:
+          return this.#onEvidence(now, link, frame);
         case FRAME.GOSSIP:
         case FRAME.IHAVE:
         case FRAME.GRAFT:
@@ -315,6 +346,7 @@ export class Engine {
   /** Time passes: runs the gossip rounds that are due. */
   tick(now: number): void {
     if (this.#closed) return;
+    this.#now = Math.max(this.#now, now);
     if (now >= this.broadcast.wakeAt) this.broadcast.tick(now);
     if (now >= this.membership.wakeAt) this.membership.tick(now);
     if (now < this.#nextRoundAt) return;
@@ -350,6 +382,7 @@ export class Engine {
 
   /** A crypto job finished: a signature (sign), a verdict (verify), or an `Error`. */
   completeJob(now: number, jobId: number, result: JobResult): void {
+    this.#now = Math.max(this.#now, now);
     const callback = this.#jobCallbacks.get(jobId);
     if (callback) {
       this.#jobCallbacks.delete(jobId);
@@ -429,6 +462,16 @@ export class Engine {
     return [...this.#links.keys()];
   }
 
+  /**
+   * Penalises a link for a fault the driver found in its own frames (link layer): one ledger per
+   * link, one threshold. `err` must be a remote `GrapevineError`.
+   */
+  penalize(now: number, linkId: LinkId, err: GrapevineError): void {
+    this.#now = Math.max(this.#now, now);
+    const link = this.#links.get(linkId);
+    if (link && !link.closed) this.#penalize(link, err);
+  }
+
   /** Penalty score of a link (0 when unknown). */
   linkScore(linkId: LinkId): number {
     return this.#links.get(linkId)?.score ?? 0;
@@ -492,15 +535,30 @@ export class Engine {
     this.#sendDigest(link, flags, { depth: 0, index: 0 }, true);
   }
 
-  #sendDigest(link: LinkState, flags: number, scope: TriePosition, allowSummary: boolean): void {
+  /** Sends a digest of `scope`; `answerAt` set: in answer to the peer, charged to its answer budget. */
+  #sendDigest(link: LinkState, flags: number, scope: TriePosition, allowSummary: boolean, answerAt?: number): void {
     const trie = this.store.trie;
     const count = trie.countAt(scope);
     if (allowSummary && count > this.options.digestEntriesMax && scope.depth < TRIE_DEPTH) {
-      this.#send(link, { type: FRAME.DIGEST, flags, scope, rows: null, summary: { hash: trie.hashAt(scope), count }, id: this.#digestId(link, []) });
+      this.#answer(link, answerAt, { type: FRAME.DIGEST, flags, scope, rows: null, summary: { hash: trie.hashAt(scope), count }, id: this.#digestId(link, []) });
       return;
     }
     const rows = trie.entriesUnder(scope, this.options.digestEntriesMax);
-    this.#send(link, { type: FRAME.DIGEST, flags, scope, rows, summary: null, id: this.#digestId(link, rows) });
+    this.#answer(link, answerAt, { type: FRAME.DIGEST, flags, scope, rows, summary: null, id: this.#digestId(link, rows) });
+  }
+
+  /**
+   * Sends a frame; in answer to the peer's request (`answerAt` set) only if the link's answer
+   * budget covers it. Returns whether it went.
+   */
+  #answer(link: LinkState, answerAt: number | undefined, frame: Frame): boolean {
+    const bytes = encodeFrame(frame);
+    if (answerAt !== undefined && !link.answers.take(answerAt, bytes.length)) {
+      this.stats.answersDeferred++;
+      return false;
+    }
+    this.#sendEncoded(link.id, bytes);
+    return true;
   }
 
   /** A fresh digest id, remembering the rows sent under it (the last few per link). */
@@ -544,11 +602,12 @@ export class Engine {
 
   #pushRumors(link: LinkState): void {
     let budget = this.options.deltaBytesMax;
+    const frameRoom = this.options.frameBytesMax - 1024;
     const origins: OriginDeltaWire[] = [];
     for (const [id, h] of this.#hot) {
       const pos = this.store.position(id);
       if (!pos || budget <= 0 || origins.length >= this.options.deltaOriginsMax) continue;
-      const d = this.store.deltaFor(id, pos.generation, h.from, budget);
+      const d = this.store.deltaFor(id, pos.generation, h.from, budget, frameRoom - (this.options.deltaBytesMax - budget));
       if (!d) continue;
       origins.push(d.delta);
       budget -= d.bytes;
@@ -559,14 +618,14 @@ export class Engine {
 
   // ------------------------------------------------------------------ frame handlers
 
-  #onDigest(_now: number, link: LinkState, f: DigestFrame): void {
+  #onDigest(now: number, link: LinkState, f: DigestFrame): void {
     const trie = this.store.trie;
     if (f.rows === null) {
       if (!f.summary) throw remoteError("WIRE_SHAPE", "digest has neither rows nor summary");
       if (bytesEqual(f.summary.hash, trie.hashAt(f.scope))) return;
-      if (f.scope.depth >= TRIE_DEPTH) return this.#sendDigest(link, swapRole(f.flags), f.scope, false);
+      if (f.scope.depth >= TRIE_DEPTH) return this.#sendDigest(link, swapRole(f.flags), f.scope, false, now);
       const node = trie.nodeView(f.scope)!;
-      this.#send(link, { type: FRAME.TREE, flags: f.flags & FLAG_ROLE_MASK, nodes: [node] });
+      this.#answer(link, now, { type: FRAME.TREE, flags: f.flags & FLAG_ROLE_MASK, nodes: [node] });
       return;
     }
     const peer = new Map<string, DigestRowWire>();
@@ -575,12 +634,13 @@ export class Engine {
       const id = toHex(r.origin);
       peer.set(id, r);
       this.#learn(link, id, r);
+      if (this.store.distrusted(id)) this.#tellDistrust(link, id); // it still holds an origin proven to equivocate
     }
     if (f.flags & DIGEST_FLAG.WANT) {
       const candidates = f.flags & DIGEST_FLAG.EXACT
         ? [...peer.keys()]
         : trie.entriesUnder(f.scope, this.options.originsMax).map((e) => toHex(e.origin));
-      this.#sendDeltas(link, candidates, peer, f.id);
+      this.#sendDeltas(now, link, candidates, peer, f.id);
     }
     if (f.flags & DIGEST_FLAG.OFFER) {
       const want: DigestRowWire[] = [];
@@ -593,7 +653,7 @@ export class Engine {
         }
       }
       if (want.length) {
-        this.#send(link, { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: f.scope, rows: want, summary: null, id: this.#digestId(link, want) });
+        this.#answer(link, now, { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: f.scope, rows: want, summary: null, id: this.#digestId(link, want) });
       }
     }
   }
@@ -605,21 +665,43 @@ export class Engine {
     if (mine && (r.generation > mine.generation || (r.generation === mine.generation && r.have >= mine.version))) link.behind.delete(id);
   }
 
-  #sendDeltas(link: LinkState, candidates: string[], peer: Map<string, DigestRowWire>, replyTo: number): void {
-    let budget = this.options.deltaBytesMax;
+  /**
+   * Answers a digest with the deltas the peer lacks, within `deltaBytesMax` and what is left of the
+   * link's answer budget (the frame is charged afterwards; it overshoots by at most one entry).
+   */
+  #sendDeltas(now: number, link: LinkState, candidates: string[], peer: Map<string, DigestRowWire>, replyTo: number): void {
+    const allowance = Math.min(this.options.deltaBytesMax, link.answers.room(now));
+    if (allowance <= 0) {
+      this.stats.answersDeferred++;
+      return;
+    }
+    const origins = this.#deltas(candidates, allowance, (id) => peer.get(id) ?? { generation: 0, have: 0 }, link);
+    if (!origins.length) return;
+    const bytes = encodeFrame({ type: FRAME.DELTA, flags: 0, origins, replyTo });
+    link.answers.spend(now, bytes.length);
+    this.#sendEncoded(link.id, bytes);
+  }
+
+  /**
+   * Origin deltas for `candidates` within `allowance` bytes, starting at a random place so that
+   * under a tight budget no origin starves. A start-over (the peer is behind the floor) is the
+   * full map or nothing, so it needs what is left of the allowance and of the frame.
+   */
+  #deltas(candidates: string[], allowance: number, rowOf: (id: string) => { generation: number; have: number }, link: LinkState): OriginDeltaWire[] {
+    const frameRoom = Math.min(allowance, this.options.frameBytesMax - 1024);
+    let used = 0;
     const origins: OriginDeltaWire[] = [];
-    // Start at a random place so that, under a tight budget, no origin starves.
     const start = candidates.length ? randomBelow(this.#rng, candidates.length) : 0;
-    for (let i = 0; i < candidates.length && budget > 0 && origins.length < this.options.deltaOriginsMax; i++) {
+    for (let i = 0; i < candidates.length && used < allowance && origins.length < this.options.deltaOriginsMax; i++) {
       const id = candidates[(start + i) % candidates.length];
-      const r = peer.get(id);
-      const d = this.store.deltaFor(id, r?.generation ?? 0, r?.have ?? 0, budget);
+      const r = rowOf(id);
+      const d = this.store.deltaFor(id, r.generation, r.have, allowance - used, frameRoom - used);
       if (!d) continue;
       origins.push(d.delta);
-      budget -= d.bytes;
+      used += d.bytes;
       link.behind.delete(id);
     }
-    if (origins.length) this.#send(link, { type: FRAME.DELTA, flags: 0, origins, replyTo });
+    return origins;
   }
 
   /**
@@ -627,7 +709,7 @@ export class Engine {
    * child that differs — with a digest of its own origins there when they are few (the digest both
    * asks and offers, per the exchange's flags), else with its view of that child, one level down.
    */
-  #onTree(_now: number, link: LinkState, f: TreeFrame): void {
+  #onTree(now: number, link: LinkState, f: TreeFrame): void {
     const trie = this.store.trie;
     const flags = f.flags & FLAG_ROLE_MASK;
     const descend: TreeNodeWire[] = [];
@@ -640,13 +722,13 @@ export class Engine {
         if (bytesEqual(a, b)) continue;
         const child = { depth: node.depth + 1, index: node.index * 16 + i };
         if (mine.childCounts[i] <= this.options.treeLeafOriginsMax || child.depth >= TRIE_DEPTH) {
-          if (digests++ < this.options.treeNodesMax) this.#sendDigest(link, flags, child, false);
+          if (digests++ < this.options.treeNodesMax) this.#sendDigest(link, flags, child, false, now);
         } else if (descend.length < this.options.treeNodesMax) {
           descend.push(trie.nodeView(child)!);
         }
       }
     }
-    if (descend.length) this.#send(link, { type: FRAME.TREE, flags: swapRole(flags), nodes: descend });
+    if (descend.length) this.#answer(link, now, { type: FRAME.TREE, flags: swapRole(flags), nodes: descend });
   }
 
   #onDelta(now: number, link: LinkState, f: DeltaFrame): void {
@@ -654,7 +736,24 @@ export class Engine {
     const told = f.replyTo ? link.sentDigests.get(f.replyTo) : undefined;
     const checked: CheckedDelta[] = [];
     for (const od of f.origins) {
+      // What one link may make this node take in is bounded per second, before any proof is
+      // hashed or signature queued: the excess is dropped, unblamed (a fast honest peer cannot be
+      // told from a flooding one), and anti-entropy brings it again.
+      let bytes = od.rootBody.length;
+      for (const e of od.entries) bytes += e.leaf.length + 32 * e.proof.length;
+      if (!link.intakeBytes.take(now, bytes)) {
+        this.stats.deltasDropped++;
+        continue;
+      }
       const cd = this.store.check(od);
+      if (this.store.distrusted(cd.originId)) {
+        this.#tellDistrust(link, cd.originId);
+        continue;
+      }
+      if (!this.store.origins.has(cd.originId) && !link.newOrigins.take(now, 1)) {
+        this.stats.deltasDropped++;
+        continue;
+      }
       const r = cd.root.fields;
       const said = told?.find((row) => bytesEqual(row.origin, r.origin));
       if (said && (r.generation < said.generation || (r.generation === said.generation && r.version <= said.have))) {
@@ -701,7 +800,7 @@ export class Engine {
     for (const change of res.changes) this.#emit({ type: "change", change });
     if (res.penalty && link) this.#penalize(link, res.penalty);
     if (res.status === "equivocation" && res.evidence) {
-      this.#emit({ type: "equivocation", origin: cd.root.fields.origin, evidence: res.evidence });
+      this.#distrust(now, res.evidence, null);
     } else if (res.status === "inconsistent") {
       this.#emit({ type: "inconsistent", origin: cd.root.fields.origin });
     }
@@ -709,6 +808,71 @@ export class Engine {
     if (res.status === "applied" && after && (!before || after.have > before.have || after.generation !== before.generation)) {
       this.#markHot(cd.originId, link ?? null, before && before.generation === after.generation ? before.have : 0);
     }
+  }
+
+  // ------------------------------------------------------------------ equivocation
+
+  /**
+   * Evidence from a peer: two roots of one origin version. Shape first (a pair that proves nothing
+   * is the sender's fault), then both signatures; an origin already distrusted costs nothing.
+   */
+  #onEvidence(now: number, link: LinkState, f: EvidenceFrame): void {
+    const [a, b] = f.roots.map((r) => decodeRootBody(r.body));
+    if (!bytesEqual(a.origin, b.origin) || a.generation !== b.generation || a.version !== b.version || bytesEqual(f.roots[0].body, f.roots[1].body)) {
+      throw remoteError("WIRE_SHAPE", "evidence: not two different roots of one origin's version");
+    }
+    const id = toHex(a.origin);
+    link.toldDistrust.add(id);
+    if (id === this.store.selfId || this.store.distrusted(id)) return;
+    const key = toHex(f.roots[0].signature) + toHex(f.roots[1].signature);
+    const waiting = this.#pendingEvidence.get(key);
+    if (waiting) return void waiting.add(link.id);
+    // Checking it costs two signature checks: it is charged like a new origin.
+    if (this.#pendingEvidence.size >= this.options.pendingVerifyMax || !link.newOrigins.take(now, 1)) {
+      this.stats.deltasDropped++;
+      return;
+    }
+    const links = new Set([link.id]);
+    this.#pendingEvidence.set(key, links);
+    const roots = f.roots.map((r, i): SignedRoot => ({ body: r.body, signature: r.signature, fields: i === 0 ? a : b })) as [SignedRoot, SignedRoot];
+    const host = this.#host;
+    const check = (i: number) => {
+      const r = roots[i];
+      host.verify(r.fields.origin, signingBytes("root", this.options.network, PROTOCOL_VERSION, r.body), r.signature, (ok) => {
+        if (!ok) {
+          this.#pendingEvidence.delete(key);
+          for (const l of links) host.penalize(l, remoteError("CRYPTO_BAD_SIGNATURE", "evidence: a root signature does not verify"));
+          return;
+        }
+        if (i === 0) return check(1);
+        this.#pendingEvidence.delete(key);
+        this.#distrust(this.#now, roots, links);
+      });
+    };
+    check(0);
+  }
+
+  /**
+   * An origin is proven to equivocate: its state goes, the application hears of it, and every
+   * link that has not told this node is sent the evidence, so every honest node reaches the same
+   * verdict (a peer that offers the origin later is sent it too).
+   */
+  #distrust(now: number, evidence: [SignedRoot, SignedRoot], from: Set<LinkId> | null): void {
+    const changes = this.store.distrust(evidence, now);
+    if (changes === null) return;
+    for (const change of changes) this.#emit({ type: "change", change });
+    const f = evidence[0].fields;
+    this.#emit({ type: "equivocation", origin: f.origin, evidence });
+    const id = toHex(f.origin);
+    for (const link of this.#links.values()) if (!from?.has(link.id)) this.#tellDistrust(link, id);
+  }
+
+  /** Sends a peer the evidence against `originId`, once per link. */
+  #tellDistrust(link: LinkState, originId: string): void {
+    const ev = this.store.origins.get(originId)?.evidence;
+    if (!ev || link.toldDistrust.has(originId) || link.closed) return;
+    link.toldDistrust.add(originId);
+    this.#send(link, { type: FRAME.EVIDENCE, roots: [{ body: ev[0].body, signature: ev[0].signature }, { body: ev[1].body, signature: ev[1].signature }] });
   }
 
   // ------------------------------------------------------------------ plumbing

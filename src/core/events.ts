@@ -91,4 +91,6 @@ export interface EngineStats {
   verifyCacheHits: number;
   deltasDropped: number;
   eventsDropped: number;
+  /** Answers to a peer's requests not sent because its answer budget was spent. */
+  answersDeferred: number;
 }

@@ -67,6 +67,7 @@ import type { EngineEvent, LinkId } from "./events.ts";
 import { LocalHealth, retransmitLimit, suspicionParams, suspicionTimeoutMs, type SuspicionParams } from "./lifeguard.ts";
 import type { EngineOptions } from "./options.ts";
 import { randomBelow, randomUnit, sample, type Rng } from "./random.ts";
+import { TokenBucket } from "./budget.ts";
 
 /** What membership needs from its engine. */
 export interface MembershipHost {
@@ -81,6 +82,11 @@ export interface MembershipHost {
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, done: (ok: boolean) => void): void;
   emit(event: EngineEvent): void;
   penalize(linkId: LinkId, err: GrapevineError): void;
+  /**
+   * Charges `bytes` sent in answer to the peer's own request to the link's answer budget; false
+   * (nothing charged) when the budget cannot cover them, and the answer is not sent.
+   */
+  answer(linkId: LinkId, now: number, bytes: number): boolean;
   /** A member dead or gone for `deadMemberTtlMs` is forgotten: its replicated state may go too. */
   forget(member: Uint8Array, now: number): void;
 }
@@ -155,6 +161,14 @@ interface LinkInfo {
   peerId: string | null;
   lastFrameAt: number;
   dropping: boolean;
+  /**
+   * Claims this node may piggyback on frames the peer made it send (ACKs, relayed PINGs): each one
+   * takes a transmit from the queue, so a peer that pings without pause would otherwise drain the
+   * queue's news into itself instead of the mesh.
+   */
+  piggyback: TokenBucket;
+  /** PING_REQs from this peer being relayed now. */
+  relaying: number;
   /** When this node told the peer it lets the link go (DISCONNECT); it closes the link itself a period later if the peer has not. */
   disconnectAt?: number;
 }
@@ -182,6 +196,10 @@ interface Relay {
 }
 
 const RELAYS_MAX = 256;
+/** PING_REQs relayed at once for one requester (a hub probing many peers asks a helper for several per period). */
+const RELAYS_PER_LINK_MAX = 64;
+/** Bytes a PING_REQ costs this node to relay (a PING out, an ACK or NACK back), charged to the requester's answer budget. */
+const RELAY_COST_BYTES = 128;
 /** The lag a node states decays by half in this long once its timers run on time again. */
 const LAG_HALF_LIFE_MS = 5 * 60_000;
 /** A node re-states its lag at most this often (each time is one alive claim gossiped to all). */
@@ -350,7 +368,10 @@ export class Membership {
   linkUp(now: number, linkId: LinkId, peer: Uint8Array | null): void {
     this.observe(now);
     const peerId = peer ? toHex(peer) : null;
-    this.#links.set(linkId, { id: linkId, peer, peerId, lastFrameAt: now, dropping: false });
+    // Several claims a period in answers is what an honest peer's probes and relays take.
+    const perPeriod = 4 * this.#o.claimsPerMessageMax;
+    const piggyback = new TokenBucket((perPeriod * 1000) / this.#o.probeIntervalMs, 2 * perPeriod, now);
+    this.#links.set(linkId, { id: linkId, peer, peerId, lastFrameAt: now, dropping: false, piggyback, relaying: 0 });
     if (peerId) this.#wanted.delete(peerId);
     if (this.enabled && peer && !this.#left) this.#sendView(linkId, 0);
     this.#rearm();
@@ -400,6 +421,8 @@ export class Membership {
     for (const [seq, r] of this.#relays) {
       if (r.deadline > now) continue;
       this.#relays.delete(seq);
+      const back = this.#links.get(r.replyLinkId);
+      if (back) back.relaying = Math.max(0, back.relaying - 1);
       this.#nack(r.replyLinkId, r.replySeq);
     }
     if (!this.#left) {
@@ -453,7 +476,7 @@ export class Membership {
     switch (f.type) {
       case MEMBER_FRAME.PING:
         this.#receiveClaims(link.id, f.claims, "gossip");
-        if (!this.#left) this.#sendFrame(link.id, { type: MEMBER_FRAME.ACK, seq: f.seq, claims: this.#claimsFor(link.peerId) });
+        if (!this.#left) this.#sendFrame(link.id, { type: MEMBER_FRAME.ACK, seq: f.seq, claims: this.#claimsInAnswer(now, link) });
         return;
       case MEMBER_FRAME.ACK:
         this.#receiveClaims(link.id, f.claims, "gossip");
@@ -470,7 +493,7 @@ export class Membership {
         return this.#receiveClaims(link.id, f.claims, "gossip");
       case MEMBER_FRAME.SYNC:
         this.#receiveClaims(link.id, f.claims, "sync");
-        if (f.flags & SYNC_FLAG.WANT && !this.#left) this.#sendView(link.id, 0);
+        if (f.flags & SYNC_FLAG.WANT && !this.#left) this.#sendView(link.id, 0, now);
         return;
       case MEMBER_FRAME.SHUFFLE:
         if (f.flags & SHUFFLE_FLAG.DISCONNECT) {
@@ -480,7 +503,8 @@ export class Membership {
         }
         this.#receiveClaims(link.id, f.claims, "shuffle");
         if (!(f.flags & SHUFFLE_FLAG.REPLY) && !this.#left) {
-          this.#sendFrame(link.id, { type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY, claims: this.#sampleAlive(link.peerId) });
+          const reply = encodeMemberFrame({ type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY, claims: this.#sampleAlive(link.peerId) });
+          if (this.#host.answer(link.id, now, reply.length)) this.#host.send(link.id, reply);
         }
         return;
     }
@@ -492,7 +516,10 @@ export class Membership {
       this.#relays.delete(f.seq);
       this.stats.acksRelayed++;
       const back = this.#links.get(r.replyLinkId);
-      if (back) this.#sendFrame(back.id, { type: MEMBER_FRAME.ACK, seq: r.replySeq, claims: this.#claimsFor(back.peerId) });
+      if (back) {
+        back.relaying = Math.max(0, back.relaying - 1);
+        this.#sendFrame(back.id, { type: MEMBER_FRAME.ACK, seq: r.replySeq, claims: this.#claimsInAnswer(this.#clock, back) });
+      }
       return;
     }
     const p = this.#probes.get(f.seq);
@@ -510,10 +537,15 @@ export class Membership {
     }
     const targetId = toHex(f.target);
     const via = [...this.#links.values()].find((l) => l.peerId === targetId && !l.dropping);
-    if (!via || this.#relays.size >= RELAYS_MAX) return this.#nack(link.id, f.seq);
+    // A relay is a PING this node sends for the requester: bounded in flight, and charged to the
+    // requester's answer budget, so PING_REQs cannot turn this node into a ping cannon.
+    if (!via || this.#relays.size >= RELAYS_MAX || link.relaying >= RELAYS_PER_LINK_MAX || !this.#host.answer(link.id, now, RELAY_COST_BYTES)) {
+      return this.#nack(link.id, f.seq);
+    }
     const seq = this.#nextSeq();
+    link.relaying++;
     this.#relays.set(seq, { replyLinkId: link.id, replySeq: f.seq, deadline: now + this.#health.scale(this.#o.probeTimeoutMs) });
-    this.#sendFrame(via.id, { type: MEMBER_FRAME.PING, seq, claims: this.#claimsFor(targetId) });
+    this.#sendFrame(via.id, { type: MEMBER_FRAME.PING, seq, claims: this.#claimsInAnswer(now, via) });
   }
 
   #nack(linkId: LinkId, seq: number): void {
@@ -630,10 +662,13 @@ export class Membership {
 
   /** Signs an accusation (suspect or dead) of `m` at its current rank, then applies it. */
   #accuse(m: Member, kind: number): void {
+    // An accusation names a rank the member signed, and carries that alive claim as its proof.
+    const proof = m.alive;
+    if (!proof || proof.fields.generation !== m.generation || proof.fields.incarnation !== m.incarnation) return;
     if (kind === CLAIM_KIND.SUSPECT) this.stats.suspicionsRaised++;
     else this.stats.deathsDeclared++;
     const body: ClaimBody = { kind, member: m.key, generation: m.generation, incarnation: m.incarnation, claimer: this.#host.id, addr: null };
-    this.#signClaim(body, (c) => this.#accept(this.#clock, c, "local"));
+    this.#signClaim(body, (c) => this.#accept(this.#clock, { ...c, proof }, "local"));
   }
 
   #selfBody(kind: number): ClaimBody {
@@ -743,7 +778,9 @@ export class Membership {
         }
         continue;
       }
-      const key = toHex(c.signature);
+      // Keyed by the proof's signature too: a genuine accusation with a forged proof must not
+      // share a verdict (and a penalty) with the honest copy.
+      const key = c.proof ? toHex(c.signature) + toHex(c.proof.signature) : toHex(c.signature);
       const pending = this.#pending.get(key);
       if (pending) {
         if (linkId !== null) pending.links.add(linkId);
@@ -755,9 +792,8 @@ export class Membership {
       }
       const p = { links: new Set<LinkId>(linkId === null ? [] : [linkId]) };
       this.#pending.set(key, p);
-      this.#host.verify(claimSigner(c.fields), this.#signing(c.body), c.signature, (ok) => {
+      this.#verifyClaim(c, (ok) => {
         this.#pending.delete(key);
-        this.stats.verifies++;
         if (!ok) {
           for (const l of p.links) this.#host.penalize(l, remoteError("CRYPTO_BAD_SIGNATURE", "member claim signature does not verify"));
         } else if (this.#wants(c, source)) {
@@ -770,6 +806,23 @@ export class Membership {
       this.stats.corrections += corrections.length;
       this.#sendFrame(linkId, { type: MEMBER_FRAME.CLAIMS, claims: corrections });
     }
+  }
+
+  /**
+   * Checks a claim's signature and, for an accusation, its proof: the accused member's own
+   * signature on its alive claim at the accused rank (skipped when this node holds that very claim).
+   */
+  #verifyClaim(c: ClaimWire, done: (ok: boolean) => void): void {
+    this.stats.verifies++;
+    this.#host.verify(claimSigner(c.fields), this.#signing(c.body), c.signature, (ok) => {
+      const proof = c.proof;
+      if (!ok || !proof) return done(ok);
+      const id = toHex(c.fields.member);
+      const held = id === this.#selfId ? this.#selfAlive : this.#members.get(id)?.alive;
+      if (held && bytesEqual(held.signature, proof.signature) && bytesEqual(held.body, proof.body)) return done(true);
+      this.stats.verifies++;
+      this.#host.verify(proof.fields.member, this.#signing(proof.body), proof.signature, done);
+    });
   }
 
   /** The claim this node holds about `c`'s member when it is of a strictly higher rank. */
@@ -820,6 +873,12 @@ export class Membership {
     }
     const news = source !== "intro" && source !== "shuffle";
     let m = this.#members.get(id);
+    if (m && c.proof && compareRank(f.generation, f.incarnation, m.generation, m.incarnation) > 0) {
+      // An accusation of a rank this node has not seen yet: its proof is the member's own alive
+      // claim at that rank, so take that first (as if it had arrived on its own), then the accusation.
+      this.#accept(now, c.proof, source);
+      m = this.#members.get(id);
+    }
     if (!m) {
       if (f.kind !== CLAIM_KIND.ALIVE) return;
       if (this.#members.size >= this.#o.membersMax && !this.#evictPassive()) return;
@@ -938,19 +997,32 @@ export class Membership {
     return out.concat(this.#queue.take(max - out.length, limit, out[0]));
   }
 
-  /** The whole view, in SYNC chunks; only the first asks for an answer. */
-  #sendView(linkId: LinkId, flags: number): void {
+  /** Claims to piggyback on a frame the peer made this node send, within the link's allowance. */
+  #claimsInAnswer(now: number, link: LinkInfo): ClaimWire[] {
+    const n = Math.min(this.#o.claimsPerMessageMax, Math.floor(link.piggyback.room(now)));
+    const claims = n > 0 ? this.#claimsFor(link.peerId, n) : [];
+    link.piggyback.spend(now, claims.length);
+    return claims;
+  }
+
+  /**
+   * The whole view, in SYNC chunks; only the first asks for an answer. Sent in answer to the
+   * peer's own SYNC (`answerAt` set), the chunks are charged to the link's answer budget and stop
+   * where it runs out: a SYNC of a few bytes must not buy the whole table again and again.
+   */
+  #sendView(linkId: LinkId, flags: number, answerAt?: number): void {
     const claims: ClaimWire[] = [];
     if (this.#left && this.#selfLeft) claims.push(this.#selfLeft);
     else if (this.#selfAlive) claims.push(this.#selfAlive);
-    for (const m of this.#members.values()) {
-      if (m.state === "suspect" && m.alive) claims.push(m.alive);
-      claims.push(m.claim);
-    }
+    for (const m of this.#members.values()) claims.push(m.claim); // an accusation carries the accused's alive claim
     if (!claims.length && !(flags & SYNC_FLAG.WANT)) return;
     const per = this.#o.claimsPerFrameMax;
     for (let k = 0; k < claims.length || k === 0; k += per) {
-      this.#sendFrame(linkId, { type: MEMBER_FRAME.SYNC, flags: k === 0 ? flags : 0, claims: claims.slice(k, k + per) });
+      const f: MemberFrame = { type: MEMBER_FRAME.SYNC, flags: k === 0 ? flags : 0, claims: claims.slice(k, k + per) };
+      const bytes = encodeMemberFrame(f);
+      if (answerAt !== undefined && !this.#host.answer(linkId, answerAt, bytes.length)) return;
+      this.stats.claimsSent += f.claims.length;
+      this.#host.send(linkId, bytes);
       if (!claims.length) break;
     }
   }

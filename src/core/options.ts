@@ -58,6 +58,11 @@ export interface EngineOptions {
   originBytesMax: number;
   /** Origins one store holds. */
   originsMax: number;
+  /**
+   * Leaf bytes of other origins' maps one store holds in all. A new origin is refused when it does
+   * not fit (flow control, not a penalty: the total is the sum of many peers' honest caps).
+   */
+  storeBytesMax: number;
 
   /** An origin drops its own tombstones this long after the delete (and tells peers to as well). */
   tombstoneTtlMs: number;
@@ -72,6 +77,19 @@ export interface EngineOptions {
   eventsMax: number;
   /** Penalty points after which a link is closed. */
   penaltyThreshold: number;
+  /**
+   * Bytes per second this node sends to one link in answer to that peer's own requests (deltas for
+   * its digests, trie nodes, messages for its GRAFTs, its view for a SYNC, samples for a SHUFFLE,
+   * pings for its PING_REQs). Past it answers wait: a request of a few bytes cannot buy unbounded
+   * work. At least `deltaBytesMax`.
+   */
+  answerBytesPerSecondMax: number;
+  /** Bytes of state (origin deltas) taken in from one link per second; more are dropped unapplied. At least `deltaBytesMax`. */
+  stateBytesPerLinkPerSecondMax: number;
+  /** Origins not held yet taken in from one link per second (new keys cost a peer nothing). */
+  newOriginsPerLinkPerSecondMax: number;
+  /** An origin proven to have signed two roots for one version is distrusted this long. */
+  distrustedOriginTtlMs: number;
 
   /** UTF-8 bytes of a broadcast topic. */
   topicBytesMax: number;
@@ -186,6 +204,7 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   valueBytesMax: 16_384,
   originBytesMax: 131_072,
   originsMax: 100_000,
+  storeBytesMax: 134_217_728,
 
   tombstoneTtlMs: 10 * 60_000,
   leftOriginTtlMs: 10 * 60_000,
@@ -194,6 +213,10 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   pendingVerifyPerLinkMax: 512,
   eventsMax: 65_536,
   penaltyThreshold: 100,
+  answerBytesPerSecondMax: 1_048_576,
+  stateBytesPerLinkPerSecondMax: 2_097_152,
+  newOriginsPerLinkPerSecondMax: 512,
+  distrustedOriginTtlMs: 3_600_000,
 
   topicBytesMax: 128,
   messagePayloadBytesMax: 65_536,
@@ -249,8 +272,9 @@ export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOpti
   const positive: (keyof EngineOptions)[] = [
     "intervalMs", "fanout", "frameBytesMax", "deltaBytesMax", "deltaOriginsMax", "digestEntriesMax", "treeNodesMax",
     "treeLeafOriginsMax", "keysPerOriginMax", "keyBytesMax", "valueBytesMax", "originBytesMax",
-    "originsMax", "pendingVerifyMax", "pendingVerifyPerLinkMax", "eventsMax", "penaltyThreshold",
-    "antiEntropyEveryRounds", "topicBytesMax", "messagePayloadBytesMax", "messageTtlMs", "messageTtlMsMax",
+    "originsMax", "storeBytesMax", "pendingVerifyMax", "pendingVerifyPerLinkMax", "eventsMax", "penaltyThreshold",
+    "antiEntropyEveryRounds", "answerBytesPerSecondMax", "stateBytesPerLinkPerSecondMax", "newOriginsPerLinkPerSecondMax",
+    "distrustedOriginTtlMs", "topicBytesMax", "messagePayloadBytesMax", "messageTtlMs", "messageTtlMsMax",
     "seenMax", "messageCacheMax", "ihaveIntervalMs", "idsPerFrameMax", "graftTimeoutMs", "graftRetriesMax",
     "announcementsPerLinkMax", "missingMax", "graftsInFlightPerLinkMax", "broadcastBytesPerSecondMax",
     "probeIntervalMs", "probeTimeoutMs", "suspicionMult", "suspicionMaxTimeoutMult", "retransmitMult", "awarenessMax",
@@ -273,6 +297,10 @@ export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOpti
   }
   if (o.deltaBytesMax > o.frameBytesMax - 1024) throw new RangeError("deltaBytesMax must leave 1 KiB of frameBytesMax for framing");
   if (o.valueBytesMax > o.originBytesMax) throw new RangeError("valueBytesMax must not exceed originBytesMax");
+  if (o.originBytesMax > o.storeBytesMax) throw new RangeError("originBytesMax must not exceed storeBytesMax");
+  // One answer (up to deltaBytesMax) must fit each per-link budget's burst, or it could never go.
+  if (o.answerBytesPerSecondMax < o.deltaBytesMax) throw new RangeError("answerBytesPerSecondMax must be at least deltaBytesMax");
+  if (o.stateBytesPerLinkPerSecondMax < o.deltaBytesMax) throw new RangeError("stateBytesPerLinkPerSecondMax must be at least deltaBytesMax");
   if (o.messageTtlMs > o.messageTtlMsMax) throw new RangeError("messageTtlMs must not exceed messageTtlMsMax");
   if (!(o.clockSkewMs >= 0)) throw new RangeError("clockSkewMs must be non-negative");
   return o;

@@ -85,6 +85,8 @@ export class OriginState {
   leftAt: number | null = null;
   /** Two different roots signed for one version: the origin is no longer trusted. */
   evidence: [SignedRoot, SignedRoot] | null = null;
+  /** When the evidence was accepted (the distrust lasts `distrustedOriginTtlMs`). */
+  distrustedAt: number | null = null;
 
   constructor(readonly origin: Uint8Array, readonly id: string) {}
 

@@ -37,6 +37,8 @@ export interface CheckedDelta {
   originId: string;
   from: number;
   through: number;
+  /** The delta carries the whole map (its entries hash to the signed root): the only proof of absence. */
+  full: boolean;
   entries: StoredEntry[];
 }
 
@@ -71,6 +73,8 @@ export class Store {
   #departed = new Map<string, { generation: number; version: number; at: number }>();
   #dirty = false;
   #signing: { body: Uint8Array; fields: RootBody; entries: StoredEntry[] } | null = null;
+  /** Leaf bytes of every other origin's entries held here (bounded by `storeBytesMax`). */
+  #heldBytes = 0;
 
   constructor(readonly selfKey: Uint8Array, readonly generation: number, readonly opts: EngineOptions) {
     if (!Number.isSafeInteger(generation) || generation < 0) throw new RangeError("generation must be a non-negative safe integer");
@@ -248,6 +252,7 @@ export class Store {
       originId: toHex(fields.origin),
       from: od.from,
       through: od.through,
+      full: od.full,
       entries,
     };
   }
@@ -268,8 +273,62 @@ export class Store {
     return { generation: st.generation, have: st.have, version: st.root.fields.version };
   }
 
+  /** Leaf bytes held of other origins' maps. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** Whether the origin is distrusted (it equivocated). */
+  distrusted(originId: string): boolean {
+    return this.origins.get(originId)?.evidence != null;
+  }
+
   /** Applies a checked delta whose root signature is verified. */
   apply(cd: CheckedDelta, now: number): ApplyResult {
+    const before = this.origins.get(cd.originId)?.bytes ?? 0;
+    try {
+      return this.#apply(cd, now);
+    } finally {
+      if (cd.originId !== this.selfId) this.#heldBytes += (this.origins.get(cd.originId)?.bytes ?? 0) - before;
+    }
+  }
+
+  /**
+   * Distrusts an origin on proof that it signed two roots for one version: its entries go (the
+   * deletions are returned), the evidence stays, and nothing of it is accepted or served until
+   * `distrustedOriginTtlMs` has passed. The digest keeps a row at the equivocated version, so a peer
+   * that still offers the origin shows it lacks the verdict. Returns null if already distrusted.
+   */
+  distrust(evidence: [SignedRoot, SignedRoot], now: number): Change[] | null {
+    const f = evidence[0].fields;
+    const id = toHex(f.origin);
+    if (id === this.selfId) return null;
+    let st = this.origins.get(id);
+    if (st?.evidence) return null;
+    if (!st) {
+      if (this.origins.size >= this.opts.originsMax) return null;
+      st = new OriginState(f.origin, id);
+      this.origins.set(id, st);
+    }
+    this.#departed.delete(id);
+    const changes: Change[] = [];
+    for (const e of st.entries.values()) if (e.value !== null) changes.push(this.#change(st, e.key, null, f.version));
+    this.#heldBytes -= st.bytes;
+    st.entries.clear();
+    st.bytes = 0;
+    st.snapshot = null;
+    st.evidence = evidence;
+    st.root = evidence[0];
+    st.generation = f.generation;
+    st.have = f.version;
+    st.updatedAt = now;
+    st.leftAt = null;
+    st.distrustedAt = now;
+    this.#index(st);
+    return changes;
+  }
+
+  #apply(cd: CheckedDelta, now: number): ApplyResult {
     const f = cd.root.fields;
     if (cd.originId === this.selfId) return { status: "self", changes: [] };
     const gone = this.#departed.get(cd.originId);
@@ -280,6 +339,11 @@ export class Store {
     let st = this.origins.get(cd.originId);
     if (!st) {
       if (this.origins.size >= this.opts.originsMax) return { status: "full", changes: [] };
+      // A new origin needs room under the total; a known one may still grow while the total is
+      // within it, so the store holds at most storeBytesMax + one origin's cap.
+      let incoming = 0;
+      for (const e of cd.entries) incoming += e.leaf.length;
+      if (this.#heldBytes + incoming > this.opts.storeBytesMax) return { status: "full", changes: [] };
       st = new OriginState(f.origin, cd.originId);
       this.origins.set(cd.originId, st);
     }
@@ -291,13 +355,8 @@ export class Store {
       if (f.generation === st.generation) {
         if (f.version < cur.version) return { status: "stale", changes };
         if (f.version === cur.version && !bytesEqual(st.root!.body, cd.root.body)) {
-          st.evidence = [st.root!, cd.root];
-          return {
-            status: "equivocation",
-            changes,
-            evidence: st.evidence,
-            penalty: undefined,
-          };
+          // Proof of equivocation; the caller distrusts the origin (`distrust`) and spreads it.
+          return { status: "equivocation", changes, evidence: [st.root!, cd.root] };
         }
       } else {
         for (const e of st.entries.values()) if (e.value !== null) changes.push(this.#change(st, e.key, null, f.version));
@@ -322,6 +381,7 @@ export class Store {
     if (bytes > this.opts.originBytesMax + this.opts.valueBytesMax || count > this.opts.keysPerOriginMax * 2) {
       return { status: "stale", changes, penalty: remoteError("STATE_CAP_EXCEEDED", "origin would exceed its caps") };
     }
+    if (bytes > st.bytes && this.#heldBytes > this.opts.storeBytesMax) return { status: "full", changes };
 
     if (!cur || f.version > cur.version || f.generation !== cur.generation) {
       st.root = cd.root;
@@ -329,11 +389,15 @@ export class Store {
       st.updatedAt = now;
       if (f.flags & ROOT_FLAG_LEFT && st.leftAt === null) st.leftAt = now;
     }
-    if (cd.from === 0) {
-      // A resend from scratch: whatever we hold at or below `through` and it lacks is gone.
+    // Nothing held can be stale if nothing is held.
+    const empty = st.entries.size === 0;
+    if (cd.full) {
+      // The whole map, hashed to the signed root: whatever we hold and it lacks is proven gone. A
+      // partial delta proves only what it carries, so it never deletes (a replayed root with a
+      // truncated delta must not erase the origin's keys).
       const sent = new Set(cd.entries.map((e) => e.key));
       for (const e of [...st.entries.values()]) {
-        if (e.version <= cd.through && !sent.has(e.key)) {
+        if (!sent.has(e.key)) {
           st.remove(e.key);
           if (e.value !== null) changes.push(this.#change(st, e.key, null, f.version));
         }
@@ -348,7 +412,9 @@ export class Store {
     const floor = st.root!.fields.floor;
     for (const e of [...st.entries.values()]) if (e.value === null && e.version <= floor) st.remove(e.key);
 
-    if (cd.from <= st.have && (cd.from === 0 || st.have >= floor)) st.have = Math.max(st.have, cd.through);
+    // `have` advances over a contiguous range only while nothing held can predate a collected
+    // tombstone (`have >= floor`, or nothing held); behind the floor only a full map catches up.
+    if (cd.full || (cd.from <= st.have && (st.have >= floor || empty))) st.have = Math.max(st.have, cd.through);
     let status: ApplyResult["status"] = "applied";
     if (st.complete && !st.servable()) {
       // Held entries do not hash to the signed root: start over from a full resend.
@@ -372,18 +438,24 @@ export class Store {
   /**
    * The delta that brings a peer at (`generation`, `have`) up to this node's signed root of an
    * origin, oldest entries first, within `budget` bytes (always at least one entry), or null if the
-   * peer is not behind or this node cannot prove the entries.
+   * peer is not behind or this node cannot prove the entries. A peer behind the origin's floor gets
+   * the full map if it fits `roomForFull` (what is left of the frame), else nothing.
    */
-  deltaFor(originId: string, generation: number, have: number, budget: number): { delta: OriginDeltaWire; bytes: number } | null {
+  deltaFor(originId: string, generation: number, have: number, budget: number, roomForFull = budget): { delta: OriginDeltaWire; bytes: number } | null {
     const st = this.origins.get(originId);
     const snap: Snapshot | null | undefined = st?.servable();
     if (!st || !snap) return null;
     const f = snap.root.fields;
     if (generation > f.generation || (generation === f.generation && have >= f.version)) return null;
-    let from = generation === f.generation ? have : 0;
-    if (from < f.floor) from = 0;
+    // A peer of this generation behind the floor may hold entries whose tombstones are collected:
+    // only the whole map proves they are gone, so it gets the full map or nothing (a peer of
+    // another generation, or none, clears what it holds and can take the map in parts).
+    const startOver = generation === f.generation && have < f.floor;
+    const from = generation === f.generation && !startOver ? have : 0;
     const overhead = snap.root.body.length + 64 + 24;
-    if (from === 0 && snap.bytes + snap.byKey.length * 8 + overhead <= budget) {
+    const fullBytes = snap.bytes + snap.byKey.length * 8 + overhead;
+    if (startOver && fullBytes > roomForFull) return null;
+    if (from === 0 && (fullBytes <= budget || startOver)) {
       return {
         delta: {
           rootBody: snap.root.body,
@@ -393,7 +465,7 @@ export class Store {
           full: true,
           entries: snap.byVersion.map((e) => ({ leaf: e.leaf, index: snap.indexOf.get(e)!, proof: [] })),
         },
-        bytes: overhead + snap.bytes + snap.byKey.length * 8,
+        bytes: fullBytes,
       };
     }
     const entries: OriginDeltaWire["entries"] = [];
@@ -430,6 +502,7 @@ export class Store {
     const st = this.origins.get(originId);
     if (!st || originId === this.selfId) return;
     this.origins.delete(originId);
+    this.#heldBytes -= st.bytes;
     this.trie.delete(st.id, st.origin);
     if (this.#departed.size < this.opts.originsMax) {
       this.#departed.set(originId, { generation: st.generation, version: st.root?.fields.version ?? 0, at: now });
@@ -446,8 +519,12 @@ export class Store {
     const ttl = this.opts.leftOriginTtlMs;
     for (const [id, d] of this.#departed) if (now - d.at >= ttl) this.#departed.delete(id);
     for (const st of [...this.origins.values()]) {
-      if (st.id === this.selfId || st.leftAt === null || now - st.leftAt < ttl) continue;
+      if (st.id === this.selfId) continue;
+      const left = st.leftAt !== null && now - st.leftAt >= ttl;
+      const pardoned = st.distrustedAt !== null && now - st.distrustedAt >= this.opts.distrustedOriginTtlMs;
+      if (!left && !pardoned) continue;
       this.origins.delete(st.id);
+      this.#heldBytes -= st.bytes;
       this.trie.delete(st.id, st.origin);
       if (this.#departed.size < this.opts.originsMax) {
         this.#departed.set(st.id, { generation: st.generation, version: st.root?.fields.version ?? 0, at: now });

@@ -24,7 +24,7 @@ import { signingBytes } from "../crypto/context.ts";
 import { createSignatureSuite, generateKeyPair } from "../crypto/ed25519.ts";
 import { importSecretKey, nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
-import { type ErrorCode, GrapevineError, localError, remoteError } from "../errors.ts";
+import { GrapevineError, localError, remoteError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
 import { decode, encode } from "../wire/cbor.ts";
 import { DEFAULT_DECODE_LIMITS } from "../wire/limits.ts";
@@ -172,6 +172,11 @@ export interface NodeEventMap {
   link: { peer: string; link: number; up: boolean };
   /** A member's state changed in this node's view (membership and failure detection). */
   member: MemberEventDetail;
+  /**
+   * `origin` was proven to sign two different states for one version: its keys are gone from this
+   * node (each with a `change` event) and nothing of it is accepted for `distrustedOriginTtlMs`.
+   */
+  equivocation: { origin: string; generation: number; version: number };
   /** Membership wants a link to `peer` (the active view is short); `url` is where it says it listens (its `addr`). */
   "want-link": { peer: string; url: string };
 }
@@ -212,8 +217,6 @@ interface LinkEntry {
   down: boolean;
   /** Why we closed it, or what the peer's CLOSE said: preferred over the transport's own words. */
   closeReason: string | null;
-  /** Link-layer penalty points (the engine keeps its own for gossip frames). */
-  score: number;
   congestedSince: number | null;
   poll: ReturnType<typeof setInterval> | null;
   /** Bytes of frames received and sent after the handshake. */
@@ -223,9 +226,6 @@ interface LinkEntry {
   resolveClosed: (reason: string) => void;
 }
 
-/** Penalty points of link-layer faults, as PROTOCOL.md §6 scores the same codes for gossip frames. */
-const LINK_PENALTY: Partial<Record<ErrorCode, number>> = { WIRE_FRAME_TOO_LARGE: 50, CRYPTO_BAD_SIGNATURE: 50 };
-const LINK_PENALTY_DEFAULT = 25;
 /** How often a congested link's buffer is looked at, at most, in ms. */
 const CONGESTION_POLL_MS = 100;
 
@@ -742,6 +742,11 @@ export class GrapevineNode extends EventTarget {
       case "penalty":
         this.#dispatchPenalty(ev.linkId, ev.peer, ev.code, ev.message);
         return;
+      case "equivocation": {
+        const f = ev.evidence[0].fields;
+        this.dispatchEvent(new CustomEvent("equivocation", { detail: { origin: nodeIdToText(ev.origin), generation: f.generation, version: f.version } }));
+        return;
+      }
       case "disconnect": {
         const entry = this.#links.get(ev.linkId);
         if (entry) this.#closeLink(entry, CLOSE_CODE.PENALTY, ev.reason);
@@ -782,7 +787,7 @@ export class GrapevineNode extends EventTarget {
     const closed = new Promise<string>((r) => (resolveClosed = r));
     const entry: LinkEntry = {
       id: this.#nextLinkId++, link, peer: null, peerText: "", up: false, down: false, closeReason: null,
-      score: 0, congestedSince: null, poll: null, bytesIn: 0, bytesOut: 0, closed, resolveClosed,
+      congestedSince: null, poll: null, bytesIn: 0, bytesOut: 0, closed, resolveClosed,
     };
     this.#links.set(entry.id, entry);
     return entry;
@@ -855,10 +860,9 @@ export class GrapevineNode extends EventTarget {
     this.dispatchEvent(new CustomEvent("direct", { detail: { from: nodeIdToText(f.from), payload: f.payload } }));
   }
 
+  /** A link-layer fault goes to the engine's ledger: one score per link, one threshold. */
   #penalize(entry: LinkEntry, error: GrapevineError): void {
-    entry.score += LINK_PENALTY[error.code] ?? LINK_PENALTY_DEFAULT;
-    this.#dispatchPenalty(entry.id, entry.peer, error.code, error.message);
-    if (entry.score >= this.engine.options.penaltyThreshold) this.#closeLink(entry, CLOSE_CODE.PENALTY, `penalty score ${entry.score}: ${error.code}`);
+    this.engine.penalize(monotonicNow(), entry.id, error);
   }
 
   /** Sends on an authenticated link, then checks its backlog (PROTOCOL.md §8.5). */

@@ -14,7 +14,7 @@ import { asArray, asBool, asBytes, asUint } from "./shape.ts";
 import { remoteError } from "../errors.ts";
 
 /** Frame type numbers. */
-export const FRAME = Object.freeze({ DIGEST: 1, DELTA: 2, TREE: 3, GOSSIP: 4, IHAVE: 5, GRAFT: 6, PRUNE: 7 });
+export const FRAME = Object.freeze({ DIGEST: 1, DELTA: 2, TREE: 3, GOSSIP: 4, IHAVE: 5, GRAFT: 6, PRUNE: 7, EVIDENCE: 32 });
 
 /** Digest flags. */
 export const DIGEST_FLAG = Object.freeze({
@@ -124,6 +124,21 @@ export interface PruneFrame {
   type: typeof FRAME.PRUNE;
 }
 
+/** A signed root as carried: the body bytes exactly as signed, and the signature. */
+export interface SignedRootWire {
+  body: Uint8Array;
+  signature: Uint8Array;
+}
+
+/**
+ * `[32, [bodyA, signatureA], [bodyB, signatureB]]`: proof that an origin equivocated — two
+ * different root bodies it signed for one (generation, version).
+ */
+export interface EvidenceFrame {
+  type: typeof FRAME.EVIDENCE;
+  roots: [SignedRootWire, SignedRootWire];
+}
+
 /** A frame of a type this version does not know. */
 export interface UnknownFrame {
   type: "unknown";
@@ -131,9 +146,11 @@ export interface UnknownFrame {
 }
 
 /** Every frame this module decodes. */
-export type Frame = DigestFrame | DeltaFrame | TreeFrame | GossipFrame | IHaveFrame | GraftFrame | PruneFrame;
+export type Frame = DigestFrame | DeltaFrame | TreeFrame | GossipFrame | IHaveFrame | GraftFrame | PruneFrame | EvidenceFrame;
 
 const HASH16 = 16;
+/** Longest root body on the wire (§3.2: seven fields, two of them 32-byte keys and hashes). */
+const ROOT_BODY_BYTES_MAX = 256;
 const TRIE_DEPTH_MAX = 4;
 
 /** Encodes a frame. */
@@ -171,6 +188,8 @@ export function encodeFrame(f: Frame): Uint8Array {
       return encode([f.type, f.ids]);
     case FRAME.PRUNE:
       return encode([FRAME.PRUNE]);
+    case FRAME.EVIDENCE:
+      return encode([FRAME.EVIDENCE, ...f.roots.map((r) => [r.body, r.signature])]);
   }
 }
 
@@ -235,7 +254,7 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame | Unk
         const p = `delta.origins[${i}]`;
         const d = asArray(o, p, 6, 6);
         return {
-          rootBody: asBytes(d[0], `${p}.rootBody`, undefined, 256),
+          rootBody: asBytes(d[0], `${p}.rootBody`, undefined, ROOT_BODY_BYTES_MAX),
           signature: asBytes(d[1], `${p}.signature`, 64),
           from: asUint(d[2], `${p}.from`),
           through: asUint(d[3], `${p}.through`),
@@ -289,6 +308,14 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame | Unk
     case FRAME.PRUNE:
       asArray(raw, "prune", 1, 1);
       return { type: FRAME.PRUNE };
+    case FRAME.EVIDENCE: {
+      const a = asArray(raw, "evidence", 3, 3);
+      const root = (v: unknown, i: number): SignedRootWire => {
+        const r = asArray(v, `evidence.roots[${i}]`, 2, 2);
+        return { body: asBytes(r[0], `evidence.roots[${i}].body`, undefined, ROOT_BODY_BYTES_MAX), signature: asBytes(r[1], `evidence.roots[${i}].signature`, 64) };
+      };
+      return { type: FRAME.EVIDENCE, roots: [root(a[1], 0), root(a[2], 1)] };
+    }
     default:
       return { type: "unknown", code: type };
   }

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes.ts";
 import { remoteError } from "../errors.ts";
 import { decode, encode } from "./cbor.ts";
 import type { DecodeLimits } from "./limits.ts";
@@ -74,11 +75,23 @@ export interface ClaimBody {
 /** The most lag an alive claim can state: 30 s. */
 export const CLAIM_LAG_MS_MAX = 30_000;
 
-/** A claim as carried: the body bytes exactly as signed, the signature, and the decoded fields. */
+/**
+ * The highest incarnation a claim may carry. A member raises its own incarnation by one per
+ * refutation or restated lag, so it never comes near; the bound keeps every refutation encodable.
+ */
+export const INCARNATION_MAX = 2 ** 40;
+
+/**
+ * A claim as carried: the body bytes exactly as signed, the signature, and the decoded fields.
+ * An accusation (suspect, dead) also carries `proof`: the accused member's own alive claim at the
+ * rank accused, so an accusation can never name a rank the member did not sign, and the member can
+ * always outrank it (PROTOCOL.md §2.5).
+ */
 export interface ClaimWire {
   body: Uint8Array;
   signature: Uint8Array;
   fields: ClaimBody;
+  proof?: ClaimWire;
 }
 
 /** `[8, seq, claims]`: are you there? (with piggybacked claims) */
@@ -175,7 +188,7 @@ export function decodeClaimBody(bytes: Uint8Array): ClaimBody {
   if (kind < CLAIM_KIND.ALIVE || kind > CLAIM_KIND.LEFT) throw remoteError("WIRE_SHAPE", `claim.kind: unknown kind ${kind}`);
   const member = asBytes(a[1], "claim.member", 32);
   const generation = asUint(a[2], "claim.generation");
-  const incarnation = asUint(a[3], "claim.incarnation");
+  const incarnation = asUint(a[3], "claim.incarnation", INCARNATION_MAX);
   const accusation = kind === CLAIM_KIND.SUSPECT || kind === CLAIM_KIND.DEAD;
   let claimer: Uint8Array | null = null;
   if (accusation) claimer = asBytes(a[4], "claim.claimer", 32);
@@ -199,7 +212,8 @@ export function claimSigner(c: ClaimBody): Uint8Array {
   return c.claimer ?? c.member;
 }
 
-const claimsOut = (claims: readonly ClaimWire[]) => claims.map((c) => [c.body, c.signature]);
+const claimsOut = (claims: readonly ClaimWire[]) =>
+  claims.map((c) => (c.proof ? [c.body, c.signature, c.proof.body, c.proof.signature] : [c.body, c.signature]));
 
 /** Encodes a membership frame. */
 export function encodeMemberFrame(f: MemberFrame): Uint8Array {
@@ -230,7 +244,7 @@ function frameDecodeLimits(l: MemberFrameLimits): DecodeLimits {
   return {
     frameBytesMax: l.frameBytesMax,
     depthMax: 4,
-    itemsMax: l.claimsMax * 3 + 64,
+    itemsMax: l.claimsMax * 5 + 64,
     arrayLengthMax: Math.max(l.claimsMax, 16),
     mapSizeMax: 64, // a newer peer's unknown frame (type 15) may hold maps
     textBytesMax: 4096,
@@ -239,12 +253,31 @@ function frameDecodeLimits(l: MemberFrameLimits): DecodeLimits {
 }
 
 function decodeClaims(v: unknown, path: string, max: number): ClaimWire[] {
-  return asArray(v, path, 0, max).map((c, i) => {
-    const x = asArray(c, `${path}[${i}]`, 2, 2);
-    const body = asBytes(x[0], `${path}[${i}].body`, undefined, CLAIM_BODY_BYTES_MAX);
-    const signature = asBytes(x[1], `${path}[${i}].signature`, 64);
-    return { body, signature, fields: decodeClaimBody(body) };
-  });
+  return asArray(v, path, 0, max).map((c, i) => decodeClaim(c, `${path}[${i}]`));
+}
+
+/**
+ * One claim: `[body, signature]`, or for an accusation `[body, signature, proofBody, proofSignature]`
+ * where the proof is the accused member's alive claim at exactly the accused rank.
+ */
+function decodeClaim(c: unknown, path: string): ClaimWire {
+  const x = asArray(c, path, 2, 4);
+  const body = asBytes(x[0], `${path}.body`, undefined, CLAIM_BODY_BYTES_MAX);
+  const signature = asBytes(x[1], `${path}.signature`, 64);
+  const fields = decodeClaimBody(body);
+  const accusation = fields.kind === CLAIM_KIND.SUSPECT || fields.kind === CLAIM_KIND.DEAD;
+  if (!accusation) {
+    if (x.length !== 2) throw remoteError("WIRE_SHAPE", `${path}: only an accusation carries a proof`);
+    return { body, signature, fields };
+  }
+  if (x.length !== 4) throw remoteError("WIRE_SHAPE", `${path}: an accusation must carry the member's alive claim at the accused rank`);
+  const proofBody = asBytes(x[2], `${path}.proof.body`, undefined, CLAIM_BODY_BYTES_MAX);
+  const proof: ClaimWire = { body: proofBody, signature: asBytes(x[3], `${path}.proof.signature`, 64), fields: decodeClaimBody(proofBody) };
+  const p = proof.fields;
+  if (p.kind !== CLAIM_KIND.ALIVE || !bytesEqual(p.member, fields.member) || p.generation !== fields.generation || p.incarnation !== fields.incarnation) {
+    throw remoteError("WIRE_SHAPE", `${path}.proof: not the accused member's alive claim at the accused rank`);
+  }
+  return { body, signature, fields, proof };
 }
 
 /** Decodes and validates a membership frame. Throws `GrapevineError` (`WIRE_*`) on anything malformed. */

@@ -186,7 +186,7 @@ describe("engine: hostile input", () => {
     expect(w.get(0, 1, "k")).toBe("v2");
   });
 
-  it("two roots signed for one version are kept as evidence and the origin is distrusted", async () => {
+  it("two roots signed for one version are kept as evidence and the origin is distrusted: its keys go", async () => {
     const w = new World(3);
     w.link(0, 2);
     w.engines[0].set(0, "k", enc("a"));
@@ -210,7 +210,10 @@ describe("engine: hostile input", () => {
     await w.settle();
     const eq = w.events.filter((x) => x.node === 2 && x.event.type === "equivocation");
     expect(eq.length).toBe(1);
-    expect(w.get(2, 0, "k")).toBe("a");
+    expect(w.get(2, 0, "k")).toBeUndefined(); // no stale value is kept for an origin that lied
+    expect(w.engines[2].store.distrusted(w.engines[0].store.selfId)).toBe(true);
+    const deleted = w.events.filter((x) => x.node === 2 && x.event.type === "change" && x.event.change.key === "k" && x.event.change.value === null);
+    expect(deleted.length).toBe(1);
   });
 
   it("a peer that keeps misbehaving is disconnected once its score passes the threshold", async () => {

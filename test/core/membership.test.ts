@@ -66,11 +66,19 @@ async function runStalled(w: World, n: number, stallMs: number, ms: number): Pro
   await runFor(w, ms - stallMs);
 }
 
-async function signed(w: World, signer: number, body: ClaimBody): Promise<ClaimWire> {
+/**
+ * A claim signed by node `signer`. An accusation carries its proof: by default the accused node's
+ * own current alive claim (the rank it signed), or `proof` when a test needs another.
+ */
+async function signed(w: World, signer: number, body: ClaimBody, proof?: ClaimWire): Promise<ClaimWire> {
   const bytes = encodeClaimBody(body);
   const s = await suite();
   const signature = await s.sign(w.keys[signer], signingBytes("member", "grapevine", 1, bytes));
-  return { body: bytes, signature, fields: body };
+  const c: ClaimWire = { body: bytes, signature, fields: body };
+  if (body.kind === CLAIM_KIND.SUSPECT || body.kind === CLAIM_KIND.DEAD) {
+    c.proof = proof ?? w.engines[w.keys.findIndex((k) => toHex(k.publicKey) === toHex(body.member))].membership.selfClaim!;
+  }
+  return c;
 }
 
 describe("membership: joining and views", () => {

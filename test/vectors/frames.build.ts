@@ -15,6 +15,8 @@ export interface FrameVector {
 }
 
 const KEY = keyPairFromSeed(fromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+/** A second member: the one accused in the suspicion vectors (it signs the alive claim that proves the rank). */
+const KEY2 = keyPairFromSeed(fromHex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
 const H16 = fromHex("00112233445566778899aabbccddeeff");
 
 /** Hand-made frames of every type, and a delta produced by a real engine with a real signature. */
@@ -55,11 +57,13 @@ export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promi
   const addMember = (name: string, f: MemberFrame) => out.push({ name, hex: toHex(encodeMemberFrame(f)) });
   const aliveBody = encodeClaimBody({ kind: CLAIM_KIND.ALIVE, member: KEY.publicKey, generation: 1700000000000, incarnation: 2, claimer: null, addr: "wss://relay.example/" });
   out.push({ name: "member: alive claim body", hex: toHex(aliveBody) });
-  const suspectBody = encodeClaimBody({ kind: CLAIM_KIND.SUSPECT, member: new Uint8Array(32).fill(0xab), generation: 3, incarnation: 0, claimer: KEY.publicKey, addr: null });
+  const suspectBody = encodeClaimBody({ kind: CLAIM_KIND.SUSPECT, member: KEY2.publicKey, generation: 3, incarnation: 0, claimer: KEY.publicKey, addr: null });
   out.push({ name: "member: suspect claim body", hex: toHex(suspectBody) });
-  const claim = async (body: Uint8Array) => ({ body, signature: await suiteForMessages.sign(KEY, signingBytes("member", "vectors", 1, body)), fields: null as never });
+  const claim = async (body: Uint8Array, key = KEY) => ({ body, signature: await suiteForMessages.sign(key, signingBytes("member", "vectors", 1, body)), fields: null as never });
   const alive = await claim(aliveBody);
-  const suspect = await claim(suspectBody);
+  // An accusation carries the accused member's own alive claim at the accused rank.
+  const accusedAlive = await claim(encodeClaimBody({ kind: CLAIM_KIND.ALIVE, member: KEY2.publicKey, generation: 3, incarnation: 0, claimer: null, addr: null }), KEY2);
+  const suspect = { ...(await claim(suspectBody)), proof: accusedAlive };
   addMember("member: ping with a signed alive claim", { type: MEMBER_FRAME.PING, seq: 41, claims: [alive] });
   addMember("member: ack", { type: MEMBER_FRAME.ACK, seq: 41, claims: [] });
   addMember("member: ping-req", { type: MEMBER_FRAME.PING_REQ, seq: 42, target: new Uint8Array(32).fill(0xab), claims: [] });
@@ -92,5 +96,14 @@ export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promi
   const partial = e.pollTransmit();
   if (!partial) throw new Error("engine did not answer the partial pull");
   out.push({ name: "delta: entries above version 2 with inclusion proofs (signed)", hex: toHex(partial.bytes) });
+
+  // Equivocation: two different roots KEY signed for one (generation, version).
+  const rootA = encodeRootBody({ origin: KEY.publicKey, generation: 1, version: 4, root: new Uint8Array(32).fill(1), count: 2, floor: 0, flags: 0 });
+  const rootB = encodeRootBody({ origin: KEY.publicKey, generation: 1, version: 4, root: new Uint8Array(32).fill(2), count: 2, floor: 0, flags: 0 });
+  const signRoot = (body: Uint8Array) => suiteForMessages.sign(KEY, signingBytes("root", "vectors", 1, body));
+  add("evidence: two roots for one version (signed)", {
+    type: FRAME.EVIDENCE,
+    roots: [{ body: rootA, signature: await signRoot(rootA) }, { body: rootB, signature: await signRoot(rootB) }],
+  });
   return out;
 }
