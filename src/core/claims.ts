@@ -67,6 +67,8 @@ interface Queued {
   memberId: string;
   transmits: number;
   order: number;
+  /** Peers it went to: links are reliable streams, so nobody is sent one claim twice. */
+  sentTo: Set<string> | null;
 }
 
 /**
@@ -87,7 +89,7 @@ export class ClaimQueue {
   /** Queues a claim about `memberId`; `confirmation` keeps same-rank suspicions already queued. */
   push(memberId: string, claim: ClaimWire, confirmation = false): void {
     if (!confirmation) this.#items = this.#items.filter((q) => q.memberId !== memberId);
-    this.#items.push({ claim, memberId, transmits: 0, order: this.#order++ });
+    this.#items.push({ claim, memberId, transmits: 0, order: this.#order++, sentTo: null });
     if (this.#items.length > this.max) {
       // Over the bound: drop the most-sent (ties: oldest), which the mesh most likely has.
       let worst = 0;
@@ -106,16 +108,21 @@ export class ClaimQueue {
   }
 
   /**
-   * Takes up to `n` claims to send, counting one transmit each; a claim sent `limit` times leaves.
-   * `skip` leaves out claims already chosen for the frame.
+   * Takes up to `n` claims to send to peer `to` (hex id; null when unknown), counting one transmit
+   * each; a claim sent `limit` times leaves. A claim already sent to `to` is not taken again (a peer
+   * that keeps asking cannot drain the queue's transmits into itself); `skip` leaves out claims
+   * already chosen for the frame.
    */
-  take(n: number, limit: number, skip?: ClaimWire): ClaimWire[] {
+  take(n: number, limit: number, skip?: ClaimWire, to: string | null = null): ClaimWire[] {
     if (n <= 0 || !this.#items.length) return [];
     const picked = this.#items
-      .filter((q) => q.claim !== skip)
+      .filter((q) => q.claim !== skip && !(to !== null && q.sentTo?.has(to)))
       .sort((a, b) => a.transmits - b.transmits || b.order - a.order)
       .slice(0, n);
-    for (const q of picked) q.transmits++;
+    for (const q of picked) {
+      q.transmits++;
+      if (to !== null) (q.sentTo ??= new Set()).add(to);
+    }
     if (picked.some((q) => q.transmits >= limit)) this.#items = this.#items.filter((q) => q.transmits < limit);
     return picked.map((q) => q.claim);
   }

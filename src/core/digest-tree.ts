@@ -4,7 +4,7 @@
  *
  * Shape: a 16-ary trie on the nibbles of the origin id (ids are public keys, so uniformly spread),
  * of fixed depth {@link TRIE_DEPTH}; nodes exist only where origins do. A leaf's hash is
- * H(origin ‖ generation ‖ have); a bucket hashes its sorted leaf hashes; an inner node hashes its 16
+ * H(origin ‖ generation ‖ have ‖ tag); a bucket hashes its sorted leaf hashes; an inner node hashes its 16
  * child hashes (zeros where a child is empty). Hashes are SHA-256 cut to 16 bytes: they find
  * differences, they do not authenticate anything (state is authenticated by signed roots).
  * Updates mark the path dirty; hashes are recomputed lazily, when asked for.
@@ -26,7 +26,16 @@ export interface DigestEntry {
   origin: Uint8Array;
   generation: number;
   have: number;
+  /**
+   * When the whole map at its signed version is held: the first bytes of the hash of that signed
+   * root's body, so two nodes holding different roots for one version see a difference (an
+   * origin that equivocated) instead of equal rows.
+   */
+  tag?: Uint8Array;
 }
+
+/** Bytes of a digest row's root tag. */
+export const ROOT_TAG_BYTES = 8;
 
 /** A node's position: `depth` nibbles of prefix, read as the integer `index` (< 16^depth). */
 export interface TriePosition {
@@ -85,12 +94,16 @@ function u64be(n: number): Uint8Array {
 }
 
 function leafHash(e: DigestEntry): Uint8Array {
-  const buf = new Uint8Array(e.origin.length + 16);
+  const tag = e.tag ?? EMPTY_TAG;
+  const buf = new Uint8Array(e.origin.length + 16 + tag.length);
   buf.set(e.origin, 0);
   buf.set(u64be(e.generation), e.origin.length);
   buf.set(u64be(e.have), e.origin.length + 8);
+  buf.set(tag, e.origin.length + 16);
   return sha256(buf).subarray(0, TRIE_HASH_BYTES);
 }
+
+const EMPTY_TAG = new Uint8Array(0);
 
 /** The digest trie. Keys are origin ids as lowercase hex (the store's key), values digest rows. */
 export class DigestTrie {

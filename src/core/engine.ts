@@ -635,6 +635,7 @@ export class Engine {
       peer.set(id, r);
       this.#learn(link, id, r);
       if (this.store.distrusted(id)) this.#tellDistrust(link, id); // it still holds an origin proven to equivocate
+      else if (r.tag) this.#compareRoot(now, link, id, r);
     }
     if (f.flags & DIGEST_FLAG.WANT) {
       const candidates = f.flags & DIGEST_FLAG.EXACT
@@ -658,6 +659,19 @@ export class Engine {
     }
   }
 
+  /**
+   * Equal versions, different roots: the origin signed two. The peer is sent this node's root (an
+   * empty range at that version), which on its side is the proof; the evidence then spreads.
+   */
+  #compareRoot(now: number, link: LinkState, id: string, r: DigestRowWire): void {
+    const mine = this.store.position(id);
+    if (!mine || mine.generation !== r.generation || mine.have !== r.have || mine.version !== r.have) return;
+    const tag = this.store.tagOf(id);
+    if (!tag || bytesEqual(tag, r.tag!)) return;
+    const root = this.store.rootOnly(id);
+    if (root) this.#answer(link, now, { type: FRAME.DELTA, flags: 0, origins: [root], replyTo: 0 });
+  }
+
   /** A peer's digest row tells whether it still lacks a hot origin. */
   #learn(link: LinkState, id: string, r: DigestRowWire): void {
     if (!link.behind.has(id)) return;
@@ -667,19 +681,14 @@ export class Engine {
 
   /**
    * Answers a digest with the deltas the peer lacks, within `deltaBytesMax` and what is left of the
-   * link's answer budget (the frame is charged afterwards; it overshoots by at most one entry).
+   * link's answer budget; an answer the budget cannot cover (a delta carries at least one entry)
+   * waits for a later request.
    */
   #sendDeltas(now: number, link: LinkState, candidates: string[], peer: Map<string, DigestRowWire>, replyTo: number): void {
     const allowance = Math.min(this.options.deltaBytesMax, link.answers.room(now));
-    if (allowance <= 0) {
-      this.stats.answersDeferred++;
-      return;
-    }
-    const origins = this.#deltas(candidates, allowance, (id) => peer.get(id) ?? { generation: 0, have: 0 }, link);
-    if (!origins.length) return;
-    const bytes = encodeFrame({ type: FRAME.DELTA, flags: 0, origins, replyTo });
-    link.answers.spend(now, bytes.length);
-    this.#sendEncoded(link.id, bytes);
+    const origins = allowance > 0 ? this.#deltas(candidates, allowance, (id) => peer.get(id) ?? { generation: 0, have: 0 }, link) : [];
+    if (origins.length) this.#answer(link, now, { type: FRAME.DELTA, flags: 0, origins, replyTo });
+    else if (allowance <= 0) this.stats.answersDeferred++;
   }
 
   /**

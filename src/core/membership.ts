@@ -994,7 +994,7 @@ export class Membership {
     const m = peerId ? this.#members.get(peerId) : undefined;
     if (m && (m.state === "suspect" || m.state === "dead")) out.push(m.claim);
     const limit = retransmitLimit(this.size, this.#o.retransmitMult);
-    return out.concat(this.#queue.take(max - out.length, limit, out[0]));
+    return out.concat(this.#queue.take(max - out.length, limit, out[0], peerId));
   }
 
   /** Claims to piggyback on a frame the peer made this node send, within the link's allowance. */

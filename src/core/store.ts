@@ -17,7 +17,13 @@ import { leafHash, MerkleTree, verifyInclusion } from "../crypto/merkle.ts";
 import { localError, remoteError, type GrapevineError } from "../errors.ts";
 import type { OriginDeltaWire } from "../wire/frames.ts";
 import { decodeLeaf, decodeRootBody, encodeLeaf, encodeRootBody, ROOT_FLAG_LEFT, type RootBody } from "../wire/records.ts";
-import { DigestTrie } from "./digest-tree.ts";
+import { DigestTrie, ROOT_TAG_BYTES, type DigestEntry } from "./digest-tree.ts";
+import { sha256 } from "../crypto/hash.ts";
+
+/** A digest row's root tag: the first bytes of SHA-256 of the signed root body. */
+function rootTag(body: Uint8Array): Uint8Array {
+  return sha256(body).subarray(0, ROOT_TAG_BYTES);
+}
 import type { EngineOptions } from "./options.ts";
 import { buildSnapshot, byKeyBytes, firstAbove, OriginState, type SignedRoot, type Snapshot, type StoredEntry } from "./origin.ts";
 
@@ -430,7 +436,27 @@ export class Store {
   }
 
   #index(st: OriginState): void {
-    this.trie.set(st.id, { origin: st.origin, generation: st.generation, have: st.have });
+    const row: DigestEntry = { origin: st.origin, generation: st.generation, have: st.have };
+    if (st.root && st.complete) row.tag = rootTag(st.root.body);
+    this.trie.set(st.id, row);
+  }
+
+  /**
+   * The signed root held for an origin as a delta that carries no entries (an empty range at its
+   * version): sent to a peer whose digest shows another root for the same version, which is then
+   * proof of equivocation on its side.
+   */
+  rootOnly(originId: string): OriginDeltaWire | null {
+    const st = this.origins.get(originId);
+    if (!st?.root || st.evidence) return null;
+    const v = st.root.fields.version;
+    return { rootBody: st.root.body, signature: st.root.signature, from: v, through: v, full: false, entries: [] };
+  }
+
+  /** The tag of the root this node holds complete for an origin (see `DigestEntry.tag`), or null. */
+  tagOf(originId: string): Uint8Array | null {
+    const st = this.origins.get(originId);
+    return st?.root && st.complete ? rootTag(st.root.body) : null;
   }
 
   // ---------------------------------------------------------------- serving

@@ -43,6 +43,8 @@ export interface DigestRowWire {
   origin: Uint8Array;
   generation: number;
   have: number;
+  /** Present when the sender holds the whole map at `have`: the first 8 bytes of SHA-256 of that signed root body. */
+  tag?: Uint8Array;
 }
 
 /** `[1, flags, [depth, index], rows | null, [hash, count] | null, id]` */
@@ -149,6 +151,8 @@ export interface UnknownFrame {
 export type Frame = DigestFrame | DeltaFrame | TreeFrame | GossipFrame | IHaveFrame | GraftFrame | PruneFrame | EvidenceFrame;
 
 const HASH16 = 16;
+/** Bytes of a digest row's root tag. */
+const ROOT_TAG_BYTES = 8;
 /** Longest root body on the wire (§3.2: seven fields, two of them 32-byte keys and hashes). */
 const ROOT_BODY_BYTES_MAX = 256;
 const TRIE_DEPTH_MAX = 4;
@@ -161,7 +165,7 @@ export function encodeFrame(f: Frame): Uint8Array {
         FRAME.DIGEST,
         f.flags,
         [f.scope.depth, f.scope.index],
-        f.rows ? f.rows.map((r) => [r.origin, r.generation, r.have]) : null,
+        f.rows ? f.rows.map((r) => (r.tag ? [r.origin, r.generation, r.have, r.tag] : [r.origin, r.generation, r.have])) : null,
         f.summary ? [f.summary.hash, f.summary.count] : null,
         f.id,
       ]);
@@ -234,12 +238,14 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame | Unk
       const a = asArray(raw, "digest", 6, 6);
       const scope = decodeScope(a[2], "digest.scope");
       const rows = a[3] === null ? null : asArray(a[3], "digest.rows", 0, limits.digestRowsMax).map((r, i) => {
-        const row = asArray(r, `digest.rows[${i}]`, 3, 3);
-        return {
+        const row = asArray(r, `digest.rows[${i}]`, 3, 4);
+        const out: DigestRowWire = {
           origin: asBytes(row[0], `digest.rows[${i}].origin`, 32),
           generation: asUint(row[1], `digest.rows[${i}].generation`),
           have: asUint(row[2], `digest.rows[${i}].have`),
         };
+        if (row.length === 4) out.tag = asBytes(row[3], `digest.rows[${i}].tag`, ROOT_TAG_BYTES);
+        return out;
       });
       let summary = null;
       if (a[4] !== null) {

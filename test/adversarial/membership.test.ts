@@ -1,0 +1,166 @@
+// Hostile peers against membership: forged and false deaths, and requests (PING, SYNC) that would
+// make a node give away its claim queue or its whole view again and again.
+import { describe, expect, it } from "vitest";
+import { toHex } from "../../src/bytes.ts";
+import { signingBytes } from "../../src/crypto/context.ts";
+import { encode } from "../../src/wire/cbor.ts";
+import {
+  CLAIM_KIND,
+  decodeMemberFrame,
+  encodeClaimBody,
+  encodeMemberFrame,
+  MEMBER_FRAME,
+  SYNC_FLAG,
+  type ClaimBody,
+  type ClaimWire,
+} from "../../src/wire/member-frames.ts";
+import type { KeyPair } from "../../src/crypto/types.ts";
+import { suite, World } from "../core/harness.ts";
+import { attachAttacker, outsiderKey, report } from "./helpers.ts";
+
+const FAST = { probeIntervalMs: 1000, probeTimeoutMs: 500, intervalMs: 1000, deadMemberTtlMs: 8000 };
+
+function stateAt(w: World, observer: number, member: number): string | undefined {
+  return w.engines[observer].membership.stateOf(toHex(w.keys[member].publicKey));
+}
+
+async function runFor(w: World, ms: number, step = 50): Promise<void> {
+  const until = w.now + ms;
+  while (w.now < until) await w.round(step);
+}
+
+async function sign(key: KeyPair, body: ClaimBody): Promise<ClaimWire> {
+  const bytes = encodeClaimBody(body);
+  const signature = await (await suite()).sign(key, signingBytes("member", "grapevine", 1, bytes));
+  return { body: bytes, signature, fields: body };
+}
+
+/** A claim in the wire's older form (no proof): `[body, signature]` only. */
+function claimsFrameWithoutProof(c: ClaimWire): Uint8Array {
+  return encode([MEMBER_FRAME.CLAIMS, [[c.body, c.signature]]]);
+}
+
+describe("adversarial: forged and false deaths", () => {
+  it("a death at a rank the member never signed is refused and its sender penalised; a death at its real rank is refuted, and the member stays alive, linked and holding its state", async () => {
+    // 0..3 honest, 2 the victim, 4 the attacker (a member like any other, speaking the protocol).
+    const w = new World(5, FAST);
+    w.linkAll();
+    w.engines[2].set(w.now, "status", new TextEncoder().encode("here"));
+    await w.settle();
+    await runFor(w, 3000);
+    const observers = [0, 1, 3];
+    for (const o of observers) expect(stateAt(w, o, 2)).toBe("alive");
+    const victim = w.engines[2].membership.selfClaim!.fields;
+    const attacker = w.keys[4];
+    const dead = (generation: number, incarnation: number) =>
+      sign(attacker, { kind: CLAIM_KIND.DEAD, member: w.keys[2].publicKey, generation, incarnation, claimer: attacker.publicKey, addr: null });
+    const send = (bytes: Uint8Array) => {
+      for (const o of observers) w.engines[o].receive(w.now, 4, bytes);
+    };
+    // First a death at the victim's real rank, with its real alive claim: a false accusation that
+    // can only be refuted. Repeated after each refutation, five times.
+    let refutedEveryTime = true;
+    for (let k = 0; k < 5; k++) {
+      const alive = w.engines[2].membership.selfClaim!;
+      const lie = { ...(await dead(alive.fields.generation, alive.fields.incarnation)), proof: alive };
+      send(encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [lie] }));
+      await w.settle();
+      await runFor(w, 3000);
+      refutedEveryTime &&= observers.every((o) => stateAt(w, o, 2) === "alive");
+    }
+    const heldDeadMeanwhile = w.events.filter((x) => observers.includes(x.node) && x.event.type === "member" && x.event.state === "dead").length;
+    // Then forgeries: (a) the largest incarnation the wire can carry, (b) the next generation —
+    // neither signed by the victim — and (c) the next generation with a "proof" the attacker signed.
+    const current = w.engines[2].membership.selfClaim!.fields;
+    send(claimsFrameWithoutProof(await dead(current.generation, 2 ** 53 - 1)));
+    send(claimsFrameWithoutProof(await dead(current.generation + 1, 0)));
+    const fakeAlive = await sign(attacker, { kind: CLAIM_KIND.ALIVE, member: w.keys[2].publicKey, generation: current.generation + 1, incarnation: 0, claimer: null, addr: null });
+    send(encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [{ ...(await dead(current.generation + 1, 0)), proof: fakeAlive }] }));
+    await w.settle();
+    const forgedRefused = observers.every((o) => stateAt(w, o, 2) === "alive");
+    const attackerPenalties = w.penalties().filter((p) => p.linkId === 4).map((p) => p.code);
+    await runFor(w, 10_000); // longer than deadMemberTtlMs: a member held dead would be forgotten by now
+    const victimPenalties = w.penalties().filter((p) => p.linkId === 2);
+    const drops = w.events.filter((x) => x.event.type === "drop-link" && x.event.linkId === 2 && observers.includes(x.node));
+    const holdingState = observers.filter((o) => w.get(o, 2, "status") === "here").length;
+    report("forged-death", {
+      forged_refused: forgedRefused, attacker_penalties: attackerPenalties, false_deaths_refuted: refutedEveryTime,
+      held_dead_events_meanwhile: heldDeadMeanwhile,
+      victim_alive_at: observers.filter((o) => stateAt(w, o, 2) === "alive").length, observers: observers.length,
+      victim_penalised: victimPenalties.length, victim_links_dropped: drops.length, holding_victim_state: holdingState,
+      victim_incarnation: w.engines[2].membership.incarnation,
+    });
+    expect(forgedRefused).toBe(true);
+    expect(attackerPenalties).toEqual(["WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE", "CRYPTO_BAD_SIGNATURE", "CRYPTO_BAD_SIGNATURE", "CRYPTO_BAD_SIGNATURE"]);
+    expect(refutedEveryTime).toBe(true);
+    expect(w.engines[2].membership.incarnation).toBeGreaterThanOrEqual(5); // it refuted each one
+    for (const o of observers) expect(stateAt(w, o, 2)).toBe("alive");
+    expect(victimPenalties).toEqual([]);
+    expect(drops).toEqual([]);
+    expect(holdingState).toBe(observers.length);
+  });
+});
+
+describe("adversarial: requests for the claim queue and the view", () => {
+  it("PINGs without pause get ACKs, but only the link's allowance of piggybacked claims: news still reaches the mesh", async () => {
+    const w = new World(4, FAST);
+    w.link(0, 1);
+    w.link(0, 2);
+    await w.settle();
+    await runFor(w, 2000);
+    const a = attachAttacker(w, 0, 99, outsiderKey(7));
+    await w.settle();
+    // News for node 0 to spread: node 3 joins through it.
+    w.link(0, 3);
+    let pings = 0;
+    for (let t = 0; t < 40; t++) {
+      for (let k = 0; k < 50; k++, pings++) a.send(encodeMemberFrame({ type: MEMBER_FRAME.PING, seq: pings + 1, claims: [] }));
+      await w.round(50);
+    }
+    let acks = 0;
+    let claimsToAttacker = 0;
+    for (const bytes of a.sent) {
+      const f = decodeMemberFrame(bytes, { frameBytesMax: 1 << 20, claimsMax: 256 });
+      if (f.type === MEMBER_FRAME.ACK) {
+        acks++;
+        claimsToAttacker += f.claims.length;
+      }
+    }
+    const learned = [1, 2].every((i) => stateAt(w, i, 3) === "alive");
+    report("ping-flood", { seconds: 2, pings, acks, claims_to_attacker: claimsToAttacker, news_reached_others: learned });
+    expect(acks).toBe(pings); // it is still answered: it must not come to suspect node 0
+    expect(claimsToAttacker).toBeLessThanOrEqual(2 * 64 + 2 * 64); // burst plus two seconds of refill
+    expect(learned).toBe(true);
+  });
+
+  it("SYNC requests without pause are answered within the link's answer budget, not with the whole view each time", async () => {
+    const w = new World(1, { ...FAST, membersMax: 20_000 });
+    const e = w.engines[0];
+    // A view of 1,500 members, as a relay's might be.
+    const claims: ClaimWire[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const k = outsiderKey(5000 + i);
+      claims.push(await sign(k, { kind: CLAIM_KIND.ALIVE, member: k.publicKey, generation: 1, incarnation: 0, claimer: null, addr: "wss://a-long-enough-address.example/relay" }));
+    }
+    e.membership.introduce(w.now, claims);
+    await w.settle();
+    expect(e.membership.known).toBe(1500);
+    const a = attachAttacker(w, 0, 99, outsiderKey(8));
+    await w.settle();
+    const start = a.bytesSent();
+    let asked = 0;
+    for (let t = 0; t < 20; t++) {
+      for (let k = 0; k < 5; k++) {
+        const f = encodeMemberFrame({ type: MEMBER_FRAME.SYNC, flags: SYNC_FLAG.WANT, claims: [] });
+        asked += f.length;
+        a.send(f);
+      }
+      await w.round(100);
+    }
+    const answered = a.bytesSent() - start;
+    const viewBytes = claims.reduce((s, c) => s + c.body.length + 70, 0);
+    report("sync-flood", { seconds: 2, request_bytes: asked, view_bytes: viewBytes, bytes_answered: answered, unbounded_would_be: viewBytes * 100 });
+    expect(answered).toBeLessThanOrEqual(3 * 1_048_576); // burst plus two seconds of the default budget
+    expect(answered).toBeLessThan(viewBytes * 100 / 5);
+  });
+});
