@@ -15,7 +15,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { Engine } from "../src/core/engine.ts";
+import { Engine, PROTOCOL_VERSION } from "../src/core/engine.ts";
 import { seededRng } from "../src/core/random.ts";
 import { signingBytes } from "../src/crypto/context.ts";
 import { createSignatureSuite, keyPairFromSeed } from "../src/crypto/ed25519.ts";
@@ -64,7 +64,7 @@ export async function ingestBench(count: number): Promise<Record<string, unknown
   const signed: { message: Uint8Array; signature: Uint8Array }[] = [];
   for (let k = 0; k < count; k++) {
     const body = encodeMessageBody({ origin: author.publicKey, topic: "tx", issuedAtMs: now, expiresAtMs: now + 60_000, nonce: k, payload: new Uint8Array(200).fill(k & 255) });
-    const message = signingBytes("message", network, 1, body);
+    const message = signingBytes("message", network, PROTOCOL_VERSION, body);
     const signature = await suite.sign(author, message);
     signed.push({ message, signature });
     frames.push(encodeFrame({ type: FRAME.GOSSIP, body, signature, hops: 1 }));

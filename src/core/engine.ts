@@ -54,7 +54,7 @@ import { TokenBucket } from "./budget.ts";
 import type { SignedRoot } from "./origin.ts";
 
 /** Version of the gossip protocol; part of every signed byte string. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 const FLAG_ROLE_MASK = DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
 const HOT_MAX = 64;

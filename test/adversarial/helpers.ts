@@ -2,6 +2,7 @@
 // engine behind it (its frames are injected; what the victim sends it is captured), forged and
 // genuine signed records, and one JSON line of figures per scenario, printed before asserting, so
 // a run against older code shows what the attack did there.
+import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { compareBytes, toHex } from "../../src/bytes.ts";
 import { signingBytes } from "../../src/crypto/context.ts";
 import { leafHash, MerkleTree } from "../../src/crypto/merkle.ts";
@@ -64,7 +65,7 @@ export async function fullOriginDelta(
   const tree = MerkleTree.fromLeafHashes(byKey.map((l) => leafHash(l.leaf)));
   const version = entries.length;
   const rootBody = encodeRootBody({ origin: origin.publicKey, generation, version, root: tree.root, count: version, floor: 0, flags: 0 });
-  const signature = await (await suite()).sign(origin, signingBytes("root", network, 1, rootBody));
+  const signature = await (await suite()).sign(origin, signingBytes("root", network, PROTOCOL_VERSION, rootBody));
   return {
     rootBody,
     signature,

@@ -1,5 +1,6 @@
 // Hostile peers against membership: forged and false deaths, and requests (PING, SYNC) that would
 // make a node give away its claim queue or its whole view again and again.
+import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { signingBytes } from "../../src/crypto/context.ts";
@@ -31,7 +32,7 @@ async function runFor(w: World, ms: number, step = 50): Promise<void> {
 
 async function sign(key: KeyPair, body: ClaimBody): Promise<ClaimWire> {
   const bytes = encodeClaimBody(body);
-  const signature = await (await suite()).sign(key, signingBytes("member", "grapevine", 1, bytes));
+  const signature = await (await suite()).sign(key, signingBytes("member", "grapevine", PROTOCOL_VERSION, bytes));
   return { body: bytes, signature, fields: body };
 }
 

@@ -1,6 +1,7 @@
 // Hostile peers on real sockets: an admitted key pair speaking the real handshake to a Node relay
 // over loopback, then GRAFTs for every message the relay holds; and the one penalty ledger a link
 // has, link-layer faults and gossip faults together.
+import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { afterEach, describe, expect, it } from "vitest";
 import { fromHex } from "../../src/bytes.ts";
 import { createMemoryLinkPair, createNode, dial, type GrapevineNode } from "../../mod.ts";
@@ -28,7 +29,7 @@ const suiteReady = createSignatureSuite({ subtle: globalThis.crypto.subtle });
 async function handshakeAs(link: Link, keyPair: KeyPair, network: string): Promise<Link> {
   const suite = await suiteReady;
   await runHandshake(link, {
-    keyPair, suite, network, protocolVersion: 1, credential: null, admission: null, timeoutMs: 5000,
+    keyPair, suite, network, protocolVersion: PROTOCOL_VERSION, credential: null, admission: null, timeoutMs: 5000,
     frameBytesMax: 1 << 20, expectedPeer: null, wallClock: () => Date.now(), random, earlyFramesMax: 64, earlyBytesMax: 2 << 20,
   });
   return link;

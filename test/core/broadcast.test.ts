@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { describe, expect, it } from "vitest";
 import { fromHex, toHex } from "../../src/bytes.ts";
 import { sha256 } from "../../src/crypto/hash.ts";
@@ -228,11 +229,11 @@ describe("broadcast (Plumtree)", () => {
     await w.settle();
     expect(w.penalties(1).map((p) => p.code)).toEqual(["CRYPTO_BAD_SIGNATURE"]);
     const s = await (await import("./harness.ts")).suite();
-    const sig = await s.sign(w.keys[0], signingBytes("message", "grapevine", 1, body));
+    const sig = await s.sign(w.keys[0], signingBytes("message", "grapevine", PROTOCOL_VERSION, body));
     w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.GOSSIP, body, signature: sig, hops: 0 }));
     await w.settle();
     expect(messages(w, 1).length).toBe(1);
-    expect(messages(w, 1)[0].id).toBe(toHex(sha256(signingBytes("message", "grapevine", 1, body))));
+    expect(messages(w, 1)[0].id).toBe(toHex(sha256(signingBytes("message", "grapevine", PROTOCOL_VERSION, body))));
   });
 
   it("expired messages are dropped unblamed; an over-long validity window is penalised", async () => {
@@ -243,7 +244,7 @@ describe("broadcast (Plumtree)", () => {
     const s = await (await import("./harness.ts")).suite();
     const send = async (issuedAtMs: number, expiresAtMs: number) => {
       const body = encodeMessageBody({ origin: w.keys[0].publicKey, topic: "t", issuedAtMs, expiresAtMs, nonce: issuedAtMs, payload: enc("p") });
-      const sig = await s.sign(w.keys[0], signingBytes("message", "grapevine", 1, body));
+      const sig = await s.sign(w.keys[0], signingBytes("message", "grapevine", PROTOCOL_VERSION, body));
       w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.GOSSIP, body, signature: sig, hops: 0 }));
       await w.settle();
     };

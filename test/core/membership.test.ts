@@ -17,7 +17,7 @@ import {
   type ClaimWire,
 } from "../../src/wire/member-frames.ts";
 import { encode } from "../../src/wire/cbor.ts";
-import { Engine } from "../../src/core/engine.ts";
+import { Engine, PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { seededRng } from "../../src/core/random.ts";
 import { suite, World } from "./harness.ts";
 
@@ -73,7 +73,7 @@ async function runStalled(w: World, n: number, stallMs: number, ms: number): Pro
 async function signed(w: World, signer: number, body: ClaimBody, proof?: ClaimWire): Promise<ClaimWire> {
   const bytes = encodeClaimBody(body);
   const s = await suite();
-  const signature = await s.sign(w.keys[signer], signingBytes("member", "grapevine", 1, bytes));
+  const signature = await s.sign(w.keys[signer], signingBytes("member", "grapevine", PROTOCOL_VERSION, bytes));
   const c: ClaimWire = { body: bytes, signature, fields: body };
   if (body.kind === CLAIM_KIND.SUSPECT || body.kind === CLAIM_KIND.DEAD) {
     c.proof = proof ?? w.engines[w.keys.findIndex((k) => toHex(k.publicKey) === toHex(body.member))].membership.selfClaim!;

@@ -3,6 +3,7 @@
  * converge through it; two peered relays carry state and FORWARDs between their peers; HTTP
  * endpoints; an oversize frame, garbage and bad handshakes are refused.
  */
+import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createNode, dial, type GrapevineNode, websocketLink } from "../../mod.ts";
@@ -129,7 +130,7 @@ describe("relay/node.ts", () => {
     const ws2 = new WebSocket(served.url);
     await new Promise((r) => ws2.once("open", r));
     const closed2 = new Promise<void>((r) => ws2.once("close", () => r()));
-    ws2.send(encodeLinkFrame({ type: LINK_FRAME.HELLO, protocolVersion: 1, network: NETWORK, nonce: new Uint8Array(32), publicKey: (await peer()).publicKey, credential: null }));
+    ws2.send(encodeLinkFrame({ type: LINK_FRAME.HELLO, protocolVersion: PROTOCOL_VERSION, network: NETWORK, nonce: new Uint8Array(32), publicKey: (await peer()).publicKey, credential: null }));
     ws2.send(encodeLinkFrame({ type: LINK_FRAME.PROOF, signature: new Uint8Array(64) }));
     await closed2;
     await until(() => (served.relay.counters.rejected.get("handshake") ?? 0) >= 3, 5000, "three handshake failures counted");

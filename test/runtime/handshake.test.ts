@@ -1,5 +1,6 @@
 // The link handshake over in-memory links: success, every refusal, and hostile peers written by
 // hand (a wrong version, a tampered proof, silence). Loopback only; every wait is bounded.
+import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { describe, expect, it } from "vitest";
 import { createMemoryLinkPair, createNode, GrapevineError, issueCredential, type GrapevineNode, type Link, type NodeOptions } from "../../mod.ts";
 import { nodeIdToText } from "../../src/crypto/identity.ts";
@@ -57,7 +58,7 @@ class FakePeer {
     this.link.send(encodeLinkFrame(f));
   }
   hello(overrides: Partial<HelloFrame> = {}): void {
-    this.send({ type: LINK_FRAME.HELLO, protocolVersion: 1, network: "t", nonce: new Uint8Array(32).fill(9), publicKey: this.kp.publicKey, credential: null, ...overrides });
+    this.send({ type: LINK_FRAME.HELLO, protocolVersion: PROTOCOL_VERSION, network: "t", nonce: new Uint8Array(32).fill(9), publicKey: this.kp.publicKey, credential: null, ...overrides });
   }
   frames<T extends number>(type: T): Extract<LinkFrame, { type: T }>[] {
     return this.received.filter((f) => !(f instanceof Uint8Array) && f.type === type) as never;
@@ -91,10 +92,10 @@ describe("link handshake over memory links", () => {
     const [la, lraw] = createMemoryLinkPair();
     const fake = new FakePeer(lraw, keyPair(5));
     const p = a.connect(la);
-    fake.hello({ protocolVersion: 2 });
-    await expect(p).rejects.toThrow("protocol version mismatch: expected 1, got 2");
+    fake.hello({ protocolVersion: 1 }); // the version before this one
+    await expect(p).rejects.toThrow(`protocol version mismatch: expected ${PROTOCOL_VERSION}, got 1`);
     await until(() => fake.closedWith !== null);
-    expect(fake.frames(LINK_FRAME.CLOSE)[0]).toMatchObject({ code: 2, reason: "protocol version mismatch: expected 1, got 2" });
+    expect(fake.frames(LINK_FRAME.CLOSE)[0]).toMatchObject({ code: 2, reason: `protocol version mismatch: expected ${PROTOCOL_VERSION}, got 1` });
     await a.close();
   });
 
@@ -104,8 +105,8 @@ describe("link handshake over memory links", () => {
     const fake = new FakePeer(lraw, keyPair(5));
     const p = a.connect(la);
     const { encode } = await import("../../src/wire/cbor.ts");
-    lraw.send(encode([16, 3, "t", new Uint8Array(32), keyPair(5).publicKey, null, "future", [1, 2]]));
-    await expect(p).rejects.toThrow("expected 1, got 3");
+    lraw.send(encode([16, PROTOCOL_VERSION + 1, "t", new Uint8Array(32), keyPair(5).publicKey, null, "future", [1, 2]]));
+    await expect(p).rejects.toThrow(`expected ${PROTOCOL_VERSION}, got ${PROTOCOL_VERSION + 1}`);
     expect(fake.frames(LINK_FRAME.HELLO)).toHaveLength(1);
     await a.close();
   });
@@ -121,7 +122,7 @@ describe("link handshake over memory links", () => {
     fake.hello();
     await until(() => fake.frames(LINK_FRAME.HELLO).length > 0);
     const theirs = fake.frames(LINK_FRAME.HELLO)[0];
-    const signature = await (await suite()).sign(kp, handshakeSigningBytes("t", 1, theirs.nonce, kp.publicKey, a.publicKey));
+    const signature = await (await suite()).sign(kp, handshakeSigningBytes("t", PROTOCOL_VERSION, theirs.nonce, kp.publicKey, a.publicKey));
     signature[10] ^= 1;
     fake.send({ type: LINK_FRAME.PROOF, signature });
     await expect(p).rejects.toThrow("bad handshake proof");
@@ -138,7 +139,7 @@ describe("link handshake over memory links", () => {
     const fake = new FakePeer(lraw, kp);
     const p = a.connect(la);
     fake.hello();
-    const stale = await (await suite()).sign(kp, handshakeSigningBytes("t", 1, new Uint8Array(32).fill(1), kp.publicKey, a.publicKey));
+    const stale = await (await suite()).sign(kp, handshakeSigningBytes("t", PROTOCOL_VERSION, new Uint8Array(32).fill(1), kp.publicKey, a.publicKey));
     fake.send({ type: LINK_FRAME.PROOF, signature: stale });
     await expect(p).rejects.toThrow("bad handshake proof");
     await a.close();
@@ -153,7 +154,7 @@ describe("link handshake over memory links", () => {
     fake.hello();
     await until(() => fake.frames(LINK_FRAME.HELLO).length > 0);
     const theirs = fake.frames(LINK_FRAME.HELLO)[0];
-    fake.send({ type: LINK_FRAME.PROOF, signature: await (await suite()).sign(kp, handshakeSigningBytes("t", 1, theirs.nonce, kp.publicKey, a.publicKey)) });
+    fake.send({ type: LINK_FRAME.PROOF, signature: await (await suite()).sign(kp, handshakeSigningBytes("t", PROTOCOL_VERSION, theirs.nonce, kp.publicKey, a.publicKey)) });
     // Sent right behind the PROOF, before `a` has verified it: kept, then handed to the engine.
     lraw.send(new Uint8Array([0xff])); // garbage: the engine must see it (and penalise it)
     const penalties: string[] = [];

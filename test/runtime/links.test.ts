@@ -1,5 +1,6 @@
 // The driver's link layer after the handshake: addressed messages (FORWARD), CLOSE with a reason,
 // link-layer penalties, and backpressure (congestion, drain, "peer not reading"). Memory links.
+import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { describe, expect, it } from "vitest";
 import { createMemoryLinkPair, createNode, type GrapevineNode, type Link, type LinkHandle, type NodeOptions } from "../../mod.ts";
 import { encodeLinkFrame, LINK_FRAME } from "../../src/wire/link-frames.ts";
@@ -127,7 +128,7 @@ describe("closing and link-layer penalties", () => {
     const { ta, hb } = await pair(a, b);
     const codes: string[] = [];
     b.addEventListener("penalty", (e) => codes.push((e as CustomEvent).detail.code));
-    ta.send(encodeLinkFrame({ type: LINK_FRAME.HELLO, protocolVersion: 1, network: "t", nonce: new Uint8Array(32), publicKey: a.publicKey, credential: null }));
+    ta.send(encodeLinkFrame({ type: LINK_FRAME.HELLO, protocolVersion: PROTOCOL_VERSION, network: "t", nonce: new Uint8Array(32), publicKey: a.publicKey, credential: null }));
     for (let i = 0; i < 3; i++) ta.send(new Uint8Array([0x82, 0x13, 0x00])); // a FORWARD of the wrong shape
     expect(await hb.closed).toBe("penalty score 100: WIRE_SHAPE");
     expect(codes).toEqual(["WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE"]);

@@ -1,7 +1,7 @@
 // Builds the frame vectors from fixed inputs: the same code on every runtime must give the same
 // bytes. Used by frames.check.ts (compares with the frozen JSON) and gen-frames.ts (writes it).
 import { fromHex, toHex } from "../../src/bytes.ts";
-import { Engine } from "../../src/core/engine.ts";
+import { Engine, PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { seededRng } from "../../src/core/random.ts";
 import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { DIGEST_FLAG, encodeFrame, FRAME, type Frame } from "../../src/wire/frames.ts";
@@ -41,7 +41,7 @@ export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promi
   const messageBody = encodeMessageBody({ origin: KEY.publicKey, topic: "tx", issuedAtMs: 1700000000000, expiresAtMs: 1700000060000, nonce: 7, payload: new TextEncoder().encode("pay bob 5") });
   out.push({ name: "message body", hex: toHex(messageBody) });
   const suiteForMessages = await createSignatureSuite({ subtle });
-  const messageSignature = await suiteForMessages.sign(KEY, signingBytes("message", "vectors", 1, messageBody));
+  const messageSignature = await suiteForMessages.sign(KEY, signingBytes("message", "vectors", PROTOCOL_VERSION, messageBody));
   add("gossip: a signed message", { type: FRAME.GOSSIP, body: messageBody, signature: messageSignature, hops: 3 });
   add("ihave: two ids", { type: FRAME.IHAVE, ids: [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)] });
   add("graft: one id", { type: FRAME.GRAFT, ids: [new Uint8Array(32).fill(3)] });
@@ -59,7 +59,7 @@ export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promi
   out.push({ name: "member: alive claim body", hex: toHex(aliveBody) });
   const suspectBody = encodeClaimBody({ kind: CLAIM_KIND.SUSPECT, member: KEY2.publicKey, generation: 3, incarnation: 0, claimer: KEY.publicKey, addr: null });
   out.push({ name: "member: suspect claim body", hex: toHex(suspectBody) });
-  const claim = async (body: Uint8Array, key = KEY) => ({ body, signature: await suiteForMessages.sign(key, signingBytes("member", "vectors", 1, body)), fields: null as never });
+  const claim = async (body: Uint8Array, key = KEY) => ({ body, signature: await suiteForMessages.sign(key, signingBytes("member", "vectors", PROTOCOL_VERSION, body)), fields: null as never });
   const alive = await claim(aliveBody);
   // An accusation carries the accused member's own alive claim at the accused rank.
   const accusedAlive = await claim(encodeClaimBody({ kind: CLAIM_KIND.ALIVE, member: KEY2.publicKey, generation: 3, incarnation: 0, claimer: null, addr: null }), KEY2);
@@ -100,7 +100,7 @@ export async function buildFrameVectors(subtle: SubtleCrypto | undefined): Promi
   // Equivocation: two different roots KEY signed for one (generation, version).
   const rootA = encodeRootBody({ origin: KEY.publicKey, generation: 1, version: 4, root: new Uint8Array(32).fill(1), count: 2, floor: 0, flags: 0 });
   const rootB = encodeRootBody({ origin: KEY.publicKey, generation: 1, version: 4, root: new Uint8Array(32).fill(2), count: 2, floor: 0, flags: 0 });
-  const signRoot = (body: Uint8Array) => suiteForMessages.sign(KEY, signingBytes("root", "vectors", 1, body));
+  const signRoot = (body: Uint8Array) => suiteForMessages.sign(KEY, signingBytes("root", "vectors", PROTOCOL_VERSION, body));
   add("evidence: two roots for one version (signed)", {
     type: FRAME.EVIDENCE,
     roots: [{ body: rootA, signature: await signRoot(rootA) }, { body: rootB, signature: await signRoot(rootB) }],

@@ -3,6 +3,7 @@
 // them unchanged. No Node-only APIs: this also runs under Deno and Bun.
 // Regenerate on purpose only (a format change), then review the diff:
 //   npx deno run -A test/vectors/link-frames.check.ts --write
+import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { fromHex, toHex } from "../../src/bytes.ts";
 import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import {
@@ -22,7 +23,7 @@ interface Vector {
 }
 
 const NETWORK = "vectors";
-const VERSION = 1;
+const VERSION = PROTOCOL_VERSION;
 const A = keyPairFromSeed(fromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
 const B = keyPairFromSeed(fromHex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
 const AUTHORITY = keyPairFromSeed(new Uint8Array(32).fill(7));
