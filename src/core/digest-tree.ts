@@ -216,6 +216,44 @@ export class DigestTrie {
     return out;
   }
 
+  /**
+   * The rows under `pos` in trie order, starting at the `start`-th (wrapping round), one at a
+   * time: a caller that stops early pays for what it took, not for every origin under `pos`.
+   */
+  *walk(pos: TriePosition, start: number): Generator<DigestEntry> {
+    const n = this.#find(pos);
+    if (!n || n.count === 0) return;
+    const first = ((start % n.count) + n.count) % n.count;
+    yield* this.#from(n, first);
+    if (first > 0) yield* this.#upTo(n, first);
+  }
+
+  /** Rows of `n` from rank `skip` on. */
+  *#from(n: Node, skip: number): Generator<DigestEntry> {
+    if (isBucket(n)) {
+      let i = 0;
+      for (const { entry } of n.leaves.values()) if (i++ >= skip) yield entry;
+      return;
+    }
+    for (const c of n.children) {
+      if (!c) continue;
+      if (skip >= c.count) {
+        skip -= c.count;
+        continue;
+      }
+      yield* this.#from(c, skip);
+      skip = 0;
+    }
+  }
+
+  /** The first `count` rows of `n`. */
+  *#upTo(n: Node, count: number): Generator<DigestEntry> {
+    for (const e of this.#from(n, 0)) {
+      if (count-- <= 0) return;
+      yield e;
+    }
+  }
+
   #collect(n: Node, out: DigestEntry[], max: number): void {
     if (out.length >= max) return;
     if (isBucket(n)) {

@@ -58,6 +58,18 @@ export const PROTOCOL_VERSION = 2;
 
 const FLAG_ROLE_MASK = DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
 const HOT_MAX = 64;
+/** An answer is not started with less of the link's answer budget left than this. */
+const ANSWER_BYTES_MIN = 512;
+/** What looking at one candidate origin for an answer is charged, in answer-budget bytes. */
+const CANDIDATE_COST_BYTES = 16;
+
+function* mapIterable<T, U>(it: Iterable<T>, f: (t: T) => U): Generator<U> {
+  for (const t of it) yield f(t);
+}
+
+function* rotate<T>(a: T[], start: number): Generator<T> {
+  for (let i = 0; i < a.length; i++) yield a[(start + i) % a.length];
+}
 /** Digests remembered per link for replay checks (an answer to an older one is not checked). */
 const SENT_DIGESTS_PER_LINK = 2;
 
@@ -638,9 +650,12 @@ export class Engine {
       else if (r.tag) this.#compareRoot(now, link, id, r);
     }
     if (f.flags & DIGEST_FLAG.WANT) {
+      // Every origin in scope is a candidate (unless EXACT), walked lazily from a random place so
+      // that under a tight budget none starves, and a digest costs what its answer holds.
+      const count = trie.countAt(f.scope);
       const candidates = f.flags & DIGEST_FLAG.EXACT
-        ? [...peer.keys()]
-        : trie.entriesUnder(f.scope, this.options.originsMax).map((e) => toHex(e.origin));
+        ? rotate([...peer.keys()], peer.size ? randomBelow(this.#rng, peer.size) : 0)
+        : mapIterable(trie.walk(f.scope, count ? randomBelow(this.#rng, count) : 0), (e) => toHex(e.origin));
       this.#sendDeltas(now, link, candidates, peer, f.id);
     }
     if (f.flags & DIGEST_FLAG.OFFER) {
@@ -684,25 +699,32 @@ export class Engine {
    * link's answer budget; an answer the budget cannot cover (a delta carries at least one entry)
    * waits for a later request.
    */
-  #sendDeltas(now: number, link: LinkState, candidates: string[], peer: Map<string, DigestRowWire>, replyTo: number): void {
+  #sendDeltas(now: number, link: LinkState, candidates: Iterable<string>, peer: Map<string, DigestRowWire>, replyTo: number): void {
     const allowance = Math.min(this.options.deltaBytesMax, link.answers.room(now));
-    const origins = allowance > 0 ? this.#deltas(candidates, allowance, (id) => peer.get(id) ?? { generation: 0, have: 0 }, link) : [];
+    if (allowance < ANSWER_BYTES_MIN) {
+      this.stats.answersDeferred++;
+      return;
+    }
+    const { origins, examined } = this.#deltas(candidates, allowance, (id) => peer.get(id) ?? { generation: 0, have: 0 }, link);
+    // Looking at an origin costs too, answered or not: charged, so a stream of digests that
+    // match nothing cannot keep this node walking its whole store.
+    link.answers.spend(now, examined * CANDIDATE_COST_BYTES);
     if (origins.length) this.#answer(link, now, { type: FRAME.DELTA, flags: 0, origins, replyTo });
-    else if (allowance <= 0) this.stats.answersDeferred++;
   }
 
   /**
-   * Origin deltas for `candidates` within `allowance` bytes, starting at a random place so that
-   * under a tight budget no origin starves. A start-over (the peer is behind the floor) is the
-   * full map or nothing, so it needs what is left of the allowance and of the frame.
+   * Origin deltas for `candidates` (in the order given) within `allowance` bytes, looking at most
+   * at `4 · deltaOriginsMax` of them. A start-over (the peer is behind the floor) is the full map
+   * or nothing, so it needs what is left of the allowance and of the frame.
    */
-  #deltas(candidates: string[], allowance: number, rowOf: (id: string) => { generation: number; have: number }, link: LinkState): OriginDeltaWire[] {
+  #deltas(candidates: Iterable<string>, allowance: number, rowOf: (id: string) => { generation: number; have: number }, link: LinkState): { origins: OriginDeltaWire[]; examined: number } {
     const frameRoom = Math.min(allowance, this.options.frameBytesMax - 1024);
     let used = 0;
+    let examined = 0;
     const origins: OriginDeltaWire[] = [];
-    const start = candidates.length ? randomBelow(this.#rng, candidates.length) : 0;
-    for (let i = 0; i < candidates.length && used < allowance && origins.length < this.options.deltaOriginsMax; i++) {
-      const id = candidates[(start + i) % candidates.length];
+    for (const id of candidates) {
+      if (used >= allowance || origins.length >= this.options.deltaOriginsMax || examined >= 4 * this.options.deltaOriginsMax) break;
+      examined++;
       const r = rowOf(id);
       const d = this.store.deltaFor(id, r.generation, r.have, allowance - used, frameRoom - used);
       if (!d) continue;
@@ -710,7 +732,7 @@ export class Engine {
       used += d.bytes;
       link.behind.delete(id);
     }
-    return origins;
+    return { origins, examined };
   }
 
   /**

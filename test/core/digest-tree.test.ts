@@ -1,3 +1,4 @@
+import { randomBelow, seededRng } from "../../src/core/random.ts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
@@ -51,5 +52,27 @@ describe("digest trie", () => {
     t.delete("b", b.origin);
     expect(toHex(t.summary().hash)).toBe(h1);
     expect(t.countAt({ depth: 1, index: 3 })).toBe(0);
+  });
+
+  it("walk yields every row under a node once, in trie order, from any starting rank (wrapping round)", () => {
+    const t = new DigestTrie();
+    const rng = seededRng(7);
+    for (let i = 0; i < 300; i++) {
+      const origin = new Uint8Array(32);
+      for (let k = 0; k < 4; k++) origin[k] = randomBelow(rng, 256);
+      origin[31] = i & 0xff;
+      origin[30] = i >> 8;
+      t.set(toHex(origin), { origin, generation: 1, have: i });
+    }
+    for (const pos of [{ depth: 0, index: 0 }, { depth: 1, index: 5 }, { depth: 2, index: 0x5a }]) {
+      const all = t.entriesUnder(pos, 1e9);
+      expect(all.length).toBe(t.countAt(pos));
+      for (const start of [0, 1, Math.floor(all.length / 2), all.length - 1, all.length, all.length + 3]) {
+        const walked = [...t.walk(pos, start)];
+        const k = all.length ? start % all.length : 0;
+        expect(walked).toEqual([...all.slice(k), ...all.slice(0, k)]);
+      }
+    }
+    expect([...t.walk({ depth: 4, index: 0 }, 3)]).toEqual([]);
   });
 });
