@@ -25,26 +25,13 @@ import { sha256 } from "../crypto/hash.ts";
 import { remoteError, type GrapevineError } from "../errors.ts";
 import { encodeFrame, FRAME, type Frame, type GossipFrame } from "../wire/frames.ts";
 import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/records.ts";
-import type { LinkId } from "./events.ts";
+import type { Delivery, LinkId, Verdict } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
 
 /** Rounds over which a node keeps re-announcing the ids it accepted (gossipsub keeps 3 heartbeats). */
 const ANNOUNCE_ROUNDS = 3;
 
-/** What the application's validator says about a message. */
-export type Verdict = "accept" | "reject" | "ignore";
-
-/** A delivered broadcast message. */
-export interface Delivery {
-  id: string;
-  origin: Uint8Array;
-  topic: string;
-  payload: Uint8Array;
-  issuedAtMs: number;
-  expiresAtMs: number;
-  hops: number;
-  local: boolean;
-}
+export type { Delivery, Verdict } from "./events.ts";
 
 /** What the broadcast layer needs from its engine. */
 export interface BroadcastHost {

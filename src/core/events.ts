@@ -7,8 +7,22 @@
 import type { ErrorCode } from "../errors.ts";
 import type { SignedRoot } from "./origin.ts";
 import type { Change } from "./store.ts";
-import type { Delivery, Verdict } from "./broadcast.ts";
 import type { MemberState } from "./claims.ts";
+
+/** What the application's validator says about a message. */
+export type Verdict = "accept" | "reject" | "ignore";
+
+/** A delivered broadcast message. */
+export interface Delivery {
+  id: string;
+  origin: Uint8Array;
+  topic: string;
+  payload: Uint8Array;
+  issuedAtMs: number;
+  expiresAtMs: number;
+  hops: number;
+  local: boolean;
+}
 
 /** Identifies a link to the engine; chosen by the driver, unique among its live links. */
 export type LinkId = number;
