@@ -13,8 +13,9 @@
  *   accepted it; only a bad signature or a validator's `reject` penalises the sender;
  * - every set and queue is bounded: seen ids, cached messages, missing ids, announcements per link.
  *
- * Sans-I/O like the engine that owns it: time comes in as `now`, crypto and validation go out as
- * jobs and come back as inputs.
+ * A subsystem of the engine (`subsystem.ts`): time comes in as `now`, crypto and validation go out
+ * as jobs and come back to callbacks. Which announced ids are still missing, and the GRAFTs that
+ * fetch them, are `repair.ts`. Message validity windows are on the wall clock the host injects.
  *
  * @module
  */
@@ -22,56 +23,44 @@
 import { fromHex, toHex } from "../bytes.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { sha256 } from "../crypto/hash.ts";
-import { remoteError, type GrapevineError } from "../errors.ts";
-import { encodeFrame, FRAME, type Frame, type GossipFrame } from "../wire/frames.ts";
+import { remoteError } from "../errors.ts";
+import { encodeFrame, FRAME, type Frame, type GossipFrame, type GraftFrame, type IHaveFrame, type PruneFrame } from "../wire/frames.ts";
 import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/records.ts";
-import type { Delivery, LinkId, Verdict } from "./events.ts";
-import type { EngineOptions } from "./options.ts";
+import type { Delivery, LinkId } from "./events.ts";
+import { Repair, type Announcer, type RepairStats } from "./repair.ts";
+import type { Subsystem, SubsystemHost } from "./subsystem.ts";
 
 /** Rounds over which a node keeps re-announcing the ids it accepted (gossipsub keeps 3 heartbeats). */
 const ANNOUNCE_ROUNDS = 3;
 
 export type { Delivery, Verdict } from "./events.ts";
 
-/** What the broadcast layer needs from its engine. */
-export interface BroadcastHost {
-  readonly options: EngineOptions;
-  readonly protocolVersion: number;
-  send(linkId: LinkId, frame: Frame): void;
-  /** Sends an already encoded frame (one encoding shared by every link a message goes to). */
-  sendEncoded(linkId: LinkId, bytes: Uint8Array): void;
-  /** Queue a signature check; the result comes back through `verified`. */
-  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, done: (ok: boolean) => void): void;
-  /** Queue the application's validation; the verdict comes back through `done`. */
-  validate(delivery: Delivery, done: (verdict: Verdict) => void): void;
-  /** Queue signing with this node's key. */
-  sign(message: Uint8Array, done: (signature: Uint8Array | null) => void): void;
-  deliver(delivery: Delivery): void;
-  penalize(linkId: LinkId, err: GrapevineError): void;
-  /** Charges `bytes` sent in answer to the peer's request to its answer budget; false if it cannot cover them. */
-  answer(linkId: LinkId, now: number, bytes: number): boolean;
+/** The frames broadcast owns. */
+export type BroadcastFrame = GossipFrame | IHaveFrame | GraftFrame | PruneFrame;
+
+/** What a node's facade may read of broadcast. */
+export interface BroadcastView {
+  readonly stats: Readonly<BroadcastStats>;
+  /** Links this node pushes payloads to (its edges of the eager tree). */
+  eagerLinks(): LinkId[];
 }
 
 /** Broadcast counters. */
-export interface BroadcastStats {
+export interface BroadcastStats extends RepairStats {
   published: number;
   delivered: number;
   /** GOSSIP frames received (payload copies), first copies and duplicates. */
   payloadsReceived: number;
   duplicates: number;
   ihaveSent: number;
-  graftsSent: number;
   prunesSent: number;
   expiredDropped: number;
   seenFullDropped: number;
   rateDropped: number;
-  missingGivenUp: number;
   /** Empty GRAFTs sent to get back on the tree after losing every eager link. */
   rejoins: number;
   /** Requested messages not sent: asked too often by one link, or over its answer budget. */
   graftsRefused: number;
-  /** Announced ids not tracked: the announcing link was over its share of the missing table. */
-  announcementsIgnored: number;
 }
 
 interface Pending {
@@ -81,16 +70,6 @@ interface Pending {
   copies: { linkId: LinkId | null; signature: Uint8Array; hops: number }[];
   /** Every link that sent a copy while it was checked: all but the winner get pruned. */
   senders: Set<LinkId>;
-}
-
-interface Missing {
-  id: Uint8Array;
-  /** Links that announced it (at most `MISSING_ANNOUNCERS_MAX`), in order of announcement. */
-  announcers: LinkId[];
-  /** Requests sent for it to each announcer. */
-  asked: Map<LinkId, number>;
-  deadline: number;
-  askedLast: LinkId | null;
 }
 
 /** A message kept to answer GRAFTs. */
@@ -104,37 +83,24 @@ interface Cached {
   answered?: Map<LinkId, number>;
 }
 
-/** Announcers remembered per missing id: each is asked up to `graftRetriesMax` times. */
-const MISSING_ANNOUNCERS_MAX = 8;
-/** The least share of the missing table a link's announcements keep, however poor its standing. */
-const ANNOUNCEMENT_SHARE_MIN = 16;
-/** The retry delay doubles up to `graftTimeoutMs` × 2^this, then stays there. */
-const GRAFT_BACKOFF_DOUBLINGS_MAX = 3;
-
-interface PeerState {
-  eager: boolean;
+interface PeerState extends Announcer {
   /** First copies of messages received over this link: how central the peer is to the tree. */
   firsts: number;
-  /** Ids this link announced that are still missing here (at most `announcementsPerLinkMax`). */
-  announced: Set<string>;
-  /** Requests sent to this link for messages still missing. */
-  grafting: number;
-  /** Requests to this link in a row that it did not answer in time: its standing as an announcer. */
-  misses: number;
   tokens: number;
   tokensAt: number;
   ihave: Uint8Array[];
 }
 
 /** Plumtree state of one node. */
-export class Broadcast {
+export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   readonly stats: BroadcastStats = {
     published: 0, delivered: 0, payloadsReceived: 0, duplicates: 0, ihaveSent: 0, graftsSent: 0,
     prunesSent: 0, expiredDropped: 0, seenFullDropped: 0, rateDropped: 0, missingGivenUp: 0, rejoins: 0,
     graftsRefused: 0, announcementsIgnored: 0,
   };
-  #host: BroadcastHost;
+  #host: SubsystemHost;
   #peers = new Map<LinkId, PeerState>();
+  #repair: Repair;
   /** id → expiry (ms): everything received and checked (accepted, ignored or rejected). */
   #seen = new Map<string, number>();
   /** id → the message, kept to answer GRAFTs. */
@@ -142,7 +108,6 @@ export class Broadcast {
   /** This node's last prune: when, and for which message's duplicate. */
   #lastPrune: { at: number; id: string } = { at: -Infinity, id: "" };
   #pending = new Map<string, Pending>();
-  #missing = new Map<string, Missing>();
   #ihaveDueAt = Infinity;
   /** Ids accepted since the last round, re-announced to a few random links at the round. */
   #recent: Uint8Array[] = [];
@@ -151,15 +116,22 @@ export class Broadcast {
   #wakeAt = Infinity;
   #sweepAt = 0;
   #nonce = 0;
-  /** The latest `now` seen, for callbacks (crypto, validation) that complete later. */
-  #clock = 0;
 
-  constructor(host: BroadcastHost) {
+  constructor(host: SubsystemHost) {
     this.#host = host;
+    this.#repair = new Repair(
+      {
+        options: host.options,
+        peers: this.#peers,
+        has: (id) => this.#seen.has(id) || this.#pending.has(id),
+        send: (linkId, bytes) => host.send(linkId, bytes),
+      },
+      this.stats,
+    );
   }
 
   /** Earliest time `tick` has work. */
-  get wakeAt(): number {
+  wakeAt(): number {
     return this.#wakeAt;
   }
 
@@ -168,16 +140,16 @@ export class Broadcast {
     return [...this.#peers].filter(([, p]) => p.eager).map(([id]) => id);
   }
 
-  linkUp(linkId: LinkId, now: number): void {
+  linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null): void {
     this.#peers.set(linkId, {
       eager: true, firsts: 0, announced: new Set(), grafting: 0, misses: 0,
       tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: [],
     });
   }
 
-  linkDown(linkId: LinkId): void {
+  linkDown(_now: number, linkId: LinkId): void {
     this.#peers.delete(linkId);
-    for (const m of this.#missing.values()) m.announcers = m.announcers.filter((l) => l !== linkId);
+    this.#repair.linkDown(linkId);
   }
 
   /** Publishes a message from this node. Throws `RangeError` past a cap. */
@@ -189,7 +161,7 @@ export class Broadcast {
     if (!(payload instanceof Uint8Array)) throw new TypeError("payload must be a Uint8Array");
     if (payload.length > o.messagePayloadBytesMax) throw new RangeError(`payload of ${payload.length} bytes exceeds messagePayloadBytesMax ${o.messagePayloadBytesMax}`);
     if (!(ttlMs > 0 && ttlMs <= o.messageTtlMsMax)) throw new RangeError(`ttlMs must be in (0, ${o.messageTtlMsMax}]`);
-    const issuedAtMs = Math.floor(now);
+    const issuedAtMs = Math.floor(this.#host.wallClock(now));
     const body: MessageBody = { origin, topic, issuedAtMs, expiresAtMs: issuedAtMs + Math.floor(ttlMs), nonce: this.#nonce++, payload };
     const bodyBytes = encodeMessageBody(body);
     const signed = this.#signed(bodyBytes);
@@ -197,20 +169,20 @@ export class Broadcast {
       if (!signature) return;
       const id = toHex(sha256(signed));
       this.stats.published++;
-      this.#accept(this.#clock, id, body, bodyBytes, signature, 0, null);
+      this.#accept(this.#host.now(), id, body, bodyBytes, signature, 0, null);
     });
   }
 
   /** Handles a broadcast frame from a link. Throws a remote `GrapevineError` for a bad one. */
-  onFrame(now: number, linkId: LinkId, frame: Frame): void {
-    this.#clock = Math.max(this.#clock, now);
+  receive(now: number, linkId: LinkId, frame: BroadcastFrame): void {
     const peer = this.#peers.get(linkId);
     if (!peer) return;
     switch (frame.type) {
       case FRAME.GOSSIP:
         return this.#onGossip(now, linkId, peer, frame);
       case FRAME.IHAVE:
-        return this.#onIHave(now, linkId, peer, frame.ids);
+        this.#wakeAt = Math.min(this.#wakeAt, this.#repair.announce(now, linkId, peer, frame.ids));
+        return;
       case FRAME.GRAFT:
         return this.#onGraft(now, linkId, peer, frame.ids);
       case FRAME.PRUNE:
@@ -235,27 +207,14 @@ export class Broadcast {
     for (const linkId of peers) {
       if (!this.#peers.has(linkId)) continue;
       this.stats.ihaveSent++;
-      this.#host.send(linkId, { type: FRAME.IHAVE, ids });
+      this.#send(linkId, { type: FRAME.IHAVE, ids });
     }
-  }
-
-  /** Advances the clock used by callbacks that complete later (crypto, validation). */
-  observe(now: number): void {
-    this.#clock = Math.max(this.#clock, now);
   }
 
   /** Time passes: flush announcements, chase missing messages, forget expired ones. */
   tick(now: number): void {
-    this.#clock = Math.max(this.#clock, now);
     if (now >= this.#ihaveDueAt) this.#flushIHave();
-    for (const [key, m] of this.#missing) {
-      if (m.deadline > now) continue;
-      if (this.#seen.has(key) || this.#pending.has(key)) {
-        this.#resolve(key, null);
-        continue;
-      }
-      this.#chase(now, key, m);
-    }
+    this.#repair.tick(now);
     this.#expire(now);
     this.#rearm(now);
   }
@@ -295,11 +254,12 @@ export class Broadcast {
       if (pending.copies.length < 4) pending.copies.push({ linkId, signature: f.signature, hops: f.hops });
       return;
     }
-    if (now > body.expiresAtMs + o.clockSkewMs || body.issuedAtMs > now + o.clockSkewMs) {
+    const wall = this.#host.wallClock(now);
+    if (wall > body.expiresAtMs + o.clockSkewMs || body.issuedAtMs > wall + o.clockSkewMs) {
       this.stats.expiredDropped++; // outside its window on this node's clock: not forwarded, not blamed
       return;
     }
-    this.#resolve(id, linkId);
+    this.#repair.resolve(id, linkId);
     const p: Pending = { body, bodyBytes: f.body, copies: [{ linkId, signature: f.signature, hops: f.hops }], senders: new Set([linkId]) };
     this.#pending.set(id, p);
     this.#check(id, p, signed);
@@ -320,7 +280,7 @@ export class Broadcast {
       this.#host.validate(delivery, (verdict) => {
         this.#pending.delete(id);
         if (verdict === "accept") {
-          this.#accept(this.#clock, id, p.body, p.bodyBytes, copy.signature, copy.hops + 1, copy.linkId);
+          this.#accept(this.#host.now(), id, p.body, p.bodyBytes, copy.signature, copy.hops + 1, copy.linkId);
         } else {
           this.#remember(id, p.body.expiresAtMs);
           if (verdict === "reject" && copy.linkId !== null) {
@@ -328,7 +288,7 @@ export class Broadcast {
           }
         }
         // Every other link that sent a copy meanwhile is redundant on the tree.
-        for (const l of p.senders) if (l !== copy.linkId) this.#prune(l, this.#clock, id);
+        for (const l of p.senders) if (l !== copy.linkId) this.#prune(l, this.#host.now(), id);
       });
     });
   }
@@ -338,7 +298,7 @@ export class Broadcast {
     this.#cache.set(id, { body: bodyBytes, signature, expiresAtMs: body.expiresAtMs, hops, arrivedAt: now });
     if (this.#cache.size > this.#host.options.messageCacheMax) this.#cache.delete(this.#cache.keys().next().value!);
     this.stats.delivered++;
-    this.#host.deliver(this.#delivery(id, body, hops, from === null));
+    this.#host.emit({ type: "message", message: this.#delivery(id, body, hops, from === null) });
     const idBytes = fromHex(id);
     if (this.#recent.length < this.#host.options.idsPerFrameMax) this.#recent.push(idBytes);
     let encoded: Uint8Array | null = null;
@@ -350,7 +310,7 @@ export class Broadcast {
       }
       if (peer.eager) {
         encoded ??= encodeFrame({ type: FRAME.GOSSIP, body: bodyBytes, signature, hops: Math.min(hops, 255) });
-        this.#host.sendEncoded(linkId, encoded);
+        this.#host.send(linkId, encoded);
       } else this.#queueIHave(now, peer, idBytes);
     }
     this.#rearm(now);
@@ -363,7 +323,7 @@ export class Broadcast {
   /** Marks an id seen until its expiry; false when the seen set is full of unexpired ids. */
   #remember(id: string, expiresAtMs: number): boolean {
     const o = this.#host.options;
-    if (this.#seen.size >= o.seenMax) this.#expire(this.#clock, true);
+    if (this.#seen.size >= o.seenMax) this.#expire(this.#host.now(), true);
     if (this.#seen.size >= o.seenMax) {
       this.stats.seenFullDropped++;
       return false;
@@ -372,7 +332,7 @@ export class Broadcast {
     return true;
   }
 
-  #prune(linkId: LinkId | null, now: number = this.#clock, id = ""): void {
+  #prune(linkId: LinkId | null, now: number, id = ""): void {
     if (linkId === null) return;
     const peer = this.#peers.get(linkId);
     if (!peer || !peer.eager) return;
@@ -383,7 +343,7 @@ export class Broadcast {
     this.#lastPrune = { at: now, id };
     peer.eager = false;
     this.stats.prunesSent++;
-    this.#host.send(linkId, { type: FRAME.PRUNE });
+    this.#send(linkId, { type: FRAME.PRUNE });
   }
 
   /**
@@ -403,112 +363,11 @@ export class Broadcast {
     if (target === null) return;
     this.#peers.get(target)!.eager = true;
     this.stats.rejoins++;
-    this.#host.send(target, { type: FRAME.GRAFT, ids: [] });
+    this.#send(target, { type: FRAME.GRAFT, ids: [] });
   }
 
-  /**
-   * The share of the missing table one link's announcements may hold: the table split evenly among
-   * the links, halved for every request in a row the link left unanswered (down to a floor), so a
-   * link that announces ids it never delivers cannot crowd out the honest announcers' repairs.
-   */
-  #announcementShare(peer: PeerState): number {
-    const o = this.#host.options;
-    const even = Math.floor(o.missingMax / Math.max(1, this.#peers.size));
-    const share = Math.max(ANNOUNCEMENT_SHARE_MIN, even >> Math.min(peer.misses, 16));
-    return Math.min(o.announcementsPerLinkMax, share);
-  }
-
-  #onIHave(now: number, linkId: LinkId, peer: PeerState, ids: Uint8Array[]): void {
-    const o = this.#host.options;
-    const share = this.#announcementShare(peer);
-    for (const idBytes of ids) {
-      const id = toHex(idBytes);
-      if (this.#seen.has(id) || this.#pending.has(id)) continue;
-      // A link's outstanding announcements are bounded: past its share its announcements are
-      // ignored until some of them arrive or are given up.
-      if (peer.announced.size >= share) {
-        this.stats.announcementsIgnored++;
-        continue;
-      }
-      const m = this.#missing.get(id);
-      if (m) {
-        if (!m.announcers.includes(linkId) && m.announcers.length < MISSING_ANNOUNCERS_MAX) {
-          m.announcers.push(linkId);
-          peer.announced.add(id);
-        }
-        continue;
-      }
-      if (this.#missing.size >= o.missingMax) continue; // flow control: anti-entropy of later announcements catches up
-      peer.announced.add(id);
-      this.#missing.set(id, { id: idBytes, announcers: [linkId], asked: new Map(), deadline: now + o.graftTimeoutMs, askedLast: null });
-      this.#wakeAt = Math.min(this.#wakeAt, now + o.graftTimeoutMs);
-    }
-  }
-
-  /**
-   * A missing message is overdue: ask an announcer again. Each announcer is asked up to
-   * `graftRetriesMax` times, the least-asked first, the one asked last at the back of the line,
-   * and among equals one that answered its latest request (a link that announces and then does
-   * not deliver loses its standing until it answers again),
-   * so on a lossy link a request or its answer lost a few times in a row does not lose the message
-   * while other nodes still hold it. Given up only when every live announcer's budget is spent; a
-   * later announcement starts over.
-   */
-  #chase(now: number, key: string, m: Missing): void {
-    const o = this.#host.options;
-    if (m.askedLast !== null) {
-      const slow = this.#peers.get(m.askedLast);
-      if (slow) {
-        slow.grafting = Math.max(0, slow.grafting - 1);
-        slow.misses++;
-      }
-    }
-    let target: LinkId | null = null;
-    let rank = Infinity;
-    for (const l of m.announcers) {
-      const peer = this.#peers.get(l);
-      const asked = m.asked.get(l) ?? 0;
-      if (!peer || asked >= o.graftRetriesMax) continue;
-      // Fewest requests first; then not the one that just failed; then one whose last requests
-      // were answered; then not a link with requests piling up.
-      const r = asked * 8 + (l === m.askedLast ? 4 : 0) + (peer.misses > 0 ? 2 : 0) + (peer.grafting >= o.graftsInFlightPerLinkMax ? 1 : 0);
-      if (r < rank) [target, rank] = [l, r];
-    }
-    if (target === null) {
-      this.#forget(key, m);
-      this.stats.missingGivenUp++;
-      return;
-    }
-    const peer = this.#peers.get(target)!;
-    peer.grafting++;
-    peer.eager = true;
-    m.asked.set(target, (m.asked.get(target) ?? 0) + 1);
-    m.askedLast = target;
-    // Backing off spreads the retries over several rounds of re-announcements on lossy links,
-    // which bring more announcers to ask.
-    let tries = 0;
-    for (const n of m.asked.values()) tries += n;
-    m.deadline = now + o.graftTimeoutMs * 2 ** Math.min(tries - 1, GRAFT_BACKOFF_DOUBLINGS_MAX);
-    this.stats.graftsSent++;
-    this.#host.send(target, { type: FRAME.GRAFT, ids: [m.id] });
-  }
-
-  /** A missing id arrived (over `from`, or by way of another check): its request is no longer in flight. */
-  #resolve(id: string, from: LinkId | null): void {
-    const m = this.#missing.get(id);
-    if (!m) return;
-    this.#forget(id, m);
-    if (m.askedLast === null) return;
-    const asked = this.#peers.get(m.askedLast);
-    if (!asked) return;
-    asked.grafting = Math.max(0, asked.grafting - 1);
-    if (from === m.askedLast) asked.misses = 0;
-  }
-
-  /** Stops tracking a missing id, and frees its announcers' slots. */
-  #forget(id: string, m: Missing): void {
-    this.#missing.delete(id);
-    for (const l of m.announcers) this.#peers.get(l)?.announced.delete(id);
+  #send(linkId: LinkId, frame: Frame): void {
+    this.#host.send(linkId, encodeFrame(frame));
   }
 
   /**
@@ -540,7 +399,7 @@ export class Broadcast {
         return;
       }
       (c.answered ??= new Map()).set(linkId, times + 1);
-      this.#host.sendEncoded(linkId, bytes);
+      this.#host.send(linkId, bytes);
     }
   }
 
@@ -555,7 +414,7 @@ export class Broadcast {
     for (const [linkId, peer] of this.#peers) {
       if (!peer.ihave.length) continue;
       this.stats.ihaveSent++;
-      this.#host.send(linkId, { type: FRAME.IHAVE, ids: peer.ihave });
+      this.#send(linkId, { type: FRAME.IHAVE, ids: peer.ihave });
       peer.ihave = [];
     }
   }
@@ -577,8 +436,7 @@ export class Broadcast {
   }
 
   #rearm(now: number): void {
-    let t = this.#ihaveDueAt;
-    for (const m of this.#missing.values()) t = Math.min(t, m.deadline);
+    let t = Math.min(this.#ihaveDueAt, this.#repair.nextDeadline());
     // Expired ids are swept about once a second while any are held.
     if (this.#seen.size || this.#cache.size) t = Math.min(t, Math.max(this.#sweepAt, now + 1));
     this.#wakeAt = t;

@@ -280,7 +280,7 @@ export class Membership {
   // ---------------------------------------------------------------- reading
 
   /** Earliest time `tick` has work. */
-  get wakeAt(): number {
+  wakeAt(): number {
     return this.#wakeAt;
   }
 
@@ -391,14 +391,12 @@ export class Membership {
     this.#rearm();
   }
 
-  /** A membership frame (types 8–15) from a link. Throws a remote `GrapevineError` for a bad one. */
-  onFrame(now: number, linkId: LinkId, bytes: Uint8Array): void {
+  /** A decoded membership frame (types 8–14) from a link. Throws a remote `GrapevineError` for a bad one. */
+  receive(now: number, linkId: LinkId, f: MemberFrame): void {
     this.observe(now);
     const link = this.#links.get(linkId);
     if (!link || !this.enabled) return;
     link.lastFrameAt = now;
-    const f = decodeMemberFrame(bytes, { frameBytesMax: this.#o.frameBytesMax, claimsMax: this.#o.claimsPerFrameMax });
-    if (f.type === "unknown") return;
     try {
       this.#onFrame(now, link, f);
     } finally {

@@ -62,8 +62,38 @@ function makeEntry(leaf: Uint8Array, key: string, version: number, value: Uint8A
   return { key, keyBytes: utf8.encode(key), version, value, leaf, leafHash: leafHash(leaf) };
 }
 
+/** An origin's state as readers outside the engine see it. */
+export interface OriginView {
+  readonly id: string;
+  readonly origin: Uint8Array;
+  readonly generation: number;
+  readonly have: number;
+  readonly complete: boolean;
+  readonly root: SignedRoot | null;
+  readonly entries: ReadonlyMap<string, StoredEntry>;
+  readonly evidence: readonly [SignedRoot, SignedRoot] | null;
+}
+
+/** What the node's facade (and tests, and the simulator) may read of the store. */
+export interface StateView {
+  /** This node's origin id (hex). */
+  readonly selfId: string;
+  /** This node's own map as last signed (what peers are served). */
+  readonly self: OriginView;
+  /** Whether local writes wait to be signed. */
+  readonly dirty: boolean;
+  readonly origins: ReadonlyMap<string, OriginView>;
+  /** Leaf bytes held of other origins' maps. */
+  readonly heldBytes: number;
+  get(originId: string, key: string): Uint8Array | null | undefined;
+  getLocal(key: string): Uint8Array | null | undefined;
+  localEntries(): StoredEntry[];
+  position(originId: string): { generation: number; have: number; version: number } | null;
+  distrusted(originId: string): boolean;
+}
+
 /** Every origin's state on one node. */
-export class Store {
+export class Store implements StateView {
   readonly origins = new Map<string, OriginState>();
   readonly trie = new DigestTrie();
   readonly selfId: string;

@@ -1,0 +1,112 @@
+/**
+ * Equivocation evidence: two different roots one origin signed for one (generation, version).
+ * Part of state sync (`sync.ts`). A node that holds such a pair — found itself, or received in an
+ * EVIDENCE frame and checked — distrusts the origin (its state goes, `store.distrust`), tells the
+ * application, and sends the evidence on, once per link, so every honest node reaches the same
+ * verdict; a peer that still offers the origin later is sent it too.
+ *
+ * Bounds: checking evidence costs two signature checks, charged to the sending link like a new
+ * origin; at most `pendingVerifyMax` pairs are checked at once; a pair that proves nothing (not two
+ * different roots of one version) is the sender's fault.
+ *
+ * @module
+ */
+
+import { bytesEqual, toHex } from "../bytes.ts";
+import { signingBytes } from "../crypto/context.ts";
+import { remoteError } from "../errors.ts";
+import { encodeFrame, FRAME, type EvidenceFrame } from "../wire/frames.ts";
+import { decodeRootBody } from "../wire/records.ts";
+import type { TokenBucket } from "./budget.ts";
+import type { LinkId } from "./events.ts";
+import type { SignedRoot } from "./origin.ts";
+import type { Store } from "./store.ts";
+import type { SubsystemHost } from "./subsystem.ts";
+
+/** Evidence this node holds and has told its links about. */
+export class Evidence {
+  #host: SubsystemHost;
+  #store: Store;
+  #stats: { deltasDropped: number };
+  /** Per link: distrusted origins whose evidence it was sent (or sent us). */
+  #told = new Map<LinkId, Set<string>>();
+  /** Pairs being checked, by their two signatures, with the links that sent them. */
+  #pending = new Map<string, Set<LinkId>>();
+
+  constructor(host: SubsystemHost, store: Store, stats: { deltasDropped: number }) {
+    this.#host = host;
+    this.#store = store;
+    this.#stats = stats;
+  }
+
+  linkUp(linkId: LinkId): void {
+    this.#told.set(linkId, new Set());
+  }
+
+  linkDown(linkId: LinkId): void {
+    this.#told.delete(linkId);
+  }
+
+  /**
+   * Evidence from a peer. Shape first (a pair that proves nothing is the sender's fault), then both
+   * signatures; an origin already distrusted costs nothing. `charge` is the link's new-origin budget.
+   */
+  receive(now: number, linkId: LinkId, f: EvidenceFrame, charge: TokenBucket): void {
+    const [a, b] = f.roots.map((r) => decodeRootBody(r.body));
+    if (!bytesEqual(a.origin, b.origin) || a.generation !== b.generation || a.version !== b.version || bytesEqual(f.roots[0].body, f.roots[1].body)) {
+      throw remoteError("WIRE_SHAPE", "evidence: not two different roots of one origin's version");
+    }
+    const id = toHex(a.origin);
+    this.#told.get(linkId)?.add(id);
+    if (id === this.#store.selfId || this.#store.distrusted(id)) return;
+    const key = toHex(f.roots[0].signature) + toHex(f.roots[1].signature);
+    const waiting = this.#pending.get(key);
+    if (waiting) return void waiting.add(linkId);
+    if (this.#pending.size >= this.#host.options.pendingVerifyMax || !charge.take(now, 1)) {
+      this.#stats.deltasDropped++;
+      return;
+    }
+    const links = new Set([linkId]);
+    this.#pending.set(key, links);
+    const roots = f.roots.map((r, i): SignedRoot => ({ body: r.body, signature: r.signature, fields: i === 0 ? a : b })) as [SignedRoot, SignedRoot];
+    const host = this.#host;
+    const check = (i: number) => {
+      const r = roots[i];
+      host.verify(r.fields.origin, signingBytes("root", host.options.network, host.protocolVersion, r.body), r.signature, (ok) => {
+        if (!ok) {
+          this.#pending.delete(key);
+          for (const l of links) host.penalize(l, remoteError("CRYPTO_BAD_SIGNATURE", "evidence: a root signature does not verify"));
+          return;
+        }
+        if (i === 0) return check(1);
+        this.#pending.delete(key);
+        this.distrust(host.now(), roots, links);
+      });
+    };
+    check(0);
+  }
+
+  /**
+   * An origin is proven to equivocate: its state goes, the application hears of it, and every
+   * link that has not told this node is sent the evidence.
+   */
+  distrust(now: number, evidence: [SignedRoot, SignedRoot], from: Set<LinkId> | null): void {
+    const changes = this.#store.distrust(evidence, now);
+    if (changes === null) return;
+    for (const change of changes) this.#host.emit({ type: "change", change });
+    const f = evidence[0].fields;
+    this.#host.emit({ type: "equivocation", origin: f.origin, evidence });
+    const id = toHex(f.origin);
+    for (const linkId of this.#told.keys()) if (!from?.has(linkId)) this.tell(linkId, id);
+  }
+
+  /** Sends a peer the evidence against `originId`, once per link. */
+  tell(linkId: LinkId, originId: string): void {
+    const ev = this.#store.origins.get(originId)?.evidence;
+    const told = this.#told.get(linkId);
+    if (!ev || !told || told.has(originId)) return;
+    told.add(originId);
+    const roots: EvidenceFrame["roots"] = [{ body: ev[0].body, signature: ev[0].signature }, { body: ev[1].body, signature: ev[1].signature }];
+    this.#host.send(linkId, encodeFrame({ type: FRAME.EVIDENCE, roots }));
+  }
+}

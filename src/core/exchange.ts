@@ -1,0 +1,285 @@
+/**
+ * Anti-entropy exchanges, part of state sync (`sync.ts`): digests of what a node holds, the
+ * descent of the digest trie to the differences, and the deltas that answer a peer's digest.
+ *
+ * A digest lists `origin → (generation, have)` rows for a trie position, or, past
+ * `digestEntriesMax` origins, a summary hash; differing summaries are descended with TREE frames
+ * until digests of few origins remain. Every answer to a peer's request — deltas, trie nodes, an
+ * exact digest back — is charged to that link's answer budget, and looking at a candidate origin
+ * costs too, so a digest costs this node what its answer holds, not a pass over the whole store.
+ * A row's root tag that differs from this node's at the same version is an equivocation: the
+ * peer is sent this node's root as the proof.
+ *
+ * @module
+ */
+
+import { bytesEqual, toHex } from "../bytes.ts";
+import { remoteError } from "../errors.ts";
+import {
+  DIGEST_FLAG,
+  encodeFrame,
+  FRAME,
+  type DigestFrame,
+  type DigestRowWire,
+  type Frame,
+  type OriginDeltaWire,
+  type TreeFrame,
+  type TreeNodeWire,
+} from "../wire/frames.ts";
+import type { TokenBucket } from "./budget.ts";
+import { inScope, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "./digest-tree.ts";
+import type { LinkId } from "./events.ts";
+import type { Evidence } from "./evidence.ts";
+import { randomBelow, type Rng } from "./random.ts";
+import type { Store } from "./store.ts";
+import type { SubsystemHost } from "./subsystem.ts";
+
+/** What state sync keeps per link. */
+export interface SyncLink {
+  id: LinkId;
+  pendingVerifies: number;
+  /**
+   * Our last digests to this peer (id → the rows we sent, shared with the trie, never copied), so
+   * an answer at or below a row it answers is a provable replay.
+   */
+  sentDigests: Map<number, readonly DigestRowWire[]>;
+  /** Hot origins this peer is presumed to lack. */
+  behind: Set<string>;
+  /** State bytes and new origins this node still takes in from the peer. */
+  intakeBytes: TokenBucket;
+  newOrigins: TokenBucket;
+}
+
+/** State sync's counters. */
+export interface SyncStats {
+  rounds: number;
+  verifies: number;
+  verifyCacheHits: number;
+  deltasDropped: number;
+  /** Answers to a peer's requests not sent because its answer budget was spent. */
+  answersDeferred: number;
+}
+
+/** What state sync needs beyond the common host. */
+export interface SyncHost extends SubsystemHost {
+  /** False while a link is congested or closed for penalties: no round picks it. */
+  usable(link: LinkId): boolean;
+  /** The link's answer budget (see `answerBytesPerSecondMax`), to size an answer before building it. */
+  answerBudget(link: LinkId): TokenBucket | undefined;
+}
+
+/** What the parts of state sync share. */
+export interface SyncContext {
+  readonly host: SyncHost;
+  readonly store: Store;
+  readonly rng: Rng;
+  readonly stats: SyncStats;
+  readonly evidence: Evidence;
+}
+
+const FLAG_ROLE_MASK = DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
+/** Digests remembered per link for replay checks (an answer to an older one is not checked). */
+const SENT_DIGESTS_PER_LINK = 2;
+/** An answer is not started with less of the link's answer budget left than this. */
+const ANSWER_BYTES_MIN = 512;
+/** What looking at one candidate origin for an answer is charged, in answer-budget bytes. */
+const CANDIDATE_COST_BYTES = 16;
+
+function swapRole(flags: number): number {
+  return (flags & ~FLAG_ROLE_MASK) | ((flags & DIGEST_FLAG.WANT) << 1) | ((flags & DIGEST_FLAG.OFFER) >> 1);
+}
+
+function* mapIterable<T, U>(it: Iterable<T>, f: (t: T) => U): Generator<U> {
+  for (const t of it) yield f(t);
+}
+
+function* rotate<T>(a: T[], start: number): Generator<T> {
+  for (let i = 0; i < a.length; i++) yield a[(start + i) % a.length];
+}
+
+/** Digests, descent and answers. */
+export class Exchange {
+  #c: SyncContext;
+  #nextDigestId = 1;
+
+  constructor(context: SyncContext) {
+    this.#c = context;
+  }
+
+  /** Opens an exchange: a digest of everything, asking (pull) or asking and offering (push-pull). */
+  start(link: SyncLink, mode: "pull" | "pushpull"): void {
+    const flags = mode === "pull" ? DIGEST_FLAG.WANT : DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
+    this.sendDigest(link, flags, { depth: 0, index: 0 }, true);
+  }
+
+  /** Sends a digest of `scope`; `answerAt` set: in answer to the peer, charged to its answer budget. */
+  sendDigest(link: SyncLink, flags: number, scope: TriePosition, allowSummary: boolean, answerAt?: number): void {
+    const trie = this.#c.store.trie;
+    const count = trie.countAt(scope);
+    if (allowSummary && count > this.#c.host.options.digestEntriesMax && scope.depth < TRIE_DEPTH) {
+      this.#answer(link, answerAt, { type: FRAME.DIGEST, flags, scope, rows: null, summary: { hash: trie.hashAt(scope), count }, id: this.#digestId(link, []) });
+      return;
+    }
+    const rows = trie.entriesUnder(scope, this.#c.host.options.digestEntriesMax);
+    this.#answer(link, answerAt, { type: FRAME.DIGEST, flags, scope, rows, summary: null, id: this.#digestId(link, rows) });
+  }
+
+  /**
+   * Sends a frame; in answer to the peer's request (`answerAt` set) only if the link's answer
+   * budget covers it. Returns whether it went.
+   */
+  #answer(link: SyncLink, answerAt: number | undefined, frame: Frame): boolean {
+    const bytes = encodeFrame(frame);
+    if (answerAt !== undefined && !this.#c.host.answer(link.id, answerAt, bytes.length)) {
+      this.#c.stats.answersDeferred++;
+      return false;
+    }
+    this.#c.host.send(link.id, bytes);
+    return true;
+  }
+
+  /** A fresh digest id, remembering the rows sent under it (the last few per link). */
+  #digestId(link: SyncLink, rows: readonly DigestRowWire[]): number {
+    const id = this.#nextDigestId++;
+    link.sentDigests.set(id, rows);
+    if (link.sentDigests.size > SENT_DIGESTS_PER_LINK) link.sentDigests.delete(link.sentDigests.keys().next().value!);
+    return id;
+  }
+
+
+  onDigest(now: number, link: SyncLink, f: DigestFrame): void {
+    const trie = this.#c.store.trie;
+    if (f.rows === null) {
+      if (!f.summary) throw remoteError("WIRE_SHAPE", "digest has neither rows nor summary");
+      if (bytesEqual(f.summary.hash, trie.hashAt(f.scope))) return;
+      if (f.scope.depth >= TRIE_DEPTH) return this.sendDigest(link, swapRole(f.flags), f.scope, false, now);
+      const node = trie.nodeView(f.scope)!;
+      this.#answer(link, now, { type: FRAME.TREE, flags: f.flags & FLAG_ROLE_MASK, nodes: [node] });
+      return;
+    }
+    const peer = new Map<string, DigestRowWire>();
+    for (const r of f.rows) {
+      if (!inScope(r.origin, f.scope)) throw remoteError("WIRE_SHAPE", "digest row outside its scope");
+      const id = toHex(r.origin);
+      peer.set(id, r);
+      this.#learn(link, id, r);
+      if (this.#c.store.distrusted(id)) this.#c.evidence.tell(link.id, id); // it still holds an origin proven to equivocate
+      else if (r.tag) this.#compareRoot(now, link, id, r);
+    }
+    if (f.flags & DIGEST_FLAG.WANT) {
+      // Every origin in scope is a candidate (unless EXACT), walked lazily from a random place so
+      // that under a tight budget none starves, and a digest costs what its answer holds.
+      const count = trie.countAt(f.scope);
+      const candidates = f.flags & DIGEST_FLAG.EXACT
+        ? rotate([...peer.keys()], peer.size ? randomBelow(this.#c.rng, peer.size) : 0)
+        : mapIterable(trie.walk(f.scope, count ? randomBelow(this.#c.rng, count) : 0), (e) => toHex(e.origin));
+      this.#sendDeltas(now, link, candidates, peer, f.id);
+    }
+    if (f.flags & DIGEST_FLAG.OFFER) {
+      const want: DigestRowWire[] = [];
+      for (const [id, r] of peer) {
+        if (want.length >= this.#c.host.options.digestEntriesMax) break;
+        const mine = this.#c.store.position(id);
+        const behind = !mine || r.generation > mine.generation || (r.generation === mine.generation && r.have > mine.have);
+        if (behind && id !== this.#c.store.selfId) {
+          want.push({ origin: r.origin, generation: mine?.generation ?? 0, have: mine?.have ?? 0 });
+        }
+      }
+      if (want.length) {
+        this.#answer(link, now, { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: f.scope, rows: want, summary: null, id: this.#digestId(link, want) });
+      }
+    }
+  }
+
+  /**
+   * Equal versions, different roots: the origin signed two. The peer is sent this node's root (an
+   * empty range at that version), which on its side is the proof; the evidence then spreads.
+   */
+  #compareRoot(now: number, link: SyncLink, id: string, r: DigestRowWire): void {
+    const mine = this.#c.store.position(id);
+    if (!mine || mine.generation !== r.generation || mine.have !== r.have || mine.version !== r.have) return;
+    const tag = this.#c.store.tagOf(id);
+    if (!tag || bytesEqual(tag, r.tag!)) return;
+    const root = this.#c.store.rootOnly(id);
+    if (root) this.#answer(link, now, { type: FRAME.DELTA, flags: 0, origins: [root], replyTo: 0 });
+  }
+
+  /** A peer's digest row tells whether it still lacks a hot origin. */
+  #learn(link: SyncLink, id: string, r: DigestRowWire): void {
+    if (!link.behind.has(id)) return;
+    const mine = this.#c.store.position(id);
+    if (mine && (r.generation > mine.generation || (r.generation === mine.generation && r.have >= mine.version))) link.behind.delete(id);
+  }
+
+  /**
+   * Answers a digest with the deltas the peer lacks, within `deltaBytesMax` and what is left of the
+   * link's answer budget; an answer the budget cannot cover (a delta carries at least one entry)
+   * waits for a later request.
+   */
+  #sendDeltas(now: number, link: SyncLink, candidates: Iterable<string>, peer: Map<string, DigestRowWire>, replyTo: number): void {
+    const budget = this.#c.host.answerBudget(link.id);
+    const allowance = Math.min(this.#c.host.options.deltaBytesMax, budget?.room(now) ?? 0);
+    if (!budget || allowance < ANSWER_BYTES_MIN) {
+      this.#c.stats.answersDeferred++;
+      return;
+    }
+    const { origins, examined } = this.#deltas(candidates, allowance, (id) => peer.get(id) ?? { generation: 0, have: 0 }, link);
+    // Looking at an origin costs too, answered or not: charged, so a stream of digests that
+    // match nothing cannot keep this node walking its whole store.
+    budget.spend(now, examined * CANDIDATE_COST_BYTES);
+    if (origins.length) this.#answer(link, now, { type: FRAME.DELTA, flags: 0, origins, replyTo });
+  }
+
+  /**
+   * Origin deltas for `candidates` (in the order given) within `allowance` bytes, looking at most
+   * at `4 · deltaOriginsMax` of them. A start-over (the peer is behind the floor) is the full map
+   * or nothing, so it needs what is left of the allowance and of the frame.
+   */
+  #deltas(candidates: Iterable<string>, allowance: number, rowOf: (id: string) => { generation: number; have: number }, link: SyncLink): { origins: OriginDeltaWire[]; examined: number } {
+    const o = this.#c.host.options;
+    const frameRoom = Math.min(allowance, o.frameBytesMax - 1024);
+    let used = 0;
+    let examined = 0;
+    const origins: OriginDeltaWire[] = [];
+    for (const id of candidates) {
+      if (used >= allowance || origins.length >= o.deltaOriginsMax || examined >= 4 * o.deltaOriginsMax) break;
+      examined++;
+      const r = rowOf(id);
+      const d = this.#c.store.deltaFor(id, r.generation, r.have, allowance - used, frameRoom - used);
+      if (!d) continue;
+      origins.push(d.delta);
+      used += d.bytes;
+      link.behind.delete(id);
+    }
+    return { origins, examined };
+  }
+
+  /**
+   * Descent: only the receiver of a TREE frame sees both sides of each child, so it acts on every
+   * child that differs — with a digest of its own origins there when they are few (the digest both
+   * asks and offers, per the exchange's flags), else with its view of that child, one level down.
+   */
+  onTree(now: number, link: SyncLink, f: TreeFrame): void {
+    const o = this.#c.host.options;
+    const trie = this.#c.store.trie;
+    const flags = f.flags & FLAG_ROLE_MASK;
+    const descend: TreeNodeWire[] = [];
+    let digests = 0;
+    for (const node of f.nodes) {
+      const mine = trie.nodeView(node)!;
+      for (let i = 0; i < 16; i++) {
+        const a = node.childHashes.subarray(i * TRIE_HASH_BYTES, (i + 1) * TRIE_HASH_BYTES);
+        const b = mine.childHashes.subarray(i * TRIE_HASH_BYTES, (i + 1) * TRIE_HASH_BYTES);
+        if (bytesEqual(a, b)) continue;
+        const child = { depth: node.depth + 1, index: node.index * 16 + i };
+        if (mine.childCounts[i] <= o.treeLeafOriginsMax || child.depth >= TRIE_DEPTH) {
+          if (digests++ < o.treeNodesMax) this.sendDigest(link, flags, child, false, now);
+        } else if (descend.length < o.treeNodesMax) {
+          descend.push(trie.nodeView(child)!);
+        }
+      }
+    }
+    if (descend.length) this.#answer(link, now, { type: FRAME.TREE, flags: swapRole(flags), nodes: descend });
+  }
+
+}

@@ -1,0 +1,233 @@
+/**
+ * State sync: the subsystem that spreads every origin's signed map (`store.ts`) — gossip rounds,
+ * digests and the digest trie's descent, deltas under a byte budget, rumors of hot origins, the
+ * queue of root signatures to check, and equivocation evidence (`evidence.ts`).
+ *
+ * A gossip round runs every `intervalMs`: `fanout` peers are picked (uniformly, or biased towards
+ * peers that lag on hot origins) and each gets, by `mode`, pushed rumors, a digest asking for deltas
+ * (pull), or a digest that both asks and offers (push-pull). Digests of many origins become a
+ * Merkle summary and the two sides descend the digest trie to the differences.
+ *
+ * Invariants:
+ * - nothing enters the store unchecked: `store.check` (caps, shape, proofs) before the root's
+ *   signature is verified (once per root, shared by every copy waiting on it), `store.apply` after;
+ * - what one link makes this node do is bounded: answers to its requests by its answer budget (the
+ *   engine's, per link), state it pushes by `stateBytesPerLinkPerSecondMax` and
+ *   `newOriginsPerLinkPerSecondMax`, checks queued by `pendingVerifyPerLinkMax`;
+ * - an answer to one of this node's own digests that is not newer than what the digest said is a
+ *   provable replay (`STATE_STALE`).
+ *
+ * @module
+ */
+
+import { signingBytes } from "../crypto/context.ts";
+import { DELTA_FLAG, encodeFrame, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type OriginDeltaWire, type TreeFrame } from "../wire/frames.ts";
+import { ROOT_FLAG_LEFT } from "../wire/records.ts";
+import { TokenBucket } from "./budget.ts";
+import type { LinkId } from "./events.ts";
+import { Evidence } from "./evidence.ts";
+import { Exchange, type SyncContext, type SyncHost, type SyncLink, type SyncStats } from "./exchange.ts";
+import { Intake } from "./intake.ts";
+import { randomBelow, sample, weightedSample, type Rng } from "./random.ts";
+import type { Store } from "./store.ts";
+import type { Subsystem } from "./subsystem.ts";
+
+export type { SyncHost, SyncStats } from "./exchange.ts";
+
+/** The frames state sync owns. */
+export type SyncFrame = DigestFrame | DeltaFrame | TreeFrame | EvidenceFrame;
+
+/** Hot origins remembered (pushed as rumors, and what peers are presumed to lack). */
+const HOT_MAX = 64;
+
+/** The state sync subsystem. */
+export class Sync implements Subsystem<SyncFrame> {
+  #host: SyncHost;
+  #store: Store;
+  #rng: Rng;
+  #stats: SyncStats;
+  #links = new Map<LinkId, SyncLink>();
+  #hot = new Map<string, { from: number; roundsLeft: number }>();
+  #signing = false;
+  #nextRoundAt: number;
+  #evidence: Evidence;
+  #exchange: Exchange;
+  #intake: Intake;
+  /** Called at each round with the round's peers (broadcast re-announces to them). */
+  #onRound: (peers: LinkId[]) => void;
+
+  constructor(host: SyncHost, store: Store, rng: Rng, stats: SyncStats, now: number, onRound: (peers: LinkId[]) => void) {
+    this.#host = host;
+    this.#store = store;
+    this.#rng = rng;
+    this.#stats = stats;
+    this.#onRound = onRound;
+    this.#nextRoundAt = now + randomBelow(rng, Math.max(1, Math.floor(host.options.intervalMs)));
+    this.#evidence = new Evidence(host, store, stats);
+    const context: SyncContext = { host, store, rng, stats, evidence: this.#evidence };
+    this.#exchange = new Exchange(context);
+    this.#intake = new Intake(context, (id) => this.#links.get(id), (id, link, from) => this.#markHot(id, link, from));
+  }
+
+  wakeAt(): number {
+    return this.#nextRoundAt;
+  }
+
+  linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null): void {
+    const o = this.#host.options;
+    this.#links.set(linkId, {
+      id: linkId, pendingVerifies: 0, sentDigests: new Map(), behind: new Set(this.#hot.keys()),
+      intakeBytes: new TokenBucket(o.stateBytesPerLinkPerSecondMax, o.stateBytesPerLinkPerSecondMax, now),
+      newOrigins: new TokenBucket(o.newOriginsPerLinkPerSecondMax, Math.max(2 * o.newOriginsPerLinkPerSecondMax, o.deltaOriginsMax), now),
+    });
+    this.#evidence.linkUp(linkId);
+    // A new link learns the state at once rather than at the next round.
+    this.#exchange.start(this.#links.get(linkId)!, o.mode === "push" ? "pushpull" : o.mode);
+  }
+
+  linkDown(_now: number, linkId: LinkId): void {
+    this.#links.delete(linkId);
+    this.#evidence.linkDown(linkId);
+  }
+
+  receive(now: number, linkId: LinkId, frame: SyncFrame): void {
+    const link = this.#links.get(linkId);
+    if (!link) return;
+    switch (frame.type) {
+      case FRAME.DIGEST:
+        return this.#exchange.onDigest(now, link, frame);
+      case FRAME.DELTA:
+        return this.#intake.receive(now, link, frame);
+      case FRAME.TREE:
+        return this.#exchange.onTree(now, link, frame);
+      case FRAME.EVIDENCE:
+        return this.#evidence.receive(now, linkId, frame, link.newOrigins);
+    }
+  }
+
+  /** Time passes: runs the gossip round if it is due. */
+  tick(now: number): void {
+    if (now < this.#nextRoundAt) return;
+    const interval = this.#host.options.intervalMs;
+    // A node that slept through several rounds (a throttled tab) runs one and moves on.
+    this.#nextRoundAt = now - this.#nextRoundAt >= interval ? now + interval : this.#nextRoundAt + interval;
+    this.#round(now);
+  }
+
+  // ------------------------------------------------------------------ local writes
+
+  /** Writes (or, with `null`, deletes) one of this node's keys. */
+  write(now: number, key: string, value: Uint8Array | null): void {
+    const change = this.#store.write(now, key, value);
+    if (change) this.#host.emit({ type: "change", change });
+    this.#maybeSign();
+  }
+
+  /** Says farewell: own keys are deleted and the farewell root, once signed, goes to every link. */
+  leave(): void {
+    for (const change of this.#store.leave()) this.#host.emit({ type: "change", change });
+    this.#maybeSign();
+  }
+
+  #maybeSign(): void {
+    if (this.#signing) return;
+    const body = this.#store.beginSign();
+    if (!body) return;
+    this.#signing = true;
+    this.#host.sign(signingBytes("root", this.#host.options.network, this.#host.protocolVersion, body), (signature) => {
+      this.#signing = false;
+      if (signature) {
+        const store = this.#store;
+        const prevHave = store.self.root ? store.self.have : 0;
+        const now = this.#host.now();
+        store.finishSign(signature, now);
+        const f = store.self.root!.fields;
+        this.#markHot(store.selfId, null, prevHave);
+        this.#host.emit({ type: "signed", generation: f.generation, version: f.version });
+        if (f.flags & ROOT_FLAG_LEFT) for (const link of this.#usableLinks()) this.#exchange.start(link, "pushpull");
+      } else this.#store.abortSign();
+      this.#maybeSign();
+    });
+  }
+
+  // ------------------------------------------------------------------ rounds
+
+  #round(now: number): void {
+    this.#stats.rounds++;
+    this.#store.collectTombstones(now);
+    this.#store.collectOrigins(now);
+    this.#maybeSign();
+    const o = this.#host.options;
+    const peers = this.#selectPeers(o.fanout);
+    this.#onRound(peers.map((l) => l.id));
+    if (o.mode === "push") {
+      for (const link of peers) this.#pushRumors(link);
+      if (this.#stats.rounds % o.antiEntropyEveryRounds === 0 && peers.length) this.#exchange.start(peers[0], "pushpull");
+    } else {
+      for (const link of peers) this.#exchange.start(link, o.mode);
+    }
+    this.#ageHot();
+  }
+
+  #usableLinks(): SyncLink[] {
+    return [...this.#links.values()].filter((l) => this.#host.usable(l.id));
+  }
+
+  #selectPeers(k: number): SyncLink[] {
+    const links = this.#usableLinks();
+    if (this.#host.options.peerSelection === "hot" && this.#hot.size > 0) {
+      const bias = this.#host.options.hotBias;
+      return weightedSample(this.#rng, links, (l) => 1 + bias * l.behind.size, k);
+    }
+    return sample(this.#rng, links, k);
+  }
+
+  #rumorRounds(): number {
+    const o = this.#host.options;
+    if (o.rumorRounds > 0) return o.rumorRounds;
+    // Push reaches everyone in about log_{f+1} n + ln(n)/f rounds (Pittel); n is estimated from what
+    // this node can see, and never taken below 4.
+    const n = Math.max(this.#store.origins.size, this.#links.size, 2) + 1;
+    const f = o.fanout;
+    return Math.max(4, Math.ceil(Math.log(n) / Math.log(f + 1) + Math.log(n) / f) + 1);
+  }
+
+  /** An origin advanced: push it as a rumor (from version `from`) and presume every other peer lacks it. */
+  #markHot(originId: string, fromLink: SyncLink | null, from: number): void {
+    const prev = this.#hot.get(originId);
+    this.#hot.delete(originId);
+    // A rumor still spreading keeps its older start, so peers that missed the earlier step catch up.
+    this.#hot.set(originId, { from: prev ? Math.min(prev.from, from) : from, roundsLeft: this.#rumorRounds() });
+    if (this.#hot.size > HOT_MAX) {
+      const oldest = this.#hot.keys().next().value!;
+      this.#hot.delete(oldest);
+      for (const l of this.#links.values()) l.behind.delete(oldest);
+    }
+    for (const l of this.#links.values()) if (l !== fromLink) l.behind.add(originId);
+  }
+
+  #ageHot(): void {
+    for (const [id, h] of this.#hot) {
+      if (--h.roundsLeft > 0) continue;
+      this.#hot.delete(id);
+      for (const l of this.#links.values()) l.behind.delete(id);
+    }
+  }
+
+  #pushRumors(link: SyncLink): void {
+    const o = this.#host.options;
+    let budget = o.deltaBytesMax;
+    const frameRoom = o.frameBytesMax - 1024;
+    const origins: OriginDeltaWire[] = [];
+    for (const [id, h] of this.#hot) {
+      const pos = this.#store.position(id);
+      if (!pos || budget <= 0 || origins.length >= o.deltaOriginsMax) continue;
+      const d = this.#store.deltaFor(id, pos.generation, h.from, budget, frameRoom - (o.deltaBytesMax - budget));
+      if (!d) continue;
+      origins.push(d.delta);
+      budget -= d.bytes;
+      link.behind.delete(id);
+    }
+    if (origins.length) this.#host.send(link.id, encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins, replyTo: 0 }));
+  }
+}
