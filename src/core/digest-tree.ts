@@ -37,6 +37,12 @@ export interface DigestEntry {
 /** Bytes of a digest row's root tag. */
 export const ROOT_TAG_BYTES = 8;
 
+/** A digest row's root tag: the first bytes of SHA-256 of the signed root body. */
+export function rootTag(body: Uint8Array): Uint8Array {
+  return sha256(body).subarray(0, ROOT_TAG_BYTES);
+}
+
+
 /** A node's position: `depth` nibbles of prefix, read as the integer `index` (< 16^depth). */
 export interface TriePosition {
   depth: number;

@@ -71,8 +71,20 @@ export function merkleRootOf(entries: Iterable<StoredEntry>): { root: Uint8Array
   return { root: MerkleTree.fromLeafHashes(byKey.map((e) => e.leafHash)).root, count: byKey.length };
 }
 
+/** An origin's state as readers outside the engine see it. */
+export interface OriginView {
+  readonly id: string;
+  readonly origin: Uint8Array;
+  readonly generation: number;
+  readonly have: number;
+  readonly complete: boolean;
+  readonly root: SignedRoot | null;
+  readonly entries: ReadonlyMap<string, StoredEntry>;
+  readonly evidence: readonly [SignedRoot, SignedRoot] | null;
+}
+
 /** Per-origin state. Plain data; the store owns the rules. */
-export class OriginState {
+export class OriginState implements OriginView {
   generation = 0;
   have = 0;
   root: SignedRoot | null = null;

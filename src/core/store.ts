@@ -13,19 +13,15 @@
  */
 
 import { bytesEqual, toHex } from "../bytes.ts";
-import { leafHash, MerkleTree, verifyInclusion } from "../crypto/merkle.ts";
-import { localError, remoteError, type GrapevineError } from "../errors.ts";
+import { MerkleTree, verifyInclusion } from "../crypto/merkle.ts";
+import { remoteError, type GrapevineError } from "../errors.ts";
 import type { OriginDeltaWire } from "../wire/frames.ts";
-import { decodeLeaf, decodeRootBody, encodeLeaf, encodeRootBody, ROOT_FLAG_LEFT, type RootBody } from "../wire/records.ts";
-import { DigestTrie, ROOT_TAG_BYTES, type DigestEntry } from "./digest-tree.ts";
-import { sha256 } from "../crypto/hash.ts";
+import { decodeLeaf, decodeRootBody, ROOT_FLAG_LEFT } from "../wire/records.ts";
+import { DigestTrie, rootTag, type DigestEntry } from "./digest-tree.ts";
+import { LocalMap, makeEntry } from "./local.ts";
 
-/** A digest row's root tag: the first bytes of SHA-256 of the signed root body. */
-function rootTag(body: Uint8Array): Uint8Array {
-  return sha256(body).subarray(0, ROOT_TAG_BYTES);
-}
 import type { EngineOptions } from "./options.ts";
-import { buildSnapshot, byKeyBytes, firstAbove, OriginState, type SignedRoot, type Snapshot, type StoredEntry } from "./origin.ts";
+import { buildSnapshot, byKeyBytes, firstAbove, OriginState, type OriginView, type SignedRoot, type Snapshot, type StoredEntry } from "./origin.ts";
 
 /** One key's value changed (or was deleted, `value: null`) in some origin's map. */
 export interface Change {
@@ -56,24 +52,6 @@ export interface ApplyResult {
   evidence?: [SignedRoot, SignedRoot];
 }
 
-const utf8 = new TextEncoder();
-
-function makeEntry(leaf: Uint8Array, key: string, version: number, value: Uint8Array | null): StoredEntry {
-  return { key, keyBytes: utf8.encode(key), version, value, leaf, leafHash: leafHash(leaf) };
-}
-
-/** An origin's state as readers outside the engine see it. */
-export interface OriginView {
-  readonly id: string;
-  readonly origin: Uint8Array;
-  readonly generation: number;
-  readonly have: number;
-  readonly complete: boolean;
-  readonly root: SignedRoot | null;
-  readonly entries: ReadonlyMap<string, StoredEntry>;
-  readonly evidence: readonly [SignedRoot, SignedRoot] | null;
-}
-
 /** What the node's facade (and tests, and the simulator) may read of the store. */
 export interface StateView {
   /** This node's origin id (hex). */
@@ -99,16 +77,9 @@ export class Store implements StateView {
   readonly selfId: string;
   readonly self: OriginState;
 
-  #local = new Map<string, StoredEntry>();
-  #localBytes = 0;
-  #localVersion = 0;
-  #localFloor = 0;
-  #localFlags = 0;
-  #deletedAt = new Map<string, number>();
+  #local: LocalMap;
   /** Origins collected after their farewell, remembered for another TTL so stale copies do not revive them. */
   #departed = new Map<string, { generation: number; version: number; at: number }>();
-  #dirty = false;
-  #signing: { body: Uint8Array; fields: RootBody; entries: StoredEntry[] } | null = null;
   /** Leaf bytes of every other origin's entries held here (bounded by `storeBytesMax`). */
   #heldBytes = 0;
 
@@ -117,133 +88,64 @@ export class Store implements StateView {
     this.selfId = toHex(selfKey);
     this.self = new OriginState(selfKey, this.selfId);
     this.self.generation = generation;
+    this.#local = new LocalMap(selfKey, this.selfId, generation, opts);
   }
 
-  // ---------------------------------------------------------------- local writes
+  // ---------------------------------------------------------------- this node's own map
 
   /** Whether local writes wait to be signed. */
   get dirty(): boolean {
-    return this.#dirty;
+    return this.#local.dirty;
   }
 
   /** The live value of one of this node's own keys (read-your-writes). */
   getLocal(key: string): Uint8Array | null | undefined {
-    const e = this.#local.get(key);
-    return e ? e.value : undefined;
+    return this.#local.getLocal(key);
   }
 
   /** Live own keys with values (tombstones left out). */
   localEntries(): StoredEntry[] {
-    return [...this.#local.values()].filter((e) => e.value !== null);
+    return this.#local.localEntries();
   }
 
   /** Writes (or, with `null`, deletes) one of this node's keys. Throws on a cap or after leave. */
   write(now: number, key: string, value: Uint8Array | null): Change | null {
-    if (typeof key !== "string") throw new TypeError("key must be a string");
-    if (value !== null && !(value instanceof Uint8Array)) throw new TypeError("value must be a Uint8Array or null");
-    if (this.#localFlags & ROOT_FLAG_LEFT) throw localError("ENGINE_CLOSED", "this node has left the mesh");
-    const keyBytes = utf8.encode(key).length;
-    if (keyBytes > this.opts.keyBytesMax) throw new RangeError(`key of ${keyBytes} bytes exceeds keyBytesMax ${this.opts.keyBytesMax}`);
-    if (value && value.length > this.opts.valueBytesMax) {
-      throw new RangeError(`value of ${value.length} bytes exceeds valueBytesMax ${this.opts.valueBytesMax}`);
-    }
-    const old = this.#local.get(key);
-    if (value === null && (!old || old.value === null)) return null;
-    const version = this.#localVersion + 1;
-    const leaf = encodeLeaf({ key, version, value });
-    const bytes = this.#localBytes - (old?.leaf.length ?? 0) + leaf.length;
-    if (bytes > this.opts.originBytesMax) {
-      throw localError("STATE_CAP_EXCEEDED", `this write would make ${bytes} bytes, above originBytesMax ${this.opts.originBytesMax}`);
-    }
-    if (!old && this.#local.size >= this.opts.keysPerOriginMax) {
-      throw localError("STATE_CAP_EXCEEDED", `keysPerOriginMax ${this.opts.keysPerOriginMax} reached (tombstones count until collected)`);
-    }
-    this.#localVersion = version;
-    this.#localBytes = bytes;
-    this.#local.set(key, makeEntry(leaf, key, version, value));
-    if (value === null) this.#deletedAt.set(key, now);
-    else this.#deletedAt.delete(key);
-    this.#dirty = true;
-    return { origin: this.selfKey, originId: this.selfId, key, value, version, local: true };
+    return this.#local.write(now, key, value);
   }
 
   /** Says farewell: the map empties and the next signed root carries the left flag. */
   leave(): Change[] {
-    if (this.#localFlags & ROOT_FLAG_LEFT) return [];
-    const changes: Change[] = [];
-    for (const e of this.#local.values()) {
-      if (e.value !== null) changes.push({ origin: this.selfKey, originId: this.selfId, key: e.key, value: null, version: this.#localVersion + 1, local: true });
-    }
-    this.#local.clear();
-    this.#deletedAt.clear();
-    this.#localBytes = 0;
-    this.#localVersion++;
-    this.#localFloor = this.#localVersion;
-    this.#localFlags |= ROOT_FLAG_LEFT;
-    this.#dirty = true;
-    return changes;
+    return this.#local.leave();
   }
 
   /** Drops own tombstones older than `tombstoneTtlMs`; raising the floor tells peers to do the same. */
   collectTombstones(now: number): void {
-    let floor = this.#localFloor;
-    for (const [key, at] of this.#deletedAt) {
-      if (now - at < this.opts.tombstoneTtlMs) continue;
-      const e = this.#local.get(key)!;
-      floor = Math.max(floor, e.version);
-      this.#local.delete(key);
-      this.#localBytes -= e.leaf.length;
-      this.#deletedAt.delete(key);
-    }
-    if (floor !== this.#localFloor) {
-      this.#localFloor = floor;
-      this.#localVersion++;
-      this.#dirty = true;
-    }
+    this.#local.collectTombstones(now);
   }
 
   /** Snapshots the live map and returns the root body to sign, or null if clean or already signing. */
   beginSign(): Uint8Array | null {
-    if (!this.#dirty || this.#signing) return null;
-    const entries = [...this.#local.values()].sort(byKeyBytes);
-    const tree = MerkleTree.fromLeafHashes(entries.map((e) => e.leafHash));
-    const fields: RootBody = {
-      origin: this.selfKey,
-      generation: this.generation,
-      version: this.#localVersion,
-      root: tree.root,
-      count: entries.length,
-      floor: this.#localFloor,
-      flags: this.#localFlags,
-    };
-    const body = encodeRootBody(fields);
-    this.#signing = { body, fields, entries };
-    this.#dirty = false;
-    return body;
+    return this.#local.beginSign();
   }
 
   /** Publishes the snapshot taken by `beginSign` under its signature. */
   finishSign(signature: Uint8Array, now: number): void {
-    const s = this.#signing;
-    if (!s) throw new Error("finishSign without beginSign");
-    this.#signing = null;
-    const root: SignedRoot = { body: s.body, signature, fields: s.fields };
+    const { root, entries } = this.#local.finishSign(signature);
     const st = this.self;
     st.entries.clear();
     st.bytes = 0;
-    for (const e of s.entries) st.put(e);
+    for (const e of entries) st.put(e);
     st.root = root;
-    st.have = s.fields.version;
+    st.have = root.fields.version;
     st.updatedAt = now;
-    st.snapshot = buildSnapshot(root, s.entries);
+    st.snapshot = buildSnapshot(root, entries);
     if (!this.origins.has(this.selfId)) this.origins.set(this.selfId, st);
     this.#index(st);
   }
 
   /** Abandons a signature that failed; the next `beginSign` retries. */
   abortSign(): void {
-    if (this.#signing) this.#dirty = true;
-    this.#signing = null;
+    this.#local.abortSign();
   }
 
   // ---------------------------------------------------------------- remote data
