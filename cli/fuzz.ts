@@ -87,7 +87,10 @@ function summary(r: FuzzReport): string[] {
     `  frames ${r.frames} in ${(r.elapsed_ms / 1000).toFixed(1)} s; engine ${r.targets.engine}, driver ${r.targets.driver}, handshake ${r.targets.handshake} (${r.handshakes.ok} authenticated)`,
     `  crashes ${r.crashes.length}, hangs ${r.hangs.length} (confirmed ${r.hangs.filter((h) => h.confirmed).length})`,
   ];
-  for (const c of r.crashes) lines.push(`  CRASH ${c.target}/${c.phase} ${c.type} [${c.mutations.join(" + ")}] ×${c.count}: ${c.error}\n        ${c.replay}`);
+  for (const c of r.crashes) {
+    const what = c.known ? `KNOWN (${c.known})` : c.kind === "crash" ? "CRASH" : c.kind.toUpperCase();
+    lines.push(`  ${what} ${c.target}/${c.phase} ${c.type} [${c.mutations.join(" + ")}] ×${c.count}: ${c.error}\n        ${c.replay}`);
+  }
   for (const h of r.hangs) lines.push(`  HANG ${h.target} ${h.type} [${h.mutations.join(" + ")}]: ${h.detail}${h.confirmed === false ? " (not slow again when replayed)" : ""}\n        ${h.replay}`);
   for (const s of r.slowest.slice(0, 3)) lines.push(`  slow ${s.ms} ms ${s.target} ${s.type} [${s.mutations.join(" + ")}] #${s.index}`);
   return lines;

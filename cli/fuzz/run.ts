@@ -21,6 +21,7 @@ import type { SignatureSuite } from "../../src/crypto/types.ts";
 import { allItems, bytesItem, intItem, parseItem, replaceItem, splice } from "./cbor-edit.ts";
 import { captureCorpus, type Corpus, type CorpusFrame } from "./corpus.ts";
 import { mutate, type Mutated } from "./mutate.ts";
+import { knownFinding } from "./known.ts";
 import { typeByName } from "./registry.ts";
 import { checkDecoders, DriverTarget, EngineTarget, type Failure, HandshakeTarget, QUEUE_BOUNDS } from "./targets.ts";
 
@@ -70,6 +71,8 @@ export interface CrashRecord {
   reproduced: boolean | null;
   /** The smallest frame found that fails the same way in a fresh target, or null. */
   minimized_hex: string | null;
+  /** The id of a known finding (`known.ts`) this is; known findings do not fail the run. */
+  known: string | null;
 }
 
 export interface HangRecord {
@@ -93,6 +96,8 @@ export interface SlowRecord {
   mutations: string[];
   bytes: number;
   ms: number;
+  /** For frames slower than a quarter of the timeout: the time of the same frame when replayed. */
+  retimed_ms?: number;
 }
 
 export interface FuzzReport {
@@ -124,7 +129,6 @@ interface Drawn {
   index: number;
   src: CorpusFrame;
   mutated: Mutated;
-  link: number;
   peer: number;
   toDriver: boolean;
   toHandshake: boolean;
@@ -180,14 +184,14 @@ class Session {
     const rng = seededRng(deriveSeed(this.o.seed, i));
     const group = this.byType[randomBelow(rng, this.byType.length)];
     const src = group[randomBelow(rng, group.length)];
-    const { link, peer } = src.type.layer === "link" ? { link: -1, peer: 1 } : this.engine.linkFor(src.from, rng.nextU32());
+    const peer = src.type.layer === "link" ? 1 : this.engine.linkFor(src.from, rng.nextU32()).peer;
     const c = this.corpus;
     const mutated = await mutate(src, {
       rng, corpus: c.frames, keys: c.keys, victim: c.keys[0].publicKey, victimGeneration: 1, sender: c.keys[peer], network: c.network, suite: this.suite,
     });
     const toDriver = src.type.layer === "link" || randomBelow(rng, 8) === 0;
     const toHandshake = src.type.name === "HELLO" || src.type.name === "PROOF" || randomBelow(rng, 16) === 0;
-    return { index: i, src, mutated, link, peer, toDriver, toHandshake };
+    return { index: i, src, mutated, peer, toDriver, toHandshake };
   }
 
   /** The handshake's frames for a drawn frame: the mutated one in the place of its kind. */
@@ -217,7 +221,7 @@ async function runFrame(s: Session, d: Drawn): Promise<FrameResult> {
   r.timings.push({ target: "decoders", ms: dec.ms });
   for (const f of dec.failures) r.failures.push({ target: "decoders", failure: f });
   if (d.src.type.layer === "engine") {
-    const e = await s.engine.feed(d.link, bytes, deriveSeed(deriveSeed(s.o.seed, d.index), 9));
+    const e = await s.engine.feed(d.peer, bytes, deriveSeed(deriveSeed(s.o.seed, d.index), 9));
     r.engine = e;
     r.timings.push({ target: "engine", ms: e.ms });
     for (const f of e.failures) r.failures.push({ target: "engine", failure: f });
@@ -299,7 +303,7 @@ export async function runFuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzR
   report.crashes = [...crashes.values()];
   if (o.confirm && o.replay === null) await confirm(report, o, suite, corpus);
   report.elapsed_ms = Math.round(performance.now() - started);
-  report.ok = report.crashes.length === 0 && !report.hangs.some((h) => h.confirmed !== false);
+  report.ok = !report.crashes.some((c) => c.known === null) && !report.hangs.some((h) => h.confirmed !== false);
   return report;
 }
 
@@ -384,7 +388,7 @@ function record(report: FuzzReport, o: FuzzOptions, crashes: Map<string, CrashRe
     crashes.set(key, {
       index: i, target, kind: failure.kind, phase: failure.phase, type, mutations: d.mutated.mutations,
       bytes: d.mutated.bytes.length, hex: hexOf(d.mutated.bytes), error: failure.error, stack_top: failure.stack,
-      count: 1, replay: replayCommand(o, i), reproduced: null, minimized_hex: null,
+      count: 1, replay: replayCommand(o, i), reproduced: null, minimized_hex: null, known: knownFinding(failure)?.id ?? null,
     });
   }
 }
@@ -428,6 +432,8 @@ async function rerun(o: FuzzOptions, suite: SignatureSuite, corpus: Corpus, inde
 }
 
 async function confirm(report: FuzzReport, o: FuzzOptions, suite: SignatureSuite, corpus: Corpus): Promise<void> {
+  // New findings first: the budget of replays goes to them.
+  report.crashes.sort((a, b) => Number(a.known !== null) - Number(b.known !== null));
   for (const c of report.crashes.slice(0, 20)) {
     const { d, r } = await rerun(o, suite, corpus, c.index);
     c.reproduced = r.failures.some((f) => signature(f.target, f.failure) === signature(c.target, { kind: c.kind, phase: c.phase, error: c.error, stack: c.stack_top }));
@@ -439,6 +445,11 @@ async function confirm(report: FuzzReport, o: FuzzOptions, suite: SignatureSuite
       h.retimed_ms.push(round(r.timings.find((t) => t.target === h.target)?.ms ?? 0));
     }
     h.confirmed = Math.min(...h.retimed_ms) > o.timeoutMs;
+  }
+  // A frame stalled once by a garbage collection looks slow; its replay tells.
+  for (const sl of report.slowest.filter((x) => x.ms > o.timeoutMs / 4)) {
+    const { r } = await rerun(o, suite, corpus, sl.index);
+    sl.retimed_ms = round(r.timings.find((t) => t.target === sl.target)?.ms ?? 0);
   }
 }
 
@@ -454,9 +465,7 @@ async function minimizeCrash(o: FuzzOptions, suite: SignatureSuite, corpus: Corp
   const fails = async (bytes: Uint8Array): Promise<boolean> => {
     budget--;
     await s.reset();
-    // The frame's link may have been a replacement for one closed earlier in its epoch.
-    const link = d.src.type.layer === "link" ? d.link : s.engine.linkFor(d.peer, 0).link;
-    const r = await runFrame(s, { ...d, link, mutated: { bytes, mutations: d.mutated.mutations } });
+    const r = await runFrame(s, { ...d, mutated: { bytes, mutations: d.mutated.mutations } });
     return r.failures.some((f) => f.target === c.target && f.failure.kind === c.kind && f.failure.phase === c.phase && f.failure.error.replace(/\d+/g, "#") === c.error.replace(/\d+/g, "#"));
   };
   try {

@@ -170,8 +170,8 @@ export class EngineTarget {
     return id;
   }
 
-  /** Feeds one frame from the peer on `link`; `seed` drives the application's verdicts. */
-  async feed(link: LinkId, bytes: Uint8Array, seed: number): Promise<EngineOutcome> {
+  /** Feeds one frame from peer `peer` (on its link, after what was due); `seed` drives the application's verdicts. */
+  async feed(peer: number, bytes: Uint8Array, seed: number): Promise<EngineOutcome> {
     const out: EngineOutcome = { failures: [], ms: 0, bytesIn: bytes.length, bytesOut: 0, transmits: 0, jobs: 0, events: 0, refused: false, penalised: false };
     const e = this.engine;
     const verdicts = seededRng(deriveSeed(seed, 3));
@@ -188,6 +188,8 @@ export class EngineTarget {
     const before = { ms: 0, bytesOut: 0, transmits: 0, jobs: 0, events: 0 };
     await this.#settle(out, verdicts, before);
     if (out.failures.length) return out;
+    // Chosen only now: what was due may have closed the peer's link and opened a new one.
+    const { link } = this.linkFor(peer, 0);
     out.refused = engineDecodeError(bytes, e) !== null;
     const t0 = performance.now();
     try {

@@ -1,0 +1,35 @@
+// Bugs the frame fuzzer (`grapevine fuzz`, cli/fuzz/) found in files its author does not own,
+// written down as the tests their fix must make pass. Each is marked `.fails` while the bug
+// stands (vitest then fails the test once it passes: remove the marker and the matching entry of
+// cli/fuzz/known.ts with the fix).
+import { describe, expect, it } from "vitest";
+import { signingBytes } from "../../src/crypto/context.ts";
+import { CLAIM_KIND, decodeClaimBody, encodeClaimBody, encodeMemberFrame, MEMBER_FRAME } from "../../src/wire/member-frames.ts";
+import { suite, World } from "../core/harness.ts";
+
+describe("fuzz findings", () => {
+  // Found by: npx grapevine fuzz --seed 5 --frames 300 (frame 201; minimized: a CLAIMS frame with
+  // one claim, [2, victim, 1, 2^53 − 1, peer, null] signed by the peer). One admitted peer signs a
+  // suspicion of a node at incarnation 2^53 − 1 (a number the wire carries). The node refutes at
+  // incarnation 2^53, which no decoder accepts (claims stop at 2^53 − 1): every frame carrying its
+  // new alive claim is refused and penalised by its peers, and it can never outrank the
+  // accusation, so the mesh declares it dead. DESIGN §13: "claim numbers stay in a range the wire
+  // always encodes, and a live node can always outrank a claim about itself". The fix belongs in
+  // src/core/membership.ts (e.g. accusations above a ceiling the member can still outbid are
+  // refused or clamped) and src/wire/member-frames.ts.
+  it.fails("a node accused at incarnation 2^53 − 1 still refutes with a claim its peers accept", async () => {
+    const w = new World(2, { network: "findings" });
+    w.link(0, 1);
+    await w.settle();
+    const s = await suite();
+    const body = encodeClaimBody({ kind: CLAIM_KIND.SUSPECT, member: w.keys[0].publicKey, generation: 1, incarnation: Number.MAX_SAFE_INTEGER, claimer: w.keys[1].publicKey, addr: null });
+    const signature = await s.sign(w.keys[1], signingBytes("member", "findings", 1, body));
+    const frame = encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [{ body, signature, fields: decodeClaimBody(body) }] });
+    w.engines[0].receive(w.now, 1, frame);
+    for (let k = 0; k < 3; k++) await w.round(250);
+    const own = w.engines[0].membership.selfClaim!;
+    expect(() => decodeClaimBody(own.body)).not.toThrow();
+    expect(w.penalties(1)).toEqual([]);
+    expect(w.engines[1].membership.member(w.keys[0].publicKey)?.state).toBe("alive");
+  });
+});
