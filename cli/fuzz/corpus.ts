@@ -5,7 +5,7 @@
  * - Gossip and membership frames come from a {@link CaptureWorld} of seven engines scripted to do
  *   what makes every frame appear: writes and deletes (digests with rows and summaries, trie
  *   descents, full and partial deltas, rumors from a push-mode node), broadcasts with a lossy
- *   window (IHAVE, GRAFT, PRUNE), a crashed node (PING_REQ, NACK, suspect and dead claims), a
+ *   window (IHAVE, GRAFT, PRUNE; a 60 KB message the victim requests and then holds), a crashed node (PING_REQ, NACK, suspect and dead claims), a
  *   stalled node (an alive claim stating its lag), a node leaving (left claims), a node over its
  *   active view (SHUFFLE with DISCONNECT), and a relay-style node with many links (empty GRAFTs).
  * - HELLO, PROOF and CLOSE come from the real handshake (`runHandshake`) with seeded nonces, so
@@ -22,7 +22,9 @@ import { toHex } from "../../src/bytes.ts";
 import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import type { EngineOptions } from "../../src/core/options.ts";
 import { deriveSeed, seededRng } from "../../src/core/random.ts";
+import { signingBytes } from "../../src/crypto/context.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { sha256 } from "../../src/crypto/hash.ts";
 import { nodeIdToText } from "../../src/crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../../src/crypto/types.ts";
 import { credentialToWire, issueCredential } from "../../src/runtime/credential.ts";
@@ -60,6 +62,8 @@ export interface Corpus {
   authority: KeyPair;
   /** Node 1's credential, shown in its HELLO. */
   credential: CredentialWire;
+  /** Ids of the broadcast messages in the corpus (values for id fields: a GRAFT the victim can answer). */
+  messageIds: Uint8Array[];
   /** Handshake settings of side `i` (0: victim, 1: peer); nonces come from `nonceSeed`. */
   handshakeConfig(i: number, suite: SignatureSuite, onPenalty?: HandshakeConfig["onPenalty"]): HandshakeConfig;
   engineOptions(i: number): Partial<EngineOptions>;
@@ -141,7 +145,10 @@ async function runWorld(suite: SignatureSuite, seed: number): Promise<{ world: C
     for (const i of round % 2 ? [6, 0, 3, 2] : [0, 3]) world.publish(i, "chat", enc(`crossing ${round}.${i}`));
     await world.runUntil(world.now + 250);
   }
-  await world.runUntil(world.now + 100);
+  // A large message while node 0 still loses payloads: it asks for it (a GRAFT naming it) and
+  // gets it once the window closes, so the victim holds a 60 KB message to answer GRAFTs with.
+  world.publish(1, "chat", new Uint8Array(60_000).fill(0x6c));
+  await world.runUntil(world.now + 200);
   // Node 4 crashes: its probers ask helpers (PING_REQ), helpers with no link to it answer NACK,
   // the suspicion becomes a death.
   world.drop = (from, to) => from === 4 || to === 4;
@@ -224,7 +231,7 @@ export async function captureCorpus(suite: SignatureSuite, seed: number): Promis
   const credential = credentialToWire(await issueCredential(authority, keys[1].publicKey, WALL_CLOCK_MS + 365 * 86_400_000, NETWORK, suite));
   const { world, victim } = await runWorld(suite, seed);
   const base: Omit<Corpus, "frames"> = {
-    seed, keys, world, victim, network: NETWORK, wallClockMs: WALL_CLOCK_MS, authority, credential,
+    seed, keys, world, victim, network: NETWORK, wallClockMs: WALL_CLOCK_MS, authority, credential, messageIds: [],
     engineOptions,
     handshakeConfig: (i, s, onPenalty) => ({
       keyPair: keys[i], suite: s, network: NETWORK, protocolVersion: PROTOCOL_VERSION,
@@ -247,6 +254,10 @@ export async function captureCorpus(suite: SignatureSuite, seed: number): Promis
   };
   for (const s of world.sent) addFrame(push, s.from, s.to, s.bytes, "world");
   await captureLinkLayer(suite, base, push);
+  for (const f of frames) {
+    const d = f.type.name === "GOSSIP" ? (decodeAny(f.bytes) as { body: Uint8Array }) : null;
+    if (d) base.messageIds.push(sha256(signingBytes("message", NETWORK, PROTOCOL_VERSION, d.body)));
+  }
   const missing = missingFromCorpus(frames);
   if (missing.length) {
     throw new Error(`the fuzz corpus (seed ${seed}) lacks: ${missing.join(", ")}. Make the capture scenario in cli/fuzz/corpus.ts produce them.`);

@@ -19,7 +19,8 @@ export type FieldKind =
   | "generation"
   | "incarnation"
   | "flags"
-  | "key" // a 32-byte node key or message id
+  | "key" // a 32-byte node key
+  | "id" // a message id (32 bytes): often one the victim holds
   | "hash" // a fixed-size hash or hash list
   | "bytes"
   | "signature"
@@ -136,8 +137,8 @@ export const FIELDS: Readonly<Record<string, { fields: readonly Field[]; signed?
     ],
     signed: [MESSAGE],
   },
-  IHAVE: { fields: [{ name: "id", path: [1, "*"], kind: "key" }] },
-  GRAFT: { fields: [{ name: "id", path: [1, "*"], kind: "key" }] },
+  IHAVE: { fields: [{ name: "id", path: [1, "*"], kind: "id" }] },
+  GRAFT: { fields: [{ name: "id", path: [1, "*"], kind: "id" }] },
   PRUNE: { fields: [] },
   PING: { fields: [{ name: "seq", path: [1], kind: "seq" }, { name: "claim.signature", path: [2, "*", 1], kind: "signature" }], signed: [claims([2])] },
   ACK: { fields: [{ name: "seq", path: [1], kind: "seq" }, { name: "claim.signature", path: [2, "*", 1], kind: "signature" }], signed: [claims([2])] },

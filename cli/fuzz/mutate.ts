@@ -48,6 +48,8 @@ export interface MutationContext {
   corpus: readonly CorpusFrame[];
   /** Keys of the world's nodes (values for key fields). */
   keys: readonly KeyPair[];
+  /** Ids of messages in the corpus (the victim holds many of them). */
+  messageIds: readonly Uint8Array[];
   /** The node under test, and its generation. */
   victim: Uint8Array;
   victimGeneration: number;
@@ -150,6 +152,8 @@ function valueFor(ctx: MutationContext, kind: FieldKind, cur: Item | null, bytes
     }
     case "key":
       return chance(ctx, 0.1) ? pick(ctx, trickyNumbers(null)) : key();
+    case "id":
+      return chance(ctx, 0.6) && ctx.messageIds.length ? ["known-id", bytesItem(pick(ctx, ctx.messageIds))] : key();
     case "nullable-key":
       return chance(ctx, 0.3) ? ["null", Uint8Array.of(0xf6)] : key();
     case "hash": {

@@ -21,7 +21,7 @@ import type { SignatureSuite } from "../../src/crypto/types.ts";
 import { allItems, bytesItem, intItem, parseItem, replaceItem, splice } from "./cbor-edit.ts";
 import { captureCorpus, type Corpus, type CorpusFrame } from "./corpus.ts";
 import { mutate, type Mutated } from "./mutate.ts";
-import { knownFinding } from "./known.ts";
+import { knownFinding, knownHang } from "./known.ts";
 import { typeByName } from "./registry.ts";
 import { checkDecoders, DriverTarget, EngineTarget, type Failure, HandshakeTarget, QUEUE_BOUNDS } from "./targets.ts";
 
@@ -87,6 +87,8 @@ export interface HangRecord {
   /** Slow again when replayed (time), or always (queue bounds are deterministic). */
   confirmed: boolean | null;
   retimed_ms: number[];
+  /** The id of a known finding (`known.ts`) this is; known findings do not fail the run. */
+  known: string | null;
 }
 
 export interface SlowRecord {
@@ -135,7 +137,10 @@ interface Drawn {
 }
 
 const SLOWEST_KEPT = 10;
-const MINIMIZE_BUDGET = 400;
+/** Candidate frames tried per minimisation (each costs a fresh victim for the engine, ~0.3 s). */
+const MINIMIZE_BUDGET = 120;
+/** Findings replayed and minimised, and slow frames retimed, at most (new findings first). */
+const CONFIRM_MAX = 10;
 const mb = (n: number) => Math.round(n / 2 ** 20);
 
 /** The fuzz session: corpus, targets, and the draw of each frame. */
@@ -187,7 +192,7 @@ class Session {
     const peer = src.type.layer === "link" ? 1 : this.engine.linkFor(src.from, rng.nextU32()).peer;
     const c = this.corpus;
     const mutated = await mutate(src, {
-      rng, corpus: c.frames, keys: c.keys, victim: c.keys[0].publicKey, victimGeneration: 1, sender: c.keys[peer], network: c.network, suite: this.suite,
+      rng, corpus: c.frames, keys: c.keys, messageIds: c.messageIds, victim: c.keys[0].publicKey, victimGeneration: 1, sender: c.keys[peer], network: c.network, suite: this.suite,
     });
     const toDriver = src.type.layer === "link" || randomBelow(rng, 8) === 0;
     const toHandshake = src.type.name === "HELLO" || src.type.name === "PROOF" || randomBelow(rng, 16) === 0;
@@ -241,9 +246,13 @@ async function runFrame(s: Session, d: Drawn): Promise<FrameResult> {
   return r;
 }
 
-/** Groups failures that are one bug: same target, kind, phase, message (numbers aside) and place. */
+/**
+ * Groups failures that are one bug: same target, kind, phase, message (numbers aside) and place.
+ * A refusal left unpunished is one bug whatever the decoder said, so those group by phase alone.
+ */
 function signature(target: string, f: Failure): string {
-  return `${target}|${f.kind}|${f.phase}|${f.error.replace(/\d+/g, "#").slice(0, 160)}|${f.stack.split(" | ")[0] ?? ""}`;
+  const message = f.kind === "unpenalised" ? "" : f.error.replace(/\d+/g, "#").slice(0, 160);
+  return `${target}|${f.kind}|${f.phase}|${message}|${f.stack.split(" | ")[0] ?? ""}`;
 }
 
 export function replayCommand(o: FuzzOptions, index: number): string {
@@ -303,7 +312,8 @@ export async function runFuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzR
   report.crashes = [...crashes.values()];
   if (o.confirm && o.replay === null) await confirm(report, o, suite, corpus);
   report.elapsed_ms = Math.round(performance.now() - started);
-  report.ok = !report.crashes.some((c) => c.known === null) && !report.hangs.some((h) => h.confirmed !== false);
+  for (const h of report.hangs) h.known = knownHang(h.reason, h.detail)?.id ?? null;
+  report.ok = !report.crashes.some((c) => c.known === null) && !report.hangs.some((h) => h.confirmed !== false && h.known === null);
   return report;
 }
 
@@ -353,7 +363,8 @@ function record(report: FuzzReport, o: FuzzOptions, crashes: Map<string, CrashRe
     if (over.length) {
       report.hangs.push({
         index: i, target: "engine", type, mutations: d.mutated.mutations, reason: "queue", ms: e.ms,
-        detail: over.map((k) => `${k} ${e[k]} > ${QUEUE_BOUNDS[k]}`).join(", "), replay: replayCommand(o, i), confirmed: true, retimed_ms: [],
+        detail: `${over.map((k) => `${k} ${e[k]} > ${QUEUE_BOUNDS[k]}`).join(", ")} (sent ${Object.entries(e.sent).map(([t, n]) => `${n} ${t}`).join(", ")})`,
+        replay: replayCommand(o, i), confirmed: true, retimed_ms: [], known: null,
       });
     }
   }
@@ -365,9 +376,10 @@ function record(report: FuzzReport, o: FuzzOptions, crashes: Map<string, CrashRe
   }
   for (const t of r.timings) {
     if (t.ms > o.timeoutMs) {
+      const answer = t.target === "engine" && e ? ` (sent ${Object.entries(e.sent).map(([k, n]) => `${n} ${k}`).join(", ") || "nothing"})` : "";
       report.hangs.push({
         index: i, target: t.target, type, mutations: d.mutated.mutations, reason: "time", ms: round(t.ms),
-        detail: `${round(t.ms)} ms > ${o.timeoutMs} ms`, replay: replayCommand(o, i), confirmed: null, retimed_ms: [],
+        detail: `${round(t.ms)} ms > ${o.timeoutMs} ms${answer}`, replay: replayCommand(o, i), confirmed: null, retimed_ms: [], known: null,
       });
     }
     const slow = report.slowest;
@@ -434,17 +446,15 @@ async function rerun(o: FuzzOptions, suite: SignatureSuite, corpus: Corpus, inde
 async function confirm(report: FuzzReport, o: FuzzOptions, suite: SignatureSuite, corpus: Corpus): Promise<void> {
   // New findings first: the budget of replays goes to them.
   report.crashes.sort((a, b) => Number(a.known !== null) - Number(b.known !== null));
-  for (const c of report.crashes.slice(0, 20)) {
+  for (const c of report.crashes.slice(0, CONFIRM_MAX)) {
     const { d, r } = await rerun(o, suite, corpus, c.index);
     c.reproduced = r.failures.some((f) => signature(f.target, f.failure) === signature(c.target, { kind: c.kind, phase: c.phase, error: c.error, stack: c.stack_top }));
-    c.minimized_hex = await minimizeCrash(o, suite, corpus, c, d);
+    if (c.reproduced) c.minimized_hex = await minimizeCrash(o, suite, corpus, c, d);
   }
-  for (const h of report.hangs.filter((x) => x.reason === "time").slice(0, 20)) {
-    for (let k = 0; k < 2; k++) {
-      const { r } = await rerun(o, suite, corpus, h.index);
-      h.retimed_ms.push(round(r.timings.find((t) => t.target === h.target)?.ms ?? 0));
-    }
-    h.confirmed = Math.min(...h.retimed_ms) > o.timeoutMs;
+  for (const h of report.hangs.filter((x) => x.reason === "time").slice(0, CONFIRM_MAX)) {
+    const { r } = await rerun(o, suite, corpus, h.index);
+    h.retimed_ms.push(round(r.timings.find((t) => t.target === h.target)?.ms ?? 0));
+    h.confirmed = h.retimed_ms[0] > o.timeoutMs;
   }
   // A frame stalled once by a garbage collection looks slow; its replay tells.
   for (const sl of report.slowest.filter((x) => x.ms > o.timeoutMs / 4)) {
@@ -459,34 +469,29 @@ async function confirm(report: FuzzReport, o: FuzzOptions, suite: SignatureSuite
  * byte ranges cut. Returns null when the frame needs the state earlier frames built.
  */
 async function minimizeCrash(o: FuzzOptions, suite: SignatureSuite, corpus: Corpus, c: CrashRecord, d: Drawn): Promise<string | null> {
-  // Only the target that failed: restarting the others for every candidate would cost minutes.
+  // Only the target that failed, and fresh only where state matters (the engine): restarting the
+  // others for every candidate would cost minutes.
   const s = new Session({ ...o, replay: c.index, driver: c.target === "driver", handshake: c.target === "handshake" }, corpus, suite);
   let budget = MINIMIZE_BUDGET;
+  const same = (f: Failure) => f.kind === c.kind && f.phase === c.phase && (c.kind === "unpenalised" || f.error.replace(/\d+/g, "#") === c.error.replace(/\d+/g, "#"));
   const fails = async (bytes: Uint8Array): Promise<boolean> => {
     budget--;
-    await s.reset();
-    const r = await runFrame(s, { ...d, mutated: { bytes, mutations: d.mutated.mutations } });
-    return r.failures.some((f) => f.target === c.target && f.failure.kind === c.kind && f.failure.phase === c.phase && f.failure.error.replace(/\d+/g, "#") === c.error.replace(/\d+/g, "#"));
+    let failures: Failure[];
+    if (c.target === "decoders") failures = checkDecoders(bytes, s.engine.engine).failures;
+    else if (c.target === "engine") {
+      s.engine.reset();
+      failures = (await s.engine.feed(d.peer, bytes, deriveSeed(deriveSeed(o.seed, d.index), 9))).failures;
+    } else if (c.target === "driver") failures = (await s.driver!.feed(bytes)).failures;
+    else failures = (await s.handshake!.run(s.handshakeFrames({ ...d, mutated: { bytes, mutations: d.mutated.mutations } }))).failures;
+    return failures.some(same);
   };
   try {
+    await s.reset();
     let best = d.mutated.bytes;
     if (!(await fails(best))) return null;
     for (let changed = true; changed && budget > 0; ) {
       changed = false;
-      const root = parseItem(best);
-      const candidates: Uint8Array[] = [];
-      if (root) {
-        for (const it of allItems(root).sort((a, b) => b.end - b.start - (a.end - a.start))) {
-          if (it === root) continue;
-          if (it.parent?.major === 4) candidates.push(replaceItem(best, it, new Uint8Array(0), -1));
-          if (it.major === 2 && it.end - it.headEnd > 0) candidates.push(replaceItem(best, it, bytesItem(best.slice(it.headEnd, it.headEnd + Math.floor((it.end - it.headEnd) / 2)))));
-          if (it.major === 0 && it.arg !== 0) candidates.push(replaceItem(best, it, intItem(0)));
-        }
-      }
-      for (let size = Math.floor(best.length / 2); size >= 1; size = Math.floor(size / 2)) {
-        for (let at = 0; at + size <= best.length; at += size) candidates.push(splice(best, at, at + size, new Uint8Array(0)));
-      }
-      for (const cand of candidates) {
+      for (const cand of candidates(best)) {
         if (budget <= 0) break;
         if (cand.length < best.length && (await fails(cand))) {
           best = cand;
@@ -498,5 +503,21 @@ async function minimizeCrash(o: FuzzOptions, suite: SignatureSuite, corpus: Corp
     return toHex(best);
   } finally {
     await s.close();
+  }
+}
+
+/** Smaller frames to try, the likeliest first: CBOR items dropped or emptied, then byte ranges cut. */
+function* candidates(best: Uint8Array): Generator<Uint8Array> {
+  const root = parseItem(best);
+  if (root) {
+    for (const it of allItems(root).sort((a, b) => b.end - b.start - (a.end - a.start))) {
+      if (it === root) continue;
+      if (it.parent?.major === 4) yield replaceItem(best, it, new Uint8Array(0), -1);
+      if (it.major === 2 && it.end - it.headEnd > 0) yield replaceItem(best, it, bytesItem(best.slice(it.headEnd, it.headEnd + Math.floor((it.end - it.headEnd) / 2))));
+      if (it.major === 0 && it.arg !== 0) yield replaceItem(best, it, intItem(0));
+    }
+  }
+  for (let size = Math.floor(best.length / 2); size >= 1; size = Math.floor(size / 2)) {
+    for (let at = 0; at + size <= best.length; at += size) yield splice(best, at, at + size, new Uint8Array(0));
   }
 }

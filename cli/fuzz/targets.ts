@@ -70,6 +70,8 @@ export interface EngineOutcome {
   /** The frame's own decoder refused it. */
   refused: boolean;
   penalised: boolean;
+  /** Frames sent in answer, by type name. */
+  sent: Record<string, number>;
 }
 
 export function describeError(e: unknown): { error: string; stack: string } {
@@ -172,7 +174,7 @@ export class EngineTarget {
 
   /** Feeds one frame from peer `peer` (on its link, after what was due); `seed` drives the application's verdicts. */
   async feed(peer: number, bytes: Uint8Array, seed: number): Promise<EngineOutcome> {
-    const out: EngineOutcome = { failures: [], ms: 0, bytesIn: bytes.length, bytesOut: 0, transmits: 0, jobs: 0, events: 0, refused: false, penalised: false };
+    const out: EngineOutcome = { failures: [], ms: 0, bytesIn: bytes.length, bytesOut: 0, transmits: 0, jobs: 0, events: 0, refused: false, penalised: false, sent: {} };
     const e = this.engine;
     const verdicts = seededRng(deriveSeed(seed, 3));
     // Time passes between frames: what is due runs first, and is not counted against the frame.
@@ -238,6 +240,10 @@ export class EngineTarget {
     for (let t; (t = e.pollTransmit()); ) {
       acc.transmits++;
       acc.bytesOut += t.bytes.length;
+      if (acc === out) {
+        const name = typeOf(t.bytes)?.name ?? "?";
+        out.sent[name] = (out.sent[name] ?? 0) + 1;
+      }
       // Once its own claim is broken every frame carrying it is too: one finding, not hundreds.
       if (this.#selfBroken && isMemberFrameType(peekFrameType(t.bytes))) continue;
       const problem = outputProblem(t.bytes, e);

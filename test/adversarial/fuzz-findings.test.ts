@@ -3,7 +3,9 @@
 // stands (vitest then fails the test once it passes: remove the marker and the matching entry of
 // cli/fuzz/known.ts with the fix).
 import { describe, expect, it } from "vitest";
+import { fromHex } from "../../src/bytes.ts";
 import { signingBytes } from "../../src/crypto/context.ts";
+import { encodeFrame, FRAME } from "../../src/wire/frames.ts";
 import { CLAIM_KIND, decodeClaimBody, encodeClaimBody, encodeMemberFrame, MEMBER_FRAME } from "../../src/wire/member-frames.ts";
 import { suite, World } from "../core/harness.ts";
 
@@ -31,5 +33,27 @@ describe("fuzz findings", () => {
     expect(() => decodeClaimBody(own.body)).not.toThrow();
     expect(w.penalties(1)).toEqual([]);
     expect(w.engines[1].membership.member(w.keys[0].publicKey)?.state).toBe("alive");
+  });
+
+  // Found by: npx grapevine fuzz --seed 11 (a GRAFT from the corpus naming the victim's 60 KB
+  // message, its id repeated ×300 by the cbor-repeat mutation: 9.9 KB in, 18 MB out). A GRAFT is
+  // answered with one GOSSIP per id it names, duplicates included, and nothing charges the asker
+  // (graftsInFlightPerLinkMax bounds our requests, not theirs): with idsPerFrameMax 1,024, one
+  // 33 KB frame makes a node send 1,024 copies of a 64 KiB message, about 67 MB. DESIGN §13:
+  // "answers are deduplicated and charged to the asker's budget". The fix belongs in
+  // src/core/broadcast.ts (#onGraft).
+  it.fails("a GRAFT naming one message 300 times is answered with one copy", async () => {
+    const w = new World(2, { network: "findings" });
+    w.link(0, 1);
+    await w.settle();
+    w.engines[1].publish(w.now, "big", new Uint8Array(60_000).fill(7));
+    await w.settle();
+    const delivered = w.events.find((x) => x.node === 0 && x.event.type === "message");
+    expect(delivered).toBeDefined();
+    const id = fromHex((delivered!.event as { message: { id: string } }).message.id);
+    w.engines[0].receive(w.now, 1, encodeFrame({ type: FRAME.GRAFT, ids: Array.from({ length: 300 }, () => id) }));
+    let copies = 0;
+    for (let t; (t = w.engines[0].pollTransmit()); ) if (t.bytes[1] === FRAME.GOSSIP) copies++;
+    expect(copies).toBe(1);
   });
 });
