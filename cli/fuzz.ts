@@ -112,7 +112,7 @@ export async function fuzzCommand(argv: string[]): Promise<number> {
   }
   const { o, json } = parsed;
   const full = { ...DEFAULT_OPTIONS, ...o };
-  console.log(`seed: ${o.seed}  (replay: npx grapevine fuzz ${runArgs(o)}${o.replay !== null ? `; this frame: ${replayCommand(full, o.replay!)}` : ""})`);
+  console.log(`seed: ${o.seed}  (replay: ${o.replay !== null ? replayCommand(full, o.replay!) : `npx grapevine fuzz ${runArgs(o)}`})`);
   const tty = process.stderr.isTTY === true;
   let shownAt = 0;
   const t0 = Date.now();

@@ -116,8 +116,11 @@ export interface FuzzReport {
   crashes: CrashRecord[];
   hangs: HangRecord[];
   slowest: SlowRecord[];
-  /** Per source type: the most bytes the victim sent in answer to one frame, per byte received. */
-  amplification: Record<string, { max_ratio: number; index: number; bytes_in: number; bytes_out: number; mutations: string[] }>;
+  /**
+   * Per source type: the most bytes the victim sent in answer to one frame, per byte received
+   * (the engine's for engine types; for link types, what the real node sent at once).
+   */
+  amplification: Record<string, { max_ratio: number; index: number; bytes_in: number; bytes_out: number; mutations: string[]; target: string }>;
   queues: { max_jobs: number; max_transmits: number; max_events: number; max_bytes_out: number; bounds: typeof QUEUE_BOUNDS };
   victim: { max_members: number; max_origins: number };
   memory: { heap_start_mb: number; heap_max_mb: number; rss_max_mb: number };
@@ -354,11 +357,7 @@ function record(report: FuzzReport, o: FuzzOptions, crashes: Map<string, CrashRe
     q.max_transmits = Math.max(q.max_transmits, e.transmits);
     q.max_events = Math.max(q.max_events, e.events);
     q.max_bytes_out = Math.max(q.max_bytes_out, e.bytesOut);
-    const ratio = e.bytesOut / Math.max(1, e.bytesIn);
-    const a = report.amplification[type];
-    if (!a || ratio > a.max_ratio) {
-      report.amplification[type] = { max_ratio: Math.round(ratio * 100) / 100, index: i, bytes_in: e.bytesIn, bytes_out: e.bytesOut, mutations: d.mutated.mutations };
-    }
+    amplify(report, type, i, e.bytesIn, e.bytesOut, d.mutated.mutations, "engine");
     const over = (["jobs", "transmits", "bytesOut", "events"] as const).filter((k) => e[k] > QUEUE_BOUNDS[k]);
     if (over.length) {
       report.hangs.push({
@@ -368,7 +367,10 @@ function record(report: FuzzReport, o: FuzzOptions, crashes: Map<string, CrashRe
       });
     }
   }
-  if (r.driverBytesOut !== null) report.targets.driver++;
+  if (r.driverBytesOut !== null) {
+    report.targets.driver++;
+    if (d.src.type.layer === "link") amplify(report, type, i, d.mutated.bytes.length, r.driverBytesOut, d.mutated.mutations, "driver");
+  }
   if (r.handshake) {
     report.targets.handshake++;
     if (r.handshake === "ok") report.handshakes.ok++;
@@ -403,6 +405,12 @@ function record(report: FuzzReport, o: FuzzOptions, crashes: Map<string, CrashRe
       count: 1, replay: replayCommand(o, i), reproduced: null, minimized_hex: null, known: knownFinding(failure)?.id ?? null,
     });
   }
+}
+
+function amplify(report: FuzzReport, type: string, index: number, bytesIn: number, bytesOut: number, mutations: string[], target: string): void {
+  const ratio = Math.round((bytesOut / Math.max(1, bytesIn)) * 100) / 100;
+  const a = report.amplification[type];
+  if (!a || ratio > a.max_ratio) report.amplification[type] = { max_ratio: ratio, index, bytes_in: bytesIn, bytes_out: bytesOut, mutations, target };
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;

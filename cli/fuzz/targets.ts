@@ -33,7 +33,7 @@ import { createNode, type GrapevineNode } from "../../src/runtime/node.ts";
 import { createMemoryLinkPair } from "../../src/transport/memory.ts";
 import type { Link } from "../../src/transport/link.ts";
 import { decodeFrame, FRAME } from "../../src/wire/frames.ts";
-import { decodeLinkFrame, peekFrameType } from "../../src/wire/link-frames.ts";
+import { decodeLinkFrame, isLinkFrameType, peekFrameType } from "../../src/wire/link-frames.ts";
 import { decodeClaimBody, decodeMemberFrame, isMemberFrameType } from "../../src/wire/member-frames.ts";
 import { decodeMessageBody, decodeRootBody } from "../../src/wire/records.ts";
 import type { Corpus } from "./corpus.ts";
@@ -335,12 +335,21 @@ export class DriverTarget {
     }
   }
 
+  /**
+   * Feeds one frame as the peer's. Besides crashes, a frame the node's router hands to a decoder
+   * that refuses it (the link layer's for types 16–31, the engine's for the rest) must be
+   * penalised on the spot, as PROTOCOL.md §6 and §8.5 say.
+   */
   async feed(bytes: Uint8Array): Promise<{ failures: Failure[]; ms: number; bytesOut: number }> {
     const failures: Failure[] = [];
     const victim = this.#victim!;
     if (victim.linkCount === 0 || !this.#link?.onmessage) await this.#connect();
     processErrors.length = 0;
     const sentBefore = victim.traffic().bytesOut;
+    let penalised = false;
+    const onPenalty = () => void (penalised = true);
+    victim.addEventListener("penalty", onPenalty);
+    const refusal = isLinkFrameType(peekFrameType(bytes)) ? linkDecodeError(bytes, victim.engine) : engineDecodeError(bytes, victim.engine);
     const t0 = performance.now();
     try {
       this.#link!.onmessage!(bytes);
@@ -348,11 +357,24 @@ export class DriverTarget {
       failures.push(failure("crash", "driver", e));
     }
     const ms = performance.now() - t0;
+    victim.removeEventListener("penalty", onPenalty);
     const bytesOut = victim.traffic().bytesOut - sentBefore;
+    if (refusal && !penalised && !failures.length) {
+      failures.push({ kind: "unpenalised", phase: "driver", error: `a frame its decoder refuses (${describeError(refusal).error}) was not penalised`, stack: "" });
+    }
     await victim.idle();
     await new Promise((r) => setImmediate(r));
     for (const e of processErrors.splice(0)) failures.push(failure("crash", "driver:async", e));
     return { failures, ms, bytesOut };
+  }
+}
+
+function linkDecodeError(bytes: Uint8Array, engine: Engine): unknown {
+  try {
+    decodeLinkFrame(bytes, engine.options.frameBytesMax);
+    return null;
+  } catch (e) {
+    return e;
   }
 }
 
