@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import { fromHex } from "../../src/bytes.ts";
 import { signingBytes } from "../../src/crypto/context.ts";
 import { encodeFrame, FRAME } from "../../src/wire/frames.ts";
-import { CLAIM_KIND, decodeClaimBody, encodeClaimBody, encodeMemberFrame, MEMBER_FRAME } from "../../src/wire/member-frames.ts";
-import { suite, World } from "../core/harness.ts";
+import { CLAIM_KIND, decodeClaimBody, encodeClaimBody, encodeMemberFrame, MEMBER_FRAME, SYNC_FLAG } from "../../src/wire/member-frames.ts";
+import { keyPair, suite, World } from "../core/harness.ts";
 
 describe("fuzz findings", () => {
   // Found by: npx grapevine fuzz --seed 5 --frames 300 (frame 201; minimized: a CLAIMS frame with
@@ -55,5 +55,36 @@ describe("fuzz findings", () => {
     let copies = 0;
     for (let t; (t = w.engines[0].pollTransmit()); ) if (t.bytes[1] === FRAME.GOSSIP) copies++;
     expect(copies).toBe(1);
+  });
+
+  // Found by: the fuzzer's amplification table (SYNC, and PING/ACK frames retyped to SYNC: a
+  // 4-byte [13, 1, []] answered with the victim's whole view, 1,209 bytes for 6 members, about
+  // 300×). Every SYNC with WANT is answered with the whole view, however often it comes: each
+  // member adds a claim of about 160 bytes, so with 1,000 members one 4-byte frame costs 160 KB
+  // and a peer repeating it makes the node send 40,000 bytes per byte received, with no budget
+  // charged. DESIGN §13: "answers are deduplicated and charged to the asker's budget". The fix
+  // belongs in src/core/membership.ts (e.g. at most one full view per link per period).
+  it.fails("a peer repeating SYNC with WANT gets at most one full view per period", async () => {
+    const w = new World(2, { network: "findings" });
+    w.link(0, 1);
+    await w.settle();
+    const s = await suite();
+    const claims = [];
+    for (let i = 10; i < 110; i++) {
+      const body = encodeClaimBody({ kind: CLAIM_KIND.ALIVE, member: keyPair(i).publicKey, generation: 1, incarnation: 0, claimer: null, addr: null });
+      claims.push({ body, signature: await s.sign(keyPair(i), signingBytes("member", "findings", 1, body)), fields: decodeClaimBody(body) });
+    }
+    w.engines[0].membership.introduce(w.now, claims);
+    await w.settle();
+    expect(w.engines[0].membership.known).toBeGreaterThanOrEqual(100);
+    const want = encodeMemberFrame({ type: MEMBER_FRAME.SYNC, flags: SYNC_FLAG.WANT, claims: [] });
+    let bytesOut = 0;
+    for (let k = 0; k < 20; k++) {
+      w.engines[0].receive(w.now, 1, want);
+      for (let t; (t = w.engines[0].pollTransmit()); ) if (t.bytes[1] === MEMBER_FRAME.SYNC) bytesOut += t.bytes.length;
+    }
+    const view = 100 * 150; // at least this many bytes: one claim per member
+    expect(bytesOut).toBeGreaterThan(view); // the first answer is the protocol
+    expect(bytesOut).toBeLessThan(2 * view); // the next 19 within the same moment should not be
   });
 });
