@@ -30,8 +30,8 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
   },
   {
     // A GRAFT naming one id many times is answered with one copy per mention, not deduplicated
-    // nor charged to any budget (src/core/broadcast.ts): 300 mentions of a 60 KB message are
-    // 10 KB in and 18 MB out.
+    // nor charged to any budget (src/core/broadcast.ts): 300 mentions of the victim's 60 KB
+    // message are 10 KB in and 18 MB out. Matched by its answer: hundreds of GOSSIPs to one frame.
     id: "graft-not-deduplicated",
     kinds: ["queue", "time"],
     error: /\(sent \d{3,} GOSSIP\)/,

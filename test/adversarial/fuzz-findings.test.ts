@@ -35,13 +35,14 @@ describe("fuzz findings", () => {
     expect(w.engines[1].membership.member(w.keys[0].publicKey)?.state).toBe("alive");
   });
 
-  // Found by: npx grapevine fuzz --seed 11 (a GRAFT from the corpus naming the victim's 60 KB
-  // message, its id repeated ×300 by the cbor-repeat mutation: 9.9 KB in, 18 MB out). A GRAFT is
-  // answered with one GOSSIP per id it names, duplicates included, and nothing charges the asker
-  // (graftsInFlightPerLinkMax bounds our requests, not theirs): with idsPerFrameMax 1,024, one
-  // 33 KB frame makes a node send 1,024 copies of a 64 KiB message, about 67 MB. DESIGN §13:
-  // "answers are deduplicated and charged to the asker's budget". The fix belongs in
-  // src/core/broadcast.ts (#onGraft).
+  // Found by: npx grapevine fuzz --seed 11 --frames 20000, in its amplification table: frame 3731
+  // (an IHAVE with one id repeated ×301, retyped to GRAFT: 10,341 bytes in, 300 GOSSIP copies and
+  // 40,422 bytes out) next to frame 9089 (one GRAFT naming the victim's 60 KB message: 37 bytes
+  // in, 60,124 out). A GRAFT is answered with one GOSSIP per id it names, duplicates included, and
+  // nothing charges the asker (graftsInFlightPerLinkMax bounds our requests, not theirs): with
+  // idsPerFrameMax 1,024, one 33 KB frame makes a node send 1,024 copies of a 64 KiB message,
+  // about 67 MB. DESIGN §13: "answers are deduplicated and charged to the asker's budget". The fix
+  // belongs in src/core/broadcast.ts (#onGraft).
   it.fails("a GRAFT naming one message 300 times is answered with one copy", async () => {
     const w = new World(2, { network: "findings" });
     w.link(0, 1);
