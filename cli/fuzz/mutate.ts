@@ -515,7 +515,7 @@ const forgeClaim: Op = async (b, frame, ctx) => {
     member = whom === 1 ? pick(ctx, ctx.keys).publicKey : ctx.victim;
     claimer = self;
     label = whom === 1 ? "other" : "victim";
-    if (whom === 3) gen[1] = BigInt(ctx.victimGeneration); // the victim's own generation: it must refute
+    if (whom === 3) [gen[0], gen[1]] = [`g${ctx.victimGeneration}`, BigInt(ctx.victimGeneration)]; // the victim's own generation: it must refute
   }
   const elements = [intItem(kind), bytesItem(member), intItem(gen[1]), intItem(inc[1]), claimer ? bytesItem(claimer) : Uint8Array.of(0xf6), Uint8Array.of(0xf6)];
   if (kind === 1 && chance(ctx, 0.3)) elements.push(intItem(pick(ctx, [1, 30_000])));

@@ -202,7 +202,11 @@ export class EngineTarget {
     out.ms += performance.now() - t0;
     if (!out.failures.length) await this.#settle(out, verdicts, out, link);
     const broken = selfProblem(e);
-    if (broken && !this.#selfBroken) out.failures.push({ kind: "bad-state", phase: "self", error: broken, stack: "" });
+    if (broken && !this.#selfBroken) {
+      // Frames that carried the broken claim out in this same frame are its consequence, not a finding of their own.
+      out.failures = out.failures.filter((f) => !(f.kind === "bad-output" && /claim\./.test(f.error)));
+      out.failures.push({ kind: "bad-state", phase: "self", error: broken, stack: "" });
+    }
     this.#selfBroken = broken !== null;
     if (out.refused && !out.penalised && !out.failures.length) {
       out.failures.push({ kind: "unpenalised", phase: "receive", error: `a frame its own decoder refuses (${describeError(engineDecodeError(bytes, e)).error}) was not penalised`, stack: "" });
