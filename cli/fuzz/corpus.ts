@@ -5,9 +5,10 @@
  * - Gossip and membership frames come from a {@link CaptureWorld} of seven engines scripted to do
  *   what makes every frame appear: writes and deletes (digests with rows and summaries, trie
  *   descents, full and partial deltas, rumors from a push-mode node), broadcasts with a lossy
- *   window (IHAVE, GRAFT, PRUNE; a 60 KB message the victim requests and then holds), a crashed node (PING_REQ, NACK, suspect and dead claims), a
- *   stalled node (an alive claim stating its lag), a node leaving (left claims), a node over its
- *   active view (SHUFFLE with DISCONNECT), and a relay-style node with many links (empty GRAFTs).
+ *   window (IHAVE, GRAFT, PRUNE; a 60 KB message the victim then holds), publishers at once on
+ *   all sides (crossing messages prune a node off the tree: an empty GRAFT), a crashed node
+ *   (PING_REQ, NACK, suspect and dead claims), a stalled node (an alive claim stating its lag), a
+ *   node leaving (left claims) and a node over its active view (SHUFFLE with DISCONNECT).
  * - HELLO, PROOF and CLOSE come from the real handshake (`runHandshake`) with seeded nonces, so
  *   the captured PROOFs verify again in the fuzzer's own handshakes.
  * - FORWARD and a CLOSE from an open link come from two real nodes (`createNode`) on memory links.
@@ -145,8 +146,8 @@ async function runWorld(suite: SignatureSuite, seed: number): Promise<{ world: C
     for (const i of round % 2 ? [6, 0, 3, 2] : [0, 3]) world.publish(i, "chat", enc(`crossing ${round}.${i}`));
     await world.runUntil(world.now + 250);
   }
-  // A large message while node 0 still loses payloads: it asks for it (a GRAFT naming it) and
-  // gets it once the window closes, so the victim holds a 60 KB message to answer GRAFTs with.
+  // A large message, so the victim holds a 60 KB message to answer GRAFTs with (the corpus has
+  // GRAFTs and IHAVEs naming it; the victim's own copy arrives once the lossy window closes).
   world.publish(1, "chat", new Uint8Array(60_000).fill(0x6c));
   await world.runUntil(world.now + 200);
   // Node 4 crashes: its probers ask helpers (PING_REQ), helpers with no link to it answer NACK,
