@@ -202,12 +202,15 @@ class Session {
     return { index: i, src, mutated, peer, toDriver, toHandshake };
   }
 
-  /** The handshake's frames for a drawn frame: the mutated one in the place of its kind. */
-  handshakeFrames(d: Drawn): Uint8Array[] {
+  /**
+   * The handshake's frames for a drawn frame: the mutated one in the place of its kind; any other
+   * frame either opens the conversation or follows the PROOF at once (kept until the verdict).
+   */
+  handshakeFrames(d: Drawn): { frames: Uint8Array[]; early: number } {
     const h = this.handshake!;
-    if (d.src.type.name === "HELLO") return [d.mutated.bytes, h.proof];
-    if (d.src.type.name === "PROOF") return [h.hello, d.mutated.bytes];
-    return d.mutated.bytes[0] & 1 ? [d.mutated.bytes] : [h.hello, h.proof, d.mutated.bytes];
+    if (d.src.type.name === "HELLO") return { frames: [d.mutated.bytes, h.proof], early: 0 };
+    if (d.src.type.name === "PROOF") return { frames: [h.hello, d.mutated.bytes], early: 0 };
+    return d.mutated.bytes[0] & 1 ? { frames: [d.mutated.bytes], early: 0 } : { frames: [h.hello, h.proof, d.mutated.bytes], early: 1 };
   }
 }
 
@@ -241,7 +244,8 @@ async function runFrame(s: Session, d: Drawn): Promise<FrameResult> {
     for (const f of x.failures) r.failures.push({ target: "driver", failure: f });
   }
   if (s.handshake && d.toHandshake) {
-    const x = await s.handshake.run(s.handshakeFrames(d));
+    const { frames, early } = s.handshakeFrames(d);
+    const x = await s.handshake.run(frames, early);
     r.handshake = x.outcome;
     r.timings.push({ target: "handshake", ms: x.ms });
     for (const f of x.failures) r.failures.push({ target: "handshake", failure: f });
@@ -490,7 +494,10 @@ async function minimizeCrash(o: FuzzOptions, suite: SignatureSuite, corpus: Corp
       s.engine.reset();
       failures = (await s.engine.feed(d.peer, bytes, deriveSeed(deriveSeed(o.seed, d.index), 9))).failures;
     } else if (c.target === "driver") failures = (await s.driver!.feed(bytes)).failures;
-    else failures = (await s.handshake!.run(s.handshakeFrames({ ...d, mutated: { bytes, mutations: d.mutated.mutations } }))).failures;
+    else {
+      const { frames, early } = s.handshakeFrames({ ...d, mutated: { bytes, mutations: d.mutated.mutations } });
+      failures = (await s.handshake!.run(frames, early)).failures;
+    }
     return failures.some(same);
   };
   try {

@@ -444,27 +444,29 @@ export class HandshakeTarget {
   }
 
   /**
-   * Runs one handshake fed `frames` in order (each after the previous one's crypto had its turn).
+   * Runs one handshake fed `frames` in order, each after the previous one's crypto had its turn,
+   * except the last `early` ones, which follow the one before them at once (frames a peer sends
+   * right after its PROOF, while the verdict is pending: they must be kept, in order).
    * `outcome` is `ok` (authenticated), `refused` (a `GrapevineError`), or `crash`.
    */
-  async run(frames: readonly Uint8Array[]): Promise<{ failures: Failure[]; ms: number; outcome: "ok" | "refused" | "crash"; bytesOut: number }> {
+  async run(frames: readonly Uint8Array[], early = 0): Promise<{ failures: Failure[]; ms: number; outcome: "ok" | "refused" | "crash"; bytesOut: number }> {
     const failures: Failure[] = [];
     const link = new ScriptedLink();
     const suite = new TrackingSuite(this.suite);
     let settled: { ok: HandshakeResult } | { err: unknown } | null = null;
     const promise = runHandshake(link, this.corpus.handshakeConfig(0, suite)).then((ok) => (settled = { ok }), (err) => (settled = { err }));
     let ms = 0;
-    for (const bytes of frames) {
+    for (let k = 0; k < frames.length; k++) {
       if (settled || !link.onmessage) break;
       const t0 = performance.now();
       try {
-        link.onmessage(bytes);
+        link.onmessage(frames[k]);
       } catch (e) {
         failures.push(failure("crash", "handshake", e));
       }
       ms += performance.now() - t0;
       // Its crypto (admission, signing, verifying) finishes before the peer speaks again.
-      await suite.quiesce();
+      if (k + 1 < frames.length - early || k === frames.length - 1) await suite.quiesce();
     }
     // Still waiting for the peer: the peer goes away, and the handshake must end.
     if (!settled) link.onclose?.("fuzz: peer gone");
@@ -477,6 +479,10 @@ export class HandshakeTarget {
       outcome = failures.length ? "crash" : "ok";
       if (!bytesEqual(s.ok.peer, this.corpus.keys[1].publicKey)) {
         failures.push({ kind: "crash", phase: "handshake", error: "authenticated a peer other than the one whose PROOF verified", stack: "" });
+      }
+      const kept = frames.slice(frames.length - early);
+      if (s.ok.early.length !== kept.length || kept.some((b, k) => !bytesEqual(b, s.ok.early[k]))) {
+        failures.push({ kind: "crash", phase: "handshake", error: `authenticated, but kept ${s.ok.early.length} of the ${kept.length} frames sent after the PROOF`, stack: "" });
       }
     } else if (s && "err" in s && !(s.err instanceof GrapevineError)) {
       failures.push(failure("crash", "handshake:reject", s.err));
