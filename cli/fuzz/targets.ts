@@ -43,6 +43,8 @@ import { typeOf } from "./registry.ts";
 export const QUEUE_BOUNDS = Object.freeze({ jobs: 2048, transmits: 1024, bytesOut: 4 * 1_048_576, events: 4096 });
 /** Virtual time between two frames, ms: timers (probes, grafts, gossip rounds) fire as frames flow. */
 const STEP_MS = 5;
+/** Ticks at one moment before an engine that still asks to be woken then counts as spinning. */
+const TICKS_PER_STEP_MAX = 32;
 /** Crypto rounds per frame (a job's callback may queue more jobs): a bound, never reached honestly. */
 const JOB_ROUNDS_MAX = 64;
 
@@ -179,7 +181,14 @@ export class EngineTarget {
     const verdicts = seededRng(deriveSeed(seed, 3));
     // Time passes between frames: what is due runs first, and is not counted against the frame.
     this.now += STEP_MS;
-    if (e.nextWakeAt() <= this.now) {
+    // A driver calls tick again whenever the engine asks to be woken at or before now: an engine
+    // that keeps asking after its work is done would spin its event loop.
+    let ticks = 0;
+    while (e.nextWakeAt() <= this.now) {
+      if (ticks++ === TICKS_PER_STEP_MAX) {
+        out.failures.push({ kind: "bad-state", phase: "timer", error: `still asks to be woken at ${e.nextWakeAt()} after ${TICKS_PER_STEP_MAX} ticks at ${this.now}: a driver would spin`, stack: "" });
+        break;
+      }
       try {
         e.tick(this.now);
       } catch (err) {
