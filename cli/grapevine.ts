@@ -42,6 +42,7 @@ Usage:
                                and peers in separate processes flooding messages through a relay
   grapevine relay [options]    run a relay (gossip peer + forwarder) until SIGINT/SIGTERM
   grapevine sim [options]      run the deterministic simulator
+  grapevine fuzz [--frames N] [--seed S] [--json]  mutated frames of every type against a live engine (fuzz --help)
   grapevine help               show this text
 
 Relay options (WebSockets on /, plus GET /healthz and /metrics):
@@ -254,6 +255,7 @@ export async function main(argv: string[]): Promise<number> {
         throw e;
       }
     }
+    if (command === "fuzz") return await (await import("./fuzz.ts")).fuzzCommand(rest);
     if (command === "sim") {
       await sim(parseFlags(rest));
       return 0;
