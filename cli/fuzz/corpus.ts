@@ -34,6 +34,8 @@ import { createNode } from "../../src/runtime/node.ts";
 import { createMemoryLinkPair } from "../../src/transport/memory.ts";
 import type { Link } from "../../src/transport/link.ts";
 import type { CredentialWire } from "../../src/wire/link-frames.ts";
+import { DELTA_FLAG, encodeFrame, FRAME } from "../../src/wire/frames.ts";
+import { encodeRootBody } from "../../src/wire/records.ts";
 import { decodeAny, type FrameType, missingFromCorpus, typeOf, variantsOf } from "./registry.ts";
 import { CaptureWorld, type Mark } from "./world.ts";
 
@@ -162,6 +164,9 @@ async function runWorld(suite: SignatureSuite, seed: number): Promise<{ world: C
     world.publish(step % 2 ? 3 : 6, "chat", enc(`later ${step}`));
     await world.runUntil(12_000 + (step - 3) * 2000);
   }
+  // Node 4 (crashed) turns out to have signed a second root for the version its peers hold; node 2
+  // passes it on to node 1, which finds the equivocation and sends the evidence to its links.
+  await equivocate(world, 4, 2, 1);
   await world.runUntil(24_000);
   // Mid-conversation: a write being pushed, a message spreading, probes in flight.
   world.write(0, "k0", enc("victim mid-conversation"));
@@ -170,6 +175,20 @@ async function runWorld(suite: SignatureSuite, seed: number): Promise<{ world: C
   const victim = world.mark(0);
   await world.runUntil(27_000);
   return { world, victim };
+}
+
+/**
+ * Node `origin` signs another root for its current version (another Merkle root, same everything
+ * else), and node `via` passes it to `to` as a delta with an empty range: proof, on `to`, that the
+ * origin equivocated.
+ */
+async function equivocate(world: CaptureWorld, origin: number, via: number, to: number): Promise<void> {
+  const root = world.nodes[origin].engine.store.self.root;
+  if (!root) throw new Error(`node ${origin} has no signed root to equivocate on`);
+  const body = encodeRootBody({ ...root.fields, root: sha256(enc(`another map of node ${origin}`)) });
+  const signature = await world.suite.sign(world.nodes[origin].key, signingBytes("root", NETWORK, PROTOCOL_VERSION, body));
+  const v = root.fields.version;
+  world.inject(via, to, encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, replyTo: 0, origins: [{ rootBody: body, signature, from: v, through: v, full: false, entries: [] }] }));
 }
 
 /** A memory link pair whose sends are recorded as frames from `from` to `to`. */

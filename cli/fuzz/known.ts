@@ -19,25 +19,7 @@ export interface KnownFinding {
   tracked: string;
 }
 
-export const KNOWN_FINDINGS: readonly KnownFinding[] = [
-  {
-    // A peer signs a suspicion of the victim at incarnation 2^53 − 1; the victim refutes at 2^53,
-    // which no peer decodes, so it can never outrank the accusation (src/core/membership.ts).
-    id: "refutation-beyond-2^53",
-    kinds: ["bad-state"],
-    error: /claim\.incarnation: expected an integer in 0\.\.9007199254740991/,
-    tracked: "test/adversarial/fuzz-findings.test.ts",
-  },
-  {
-    // A GRAFT naming one id many times is answered with one copy per mention, not deduplicated
-    // nor charged to any budget (src/core/broadcast.ts): 300 mentions of the victim's 60 KB
-    // message are 10 KB in and 18 MB out. Matched by its answer: hundreds of GOSSIPs to one frame.
-    id: "graft-not-deduplicated",
-    kinds: ["queue", "time"],
-    error: /\(sent \d{3,} GOSSIP\)/,
-    tracked: "test/adversarial/fuzz-findings.test.ts",
-  },
-];
+export const KNOWN_FINDINGS: readonly KnownFinding[] = [];
 
 /** The known finding a failure is, or null. */
 export function knownFinding(f: Failure): KnownFinding | null {

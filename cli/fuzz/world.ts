@@ -124,6 +124,12 @@ export class CaptureWorld {
     this.#input(this.nodes[i], { op: "leave", now: this.now });
   }
 
+  /** A frame crafted outside any engine, sent as if from node `from` (recorded like any other). */
+  inject(from: number, to: number, bytes: Uint8Array): void {
+    this.sent.push({ at: this.now, from, to, bytes });
+    this.#deliveries.push({ at: this.now + LATENCY_MS, seq: this.#seq++, from, to, bytes });
+  }
+
   /** Where node `i` stands now: its rebuild point. Call between steps (after a drain). */
   mark(i: number): Mark {
     const n = this.nodes[i];
@@ -167,7 +173,7 @@ export class CaptureWorld {
       if (next > t) break; // asked for a time already passed: nothing to do
       spins = next === last ? spins + 1 : 0;
       if (spins > DRAIN_ROUNDS_MAX) {
-        const late = this.nodes.filter((n) => n.engine.nextWakeAt() <= next).map((n) => `node ${n.index} (broadcast ${n.engine.broadcast.wakeAt}, membership ${n.engine.membership.wakeAt})`);
+        const late = this.nodes.filter((n) => n.engine.nextWakeAt() <= next).map((n) => `node ${n.index} (membership ${n.engine.membership.wakeAt()})`);
         throw new Error(`capture world: stuck at ${next} ms (t ${t}, now ${this.now}); engines that keep asking to be woken now: ${late.join(", ")}; deliveries ${this.#deliveries.length} first at ${this.#deliveries[0]?.at}; wakes ${this.nodes.map((n) => n.engine.nextWakeAt()).join(",")}`);
       }
       last = next;

@@ -255,10 +255,9 @@ export class Engine {
           if (f.type !== "unknown") this.membership.receive(now, linkId, f);
           return;
         }
-        case "link":
-          return; // the driver's own (CLOSE, FORWARD): never the engine's
         default: {
-          // Sync, broadcast, and types no one owns, which are scanned (bounded) and then ignored.
+          // Sync, broadcast, and types no one owns here (the link layer's are the driver's), which
+          // are scanned, bounded, and then ignored.
           const f = decodeFrame(bytes, this.#frameLimits);
           if (f.type === "unknown") return;
           const owner = frameOwner(f.type);

@@ -8,7 +8,7 @@ import { frameLimitsFor } from "../../src/core/engine.ts";
 import { resolveOptions } from "../../src/core/options.ts";
 import { decodeFrame, encodeFrame, FRAME, type Frame } from "../../src/wire/frames.ts";
 import { decodeLinkFrame, encodeLinkFrame, LINK_FRAME, type LinkFrame } from "../../src/wire/link-frames.ts";
-import { CLAIM_KIND, type ClaimBody, decodeMemberFrame, encodeClaimBody, encodeMemberFrame, MEMBER_FRAME, type MemberFrame } from "../../src/wire/member-frames.ts";
+import { CLAIM_KIND, type ClaimBody, type ClaimWire, decodeMemberFrame, encodeClaimBody, encodeMemberFrame, INCARNATION_MAX, MEMBER_FRAME, type MemberFrame } from "../../src/wire/member-frames.ts";
 import { utf8ByteLength } from "../../src/wire/shape.ts";
 import { FRAME_TYPES } from "../../cli/fuzz/registry.ts";
 
@@ -32,7 +32,7 @@ const claimBody: fc.Arbitrary<ClaimBody> = fc.integer({ min: CLAIM_KIND.ALIVE, m
     kind: fc.constant(kind),
     member: bytes(32),
     generation: uint,
-    incarnation: uint,
+    incarnation: fc.integer({ min: 0, max: INCARNATION_MAX }),
     claimer: accusation ? bytes(32) : fc.constant(null),
     addr: kind === CLAIM_KIND.ALIVE ? fc.option(text(60), { nil: null }) : fc.constant(null),
     lag: kind === CLAIM_KIND.ALIVE ? fc.option(fc.integer({ min: 1, max: 30_000 }), { nil: undefined }) : fc.constant(undefined),
@@ -42,14 +42,25 @@ const claimBody: fc.Arbitrary<ClaimBody> = fc.integer({ min: CLAIM_KIND.ALIVE, m
     return body;
   });
 });
-const claim = fc.tuple(claimBody, bytes(64)).map(([fields, signature]) => ({ body: encodeClaimBody(fields), signature, fields }));
+/** A claim; an accusation carries its proof, the member's alive claim at the accused rank. */
+const claim = fc.tuple(claimBody, bytes(64), bytes(64), fc.option(text(60), { nil: null })).map(([fields, signature, proofSignature, addr]) => {
+  const c: ClaimWire = { body: encodeClaimBody(fields), signature, fields };
+  if (fields.kind === CLAIM_KIND.SUSPECT || fields.kind === CLAIM_KIND.DEAD) {
+    const alive: ClaimBody = { kind: CLAIM_KIND.ALIVE, member: fields.member, generation: fields.generation, incarnation: fields.incarnation, claimer: null, addr };
+    c.proof = { body: encodeClaimBody(alive), signature: proofSignature, fields: alive };
+  }
+  return c;
+});
 const claims = fc.array(claim, { maxLength: 4 });
 const scope = fc.integer({ min: 0, max: 4 }).chain((depth) => fc.record({ depth: fc.constant(depth), index: fc.integer({ min: 0, max: 16 ** depth - 1 }) }));
 
 const GENERATORS: Record<string, fc.Arbitrary<Frame | MemberFrame | LinkFrame>> = {
   DIGEST: fc.record({
     type: fc.constant(FRAME.DIGEST), flags, scope,
-    rows: fc.option(fc.array(fc.record({ origin: bytes(32), generation: uint, have: uint }), { maxLength: 6 }), { nil: null }),
+    rows: fc.option(fc.array(fc.oneof(
+      fc.record({ origin: bytes(32), generation: uint, have: uint }),
+      fc.record({ origin: bytes(32), generation: uint, have: uint, tag: bytes(8) }),
+    ), { maxLength: 6 }), { nil: null }),
     summary: fc.option(fc.record({ hash: bytes(16), count: uint }), { nil: null }),
     id: uint,
   }),
@@ -72,6 +83,10 @@ const GENERATORS: Record<string, fc.Arbitrary<Frame | MemberFrame | LinkFrame>> 
   IHAVE: fc.record({ type: fc.constant(FRAME.IHAVE), ids: fc.array(bytes(32), { maxLength: 8 }) }),
   GRAFT: fc.record({ type: fc.constant(FRAME.GRAFT), ids: fc.array(bytes(32), { maxLength: 8 }) }),
   PRUNE: fc.constant({ type: FRAME.PRUNE }),
+  EVIDENCE: fc.record({
+    type: fc.constant(FRAME.EVIDENCE),
+    roots: fc.tuple(fc.record({ body: fc.uint8Array({ maxLength: 256 }), signature: bytes(64) }), fc.record({ body: fc.uint8Array({ maxLength: 256 }), signature: bytes(64) })),
+  }),
   PING: fc.record({ type: fc.constant(MEMBER_FRAME.PING), seq, claims }),
   ACK: fc.record({ type: fc.constant(MEMBER_FRAME.ACK), seq, claims }),
   PING_REQ: fc.record({ type: fc.constant(MEMBER_FRAME.PING_REQ), seq, target: bytes(32), claims }),
