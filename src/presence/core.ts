@@ -552,6 +552,10 @@ export class RoomCore<S = unknown> {
   }
 
   /** Stops everything; the key is left as it is (the node's farewell or the last leave handled it). */
+  dispose(): void {
+    this.#dispose();
+  }
+
   #dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;

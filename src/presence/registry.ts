@@ -28,15 +28,20 @@ export class RoomRegistry {
   /** A new handle on the room `id`. Throws `TypeError`/`RangeError` on bad options. */
   open<S>(id: string, options: RoomOptions<S>): Room<S> {
     if (options === null || typeof options !== "object") throw new TypeError("room options must be an object");
-    let core = this.#cores.get(id) as RoomCore<S> | undefined;
-    if (core && !core.disposed) core.checkCompatible(options);
-    else {
-      const fresh: RoomCore<S> = new RoomCore<S>(this.#node, id, options, this.#verifier, () => {
-        if (this.#cores.get(id) === fresh) this.#cores.delete(id);
-      });
-      this.#cores.set(id, fresh as RoomCore<unknown>);
-      core = fresh;
+    const core = this.#cores.get(id) as RoomCore<S> | undefined;
+    if (core && !core.disposed) {
+      core.checkCompatible(options);
+      return new Room<S>(core, options);
     }
-    return new Room<S>(core, options);
+    const fresh: RoomCore<S> = new RoomCore<S>(this.#node, id, options, this.#verifier, () => {
+      if (this.#cores.get(id) === fresh) this.#cores.delete(id);
+    });
+    this.#cores.set(id, fresh as RoomCore<unknown>);
+    try {
+      return new Room<S>(fresh, options);
+    } catch (e) {
+      fresh.dispose(); // a room its first handle could not open is not kept with that handle's options
+      throw e;
+    }
   }
 }
