@@ -17,6 +17,7 @@
  */
 
 import type { ChangeEvent, GrapevineNode } from "../runtime/node.ts";
+import { bytesEqual as sameBytes } from "../bytes.ts";
 import { nodeIdFromText } from "../crypto/identity.ts";
 import { userCredentialToWire, type UserCredential, type UserCredentialWire } from "../runtime/credential.ts";
 import { encode } from "../wire/cbor.ts";
@@ -215,6 +216,7 @@ export class RoomCore<S = unknown> {
   setCredential(credential: UserCredential | undefined): void {
     if (credential === undefined) return;
     const wire = userCredentialToWire(credential, this.#node.id, Date.now());
+    if (this.#credential && sameBytes(this.#credential.wire.signature, wire.signature)) return; // presented again: nothing new
     if (wire.user !== this.user) throw new TypeError(`credential is for user ${JSON.stringify(wire.user)}, the room's user is ${JSON.stringify(this.user)}`);
     const c = { wire, verified: false };
     this.#credential = c;
