@@ -2,7 +2,8 @@
  * The presence example (`grapevine demo` serves it at `/presence`) in headless Chromium: three
  * tabs, two of them one user (they share localStorage, so the user key), one of another browser
  * context. Each shows two avatars (the two-tab user with a "2"); a cursor moved in one tab shows up
- * in the others; a closed tab is logged as leaving with reason `left`.
+ * in the others; a closed tab is logged as leaving with reason `left`. Then the React version of the
+ * example (`/presence/react`) in two browsers: each shows both users, and a renamed user shows up.
  * Without Chromium the test is skipped, unless GRAPEVINE_REQUIRE_BROWSER=1 (CI), where it fails.
  */
 import { describe, expect, it } from "vitest";
@@ -48,6 +49,19 @@ describe("presence example in Chromium", () => {
       await a2.close();
       await b.waitForFunction(() => /left \(left\)/.test(document.querySelector("#log")?.textContent ?? ""), null, { timeout: 15_000 });
       await b.waitForFunction(() => document.querySelectorAll("#avatars .avatar .tabs").length === 0, null, { timeout: 15_000 });
+
+      // The React version of the example (its own room), as the demo serves it: production build.
+      const reactUrl = new URL("/presence/react", demo.dashboard).href;
+      const r1 = await one.context.newPage();
+      const r2 = await two.context.newPage();
+      for (const p of [r1, r2]) {
+        p.on("pageerror", (e) => errors.push(e.message));
+        await p.goto(reactUrl);
+      }
+      for (const p of [r1, r2]) await p.waitForFunction(() => document.querySelectorAll("#avatars .avatar").length === 2, null, { timeout: 20_000 });
+      expect(await r2.textContent("#status")).toBe("2 tabs here");
+      await r1.fill("#name", "Zed");
+      await r2.waitForFunction(() => Array.from(document.querySelectorAll("#avatars .avatar"), (a) => a.textContent).includes("Z"), null, { timeout: 10_000 });
     } finally {
       await one.close();
       await two.close();
