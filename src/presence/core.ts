@@ -120,6 +120,7 @@ export class RoomCore<S = unknown> {
   #expiryTimer: ReturnType<typeof setTimeout> | null = null;
   #syncTimer: ReturnType<typeof setTimeout> | null = null;
   #settleTimer: ReturnType<typeof setTimeout> | null = null;
+  #sweepTimer: ReturnType<typeof setInterval> | null = null;
   #synced = false;
   #disposed = false;
   #snapshot: PresenceSnapshot<S> | null = null;
@@ -151,6 +152,10 @@ export class RoomCore<S = unknown> {
     this.#off.push(node.on("link", (l) => this.#onLink(l.up)));
     this.#off.push(node.on("close", () => this.#dispose()));
     this.#off.push(node.subscribe(this.topic, (m) => this.#onMessage(m.origin, m.payload, m.local)));
+    if (node.options.membership) {
+      this.#sweepTimer = setInterval(() => this.#sweep(), Math.max(250, Math.min(this.limits.timeoutMs / 2, 10_000)));
+      (this.#sweepTimer as { unref?: () => void }).unref?.();
+    }
     for (const origin of node.origins()) {
       if (origin === node.id) continue;
       const v = node.get(this.key, origin);
@@ -341,11 +346,16 @@ export class RoomCore<S = unknown> {
     const cur = this.#others.get(peer);
     if (!cur) {
       const member = this.#node.memberState(peer);
+      // A member that membership does not know would never be heard of again, farewell or
+      // failure (membership drops claims about strangers): unless it becomes known, it times out
+      // like an unreachable one. The sweep catches members membership forgets later.
+      const unknown = member === undefined && this.#node.options.membership;
       const o: Other = {
-        peer, user: parsed.user, state: parsed.state, lastSeen: now, unreachableSince: null,
+        peer, user: parsed.user, state: parsed.state, lastSeen: now, unreachableSince: unknown ? now : null,
         present: member !== "dead" && member !== "left", credential: parsed.credential, verified, entry: null,
       };
       this.#others.set(peer, o);
+      if (unknown) this.#armTimeout();
       this.#changed();
       if (o.present && announce && this.#synced) this.#emit("join", { type: "join", entry: this.#entry(o) });
     } else {
@@ -393,6 +403,25 @@ export class RoomCore<S = unknown> {
     }
     o.unreachableSince ??= now;
     this.#armTimeout();
+  }
+
+  /**
+   * Members membership does not know (never learnt, or evicted from a full table) get no member
+   * events: they are held unreachable from the moment this is noticed, and time out unless
+   * membership learns of them.
+   */
+  #sweep(): void {
+    const now = Date.now();
+    let armed = false;
+    for (const o of this.#others.values()) {
+      if (!o.present) continue;
+      const m = this.#node.memberState(o.peer);
+      if (m === undefined && o.unreachableSince === null) {
+        o.unreachableSince = now;
+        armed = true;
+      }
+    }
+    if (armed) this.#armTimeout();
   }
 
   #armTimeout(): void {
@@ -563,6 +592,8 @@ export class RoomCore<S = unknown> {
     this.#disposed = true;
     for (const off of this.#off) off();
     for (const t of [this.#writeTimer, this.#timeoutTimer, this.#syncTimer, this.#expiryTimer, this.#settleTimer]) if (t) clearTimeout(t);
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = null;
     this.#writeTimer = this.#timeoutTimer = this.#syncTimer = this.#expiryTimer = this.#settleTimer = null;
     this.#pending.clear();
     this.#onDisposed();

@@ -198,3 +198,40 @@ describe("presence", () => {
     expect(ra.presence.self).toBeNull();
   });
 });
+
+describe("presence of members that membership does not know", () => {
+  it("an entry whose node membership never learns of times out instead of staying for ever (its farewell never reaches here)", async () => {
+    const r = await node(80);
+    const a = await node(81);
+    const b = await node(82, { membersMax: 1 }); // a full member table: b learns of a only through state
+    await link(r, a);
+    await link(r, b);
+    const rb = b.room("x", { presence: "b", timeoutMs: 1500 });
+    const log = record(rb);
+    a.room("x", { presence: "a" });
+    await until(() => rb.presence.others.length === 1 && log.some((e) => e.type === "sync"), 3000, "a present at b, synced");
+    expect(b.memberState(a.id)).toBeUndefined();
+    const closed = Date.now();
+    await a.close();
+    nodes.splice(nodes.indexOf(a), 1);
+    // Membership here may drop a's farewell (a claim about a stranger, when a is not in its full
+    // table): the entry then times out; either way it leaves, within the timeout and one sweep.
+    await until(() => log.some((e) => e.type === "leave"), 5000, "leave");
+    expect(first(log, "leave")).toMatchObject({ entry: { peer: a.id } });
+    expect(["left", "timeout"]).toContain(first(log, "leave").reason);
+    expect(Date.now() - closed).toBeLessThan(1500 + 750 + 1000); // the timeout, one sweep, slack
+  });
+
+  it("a member membership learns of soon after its state does not time out", async () => {
+    const a = await node(83);
+    const b = await node(84);
+    await link(a, b);
+    const ra = a.room("x", { presence: "a", timeoutMs: 400 });
+    const log = record(ra);
+    b.room("x", { presence: "b" });
+    await until(() => ra.presence.others.length === 1, 3000, "b present");
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(ra.presence.others.length).toBe(1);
+    expect(log.filter((e) => e.type === "leave")).toEqual([]);
+  });
+});
