@@ -1,9 +1,11 @@
 /**
  * A typed example, checked by `tsc` (`npm run typecheck`), never run: what a web developer writes
- * against the node's and the room's events must compile without casts or `!`, and what is wrong
- * must not compile (each `@ts-expect-error` fails the type check if its line ever type-checks).
+ * against the node's and the room's events, snapshots and the React hooks must compile without
+ * casts or `!`, and what is wrong must not compile (each `@ts-expect-error` fails the type check if
+ * its line ever type-checks).
  */
 import type { BroadcastMessage, GrapevineNode, MemberEventDetail, PresenceEntry, PresenceEvent, PresenceSnapshot, Room } from "../../mod.ts";
+import { useBroadcast, useOthers, usePresence, useRoom, useSelf, useUsers } from "../../src/react/mod.ts";
 
 interface Cursor {
   name: string;
@@ -82,4 +84,24 @@ export function snapshots(room: Room<Cursor>): void {
   room.presence.update({ color: "#36c" });
   // @ts-expect-error not a field of the state
   room.presence.update({ colour: "#36c" });
+}
+
+export function hooks(): void {
+  // Hooks are functions; calling them outside a component is fine for the type checker.
+  const room = useRoom<Cursor>(node, "doc", { presence: { name: "Ada", color: "#c33" } });
+  const others: readonly PresenceEntry<Cursor>[] = useOthers(room);
+  const self: PresenceEntry<Cursor> | null = useSelf(room);
+  const users = useUsers(room);
+  const [me, update] = usePresence(room);
+  const name: string | undefined = me?.name;
+  update({ color: "#36c" });
+  const send = useBroadcast<{ x: number }, Cursor>(room, "cursor", (m) => void (m.payload.x + m.peer.length));
+  send({ x: 1 });
+  void [others, self, users, name];
+  // @ts-expect-error the patch is typed by the state
+  update({ size: 3 });
+  // @ts-expect-error the payload is typed
+  send({ y: 1 });
+  // @ts-expect-error presence must match the room's state type
+  useRoom<Cursor>(node, "doc", { presence: { name: 1 } });
 }
