@@ -58,7 +58,7 @@ describe("presence", () => {
     rb.presence.update({ name: "bobby" } as never);
     await until(() => logA.some((e) => e.type === "update"), 3000, "update");
     const up = first(logA, "update");
-    expect(up.entry!.state).toEqual({ name: "bobby" });
+    expect(up.entry.state).toEqual({ name: "bobby" });
     expect(up.previous).toEqual({ name: "bob" });
     expect(logA.filter((e) => e.type === "leave")).toEqual([]);
 
