@@ -34,6 +34,7 @@ export {
   type ConnectOptions,
   type LinkHandle,
   type MemberEventDetail,
+  type NodeEvent,
   type NodeEventMap,
   type NodeOptions,
   type Validator,
@@ -43,7 +44,11 @@ export {
   Room,
   type LeaveReason,
   type PresenceEntry,
+  type PresenceEvent,
   type PresenceEventDetail,
+  type PresenceEventMap,
+  type PresenceSnapshot,
+  type PresenceUsers,
   type Reach,
   type RoomMessage,
   type RoomOptions,
@@ -51,7 +56,7 @@ export {
 export type { MemberState } from "./src/core/claims.ts";
 export type { MemberInfo, MembershipStats } from "./src/core/membership.ts";
 export type { BroadcastStats, Delivery, Verdict } from "./src/core/broadcast.ts";
-export { issueCredential, type Credential } from "./src/runtime/credential.ts";
+export { issueCredential, issueUserCredential, type Credential, type UserCredential, type UserCredentialRequest } from "./src/runtime/credential.ts";
 export type { Link } from "./src/transport/link.ts";
 export { createMemoryLinkPair } from "./src/transport/memory.ts";
 export { websocketLink, type WebSocketConstructor, type WebSocketLike, type WebSocketLinkOptions } from "./src/transport/websocket.ts";

@@ -4,6 +4,11 @@
  * WebCrypto with the noble fallback and checks, hashes, CBOR) minified for browsers, and the bundle
  * is gzipped at level 9 — the same method as the anchors in DESIGN.md §12.
  *
+ * `entries` measures what a tab pays for what it imports, one bundle per entry under `cli/size/`:
+ * presence only (node, dialer, room), presence with the topic API, presence with WebRTC direct
+ * links, every export of the main entry, and presence with `grapevine/react` (React itself left out:
+ * it is the app's).
+ *
  * @module
  */
 
@@ -31,10 +36,36 @@ export interface SizeReport {
   packages_gzip: Record<string, number>;
   /** The largest inputs, by minified bytes in the bundle. */
   modules: ModuleSize[];
-  /** Other libraries' browser bundles, min+gzip KiB (DESIGN.md §12). */
-  anchors: { trystero_kib: number; y_webrtc_yjs_kib: number; libp2p_gossipsub_kib: number };
+  /** Other libraries' browser bundles, min+gzip KiB (DESIGN.md §14). */
+  anchors: { trystero_kib: number; y_webrtc_yjs_kib: number; libp2p_gossipsub_kib: number; y_websocket_kib: number; liveblocks_kib: number };
+  /** One bundle per kind of tab, by what it imports (see the module doc). */
+  entries: Record<SizeEntry, EntrySize>;
+  /** What the entries should come to, min+gzip KiB (issue 15). */
+  targets: { presence_kib: number; everything_kib: number };
   esbuild: string;
 }
+
+/** The tabs `entries` measures, with their entry files under `cli/size/`. */
+export const SIZE_ENTRIES = {
+  presence: { stem: "size/presence", external: [] as string[] },
+  "presence+broadcast": { stem: "size/broadcast", external: [] as string[] },
+  "presence+webrtc": { stem: "size/webrtc", external: [] as string[] },
+  everything: { stem: "size/everything", external: [] as string[] },
+  "presence+react": { stem: "size/react", external: ["react", "react-dom"] },
+} as const;
+
+/** A name of {@link SIZE_ENTRIES}. */
+export type SizeEntry = keyof typeof SIZE_ENTRIES;
+
+/** One entry's bundle. */
+export interface EntrySize {
+  bytes_min: number;
+  bytes_min_gzip: number;
+  kib_min_gzip: number;
+}
+
+const kib = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
+const gzipSize = (code: string) => gzipSync(new TextEncoder().encode(code), { level: 9 }).length;
 
 /** Bundles and measures the browser peer. Throws if esbuild is missing. */
 export async function benchSize(options: { top?: number } = {}): Promise<SizeReport> {
@@ -57,6 +88,12 @@ export async function benchSize(options: { top?: number } = {}): Promise<SizeRep
     const without = await bundleForBrowser(esbuild, entry, { minify: true, external: [name] });
     packagesGzip[name] = gzipped - gzipSync(new TextEncoder().encode(without.code), { level: 9 }).length;
   }
+  const entries = {} as Record<SizeEntry, EntrySize>;
+  for (const [name, e] of Object.entries(SIZE_ENTRIES) as [SizeEntry, (typeof SIZE_ENTRIES)[SizeEntry]][]) {
+    const { code: c } = await bundleForBrowser(esbuild, entryPath(e.stem), { minify: true, external: [...e.external] });
+    const z = gzipSize(c);
+    entries[name] = { bytes_min: new TextEncoder().encode(c).length, bytes_min_gzip: z, kib_min_gzip: kib(z) };
+  }
   return {
     bundle: "browser-peer",
     bytes_min: bytes.length,
@@ -65,7 +102,9 @@ export async function benchSize(options: { top?: number } = {}): Promise<SizeRep
     packages: Object.fromEntries(Object.entries(packages).sort((a, b) => b[1] - a[1])),
     packages_gzip: packagesGzip,
     modules: modules.slice(0, options.top ?? 15),
-    anchors: { trystero_kib: 23, y_webrtc_yjs_kib: 59, libp2p_gossipsub_kib: 205 },
+    anchors: { trystero_kib: 23, y_webrtc_yjs_kib: 59, libp2p_gossipsub_kib: 205, y_websocket_kib: 27.6, liveblocks_kib: 56.8 },
+    entries,
+    targets: { presence_kib: 30, everything_kib: 45 },
     esbuild: esbuild.version,
   };
 }

@@ -41,7 +41,11 @@ export interface BrowserBundle {
 }
 
 /** Bundles `entry` (an absolute path) as one ES module for browsers. */
-export async function bundleForBrowser(esbuild: Esbuild, entry: string, options: { minify: boolean; external?: string[] }): Promise<BrowserBundle> {
+export async function bundleForBrowser(
+  esbuild: Esbuild,
+  entry: string,
+  options: { minify: boolean; external?: string[]; development?: boolean },
+): Promise<BrowserBundle> {
   const result = await esbuild.build({
     external: options.external ?? [],
     entryPoints: [entry],
@@ -51,6 +55,8 @@ export async function bundleForBrowser(esbuild: Esbuild, entry: string, options:
     target: "es2022",
     minify: options.minify,
     legalComments: "none",
+    // React reads process.env.NODE_ENV, which browsers lack: its production build, as an app ships it.
+    define: { "process.env.NODE_ENV": JSON.stringify(options.development ? "development" : "production") },
     metafile: true,
     write: false,
     logLevel: "silent",

@@ -1,7 +1,8 @@
 /**
  * The demo's HTTP routes, served next to the relay's own (`/healthz`, `/metrics`) on the same
  * port: the dashboard page at `/`, its script at `/demo/app.js` (bundled with esbuild on first
- * request), the presence example at `/presence` (script `/presence/app.js`), and `/demo/state`: GET for the snapshot, POST for a browser peer to report what it
+ * request), the presence example at `/presence` (script `/presence/app.js`) and its React version at
+ * `/presence/react` (script `/presence/react.js`), and `/demo/state`: GET for the snapshot, POST for a browser peer to report what it
  * holds and get the snapshot back. Web-standard `Request`/`Response` only.
  *
  * @module
@@ -9,7 +10,7 @@
 
 import { pageScript } from "../bundle.ts";
 import { dashboardHtml } from "../dashboard/page.ts";
-import { presenceHtml } from "../presence/page.ts";
+import { presenceHtml, reactPresenceHtml } from "../presence/page.ts";
 import type { MeshSnapshot, MeshView } from "./mesh-view.ts";
 
 /** A browser's report is small: its view of each member is one number. */
@@ -30,6 +31,7 @@ export interface RouteHost {
 export function demoRoutes(host: RouteHost): (request: Request) => Promise<Response | null> {
   const buildScript = pageScript("dashboard/app", "the live dashboard");
   const buildPresence = pageScript("presence/app", "the presence example");
+  const buildReact = pageScript("presence/react-main", "the React presence example");
 
   return async (request) => {
     const { pathname } = new URL(request.url);
@@ -54,8 +56,11 @@ export function demoRoutes(host: RouteHost): (request: Request) => Promise<Respo
     if (pathname === "/presence" && request.method === "GET") {
       return new Response(presenceHtml({ network: host.network, intervalMs: host.intervalMs }), { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
     }
-    if (pathname === "/presence/app.js" && request.method === "GET") {
-      const s = await buildPresence();
+    if (pathname === "/presence/react" && request.method === "GET") {
+      return new Response(reactPresenceHtml({ network: host.network, intervalMs: host.intervalMs }), { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+    }
+    if ((pathname === "/presence/app.js" || pathname === "/presence/react.js") && request.method === "GET") {
+      const s = await (pathname === "/presence/app.js" ? buildPresence : buildReact)();
       if ("problem" in s) return new Response(`console.error(${JSON.stringify(s.problem)});`, { status: 503, headers: { "content-type": "text/javascript" } });
       return new Response(s.code, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-store" } });
     }

@@ -103,13 +103,13 @@ async function main(): Promise<void> {
   });
 
   room.presence.on("sync", () => renderAvatars(room));
-  room.presence.on("join", ({ entry }) => (renderAvatars(room), log(`${entry!.state.name} joined`)));
-  room.presence.on("update", ({ entry }) => (renderAvatars(room), log(`${entry!.state.name} updated`)));
+  room.presence.on("join", ({ entry }) => (renderAvatars(room), log(`${entry.state.name} joined`)));
+  room.presence.on("update", ({ entry }) => (renderAvatars(room), log(`${entry.state.name} updated`)));
   room.presence.on("leave", ({ entry, reason }) => {
     renderAvatars(room);
-    cursors.get(entry!.peer)?.el.remove();
-    cursors.delete(entry!.peer);
-    log(`${entry!.state.name} left (${reason})`);
+    cursors.get(entry.peer)?.el.remove();
+    cursors.delete(entry.peer);
+    log(`${entry.state.name} left (${reason})`);
   });
   renderAvatars(room);
 

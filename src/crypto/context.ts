@@ -16,7 +16,7 @@
 import { concatBytes } from "../bytes.ts";
 
 /** What a signature covers. Each kind has a fixed one-byte code; see {@link SIGNED_KIND_CODES}. */
-export type SignedKind = "root" | "handshake" | "message" | "member" | "signal";
+export type SignedKind = "root" | "handshake" | "message" | "member" | "signal" | "user";
 
 /** The frozen kind codes written into the context tag. Codes never change meaning. */
 export const SIGNED_KIND_CODES: Readonly<Record<SignedKind, number>> = Object.freeze({
@@ -25,6 +25,8 @@ export const SIGNED_KIND_CODES: Readonly<Record<SignedKind, number>> = Object.fr
   message: 3,
   member: 4,
   signal: 5,
+  /** A user credential: an authority binds a user id (and display claims) to a node key. */
+  user: 6,
 });
 
 /** The longest network name, in UTF-8 bytes; the tag stores its length in one byte. */

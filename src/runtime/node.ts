@@ -42,7 +42,8 @@ import {
 } from "../wire/link-frames.ts";
 import { type Credential, credentialProblem, credentialToWire } from "./credential.ts";
 import type { MemberState } from "../core/claims.ts";
-import { Room, type RoomOptions } from "../presence/room.ts";
+import { RoomRegistry } from "../presence/registry.ts";
+import type { Room, RoomOptions } from "../presence/room.ts";
 import { type AdmissionPolicy, type HandshakeConfig, runHandshake } from "./handshake.ts";
 
 export { PROTOCOL_VERSION };
@@ -155,13 +156,19 @@ export interface ChangeEvent {
   local: boolean;
 }
 
-/** Events a node dispatches (as `CustomEvent`s; `detail` holds the payload). */
+/**
+ * Events a node dispatches, by type, with the `detail` each carries (`close` is a plain `Event`).
+ * {@link GrapevineNode.on} hands listeners the detail; `addEventListener` hands them the event.
+ */
 export interface NodeEventMap {
+  /** A key of some node changed in this node's view (remote or local). */
   change: ChangeEvent;
-  penalty: { link: number; peer: string | null; code: string; message: string };
-  error: GrapevineError;
+  /** A broadcast message was delivered here, on any topic (`subscribe(topic)` filters by topic). */
+  message: BroadcastMessage;
   /** A FORWARD addressed to this node arrived (see {@link GrapevineNode.sendTo}). */
-  message: { from: string; payload: Uint8Array };
+  direct: { from: string; payload: Uint8Array };
+  /** A peer misbehaved provably and was penalised (`peer` is null before its handshake finished). */
+  penalty: { link: number; peer: string | null; code: string; message: string };
   /** A link went over its high-water mark (`congested: true`) or drained below half of it. */
   congestion: { link: number; peer: string; congested: boolean; bufferedAmount: number };
   /** A link made by {@link dial} is up (dispatched by the dialer). */
@@ -179,7 +186,12 @@ export interface NodeEventMap {
   equivocation: { origin: string; generation: number; version: number };
   /** Membership wants a link to `peer` (the active view is short); `url` is where it says it listens (its `addr`). */
   "want-link": { peer: string; url: string };
+  /** The node closed. */
+  close: undefined;
 }
+
+/** The event object a listener of `type` gets: a `CustomEvent` with its detail, or a plain `Event` for `close`. */
+export type NodeEvent<K extends keyof NodeEventMap> = NodeEventMap[K] extends undefined ? Event : CustomEvent<NodeEventMap[K]>;
 
 /** Detail of a `member` event. */
 export interface MemberEventDetail {
@@ -345,6 +357,36 @@ export class GrapevineNode extends EventTarget {
   }
 
   /**
+   * Calls `listener` with the detail of every event of `type` (see {@link NodeEventMap}); returns a
+   * function that stops it.
+   *
+   * @example
+   * ```ts
+   * const off = node.on("member", ({ id, state }) => console.log(id, state));
+   * node.on("direct", ({ from, payload }) => console.log(from, payload.length));
+   * off();
+   * ```
+   */
+  on<K extends keyof NodeEventMap>(type: K, listener: (detail: NodeEventMap[K]) => void): () => void {
+    const h = (e: Event) => listener((e as CustomEvent<NodeEventMap[K]>).detail);
+    super.addEventListener(type, h);
+    return () => super.removeEventListener(type, h);
+  }
+
+  /** Listeners of the types in {@link NodeEventMap} get their event typed. */
+  override addEventListener<K extends keyof NodeEventMap>(type: K, listener: ((event: NodeEvent<K>) => void) | null, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((event: never) => void), options?: boolean | AddEventListenerOptions): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  override removeEventListener<K extends keyof NodeEventMap>(type: K, listener: ((event: NodeEvent<K>) => void) | null, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((event: never) => void), options?: boolean | EventListenerOptions): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  /**
    * Runs the handshake on `link` (HELLO, PROOF, admission; see PROTOCOL.md §8) and, once both
    * sides are authenticated, attaches it: gossip starts over it at once. Resolves with the peer's
    * id and a handle; rejects with a `GrapevineError` `LINK_CLOSED` whose message says why (the
@@ -430,19 +472,23 @@ export class GrapevineNode extends EventTarget {
 
   /**
    * A room: presence (who is here, with what state) and ephemeral messages among the nodes that
-   * open the same `id`. See {@link Room}.
+   * open the same `id`. See {@link Room}. Each call gives a new handle; handles of one id share one
+   * presence, which leaves when the last handle in it leaves or closes.
    *
    * @example
    * ```ts
    * const room = node.room("lobby", { presence: { name: "Ada" } });
-   * room.presence.on("join", ({ entry }) => console.log(entry!.state, "joined"));
+   * room.presence.on("join", ({ entry }) => console.log(entry.state, "joined"));
    * room.broadcast("wave", { at: Date.now() });
    * ```
    */
   room<S = unknown>(id: string, options: RoomOptions<S> = {}): Room<S> {
     this.#assertOpen();
-    return new Room<S>(this, id, options);
+    return this.#rooms.open<S>(id, options);
   }
+
+  /** Rooms open on this node, shared by their handles; credentials checked with this node's suite. */
+  #rooms = new RoomRegistry(this, (publicKey, message, signature) => this.#suite.verify(publicKey, message, signature));
 
   /** Membership's view of the node `id`: alive, suspect, dead, left, or undefined when unknown. */
   memberState(id: string): MemberState | undefined {

@@ -14,7 +14,7 @@ describe("signingBytes", () => {
   });
 
   it("has the frozen kind codes", () => {
-    expect(SIGNED_KIND_CODES).toEqual({ root: 1, handshake: 2, message: 3, member: 4, signal: 5 });
+    expect(SIGNED_KIND_CODES).toEqual({ root: 1, handshake: 2, message: 3, member: 4, signal: 5, user: 6 });
     expect(Object.isFrozen(SIGNED_KIND_CODES)).toBe(true);
   });
 

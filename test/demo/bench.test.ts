@@ -23,9 +23,21 @@ describe("grapevine bench size", () => {
     const paths = r.modules.map((m: { path: string }) => m.path).join(" ");
     for (const part of ["src/core/engine", "src/runtime/node", "cbor-x/"]) expect(paths).toContain(part);
     expect(Object.keys(r.packages)).toEqual(expect.arrayContaining(["grapevine", "cbor-x", "@noble/ed25519"]));
+    // One bundle per kind of tab; each grows with what it imports.
+    const e = r.entries as Record<string, { bytes_min: number; bytes_min_gzip: number; kib_min_gzip: number }>;
+    expect(Object.keys(e)).toEqual(["presence", "presence+broadcast", "presence+webrtc", "everything", "presence+react"]);
+    for (const v of Object.values(e)) {
+      expect(v.bytes_min_gzip).toBeGreaterThan(1_000);
+      expect(v.bytes_min_gzip).toBeLessThan(v.bytes_min);
+      expect(v.kib_min_gzip).toBeCloseTo(v.bytes_min_gzip / 1024, 1);
+    }
+    expect(e["presence+webrtc"].bytes_min).toBeGreaterThan(e.presence.bytes_min);
+    expect(e["presence+react"].bytes_min).toBeGreaterThan(e.presence.bytes_min);
+    expect(e.everything.bytes_min).toBeGreaterThanOrEqual(e["presence+webrtc"].bytes_min);
+    expect(r.targets).toEqual({ presence_kib: 30, everything_kib: 45 });
     const sizes = r.modules.map((m: { bytes: number }) => m.bytes);
     expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
-  }, 30_000);
+  }, 120_000);
 
   it("refuses unknown benchmarks", async () => {
     const err = vi.spyOn(console, "error").mockImplementation(() => {});

@@ -19,6 +19,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   name: string;
   exports: Record<string, unknown>;
   bin: Record<string, string>;
+  devDependencies: Record<string, string>;
 };
 
 function npm(args: string[], cwd: string): string {
@@ -48,7 +49,8 @@ describe("npm pack → install → import", { timeout: 180_000 }, () => {
 
     mkdirSync(project);
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-    npm(["install", ...QUIET_INSTALL, tarball], project);
+    // A consumer of `grapevine/react` has React already (an optional peer dependency).
+    npm(["install", ...QUIET_INSTALL, tarball, `react@${pkg.devDependencies.react}`], project);
   }, 180_000);
 
   afterAll(() => {

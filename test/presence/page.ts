@@ -19,7 +19,10 @@ const pv = {
     dial(node, o.url);
     room = node.room("lobby", { presence: { name: o.name }, timeoutMs: o.timeoutMs, throttleMs: 50 });
     for (const type of ["sync", "join", "update", "leave"] as const) {
-      room.presence.on(type, (d) => log.push({ type, peer: d.entry?.peer ?? null, reason: d.reason ?? null, state: d.entry?.state ?? null, at: Date.now() }));
+      room.presence.on(type, (d) => {
+        const entry = d.type === "sync" ? null : d.entry;
+        log.push({ type, peer: entry?.peer ?? null, reason: d.type === "leave" ? d.reason : null, state: entry?.state ?? null, at: Date.now() });
+      });
     }
     // A closing page says farewell synchronously: the pre-signed `left` claim goes out at once.
     addEventListener("pagehide", () => void node.close());

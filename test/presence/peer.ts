@@ -12,6 +12,6 @@ const [url, network, timeoutMs, fast] = process.argv.slice(2);
 const node = await createNode({ network, ...JSON.parse(fast) });
 dial(node, url, { WebSocket: nodeWebSocket });
 const room = node.room("lobby", { presence: { name: "node-peer" }, timeoutMs: Number(timeoutMs), throttleMs: 50 });
-room.presence.on("sync", ({ others }) => console.log(JSON.stringify({ sync: others!.length })));
+room.presence.on("sync", ({ others }) => console.log(JSON.stringify({ sync: others.length })));
 console.log(JSON.stringify({ id: node.id }));
 setInterval(() => {}, 1 << 30); // stay up until killed

@@ -25,12 +25,15 @@ export const why = "chromium not found (apt-get install -y chromium); GRAPEVINE_
 /** Headless Chromium with a fresh profile; `args` adds switches. */
 export const launchChromium = helpers.launchChromium;
 
-/** Bundles `entry` for browsers and serves it as the only script of an HTML page on 127.0.0.1. */
-export async function serveBundledPage(entry: string, title: string): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * Bundles `entry` for browsers and serves it as the only script of an HTML page on 127.0.0.1.
+ * `define` replaces globals at build time (React's `process.env.NODE_ENV`).
+ */
+export async function serveBundledPage(entry: string, title: string, options: { define?: Record<string, string> } = {}): Promise<{ url: string; close(): Promise<void> }> {
   const { build } = await import("esbuild");
   const bundle = await build({
     entryPoints: [entry],
-    bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, logLevel: "error",
+    bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, logLevel: "error", define: options.define ?? {},
   });
   const js = bundle.outputFiles[0].text;
   const html = `<!doctype html><meta charset="utf-8"><title>${title}</title><script type="module" src="/page.js"></script>`;

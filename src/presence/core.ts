@@ -1,0 +1,601 @@
+/**
+ * One room on one node, shared by every handle (`node.room(id)`) of that id: the member's own
+ * presence key, everyone else's entries, timeouts, the first snapshot, credential verdicts and the
+ * cached snapshot. Handles are views: each has its own listeners and message handlers.
+ *
+ * Invariants:
+ * - one presence key per room per node (`presence/<id>`): it is written while at least one handle
+ *   has entered, and deleted when the last one leaves; a handle closed is a handle that left, but
+ *   the deletion waits for the end of the task, so a handle closed and opened again at once (React
+ *   StrictMode's double effects) never shows peers a leave;
+ * - an entry carrying a credential is shown only once its verdict is known (no join as unverified
+ *   followed by an update as verified);
+ * - the snapshot (self, others, users) is rebuilt only after a change, and an entry object is
+ *   rebuilt only when that entry changed, so unchanged parts keep their identity.
+ *
+ * @module
+ */
+
+import type { ChangeEvent, GrapevineNode } from "../runtime/node.ts";
+import { bytesEqual as sameBytes } from "../bytes.ts";
+import { nodeIdFromText } from "../crypto/identity.ts";
+import { userCredentialToWire, type UserCredential, type UserCredentialWire } from "../runtime/credential.ts";
+import { encode } from "../wire/cbor.ts";
+import type { LeaveReason, PresenceEntry, PresenceEventMap, PresenceSnapshot, Reach, RoomMessage, RoomOptions } from "./types.ts";
+import { CREDENTIAL_WIRE_BYTES_MAX, credentialFromPresence, credentialToPresence, type UserVerifier } from "./user.ts";
+
+export const USER_BYTES_MAX = 256;
+const ROOM_ID_BYTES_MAX = 100;
+const SYNC_QUIET_MS = 300;
+/** setTimeout's longest delay is 2^31 - 1 ms; a credential may live longer, so timers re-arm. */
+const TIMER_MS_MAX = 2 ** 30;
+
+/** What the core asks of a handle. */
+export interface HandleSink<S> {
+  _emit<K extends keyof PresenceEventMap<S>>(type: K, detail: PresenceEventMap<S>[K]): void;
+  _changed(): void;
+  _message(message: RoomMessage): void;
+}
+
+/** Resolved timing and size options: the first handle's. */
+interface Limits {
+  throttleMs: number;
+  timeoutMs: number;
+  stateBytesMax: number;
+  broadcastTtlMs: number;
+}
+
+interface Other {
+  peer: string;
+  /** The user key it gives (`u`). */
+  user: string;
+  state: unknown;
+  lastSeen: number;
+  /** Wall-clock ms since failure detection has held it suspect or dead; null while reachable. */
+  unreachableSince: number | null;
+  /** Shown in `others` (false while timed out, until it comes back). */
+  present: boolean;
+  credential: UserCredentialWire | null;
+  verified: boolean;
+  /** The frozen entry, until something in it changes. */
+  entry: PresenceEntry | null;
+}
+
+interface Parsed {
+  state: unknown;
+  user: string;
+  credential: UserCredentialWire | null;
+}
+
+const utf8Length = (s: string) => new TextEncoder().encode(s).length;
+
+function positive(v: number | undefined, d: number, name: string): number {
+  const x = v ?? d;
+  if (!(typeof x === "number" && x > 0 && Number.isFinite(x))) throw new RangeError(`${name} must be a positive number`);
+  return x;
+}
+
+/** A Map that refuses changes once built, for snapshots. */
+class FrozenMap<K, V> extends Map<K, V> {
+  constructor(entries: Iterable<[K, V]>) {
+    super();
+    for (const [k, v] of entries) Map.prototype.set.call(this, k, v);
+    Object.freeze(this);
+  }
+  override set(): this {
+    throw new TypeError("a presence snapshot is read-only");
+  }
+  override delete(): boolean {
+    throw new TypeError("a presence snapshot is read-only");
+  }
+  override clear(): void {
+    throw new TypeError("a presence snapshot is read-only");
+  }
+}
+
+/** @internal The shared state of one room id on one node. Handles reach it through {@link Room}. */
+export class RoomCore<S = unknown> {
+  readonly id: string;
+  readonly key: string;
+  readonly topic: string;
+  readonly limits: Limits;
+  readonly authority: string | null;
+  user: string;
+  #authorityKey: Uint8Array | null;
+  #node: GrapevineNode;
+  #verifier: UserVerifier;
+  #onDisposed: () => void;
+  #handles = new Set<HandleSink<S>>();
+  #entered = new Set<HandleSink<S>>();
+  #self: { state: S; at: number } | null = null;
+  #credential: { wire: UserCredentialWire; verified: boolean } | null = null;
+  #selfEntry: PresenceEntry<S> | null = null;
+  #others = new Map<string, Other>();
+  /** Values waiting for their credential's verdict, by peer: only the newest is applied. */
+  #pending = new Map<string, object>();
+  #written: { bytes: string; at: number } | null = null;
+  #writeTimer: ReturnType<typeof setTimeout> | null = null;
+  #timeoutTimer: ReturnType<typeof setTimeout> | null = null;
+  #timeoutAt = Infinity;
+  #expiryTimer: ReturnType<typeof setTimeout> | null = null;
+  #syncTimer: ReturnType<typeof setTimeout> | null = null;
+  #settleTimer: ReturnType<typeof setTimeout> | null = null;
+  #sweepTimer: ReturnType<typeof setInterval> | null = null;
+  #synced = false;
+  #disposed = false;
+  #snapshot: PresenceSnapshot<S> | null = null;
+  #off: (() => void)[] = [];
+
+  constructor(node: GrapevineNode, id: string, options: RoomOptions<S>, verifier: UserVerifier, onDisposed: () => void) {
+    if (typeof id !== "string" || id.length === 0 || utf8Length(id) > ROOM_ID_BYTES_MAX) {
+      throw new RangeError(`room id must be 1..${ROOM_ID_BYTES_MAX} UTF-8 bytes`);
+    }
+    this.authority = options.authority ?? null;
+    this.#authorityKey = this.authority === null ? null : nodeIdFromText(this.authority); // TypeError if malformed
+    this.user = RoomCore.#userOf(node, options);
+    const room = node.options.valueBytesMax - USER_BYTES_MAX - CREDENTIAL_WIRE_BYTES_MAX - 16;
+    if (room < 1) throw new RangeError(`valueBytesMax ${node.options.valueBytesMax} leaves no room for presence state`);
+    this.limits = {
+      throttleMs: positive(options.throttleMs, 100, "throttleMs"),
+      timeoutMs: positive(options.timeoutMs, 60_000, "timeoutMs"),
+      stateBytesMax: Math.min(positive(options.stateBytesMax, 4096, "stateBytesMax"), room),
+      broadcastTtlMs: positive(options.broadcastTtlMs, 10_000, "broadcastTtlMs"),
+    };
+    this.id = id;
+    this.key = `presence/${id}`;
+    this.topic = `room/${id}`;
+    this.#node = node;
+    this.#verifier = verifier;
+    this.#onDisposed = onDisposed;
+    this.#off.push(node.on("change", (c) => this.#onChange(c)));
+    this.#off.push(node.on("member", (m) => this.#onMember(m.id, m.state)));
+    this.#off.push(node.on("link", (l) => this.#onLink(l.up)));
+    this.#off.push(node.on("close", () => this.#dispose()));
+    this.#off.push(node.subscribe(this.topic, (m) => this.#onMessage(m.origin, m.payload, m.local)));
+    if (node.options.membership) {
+      this.#sweepTimer = setInterval(() => this.#sweep(), Math.max(250, Math.min(this.limits.timeoutMs / 2, 10_000)));
+      (this.#sweepTimer as { unref?: () => void }).unref?.();
+    }
+    for (const origin of node.origins()) {
+      if (origin === node.id) continue;
+      const v = node.get(this.key, origin);
+      if (v !== undefined) this.#receive(origin, v, false);
+    }
+    this.#resync();
+  }
+
+  static #userOf(node: GrapevineNode, o: RoomOptions<unknown>): string {
+    const user = o.user ?? o.credential?.user ?? node.id;
+    if (typeof user !== "string" || user.length === 0 || utf8Length(user) > USER_BYTES_MAX) {
+      throw new RangeError(`user must be a string of 1..${USER_BYTES_MAX} UTF-8 bytes`);
+    }
+    return user;
+  }
+
+  /** Throws unless a later handle's options agree with this room's on who it is and whom it trusts. */
+  checkCompatible(options: RoomOptions<S>): void {
+    if ((options.authority ?? null) !== this.authority && options.authority !== undefined) {
+      throw new RangeError(`room ${JSON.stringify(this.id)} is open on this node with another authority`);
+    }
+    const user = options.user ?? options.credential?.user;
+    if (user !== undefined && user !== this.user) {
+      throw new RangeError(`room ${JSON.stringify(this.id)} is open on this node as user ${JSON.stringify(this.user)}`);
+    }
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  get node(): GrapevineNode {
+    return this.#node;
+  }
+
+  // ---------------------------------------------------------------- handles
+
+  attach(handle: HandleSink<S>): void {
+    this.#handles.add(handle);
+    // A handle opened after the first snapshot gets its own, once its listeners are attached.
+    if (this.#synced) {
+      queueMicrotask(() => {
+        if (this.#handles.has(handle) && this.#synced) handle._emit("sync", { type: "sync", others: this.snapshot().others });
+      });
+    }
+  }
+
+  /** A handle closed: it leaves, and the room settles at the end of the task (see the module doc). */
+  detach(handle: HandleSink<S>): void {
+    this.#handles.delete(handle);
+    this.#entered.delete(handle);
+    if (this.#settleTimer === null && !this.#disposed) {
+      this.#settleTimer = setTimeout(() => {
+        this.#settleTimer = null;
+        if (this.#entered.size === 0) this.#leaveNow();
+        if (this.#handles.size === 0) this.#dispose();
+      }, 0);
+    }
+  }
+
+  // ---------------------------------------------------------------- self
+
+  setCredential(credential: UserCredential | undefined): void {
+    if (credential === undefined) return;
+    const wire = userCredentialToWire(credential, this.#node.id, Date.now());
+    if (this.#credential && sameBytes(this.#credential.wire.signature, wire.signature)) return; // presented again: nothing new
+    if (wire.user !== this.user) throw new TypeError(`credential is for user ${JSON.stringify(wire.user)}, the room's user is ${JSON.stringify(this.user)}`);
+    const c = { wire, verified: false };
+    this.#credential = c;
+    this.#selfChanged();
+    this.#written = null; // the entry changes even if the state does not
+    if (this.#self) this.#scheduleWrite();
+    if (this.#authorityKey) {
+      void this.#verifier.check(this.#authorityKey, this.#node.publicKey, wire).then((problem) => {
+        if (this.#credential !== c || this.#disposed) return;
+        c.verified = problem === null;
+        this.#selfChanged();
+        this.#armExpiry();
+      });
+    }
+  }
+
+  set(handle: HandleSink<S>, state: S): void {
+    if (state === undefined) throw new TypeError("presence state must not be undefined");
+    const size = encode(state).length;
+    if (size > this.limits.stateBytesMax) throw new RangeError(`presence state of ${size} bytes exceeds stateBytesMax ${this.limits.stateBytesMax}`);
+    this.#entered.add(handle);
+    this.#self = { state, at: Date.now() };
+    this.#selfChanged();
+    this.#scheduleWrite();
+  }
+
+  selfState(): S | undefined {
+    return this.#self?.state;
+  }
+
+  /** `handle` leaves; the member leaves when no handle is left in. */
+  leave(handle: HandleSink<S>): void {
+    this.#entered.delete(handle);
+    if (this.#entered.size === 0) this.#leaveNow();
+  }
+
+  #leaveNow(): void {
+    if (!this.#self) return;
+    this.#self = null;
+    this.#selfChanged();
+    if (this.#writeTimer) clearTimeout(this.#writeTimer);
+    this.#writeTimer = null;
+    this.#written = null;
+    if (this.#disposed) return;
+    try {
+      this.#node.delete(this.key);
+    } catch {
+      // the node is closed: its farewell says it all
+    }
+  }
+
+  #selfChanged(): void {
+    this.#selfEntry = null;
+    this.#changed();
+  }
+
+  #scheduleWrite(): void {
+    if (this.#writeTimer) return; // the pending write takes the latest state
+    const wait = this.#written ? this.#written.at + this.limits.throttleMs - Date.now() : 0;
+    if (wait <= 0) return this.#write();
+    this.#writeTimer = setTimeout(() => {
+      this.#writeTimer = null;
+      this.#write();
+    }, wait);
+  }
+
+  #write(): void {
+    const s = this.#self;
+    if (!s || this.#disposed) return;
+    const c = this.#credential?.wire;
+    const value: Record<string, unknown> = { s: s.state, u: this.user };
+    if (c) value.c = credentialToPresence(c);
+    const bytes = JSON.stringify([s.state, this.user, c ? c.expiresAtMs : null]);
+    if (this.#written?.bytes === bytes) return;
+    this.#written = { bytes, at: Date.now() };
+    try {
+      this.#node.set(this.key, value);
+    } catch {
+      // the node closed since: nothing left to write to
+    }
+  }
+
+  // ---------------------------------------------------------------- others
+
+  #onChange(c: ChangeEvent): void {
+    if (c.key !== this.key || c.origin === this.#node.id) return;
+    if (c.deleted) return this.#remove(c.origin, "left");
+    this.#receive(c.origin, c.value, true);
+  }
+
+  /** A member's presence value arrived: parsed, its credential judged, then applied. */
+  #receive(peer: string, value: unknown, announce: boolean): void {
+    this.#pending.delete(peer);
+    const parsed = this.#parse(value);
+    if (!parsed) {
+      if (this.#others.has(peer)) this.#remove(peer, "evicted");
+      return;
+    }
+    const authority = this.#authorityKey;
+    if (!parsed.credential || !authority) return this.#apply(peer, parsed, false, announce);
+    const token = {};
+    this.#pending.set(peer, token);
+    void this.#verifier.check(authority, nodeIdFromText(peer), parsed.credential).then((problem) => {
+      if (this.#pending.get(peer) !== token || this.#disposed) return; // superseded, removed or closed
+      this.#pending.delete(peer);
+      this.#apply(peer, parsed, problem === null, announce);
+    });
+  }
+
+  #parse(value: unknown): Parsed | null {
+    if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) return null;
+    const v = value as Record<string, unknown>;
+    if (!Object.hasOwn(v, "s") || typeof v.u !== "string" || v.u.length === 0 || utf8Length(v.u) > USER_BYTES_MAX) return null;
+    if (encode(v.s).length > this.limits.stateBytesMax) return null;
+    // A malformed credential is no credential: the entry stays, unverified.
+    return { state: v.s, user: v.u, credential: v.c === undefined ? null : credentialFromPresence(v.c, v.u) };
+  }
+
+  #apply(peer: string, parsed: Parsed, signatureHolds: boolean, announce: boolean): void {
+    const now = Date.now();
+    const verified = signatureHolds && parsed.credential !== null && parsed.credential.expiresAtMs > now;
+    const cur = this.#others.get(peer);
+    if (!cur) {
+      const member = this.#node.memberState(peer);
+      // A member that membership does not know would never be heard of again, farewell or
+      // failure (membership drops claims about strangers): unless it becomes known, it times out
+      // like an unreachable one. The sweep catches members membership forgets later.
+      const unknown = member === undefined && this.#node.options.membership;
+      const o: Other = {
+        peer, user: parsed.user, state: parsed.state, lastSeen: now, unreachableSince: unknown ? now : null,
+        present: member !== "dead" && member !== "left", credential: parsed.credential, verified, entry: null,
+      };
+      this.#others.set(peer, o);
+      if (unknown) this.#armTimeout();
+      this.#changed();
+      if (o.present && announce && this.#synced) this.#emit("join", { type: "join", entry: this.#entry(o) });
+    } else {
+      const previous = cur.state as S;
+      Object.assign(cur, { state: parsed.state, user: parsed.user, credential: parsed.credential, verified, lastSeen: now, entry: null });
+      this.#changed();
+      if (!cur.present) {
+        cur.present = true;
+        cur.unreachableSince = null;
+        if (this.#synced) this.#emit("join", { type: "join", entry: this.#entry(cur) });
+      } else if (this.#synced) this.#emit("update", { type: "update", entry: this.#entry(cur), previous });
+    }
+    if (verified) this.#armExpiry();
+    this.#notify();
+  }
+
+  #remove(peer: string, reason: LeaveReason): void {
+    this.#pending.delete(peer);
+    const o = this.#others.get(peer);
+    if (!o) return;
+    this.#others.delete(peer);
+    if (!o.present) return;
+    this.#changed();
+    if (this.#synced) this.#emit("leave", { type: "leave", entry: this.#entry(o), reason });
+    this.#notify();
+  }
+
+  /** Failure detection's view of a member: unreachable members time out after `timeoutMs`. */
+  #onMember(peer: string, state: string): void {
+    const o = this.#others.get(peer);
+    if (!o) return;
+    if (state === "left") return this.#remove(peer, "left");
+    const now = Date.now();
+    if (state === "alive") {
+      o.lastSeen = now;
+      o.unreachableSince = null;
+      o.entry = null;
+      if (!o.present) {
+        o.present = true;
+        this.#changed();
+        if (this.#synced) this.#emit("join", { type: "join", entry: this.#entry(o) });
+      } else this.#changed();
+      this.#notify();
+      return;
+    }
+    o.unreachableSince ??= now;
+    this.#armTimeout();
+  }
+
+  /**
+   * Members membership does not know (never learnt, or evicted from a full table) get no member
+   * events: they are held unreachable from the moment this is noticed, and time out unless
+   * membership learns of them.
+   */
+  #sweep(): void {
+    const now = Date.now();
+    let armed = false;
+    for (const o of this.#others.values()) {
+      if (!o.present) continue;
+      const m = this.#node.memberState(o.peer);
+      if (m === undefined && o.unreachableSince === null) {
+        o.unreachableSince = now;
+        armed = true;
+      }
+    }
+    if (armed) this.#armTimeout();
+  }
+
+  #armTimeout(): void {
+    let at = Infinity;
+    for (const o of this.#others.values()) if (o.present && o.unreachableSince !== null) at = Math.min(at, o.unreachableSince + this.limits.timeoutMs);
+    if (at === this.#timeoutAt) return;
+    if (this.#timeoutTimer) clearTimeout(this.#timeoutTimer);
+    this.#timeoutAt = at;
+    this.#timeoutTimer = at === Infinity ? null : setTimeout(() => {
+      this.#timeoutTimer = null;
+      this.#timeoutAt = Infinity;
+      this.#expire();
+    }, Math.min(TIMER_MS_MAX, Math.max(0, at - Date.now())));
+    (this.#timeoutTimer as { unref?: () => void } | null)?.unref?.();
+  }
+
+  #expire(): void {
+    const now = Date.now();
+    for (const o of this.#others.values()) {
+      if (!o.present || o.unreachableSince === null || now - o.unreachableSince < this.limits.timeoutMs) continue;
+      // Still not answering: it leaves; its state stays until collected, so a return is a join.
+      o.present = false;
+      this.#changed();
+      if (this.#synced) this.#emit("leave", { type: "leave", entry: this.#entry(o), reason: "timeout" });
+    }
+    this.#notify();
+    this.#armTimeout();
+  }
+
+  /** Verified entries whose credential has run out become unverified (an `update`). */
+  #armExpiry(): void {
+    let at = Infinity;
+    for (const o of this.#others.values()) if (o.verified && o.credential) at = Math.min(at, o.credential.expiresAtMs);
+    if (this.#credential?.verified) at = Math.min(at, this.#credential.wire.expiresAtMs);
+    if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = at === Infinity || this.#disposed ? null : setTimeout(() => {
+      this.#expiryTimer = null;
+      this.#expireCredentials();
+    }, Math.min(TIMER_MS_MAX, Math.max(0, at - Date.now())));
+    (this.#expiryTimer as { unref?: () => void } | null)?.unref?.();
+  }
+
+  #expireCredentials(): void {
+    const now = Date.now();
+    const c = this.#credential;
+    if (c?.verified && c.wire.expiresAtMs <= now) {
+      c.verified = false;
+      this.#selfChanged();
+    }
+    for (const o of this.#others.values()) {
+      if (!o.verified || !o.credential || o.credential.expiresAtMs > now) continue;
+      o.verified = false;
+      o.entry = null;
+      this.#changed();
+      if (o.present && this.#synced) this.#emit("update", { type: "update", entry: this.#entry(o), previous: o.state as S });
+    }
+    this.#notify();
+    this.#armExpiry();
+  }
+
+  #onLink(up: boolean): void {
+    if (up && this.#node.linkCount === 1) this.#resync();
+    // Reach may have changed: entries whose reach did are rebuilt.
+    const peers = new Set(this.#node.peers());
+    let changed = false;
+    for (const o of this.#others.values()) {
+      if (o.entry && o.entry.reach !== (peers.has(o.peer) ? "direct" : "mesh")) {
+        o.entry = null;
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.#changed();
+      this.#notify();
+    }
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  #entry(o: Other): PresenceEntry<S> {
+    if (o.entry) return o.entry as PresenceEntry<S>;
+    const reach: Reach = this.#node.peers().includes(o.peer) ? "direct" : "mesh";
+    const claims = o.verified && o.credential ? Object.freeze(Object.fromEntries(o.credential.claims)) : null;
+    o.entry = Object.freeze({ peer: o.peer, user: o.user, verified: o.verified, claims, state: o.state, lastSeen: o.lastSeen, reach });
+    return o.entry as PresenceEntry<S>;
+  }
+
+  #selfEntryOf(): PresenceEntry<S> | null {
+    const s = this.#self;
+    if (!s) return null;
+    if (!this.#selfEntry) {
+      const c = this.#credential;
+      const verified = !!c?.verified && c.wire.expiresAtMs > Date.now();
+      const claims = verified ? Object.freeze(Object.fromEntries(c!.wire.claims)) : null;
+      this.#selfEntry = Object.freeze({ peer: this.#node.id, user: this.user, verified, claims, state: s.state, lastSeen: s.at, reach: "self" as const });
+    }
+    return this.#selfEntry;
+  }
+
+  /** The current snapshot: the same frozen object until something in it changes. */
+  snapshot(): PresenceSnapshot<S> {
+    if (this.#snapshot) return this.#snapshot;
+    const self = this.#selfEntryOf();
+    const others = Object.freeze([...this.#others.values()].filter((o) => o.present).map((o) => this.#entry(o)));
+    const groups = new Map<string, PresenceEntry<S>[]>();
+    for (const e of self ? [self, ...others] : others) {
+      const key = e.verified || this.authority === null ? e.user : e.peer;
+      const list = groups.get(key);
+      if (list) list.push(e);
+      else groups.set(key, [e]);
+    }
+    const users = new FrozenMap([...groups].map(([k, v]) => [k, Object.freeze(v)] as [string, readonly PresenceEntry<S>[]]));
+    this.#snapshot = Object.freeze({ self, others, users });
+    return this.#snapshot;
+  }
+
+  /** Something in the snapshot changed: it is rebuilt on the next read. */
+  #changed(): void {
+    this.#snapshot = null;
+  }
+
+  #notify(): void {
+    for (const h of [...this.#handles]) h._changed();
+  }
+
+  #emit<K extends keyof PresenceEventMap<S>>(type: K, detail: PresenceEventMap<S>[K]): void {
+    for (const h of [...this.#handles]) h._emit(type, detail);
+  }
+
+  // ---------------------------------------------------------------- sync and messages
+
+  /** A full snapshot once the room has been quiet a moment after (re)connecting. */
+  #resync(): void {
+    if (this.#node.linkCount === 0 && !this.#synced) return;
+    this.#synced = false;
+    if (this.#syncTimer) clearTimeout(this.#syncTimer);
+    // Joins, updates and leaves while catching up are folded into the snapshot.
+    this.#syncTimer = setTimeout(() => {
+      this.#syncTimer = null;
+      this.#synced = true;
+      this.#emit("sync", { type: "sync", others: this.snapshot().others });
+    }, SYNC_QUIET_MS);
+  }
+
+  broadcast(type: string, payload: unknown): void {
+    if (typeof type !== "string") throw new TypeError("broadcast type must be a string");
+    this.#node.publish(this.topic, { t: type, p: payload, u: this.user }, { ttlMs: this.limits.broadcastTtlMs });
+  }
+
+  #onMessage(origin: string, payload: unknown, local: boolean): void {
+    if (local || typeof payload !== "object" || payload === null) return;
+    const m = payload as Record<string, unknown>;
+    if (typeof m.t !== "string" || typeof m.u !== "string") return;
+    // The user of a message is the sender's verified user when it has one; else what it says.
+    const sender = this.#others.get(origin);
+    const verified = !!sender?.present && sender.verified;
+    const message: RoomMessage = { type: m.t, payload: m.p, peer: origin, user: verified ? sender!.user : m.u, verified };
+    for (const h of [...this.#handles]) h._message(message);
+  }
+
+  /** Stops everything; the key is left as it is (the node's farewell or the last leave handled it). */
+  dispose(): void {
+    this.#dispose();
+  }
+
+  #dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const off of this.#off) off();
+    for (const t of [this.#writeTimer, this.#timeoutTimer, this.#syncTimer, this.#expiryTimer, this.#settleTimer]) if (t) clearTimeout(t);
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = null;
+    this.#writeTimer = this.#timeoutTimer = this.#syncTimer = this.#expiryTimer = this.#settleTimer = null;
+    this.#pending.clear();
+    this.#onDisposed();
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * A typed example, checked by `tsc` (`npm run typecheck`), never run: what a web developer writes
+ * against the node's and the room's events, snapshots and the React hooks must compile without
+ * casts or `!`, and what is wrong must not compile (each `@ts-expect-error` fails the type check if
+ * its line ever type-checks).
+ */
+import type { BroadcastMessage, GrapevineNode, MemberEventDetail, PresenceEntry, PresenceEvent, PresenceSnapshot, Room } from "../../mod.ts";
+import { useBroadcast, useOthers, usePresence, useRoom, useSelf, useUsers } from "../../src/react/mod.ts";
+
+interface Cursor {
+  name: string;
+  color: string;
+}
+
+declare const node: GrapevineNode;
+
+export function nodeEvents(): void {
+  const off = node.on("member", (m) => {
+    const d: MemberEventDetail = m;
+    void d.state;
+  });
+  off();
+  node.on("message", (m) => {
+    const b: BroadcastMessage = m;
+    void b.topic;
+  });
+  node.on("direct", ({ from, payload }) => void (from.length + payload.byteLength));
+  node.on("change", (c) => void c.origin);
+  node.on("close", (detail) => {
+    const nothing: undefined = detail;
+    void nothing;
+  });
+  node.addEventListener("link", (e) => void e.detail.up);
+  node.addEventListener("close", (e) => void e.type);
+  node.addEventListener("something-else", (e) => void e.type); // any other type: a plain Event
+  // @ts-expect-error a FORWARD is `direct`; `message` is a broadcast message, which has no `from`
+  node.on("message", (m) => void m.from);
+  // @ts-expect-error `error` is never dispatched, so it is not in the map
+  node.on("error", () => {});
+  // @ts-expect-error the detail of a member event has no `peer`
+  node.addEventListener("member", (e) => void e.detail.peer);
+}
+
+export function presenceEvents(room: Room<Cursor>): void {
+  room.presence.on("join", ({ entry }) => void entry.state.name.toUpperCase());
+  room.presence.on("update", ({ entry, previous }) => void (entry.state.color + previous.color));
+  room.presence.on("leave", ({ entry, reason }) => {
+    const r: "left" | "timeout" | "evicted" = reason;
+    void [entry.peer, r];
+  });
+  room.presence.on("sync", ({ others }) => void others.map((o) => o.state.name));
+  room.presence.addEventListener("join", (e) => void e.detail.entry.verified);
+  const all = (d: PresenceEvent<Cursor>) => {
+    switch (d.type) {
+      case "sync":
+        return d.others.length;
+      case "leave":
+        return d.reason.length;
+      default:
+        return d.entry.user.length; // join and update both carry an entry
+    }
+  };
+  void all;
+  // @ts-expect-error a join has no reason
+  room.presence.on("join", ({ reason }) => void reason);
+  // @ts-expect-error a sync has no entry
+  room.presence.on("sync", ({ entry }) => void entry);
+  // @ts-expect-error not a presence event
+  room.presence.on("joined", () => {});
+  // @ts-expect-error the state is typed
+  room.presence.on("join", ({ entry }) => void entry.state.size);
+}
+
+export function snapshots(room: Room<Cursor>): void {
+  const s: PresenceSnapshot<Cursor> = room.presence.getSnapshot();
+  const self: PresenceEntry<Cursor> | null = s.self;
+  const tabs = s.users.get("alice")?.length ?? 0;
+  const unsubscribe: () => void = room.presence.subscribe(() => {});
+  void [self, tabs, unsubscribe];
+  // @ts-expect-error snapshots are read-only
+  s.others.push(s.others[0]);
+  // @ts-expect-error entries are read-only
+  s.others[0].state = { name: "x", color: "y" };
+  room.presence.update({ color: "#36c" });
+  // @ts-expect-error not a field of the state
+  room.presence.update({ colour: "#36c" });
+}
+
+export function hooks(): void {
+  // Hooks are functions; calling them outside a component is fine for the type checker.
+  const room = useRoom<Cursor>(node, "doc", { presence: { name: "Ada", color: "#c33" } });
+  const others: readonly PresenceEntry<Cursor>[] = useOthers(room);
+  const self: PresenceEntry<Cursor> | null = useSelf(room);
+  const users = useUsers(room);
+  const [me, update] = usePresence(room);
+  const name: string | undefined = me?.name;
+  update({ color: "#36c" });
+  const send = useBroadcast<{ x: number }, Cursor>(room, "cursor", (m) => void (m.payload.x + m.peer.length));
+  send({ x: 1 });
+  void [others, self, users, name];
+  // @ts-expect-error the patch is typed by the state
+  update({ size: 3 });
+  // @ts-expect-error the payload is typed
+  send({ y: 1 });
+  // @ts-expect-error presence must match the room's state type
+  useRoom<Cursor>(node, "doc", { presence: { name: 1 } });
+}
