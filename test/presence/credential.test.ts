@@ -1,5 +1,6 @@
 // Verified users: an authority's credential binds a user id (and display claims) to a node key;
 // every peer checks it, and a forged, expired, copied or malformed one marks the entry unverified.
+import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { createPublicKey, verify as cryptoVerify } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { fromBase64Url, toHex } from "../../src/bytes.ts";
@@ -83,7 +84,7 @@ describe("user credentials", () => {
       signature: c.signature,
     });
     expect(Object.keys(c.claims)).toEqual(["avatar", "name"]); // ascending: one credential, one byte string
-    const bytes = userSigningBytes("docs", 1, member.publicKey, "u-42", 1_893_456_000_000, [["avatar", "a.png"], ["name", "Ada"]]);
+    const bytes = userSigningBytes("docs", PROTOCOL_VERSION, member.publicKey, "u-42", 1_893_456_000_000, [["avatar", "a.png"], ["name", "Ada"]]);
     expect(toHex(bytes)).toBe(FROZEN.signingBytes);
     expect(c.signature).toBe(FROZEN.signature);
     // An independent implementation agrees (OpenSSL through node:crypto).
@@ -244,6 +245,6 @@ function byPeerState(room: Room<unknown>, peer: string): unknown {
 /** Frozen: the signing bytes and signature of the first test's credential (RFC 8032 signatures are deterministic). */
 const FROZEN = {
   signingBytes:
-    "677261706576696e650006000104646f63738458208139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b39464752d34321b000001b8dac5b40082826661766174617265612e706e6782646e616d6563416461",
-  signature: "OKgi7G-FWfuSf2NTvYx_eQZpNkEOVKCpyxkSWBRcMarvcGKYhf3p1TueUkQ3Ad9foVVQgk77DEg2lHF1QP4iDw",
+    "677261706576696e650006000204646f63738458208139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b39464752d34321b000001b8dac5b40082826661766174617265612e706e6782646e616d6563416461",
+  signature: "ZlxWNElltzA7EEjRhvp22uNU1l98BIxbEwLsYHoDzKMnKUGGW_yhR0yRcg7y8EQNRg2oOea4RcH-P6sONU2nDg",
 };
