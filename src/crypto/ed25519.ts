@@ -5,10 +5,16 @@
  * any backend; then WebCrypto — when given, and when it passes the startup probe — or noble does the
  * arithmetic.
  *
- * Three bounded LRU caches keep the hot path fast: verdicts of the key check with the backend's
- * prepared verifier (imported `CryptoKey`), prepared signers, and verified signatures. Only
- * successes enter the verified cache, keyed by `SHA-256(publicKey || signature || SHA-256(message))`,
- * so a hit is exactly a triple that verified before.
+ * Bounded LRU caches keep the hot path fast: the backend's prepared verifier per public key
+ * (imported `CryptoKey`), prepared signers, and verified signatures. Only successes enter the
+ * verified cache, keyed by `SHA-256(publicKey || signature || SHA-256(message))`, so a hit is
+ * exactly a triple that verified before.
+ *
+ * The torsion-free check of a key seen for the first time is the one costly step (a scalar
+ * multiplication in JavaScript, about a millisecond): its verdict, a pure function of the key's
+ * bytes, is shared by every suite in the process, and checks of new keys run one at a time with a
+ * yield to the caller's event loop before each (`yieldTo`), so a hundred new keys arriving at once
+ * do not hold the loop for a hundred milliseconds.
  *
  * @module
  */
@@ -18,7 +24,7 @@ import { localError } from "../errors.ts";
 import { nobleBackend, type Ed25519Backend, type Signer, type Verifier } from "./backend.ts";
 import { sha256 } from "./hash.ts";
 import { BoundedCache } from "./lru.ts";
-import { decodeTorsionFreeKey, noblePublicKey } from "./noble.ts";
+import { decodeKeyPoint, decodeTorsionFreeKey, noblePublicKey, type EdPoint } from "./noble.ts";
 import { probeBackend } from "./probe.ts";
 import { ED25519_KEY_BYTES, passesByteRules } from "./rules.ts";
 import type { KeyPair, SignatureSuite } from "./types.ts";
@@ -45,7 +51,18 @@ export interface SignatureSuiteOptions {
   verifiedCacheMax?: number;
   /** Most public keys and most signing seeds remembered (each); default {@link KEY_CACHE_MAX_DEFAULT}. */
   keyCacheMax?: number;
+  /**
+   * Awaited before each check of a key not seen before, so the event loop can run in between
+   * (the runtime driver passes a macrotask, e.g. `setTimeout(0)`); default: none (a microtask).
+   */
+  yieldTo?: () => Promise<void>;
 }
+
+/**
+ * Verdicts of the key rules (decodable, not small order, torsion-free) by key: a pure function of
+ * the key's bytes, so shared by every suite in the process. Bounded like the other key caches.
+ */
+const KEY_VERDICTS = new BoundedCache<string, boolean>(4 * KEY_CACHE_MAX_DEFAULT);
 
 /**
  * Creates a {@link SignatureSuite}. With `backend: "auto"` it probes `subtle` once (a few
@@ -73,7 +90,8 @@ export async function createSignatureSuite(options: SignatureSuiteOptions = {}):
   const keys = new BoundedCache<string, Promise<Verifier | null>>(keyCacheMax);
   const signers = new BoundedCache<string, Promise<PreparedSigner>>(keyCacheMax);
   const backend = await chooseBackend(choice, options.subtle);
-  return new Ed25519Suite(backend, verified, keys, signers);
+  if (options.yieldTo !== undefined && typeof options.yieldTo !== "function") throw new TypeError("createSignatureSuite: yieldTo must be a function");
+  return new Ed25519Suite(backend, verified, keys, signers, options.yieldTo ?? (() => Promise.resolve()));
 }
 
 async function chooseBackend(choice: "webcrypto" | "noble" | "auto", subtle: SubtleCrypto | undefined): Promise<Ed25519Backend> {
@@ -101,18 +119,23 @@ class Ed25519Suite implements SignatureSuite {
   readonly #keys: BoundedCache<string, Promise<Verifier | null>>;
   /** SHA-256 of the seed (never the seed itself) → its public key and prepared signer. */
   readonly #signers: BoundedCache<string, Promise<PreparedSigner>>;
+  readonly #yieldTo: () => Promise<void>;
+  /** The last key check queued: checks of new keys run one after another, each after a yield. */
+  #checks: Promise<unknown> = Promise.resolve();
 
   constructor(
     impl: Ed25519Backend,
     verified: BoundedCache<string, true>,
     keys: BoundedCache<string, Promise<Verifier | null>>,
     signers: BoundedCache<string, Promise<PreparedSigner>>,
+    yieldTo: () => Promise<void>,
   ) {
     this.backend = impl.name;
     this.#impl = impl;
     this.#verified = verified;
     this.#keys = keys;
     this.#signers = signers;
+    this.#yieldTo = yieldTo;
   }
 
   async sign(keyPair: KeyPair, message: Uint8Array): Promise<Uint8Array> {
@@ -152,11 +175,28 @@ class Ed25519Suite implements SignatureSuite {
     const id = toBase64Url(publicKey);
     let entry = this.#keys.get(id);
     if (entry === undefined) {
-      const point = decodeTorsionFreeKey(publicKey);
-      entry = point === undefined ? Promise.resolve(null) : this.#impl.verifier(publicKey, point).catch(() => null);
+      const known = KEY_VERDICTS.get(id);
+      if (known === false) entry = Promise.resolve(null);
+      else if (known === true) entry = this.#prepare(publicKey, this.#impl.name === "webcrypto" ? undefined : decodeKeyPoint(publicKey));
+      else {
+        // A key never checked in this process (or, for the JavaScript backend, its point): one
+        // at a time, after a yield, so many new keys at once cannot hold the event loop.
+        const check = this.#checks.then(() => this.#yieldTo()).then(() => {
+          const point = decodeTorsionFreeKey(publicKey);
+          KEY_VERDICTS.set(id, point !== undefined);
+          return point === undefined ? null : this.#prepare(publicKey, point);
+        });
+        this.#checks = check.catch(() => null);
+        entry = check.catch(() => null);
+      }
       this.#keys.set(id, entry);
     }
     return entry;
+  }
+
+  /** The backend's verifier for a key that passed the key rules (`point`: its decoded point, if at hand). */
+  #prepare(publicKey: Uint8Array, point: EdPoint | undefined): Promise<Verifier | null> {
+    return this.#impl.verifier(publicKey, point as EdPoint).catch(() => null);
   }
 
   #signerFor(seed: Uint8Array): Promise<PreparedSigner> {

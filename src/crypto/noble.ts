@@ -37,6 +37,15 @@ export function nobleSign(seed: Uint8Array, message: Uint8Array): Uint8Array {
  * `undefined` for anything else (not on the curve, non-canonical, small or mixed order). Slow
  * (a full scalar multiplication by L), so callers cache the verdict per key.
  */
+/** The point of a public key already known to pass the key rules (decoding only, no torsion check). */
+export function decodeKeyPoint(publicKey: Uint8Array): EdPoint | undefined {
+  try {
+    return ed.Point.fromBytes(publicKey, false);
+  } catch {
+    return undefined;
+  }
+}
+
 export function decodeTorsionFreeKey(publicKey: Uint8Array): EdPoint | undefined {
   try {
     const point = ed.Point.fromBytes(publicKey, false);

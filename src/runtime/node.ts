@@ -313,7 +313,8 @@ export async function createNode(options: NodeOptions = {}): Promise<GrapevineNo
   const kp = typeof keyPair === "string"
     ? importSecretKey(keyPair)
     : keyPair ?? generateKeyPair(randomBytes);
-  const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle }));
+  // Checks of keys seen for the first time yield to the event loop in between (a macrotask each).
+  const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle, yieldTo: () => new Promise((r) => setTimeout(r, 0)) }));
   const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs }, kp, s, resolved.network);
   return new GrapevineNode(kp, s, engineOptions, generation ?? Date.now(), seed ?? randomSeed(), driver);
 }

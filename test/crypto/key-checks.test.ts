@@ -1,0 +1,66 @@
+// The torsion-free check of a key seen for the first time: its verdict is shared by every suite in
+// the process (a pure function of the key's bytes), and checks of new keys run one at a time, each
+// after the injected yield, so many new keys cannot hold the event loop in one go.
+import { describe, expect, it } from "vitest";
+import { fromHex } from "../../src/bytes.ts";
+import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+/** A mixed-order key (A + T8) and a signature whose cofactorless equation holds: only the torsion check refuses it. */
+const MIXED = {
+  publicKey: fromHex("9e0d730756feb6e647de770979b279e9c808dfd7399828bade6c7728230e1670"),
+  message: fromHex("677261706576696e65206564676520766563746f7273"),
+  signature: fromHex("a490a7ac22f3b094b1d4d34bbca6a030d958fbeec7273ab2be40934fd0d999dec0e41e11dc7fbc6c92786fef3a1e7824a0d661bf19e17fca65f15028afb41200"),
+};
+
+describe("key checks", () => {
+  for (const backend of ["webcrypto", "noble"] as const) {
+    it(`a mixed-order key is refused by a first suite and by a second one that reuses the verdict (${backend})`, async () => {
+      const a = await createSignatureSuite({ backend, subtle: globalThis.crypto.subtle });
+      const b = await createSignatureSuite({ backend, subtle: globalThis.crypto.subtle });
+      expect(await a.verify(MIXED.publicKey, MIXED.message, MIXED.signature)).toBe(false);
+      expect(await b.verify(MIXED.publicKey, MIXED.message, MIXED.signature)).toBe(false);
+      // An honest key checked by one suite verifies in another, through the shared verdict.
+      const kp = keyPairFromSeed(new Uint8Array(32).fill(backend === "noble" ? 41 : 42));
+      const sig = await a.sign(kp, enc("hi"));
+      expect(await a.verify(kp.publicKey, enc("hi"), sig)).toBe(true);
+      expect(await b.verify(kp.publicKey, enc("hi"), sig)).toBe(true);
+      expect(await b.verify(kp.publicKey, enc("ho"), sig)).toBe(false);
+    });
+  }
+
+  it("new keys are checked one at a time, each after a yield; keys already checked need none", async () => {
+    const order: string[] = [];
+    let releases: (() => void)[] = [];
+    const suite = await createSignatureSuite({
+      subtle: globalThis.crypto.subtle,
+      yieldTo: () => new Promise<void>((r) => {
+        order.push("yield");
+        releases.push(r);
+      }),
+    });
+    const signer = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
+    const pairs = Array.from({ length: 5 }, (_, i) => {
+      const seed = new Uint8Array(32);
+      seed[0] = 0xc0;
+      seed[1] = i;
+      return keyPairFromSeed(seed);
+    });
+    const sigs = await Promise.all(pairs.map((kp) => signer.sign(kp, enc("m"))));
+    const verdicts = pairs.map((kp, i) => suite.verify(kp.publicKey, enc("m"), sigs[i]).then((ok) => (order.push(`done ${i}`), ok)));
+    // Nothing is checked until the first yield returns; then one key per yield.
+    for (let k = 0; k < 5; k++) {
+      while (releases.length === 0) await new Promise((r) => setTimeout(r, 1));
+      expect(releases.length).toBe(1);
+      const release = releases[0];
+      releases = [];
+      release();
+    }
+    expect(await Promise.all(verdicts)).toEqual([true, true, true, true, true]);
+    expect(order.filter((x) => x === "yield").length).toBe(5);
+    // The same keys again (a new suite: its own verifier cache, the process's verdicts): no yield.
+    const again = await createSignatureSuite({ subtle: globalThis.crypto.subtle, yieldTo: () => (order.push("yield"), Promise.resolve()) });
+    for (const [i, kp] of pairs.entries()) expect(await again.verify(kp.publicKey, enc("m"), sigs[i])).toBe(true);
+    expect(order.filter((x) => x === "yield").length).toBe(5);
+  });
+});
