@@ -16,6 +16,7 @@
 import { bytesEqual, toHex } from "../bytes.ts";
 import { remoteError } from "../errors.ts";
 import {
+  DELTA_FLAG,
   DIGEST_FLAG,
   encodeFrame,
   FRAME,
@@ -97,6 +98,22 @@ function* rotate<T>(a: T[], start: number): Generator<T> {
   for (let i = 0; i < a.length; i++) yield a[(start + i) % a.length];
 }
 
+/**
+ * Sends a peer that still holds an origin which left (at `generation`, `have`) the origin's
+ * farewell, within the link's answer budget. Returns whether it went.
+ */
+export function sendFarewell(c: SyncContext, link: SyncLink, now: number, originId: string, generation: number, have: number): boolean {
+  const fw = c.store.farewellFor(originId, generation, have, c.host.options.deltaBytesMax);
+  if (!fw) return false;
+  const bytes = encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins: [fw.delta], replyTo: 0 });
+  if (!c.host.answer(link.id, now, bytes.length)) {
+    c.stats.answersDeferred++;
+    return false;
+  }
+  c.host.send(link.id, bytes);
+  return true;
+}
+
 /** Digests, descent and answers. */
 export class Exchange {
   #c: SyncContext;
@@ -158,12 +175,15 @@ export class Exchange {
       return;
     }
     const peer = new Map<string, DigestRowWire>();
+    const exactPull = (f.flags & DIGEST_FLAG.WANT) !== 0 && (f.flags & DIGEST_FLAG.EXACT) !== 0;
     for (const r of f.rows) {
       if (!inScope(r.origin, f.scope)) throw remoteError("WIRE_SHAPE", "digest row outside its scope");
       const id = toHex(r.origin);
       peer.set(id, r);
       this.#learn(link, id, r);
       if (this.#c.store.distrusted(id)) this.#c.evidence.tell(link.id, id); // it still holds an origin proven to equivocate
+      // It still holds an origin that left (and an exact pull of it gets the farewell anyway).
+      else if (!exactPull && sendFarewell(this.#c, link, now, id, r.generation, r.have)) continue;
       else if (r.tag) this.#compareRoot(now, link, id, r);
     }
     if (f.flags & DIGEST_FLAG.WANT) {

@@ -19,7 +19,7 @@ import { sha256 } from "../crypto/hash.ts";
 import { remoteError } from "../errors.ts";
 import { DELTA_FLAG, type DeltaFrame } from "../wire/frames.ts";
 import type { LinkId } from "./events.ts";
-import type { SyncContext, SyncLink } from "./exchange.ts";
+import { sendFarewell, type SyncContext, type SyncLink } from "./exchange.ts";
 import type { CheckedDelta } from "./store.ts";
 
 interface PendingVerify {
@@ -120,6 +120,8 @@ export class Intake {
     const res = this.#c.store.apply(cd, now);
     for (const change of res.changes) this.#c.host.emit({ type: "change", change });
     if (res.penalty && link) this.#c.host.penalize(link.id, res.penalty);
+    // A peer offering the old state of an origin that left is sent the farewell it lacks.
+    if (res.status === "stale" && link) sendFarewell(this.#c, link, now, cd.originId, cd.root.fields.generation, cd.root.fields.version);
     if (res.status === "equivocation" && res.evidence) {
       this.#c.evidence.distrust(now, res.evidence, null);
     } else if (res.status === "inconsistent") {

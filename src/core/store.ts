@@ -368,6 +368,13 @@ export class Store implements StateView {
   }
 
   #index(st: OriginState): void {
+    // A departed origin leaves the digests at once: its farewell is gossiped as a rumor, and a peer
+    // that still shows the origin in a digest, or offers its old state, is sent the farewell
+    // (`farewellFor`); digests do not grow with the nodes that left.
+    if (st.leftAt !== null && st.id !== this.selfId) {
+      this.trie.delete(st.id, st.origin);
+      return;
+    }
     const row: DigestEntry = { origin: st.origin, generation: st.generation, have: st.have };
     if (st.root && st.complete) row.tag = rootTag(st.root.body);
     this.trie.set(st.id, row);
@@ -383,6 +390,16 @@ export class Store implements StateView {
     if (!st?.root || st.evidence) return null;
     const v = st.root.fields.version;
     return { rootBody: st.root.body, signature: st.root.signature, from: v, through: v, full: false, entries: [] };
+  }
+
+  /**
+   * The farewell of an origin that left, if a peer at (`generation`, `have`) lacks it: the origin's
+   * whole (empty) map under its farewell root, within `budget` bytes; else null.
+   */
+  farewellFor(originId: string, generation: number, have: number, budget: number): { delta: OriginDeltaWire; bytes: number } | null {
+    const st = this.origins.get(originId);
+    if (!st || st.leftAt === null || originId === this.selfId) return null;
+    return this.deltaFor(originId, generation, have, budget);
   }
 
   /** The tag of the root this node holds complete for an origin (see `DigestEntry.tag`), or null. */
