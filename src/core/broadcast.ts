@@ -32,6 +32,8 @@ import type { Subsystem, SubsystemHost } from "./subsystem.ts";
 
 /** Rounds over which a node keeps re-announcing the ids it accepted (gossipsub keeps 3 heartbeats). */
 const ANNOUNCE_ROUNDS = 3;
+/** Re-announcing goes on this many rounds after the last loss seen. */
+const LOSS_MEMORY_ROUNDS = 4;
 
 export type { Delivery, Verdict } from "./events.ts";
 
@@ -53,6 +55,8 @@ export interface BroadcastStats extends RepairStats {
   payloadsReceived: number;
   duplicates: number;
   ihaveSent: number;
+  /** Message ids in the IHAVE frames sent (lazy announcements and re-announcements). */
+  ihaveIdsSent: number;
   prunesSent: number;
   expiredDropped: number;
   seenFullDropped: number;
@@ -94,7 +98,7 @@ interface PeerState extends Announcer {
 /** Plumtree state of one node. */
 export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   readonly stats: BroadcastStats = {
-    published: 0, delivered: 0, payloadsReceived: 0, duplicates: 0, ihaveSent: 0, graftsSent: 0,
+    published: 0, delivered: 0, payloadsReceived: 0, duplicates: 0, ihaveSent: 0, ihaveIdsSent: 0, graftsSent: 0,
     prunesSent: 0, expiredDropped: 0, seenFullDropped: 0, rateDropped: 0, missingGivenUp: 0, rejoins: 0,
     graftsRefused: 0, announcementsIgnored: 0,
   };
@@ -116,6 +120,8 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   #wakeAt = Infinity;
   #sweepAt = 0;
   #nonce = 0;
+  /** When this node last saw a sign of loss (see `round`). */
+  #lossSeenAt = -Infinity;
 
   constructor(host: SubsystemHost) {
     this.#host = host;
@@ -125,6 +131,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
         peers: this.#peers,
         has: (id) => this.#seen.has(id) || this.#pending.has(id),
         send: (linkId, bytes) => host.send(linkId, bytes),
+        lost: (now) => this.#lost(now),
       },
       this.stats,
     );
@@ -147,9 +154,10 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     });
   }
 
-  linkDown(_now: number, linkId: LinkId): void {
+  linkDown(now: number, linkId: LinkId): void {
     this.#peers.delete(linkId);
     this.#repair.linkDown(linkId);
+    this.#lost(now); // whatever was in flight on it is lost
   }
 
   /** Publishes a message from this node. Throws `RangeError` past a cap. */
@@ -193,22 +201,30 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   }
 
   /**
-   * Called once per gossip round with the round's peers: re-announces what arrived since the last
-   * round. Plumtree alone assumes links that lose nothing; on lossy ones a node whose copy and
-   * announcements were all lost would never learn of a message. This second announcement, to
-   * random links, closes that gap at 32 bytes per id and peer.
+   * Called once per gossip round with the round's peers: re-announces what arrived in the last
+   * rounds, while loss has been seen lately. Plumtree alone assumes links that lose nothing; on
+   * lossy ones a node whose copy and announcements were all lost would never learn of a message.
+   * This second announcement, to random links, closes that gap at 32 bytes per id and peer; where
+   * nothing is lost (no request had to be made, none came, no link went down) it costs nothing.
    */
-  round(peers: readonly LinkId[]): void {
+  round(now: number, peers: readonly LinkId[]): void {
     this.#history.unshift(this.#recent);
     this.#recent = [];
     if (this.#history.length > ANNOUNCE_ROUNDS) this.#history.pop();
+    if (now - this.#lossSeenAt > LOSS_MEMORY_ROUNDS * this.#host.options.intervalMs) return;
     const ids = this.#history.flat().slice(0, this.#host.options.idsPerFrameMax);
     if (!ids.length) return;
     for (const linkId of peers) {
       if (!this.#peers.has(linkId)) continue;
       this.stats.ihaveSent++;
+      this.stats.ihaveIdsSent += ids.length;
       this.#send(linkId, { type: FRAME.IHAVE, ids });
     }
+  }
+
+  /** Something was lost near here (a request made or received, a link gone): re-announce for a while. */
+  #lost(now: number): void {
+    this.#lossSeenAt = Math.max(this.#lossSeenAt, now);
   }
 
   /** Time passes: flush announcements, chase missing messages, forget expired ones. */
@@ -302,6 +318,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     const idBytes = fromHex(id);
     if (this.#recent.length < this.#host.options.idsPerFrameMax) this.#recent.push(idBytes);
     let encoded: Uint8Array | null = null;
+    const lazy: [LinkId, PeerState][] = [];
     for (const [linkId, peer] of this.#peers) {
       if (linkId === from) {
         peer.eager = true;
@@ -311,9 +328,23 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
       if (peer.eager) {
         encoded ??= encodeFrame({ type: FRAME.GOSSIP, body: bodyBytes, signature, hops: Math.min(hops, 255) });
         this.#host.send(linkId, encoded);
-      } else this.#queueIHave(now, peer, idBytes);
+      } else lazy.push([linkId, peer]);
     }
+    for (const [, peer] of this.#lazyTargets(lazy, idBytes)) this.#queueIHave(now, peer, idBytes);
     this.#rearm(now);
+  }
+
+  /**
+   * The lazy links a message is announced to: all of them up to `lazyPushMax`, else that many,
+   * picked per message by its id (so the choice differs from message to message and every node
+   * hears of each message from several neighbours, without announcing it on every link).
+   */
+  #lazyTargets(lazy: [LinkId, PeerState][], id: Uint8Array): [LinkId, PeerState][] {
+    const max = this.#host.options.lazyPushMax;
+    if (lazy.length <= max) return lazy;
+    const salt = ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0;
+    const rank = (linkId: LinkId) => Math.imul((linkId ^ salt) >>> 0, 0x9e3779b1) >>> 0;
+    return lazy.sort((a, b) => rank(a[0]) - rank(b[0])).slice(0, max);
   }
 
   #delivery(id: string, body: MessageBody, hops: number, local: boolean): Delivery {
@@ -377,6 +408,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
    * answer is charged to the link's answer budget, past which the rest wait for the next request.
    */
   #onGraft(now: number, linkId: LinkId, peer: PeerState, ids: Uint8Array[]): void {
+    if (ids.length) this.#lost(now); // the peer missed something
     const wanted = new Set<string>();
     for (const idBytes of ids) {
       const id = toHex(idBytes);
@@ -414,6 +446,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     for (const [linkId, peer] of this.#peers) {
       if (!peer.ihave.length) continue;
       this.stats.ihaveSent++;
+      this.stats.ihaveIdsSent += peer.ihave.length;
       this.#send(linkId, { type: FRAME.IHAVE, ids: peer.ihave });
       peer.ihave = [];
     }

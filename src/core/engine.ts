@@ -149,7 +149,7 @@ export class Engine {
     this.#broadcast = new Broadcast(host);
     // State sync draws the round phase first, then membership its own stream, so probing never
     // shifts the gossip rounds' choices.
-    this.#sync = new Sync(host, this.#store, init.random, this.stats, init.now, (peers) => this.#broadcast.round(peers));
+    this.#sync = new Sync(host, this.#store, init.random, this.stats, init.now, (peers) => this.#broadcast.round(this.#now, peers));
     const memberRng = seededRng(deriveSeed(init.random.nextU32(), 4));
     this.membership = new Membership({ ...host, forget: (member, now) => this.#store.forget(toHex(member), now) }, memberRng, init.now);
   }

@@ -107,6 +107,11 @@ export interface EngineOptions {
   messageCacheMax: number;
   /** Delay that batches lazy announcements (IHAVE) to the same link. */
   ihaveIntervalMs: number;
+  /**
+   * Lazy links (off the eager tree) each message is announced to, at most, picked per message;
+   * the rest hear of it from their other neighbours.
+   */
+  lazyPushMax: number;
   /** Ids in one IHAVE or GRAFT frame. */
   idsPerFrameMax: number;
   /** An announced message not received by then is requested (GRAFT) from an announcer. */
@@ -226,6 +231,7 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   seenMax: 200_000,
   messageCacheMax: 10_000,
   ihaveIntervalMs: 50,
+  lazyPushMax: 6,
   idsPerFrameMax: 1024,
   graftTimeoutMs: 400,
   graftRetriesMax: 3,
@@ -275,7 +281,7 @@ export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOpti
     "originsMax", "storeBytesMax", "pendingVerifyMax", "pendingVerifyPerLinkMax", "eventsMax", "penaltyThreshold",
     "antiEntropyEveryRounds", "answerBytesPerSecondMax", "stateBytesPerLinkPerSecondMax", "newOriginsPerLinkPerSecondMax",
     "distrustedOriginTtlMs", "topicBytesMax", "messagePayloadBytesMax", "messageTtlMs", "messageTtlMsMax",
-    "seenMax", "messageCacheMax", "ihaveIntervalMs", "idsPerFrameMax", "graftTimeoutMs", "graftRetriesMax",
+    "seenMax", "messageCacheMax", "ihaveIntervalMs", "lazyPushMax", "idsPerFrameMax", "graftTimeoutMs", "graftRetriesMax",
     "announcementsPerLinkMax", "missingMax", "graftsInFlightPerLinkMax", "broadcastBytesPerSecondMax",
     "probeIntervalMs", "probeTimeoutMs", "suspicionMult", "suspicionMaxTimeoutMult", "retransmitMult", "awarenessMax",
     "memberGossipIntervalMs", "memberGossipFanout", "claimsPerMessageMax", "claimsPerFrameMax", "claimQueueMax",

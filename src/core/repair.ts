@@ -47,6 +47,8 @@ export interface RepairHost {
   /** Whether a message is already here or being checked. */
   has(id: string): boolean;
   send(linkId: LinkId, bytes: Uint8Array): void;
+  /** A message announced here did not arrive in time: loss is about. */
+  lost(now: number): void;
 }
 
 interface Missing {
@@ -188,6 +190,7 @@ export class Repair {
     for (const n of m.asked.values()) tries += n;
     m.deadline = now + o.graftTimeoutMs * 2 ** Math.min(tries - 1, GRAFT_BACKOFF_DOUBLINGS_MAX);
     this.#stats.graftsSent++;
+    this.#host.lost(now);
     this.#host.send(target, encodeFrame({ type: FRAME.GRAFT, ids: [m.id] }));
   }
 

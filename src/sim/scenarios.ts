@@ -416,6 +416,10 @@ export interface BroadcastReport {
   /** Broadcast frames (GOSSIP, IHAVE, GRAFT, PRUNE) sent, bytes per live node per message. */
   bytes_per_node_per_msg: number;
   grafts: number;
+  /** Message ids announced (IHAVE) per delivery, lazy announcements and re-announcements together. */
+  ihave_ids_per_delivery: number;
+  /** Bytes of IHAVE frames per delivery. */
+  ihave_bytes_per_delivery: number;
   penalties: number;
   wall_ms: number;
   crypto: string;
@@ -468,6 +472,7 @@ export async function runBroadcast(
   for (const i of order.slice(0, crashed)) sim.crash(i);
   const base = new Map([...sim.trafficByType].map(([k, v]) => [k, { ...v }]));
   const payloadsBefore = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.payloadsReceived, 0);
+  const ihaveIdsBefore = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.ihaveIdsSent, 0);
   const payload = new Uint8Array(b.payloadBytes);
   const gap = 1000 / b.ratePerSecond;
   for (let k = 0; k < b.messages; k++) {
@@ -493,6 +498,7 @@ export async function runBroadcast(
   for (const type of BROADCAST_TYPES) bytes += (sim.trafficByType.get(type)?.bytes ?? 0) - (base.get(type)?.bytes ?? 0);
   const payloads = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.payloadsReceived, 0) - payloadsBefore;
   const grafts = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.graftsSent, 0);
+  const ihaveIds = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.ihaveIdsSent, 0) - ihaveIdsBefore;
   const pct = (a: number[], q: number) => (a.length ? Math.round(a.sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(q * a.length))]) : null);
   const allMax = toAll.length === b.messages ? pct(toAll, 1) : null;
   return {
@@ -515,6 +521,8 @@ export async function runBroadcast(
     hops_max: hopsMax,
     bytes_per_node_per_msg: Math.round(bytes / live.length / b.messages),
     grafts,
+    ihave_ids_per_delivery: round4(ihaveIds / Math.max(1, deliveries)),
+    ihave_bytes_per_delivery: round4(((sim.trafficByType.get(FRAME.IHAVE)?.bytes ?? 0) - (base.get(FRAME.IHAVE)?.bytes ?? 0)) / Math.max(1, deliveries)),
     penalties: penalties.count,
     wall_ms: Math.round(o.clock() - started),
     crypto: o.cryptoName,

@@ -270,3 +270,39 @@ describe("broadcast (Plumtree)", () => {
     expect(w.engines[0].broadcast.stats.seenFullDropped + w.engines[1].broadcast.stats.seenFullDropped).toBeGreaterThan(0);
   });
 });
+
+describe("broadcast: what announcements cost", () => {
+  it("each message is announced to at most lazyPushMax lazy links, and re-announced at rounds only while loss is seen", async () => {
+    const n = 12;
+    const w = new World(n, { intervalMs: 500, membership: false, lazyPushMax: 3 });
+    w.linkAll();
+    await w.settle();
+    for (let k = 0; k < 4; k++) {
+      w.engines[k].publish(w.now, "t", enc(`warm-${k}`));
+      await run(w, 500);
+    }
+    const ids = () => w.engines.reduce((s, e) => s + e.broadcast.stats.ihaveIdsSent, 0);
+    const before = ids();
+    const m = 10;
+    for (let k = 0; k < m; k++) {
+      w.engines[k % n].publish(w.now, "t", enc(`msg-${k}`));
+      await run(w, 300);
+    }
+    await run(w, 3000); // several rounds: nothing was lost, so nothing is announced again
+    const perDelivery = (ids() - before) / (m * (n - 1));
+    expect(messages(w).length).toBe(14 * n);
+    expect(perDelivery).toBeLessThanOrEqual(3);
+    expect(perDelivery).toBeGreaterThan(1); // lazy links do hear of each message
+    // Now frames are lost: nodes request what they missed, and re-announce at their rounds.
+    let drop = 0;
+    w.filter = (_from, _to, bytes) => !(bytes[1] === FRAME.GOSSIP && drop++ % 5 === 0);
+    const lossyBefore = ids();
+    for (let k = 0; k < m; k++) {
+      w.engines[k % n].publish(w.now, "t", enc(`lossy-${k}`));
+      await run(w, 300);
+    }
+    await run(w, 5000);
+    expect(messages(w).length).toBe(24 * n); // every message still reaches every node
+    expect((ids() - lossyBefore) / (m * (n - 1))).toBeGreaterThan(perDelivery); // re-announcing, now that loss is seen
+  });
+});

@@ -1,0 +1,301 @@
+/**
+ * `grapevine bench broadcast --mesh`: N nodes in this one process, linked over real WebSockets on
+ * loopback in a seeded random graph (each node dials 4–6 others), then M messages of P bytes at R
+ * per second from seeded random publishers. It measures what each delivery and each idle second
+ * costs, the same way every time, so a change is judged by the same figures:
+ *
+ * - connecting: time until every node has its links, and the event loop's delay meanwhile (first
+ *   contact with a hundred keys);
+ * - idle: CPU and wire bytes per second of the linked mesh with nothing published;
+ * - publishing: payload copies, wire bytes, IHAVE ids and CPU per delivery; latency to 50, 99 and
+ *   100 % of the nodes (p50 and p99 over messages); event-loop delay p99; delivered fraction;
+ * - the raw Ed25519 verify rate of this runtime, measured in the same run, as the floor of CPU per
+ *   delivery; and peak RSS.
+ *
+ * `--close F` closes a fraction of the nodes just before publishing (no tree yet: the first message
+ * floods); `--close-after-tree F` publishes a few messages first, so the tree has formed, then
+ * closes them: the repair of a broken tree on real sockets.
+ *
+ * @module
+ */
+
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { WebSocketServer } from "ws";
+import { createNode, type GrapevineNode } from "../mod.ts";
+import { deriveSeed, randomBelow, seededRng } from "../src/core/random.ts";
+import { createSignatureSuite, keyPairFromSeed } from "../src/crypto/ed25519.ts";
+import { websocketLink } from "../src/transport/websocket.ts";
+import { nodeWebSocket } from "../src/transport/ws-node.ts";
+
+/** What one run does. */
+export interface MeshBenchOptions {
+  nodes: number;
+  messages: number;
+  ratePerSecond: number;
+  payloadBytes: number;
+  seed: number;
+  /** Fraction of nodes closed just before publishing. */
+  close: number;
+  /** Fraction of nodes closed after a few messages formed the tree. */
+  closeAfterTree: number;
+  /** How long the idle phase is measured, ms. */
+  idleMs: number;
+  /** Gossip interval of every node, ms. */
+  intervalMs: number;
+  /** Called with a short progress note (the CLI prints it on a terminal). */
+  progress?: (note: string) => void;
+}
+
+/** The figures, one JSON object. */
+export interface MeshBenchReport {
+  bench: "broadcast-mesh";
+  nodes: number;
+  messages: number;
+  rate: number;
+  payload_bytes: number;
+  seed: number;
+  closed: number;
+  close_after_tree: boolean;
+  links: number;
+  connect_ms: number;
+  connect_loop_delay_p99_ms: number;
+  connect_loop_delay_max_ms: number;
+  idle_cpu_ms_per_s: number;
+  idle_bytes_per_s: number;
+  delivered_fraction: number;
+  copies_per_delivery: number;
+  wire_bytes_per_delivery: number;
+  ihave_ids_per_delivery: number;
+  graft_ids: number;
+  cpu_us_per_delivery: number;
+  raw_verify_us: number;
+  cpu_per_delivery_over_raw_verify: number;
+  latency_ms: { to_50: Percentiles; to_99: Percentiles; to_all: Percentiles };
+  loop_delay_p99_ms: number;
+  peak_rss_mb: number;
+  wall_ms: number;
+}
+
+interface Percentiles {
+  p50: number | null;
+  p99: number | null;
+}
+
+const NETWORK = "bench-mesh";
+
+function pct(values: number[], q: number): number | null {
+  if (!values.length) return null;
+  const s = values.slice().sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))] * 10) / 10;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Microseconds per raw Ed25519 verify through this runtime's suite (a fresh key each, no caches hit). */
+async function rawVerifyMicros(): Promise<number> {
+  const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle, verifiedCacheMax: 1 });
+  const kp = keyPairFromSeed(new Uint8Array(32).fill(9));
+  const msgs = Array.from({ length: 400 }, (_, i) => new TextEncoder().encode(`raw verify ${i}`));
+  const sigs = await Promise.all(msgs.map((m) => suite.sign(kp, m)));
+  await suite.verify(kp.publicKey, msgs[0], sigs[0]); // the key's check and import, outside the timing
+  const t0 = performance.now();
+  for (let i = 1; i < msgs.length; i++) await suite.verify(kp.publicKey, msgs[i], sigs[i]);
+  return ((performance.now() - t0) * 1000) / (msgs.length - 1);
+}
+
+/** One node with a WebSocket server other nodes dial. */
+async function listen(node: GrapevineNode): Promise<{ url: string; server: Server; wss: WebSocketServer }> {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: node.options.frameBytesMax });
+  const server = createServer((_req, res) => res.writeHead(404).end());
+  server.on("upgrade", (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => {
+    node.connect(websocketLink(ws as never, { frameBytesMax: node.options.frameBytesMax })).catch(() => {});
+  }));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, server, wss };
+}
+
+/** Runs the bench and returns its report. */
+export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport> {
+  const started = performance.now();
+  const note = o.progress ?? (() => {});
+  const rng = seededRng(deriveSeed(o.seed, 1));
+  const n = o.nodes;
+  let peakRss = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  rssTimer.unref();
+  const nodes: GrapevineNode[] = [];
+  for (let i = 0; i < n; i++) {
+    const seed = new Uint8Array(32);
+    new DataView(seed.buffer).setUint32(0, deriveSeed(o.seed, 1000 + i));
+    nodes.push(await createNode({ network: NETWORK, keyPair: keyPairFromSeed(seed), intervalMs: o.intervalMs, seed: deriveSeed(o.seed, 2000 + i) }));
+  }
+  const servers = await Promise.all(nodes.map(listen));
+  // A seeded random graph: node i dials 4–6 others it is not linked to yet.
+  const edges = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const want = 4 + randomBelow(rng, 3);
+    for (let tries = 0, made = 0; made < want && tries < 50; tries++) {
+      const j = randomBelow(rng, n);
+      const key = i < j ? `${i}-${j}` : `${j}-${i}`;
+      if (j === i || edges.has(key)) continue;
+      edges.add(key);
+      made++;
+    }
+  }
+  note(`connecting ${n} nodes over ${edges.size} links`);
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const t0 = performance.now();
+  await Promise.all([...edges].map(async (e) => {
+    const [i, j] = e.split("-").map(Number);
+    const socket = new nodeWebSocket(servers[j].url);
+    await nodes[i].connect(websocketLink(socket, { frameBytesMax: nodes[i].options.frameBytesMax }));
+  }));
+  // Linked once every node holds its links and knows every other's state.
+  while (nodes.some((x) => x.origins().length < n) && performance.now() - t0 < 120_000) await sleep(20);
+  const connectMs = performance.now() - t0;
+  loop.disable();
+  const connectDelayP99 = loop.percentile(99) / 1e6;
+  const connectDelayMax = loop.max / 1e6;
+
+  // Idle: the linked mesh with nothing published.
+  note("idle");
+  await sleep(1000);
+  const traffic = () => nodes.reduce((s, x) => s + x.traffic().bytesOut, 0);
+  let cpu0 = process.cpuUsage();
+  let bytes0 = traffic();
+  await sleep(o.idleMs);
+  let cpu = process.cpuUsage(cpu0);
+  const idleCpu = ((cpu.user + cpu.system) / 1000) / (o.idleMs / 1000);
+  const idleBytes = (traffic() - bytes0) / (o.idleMs / 1000);
+
+  // Publishing.
+  const firstAt = new Map<string, number>();
+  const arrivals = new Map<string, number[]>();
+  let deliveries = 0;
+  const live = new Set(nodes.map((_, i) => i));
+  nodes.forEach((node, i) => node.subscribe("bench", (m) => {
+    if (!live.has(i)) return;
+    const at = performance.now();
+    if (m.local) firstAt.set(m.id, at);
+    else {
+      deliveries++;
+      let a = arrivals.get(m.id);
+      if (!a) arrivals.set(m.id, (a = []));
+      a.push(at);
+    }
+  }));
+  const payload = new Uint8Array(o.payloadBytes);
+  const closeSome = async (fraction: number) => {
+    const k = Math.floor(fraction * n);
+    const order = [...live].sort((a, b) => deriveSeed(o.seed, 3000 + a) - deriveSeed(o.seed, 3000 + b));
+    for (const i of order.slice(0, k)) {
+      live.delete(i);
+      await nodes[i].close({ leave: false });
+    }
+    return k;
+  };
+  let closed = 0;
+  if (o.closeAfterTree > 0) {
+    for (let k = 0; k < 5; k++) {
+      nodes[[...live][randomBelow(rng, live.size)]].publish("warmup", payload);
+      await sleep(200);
+    }
+    await sleep(1000);
+  }
+  if (o.close > 0) closed += await closeSome(o.close);
+  if (o.closeAfterTree > 0) closed += await closeSome(o.closeAfterTree);
+  await sleep(200);
+  const stats = () => {
+    let copies = 0;
+    let ihaveIds = 0;
+    let grafts = 0;
+    for (const i of live) {
+      const s = nodes[i].engine.broadcast.stats;
+      copies += s.payloadsReceived;
+      ihaveIds += s.ihaveIdsSent;
+      grafts += s.graftsSent;
+    }
+    return { copies, ihaveIds, grafts };
+  };
+  const liveTraffic = () => [...live].reduce((s, i) => s + nodes[i].traffic().bytesOut, 0);
+  note(`publishing ${o.messages} messages at ${o.ratePerSecond}/s`);
+  const s0 = stats();
+  bytes0 = liveTraffic();
+  cpu0 = process.cpuUsage();
+  const loop2 = monitorEventLoopDelay({ resolution: 5 });
+  loop2.enable();
+  const gap = 1000 / o.ratePerSecond;
+  const pubStart = performance.now();
+  for (let k = 0; k < o.messages; k++) {
+    await sleep(Math.max(0, pubStart + k * gap - performance.now()));
+    const ids = [...live];
+    payload[0] = k & 255;
+    payload[1] = k >> 8;
+    nodes[ids[randomBelow(rng, ids.length)]].publish("bench", payload);
+  }
+  const want = o.messages * (live.size - 1);
+  const drainBy = performance.now() + 15_000;
+  while (deliveries < want && performance.now() < drainBy) await sleep(20);
+  await sleep(200);
+  loop2.disable();
+  cpu = process.cpuUsage(cpu0);
+  const s1 = stats();
+  const wire = liveTraffic() - bytes0;
+  const to50: number[] = [];
+  const to99: number[] = [];
+  const toAll: number[] = [];
+  const others = live.size - 1;
+  for (const [id, t0m] of firstAt) {
+    const a = (arrivals.get(id) ?? []).sort((x, y) => x - y);
+    const at = (q: number) => a[Math.ceil(q * others) - 1];
+    if (a.length >= Math.ceil(0.5 * others)) to50.push(at(0.5) - t0m);
+    if (a.length >= Math.ceil(0.99 * others)) to99.push(at(0.99) - t0m);
+    if (a.length >= others) toAll.push(a[others - 1] - t0m);
+  }
+  const raw = await rawVerifyMicros();
+  const cpuPerDelivery = ((cpu.user + cpu.system) / Math.max(1, deliveries));
+  clearInterval(rssTimer);
+  await Promise.all([...live].map((i) => nodes[i].close({ leave: false })));
+  for (const s of servers) {
+    for (const c of s.wss.clients) c.terminate();
+    s.wss.close();
+    s.server.closeAllConnections();
+    s.server.close();
+  }
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  return {
+    bench: "broadcast-mesh",
+    nodes: n,
+    messages: o.messages,
+    rate: o.ratePerSecond,
+    payload_bytes: o.payloadBytes,
+    seed: o.seed,
+    closed,
+    close_after_tree: o.closeAfterTree > 0,
+    links: edges.size,
+    connect_ms: Math.round(connectMs),
+    connect_loop_delay_p99_ms: r2(connectDelayP99),
+    connect_loop_delay_max_ms: r2(connectDelayMax),
+    idle_cpu_ms_per_s: r2(idleCpu),
+    idle_bytes_per_s: Math.round(idleBytes),
+    delivered_fraction: Math.floor((deliveries / Math.max(1, want)) * 1e4) / 1e4,
+    copies_per_delivery: r2((s1.copies - s0.copies) / Math.max(1, deliveries)),
+    wire_bytes_per_delivery: Math.round(wire / Math.max(1, deliveries)),
+    ihave_ids_per_delivery: r2((s1.ihaveIds - s0.ihaveIds) / Math.max(1, deliveries)),
+    graft_ids: s1.grafts - s0.grafts,
+    cpu_us_per_delivery: Math.round(cpuPerDelivery),
+    raw_verify_us: Math.round(raw),
+    cpu_per_delivery_over_raw_verify: r2(cpuPerDelivery / raw),
+    latency_ms: {
+      to_50: { p50: pct(to50, 0.5), p99: pct(to50, 0.99) },
+      to_99: { p50: pct(to99, 0.5), p99: pct(to99, 0.99) },
+      to_all: { p50: pct(toAll, 0.5), p99: pct(toAll, 0.99) },
+    },
+    loop_delay_p99_ms: r2(loop2.percentile(99) / 1e6),
+    peak_rss_mb: Math.round(peakRss / 1e6),
+    wall_ms: Math.round(performance.now() - started),
+  };
+}
