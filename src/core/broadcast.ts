@@ -201,25 +201,32 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   }
 
   /**
-   * Called once per gossip round with the round's peers: re-announces what arrived in the last
-   * rounds, while loss has been seen lately. Plumtree alone assumes links that lose nothing; on
-   * lossy ones a node whose copy and announcements were all lost would never learn of a message.
-   * This second announcement, to random links, closes that gap at 32 bytes per id and peer; where
-   * nothing is lost (no request had to be made, none came, no link went down) it costs nothing.
+   * Called once per gossip round with the round's peers: re-announces what arrived lately.
+   * Plumtree alone assumes links that lose nothing; on lossy ones a node whose copy and
+   * announcements were all lost would never learn of a message. This second announcement closes
+   * that gap at 32 bytes per id and peer, and costs in proportion to the loss seen: the last
+   * round's ids to one of the round's peers always (loss nobody noticed), and the last rounds'
+   * ids to all of them while this node has seen loss lately (a request it had to make or was
+   * asked, a link gone).
    */
   round(now: number, peers: readonly LinkId[]): void {
     this.#history.unshift(this.#recent);
     this.#recent = [];
     if (this.#history.length > ANNOUNCE_ROUNDS) this.#history.pop();
-    if (now - this.#lossSeenAt > LOSS_MEMORY_ROUNDS * this.#host.options.intervalMs) return;
-    const ids = this.#history.flat().slice(0, this.#host.options.idsPerFrameMax);
+    const lossy = this.#lossy(now);
+    const ids = (lossy ? this.#history.flat() : this.#history[0]).slice(0, this.#host.options.idsPerFrameMax);
     if (!ids.length) return;
-    for (const linkId of peers) {
+    for (const linkId of lossy ? peers : peers.slice(0, 1)) {
       if (!this.#peers.has(linkId)) continue;
       this.stats.ihaveSent++;
       this.stats.ihaveIdsSent += ids.length;
       this.#send(linkId, { type: FRAME.IHAVE, ids });
     }
+  }
+
+  /** Whether this node has seen loss lately (see `round`). */
+  #lossy(now: number): boolean {
+    return now - this.#lossSeenAt <= LOSS_MEMORY_ROUNDS * this.#host.options.intervalMs;
   }
 
   /** Something was lost near here (a request made or received, a link gone): re-announce for a while. */
@@ -330,18 +337,19 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
         this.#host.send(linkId, encoded);
       } else lazy.push([linkId, peer]);
     }
-    for (const [, peer] of this.#lazyTargets(lazy, idBytes)) this.#queueIHave(now, peer, idBytes);
+    for (const [, peer] of this.#lazyTargets(now, lazy, idBytes)) this.#queueIHave(now, peer, idBytes);
     this.#rearm(now);
   }
 
   /**
-   * The lazy links a message is announced to: all of them up to `lazyPushMax`, else that many,
-   * picked per message by its id (so the choice differs from message to message and every node
-   * hears of each message from several neighbours, without announcing it on every link).
+   * The lazy links a message is announced to: while loss has been seen lately, all of them;
+   * otherwise at most `lazyPushMax`, picked per message by its id (so the choice differs from
+   * message to message and every node hears of each message from several neighbours, without
+   * announcing it on every link where nothing is being lost).
    */
-  #lazyTargets(lazy: [LinkId, PeerState][], id: Uint8Array): [LinkId, PeerState][] {
+  #lazyTargets(now: number, lazy: [LinkId, PeerState][], id: Uint8Array): [LinkId, PeerState][] {
     const max = this.#host.options.lazyPushMax;
-    if (lazy.length <= max) return lazy;
+    if (lazy.length <= max || this.#lossy(now)) return lazy;
     const salt = ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0;
     const rank = (linkId: LinkId) => Math.imul((linkId ^ salt) >>> 0, 0x9e3779b1) >>> 0;
     return lazy.sort((a, b) => rank(a[0]) - rank(b[0])).slice(0, max);

@@ -108,8 +108,9 @@ export interface EngineOptions {
   /** Delay that batches lazy announcements (IHAVE) to the same link. */
   ihaveIntervalMs: number;
   /**
-   * Lazy links (off the eager tree) each message is announced to, at most, picked per message;
-   * the rest hear of it from their other neighbours.
+   * Lazy links (off the eager tree) each message is announced to, at most, picked per message,
+   * while no loss has been seen lately (then it goes to all of them); the rest hear of it from
+   * their other neighbours.
    */
   lazyPushMax: number;
   /** Ids in one IHAVE or GRAFT frame. */
@@ -231,7 +232,7 @@ export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   seenMax: 200_000,
   messageCacheMax: 10_000,
   ihaveIntervalMs: 50,
-  lazyPushMax: 6,
+  lazyPushMax: 5,
   idsPerFrameMax: 1024,
   graftTimeoutMs: 400,
   graftRetriesMax: 3,

@@ -272,7 +272,7 @@ describe("broadcast (Plumtree)", () => {
 });
 
 describe("broadcast: what announcements cost", () => {
-  it("each message is announced to at most lazyPushMax lazy links, and re-announced at rounds only while loss is seen", async () => {
+  it("each message is announced to at most lazyPushMax lazy links, re-announced once, and more while loss is seen", async () => {
     const n = 12;
     const w = new World(n, { intervalMs: 500, membership: false, lazyPushMax: 3 });
     w.linkAll();
@@ -288,10 +288,11 @@ describe("broadcast: what announcements cost", () => {
       w.engines[k % n].publish(w.now, "t", enc(`msg-${k}`));
       await run(w, 300);
     }
-    await run(w, 3000); // several rounds: nothing was lost, so nothing is announced again
+    await run(w, 3000); // several rounds: nothing was lost, so each id is re-announced once, to one peer
     const perDelivery = (ids() - before) / (m * (n - 1));
     expect(messages(w).length).toBe(14 * n);
-    expect(perDelivery).toBeLessThanOrEqual(3);
+    // At most 3 lazy announcements and one re-announcement per node and message.
+    expect(perDelivery).toBeLessThanOrEqual((4 * n) / (n - 1));
     expect(perDelivery).toBeGreaterThan(1); // lazy links do hear of each message
     // Now frames are lost: nodes request what they missed, and re-announce at their rounds.
     let drop = 0;
