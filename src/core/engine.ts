@@ -43,8 +43,9 @@ import {
 import { inScope, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "./digest-tree.ts";
 import type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, Transmit } from "./events.ts";
 import { Broadcast, type BroadcastHost, type Verdict } from "./broadcast.ts";
-import { Membership, type MembershipHost } from "./membership.ts";
-import { isMemberFrameType } from "../wire/member-frames.ts";
+import { Membership, type MembershipHost } from "./membership/membership.ts";
+import { decodeMemberFrame } from "../wire/member-frames.ts";
+import { frameOwner } from "../wire/registry.ts";
 import { peekFrameType } from "../wire/link-frames.ts";
 import { resolveOptions, type EngineOptions } from "./options.ts";
 import { deriveSeed, randomBelow, sample, seededRng, weightedSample, type Rng } from "./random.ts";
@@ -223,6 +224,7 @@ export class Engine {
       protocolVersion: PROTOCOL_VERSION,
       id: this.id,
       generation,
+      now: () => this.#now,
       send: b.sendEncoded,
       sign: b.sign,
       verify: b.verify,
@@ -326,7 +328,7 @@ export class Engine {
     }
     let frame;
     try {
-      if (isMemberFrameType(peekFrameType(bytes))) return this.membership.onFrame(now, linkId, bytes);
+      if (frameOwner(peekFrameType(bytes)) === "membership") return this.#toMembership(now, linkId, bytes);
       frame = decodeFrame(bytes, this.#frameLimits);
     } catch (e) {
       this.#penalize(link, e);
@@ -355,12 +357,22 @@ export class Engine {
     }
   }
 
+  /**
+   * A membership frame, decoded here by its owner's decoder. Type 15 (reserved) is ignored; with
+   * membership off its frames are ignored undecoded, as they always were.
+   */
+  #toMembership(now: number, linkId: LinkId, bytes: Uint8Array): void {
+    if (!this.membership.enabled) return;
+    const f = decodeMemberFrame(bytes, { frameBytesMax: this.options.frameBytesMax, claimsMax: this.options.claimsPerFrameMax });
+    if (f.type !== "unknown") this.membership.receive(now, linkId, f);
+  }
+
   /** Time passes: runs the gossip rounds that are due. */
   tick(now: number): void {
     if (this.#closed) return;
     this.#now = Math.max(this.#now, now);
     if (now >= this.broadcast.wakeAt) this.broadcast.tick(now);
-    if (now >= this.membership.wakeAt) this.membership.tick(now);
+    if (now >= this.membership.wakeAt()) this.membership.tick(now);
     if (now < this.#nextRoundAt) return;
     const interval = this.options.intervalMs;
     // A node that slept through several rounds (a throttled tab) runs one and moves on.
@@ -399,7 +411,6 @@ export class Engine {
     if (callback) {
       this.#jobCallbacks.delete(jobId);
       this.broadcast.observe(now);
-      this.membership.observe(now);
       callback(result);
       return;
     }
@@ -466,7 +477,7 @@ export class Engine {
 
   /** When `tick` must next be called. */
   nextWakeAt(): number {
-    return this.#closed ? Infinity : Math.min(this.#nextRoundAt, this.broadcast.wakeAt, this.membership.wakeAt);
+    return this.#closed ? Infinity : Math.min(this.#nextRoundAt, this.broadcast.wakeAt, this.membership.wakeAt());
   }
 
   /** Ids of links currently up. */
