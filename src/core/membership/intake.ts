@@ -112,7 +112,7 @@ export class ClaimIntake {
       // claim at that rank, so take that first (as if it had arrived on its own), then the accusation.
       this.accept(now, c.proof, source);
     }
-    const r = this.#table.apply(now, c, () => this.#links.linkedPeers());
+    const r = this.#table.apply(now, id, c, () => this.#links.linkedPeers());
     switch (r.kind) {
       case "none":
         return;
@@ -133,12 +133,14 @@ export class ClaimIntake {
 
   /** Whether a claim would change this node's view (cheap; decides whether to verify it). */
   #wants(c: ClaimWire, source: Source): boolean {
-    return toHex(c.fields.member) === this.#cx.selfId ? this.#self.wants(c) : this.#table.wants(c, source);
+    const id = toHex(c.fields.member);
+    return id === this.#cx.selfId ? this.#self.wants(c) : this.#table.wants(id, c, source);
   }
 
   /** The claim this node holds about `c`'s member when it is of a strictly higher rank. */
   #newerThan(c: ClaimWire): ClaimWire | null {
-    return toHex(c.fields.member) === this.#cx.selfId ? this.#self.newerThan(c) : this.#table.newerThan(c);
+    const id = toHex(c.fields.member);
+    return id === this.#cx.selfId ? this.#self.newerThan(c) : this.#table.newerThan(id, c);
   }
 
   /** The alive claim this node holds of `member` (its own for itself): a proof it need not check again. */

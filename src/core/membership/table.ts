@@ -127,10 +127,9 @@ export class MemberTable {
     return suspicionMs(this.params(), confirmations, m.alive?.fields.lag ?? 0, this.#o);
   }
 
-  /** Whether a claim about another member would change this table (cheap; decides whether to verify it). */
-  wants(c: ClaimWire, source: Source): boolean {
+  /** Whether a claim about another member (hex `id`) would change this table (cheap; decides whether to verify it). */
+  wants(id: string, c: ClaimWire, source: Source): boolean {
     const f = c.fields;
-    const id = toHex(f.member);
     const m = this.#members.get(id);
     if (!m) {
       if (f.kind !== CLAIM_KIND.ALIVE) return false; // accusations of, and farewells from, strangers change nothing here
@@ -147,21 +146,20 @@ export class MemberTable {
     return !!s && !s.confirmers.has(toHex(f.claimer!)) && s.confirmers.size <= this.params().expected;
   }
 
-  /** The claim held about `c`'s member (another member) when it is of a strictly higher rank. */
-  newerThan(c: ClaimWire): ClaimWire | null {
+  /** The claim held about `c`'s member (another member, hex `id`) when it is of a strictly higher rank. */
+  newerThan(id: string, c: ClaimWire): ClaimWire | null {
     const f = c.fields;
-    const m = this.#members.get(toHex(f.member));
+    const m = this.#members.get(id);
     if (!m || compareRank(m.generation, m.incarnation, f.generation, f.incarnation) <= 0) return null;
     return m.claim;
   }
 
   /**
-   * Applies a verified claim about another member at `now`. A newcomer may evict a passive member
-   * (`linked`: the peers this node is linked to, asked only when the table is full).
+   * Applies a verified claim about another member (hex `id`) at `now`. A newcomer may evict a
+   * passive member (`linked`: the peers this node is linked to, asked only when the table is full).
    */
-  apply(now: number, c: ClaimWire, linked: () => Set<string>): Applied {
+  apply(now: number, id: string, c: ClaimWire, linked: () => Set<string>): Applied {
     const f = c.fields;
-    const id = toHex(f.member);
     let m = this.#members.get(id);
     if (!m) {
       if (f.kind !== CLAIM_KIND.ALIVE) return { kind: "none" };
