@@ -54,7 +54,7 @@ export {
   type RoomOptions,
 } from "./src/presence/room.ts";
 export type { MemberState } from "./src/core/claims.ts";
-export type { MemberInfo, MembershipStats } from "./src/core/membership.ts";
+export type { MemberInfo, MembershipStats } from "./src/core/membership/membership.ts";
 export type { BroadcastStats, Delivery, Verdict } from "./src/core/broadcast.ts";
 export { issueCredential, issueUserCredential, type Credential, type UserCredential, type UserCredentialRequest } from "./src/runtime/credential.ts";
 export type { Link } from "./src/transport/link.ts";

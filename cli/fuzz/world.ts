@@ -173,7 +173,7 @@ export class CaptureWorld {
       if (next > t) break; // asked for a time already passed: nothing to do
       spins = next === last ? spins + 1 : 0;
       if (spins > DRAIN_ROUNDS_MAX) {
-        const late = this.nodes.filter((n) => n.engine.nextWakeAt() <= next).map((n) => `node ${n.index} (membership ${n.engine.membership.wakeAt()})`);
+        const late = this.nodes.filter((n) => n.engine.nextWakeAt() <= next).map((n) => `node ${n.index}`);
         throw new Error(`capture world: stuck at ${next} ms (t ${t}, now ${this.now}); engines that keep asking to be woken now: ${late.join(", ")}; deliveries ${this.#deliveries.length} first at ${this.#deliveries[0]?.at}; wakes ${this.nodes.map((n) => n.engine.nextWakeAt()).join(",")}`);
       }
       last = next;

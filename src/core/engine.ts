@@ -30,7 +30,7 @@ import { frameOwner } from "../wire/registry.ts";
 import { Broadcast, type BroadcastFrame, type BroadcastView } from "./broadcast.ts";
 import { TokenBucket } from "./budget.ts";
 import type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, Transmit } from "./events.ts";
-import { Membership } from "./membership.ts";
+import { Membership, type ReadonlyMembership } from "./membership/membership.ts";
 import { resolveOptions, type EngineOptions } from "./options.ts";
 import { deriveSeed, seededRng, type Rng } from "./random.ts";
 import { Store, type StateView } from "./store.ts";
@@ -116,8 +116,7 @@ export class Engine {
     rounds: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, framesRejected: 0,
     verifies: 0, verifyCacheHits: 0, deltasDropped: 0, eventsDropped: 0, answersDeferred: 0,
   };
-  /** SWIM membership and failure detection over the same links. */
-  readonly membership: Membership;
+  #membership: Membership;
   /** The latest `now` of any input: the time callbacks of jobs run at. */
   #now: number;
   #wallClock: (now: number) => number;
@@ -151,12 +150,17 @@ export class Engine {
     // shifts the gossip rounds' choices.
     this.#sync = new Sync(host, this.#store, init.random, this.stats, init.now, (peers) => this.#broadcast.round(this.#now, peers));
     const memberRng = seededRng(deriveSeed(init.random.nextU32(), 4));
-    this.membership = new Membership({ ...host, forget: (member, now) => this.#store.forget(toHex(member), now) }, memberRng, init.now);
+    this.#membership = new Membership({ ...host, forget: (member, now) => this.#store.forget(toHex(member), now) }, memberRng, init.now);
   }
 
   /** Every origin's state as this node holds it, read-only. */
   get store(): StateView {
     return this.#store;
+  }
+
+  /** Membership's view of the mesh, read-only. */
+  get membership(): ReadonlyMembership {
+    return this.#membership;
   }
 
   /** Broadcast's counters and eager links, read-only. */
@@ -214,7 +218,7 @@ export class Engine {
       answers: new TokenBucket(o.answerBytesPerSecondMax, o.answerBytesPerSecondMax, now),
     });
     this.#broadcast.linkUp(now, linkId, peer);
-    this.membership.linkUp(now, linkId, peer);
+    this.#membership.linkUp(now, linkId, peer);
     this.#sync.linkUp(now, linkId, peer);
   }
 
@@ -223,7 +227,7 @@ export class Engine {
     this.#observe(now);
     this.#links.delete(linkId);
     this.#broadcast.linkDown(now, linkId);
-    this.membership.linkDown(now, linkId);
+    this.#membership.linkDown(now, linkId);
     this.#sync.linkDown(now, linkId);
   }
 
@@ -251,8 +255,9 @@ export class Engine {
     try {
       switch (frameOwner(peekFrameType(bytes))) {
         case "membership": {
+          if (!this.#membership.enabled) return; // with membership off its frames are ignored, undecoded
           const f = decodeMemberFrame(bytes, { frameBytesMax: this.options.frameBytesMax, claimsMax: this.options.claimsPerFrameMax });
-          if (f.type !== "unknown") this.membership.receive(now, linkId, f);
+          if (f.type !== "unknown") this.#membership.receive(now, linkId, f);
           return;
         }
         default: {
@@ -275,7 +280,7 @@ export class Engine {
     if (this.#closed) return;
     this.#observe(now);
     if (now >= this.#broadcast.wakeAt()) this.#broadcast.tick(now);
-    if (now >= this.membership.wakeAt()) this.membership.tick(now);
+    if (now >= this.#membership.wakeAt()) this.#membership.tick(now);
     if (now >= this.#sync.wakeAt()) this.#sync.tick(now);
   }
 
@@ -310,7 +315,7 @@ export class Engine {
     this.#assertOpen();
     this.#observe(now);
     this.#sync.leave();
-    this.membership.leave(now);
+    this.#membership.leave(now);
   }
 
   /**
@@ -321,14 +326,14 @@ export class Engine {
   join(now: number, seeds: readonly Uint8Array[]): void {
     this.#assertOpen();
     this.#observe(now);
-    this.membership.setSeeds(seeds);
+    this.#membership.setSeeds(seeds);
   }
 
   /** Member claims learned out of band (a cached view, a warm start): checked like any others. */
   introduce(now: number, claims: readonly ClaimWire[]): void {
     this.#assertOpen();
     this.#observe(now);
-    this.membership.introduce(now, claims);
+    this.#membership.introduce(now, claims);
   }
 
   /**
@@ -352,7 +357,6 @@ export class Engine {
     const callback = this.#jobCallbacks.get(jobId);
     if (!callback) return;
     this.#jobCallbacks.delete(jobId);
-    this.membership.observe(now);
     callback(result);
   }
 
@@ -387,7 +391,7 @@ export class Engine {
 
   /** When `tick` must next be called. */
   nextWakeAt(): number {
-    return this.#closed ? Infinity : Math.min(this.#sync.wakeAt(), this.#broadcast.wakeAt(), this.membership.wakeAt());
+    return this.#closed ? Infinity : Math.min(this.#sync.wakeAt(), this.#broadcast.wakeAt(), this.#membership.wakeAt());
   }
 
   /** Ids of links currently up. */

@@ -79,7 +79,7 @@ export type EngineEvent =
   | { type: "drop-link"; linkId: LinkId; reason: string };
 
 /**
- * A member's state changed in this node's view (membership, see `membership.ts`). `previous` is
+ * A member's state changed in this node's view (membership, see `membership/membership.ts`). `previous` is
  * null for a member seen for the first time; `claimer` names who accused a suspect or dead member.
  */
 export interface MemberEvent {

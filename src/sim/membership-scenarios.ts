@@ -91,7 +91,7 @@ export async function start(o: MembershipScenarioOptions, view: "all" | number, 
       chosen.delete(i);
       mine = [...chosen].map((j) => claims[j]);
     }
-    sim.engine(i).membership.introduce(sim.now, mine);
+    sim.engine(i).introduce(sim.now, mine);
     sim.flush(i);
     // Verify in batches, so the queued crypto never holds N² jobs at once.
     if (i % batch === batch - 1) await sim.runTo(sim.now);
@@ -99,7 +99,7 @@ export async function start(o: MembershipScenarioOptions, view: "all" | number, 
   await sim.runTo(sim.now + 1);
   for (let i = 0; i < o.nodes; i++) {
     const seeds = [0, 1, Math.floor(o.nodes / 2), Math.floor(o.nodes / 2) + 1].filter((k) => k < o.nodes);
-    sim.engine(i).membership.setSeeds(seeds.map((k) => sim.nodes[k].keyPair.publicKey));
+    sim.engine(i).join(sim.now, seeds.map((k) => sim.nodes[k].keyPair.publicKey));
   }
   if (slow.fraction > 0) {
     const order = shuffled(o.nodes, deriveSeed(o.seed, 93));

@@ -83,7 +83,7 @@ describe("fuzz findings", () => {
       const body = encodeClaimBody({ kind: CLAIM_KIND.ALIVE, member: keyPair(i).publicKey, generation: 1, incarnation: 0, claimer: null, addr: null });
       claims.push({ body, signature: await s.sign(keyPair(i), signingBytes("member", "findings", PROTOCOL_VERSION, body)), fields: decodeClaimBody(body) });
     }
-    w.engines[0].membership.introduce(w.now, claims);
+    w.engines[0].introduce(w.now, claims);
     await w.settle();
     expect(w.engines[0].membership.known).toBeGreaterThanOrEqual(100);
     const want = encodeMemberFrame({ type: MEMBER_FRAME.SYNC, flags: SYNC_FLAG.WANT, claims: [] });

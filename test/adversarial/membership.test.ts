@@ -143,7 +143,7 @@ describe("adversarial: requests for the claim queue and the view", () => {
       const k = outsiderKey(5000 + i);
       claims.push(await sign(k, { kind: CLAIM_KIND.ALIVE, member: k.publicKey, generation: 1, incarnation: 0, claimer: null, addr: "wss://a-long-enough-address.example/relay" }));
     }
-    e.membership.introduce(w.now, claims);
+    e.introduce(w.now, claims);
     await w.settle();
     expect(e.membership.known).toBe(1500);
     const a = attachAttacker(w, 0, 99, outsiderKey(8));

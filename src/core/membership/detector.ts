@@ -1,0 +1,323 @@
+/**
+ * The failure detector: SWIM's probes over this node's links, PING_REQs relayed for others, and
+ * the accusations that follow when a member cannot be reached.
+ *
+ * A probe: every protocol period the node PINGs one linked peer (round robin over a shuffled
+ * list, one link per peer). An ACK within `probeTimeoutMs` clears it; otherwise `indirectProbes`
+ * other linked alive peers are asked to ping it (PING_REQ) — those holding a link to it do, the
+ * rest answer NACK — and the direct PING is sent once more, and a third time halfway through the
+ * indirect phase (lost frames, not dead peers, fail most probes on a lossy path). No ACK by the end
+ * of the period: the node signs a suspicion. Each node's links are its monitors, so a crashed node
+ * is probed by about one monitor per period, SWIM's expected first detection of e/(e − 1) ≈ 1.58
+ * periods. A node with far more links than its active view wants (a relay) probes one link per
+ * `4 × target` links each period, so none goes unprobed for long.
+ *
+ * Lifeguard (`lifeguard.ts`): probe timing is stretched by the local health score, which a
+ * failed probe raises (by the NACKs that did not come: the helpers did not hear back either, so
+ * likely this node is slow) and an ACK lowers.
+ *
+ * Suspicions end in a declared death at `declareAt` (`suspicion.ts`) unless refuted first. An
+ * accusation names a rank the member signed and carries that alive claim as its proof.
+ *
+ * Bounds: PING_REQs relayed at once (`RELAYS_MAX`, and per requester), each charged to the
+ * requester's answer budget, so PING_REQs cannot turn this node into a ping cannon.
+ *
+ * @module
+ */
+
+import { bytesEqual, toHex } from "../../bytes.ts";
+import { CLAIM_KIND, MEMBER_FRAME, type AckFrame, type ClaimBody, type ClaimWire, type NackFrame, type PingReqFrame } from "../../wire/member-frames.ts";
+import type { LinkId } from "../events.ts";
+import type { LocalHealth } from "../lifeguard.ts";
+import { sample } from "../random.ts";
+import type { Context } from "./context.ts";
+import type { Dissemination } from "./dissemination.ts";
+import type { LinkTable, PeerLink } from "./links.ts";
+import type { ClaimSigner } from "./signer.ts";
+import { declareAt } from "./suspicion.ts";
+import type { Member, MemberTable, Source } from "./table.ts";
+
+const RELAYS_MAX = 256;
+/** PING_REQs relayed at once for one requester (a hub probing many peers asks a helper for several per period). */
+const RELAYS_PER_LINK_MAX = 64;
+/** Bytes a PING_REQ costs this node to relay (a PING out, an ACK or NACK back), charged to the requester's answer budget. */
+const RELAY_COST_BYTES = 128;
+
+interface Probe {
+  seq: number;
+  linkId: LinkId;
+  peerId: string;
+  peer: Uint8Array;
+  directDeadline: number;
+  /** A third direct PING goes out here, halfway through the indirect phase. */
+  retryAt: number;
+  endAt: number;
+  indirect: boolean;
+  expectedNacks: number;
+  nacks: number;
+  acked: boolean;
+}
+
+/** A PING this node makes on behalf of a PING_REQ. */
+interface Relay {
+  replyLinkId: LinkId;
+  replySeq: number;
+  deadline: number;
+}
+
+/** What the detector needs from the rest of membership. */
+export interface DetectorDeps {
+  /** Applies a claim this node signed (an accusation) as if it had arrived. */
+  accept(now: number, c: ClaimWire, source: Source): void;
+  /** The active view's wanted size (sets how many links are probed per period). */
+  activeViewTarget(): number;
+  /** Whether this node has said farewell (it probes and relays no more). */
+  left(): boolean;
+}
+
+/** SWIM's failure detector for one node. */
+export class FailureDetector {
+  #cx: Context;
+  #table: MemberTable;
+  #links: LinkTable;
+  #spread: Dissemination;
+  #signer: ClaimSigner;
+  #health: LocalHealth;
+  #deps: DetectorDeps;
+  #seq = 0;
+  /** Probes in flight by seq: one per period, more on a node with many more links than it wants. */
+  #probes = new Map<number, Probe>();
+  #probeOrder: LinkId[] = [];
+  #relays = new Map<number, Relay>();
+
+  constructor(cx: Context, table: MemberTable, links: LinkTable, spread: Dissemination, signer: ClaimSigner, health: LocalHealth, deps: DetectorDeps) {
+    this.#cx = cx;
+    this.#table = table;
+    this.#links = links;
+    this.#spread = spread;
+    this.#signer = signer;
+    this.#health = health;
+    this.#deps = deps;
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /** Relays whose target did not answer in time: the requester is told (NACK). */
+  expireRelays(now: number): void {
+    for (const [seq, r] of this.#relays) {
+      if (r.deadline > now) continue;
+      this.#relays.delete(seq);
+      const back = this.#links.get(r.replyLinkId);
+      if (back) back.relaying = Math.max(0, back.relaying - 1);
+      this.#nack(r.replyLinkId, r.replySeq);
+    }
+  }
+
+  /** Moves probes in flight on: indirect phase, the extra direct try, failure. */
+  advance(now: number): void {
+    for (const p of this.#probes.values()) {
+      if (p.acked) {
+        this.#probes.delete(p.seq);
+        continue;
+      }
+      if (!p.indirect && now >= p.directDeadline) this.#goIndirect(p);
+      if (p.indirect && p.retryAt <= now && now < p.endAt) {
+        p.retryAt = Infinity;
+        if (this.#links.has(p.linkId)) this.#cx.send(p.linkId, { type: MEMBER_FRAME.PING, seq: p.seq, claims: this.#spread.claimsFor(p.peerId) });
+      }
+      if (now >= p.endAt) this.#probeFailed(p);
+    }
+  }
+
+  /** A protocol period starts: probes the next peers in the round robin. */
+  startPeriod(now: number): void {
+    const busy = new Set([...this.#probes.values()].map((p) => p.peerId));
+    for (let k = this.#probesPerPeriod(); k > 0; k--) this.#startProbe(now, busy);
+  }
+
+  /** Declares dead the suspects whose time is up (see `suspicion.ts`). */
+  declareDue(now: number): void {
+    for (const id of this.#table.suspects) {
+      const m = this.#table.get(id)!;
+      const s = m.suspicion!;
+      if (declareAt(s, this.#cx.selfId, this.#table.params()) <= now && !s.declaring) {
+        s.declaring = true;
+        this.accuse(m, CLAIM_KIND.DEAD);
+      }
+    }
+  }
+
+  /** The earliest deadline of a probe, a suspicion or a relay (`Infinity`: none). */
+  nextDeadline(): number {
+    let t = Infinity;
+    if (!this.#deps.left()) {
+      for (const p of this.#probes.values()) {
+        if (!p.acked) t = Math.min(t, p.indirect ? Math.min(p.retryAt, p.endAt) : p.directDeadline);
+      }
+      for (const id of this.#table.suspects) {
+        const s = this.#table.get(id)!.suspicion!;
+        if (!s.declaring) t = Math.min(t, declareAt(s, this.#cx.selfId, this.#table.params()));
+      }
+    }
+    for (const r of this.#relays.values()) t = Math.min(t, r.deadline);
+    return t;
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  /** An ACK: relayed back to whoever asked for it, or the end of a probe of ours. */
+  onAck(now: number, f: AckFrame): void {
+    const r = this.#relays.get(f.seq);
+    if (r) {
+      this.#relays.delete(f.seq);
+      this.#cx.stats.acksRelayed++;
+      const back = this.#links.get(r.replyLinkId);
+      if (back) {
+        back.relaying = Math.max(0, back.relaying - 1);
+        this.#cx.send(back.id, { type: MEMBER_FRAME.ACK, seq: r.replySeq, claims: this.#spread.claimsInAnswer(now, back) });
+      }
+      return;
+    }
+    const p = this.#probes.get(f.seq);
+    if (p && !p.acked) {
+      p.acked = true;
+      this.#health.apply(-1);
+    }
+  }
+
+  /** A helper could not reach the target of our PING_REQ. */
+  onNack(f: NackFrame): void {
+    const p = this.#probes.get(f.seq);
+    if (p && p.indirect && p.nacks < p.expectedNacks) p.nacks++;
+  }
+
+  /** A peer asks this node to ping `f.target` for it. */
+  onPingReq(now: number, link: PeerLink, f: PingReqFrame): void {
+    if (this.#deps.left()) return;
+    if (bytesEqual(f.target, this.#cx.host.id)) {
+      this.#cx.send(link.id, { type: MEMBER_FRAME.ACK, seq: f.seq, claims: [] });
+      return;
+    }
+    const via = this.#links.toPeer(toHex(f.target));
+    if (!via || this.#relays.size >= RELAYS_MAX || link.relaying >= RELAYS_PER_LINK_MAX || !this.#cx.host.answer(link.id, now, RELAY_COST_BYTES)) {
+      return this.#nack(link.id, f.seq);
+    }
+    const seq = this.#nextSeq();
+    link.relaying++;
+    this.#relays.set(seq, { replyLinkId: link.id, replySeq: f.seq, deadline: now + this.#health.scale(this.#cx.options.probeTimeoutMs) });
+    this.#cx.send(via.id, { type: MEMBER_FRAME.PING, seq, claims: this.#spread.claimsInAnswer(now, via) });
+  }
+
+  // ---------------------------------------------------------------- links and leaving
+
+  /** A link went or is let go: its probes end without a verdict. */
+  forgetLink(linkId: LinkId): void {
+    for (const p of this.#probes.values()) if (p.linkId === linkId) this.#probes.delete(p.seq);
+  }
+
+  /** This node leaves: nothing is probed or relayed any more. */
+  stop(): void {
+    this.#probes.clear();
+    this.#relays.clear();
+  }
+
+  /** Signs an accusation (`kind` suspect or dead) of `m` at its current rank, then applies it. */
+  accuse(m: Member, kind: number): void {
+    const proof = m.alive;
+    if (!proof || proof.fields.generation !== m.generation || proof.fields.incarnation !== m.incarnation) return;
+    if (kind === CLAIM_KIND.SUSPECT) this.#cx.stats.suspicionsRaised++;
+    else this.#cx.stats.deathsDeclared++;
+    const body: ClaimBody = { kind, member: m.key, generation: m.generation, incarnation: m.incarnation, claimer: this.#cx.host.id, addr: null };
+    this.#signer.sign(body, (c) => this.#deps.accept(this.#cx.clock.now(), { ...c, proof }, "local"));
+  }
+
+  // ---------------------------------------------------------------- probing
+
+  #probesPerPeriod(): number {
+    return Math.max(1, Math.ceil(this.#links.distinct().length / (4 * this.#deps.activeViewTarget())));
+  }
+
+  #startProbe(now: number, busy: Set<string>): void {
+    const link = this.#nextProbeTarget(busy);
+    if (!link) return;
+    busy.add(link.peerId!);
+    const seq = this.#nextSeq();
+    const o = this.#cx.options;
+    this.#cx.stats.probes++;
+    this.#probes.set(seq, {
+      seq, linkId: link.id, peerId: link.peerId!, peer: link.peer!,
+      directDeadline: now + this.#health.scale(o.probeTimeoutMs),
+      retryAt: now + this.#health.scale((o.probeTimeoutMs + o.probeIntervalMs) / 2),
+      endAt: now + this.#health.scale(o.probeIntervalMs),
+      indirect: false, expectedNacks: 0, nacks: 0, acked: false,
+    });
+    this.#cx.send(link.id, { type: MEMBER_FRAME.PING, seq, claims: this.#spread.claimsFor(link.peerId) });
+  }
+
+  /** Round robin over a shuffled list of linked peers (one link per peer), reshuffled each pass. */
+  #nextProbeTarget(busy: Set<string>): PeerLink | undefined {
+    for (let pass = 0; pass < 2; pass++) {
+      while (this.#probeOrder.length) {
+        const link = this.#links.get(this.#probeOrder.pop()!);
+        if (link && this.#probeable(link) && !busy.has(link.peerId!)) return link;
+      }
+      const seen = new Set<string>();
+      const order: LinkId[] = [];
+      for (const l of this.#links.values()) {
+        if (!this.#probeable(l) || seen.has(l.peerId!)) continue;
+        seen.add(l.peerId!);
+        order.push(l.id);
+      }
+      this.#probeOrder = sample(this.#cx.rng, order, order.length);
+    }
+    return undefined;
+  }
+
+  #probeable(l: PeerLink): boolean {
+    if (!l.peerId || l.dropping) return false;
+    return this.#table.get(l.peerId)?.state !== "left";
+  }
+
+  #goIndirect(p: Probe): void {
+    p.indirect = true;
+    this.#cx.stats.indirectProbes++;
+    const seen = new Set<string>([p.peerId]);
+    const helpers: PeerLink[] = [];
+    for (const l of this.#links.values()) {
+      if (!l.peerId || l.dropping || seen.has(l.peerId)) continue;
+      if (this.#table.get(l.peerId)?.state !== "alive") continue;
+      seen.add(l.peerId);
+      helpers.push(l);
+    }
+    const chosen = sample(this.#cx.rng, helpers, this.#cx.options.indirectProbes);
+    for (const h of chosen) {
+      this.#cx.send(h.id, { type: MEMBER_FRAME.PING_REQ, seq: p.seq, target: p.peer, claims: this.#spread.claimsFor(h.peerId) });
+    }
+    p.expectedNacks = this.#cx.options.lifeguard ? chosen.length : 0;
+    // The direct path once more: on a lossy link a second try is often all it takes.
+    if (this.#links.has(p.linkId)) this.#cx.send(p.linkId, { type: MEMBER_FRAME.PING, seq: p.seq, claims: this.#spread.claimsFor(p.peerId) });
+  }
+
+  #probeFailed(p: Probe): void {
+    this.#probes.delete(p.seq);
+    this.#cx.stats.probesFailed++;
+    // Missing NACKs mean the helpers did not hear back in time either: likely this node is slow.
+    this.#health.apply(p.expectedNacks > 0 ? Math.max(0, p.expectedNacks - p.nacks) : 1);
+    const m = this.#table.get(p.peerId);
+    if (!m) return;
+    if (m.state === "alive" || (m.state === "suspect" && !m.suspicion!.confirmers.has(this.#cx.selfId))) {
+      this.accuse(m, CLAIM_KIND.SUSPECT);
+    }
+  }
+
+  #nack(linkId: LinkId, seq: number): void {
+    if (!this.#cx.options.lifeguard || !this.#links.has(linkId)) return;
+    this.#cx.stats.nacksSent++;
+    this.#cx.send(linkId, { type: MEMBER_FRAME.NACK, seq });
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) % 0x1_0000_0000;
+    return this.#seq;
+  }
+}
