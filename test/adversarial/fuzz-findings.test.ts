@@ -72,8 +72,9 @@ describe("fuzz findings", () => {
   // member adds a claim of about 160 bytes, so with 1,000 members one 4-byte frame costs 160 KB
   // and a peer repeating it makes the node send 40,000 bytes per byte received, with no budget
   // charged. DESIGN §13: "answers are deduplicated and charged to the asker's budget". The fix
-  // belongs in src/core/membership.ts (e.g. at most one full view per link per period).
-  it.fails("a peer repeating SYNC with WANT gets at most one full view per period", async () => {
+  // belongs in src/core/membership.ts (e.g. at most one full view per link per period). Fixed: a
+  // view is sent in answer at most once a protocol period per link, within the answer budget.
+  it("a peer repeating SYNC with WANT gets at most one full view per period", async () => {
     const w = new World(2, { network: "findings" });
     w.link(0, 1);
     await w.settle();
@@ -92,7 +93,7 @@ describe("fuzz findings", () => {
       w.engines[0].receive(w.now, 1, want);
       for (let t; (t = w.engines[0].pollTransmit()); ) if (t.bytes[1] === MEMBER_FRAME.SYNC) bytesOut += t.bytes.length;
     }
-    const view = 100 * 150; // at least this many bytes: one claim per member
+    const view = 100 * 100; // at least this many bytes: one claim (body and signature) per member
     expect(bytesOut).toBeGreaterThan(view); // the first answer is the protocol
     expect(bytesOut).toBeLessThan(2 * view); // the next 19 within the same moment should not be
   });

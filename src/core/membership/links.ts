@@ -32,6 +32,8 @@ export interface PeerLink {
   relaying: number;
   /** When this node told the peer it lets the link go (DISCONNECT); it closes the link itself a period later if the peer has not. */
   disconnectAt?: number;
+  /** When this node last sent the peer its whole view in answer to a SYNC with WANT. */
+  viewAnsweredAt?: number;
 }
 
 /** The link table. */

@@ -291,7 +291,12 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
         return this.#intake.receive(link.id, f.claims, "gossip");
       case MEMBER_FRAME.SYNC:
         this.#intake.receive(link.id, f.claims, "sync");
-        if (f.flags & SYNC_FLAG.WANT && !this.#self.left) this.#spread.sendView(link.id, 0, now);
+        // The whole view in answer at most once a protocol period per link: a push-pull needs no
+        // more, and a peer asking without pause must not buy the table again and again.
+        if (f.flags & SYNC_FLAG.WANT && !this.#self.left && !(now - (link.viewAnsweredAt ?? -Infinity) < this.#cx.options.probeIntervalMs)) {
+          link.viewAnsweredAt = now;
+          this.#spread.sendView(link.id, 0, now);
+        }
         return;
       case MEMBER_FRAME.SHUFFLE:
         if (f.flags & SHUFFLE_FLAG.DISCONNECT) return this.#views.letGo(link);
