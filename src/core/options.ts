@@ -10,6 +10,8 @@
  * @module
  */
 
+import { defaultsOf, resolveWith, type OptionSpecs } from "./schema.ts";
+
 /** How a gossip round exchanges state with each chosen peer. */
 export type GossipMode = "push" | "pull" | "pushpull";
 
@@ -187,121 +189,116 @@ export interface EngineOptions {
   addr: string;
 }
 
-/** The defaults. Sizes in bytes, times in milliseconds. */
-export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze({
-  network: "grapevine",
-  intervalMs: 1000,
-  fanout: 3,
-  mode: "pushpull",
-  peerSelection: "uniform",
-  hotBias: 4,
-  rumorRounds: 0,
-  antiEntropyEveryRounds: 10,
+/** Every engine option's spec: default, bounds, unit, one line of documentation. */
+export const ENGINE_OPTION_SPECS: OptionSpecs<EngineOptions> = Object.freeze({
+  network: { kind: "string", default: "grapevine", bytesMin: 1, bytesMax: 255, doc: "mesh name; part of every signature, so meshes cannot replay each other" },
+  intervalMs: { kind: "number", default: 1000, min: 1, unit: "ms", doc: "time between gossip rounds" },
+  fanout: { kind: "number", default: 3, min: 1, integer: true, unit: "count", doc: "peers per round" },
+  mode: { kind: "choice", default: "pushpull", choices: ["push", "pull", "pushpull"], doc: "exchange of a round" },
+  peerSelection: { kind: "choice", default: "uniform", choices: ["uniform", "hot"], doc: "how the round's peers are picked" },
+  hotBias: { kind: "number", default: 4, min: 0, unit: "factor", doc: "extra weight per hot origin a peer lags on (peerSelection hot)" },
+  rumorRounds: { kind: "number", default: 0, min: 0, integer: true, unit: "count", doc: "rounds a changed origin is pushed in push mode (0: from fanout and size)" },
+  antiEntropyEveryRounds: { kind: "number", default: 10, min: 1, integer: true, unit: "count", doc: "in push mode, one push-pull every this many rounds" },
 
-  frameBytesMax: 1_048_576,
-  deltaBytesMax: 262_144,
-  deltaOriginsMax: 512,
-  digestEntriesMax: 64,
-  treeNodesMax: 64,
-  treeLeafOriginsMax: 32,
+  frameBytesMax: { kind: "number", default: 1_048_576, min: 4096, integer: true, unit: "bytes", doc: "largest frame sent or accepted" },
+  deltaBytesMax: { kind: "number", default: 262_144, min: 1, integer: true, unit: "bytes", doc: "bytes of state per answer" },
+  deltaOriginsMax: { kind: "number", default: 512, min: 1, integer: true, unit: "count", doc: "origin deltas per frame" },
+  digestEntriesMax: { kind: "number", default: 64, min: 1, integer: true, unit: "count", doc: "digest rows before switching to the Merkle trie" },
+  treeNodesMax: { kind: "number", default: 64, min: 1, integer: true, unit: "count", doc: "trie nodes per descent frame" },
+  treeLeafOriginsMax: { kind: "number", default: 32, min: 1, integer: true, unit: "count", doc: "origins below which a subtree is compared row by row" },
 
-  keysPerOriginMax: 1024,
-  keyBytesMax: 256,
-  valueBytesMax: 16_384,
-  originBytesMax: 131_072,
-  originsMax: 100_000,
-  storeBytesMax: 134_217_728,
+  keysPerOriginMax: { kind: "number", default: 1024, min: 1, integer: true, unit: "count", doc: "keys one origin may hold, tombstones included" },
+  keyBytesMax: { kind: "number", default: 256, min: 1, integer: true, unit: "bytes", doc: "UTF-8 bytes of a key" },
+  valueBytesMax: { kind: "number", default: 16_384, min: 1, integer: true, unit: "bytes", doc: "bytes of one value" },
+  originBytesMax: { kind: "number", default: 131_072, min: 1, integer: true, unit: "bytes", doc: "encoded bytes of one origin's entries" },
+  originsMax: { kind: "number", default: 100_000, min: 1, integer: true, unit: "count", doc: "nodes whose state one node keeps" },
+  storeBytesMax: { kind: "number", default: 134_217_728, min: 1, integer: true, unit: "bytes", doc: "bytes of other nodes' state one node keeps in all" },
 
-  tombstoneTtlMs: 10 * 60_000,
-  leftOriginTtlMs: 10 * 60_000,
+  tombstoneTtlMs: { kind: "number", default: 600_000, min: 1, unit: "ms", doc: "when deletes are collected" },
+  leftOriginTtlMs: { kind: "number", default: 600_000, min: 1, unit: "ms", doc: "when departed nodes are collected" },
 
-  pendingVerifyMax: 4096,
-  pendingVerifyPerLinkMax: 512,
-  eventsMax: 65_536,
-  penaltyThreshold: 100,
-  answerBytesPerSecondMax: 1_048_576,
-  stateBytesPerLinkPerSecondMax: 2_097_152,
-  newOriginsPerLinkPerSecondMax: 512,
-  distrustedOriginTtlMs: 3_600_000,
+  pendingVerifyMax: { kind: "number", default: 4096, min: 1, integer: true, unit: "count", doc: "signature checks waiting, all links" },
+  pendingVerifyPerLinkMax: { kind: "number", default: 512, min: 1, integer: true, unit: "count", doc: "signature checks waiting for one link" },
+  eventsMax: { kind: "number", default: 65_536, min: 1, integer: true, unit: "count", doc: "events kept until pulled" },
+  penaltyThreshold: { kind: "number", default: 100, min: 1, unit: "count", doc: "penalty points before a link is closed" },
+  answerBytesPerSecondMax: { kind: "number", default: 1_048_576, min: 1, unit: "bytes/s", doc: "bytes sent to one link in answer to its requests" },
+  stateBytesPerLinkPerSecondMax: { kind: "number", default: 2_097_152, min: 1, unit: "bytes/s", doc: "state bytes taken in from one link" },
+  newOriginsPerLinkPerSecondMax: { kind: "number", default: 512, min: 1, unit: "count/s", doc: "new origins taken in from one link" },
+  distrustedOriginTtlMs: { kind: "number", default: 3_600_000, min: 1, unit: "ms", doc: "how long an origin proven to equivocate stays distrusted" },
 
-  topicBytesMax: 128,
-  messagePayloadBytesMax: 65_536,
-  messageTtlMs: 60_000,
-  messageTtlMsMax: 300_000,
-  clockSkewMs: 30_000,
-  seenMax: 200_000,
-  messageCacheMax: 10_000,
-  ihaveIntervalMs: 50,
-  lazyPushMax: 5,
-  idsPerFrameMax: 1024,
-  graftTimeoutMs: 400,
-  graftRetriesMax: 3,
-  announcementsPerLinkMax: 5000,
-  missingMax: 4096,
-  graftsInFlightPerLinkMax: 256,
-  broadcastBytesPerSecondMax: 4_194_304,
+  topicBytesMax: { kind: "number", default: 128, min: 1, integer: true, unit: "bytes", doc: "UTF-8 bytes of a topic" },
+  messagePayloadBytesMax: { kind: "number", default: 65_536, min: 1, integer: true, unit: "bytes", doc: "bytes of a broadcast payload" },
+  messageTtlMs: { kind: "number", default: 60_000, min: 1, unit: "ms", doc: "validity window of a published message" },
+  messageTtlMsMax: { kind: "number", default: 300_000, min: 1, unit: "ms", doc: "longest validity window accepted" },
+  clockSkewMs: { kind: "number", default: 30_000, min: 0, unit: "ms", doc: "clock difference tolerated between an origin and this node" },
+  seenMax: { kind: "number", default: 200_000, min: 1, integer: true, unit: "count", doc: "message ids remembered as seen" },
+  messageCacheMax: { kind: "number", default: 10_000, min: 1, integer: true, unit: "count", doc: "messages kept to answer GRAFTs" },
+  ihaveIntervalMs: { kind: "number", default: 50, min: 1, unit: "ms", doc: "announcement batching" },
+  lazyPushMax: { kind: "number", default: 5, min: 1, integer: true, unit: "count", doc: "lazy links a message is announced to while nothing is lost" },
+  idsPerFrameMax: { kind: "number", default: 1024, min: 1, integer: true, unit: "count", doc: "ids per IHAVE or GRAFT" },
+  graftTimeoutMs: { kind: "number", default: 400, min: 1, unit: "ms", doc: "wait before asking for an announced message" },
+  graftRetriesMax: { kind: "number", default: 3, min: 1, integer: true, unit: "count", doc: "requests per announcer" },
+  announcementsPerLinkMax: { kind: "number", default: 5000, min: 1, integer: true, unit: "count", doc: "ids remembered per link" },
+  missingMax: { kind: "number", default: 4096, min: 1, integer: true, unit: "count", doc: "missing ids chased" },
+  graftsInFlightPerLinkMax: { kind: "number", default: 256, min: 1, integer: true, unit: "count", doc: "requests in flight per link" },
+  broadcastBytesPerSecondMax: { kind: "number", default: 4_194_304, min: 1, unit: "bytes/s", doc: "payload bytes accepted per link" },
 
-  membership: true,
-  lifeguard: true,
-  probeIntervalMs: 1000,
-  probeTimeoutMs: 500,
-  indirectProbes: 3,
-  suspicionMult: 4,
-  suspicionMaxTimeoutMult: 6,
-  suspicionLagMult: 2,
-  retransmitMult: 4,
-  awarenessMax: 8,
-  memberGossipIntervalMs: 200,
-  memberGossipFanout: 3,
-  claimsPerMessageMax: 16,
-  claimsPerFrameMax: 256,
-  claimQueueMax: 4096,
-  membersMax: 16_384,
-  claimVerifyPendingMax: 4096,
-  deadMemberTtlMs: 5 * 60_000,
-  pushPullIntervalMs: 0,
-  activeViewSize: 0,
-  activeViewMax: 0,
-  shuffleLength: 16,
-  shuffleIntervalMs: 10_000,
-  seedRetryMs: 10_000,
-  addr: "",
+  membership: { kind: "boolean", default: true, doc: "run SWIM" },
+  lifeguard: { kind: "boolean", default: true, doc: "Lifeguard's local health, dynamic suspicion and NACKs" },
+  probeIntervalMs: { kind: "number", default: 1000, min: 1, unit: "ms", doc: "protocol period" },
+  probeTimeoutMs: { kind: "number", default: 500, min: 1, unit: "ms", doc: "direct probe timeout" },
+  indirectProbes: { kind: "number", default: 3, min: 0, integer: true, unit: "count", doc: "peers asked to ping a member that did not answer (SWIM's k)" },
+  suspicionMult: { kind: "number", default: 4, min: 1, unit: "factor", doc: "suspicion lasts at least this × log10(n) periods" },
+  suspicionMaxTimeoutMult: { kind: "number", default: 6, min: 1, unit: "factor", doc: "with Lifeguard a suspicion starts this much longer" },
+  suspicionLagMult: { kind: "number", default: 2, min: 0, unit: "factor", doc: "with Lifeguard, a suspicion lasts this × the suspect's stated lag longer" },
+  retransmitMult: { kind: "number", default: 4, min: 1, unit: "factor", doc: "each claim sent this × ceil(log10(n + 1)) times per node" },
+  awarenessMax: { kind: "number", default: 8, min: 1, integer: true, unit: "count", doc: "most a slow node stretches its own probe timing" },
+  memberGossipIntervalMs: { kind: "number", default: 200, min: 1, unit: "ms", doc: "pace of claims gossip" },
+  memberGossipFanout: { kind: "number", default: 3, min: 1, integer: true, unit: "count", doc: "peers of claims gossip" },
+  claimsPerMessageMax: { kind: "number", default: 16, min: 1, integer: true, unit: "count", doc: "claims per ping" },
+  claimsPerFrameMax: { kind: "number", default: 256, min: 1, integer: true, unit: "count", doc: "claims per frame" },
+  claimQueueMax: { kind: "number", default: 4096, min: 1, integer: true, unit: "count", doc: "claims waiting" },
+  membersMax: { kind: "number", default: 16_384, min: 1, integer: true, unit: "count", doc: "members kept" },
+  claimVerifyPendingMax: { kind: "number", default: 4096, min: 1, integer: true, unit: "count", doc: "claim checks waiting" },
+  deadMemberTtlMs: { kind: "number", default: 300_000, min: 1, unit: "ms", doc: "when the dead are forgotten" },
+  pushPullIntervalMs: { kind: "number", default: 0, min: 0, unit: "ms", doc: "full view push-pull (0: on new links only)" },
+  activeViewSize: { kind: "number", default: 0, min: 0, integer: true, unit: "count", doc: "links wanted (0: auto)" },
+  activeViewMax: { kind: "number", default: 0, min: 0, integer: true, unit: "count", doc: "links kept at most (0: no bound)" },
+  shuffleLength: { kind: "number", default: 16, min: 1, integer: true, unit: "count", doc: "claims per view shuffle" },
+  shuffleIntervalMs: { kind: "number", default: 10_000, min: 1, unit: "ms", doc: "view shuffles" },
+  seedRetryMs: { kind: "number", default: 10_000, min: 1, unit: "ms", doc: "seeds re-asked for while unlinked" },
+  addr: { kind: "string", default: "", bytesMax: 256, doc: "URL where this node accepts links, advertised in its alive claim" },
 });
 
-/** Merges user options over the defaults and checks them; throws `RangeError`/`TypeError`. */
+/** The defaults. Sizes in bytes, times in milliseconds. */
+export const DEFAULT_OPTIONS: Readonly<EngineOptions> = Object.freeze(defaultsOf(ENGINE_OPTION_SPECS));
+
+/**
+ * Options resolved from frozen objects, by identity: engines built from one frozen object (every
+ * node of a simulation) share one frozen copy instead of holding about 70 fields each.
+ */
+const resolvedFrozen = new WeakMap<object, EngineOptions>();
+
+/**
+ * Merges user options over the defaults and checks them against their specs and one another;
+ * throws `RangeError`/`TypeError`. Given a frozen object, returns a frozen result, the same each time.
+ */
 export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOptions {
-  const o: EngineOptions = { ...DEFAULT_OPTIONS, ...partial };
-  if (typeof o.network !== "string" || o.network.length === 0 || new TextEncoder().encode(o.network).length > 255) {
-    throw new RangeError("network must be a non-empty string of at most 255 UTF-8 bytes");
+  const frozen = Object.isFrozen(partial);
+  if (frozen) {
+    const hit = resolvedFrozen.get(partial);
+    if (hit) return hit;
   }
-  if (!["push", "pull", "pushpull"].includes(o.mode)) throw new RangeError(`mode must be push, pull or pushpull`);
-  if (!["uniform", "hot"].includes(o.peerSelection)) throw new RangeError(`peerSelection must be uniform or hot`);
-  const positive: (keyof EngineOptions)[] = [
-    "intervalMs", "fanout", "frameBytesMax", "deltaBytesMax", "deltaOriginsMax", "digestEntriesMax", "treeNodesMax",
-    "treeLeafOriginsMax", "keysPerOriginMax", "keyBytesMax", "valueBytesMax", "originBytesMax",
-    "originsMax", "storeBytesMax", "pendingVerifyMax", "pendingVerifyPerLinkMax", "eventsMax", "penaltyThreshold",
-    "antiEntropyEveryRounds", "answerBytesPerSecondMax", "stateBytesPerLinkPerSecondMax", "newOriginsPerLinkPerSecondMax",
-    "distrustedOriginTtlMs", "topicBytesMax", "messagePayloadBytesMax", "messageTtlMs", "messageTtlMsMax",
-    "seenMax", "messageCacheMax", "ihaveIntervalMs", "lazyPushMax", "idsPerFrameMax", "graftTimeoutMs", "graftRetriesMax",
-    "announcementsPerLinkMax", "missingMax", "graftsInFlightPerLinkMax", "broadcastBytesPerSecondMax",
-    "probeIntervalMs", "probeTimeoutMs", "suspicionMult", "suspicionMaxTimeoutMult", "retransmitMult", "awarenessMax",
-    "memberGossipIntervalMs", "memberGossipFanout", "claimsPerMessageMax", "claimsPerFrameMax", "claimQueueMax",
-    "membersMax", "claimVerifyPendingMax", "deadMemberTtlMs", "shuffleLength", "shuffleIntervalMs", "seedRetryMs",
-  ];
-  const nonNegative: (keyof EngineOptions)[] = ["indirectProbes", "suspicionLagMult", "pushPullIntervalMs", "activeViewSize", "activeViewMax"];
-  for (const k of nonNegative) {
-    const v = o[k] as number;
-    if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`${k} must be a non-negative number, got ${v}`);
-  }
-  if (typeof o.membership !== "boolean" || typeof o.lifeguard !== "boolean") throw new TypeError("membership and lifeguard must be booleans");
+  const o = resolveWith(ENGINE_OPTION_SPECS, partial);
+  checkTogether(o);
+  if (frozen) resolvedFrozen.set(partial, Object.freeze(o));
+  return o;
+}
+
+/** What must hold between options. */
+function checkTogether(o: EngineOptions): void {
   if (o.probeTimeoutMs > o.probeIntervalMs) throw new RangeError("probeTimeoutMs must not exceed probeIntervalMs");
-  if (o.suspicionMaxTimeoutMult < 1) throw new RangeError("suspicionMaxTimeoutMult must be at least 1");
   if (o.claimsPerMessageMax > o.claimsPerFrameMax) throw new RangeError("claimsPerMessageMax must not exceed claimsPerFrameMax");
-  if (typeof o.addr !== "string" || new TextEncoder().encode(o.addr).length > 256) throw new RangeError("addr must be a string of at most 256 UTF-8 bytes");
-  for (const k of positive) {
-    const v = o[k] as number;
-    if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`${k} must be a positive number, got ${v}`);
-  }
   if (o.deltaBytesMax > o.frameBytesMax - 1024) throw new RangeError("deltaBytesMax must leave 1 KiB of frameBytesMax for framing");
   if (o.valueBytesMax > o.originBytesMax) throw new RangeError("valueBytesMax must not exceed originBytesMax");
   if (o.originBytesMax > o.storeBytesMax) throw new RangeError("originBytesMax must not exceed storeBytesMax");
@@ -309,6 +306,4 @@ export function resolveOptions(partial: Partial<EngineOptions> = {}): EngineOpti
   if (o.answerBytesPerSecondMax < o.deltaBytesMax) throw new RangeError("answerBytesPerSecondMax must be at least deltaBytesMax");
   if (o.stateBytesPerLinkPerSecondMax < o.deltaBytesMax) throw new RangeError("stateBytesPerLinkPerSecondMax must be at least deltaBytesMax");
   if (o.messageTtlMs > o.messageTtlMsMax) throw new RangeError("messageTtlMs must not exceed messageTtlMsMax");
-  if (!(o.clockSkewMs >= 0)) throw new RangeError("clockSkewMs must be non-negative");
-  return o;
 }

@@ -18,6 +18,7 @@ import { Engine, PROTOCOL_VERSION } from "../core/engine.ts";
 import type { EngineEvent, JobResult, LinkId } from "../core/events.ts";
 import type { Delivery, Verdict } from "../core/broadcast.ts";
 import { resolveOptions, type EngineOptions } from "../core/options.ts";
+import { checkOption, type OptionSpec } from "../core/schema.ts";
 import { seededRng } from "../core/random.ts";
 import type { Change } from "../core/store.ts";
 import { signingBytes } from "../crypto/context.ts";
@@ -256,9 +257,17 @@ function randomSeed(): number {
   return a[0] * 0x200000 + (a[1] & 0x1fffff);
 }
 
-function positive(value: number | undefined, fallback: number, name: string): number {
-  const v = value ?? fallback;
-  if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a positive number`);
+/** The driver's own options: how links are held (PROTOCOL.md §8.5). */
+export const DRIVER_OPTION_SPECS = Object.freeze({
+  handshakeTimeoutMs: { kind: "number", default: 10_000, min: 1, unit: "ms", doc: "a link whose handshake has not finished by then is closed" },
+  linkHighWaterBytes: { kind: "number", default: 1_048_576, min: 1, unit: "bytes", doc: "above this many bytes queued on a link, gossip rounds skip it" },
+  linkCongestedCloseMs: { kind: "number", default: 30_000, min: 1, unit: "ms", doc: "a link above the high-water mark this long is closed" },
+} satisfies Record<string, OptionSpec>);
+
+function positive(value: number | undefined, name: keyof typeof DRIVER_OPTION_SPECS): number {
+  const spec = DRIVER_OPTION_SPECS[name];
+  const v = value ?? spec.default;
+  checkOption(name, v, spec);
   return v;
 }
 
@@ -284,9 +293,9 @@ async function resolveDriverSettings(
     if (problem) throw new RangeError(`credential: ${problem} (for this key in network ${JSON.stringify(network)})`);
   }
   return {
-    handshakeTimeoutMs: positive(o.handshakeTimeoutMs, 10_000, "handshakeTimeoutMs"),
-    linkHighWaterBytes: positive(o.linkHighWaterBytes, 1_048_576, "linkHighWaterBytes"),
-    linkCongestedCloseMs: positive(o.linkCongestedCloseMs, 30_000, "linkCongestedCloseMs"),
+    handshakeTimeoutMs: positive(o.handshakeTimeoutMs, "handshakeTimeoutMs"),
+    linkHighWaterBytes: positive(o.linkHighWaterBytes, "linkHighWaterBytes"),
+    linkCongestedCloseMs: positive(o.linkCongestedCloseMs, "linkCongestedCloseMs"),
     admission,
     credential,
   };
