@@ -1,8 +1,9 @@
 /**
- * One way to declare options: every option of the engine, the driver, rooms and `dial` has a spec
- * — its default, its bounds, its unit and a line of documentation — and the same code checks user
- * values against it and formats defaults for people (README's option tables are tested against
- * these specs). Bounds are inclusive; an integer option takes only integers.
+ * One way to declare options: every option of the engine and the driver has a spec — its default,
+ * its bounds, its unit, and a line of documentation (the engine's in `options-doc.ts`, so browser
+ * bundles carry no prose) — and the same code checks user values against it and formats defaults
+ * for people (README's option tables are tested against these specs). Bounds are inclusive; an
+ * integer option takes only integers.
  *
  * @module
  */
@@ -12,10 +13,10 @@ export type OptionUnit = "ms" | "bytes" | "bytes/s" | "count" | "count/s" | "fac
 
 /** The spec of one option. */
 export type OptionSpec =
-  | { kind: "number"; default: number; min: number; max?: number; integer?: boolean; unit: OptionUnit; doc: string }
-  | { kind: "boolean"; default: boolean; doc: string }
-  | { kind: "string"; default: string; bytesMax: number; bytesMin?: number; doc: string }
-  | { kind: "choice"; default: string; choices: readonly string[]; doc: string };
+  | { kind: "number"; default: number; min: number; max?: number; integer?: boolean; unit: OptionUnit; doc?: string }
+  | { kind: "boolean"; default: boolean; doc?: string }
+  | { kind: "string"; default: string; bytesMax: number; bytesMin?: number; doc?: string }
+  | { kind: "choice"; default: string; choices: readonly string[]; doc?: string };
 
 /** The specs of a group of options, by name. */
 export type OptionSpecs<T> = { readonly [K in keyof T]-?: OptionSpec };

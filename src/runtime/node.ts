@@ -259,9 +259,9 @@ function randomSeed(): number {
 
 /** The driver's own options: how links are held (PROTOCOL.md §8.5). */
 export const DRIVER_OPTION_SPECS = Object.freeze({
-  handshakeTimeoutMs: { kind: "number", default: 10_000, min: 1, unit: "ms", doc: "a link whose handshake has not finished by then is closed" },
-  linkHighWaterBytes: { kind: "number", default: 1_048_576, min: 1, unit: "bytes", doc: "above this many bytes queued on a link, gossip rounds skip it" },
-  linkCongestedCloseMs: { kind: "number", default: 30_000, min: 1, unit: "ms", doc: "a link above the high-water mark this long is closed" },
+  handshakeTimeoutMs: { kind: "number", default: 10_000, min: 1, unit: "ms" },
+  linkHighWaterBytes: { kind: "number", default: 1_048_576, min: 1, unit: "bytes" },
+  linkCongestedCloseMs: { kind: "number", default: 30_000, min: 1, unit: "ms" },
 } satisfies Record<string, OptionSpec>);
 
 function positive(value: number | undefined, name: keyof typeof DRIVER_OPTION_SPECS): number {

@@ -55,3 +55,11 @@ describe("README option tables", () => {
     expect(wrong).toEqual([]);
   });
 });
+
+describe("option documentation", () => {
+  it("has one line for every engine option, and none for an option that does not exist", async () => {
+    const { ENGINE_OPTION_DOCS } = await import("../../src/core/options-doc.ts");
+    expect(Object.keys(ENGINE_OPTION_DOCS).sort()).toEqual(Object.keys(ENGINE_OPTION_SPECS).sort());
+    for (const line of Object.values(ENGINE_OPTION_DOCS)) expect(line.length).toBeGreaterThan(3);
+  });
+});
