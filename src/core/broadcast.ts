@@ -32,6 +32,8 @@ import type { Subsystem, SubsystemHost } from "./subsystem.ts";
 
 /** Rounds over which a node keeps re-announcing the ids it accepted (gossipsub keeps 3 heartbeats). */
 const ANNOUNCE_ROUNDS = 3;
+/** Links outside a scope's broadcast remembered at once (each with its own rate budget). */
+const OUTSIDE_LINKS_MAX = 64;
 /** Re-announcing goes on this many rounds after the last loss seen. */
 const LOSS_MEMORY_ROUNDS = 4;
 
@@ -123,8 +125,14 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   /** When this node last saw a sign of loss (see `round`). */
   #lossSeenAt = -Infinity;
 
-  constructor(host: SubsystemHost) {
+  /** Whether a message's topic belongs here (a scope's broadcast takes its own topic only). */
+  #accepts: (topic: string) => boolean;
+  /** Links not on this broadcast that pushed a message into it (a publisher outside the scope). */
+  #outside = new Map<LinkId, PeerState>();
+
+  constructor(host: SubsystemHost, accepts: (topic: string) => boolean = () => true) {
     this.#host = host;
+    this.#accepts = accepts;
     this.#repair = new Repair(
       {
         options: host.options,
@@ -156,12 +164,47 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
 
   linkDown(now: number, linkId: LinkId): void {
     this.#peers.delete(linkId);
+    this.#outside.delete(linkId);
     this.#repair.linkDown(linkId);
     this.#lost(now); // whatever was in flight on it is lost
   }
 
   /** Publishes a message from this node. Throws `RangeError` past a cap. */
   publish(now: number, origin: Uint8Array, topic: string, payload: Uint8Array, ttlMs: number): void {
+    this.#seal(now, origin, topic, payload, ttlMs, (id, body, bodyBytes, signature) => {
+      this.stats.published++;
+      this.#accept(this.#host.now(), id, body, bodyBytes, signature, 0, null);
+    });
+  }
+
+  /**
+   * Signs a message without taking it in here, and hands its GOSSIP frame to `send`: publishing
+   * into a scope this node has not joined, through peers that have.
+   */
+  publishOutside(now: number, origin: Uint8Array, topic: string, payload: Uint8Array, ttlMs: number, send: (gossip: Uint8Array) => void): void {
+    this.#seal(now, origin, topic, payload, ttlMs, (_id, _body, bodyBytes, signature) => {
+      send(encodeFrame({ type: FRAME.GOSSIP, body: bodyBytes, signature, hops: 0 }));
+    });
+  }
+
+  /**
+   * A message that a peer outside this broadcast's links pushed into it (a publisher that has not
+   * joined the scope): checked like any copy, counted against a rate budget of its own per link.
+   */
+  receiveOutside(now: number, linkId: LinkId, f: GossipFrame): void {
+    let peer = this.#outside.get(linkId);
+    if (!peer) {
+      if (this.#outside.size >= OUTSIDE_LINKS_MAX) this.#outside.delete(this.#outside.keys().next().value!);
+      peer = { eager: false, firsts: 0, announced: new Set(), grafting: 0, misses: 0, tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: [] };
+      this.#outside.set(linkId, peer);
+    }
+    this.#onGossip(now, linkId, peer, f);
+  }
+
+  #seal(
+    now: number, origin: Uint8Array, topic: string, payload: Uint8Array, ttlMs: number,
+    done: (id: string, body: MessageBody, bodyBytes: Uint8Array, signature: Uint8Array) => void,
+  ): void {
     const o = this.#host.options;
     if (typeof topic !== "string" || new TextEncoder().encode(topic).length > o.topicBytesMax || topic.length === 0) {
       throw new RangeError(`topic must be 1..${o.topicBytesMax} UTF-8 bytes`);
@@ -174,10 +217,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     const bodyBytes = encodeMessageBody(body);
     const signed = this.#signed(bodyBytes);
     this.#host.sign(signed, (signature) => {
-      if (!signature) return;
-      const id = toHex(sha256(signed));
-      this.stats.published++;
-      this.#accept(this.#host.now(), id, body, bodyBytes, signature, 0, null);
+      if (signature) done(toHex(sha256(signed)), body, bodyBytes, signature);
     });
   }
 
@@ -254,6 +294,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
       throw remoteError("STATE_CAP_EXCEEDED", `broadcast bytes from this link exceed ${o.broadcastBytesPerSecondMax}/s`);
     }
     const body = decodeMessageBody(f.body, o.topicBytesMax, o.messagePayloadBytesMax);
+    if (!this.#accepts(body.topic)) throw remoteError("WIRE_SHAPE", "a message of a topic outside this scope");
     if (body.expiresAtMs - body.issuedAtMs > o.messageTtlMsMax) {
       throw remoteError("WIRE_SHAPE", `message valid for ${body.expiresAtMs - body.issuedAtMs} ms, above messageTtlMsMax`);
     }

@@ -31,11 +31,13 @@ import { Broadcast, type BroadcastFrame, type BroadcastView } from "./broadcast.
 import { TokenBucket } from "./budget.ts";
 import type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, Transmit } from "./events.ts";
 import { Membership, type ReadonlyMembership } from "./membership/membership.ts";
+import { scopeIdOf } from "./scopes.ts";
 import { resolveOptions, type EngineOptions } from "./options.ts";
 import { deriveSeed, seededRng, type Rng } from "./random.ts";
 import { Store, type StateView } from "./store.ts";
 import type { SubsystemHost } from "./subsystem.ts";
 import { Sync, type SyncFrame, type SyncHost } from "./sync.ts";
+import { ScopeTable, type ScopeView } from "./scope-table.ts";
 
 /** Version of the gossip protocol; part of every signed byte string. */
 export const PROTOCOL_VERSION = 2;
@@ -92,6 +94,7 @@ export function frameLimitsFor(o: EngineOptions): FrameLimits {
     treeNodesMax: o.treeNodesMax,
     messageBodyBytesMax: o.messagePayloadBytesMax + o.topicBytesMax + 96,
     idsMax: o.idsPerFrameMax,
+    scopesMax: o.scopesPerLinkMax,
   };
 }
 
@@ -117,6 +120,7 @@ export class Engine {
     verifies: 0, verifyCacheHits: 0, deltasDropped: 0, eventsDropped: 0, answersDeferred: 0,
   };
   #membership: Membership;
+  #scopes: ScopeTable;
   /** The latest `now` of any input: the time callbacks of jobs run at. */
   #now: number;
   #wallClock: (now: number) => number;
@@ -149,8 +153,13 @@ export class Engine {
     // State sync draws the round phase first, then membership its own stream, so probing never
     // shifts the gossip rounds' choices.
     this.#sync = new Sync(host, this.#store, init.random, this.stats, init.now, (peers) => this.#broadcast.round(this.#now, peers));
-    const memberRng = seededRng(deriveSeed(init.random.nextU32(), 4));
-    this.#membership = new Membership({ ...host, forget: (member, now) => this.#store.forget(toHex(member), now) }, memberRng, init.now);
+    const base = init.random.nextU32();
+    const forget = (member: Uint8Array, now: number) => {
+      this.#store.forget(toHex(member), now);
+      this.#scopes.forget(toHex(member), now);
+    };
+    this.#membership = new Membership({ ...host, forget }, seededRng(deriveSeed(base, 4)), init.now);
+    this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits);
   }
 
   /** Every origin's state as this node holds it, read-only. */
@@ -220,6 +229,7 @@ export class Engine {
     this.#broadcast.linkUp(now, linkId, peer);
     this.#membership.linkUp(now, linkId, peer);
     this.#sync.linkUp(now, linkId, peer);
+    this.#scopes.linkUp(now, linkId, peer);
   }
 
   /** A link is gone. */
@@ -229,6 +239,7 @@ export class Engine {
     this.#broadcast.linkDown(now, linkId);
     this.#membership.linkDown(now, linkId);
     this.#sync.linkDown(now, linkId);
+    this.#scopes.linkDown(now, linkId);
   }
 
   /**
@@ -260,6 +271,8 @@ export class Engine {
           if (f.type !== "unknown") this.#membership.receive(now, linkId, f);
           return;
         }
+        case "scopes":
+          return this.#scopes.receive(now, linkId, bytes);
         default: {
           // Sync, broadcast, and types no one owns here (the link layer's are the driver's), which
           // are scanned, bounded, and then ignored.
@@ -282,21 +295,78 @@ export class Engine {
     if (now >= this.#broadcast.wakeAt()) this.#broadcast.tick(now);
     if (now >= this.#membership.wakeAt()) this.#membership.tick(now);
     if (now >= this.#sync.wakeAt()) this.#sync.tick(now);
+    if (now >= this.#scopes.wakeAt()) this.#scopes.tick(now);
   }
 
-  /** Writes one of this node's keys. */
-  set(now: number, key: string, value: Uint8Array): void {
+  /**
+   * Writes one of this node's keys: mesh-wide, or in a scope this node has joined (`scope`, its
+   * id); throws `RangeError` for a scope not joined.
+   */
+  set(now: number, key: string, value: Uint8Array, scope?: Uint8Array): void {
     if (!(value instanceof Uint8Array)) throw new TypeError("value must be a Uint8Array");
     this.#assertOpen();
     this.#observe(now);
-    this.#sync.write(now, key, value);
+    this.#syncOf(scope).write(now, key, value);
   }
 
   /** Deletes one of this node's keys (a tombstone until `tombstoneTtlMs` has passed). */
-  delete(now: number, key: string): void {
+  delete(now: number, key: string, scope?: Uint8Array): void {
     this.#assertOpen();
     this.#observe(now);
-    this.#sync.write(now, key, null);
+    this.#syncOf(scope).write(now, key, null);
+  }
+
+  #syncOf(scope: Uint8Array | undefined): Sync {
+    if (scope === undefined) return this.#sync;
+    const s = this.#scopes.get(scope);
+    if (!s || s.leavingUntil !== null) throw new RangeError("not a scope this node has joined");
+    return s.sync;
+  }
+
+  /**
+   * Joins a scope (a room or topic, by its id: `scopeIdOf(name)`): its state and messages reach
+   * this node from now on, and this node's peers in it hear of it. Throws `RangeError` past
+   * `scopesMax`.
+   */
+  joinScope(now: number, id: Uint8Array): void {
+    this.#assertOpen();
+    this.#observe(now);
+    this.#scopes.join(now, id);
+  }
+
+  /**
+   * Leaves a scope: this node's keys in it go (a signed farewell, which has two gossip intervals
+   * to spread), then the scope is dropped and peers stop sending its frames.
+   */
+  leaveScope(now: number, id: Uint8Array): void {
+    this.#assertOpen();
+    this.#observe(now);
+    this.#scopes.leave(now, id, 2 * this.options.intervalMs);
+  }
+
+  /** A joined scope, read-only, or undefined. */
+  scope(id: Uint8Array): ScopeView | undefined {
+    return this.#scopes.view(id);
+  }
+
+  /**
+   * Publishes a message on `topic` in the topic's scope (`scopeIdOf(topic)`): through its own tree
+   * if this node has joined it (delivered locally too), else through up to `fanout` peers that
+   * have, without joining. Returns false when no peer wants the topic (nothing is sent).
+   */
+  publishScoped(now: number, topic: string, payload: Uint8Array, ttlMs: number = this.options.messageTtlMs): boolean {
+    this.#assertOpen();
+    this.#observe(now);
+    const id = scopeIdOf(topic);
+    const scope = this.#scopes.get(id);
+    if (scope && scope.leavingUntil === null) {
+      scope.broadcast.publish(now, this.id, topic, payload, ttlMs);
+      return true;
+    }
+    const links = this.#scopes.wanting(id).filter((l) => { const s = this.#links.get(l); return !!s && !s.closed; }).slice(0, this.options.fanout);
+    if (!links.length) return false;
+    this.#broadcast.publishOutside(now, this.id, topic, payload, ttlMs, (gossip) => this.#scopes.publishOutside(links, gossip, id));
+    return true;
   }
 
   /**
@@ -391,7 +461,7 @@ export class Engine {
 
   /** When `tick` must next be called. */
   nextWakeAt(): number {
-    return this.#closed ? Infinity : Math.min(this.#sync.wakeAt(), this.#broadcast.wakeAt(), this.#membership.wakeAt());
+    return this.#closed ? Infinity : Math.min(this.#sync.wakeAt(), this.#broadcast.wakeAt(), this.#membership.wakeAt(), this.#scopes.wakeAt());
   }
 
   /** Ids of links currently up. */

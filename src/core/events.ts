@@ -76,6 +76,8 @@ export type EngineEvent =
   | { type: "inconsistent"; origin: Uint8Array }
   | MemberEvent
   | { type: "want-link"; peer: Uint8Array; addr: string | null }
+  /** The peer on a link now wants (or no longer wants) a scope (see `scopes.ts`): relays follow their clients. */
+  | { type: "interest"; linkId: LinkId; peer: Uint8Array | null; scope: Uint8Array; wanted: boolean }
   | { type: "drop-link"; linkId: LinkId; reason: string };
 
 /**

@@ -53,6 +53,8 @@ export class Evidence {
    */
   receive(now: number, linkId: LinkId, f: EvidenceFrame, charge: TokenBucket): void {
     const [a, b] = f.roots.map((r) => decodeRootBody(r.body));
+    const scope = this.#store.scope;
+    for (const r of [a, b]) if (scope ? !r.scope || !bytesEqual(r.scope, scope) : r.scope) throw remoteError("WIRE_SHAPE", "evidence: a root of another scope");
     if (!bytesEqual(a.origin, b.origin) || a.generation !== b.generation || a.version !== b.version || bytesEqual(f.roots[0].body, f.roots[1].body)) {
       throw remoteError("WIRE_SHAPE", "evidence: not two different roots of one origin's version");
     }

@@ -37,7 +37,7 @@ export class LocalMap {
   #dirty = false;
   #signing: { body: Uint8Array; fields: RootBody; entries: StoredEntry[] } | null = null;
 
-  constructor(readonly key: Uint8Array, readonly id: string, readonly generation: number, readonly opts: EngineOptions) {}
+  constructor(readonly key: Uint8Array, readonly id: string, readonly generation: number, readonly opts: EngineOptions, readonly scope?: Uint8Array) {}
 
   /** Whether local writes wait to be signed. */
   get dirty(): boolean {
@@ -134,6 +134,7 @@ export class LocalMap {
       floor: this.#floor,
       flags: this.#flags,
     };
+    if (this.scope) fields.scope = this.scope;
     const body = encodeRootBody(fields);
     this.#signing = { body, fields, entries };
     this.#dirty = false;

@@ -80,4 +80,7 @@ export const ENGINE_OPTION_DOCS: { readonly [K in keyof EngineOptions]: string }
   shuffleIntervalMs: "view shuffles",
   seedRetryMs: "seeds re-asked for while unlinked",
   addr: "URL where this node accepts links, advertised in its alive claim",
+  scopesMax: "scopes (rooms, topics) this node may join at once",
+  scopesPerLinkMax: "scopes one peer may want at once",
+  subscriptionChangesPerSecondMax: "subscriptions and unsubscriptions one peer may announce per second",
 });

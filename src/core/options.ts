@@ -187,6 +187,13 @@ export interface EngineOptions {
   seedRetryMs: number;
   /** Where this node accepts links (`ws://` or `wss://` URL), advertised in its alive claim; "" for nowhere. */
   addr: string;
+
+  /** Scopes (rooms, topics) this node may join at once. */
+  scopesMax: number;
+  /** Scopes one peer may want at once (and ids in one SUBSCRIBE frame). */
+  scopesPerLinkMax: number;
+  /** Scope subscriptions or unsubscriptions one peer may announce per second (a burst of twice as many). */
+  subscriptionChangesPerSecondMax: number;
 }
 
 /** Every engine option's spec: default, bounds, unit (its line of documentation is in options-doc.ts). */
@@ -268,6 +275,10 @@ export const ENGINE_OPTION_SPECS: OptionSpecs<EngineOptions> = Object.freeze({
   shuffleIntervalMs: { kind: "number", default: 10_000, min: 1, unit: "ms" },
   seedRetryMs: { kind: "number", default: 10_000, min: 1, unit: "ms" },
   addr: { kind: "string", default: "", bytesMax: 256 },
+
+  scopesMax: { kind: "number", default: 1024, min: 1, integer: true, unit: "count" },
+  scopesPerLinkMax: { kind: "number", default: 256, min: 1, integer: true, unit: "count" },
+  subscriptionChangesPerSecondMax: { kind: "number", default: 64, min: 1, unit: "count/s" },
 });
 
 /** The defaults. Sizes in bytes, times in milliseconds. */

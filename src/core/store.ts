@@ -71,7 +71,11 @@ export interface StateView {
   distrusted(originId: string): boolean;
 }
 
-/** Every origin's state on one node. */
+function sameScope(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : bytesEqual(a, b);
+}
+
+/** Every origin's state on one node, in one scope. */
 export class Store implements StateView {
   readonly origins = new Map<string, OriginState>();
   readonly trie = new DigestTrie();
@@ -84,12 +88,16 @@ export class Store implements StateView {
   /** Leaf bytes of every other origin's entries held here (bounded by `storeBytesMax`). */
   #heldBytes = 0;
 
-  constructor(readonly selfKey: Uint8Array, readonly generation: number, readonly opts: EngineOptions) {
+  /**
+   * @param scope the scope (room, topic) whose maps this store holds; absent: the mesh-wide maps.
+   *   Every root it signs names the scope, and every root it takes in must name it.
+   */
+  constructor(readonly selfKey: Uint8Array, readonly generation: number, readonly opts: EngineOptions, readonly scope?: Uint8Array) {
     if (!Number.isSafeInteger(generation) || generation < 0) throw new RangeError("generation must be a non-negative safe integer");
     this.selfId = toHex(selfKey);
     this.self = new OriginState(selfKey, this.selfId);
     this.self.generation = generation;
-    this.#local = new LocalMap(selfKey, this.selfId, generation, opts);
+    this.#local = new LocalMap(selfKey, this.selfId, generation, opts, scope);
   }
 
   // ---------------------------------------------------------------- this node's own map
@@ -155,6 +163,7 @@ export class Store implements StateView {
   check(od: OriginDeltaWire): CheckedDelta {
     const o = this.opts;
     const fields = decodeRootBody(od.rootBody);
+    if (!sameScope(fields.scope, this.scope)) throw remoteError("WIRE_SHAPE", "root of another scope");
     if (fields.count > o.keysPerOriginMax) {
       throw remoteError("STATE_CAP_EXCEEDED", `origin holds ${fields.count} keys, above keysPerOriginMax ${o.keysPerOriginMax}`);
     }

@@ -12,9 +12,16 @@ import { decode, encode } from "./cbor.ts";
 import type { DecodeLimits } from "./limits.ts";
 import { asArray, asBool, asBytes, asUint } from "./shape.ts";
 import { remoteError } from "../errors.ts";
+import { SCOPE_ID_BYTES } from "./records.ts";
 
 /** Frame type numbers. */
-export const FRAME = Object.freeze({ DIGEST: 1, DELTA: 2, TREE: 3, GOSSIP: 4, IHAVE: 5, GRAFT: 6, PRUNE: 7, EVIDENCE: 32 });
+export const FRAME = Object.freeze({ DIGEST: 1, DELTA: 2, TREE: 3, GOSSIP: 4, IHAVE: 5, GRAFT: 6, PRUNE: 7, EVIDENCE: 32, SUBSCRIBE: 33, SCOPED: 34 });
+
+/** SUBSCRIBE flags. */
+export const SUBSCRIBE_FLAG = Object.freeze({
+  /** The list is the sender's whole set of scopes (sent when a link comes up), not a change. */
+  RESET: 1,
+});
 
 /** Digest flags. */
 export const DIGEST_FLAG = Object.freeze({
@@ -141,6 +148,24 @@ export interface EvidenceFrame {
   roots: [SignedRootWire, SignedRootWire];
 }
 
+/**
+ * `[33, flags, add, remove]`: the scopes (rooms, topics) the sender wants to hear, or no longer
+ * does; with RESET, `add` is the whole set. Scope ids are 16 bytes.
+ */
+export interface SubscribeFrame {
+  type: typeof FRAME.SUBSCRIBE;
+  flags: number;
+  add: Uint8Array[];
+  remove: Uint8Array[];
+}
+
+/** `[34, scope, frame]`: a sync or broadcast frame (its encoded bytes) of one scope. */
+export interface ScopedFrame {
+  type: typeof FRAME.SCOPED;
+  scope: Uint8Array;
+  frame: Uint8Array;
+}
+
 /** A frame of a type this version does not know. */
 export interface UnknownFrame {
   type: "unknown";
@@ -148,7 +173,7 @@ export interface UnknownFrame {
 }
 
 /** Every frame this module decodes. */
-export type Frame = DigestFrame | DeltaFrame | TreeFrame | GossipFrame | IHaveFrame | GraftFrame | PruneFrame | EvidenceFrame;
+export type Frame = DigestFrame | DeltaFrame | TreeFrame | GossipFrame | IHaveFrame | GraftFrame | PruneFrame | EvidenceFrame | SubscribeFrame | ScopedFrame;
 
 const HASH16 = 16;
 /** Bytes of a digest row's root tag. */
@@ -194,6 +219,10 @@ export function encodeFrame(f: Frame): Uint8Array {
       return encode([FRAME.PRUNE]);
     case FRAME.EVIDENCE:
       return encode([FRAME.EVIDENCE, ...f.roots.map((r) => [r.body, r.signature])]);
+    case FRAME.SUBSCRIBE:
+      return encode([FRAME.SUBSCRIBE, f.flags, f.add, f.remove]);
+    case FRAME.SCOPED:
+      return encode([FRAME.SCOPED, f.scope, f.frame]);
   }
 }
 
@@ -214,6 +243,8 @@ export interface FrameLimits {
   messageBodyBytesMax: number;
   /** Most ids in an IHAVE or GRAFT frame. */
   idsMax: number;
+  /** Most scope ids in one SUBSCRIBE frame (each list). */
+  scopesMax: number;
 }
 
 function decodeLimits(l: FrameLimits): DecodeLimits {
@@ -221,11 +252,12 @@ function decodeLimits(l: FrameLimits): DecodeLimits {
     frameBytesMax: l.frameBytesMax,
     depthMax: 6,
     itemsMax: Math.max(65_536, l.digestRowsMax * 4 + 16),
-    arrayLengthMax: Math.max(l.digestRowsMax, l.deltaOriginsMax, l.entriesMax, l.treeNodesMax, l.idsMax, 64),
+    arrayLengthMax: Math.max(l.digestRowsMax, l.deltaOriginsMax, l.entriesMax, l.treeNodesMax, l.idsMax, l.scopesMax, 64),
     // Known frames hold no maps or text; a newer peer's unknown frames may, within these bounds.
     mapSizeMax: 64,
     textBytesMax: 4096,
-    bytesLengthMax: Math.max(l.leafBytesMax, l.messageBodyBytesMax, 16 * HASH16),
+    // A SCOPED frame carries a whole frame; nothing is longer than the frame itself anyway.
+    bytesLengthMax: Math.max(l.leafBytesMax, l.messageBodyBytesMax, 16 * HASH16, l.frameBytesMax),
   };
 }
 
@@ -314,6 +346,15 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame | Unk
     case FRAME.PRUNE:
       asArray(raw, "prune", 1, 1);
       return { type: FRAME.PRUNE };
+    case FRAME.SUBSCRIBE: {
+      const a = asArray(raw, "subscribe", 4, 4);
+      const ids = (v: unknown, name: string) => asArray(v, `subscribe.${name}`, 0, limits.scopesMax).map((x, i) => asBytes(x, `subscribe.${name}[${i}]`, SCOPE_ID_BYTES));
+      return { type: FRAME.SUBSCRIBE, flags: asUint(a[1], "subscribe.flags", 0xff), add: ids(a[2], "add"), remove: ids(a[3], "remove") };
+    }
+    case FRAME.SCOPED: {
+      const a = asArray(raw, "scoped", 3, 3);
+      return { type: FRAME.SCOPED, scope: asBytes(a[1], "scoped.scope", SCOPE_ID_BYTES), frame: asBytes(a[2], "scoped.frame", undefined, limits.frameBytesMax) };
+    }
     case FRAME.EVIDENCE: {
       const a = asArray(raw, "evidence", 3, 3);
       const root = (v: unknown, i: number): SignedRootWire => {

@@ -34,7 +34,15 @@ export interface RootBody {
   count: number;
   floor: number;
   flags: number;
+  /**
+   * The scope (a room or topic, `SCOPE_ID_BYTES` bytes) whose map this root signs; absent for the
+   * mesh-wide map. Part of what is signed, so a root cannot be replayed into another scope.
+   */
+  scope?: Uint8Array;
 }
+
+/** Bytes of a scope id (the first bytes of SHA-256 of the scope's name). */
+export const SCOPE_ID_BYTES = 16;
 
 const RECORD_LIMITS = (bytesMax: number): DecodeLimits => ({
   frameBytesMax: bytesMax + 1024,
@@ -66,12 +74,15 @@ export function decodeLeaf(bytes: Uint8Array, keyBytesMax: number, valueBytesMax
 
 /** Encodes a root body. */
 export function encodeRootBody(r: RootBody): Uint8Array {
-  return encode([r.origin, r.generation, r.version, r.root, r.count, r.floor, r.flags]);
+  // The scope is an eighth element only when set, so a mesh-wide root encodes as it always did.
+  const a: unknown[] = [r.origin, r.generation, r.version, r.root, r.count, r.floor, r.flags];
+  if (r.scope) a.push(r.scope);
+  return encode(a);
 }
 
 /** Decodes a root body. */
 export function decodeRootBody(bytes: Uint8Array): RootBody {
-  const a = asArray(decode(bytes, ROOT_LIMITS), "root", 7, 7);
+  const a = asArray(decode(bytes, ROOT_LIMITS), "root", 7, 8);
   const body: RootBody = {
     origin: asBytes(a[0], "root.origin", 32),
     generation: asUint(a[1], "root.generation"),
@@ -81,6 +92,7 @@ export function decodeRootBody(bytes: Uint8Array): RootBody {
     floor: asUint(a[5], "root.floor"),
     flags: asUint(a[6], "root.flags", 0xffff),
   };
+  if (a.length === 8) body.scope = asBytes(a[7], "root.scope", SCOPE_ID_BYTES);
   if (body.floor > body.version) throw remoteError("WIRE_SHAPE", "root.floor: above version");
   if (body.count > body.version) throw remoteError("WIRE_SHAPE", "root.count: more entries than versions");
   return body;

@@ -5,13 +5,14 @@
  * A type no one owns is ignored (newer peers may add types), after the bounded scan.
  *
  * Type numbers (PROTOCOL.md §2): 1–3 and 32 state sync, 4–7 broadcast, 8–15 membership, 16–31 the
- * link layer.
+ * link layer, 33–34 scopes (subscriptions, and frames of one scope in an envelope, whose inner
+ * frame is routed the same way to that scope's own sync or broadcast).
  *
  * @module
  */
 
 /** Who handles a frame type. */
-export type FrameOwner = "sync" | "broadcast" | "membership" | "link";
+export type FrameOwner = "sync" | "broadcast" | "membership" | "link" | "scopes";
 
 /** Inclusive type ranges and their owners. */
 const RANGES: readonly (readonly [number, number, FrameOwner])[] = [
@@ -20,6 +21,7 @@ const RANGES: readonly (readonly [number, number, FrameOwner])[] = [
   [8, 15, "membership"],
   [16, 31, "link"],
   [32, 32, "sync"],
+  [33, 34, "scopes"],
 ];
 
 /**

@@ -1,0 +1,268 @@
+/**
+ * The scopes of one node (see `scopes.ts`): which it has joined, which each peer wants, the
+ * SUBSCRIBE frames that tell peers, and the routing of SCOPED frames to the scope they belong to.
+ * Part of the engine, which hands it the frames of types 33 and 34.
+ *
+ * Invariants:
+ * - a scope's sync and broadcast run over exactly the links whose peers want the scope while this
+ *   node has joined it;
+ * - what one peer can make this node hold or do is bounded: `scopesPerLinkMax` wanted scopes,
+ *   `subscriptionChangesPerSecondMax` changes a second (a burst of twice as many, or a whole
+ *   table when a link comes up); past them it is penalised — this node keeps to the same budget
+ *   when it tells its peers, so an honest peer never is;
+ * - a SCOPED frame of a scope this node has not joined is dropped unread (a peer may not have
+ *   heard the unsubscription yet); its inner frame is bounded like any frame and may be neither
+ *   SUBSCRIBE nor SCOPED.
+ *
+ * @module
+ */
+
+import { fromHex, toHex } from "../bytes.ts";
+import { remoteError } from "../errors.ts";
+import { decodeFrame, encodeFrame, FRAME, SUBSCRIBE_FLAG, type FrameLimits, type ScopedFrame, type SubscribeFrame } from "../wire/frames.ts";
+import { peekFrameType } from "../wire/link-frames.ts";
+import { frameOwner } from "../wire/registry.ts";
+import type { BroadcastFrame, BroadcastView } from "./broadcast.ts";
+import { TokenBucket } from "./budget.ts";
+import type { EngineEvent, LinkId } from "./events.ts";
+import { deriveSeed, seededRng } from "./random.ts";
+import { Scope } from "./scopes.ts";
+import type { StateView } from "./store.ts";
+import type { SyncFrame, SyncHost, SyncStats } from "./sync.ts";
+
+/** What the facade may read of one joined scope. */
+export interface ScopeView {
+  readonly id: Uint8Array;
+  readonly store: StateView;
+  readonly broadcast: BroadcastView;
+  /** Links whose peers want the scope too. */
+  readonly links: number;
+  /** The node has left and the scope goes soon. */
+  readonly leaving: boolean;
+}
+
+/** What the table keeps per link. */
+interface PeerScopes {
+  peer: Uint8Array | null;
+  /** Scopes (hex ids) the peer wants. */
+  wants: Set<string>;
+  /** Changes the peer may still announce (`subscriptionChangesPerSecondMax`). */
+  changesIn: TokenBucket;
+  /** Changes this node may still announce to the peer, and those waiting for the budget. */
+  changesOut: TokenBucket;
+  add: Set<string>;
+  remove: Set<string>;
+}
+
+/** How often queued subscription changes are tried again while a link's budget is spent. */
+const FLUSH_RETRY_MS = 100;
+
+/** The scope table of one engine. */
+export class ScopeTable {
+  #host: SyncHost;
+  #selfKey: Uint8Array;
+  #generation: number;
+  #seedBase: number;
+  #stats: SyncStats;
+  #limits: FrameLimits;
+  #emit: (e: EngineEvent) => void;
+  #scopes = new Map<string, Scope>();
+  #links = new Map<LinkId, PeerScopes>();
+  /** The generation of this node's map in each scope it has joined this run (a rejoin takes the next). */
+  #generations = new Map<string, number>();
+  #flushAt = Infinity;
+
+  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits) {
+    this.#host = host;
+    this.#selfKey = selfKey;
+    this.#generation = generation;
+    this.#seedBase = seedBase;
+    this.#stats = stats;
+    this.#limits = limits;
+    this.#emit = (e) => host.emit(e);
+  }
+
+  /** A joined scope, or undefined. */
+  get(id: Uint8Array): Scope | undefined {
+    return this.#scopes.get(toHex(id));
+  }
+
+  /** Every joined scope (leaving ones included). */
+  values(): IterableIterator<Scope> {
+    return this.#scopes.values();
+  }
+
+  /** A joined scope as the facade sees it. */
+  view(id: Uint8Array): ScopeView | undefined {
+    const s = this.get(id);
+    return s && { id: s.id, store: s.store, broadcast: s.broadcast, links: s.links.size, leaving: s.leavingUntil !== null };
+  }
+
+  /** Joins a scope (or takes back one being left); throws `RangeError` past `scopesMax`. */
+  join(now: number, id: Uint8Array): Scope {
+    const key = toHex(id);
+    const held = this.#scopes.get(key);
+    if (held && held.leavingUntil === null) return held;
+    if (held) this.#drop(now, held); // left already: its farewell is signed, so it starts over anew
+    if (this.#scopes.size >= this.#host.options.scopesMax) throw new RangeError(`scopesMax ${this.#host.options.scopesMax} scopes joined already`);
+    const generation = Math.max(this.#generation, (this.#generations.get(key) ?? -1) + 1);
+    this.#generations.set(key, generation);
+    const rng = seededRng(deriveSeed(this.#seedBase, parseInt(key.slice(0, 8), 16)));
+    const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now);
+    this.#scopes.set(key, scope);
+    for (const [link, p] of this.#links) {
+      this.#queue(p, key, true);
+      if (p.wants.has(key)) scope.linkUp(now, link, p.peer);
+    }
+    this.#flush(now);
+    return scope;
+  }
+
+  /**
+   * Leaves a scope: its own keys go with a farewell, which has `lingerMs` to spread before the
+   * scope is dropped and peers are told.
+   */
+  leave(now: number, id: Uint8Array, lingerMs: number): void {
+    const scope = this.get(id);
+    if (!scope || scope.leavingUntil !== null) return;
+    scope.sync.leave();
+    scope.leavingUntil = now + lingerMs;
+  }
+
+  /** A membership verdict: forget a member's state in every scope. */
+  forget(member: string, now: number): void {
+    for (const s of this.#scopes.values()) s.store.forget(member, now);
+  }
+
+  linkUp(now: number, link: LinkId, peer: Uint8Array | null): void {
+    const o = this.#host.options;
+    const rate = o.subscriptionChangesPerSecondMax;
+    const depth = Math.max(2 * rate, o.scopesPerLinkMax);
+    const p: PeerScopes = {
+      peer, wants: new Set(), changesIn: new TokenBucket(rate, depth, now), changesOut: new TokenBucket(rate, depth, now),
+      add: new Set(), remove: new Set(),
+    };
+    this.#links.set(link, p);
+    const mine = [...this.#scopes.values()].filter((s) => s.leavingUntil === null).map((s) => s.key);
+    if (mine.length) this.#send(now, link, p, SUBSCRIBE_FLAG.RESET, mine, []);
+  }
+
+  linkDown(now: number, link: LinkId): void {
+    this.#links.delete(link);
+    for (const s of this.#scopes.values()) s.linkDown(now, link);
+  }
+
+  /** A SUBSCRIBE or SCOPED frame. Throws a remote `GrapevineError` for a bad one. */
+  receive(now: number, link: LinkId, bytes: Uint8Array): void {
+    const p = this.#links.get(link);
+    if (!p) return;
+    const f = decodeFrame(bytes, this.#limits);
+    if (f.type === FRAME.SUBSCRIBE) return this.#onSubscribe(now, link, p, f);
+    if (f.type === FRAME.SCOPED) return this.#onScoped(now, link, f);
+  }
+
+  tick(now: number): void {
+    for (const s of [...this.#scopes.values()]) {
+      if (s.leavingUntil !== null && now >= s.leavingUntil) this.#drop(now, s);
+      else s.tick(now);
+    }
+    if (now >= this.#flushAt) this.#flush(now);
+  }
+
+  wakeAt(): number {
+    let t = this.#flushAt;
+    for (const s of this.#scopes.values()) t = Math.min(t, s.wakeAt());
+    return t;
+  }
+
+  #onSubscribe(now: number, link: LinkId, p: PeerScopes, f: SubscribeFrame): void {
+    const reset = (f.flags & SUBSCRIBE_FLAG.RESET) !== 0;
+    const add = f.add.map(toHex);
+    const remove = f.remove.map(toHex);
+    const next = reset ? new Set(add) : new Set(p.wants);
+    if (!reset) {
+      for (const k of add) next.add(k);
+      for (const k of remove) next.delete(k);
+    }
+    let changes = 0;
+    for (const k of next) if (!p.wants.has(k)) changes++;
+    for (const k of p.wants) if (!next.has(k)) changes++;
+    const o = this.#host.options;
+    if (next.size > o.scopesPerLinkMax) throw remoteError("WIRE_LIMIT", `a peer wanting ${next.size} scopes, above scopesPerLinkMax ${o.scopesPerLinkMax}`);
+    if (!p.changesIn.take(now, changes)) throw remoteError("STATE_CAP_EXCEEDED", `subscription changes above subscriptionChangesPerSecondMax ${o.subscriptionChangesPerSecondMax}`);
+    const before = p.wants;
+    p.wants = next;
+    for (const k of next) if (!before.has(k)) this.#interest(now, link, p, k, true);
+    for (const k of before) if (!next.has(k)) this.#interest(now, link, p, k, false);
+  }
+
+  #interest(now: number, link: LinkId, p: PeerScopes, key: string, wanted: boolean): void {
+    const scope = this.#scopes.get(key);
+    if (scope && scope.leavingUntil === null) {
+      if (wanted) scope.linkUp(now, link, p.peer);
+      else scope.linkDown(now, link);
+    }
+    this.#emit({ type: "interest", linkId: link, peer: p.peer, scope: fromHex(key), wanted });
+  }
+
+  #onScoped(now: number, link: LinkId, f: ScopedFrame): void {
+    const scope = this.#scopes.get(toHex(f.scope));
+    if (!scope) return; // not joined (or no longer): the peer may not have heard yet
+    const owner = frameOwner(peekFrameType(f.frame));
+    if (owner !== "sync" && owner !== "broadcast") throw remoteError("WIRE_SHAPE", "scoped: only sync and broadcast frames have a scope");
+    const inner = decodeFrame(f.frame, this.#limits);
+    if (inner.type === "unknown") return;
+    if (owner === "sync") return scope.sync.receive(now, link, inner as SyncFrame);
+    if (!scope.links.has(link)) {
+      // A publisher that has not joined pushes its message in through a peer that has.
+      if (inner.type === FRAME.GOSSIP) scope.broadcast.receiveOutside(now, link, inner);
+      return;
+    }
+    scope.broadcast.receive(now, link, inner as BroadcastFrame);
+  }
+
+  /** Publishes into a scope this node has not joined, through up to `fanout` peers that want it. */
+  publishOutside(link: LinkId[], gossip: Uint8Array, id: Uint8Array): void {
+    for (const l of link) this.#host.send(l, encodeFrame({ type: FRAME.SCOPED, scope: id, frame: gossip }));
+  }
+
+  /** Links whose peers want scope `id`, in link order. */
+  wanting(id: Uint8Array): LinkId[] {
+    const key = toHex(id);
+    return [...this.#links].filter(([, p]) => p.wants.has(key)).map(([l]) => l);
+  }
+
+  #drop(now: number, scope: Scope): void {
+    for (const link of [...scope.links]) scope.linkDown(now, link);
+    this.#scopes.delete(scope.key);
+    for (const p of this.#links.values()) this.#queue(p, scope.key, false);
+    this.#flush(now);
+  }
+
+  /** Queues telling a peer this node now wants (or no longer wants) a scope. */
+  #queue(p: PeerScopes, key: string, wanted: boolean): void {
+    if (wanted) {
+      if (!p.remove.delete(key)) p.add.add(key);
+    } else if (!p.add.delete(key)) p.remove.add(key);
+  }
+
+  /** Sends what each link's budget allows of the queued changes; wakes to send the rest later. */
+  #flush(now: number): void {
+    this.#flushAt = Infinity;
+    for (const [link, p] of this.#links) {
+      if (!p.add.size && !p.remove.size) continue;
+      const room = Math.floor(p.changesOut.room(now));
+      const add = [...p.add].slice(0, room);
+      const remove = [...p.remove].slice(0, room - add.length);
+      if (add.length || remove.length) this.#send(now, link, p, 0, add, remove);
+      for (const k of add) p.add.delete(k);
+      for (const k of remove) p.remove.delete(k);
+      if (p.add.size || p.remove.size) this.#flushAt = Math.min(this.#flushAt, now + FLUSH_RETRY_MS);
+    }
+  }
+
+  #send(now: number, link: LinkId, p: PeerScopes, flags: number, add: string[], remove: string[]): void {
+    p.changesOut.spend(now, add.length + remove.length);
+    this.#host.send(link, encodeFrame({ type: FRAME.SUBSCRIBE, flags, add: add.map(fromHex), remove: remove.map(fromHex) }));
+  }
+}

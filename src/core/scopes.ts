@@ -1,0 +1,104 @@
+/**
+ * Scopes: rooms and topics as swarms of their own. A node carries only what it joined.
+ *
+ * A scope is named by a string (a room `room/<id>`, a topic `<topic>`) and known on the wire by
+ * its 16-byte id, the first bytes of SHA-256 of the name behind a context tag. Each scope a node
+ * joins is one instance of state sync (its own store of signed maps — every root names the scope,
+ * so a root cannot be replayed into another — its own digests, trie and deltas) and one of
+ * broadcast (its own Plumtree tree), over the links whose peers want the scope too. Their frames
+ * travel inside SCOPED envelopes; a node that has not joined a scope receives none of its
+ * payloads, digests or announcements. Membership stays mesh-wide.
+ *
+ * Each link tells the other which scopes it wants (SUBSCRIBE: the whole set when the link comes
+ * up, changes afterwards), within `scopesPerLinkMax` scopes and `subscriptionChangesPerSecondMax`
+ * changes a second — a sender keeps to the same budget, queuing what it cannot send yet.
+ *
+ * @module
+ */
+
+import { toHex } from "../bytes.ts";
+import { sha256 } from "../crypto/hash.ts";
+import { encodeFrame, FRAME } from "../wire/frames.ts";
+import { SCOPE_ID_BYTES } from "../wire/records.ts";
+import { Broadcast } from "./broadcast.ts";
+import type { LinkId } from "./events.ts";
+import type { Rng } from "./random.ts";
+import { Store } from "./store.ts";
+import { Sync, type SyncHost, type SyncStats } from "./sync.ts";
+
+const utf8 = new TextEncoder();
+const CONTEXT = utf8.encode("grapevine scope\0");
+
+/**
+ * The id of the scope named `name` (a room is `room/<id>`, a topic its own name).
+ *
+ * @example
+ * ```ts
+ * import { scopeIdOf } from "./scopes.ts";
+ * scopeIdOf("room/doc-42").length; // 16
+ * ```
+ */
+export function scopeIdOf(name: string): Uint8Array {
+  if (typeof name !== "string" || name.length === 0) throw new TypeError("a scope name must be a non-empty string");
+  const n = utf8.encode(name);
+  const buf = new Uint8Array(CONTEXT.length + n.length);
+  buf.set(CONTEXT);
+  buf.set(n, CONTEXT.length);
+  return sha256(buf).slice(0, SCOPE_ID_BYTES);
+}
+
+/** One scope this node has joined. */
+export class Scope {
+  readonly id: Uint8Array;
+  /** The id in hex: the key of tables. */
+  readonly key: string;
+  readonly store: Store;
+  readonly sync: Sync;
+  readonly broadcast: Broadcast;
+  /** Links whose peers want the scope too: the scope's subsystems run over these. */
+  readonly links = new Set<LinkId>();
+  /** Set once the node leaves: the scope goes at this time, after its farewell had a chance to spread. */
+  leavingUntil: number | null = null;
+
+  /**
+   * @param host the engine's host; its `send` is wrapped so every frame goes in this scope's envelope
+   * @param generation the generation of this node's map in the scope (a rejoin after a leave takes a newer one)
+   */
+  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number) {
+    this.id = id;
+    this.key = toHex(id);
+    const scoped: SyncHost = {
+      ...host,
+      generation,
+      send: (link, bytes) => host.send(link, encodeFrame({ type: FRAME.SCOPED, scope: id, frame: bytes })),
+      usable: (link) => this.links.has(link) && host.usable(link),
+    };
+    this.store = new Store(selfKey, generation, host.options, id);
+    this.broadcast = new Broadcast(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key);
+    this.sync = new Sync(scoped, this.store, rng, stats, now, (peers) => this.broadcast.round(scoped.now(), peers));
+  }
+
+  /** Both ends want the scope over `link` now. */
+  linkUp(now: number, link: LinkId, peer: Uint8Array | null): void {
+    if (this.links.has(link)) return;
+    this.links.add(link);
+    this.broadcast.linkUp(now, link, peer);
+    this.sync.linkUp(now, link, peer);
+  }
+
+  /** The link is gone, or one end no longer wants the scope. */
+  linkDown(now: number, link: LinkId): void {
+    if (!this.links.delete(link)) return;
+    this.broadcast.linkDown(now, link);
+    this.sync.linkDown(now, link);
+  }
+
+  tick(now: number): void {
+    if (now >= this.broadcast.wakeAt()) this.broadcast.tick(now);
+    if (now >= this.sync.wakeAt()) this.sync.tick(now);
+  }
+
+  wakeAt(): number {
+    return Math.min(this.broadcast.wakeAt(), this.sync.wakeAt(), this.leavingUntil ?? Infinity);
+  }
+}

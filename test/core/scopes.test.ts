@@ -1,0 +1,156 @@
+// Rooms and topics as swarms of their own: a node carries only the scopes it joined.
+import { describe, expect, it } from "vitest";
+import { toHex } from "../../src/bytes.ts";
+import { frameLimitsFor } from "../../src/core/engine.ts";
+import { DEFAULT_OPTIONS } from "../../src/core/options.ts";
+import { scopeIdOf } from "../../src/core/scopes.ts";
+import { decodeFrame, encodeFrame, FRAME } from "../../src/wire/frames.ts";
+import { dec, enc, World } from "./harness.ts";
+
+const LIMITS = frameLimitsFor(DEFAULT_OPTIONS);
+const A = scopeIdOf("room/a");
+const B = scopeIdOf("room/b");
+
+/** Scope ids (hex) of the SCOPED frames each node received. */
+function tapScopes(w: World): Map<number, Set<string>> {
+  const seen = new Map<number, Set<string>>();
+  const inner = w.filter;
+  w.filter = (from, to, bytes) => {
+    if (bytes[1] === FRAME.SCOPED || (bytes[1] === 0x18 && bytes[2] === FRAME.SCOPED)) {
+      const f = decodeFrame(bytes, LIMITS);
+      if (f.type === FRAME.SCOPED) {
+        let s = seen.get(to);
+        if (!s) seen.set(to, (s = new Set()));
+        s.add(toHex(f.scope));
+      }
+    }
+    return inner(from, to, bytes);
+  };
+  return seen;
+}
+
+/** Nodes 0–3 in room A, 4–7 in room B, 8 (a hub, as a relay) in both; every node linked to the hub, and 3–4 across. */
+async function twoRooms() {
+  const w = new World(10, { intervalMs: 300, membership: false });
+  for (let i = 0; i < 8; i++) w.link(i, 8);
+  w.link(3, 4);
+  w.link(9, 8);
+  const seen = tapScopes(w);
+  for (let i = 0; i < 4; i++) w.engines[i].joinScope(w.now, A);
+  for (let i = 4; i < 8; i++) w.engines[i].joinScope(w.now, B);
+  w.engines[8].joinScope(w.now, A);
+  w.engines[8].joinScope(w.now, B);
+  await w.settle();
+  return { w, seen };
+}
+
+describe("scopes", () => {
+  it("state and messages of a room reach its members, and no frame of it reaches anyone else", async () => {
+    const { w, seen } = await twoRooms();
+    w.engines[0].set(w.now, "presence", enc("ada in A"), A);
+    w.engines[5].set(w.now, "presence", enc("bob in B"), B);
+    w.engines[1].publishScoped(w.now, "room/a", enc("cursor A"));
+    w.engines[6].publishScoped(w.now, "room/b", enc("cursor B"));
+    for (let r = 0; r < 6; r++) await w.round(300);
+    for (let i = 0; i < 4; i++) expect(dec(w.engines[i].scope(A)!.store.get(w.engines[0].store.selfId, "presence"))).toBe("ada in A");
+    for (let i = 4; i < 8; i++) expect(dec(w.engines[i].scope(B)!.store.get(w.engines[5].store.selfId, "presence"))).toBe("bob in B");
+    const got = (i: number) => w.events.filter((x) => x.node === i && x.event.type === "message").map((x) => (x.event as { message: { topic: string } }).message.topic);
+    for (let i = 0; i < 4; i++) expect(got(i)).toEqual(["room/a"]);
+    for (let i = 4; i < 8; i++) expect(got(i)).toEqual(["room/b"]);
+    // Nodes of one room never receive a frame of the other; node 9, in none, receives none.
+    for (let i = 0; i < 4; i++) expect([...(seen.get(i) ?? [])]).toEqual([toHex(A)]);
+    for (let i = 4; i < 8; i++) expect([...(seen.get(i) ?? [])]).toEqual([toHex(B)]);
+    expect(seen.get(9)).toBeUndefined();
+    expect(w.engines[9].scope(A)).toBeUndefined();
+    // The mesh-wide map is no room's business: nothing of either room is in it.
+    expect(w.engines[8].store.get(w.engines[0].store.selfId, "presence")).toBeUndefined();
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("a node that has not joined a topic publishes into it through a peer that has, and stays out", async () => {
+    const { w, seen } = await twoRooms();
+    expect(w.engines[9].publishScoped(w.now, "room/a", enc("from outside"))).toBe(true);
+    for (let r = 0; r < 4; r++) await w.round(300);
+    for (let i = 0; i < 4; i++) {
+      expect(w.events.some((x) => x.node === i && x.event.type === "message" && dec(x.event.message.payload) === "from outside")).toBe(true);
+    }
+    expect(w.engines[9].scope(A)).toBeUndefined();
+    expect(seen.get(9)).toBeUndefined(); // nothing of the room comes back to it
+    // No one wants a topic nobody joined: nothing is sent.
+    expect(w.engines[9].publishScoped(w.now, "room/nobody", enc("x"))).toBe(false);
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("leaving a room takes this node's keys in it away from its peers, then the room's frames stop", async () => {
+    const { w, seen } = await twoRooms();
+    w.engines[2].set(w.now, "presence", enc("carol"), A);
+    for (let r = 0; r < 4; r++) await w.round(300);
+    const carol = w.engines[2].store.selfId;
+    expect(dec(w.engines[0].scope(A)!.store.get(carol, "presence"))).toBe("carol");
+    w.engines[2].leaveScope(w.now, A);
+    for (let r = 0; r < 4; r++) await w.round(300);
+    expect(w.engines[0].scope(A)!.store.get(carol, "presence") ?? null).toBeNull();
+    expect(w.engines[2].scope(A)).toBeUndefined();
+    seen.get(2)?.clear();
+    w.engines[0].set(w.now, "presence", enc("still here"), A);
+    for (let r = 0; r < 4; r++) await w.round(300);
+    expect(seen.get(2)?.size ?? 0).toBe(0);
+    // Coming back is a new generation of its map in the room: peers take it.
+    w.engines[2].joinScope(w.now, A);
+    w.engines[2].set(w.now, "presence", enc("carol again"), A);
+    for (let r = 0; r < 6; r++) await w.round(300);
+    expect(dec(w.engines[0].scope(A)!.store.get(carol, "presence"))).toBe("carol again");
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("a signed root of one room replayed into another is refused and its sender penalised", async () => {
+    const { w } = await twoRooms();
+    w.engines[0].set(w.now, "presence", enc("ada"), A);
+    const captured: Uint8Array[] = [];
+    const inner = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (from === 0 && bytes.includes(FRAME.SCOPED)) captured.push(bytes);
+      return inner(from, to, bytes);
+    };
+    for (let r = 0; r < 3; r++) await w.round(300);
+    let delta: Uint8Array | undefined;
+    for (const b of captured) {
+      const f = decodeFrame(b, LIMITS);
+      if (f.type === FRAME.SCOPED && f.frame[1] === FRAME.DELTA) delta = f.frame;
+    }
+    expect(delta).toBeDefined();
+    // Node 8 (in both rooms) replays room A's delta as if it were room B's, to node 5.
+    w.engines[5].receive(w.now, 8, encodeFrame({ type: FRAME.SCOPED, scope: B, frame: delta! }));
+    await w.settle();
+    expect(w.penalties(5).map((p) => p.code)).toEqual(["WIRE_SHAPE"]);
+    expect(w.engines[5].scope(B)!.store.get(w.engines[0].store.selfId, "presence")).toBeUndefined();
+  });
+
+  it("a peer wanting more scopes than scopesPerLinkMax, or changing them faster than allowed, is penalised", async () => {
+    const w = new World(2, { intervalMs: 300, membership: false, scopesPerLinkMax: 4, subscriptionChangesPerSecondMax: 2 });
+    w.link(0, 1);
+    await w.settle();
+    const ids = Array.from({ length: 6 }, (_, i) => scopeIdOf(`t${i}`));
+    w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.SUBSCRIBE, flags: 0, add: ids.slice(0, 4), remove: [] }));
+    await w.settle();
+    expect(w.penalties(1)).toEqual([]); // within both
+    w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.SUBSCRIBE, flags: 0, add: [ids[4]], remove: [] }));
+    await w.settle();
+    expect(w.penalties(1).map((p) => p.code)).toEqual(["WIRE_LIMIT"]);
+    for (let k = 0; k < 6; k++) w.engines[1].receive(w.now, 0, encodeFrame({ type: FRAME.SUBSCRIBE, flags: 0, add: [], remove: [ids[k % 4]] }));
+    await w.settle();
+    expect(w.penalties(1).map((p) => p.code)).toContain("STATE_CAP_EXCEEDED");
+  });
+
+  it("this node keeps to its peers' subscription budget: many rooms joined at once are announced over time", async () => {
+    const w = new World(2, { intervalMs: 300, membership: false, subscriptionChangesPerSecondMax: 5, scopesPerLinkMax: 64 });
+    w.link(0, 1);
+    await w.settle();
+    const ids = Array.from({ length: 40 }, (_, i) => scopeIdOf(`room/${i}`));
+    for (const id of ids) w.engines[0].joinScope(w.now, id);
+    for (const id of ids) w.engines[1].joinScope(w.now, id);
+    for (let t = 0; t < 40; t++) await w.round(100);
+    expect(w.penalties()).toEqual([]);
+    for (const id of ids) expect(w.engines[0].scope(id)!.links).toBe(1);
+  });
+});
