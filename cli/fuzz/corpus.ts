@@ -36,6 +36,7 @@ import type { Link } from "../../src/transport/link.ts";
 import type { CredentialWire } from "../../src/wire/link-frames.ts";
 import { DELTA_FLAG, encodeFrame, FRAME } from "../../src/wire/frames.ts";
 import { encodeRootBody } from "../../src/wire/records.ts";
+import { scopeIdOf } from "../../src/core/scopes.ts";
 import { decodeAny, type FrameType, missingFromCorpus, typeOf, variantsOf } from "./registry.ts";
 import { CaptureWorld, type Mark } from "./world.ts";
 
@@ -164,6 +165,17 @@ async function runWorld(suite: SignatureSuite, seed: number): Promise<{ world: C
     world.publish(step % 2 ? 3 : 6, "chat", enc(`later ${step}`));
     await world.runUntil(12_000 + (step - 3) * 2000);
   }
+  // A room four nodes join (SUBSCRIBE, and SCOPED frames of its own digests, deltas and messages);
+  // a link that comes up afterwards hears node 2's whole set (SUBSCRIBE RESET), and node 6, outside
+  // the room, publishes into it through a member.
+  const room = scopeIdOf("room/fuzz");
+  for (const i of [0, 1, 2, 3]) world.joinScope(i, room);
+  for (const i of [0, 2]) world.write(i, "presence", enc(`in the room ${i}`), room);
+  await world.runUntil(world.now + 500);
+  world.publish(1, "room/fuzz", enc("cursor in the room"), true);
+  world.publish(6, "room/fuzz", enc("from outside the room"), true);
+  world.link(2, 6);
+  await world.runUntil(world.now + 500);
   // Node 4 (crashed) turns out to have signed a second root for the version its peers hold; node 2
   // passes it on to node 1, which finds the equivocation and sends the evidence to its links.
   await equivocate(world, 4, 2, 1);

@@ -25,8 +25,9 @@ export type Input =
   | { op: "receive"; now: number; link: LinkId; bytes: Uint8Array }
   | { op: "tick"; now: number }
   | { op: "job"; now: number; id: number; result: JobResult }
-  | { op: "set"; now: number; key: string; value: Uint8Array | null }
-  | { op: "publish"; now: number; topic: string; payload: Uint8Array }
+  | { op: "set"; now: number; key: string; value: Uint8Array | null; scope?: Uint8Array }
+  | { op: "publish"; now: number; topic: string; payload: Uint8Array; scoped?: boolean }
+  | { op: "joinScope"; now: number; scope: Uint8Array }
   | { op: "leave"; now: number };
 
 /** A frame one engine sent to another. */
@@ -112,12 +113,16 @@ export class CaptureWorld {
     }
   }
 
-  write(i: number, key: string, value: Uint8Array | null): void {
-    this.#input(this.nodes[i], { op: "set", now: this.now, key, value });
+  write(i: number, key: string, value: Uint8Array | null, scope?: Uint8Array): void {
+    this.#input(this.nodes[i], { op: "set", now: this.now, key, value, scope });
   }
 
-  publish(i: number, topic: string, payload: Uint8Array): void {
-    this.#input(this.nodes[i], { op: "publish", now: this.now, topic, payload });
+  publish(i: number, topic: string, payload: Uint8Array, scoped = false): void {
+    this.#input(this.nodes[i], { op: "publish", now: this.now, topic, payload, scoped });
+  }
+
+  joinScope(i: number, scope: Uint8Array): void {
+    this.#input(this.nodes[i], { op: "joinScope", now: this.now, scope });
   }
 
   leave(i: number): void {
@@ -262,9 +267,12 @@ export function applyInput(engine: Engine, input: Input): void {
     case "job":
       return engine.completeJob(input.now, input.id, input.result);
     case "set":
-      return input.value === null ? engine.delete(input.now, input.key) : engine.set(input.now, input.key, input.value);
+      return input.value === null ? engine.delete(input.now, input.key, input.scope) : engine.set(input.now, input.key, input.value, input.scope);
     case "publish":
+      if (input.scoped) return void engine.publishScoped(input.now, input.topic, input.payload);
       return engine.publish(input.now, input.topic, input.payload);
+    case "joinScope":
+      return engine.joinScope(input.now, input.scope);
     case "leave":
       return engine.leave(input.now);
   }

@@ -83,6 +83,10 @@ const GENERATORS: Record<string, fc.Arbitrary<Frame | MemberFrame | LinkFrame>> 
   IHAVE: fc.record({ type: fc.constant(FRAME.IHAVE), ids: fc.array(bytes(32), { maxLength: 8 }) }),
   GRAFT: fc.record({ type: fc.constant(FRAME.GRAFT), ids: fc.array(bytes(32), { maxLength: 8 }) }),
   PRUNE: fc.constant({ type: FRAME.PRUNE }),
+  SUBSCRIBE: fc.record({
+    type: fc.constant(FRAME.SUBSCRIBE), flags, add: fc.array(bytes(16), { maxLength: 4 }), remove: fc.array(bytes(16), { maxLength: 4 }),
+  }),
+  SCOPED: fc.record({ type: fc.constant(FRAME.SCOPED), scope: bytes(16), frame: fc.uint8Array({ maxLength: 300 }) }),
   EVIDENCE: fc.record({
     type: fc.constant(FRAME.EVIDENCE),
     roots: fc.tuple(fc.record({ body: fc.uint8Array({ maxLength: 256 }), signature: bytes(64) }), fc.record({ body: fc.uint8Array({ maxLength: 256 }), signature: bytes(64) })),
