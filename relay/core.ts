@@ -112,7 +112,7 @@ interface DialSettings {
 export class Relay {
   readonly node: GrapevineNode;
   readonly limits: RelayLimits;
-  readonly counters = new RelayCounters();
+  readonly counters: RelayCounters = new RelayCounters();
   #now: () => number;
   #startedAt: number;
   #gate: AdmissionGate;

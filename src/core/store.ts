@@ -56,8 +56,8 @@ function makeEntry(leaf: Uint8Array, key: string, version: number, value: Uint8A
 
 /** Every origin's state on one node. */
 export class Store {
-  readonly origins = new Map<string, OriginState>();
-  readonly trie = new DigestTrie();
+  readonly origins: Map<string, OriginState> = new Map<string, OriginState>();
+  readonly trie: DigestTrie = new DigestTrie();
   readonly selfId: string;
   readonly self: OriginState;
 
