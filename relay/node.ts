@@ -48,10 +48,10 @@ export interface ServedRelay {
 /** Starts a relay on Node with `node:http` and `ws`. */
 export async function serveRelay(options: ServeRelayOptions = {}): Promise<ServedRelay> {
   const { port = 8787, host = "127.0.0.1", ...relayOptions } = options;
-  const [{ WebSocketServer }, { nodeWebSocketWith }] = await loadWs();
+  const [{ WebSocketServer }, { nodeWebSocketWith, wsReceiveLimits }] = await loadWs();
   const relay = await createRelay({ WebSocket: nodeWebSocketWith(relayOptions.frameBytesMax ?? 1_048_576), ...relayOptions });
   const frameBytesMax = relay.limits.frameBytesMax;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: frameBytesMax });
+  const wss = new WebSocketServer({ noServer: true, ...wsReceiveLimits(frameBytesMax) });
   const server = createServer((req, res) => void respond(relay, req, res));
   server.on("upgrade", (req, socket, head) => {
     if (new URL(req.url ?? "/", "http://relay").pathname !== "/") {

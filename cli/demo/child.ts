@@ -25,7 +25,7 @@ import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
 import { createNode, type GrapevineNode } from "../../src/runtime/node.ts";
 import { dial, type Dialer } from "../../src/transport/dial.ts";
 import { websocketLink } from "../../src/transport/websocket.ts";
-import { nodeWebSocket } from "../../src/transport/ws-node.ts";
+import { nodeWebSocket, wsReceiveLimits } from "../../src/transport/ws-node.ts";
 import { fromBase64Url } from "../../src/bytes.ts";
 import { attachTx, type TxNode } from "../tx/flood.ts";
 import { type DemoStatus, nextMood, statusCounter } from "./status.ts";
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
 
 /** A loopback WebSocket server whose connections become links of `node`. */
 async function listen(node: GrapevineNode, frameBytesMax: number): Promise<{ url: string; close(): void }> {
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, maxPayload: frameBytesMax, perMessageDeflate: false });
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...wsReceiveLimits(frameBytesMax) });
   await new Promise<void>((resolve, reject) => {
     wss.once("listening", resolve);
     wss.once("error", reject);
