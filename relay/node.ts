@@ -1,14 +1,13 @@
 /**
  * The relay on Node: `node:http` for `/healthz` and `/metrics`, `ws` for WebSockets. WebSocket
- * upgrades are accepted on `/` only (any other path gets 404); `ws` refuses messages over
- * `frameBytesMax` itself (close code 1009) before they are buffered whole.
+ * upgrades are accepted on `/` only (any other path gets 404). Every socket gets `ws`'s receive
+ * limits (`wsReceiveLimits`): a message over `frameBytesMax` is refused (1009) before it is
+ * buffered whole, and one split into too many fragments is cut off (1008).
  *
- * `ws` is an optional peer dependency, loaded when {@link serveRelay} runs, so importing this module
- * (or the `grapevine` command) works without it.
+ * The address the per-address limits count is the TCP peer's, or, behind a reverse proxy, the one
+ * its `trustProxy` header carries (`relay/proxy.ts`).
  *
- * The client address used for the per-IP limits is the TCP peer's; behind a reverse proxy every
- * client shares the proxy's address, so raise `connectionsPerIpMax` there or put the limits in the
- * proxy.
+ * The `grapevine relay` command runs this adapter (`cli/relay.ts`).
  *
  * @example
  * ```ts
@@ -24,8 +23,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import { WebSocketServer } from "ws";
 import { websocketLink } from "../src/transport/websocket.ts";
+import { nodeWebSocketWith, wsReceiveLimits } from "../src/transport/ws-node.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
+import type { HeaderLookup } from "./proxy.ts";
 
 /** Options of {@link serveRelay}: the relay's options plus where to listen. */
 export interface ServeRelayOptions extends RelayOptions {
@@ -48,7 +50,6 @@ export interface ServedRelay {
 /** Starts a relay on Node with `node:http` and `ws`. */
 export async function serveRelay(options: ServeRelayOptions = {}): Promise<ServedRelay> {
   const { port = 8787, host = "127.0.0.1", ...relayOptions } = options;
-  const [{ WebSocketServer }, { nodeWebSocketWith, wsReceiveLimits }] = await loadWs();
   const relay = await createRelay({ WebSocket: nodeWebSocketWith(relayOptions.frameBytesMax ?? 1_048_576), ...relayOptions });
   const frameBytesMax = relay.limits.frameBytesMax;
   const wss = new WebSocketServer({ noServer: true, ...wsReceiveLimits(frameBytesMax) });
@@ -58,8 +59,9 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<Serve
       socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
       return;
     }
+    const ip = relay.clientAddress(nodeHeaders(req), req.socket.remoteAddress ?? "");
     wss.handleUpgrade(req, socket, head, (ws) => {
-      void relay.accept(websocketLink(ws, { frameBytesMax }), { ip: req.socket.remoteAddress ?? "" });
+      void relay.accept(websocketLink(ws, { frameBytesMax }), { ip });
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -78,6 +80,16 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<Serve
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A Node request's headers as a {@link HeaderLookup} (repeated headers joined with ", "). */
+function nodeHeaders(req: IncomingMessage): HeaderLookup {
+  return {
+    get(name) {
+      const v = req.headers[name];
+      return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
     },
   };
 }
@@ -105,14 +117,5 @@ async function respond(relay: Relay, req: IncomingMessage, res: ServerResponse):
   } catch {
     if (!res.headersSent) res.writeHead(500);
     res.end();
-  }
-}
-
-/** Loads `ws` (an optional peer dependency) and the `ws`-based client, with a useful error. */
-async function loadWs(): Promise<[typeof import("ws"), typeof import("../src/transport/ws-node.ts")]> {
-  try {
-    return await Promise.all([import("ws"), import("../src/transport/ws-node.ts")]);
-  } catch (e) {
-    throw new TypeError("grapevine/relay/node needs the ws package (an optional peer dependency): npm install ws", { cause: e });
   }
 }
