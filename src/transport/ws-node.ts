@@ -1,9 +1,9 @@
 /**
- * Node's side of WebSockets through the `ws` package: the receive limits every `ws` socket we open
- * or accept is given, and `ws`'s WebSocket as a {@link WebSocketConstructor} for {@link dial} on
- * Node 20. Node ≥ 22, Deno, Bun and browsers have a global `WebSocket` and need none of this. This
- * file and `relay/node.ts` are the only library files that import `ws`, so nothing else in the
- * library pulls it into a bundle.
+ * Node's side of WebSockets through the `ws` package (`grapevine/node`): the receive limits every
+ * `ws` socket we open or accept is given, and `ws`'s WebSocket as a {@link WebSocketConstructor}
+ * for {@link dial} on Node 20. Node ≥ 22, Deno, Bun and browsers have a global `WebSocket` and
+ * need none of this. This file and `relay/node.ts` are the only library files that import `ws`, so
+ * nothing else in the library pulls it into a bundle.
  *
  * Limits, all enforced by `ws` before a message is assembled (it closes the socket: 1009 for size,
  * 1008 for the counts):
@@ -67,7 +67,7 @@ export function wsReceiveLimits(frameBytesMax: number): WsReceiveLimits {
  * @example
  * ```ts
  * import { createNode, dial } from "grapevine";
- * import { nodeWebSocketWith } from "./ws-node.ts";
+ * import { nodeWebSocketWith } from "grapevine/node";
  * const node = await createNode({ frameBytesMax: 65_536 });
  * dial(node, "ws://127.0.0.1:8080/", { WebSocket: nodeWebSocketWith(65_536) });
  * ```
@@ -89,7 +89,7 @@ export function nodeWebSocketWith(maxPayload: number): WebSocketConstructor {
  * @example
  * ```ts
  * import { createNode, dial } from "grapevine";
- * import { nodeWebSocket } from "./ws-node.ts";
+ * import { nodeWebSocket } from "grapevine/node";
  * const node = await createNode({ network: "lobby" });
  * const dialer = dial(node, "ws://127.0.0.1:8080/", { WebSocket: nodeWebSocket });
  * ```
