@@ -166,8 +166,10 @@ export interface NodeEventMap {
   congestion: { link: number; peer: string; congested: boolean; bufferedAmount: number };
   /** A link made by {@link dial} is up (dispatched by the dialer). */
   "link-up": { peer: string; url: string };
-  /** A link made by {@link dial} went down (dispatched by the dialer). */
-  "link-down": { peer: string; url: string; reason: string };
+  /** A link made by {@link dial} went down (dispatched by the dialer); `retryInMs`: when it dials again. */
+  "link-down": { peer: string; url: string; reason: string; retryInMs: number | null };
+  /** An attempt of {@link dial} failed before its link was up: why (the remote's CLOSE reason, if any) and the next retry. */
+  "link-failed": { url: string; reason: string; remoteReason: string | null; failures: number; retryInMs: number; nextUrl: string };
   /** An authenticated link came up or went down (any link, however made). */
   link: { peer: string; link: number; up: boolean };
   /** A member's state changed in this node's view (membership and failure detection). */
