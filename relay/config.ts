@@ -66,6 +66,8 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
   { flag: "trust-proxy", env: "GRAPEVINE_TRUST_PROXY", kind: "choice", value: "HEADER", choices: PROXY_HEADERS, help: `take the client address from this header of a trusted reverse proxy: ${PROXY_HEADERS.join(", ")} (default: the TCP peer's)` },
   ...Object.values(LIMIT_SETTINGS).map(([flag, help]): RelaySetting => ({ flag, env: envName(flag), kind: "positive", value: "N", help })),
   { flag: "interval-ms", env: "GRAPEVINE_INTERVAL_MS", kind: "positive", value: "MS", help: "time between the relay's gossip rounds (default 1000)" },
+  { flag: "probe-interval-ms", env: "GRAPEVINE_PROBE_INTERVAL_MS", kind: "positive", value: "MS", help: "time between the relay's membership probes (default 1000)" },
+  { flag: "shuffle-interval-ms", env: "GRAPEVINE_SHUFFLE_INTERVAL_MS", kind: "positive", value: "MS", help: "time between the relay's membership view shuffles (default 10000)" },
   { flag: "log-level", env: "GRAPEVINE_LOG_LEVEL", kind: "choice", value: "LEVEL", choices: LOG_LEVELS, help: `JSON log lines on stderr at or above: ${LOG_LEVELS.join(", ")} (default info)` },
 ];
 
@@ -87,7 +89,8 @@ export interface RelayConfig {
   trustProxy: ProxyHeader | null;
   /** Limits given (the rest keep their defaults). */
   limits: Partial<RelayLimits> & { handshakeTimeoutMs?: number };
-  intervalMs?: number;
+  /** The relay's own timing, where given (engine options): rounds, probes, view shuffles. */
+  timing: { intervalMs?: number; probeIntervalMs?: number; shuffleIntervalMs?: number };
   logLevel: LogLevel;
 }
 
@@ -183,14 +186,20 @@ export function resolveRelayConfig(flags: RelayFlagValues, env: (name: string) =
     peers,
     trustProxy: choice<ProxyHeader>("trust-proxy") ?? null,
     limits,
+    timing: {},
     logLevel: choice<LogLevel>("log-level") ?? "info",
   };
   if (key !== undefined) config.key = key;
   if (keyFile !== undefined) config.keyFile = keyFile;
   if (allow.length > 0 || authority !== undefined) config.admission = { ...(allow.length ? { allow } : {}), ...(authority ? { authority } : {}) };
   if (credential) config.credential = credential;
-  const intervalMs = positive("interval-ms");
-  if (intervalMs !== undefined) config.intervalMs = intervalMs;
+  for (const [flag, name] of [["interval-ms", "intervalMs"], ["probe-interval-ms", "probeIntervalMs"], ["shuffle-interval-ms", "shuffleIntervalMs"]] as const) {
+    const v = positive(flag);
+    if (v !== undefined) config.timing[name] = v;
+  }
+  if (config.timing.probeIntervalMs !== undefined && config.timing.probeIntervalMs < 500) {
+    throw new RelayUsageError("--probe-interval-ms: at least 500 (the probe timeout)");
+  }
   return config;
 }
 
@@ -204,7 +213,7 @@ export function relayOptionsOf(config: RelayConfig): Record<string, unknown> {
     peers: config.peers,
     trustProxy: config.trustProxy,
     ...config.limits,
-    ...(config.intervalMs !== undefined ? { intervalMs: config.intervalMs } : {}),
+    ...config.timing,
     ...(config.admission ? { admission: config.admission } : {}),
     ...(config.credential ? { credential: config.credential } : {}),
   };

@@ -111,7 +111,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     nodeOptions.deltaBytesMax = Math.max(1, Math.floor(limits.frameBytesMax / 2));
   }
   const node = await createNode({ ...nodeOptions, frameBytesMax: limits.frameBytesMax });
-  const relay = new Relay(node, limits, now ?? (() => performance.now()), { WebSocket: ctor, backoffMinMs, backoffMaxMs }, { trustProxy, log });
+  const relay = new Relay(node, limits, now ?? (() => performance.now()), { WebSocket: ctor, backoffMinMs, backoffMaxMs }, { trustProxy, log, admission: nodeOptions.admission });
   for (const url of peers) relay.addPeer(url);
   return relay;
 }
@@ -146,13 +146,24 @@ export class Relay {
   #host: GuardHost;
   #dialing: DialSettings;
   #trustProxy: ProxyHeader | null;
+  /** The admission allow-list and authority given (for {@link adopt}); null when absent. */
+  #allow: Set<string> | null;
+  #authority: string | null;
   /** The relay's log (`log` option). */
   readonly log: RelayLog;
 
   /** @internal Use {@link createRelay}. */
-  constructor(node: GrapevineNode, limits: RelayLimits, now: () => number, dialing: DialSettings, ops: { trustProxy: ProxyHeader | null; log: RelayLog }) {
+  constructor(
+    node: GrapevineNode,
+    limits: RelayLimits,
+    now: () => number,
+    dialing: DialSettings,
+    ops: { trustProxy: ProxyHeader | null; log: RelayLog; admission?: { allow?: string[]; authority?: string } },
+  ) {
     this.node = node;
     this.#trustProxy = ops.trustProxy;
+    this.#allow = ops.admission?.allow ? new Set(ops.admission.allow) : null;
+    this.#authority = ops.admission?.authority ?? null;
     this.log = ops.log;
     this.#dialing = dialing;
     this.limits = limits;
@@ -192,20 +203,43 @@ export class Relay {
   /**
    * Takes a new connection. Limits are checked first: past one, the link is closed at once with a
    * reason (`too many connections`, `too many connections from this address`, `connecting too
-   * fast`), before any handshake work. Otherwise resolves when the handshake has succeeded or
-   * failed (a failure closes the link); never rejects for a peer's fault.
+   * fast`), before any handshake work. Otherwise resolves when the handshake has succeeded (with
+   * the peer's id) or failed (with null; the link is closed); never rejects for a peer's fault.
    */
-  async accept(link: Link, info: { ip: string }): Promise<void> {
+  async accept(link: Link, info: { ip: string }): Promise<string | null> {
     const refusal: Refusal | null = this.#closed ? REFUSALS.closed : this.#gate.admit(info.ip, this.#now());
     if (refusal) {
       this.counters.refuse(refusal.label);
       this.log.warn("refused", { reason: refusal.label, ip: info.ip });
       refuse(link, refusal.reason);
-      return;
+      return null;
     }
     const guarded = new GuardedLink(link, this.#host, { ip: info.ip });
     this.#admitted.add(guarded);
-    await this.#attach(guarded);
+    return this.#attach(guarded);
+  }
+
+  /**
+   * Takes back a connection whose peer this relay authenticated before it restarted, on the same
+   * transport (a Durable Object woken from hibernation keeps its sockets): no handshake, no rate
+   * check (it is not a new connection), but it counts against the connection limits again. The
+   * caller vouches for `peer`; a peer no longer on the allow-list is closed.
+   */
+  adopt(link: Link, info: { ip: string; peer: string }): boolean {
+    const allow = this.#allow;
+    if (this.#closed || (allow !== null && !allow.has(info.peer) && this.#authority === null)) {
+      refuse(link, this.#closed ? REFUSALS.closed.reason : "not admitted");
+      return false;
+    }
+    const guarded = new GuardedLink(link, this.#host, { ip: info.ip });
+    this.#gate.restore(info.ip);
+    this.#admitted.add(guarded);
+    this.#links.add(guarded);
+    this.node.adopt(guarded, info.peer);
+    guarded.authenticated(info.peer, nodeIdFromText(info.peer));
+    this.#byPeer.set(info.peer, guarded);
+    this.log.debug("link_resumed", { peer: info.peer, ip: info.ip });
+    return true;
   }
 
   /**

@@ -35,7 +35,7 @@ describe("relay settings", () => {
   const none = () => undefined;
 
   it("parse with defaults, repeatable --peer, --flag=value, and the environment as a fallback", () => {
-    expect(parseRelayArgs([], none)).toEqual({ port: 8787, host: "127.0.0.1", network: "grapevine", peers: [], trustProxy: null, limits: {}, logLevel: "info" });
+    expect(parseRelayArgs([], none)).toEqual({ port: 8787, host: "127.0.0.1", network: "grapevine", peers: [], trustProxy: null, limits: {}, timing: {}, logLevel: "info" });
     expect(parseRelayArgs(["--port=0", "--peer", "ws://a:1/", "--peer=wss://b/", "--network", "n"], none)).toMatchObject({ port: 0, peers: ["ws://a:1/", "wss://b/"], network: "n" });
     const env: Record<string, string> = { GRAPEVINE_PEERS: "wss://x/, wss://y/", GRAPEVINE_NETWORK: "lobby", GRAPEVINE_KEY: " gvsk1.abc ", GRAPEVINE_PORT: "9000" };
     expect(parseRelayArgs([], (k) => env[k])).toMatchObject({ port: 9000, host: "127.0.0.1", peers: ["wss://x/", "wss://y/"], network: "lobby", key: "gvsk1.abc" });
