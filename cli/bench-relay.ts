@@ -427,7 +427,9 @@ const median = (xs: number[]) => {
  * median of its runs.
  */
 async function fanoutRuns(o: RelayBenchOptions, limits: Record<string, number>, start: Start) {
-  const servers = { relay: start("fan-out relay", ["relay", JSON.stringify(limits)]), bare: start("bare ws server", ["bare"]) };
+  // GRAPEVINE_BENCH_PROFILE=DIR writes a CPU profile of the fan-out relay there (node --cpu-prof).
+  const profile = process.env.GRAPEVINE_BENCH_PROFILE;
+  const servers = { relay: start("fan-out relay", ["relay", JSON.stringify(limits)], profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []), bare: start("bare ws server", ["bare"]) };
   const procs = Math.min(o.subscriberProcesses, o.subscribers);
   const subs = Array.from({ length: procs }, (_, i) => start(`subscribers ${i}`, ["client"]));
   const urls = { relay: (await servers.relay.ready).url as string, bare: (await servers.bare.ready).url as string };

@@ -2,7 +2,8 @@
  * The relay on Node: `node:http` for `/healthz` and `/metrics`, `ws` for WebSockets. WebSocket
  * upgrades are accepted on `/` only (any other path gets 404). Every socket gets `ws`'s receive
  * limits (`wsReceiveLimits`): a message over `frameBytesMax` is refused (1009) before it is
- * buffered whole, and one split into too many fragments is cut off (1008).
+ * buffered whole, and one split into too many fragments is cut off (1008). A message sent to many
+ * sockets (a broadcast) is framed once for all of them (`preparedFrameWriter`).
  *
  * The address the per-address limits count is the TCP peer's, or, behind a reverse proxy, the one
  * its `trustProxy` header carries (`relay/proxy.ts`).
@@ -25,7 +26,7 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { WebSocketServer } from "ws";
 import { websocketLink } from "../src/transport/websocket.ts";
-import { nodeWebSocketWith, wsReceiveLimits } from "../src/transport/ws-node.ts";
+import { nodeWebSocketWith, preparedFrameWriter, wsReceiveLimits } from "../src/transport/ws-node.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
 import type { HeaderLookup } from "./proxy.ts";
 
@@ -61,7 +62,7 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<Serve
     }
     const ip = relay.clientAddress(nodeHeaders(req), req.socket.remoteAddress ?? "");
     wss.handleUpgrade(req, socket, head, (ws) => {
-      void relay.accept(websocketLink(ws, { frameBytesMax }), { ip });
+      void relay.accept(websocketLink(ws, { frameBytesMax, write: preparedFrameWriter(ws) }), { ip });
     });
   });
   await new Promise<void>((resolve, reject) => {

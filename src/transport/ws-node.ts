@@ -24,6 +24,65 @@
 import WebSocket from "ws";
 import type { WebSocketConstructor } from "./websocket.ts";
 
+/** The last message framed by {@link preparedFrameWriter}: the next socket given the same bytes reuses it. */
+let prepared: { bytes: Uint8Array; frame: Buffer } | null = null;
+
+/**
+ * One unmasked binary WebSocket frame (FIN set) carrying `bytes`, as a server sends it; built once
+ * for consecutive calls with the same `bytes` object — a broadcast hands one encoding to every link,
+ * one after the other — so N sockets cost one header and one copy, not N. One frame is kept.
+ */
+export function serverFrame(bytes: Uint8Array): Buffer {
+  if (prepared !== null && prepared.bytes === bytes) return prepared.frame;
+  const length = bytes.length;
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x82; // FIN, binary
+  if (length < 126) frame[1] = length;
+  else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.set(bytes, header);
+  prepared = { bytes, frame };
+  return frame;
+}
+
+/** The parts of a server-side `ws` socket a prepared write uses (its TCP socket is not public API). */
+interface WsInternals {
+  readyState: number;
+  extensions: string;
+  _socket?: { write(chunk: Uint8Array): boolean; destroyed?: boolean } | null;
+}
+
+/**
+ * A `write` for `websocketLink` on a socket accepted by a `ws` server: writes the message's frame
+ * ({@link serverFrame}, shared by every socket it goes to) straight to the TCP socket, the way
+ * prepared messages work elsewhere, instead of having `ws` frame it again for each socket. Only for
+ * server sockets (client frames must be masked) with no extension negotiated: then `ws` queues
+ * nothing of its own (it queues only to compress), so bytes written here keep their order with its
+ * own writes (pings, close) and count in its `bufferedAmount`. Anything else returns false and
+ * `ws.send` does the work.
+ *
+ * @example
+ * ```ts
+ * wss.on("connection", (ws) => node.connect(websocketLink(ws, { write: preparedFrameWriter(ws) })));
+ * ```
+ */
+export function preparedFrameWriter(ws: WebSocket): (bytes: Uint8Array) => boolean {
+  const internals = ws as unknown as WsInternals;
+  return (bytes) => {
+    const socket = internals._socket;
+    if (internals.readyState !== WebSocket.OPEN || internals.extensions !== "" || !socket || socket.destroyed) return false;
+    socket.write(serverFrame(bytes));
+    return true;
+  };
+}
+
 /**
  * The smallest average part, in bytes, of a largest-size message that the fragment and read-chunk
  * limits still admit: a message of `frameBytesMax` bytes may arrive in `frameBytesMax / 512` parts.
