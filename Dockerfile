@@ -1,7 +1,7 @@
 # The Grapevine relay in a container: `grapevine relay` from the package built here.
 #   docker build -t grapevine-relay .
 #   docker run -p 8787:8787 -e GRAPEVINE_NETWORK=lobby grapevine-relay
-# Every setting is a GRAPEVINE_* variable (docker run --rm grapevine-relay npx --no grapevine relay --help);
+# Every setting is a GRAPEVINE_* variable (docker run --rm grapevine-relay ./node_modules/.bin/grapevine relay --help);
 # with PORT set the relay listens on 0.0.0.0. Two relays peering each other: compose.yaml.
 # The build uses relative paths in its RUN steps, so CI runs the same steps in a clean directory
 # (test/pack/dockerfile.mjs) where no Docker daemon is available.
@@ -21,4 +21,5 @@ ENV NODE_ENV=production PORT=8787
 EXPOSE 8787
 USER node
 HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["npx", "--no", "grapevine", "relay"]
+# The command itself as PID 1 (not npx, which does not pass SIGTERM on): docker stop closes the relay cleanly.
+CMD ["./node_modules/.bin/grapevine", "relay"]

@@ -182,6 +182,7 @@ async function main() {
   for (const name of names) {
     await until(`${name} closed`, 15_000, () => /^relay closed$/m.test(relays[name].output()));
     result.relays[name].exit = await relays[name].exited;
+    if (result.relays[name].exit !== 0) fail(`${name} exited with ${result.relays[name].exit} after SIGTERM, not 0`);
   }
   result.ok = true;
 }
