@@ -123,10 +123,22 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<{ url
   };
 }
 
-if (import.meta.main) {
-  const code = await relayMain({
+/**
+ * The relay command on Bun: parses `argv` (the flags and `GRAPEVINE_*` variables of every
+ * relay), serves until SIGINT or SIGTERM, and resolves with the exit code (0 after a clean stop,
+ * 1 if it cannot start, 2 for a bad setting). This module runs it when it is the main module; an
+ * entry point of your own can call it.
+ *
+ * @example
+ * ```ts
+ * import { main } from "grapevine/relay/bun";
+ * const code = await main(["--port", "8787", "--network", "lobby"]);
+ * ```
+ */
+export function main(argv: readonly string[] = Bun.argv.slice(2)): Promise<number> {
+  return relayMain({
     command: "bun relay/bun.ts",
-    argv: Bun.argv.slice(2),
+    argv,
     env: (name) => Bun.env[name],
     readTextFile: (path) => Bun.file(path).text(),
     out: (line) => console.log(line),
@@ -136,5 +148,6 @@ if (import.meta.main) {
     },
     serve: serveRelay,
   });
-  process.exit(code);
 }
+
+if (import.meta.main) process.exit(await main());

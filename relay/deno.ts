@@ -71,10 +71,22 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<{ url
   };
 }
 
-if (import.meta.main) {
-  const code = await relayMain({
+/**
+ * The relay command on Deno: parses `argv` (the flags and `GRAPEVINE_*` variables of every
+ * relay), serves until SIGINT or SIGTERM, and resolves with the exit code (0 after a clean stop,
+ * 1 if it cannot start, 2 for a bad setting). This module runs it when it is the main module; an
+ * entry point of your own can call it.
+ *
+ * @example
+ * ```ts
+ * import { main } from "grapevine/relay/deno";
+ * const code = await main(["--port", "8787", "--network", "lobby"]);
+ * ```
+ */
+export function main(argv: readonly string[] = Deno.args): Promise<number> {
+  return relayMain({
     command: "deno run relay/deno.ts",
-    argv: Deno.args,
+    argv,
     env: (name) => Deno.env.get(name),
     readTextFile: (path) => Deno.readTextFile(path),
     out: (line) => console.log(line),
@@ -84,5 +96,6 @@ if (import.meta.main) {
     },
     serve: serveRelay,
   });
-  Deno.exit(code);
 }
+
+if (import.meta.main) Deno.exit(await main());
