@@ -106,6 +106,6 @@ export function stringOption(values: Values, name: string, fallback: string, cho
   const v = values[name];
   if (v === undefined) return fallback;
   if (typeof v !== "string") throw new UsageError(`--${name}: expected a value`);
-  if (choices && !choices.includes(v)) throw new UsageError(`--${name}: expected one of ${choices.join(", ")}, got ${v}`);
+  if (choices && !choices.includes(v)) throw new UsageError(`--${name}: unknown ${v} (one of ${choices.join(", ")})`);
   return v;
 }
