@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createNode, dial, type GrapevineNode, type NodeOptions } from "../../mod.ts";
+import { createNode, dial, generateKeyPair, type GrapevineNode, type NodeOptions, nodeIdToText } from "../../mod.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
 import { serveRelay } from "../../relay/node.ts";
 import { refusalsArePrompt, until } from "./helpers.ts";
@@ -137,6 +137,18 @@ describe("relay/workers.ts in workerd (miniflare)", () => {
     const c = await peer(`${ws}stranger/`, "stranger");
     await until(() => c.events.includes("link-failed"), 15_000, "a refused dial");
     expect(c.connected()).toBe(false);
+  }, 60_000);
+
+  it("takes its admission policy from the environment (GRAPEVINE_ALLOW): a stranger's dialer is told why", async () => {
+    const friendKey = generateKeyPair((n) => crypto.getRandomValues(new Uint8Array(n)));
+    const { ws } = await startWorkerd({ GRAPEVINE_ALLOW: nodeIdToText(friendKey.publicKey) });
+    const friend = await peer(ws, NETWORK, { keyPair: friendKey });
+    const stranger = await peer(ws);
+    const reasons: (string | null)[] = [];
+    stranger.node.addEventListener("link-failed", (e) => reasons.push((e as CustomEvent<{ remoteReason: string | null }>).detail.remoteReason));
+    await until(() => friend.connected() && reasons.length > 0, 15_000, "friend linked, stranger refused");
+    expect(reasons[0]).toBe("not admitted");
+    expect(stranger.connected()).toBe(false);
   }, 60_000);
 
   it("an idle relay object hibernates and wakes on a message with its links intact; state is learnt again", async () => {
