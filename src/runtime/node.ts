@@ -406,7 +406,8 @@ export class GrapevineNode extends EventTarget {
    */
   adopt(link: Link, peer: string): LinkHandle {
     this.#assertOpen();
-    return this.#attach(this.#newEntry(link), nodeIdFromText(peer));
+    const key = nodeIdFromText(peer); // a bad id throws before anything is registered
+    return this.#attach(this.#newEntry(link), key);
   }
 
   /**
