@@ -31,11 +31,15 @@ export interface BroadcastBenchOptions {
   ratePerSecond: number;
   durationS: number;
   payloadBytes: number;
+  /** Told which part is running (the command draws it as a progress line). */
+  progress?: (what: string) => void;
 }
 
 /** Runs both parts and returns one JSON-able report. */
 export async function benchBroadcast(o: BroadcastBenchOptions): Promise<Record<string, unknown>> {
+  o.progress?.(`ingest: ${o.messages} signed messages on one core`);
   const ingest = await ingestInOneThread(o.messages);
+  o.progress?.(`sockets: ${o.peers} peers in ${o.processes} processes, ${o.durationS} s`);
   const sockets = await socketsBench(o);
   return { bench: "broadcast", ingest, sockets };
 }

@@ -27,7 +27,7 @@ import type { SignatureSuite } from "../src/crypto/types.ts";
 import { type HandshakeConfig, runHandshake } from "../src/runtime/handshake.ts";
 import type { Link } from "../src/transport/link.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
-import { nodeWebSocketWith } from "../src/transport/ws-node.ts";
+import { nodeWebSocketWith, wsReceiveLimits } from "../src/transport/ws-node.ts";
 import { Histogram, MARKER } from "./bench-relay.ts";
 
 const FRAME_BYTES_MAX = 1_048_576;
@@ -101,7 +101,7 @@ async function relayRole(limits: Record<string, number>): Promise<void> {
 
 async function bareRole(): Promise<void> {
   const { WebSocketServer } = await import("ws");
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, maxPayload: FRAME_BYTES_MAX, perMessageDeflate: false });
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...wsReceiveLimits(FRAME_BYTES_MAX) });
   await new Promise<void>((resolve) => wss.once("listening", resolve));
   wss.on("connection", (ws) => {
     ws.on("message", (data, isBinary) => {

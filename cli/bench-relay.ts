@@ -33,6 +33,8 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { type CommandSpec, helpText, numberOption, parseCommand, UsageError } from "./args.ts";
+import { Progress } from "./progress.ts";
 
 /** Marks a bench payload: these 8 bytes, then the publisher's timestamp (float64 ms) and sequence number. */
 export const MARKER = new TextEncoder().encode("GVbench1");
@@ -91,9 +93,11 @@ export interface RelayBenchOptions {
   latencyRate: number;
   /** Seconds the whole bench may take; the concurrency ramp stops early to keep to it. */
   budgetSeconds: number;
+  /** Told what the bench is doing at each step (the command draws it as a progress line). */
+  progress?: (what: string) => void;
 }
 
-export const RELAY_BENCH_DEFAULTS: Readonly<RelayBenchOptions> = Object.freeze({
+export const RELAY_BENCH_DEFAULTS: Readonly<Omit<RelayBenchOptions, "progress">> = Object.freeze({
   links: 10_000,
   clientProcesses: 4,
   subscribers: 100,
@@ -317,7 +321,7 @@ export async function benchRelay(options: Partial<RelayBenchOptions> = {}): Prom
       fanout,
       latency,
       relay_limits: limits,
-      options: o,
+      options: { ...o, progress: undefined },
       duration_ms: Math.round(performance.now() - started),
     };
   } finally {
@@ -328,7 +332,7 @@ export async function benchRelay(options: Partial<RelayBenchOptions> = {}): Prom
 }
 
 function check(o: RelayBenchOptions): void {
-  const int = (name: keyof RelayBenchOptions, min: number) => {
+  const int = (name: Exclude<keyof RelayBenchOptions, "progress">, min: number) => {
     if (!Number.isInteger(o[name]) || o[name] < min) throw new RangeError(`${name} must be an integer ≥ ${min}`);
   };
   int("links", 1);
@@ -362,6 +366,7 @@ async function ramp(o: RelayBenchOptions, limits: Record<string, number>, start:
       stopped = "time budget";
       break;
     }
+    o.progress?.(`links: opening ${target.toLocaleString("en")} of ${o.links.toLocaleString("en")}`);
     const add = target - requested;
     const shares = clients.map((_, i) => Math.floor(add / clients.length) + (i < add % clients.length ? 1 : 0));
     const t0 = performance.now();
@@ -422,7 +427,9 @@ const median = (xs: number[]) => {
  * median of its runs.
  */
 async function fanoutRuns(o: RelayBenchOptions, limits: Record<string, number>, start: Start) {
-  const servers = { relay: start("fan-out relay", ["relay", JSON.stringify(limits)]), bare: start("bare ws server", ["bare"]) };
+  // GRAPEVINE_BENCH_PROFILE=DIR writes a CPU profile of the fan-out relay there (node --cpu-prof).
+  const profile = process.env.GRAPEVINE_BENCH_PROFILE;
+  const servers = { relay: start("fan-out relay", ["relay", JSON.stringify(limits)], profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []), bare: start("bare ws server", ["bare"]) };
   const procs = Math.min(o.subscriberProcesses, o.subscribers);
   const subs = Array.from({ length: procs }, (_, i) => start(`subscribers ${i}`, ["client"]));
   const urls = { relay: (await servers.relay.ready).url as string, bare: (await servers.bare.ready).url as string };
@@ -472,6 +479,7 @@ async function fanoutRuns(o: RelayBenchOptions, limits: Record<string, number>, 
   const frameSizes = { relay: frameBytes, bare: 0 };
   for (let round = 0; round < o.rounds; round++) {
     for (const mode of ["relay", "bare"] as const) {
+      o.progress?.(`fan-out: round ${round + 1} of ${o.rounds}, ${mode === "relay" ? "relay" : "bare ws"}`);
       await pubs[mode].call("run", { window: o.window });
       await sleep(500); // warm-up
       const m1 = await marks(true);
@@ -510,6 +518,7 @@ async function fanoutRuns(o: RelayBenchOptions, limits: Record<string, number>, 
   const count = Math.max(20, Math.round(rate * o.seconds));
   const latency = {} as Record<Mode, LatencyRun>;
   for (const mode of ["relay", "bare"] as const) {
+    o.progress?.(`latency: ${mode === "relay" ? "relay" : "bare ws"} at ${rate}/s`);
     const before = framesOf(await marks(true), mode);
     await pubs[mode].call("run", { rate, count });
     await sleep((count / rate) * 1000);
@@ -543,62 +552,54 @@ async function fanoutRuns(o: RelayBenchOptions, limits: Record<string, number>, 
   };
 }
 
-const FLAGS: Record<string, keyof RelayBenchOptions> = {
-  links: "links",
-  "client-processes": "clientProcesses",
-  subscribers: "subscribers",
-  "subscriber-processes": "subscriberProcesses",
-  "payload-bytes": "payloadBytes",
-  window: "window",
-  seconds: "seconds",
-  rounds: "rounds",
-  "latency-rate": "latencyRate",
-  budget: "budgetSeconds",
+const FLAGS: Record<string, [Exclude<keyof RelayBenchOptions, "progress">, string]> = {
+  links: ["links", "concurrent links to aim for"],
+  "client-processes": ["clientProcesses", "processes opening them"],
+  subscribers: ["subscribers", "fan-out subscribers"],
+  "subscriber-processes": ["subscriberProcesses", "processes they are spread over"],
+  "payload-bytes": ["payloadBytes", "message payload, 20–65536"],
+  window: ["window", "messages in flight in the throughput runs"],
+  seconds: ["seconds", "seconds measured per throughput run"],
+  rounds: ["rounds", "throughput runs per side, alternating relay and bare ws"],
+  "latency-rate": ["latencyRate", "messages per second in the latency runs"],
+  budget: ["budgetSeconds", "seconds the whole bench may take"],
 };
 
-export const BENCH_RELAY_HELP = `grapevine bench relay [--json] [options]
-  --links N                 concurrent links to aim for (default ${RELAY_BENCH_DEFAULTS.links})
-  --client-processes P      processes opening them (default ${RELAY_BENCH_DEFAULTS.clientProcesses})
-  --subscribers N           fan-out subscribers (default ${RELAY_BENCH_DEFAULTS.subscribers})
-  --subscriber-processes P  processes they are spread over (default ${RELAY_BENCH_DEFAULTS.subscriberProcesses})
-  --payload-bytes B         message payload (default ${RELAY_BENCH_DEFAULTS.payloadBytes})
-  --window W                messages in flight in the throughput runs (default ${RELAY_BENCH_DEFAULTS.window})
-  --seconds S               seconds measured per throughput run (default ${RELAY_BENCH_DEFAULTS.seconds})
-  --rounds R                throughput runs per side, alternating relay and bare ws (default ${RELAY_BENCH_DEFAULTS.rounds})
-  --latency-rate R          messages per second in the latency runs (default ${RELAY_BENCH_DEFAULTS.latencyRate})
-  --budget S                seconds the whole bench may take (default ${RELAY_BENCH_DEFAULTS.budgetSeconds})`;
+/** The command's options and help. */
+export const BENCH_RELAY_SPEC: CommandSpec = {
+  name: "grapevine bench relay",
+  summary: "One Node relay in its own process, every peer in other processes, over loopback: links held (and\nmemory per link), fan-out throughput against a bare ws server in the same run (their ratio), and\nlatency. About 2 minutes; a progress line on stderr when it is a terminal.",
+  options: {
+    json: { type: "boolean", help: "print only the JSON report" },
+    ...Object.fromEntries(Object.entries(FLAGS).map(([flag, [key, help]]) => [flag, { type: "string" as const, value: "N", help: `${help} (default ${RELAY_BENCH_DEFAULTS[key]})` }])),
+  },
+};
 
 /**
  * `grapevine bench relay …`: parses the flags, runs {@link benchRelay}, prints a summary (unless
  * `--json`) and then the report as one JSON line. Returns the exit code (2 for a bad flag).
  */
 export async function benchRelayCommand(argv: string[]): Promise<number> {
-  const options: Partial<RelayBenchOptions> = {};
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i].replace(/^--/, "");
-    if (argv[i] === "--help" || argv[i] === "-h") {
-      console.log(BENCH_RELAY_HELP);
-      return 0;
-    }
-    if (argv[i] === "--json") json = true;
-    else if (argv[i].startsWith("--") && name in FLAGS && argv[i + 1] !== undefined && Number.isFinite(Number(argv[i + 1]))) {
-      options[FLAGS[name]] = Number(argv[++i]);
-    } else {
-      console.error(`grapevine: bench relay: bad argument ${argv[i]}\n\n${BENCH_RELAY_HELP}`);
-      return 2;
-    }
+  const values = parseCommand(BENCH_RELAY_SPEC, argv);
+  if (values === null) {
+    console.log(helpText(BENCH_RELAY_SPEC));
+    return 0;
   }
+  const options: Partial<RelayBenchOptions> = {};
+  for (const [flag, [key]] of Object.entries(FLAGS)) {
+    if (values[flag] !== undefined) options[key] = numberOption(values, flag, 0, (n) => n > 0, "a positive number");
+  }
+  const progress = new Progress("bench relay");
   let report: RelayBenchReport;
   try {
-    report = await benchRelay(options);
+    report = await benchRelay({ ...options, progress: (what) => progress.update(() => what, true) });
   } catch (e) {
-    if (e instanceof RangeError) {
-      console.error(`grapevine: bench relay: ${e.message}\n\n${BENCH_RELAY_HELP}`);
-      return 2;
-    }
+    if (e instanceof RangeError) throw new UsageError(`bench relay: ${e.message}`);
     throw e;
+  } finally {
+    progress.done();
   }
+  const json = values.json === true;
   if (!json) {
     const c = report.concurrency;
     const f = report.fanout;

@@ -1,19 +1,24 @@
 /**
- * esbuild, used by the command line at run time: the demo bundles its browser page on the fly,
- * `grapevine bench size` measures a browser peer's bundle, and when the command runs from its
- * TypeScript sources (tests) the demo's peer script is bundled into something `node` can start.
+ * Bundling for the command line. The demo's browser pages (the dashboard, the tx dashboard, the
+ * presence example) are bundled when the package is built (`npm run build` runs
+ * `cli/build-pages.ts`, writing `dist/cli/pages/`), so the installed command serves files and needs
+ * no bundler; only when the command runs from its TypeScript sources (tests, a checkout without a
+ * build) does it bundle a page, with esbuild, on first request. `grapevine bench size` bundles the
+ * browser peer to measure it, and from sources the demo's peer script is bundled into something
+ * `node` can start.
  *
  * Entries are named by their path under `cli/` without extension; they resolve to the `.ts` source
  * when this module is itself the source, and to the compiled `.js` under `dist/cli/` otherwise, so
  * the same code works in a checkout, from `dist/`, and in tests.
  *
- * esbuild is a devDependency: present after `npm install` in a checkout, possibly absent where the
- * package was installed as a dependency. {@link loadEsbuild} says so instead of throwing.
+ * esbuild is a devDependency: present after `npm install` in a checkout, absent where the package
+ * was installed as a dependency, where only `bench size` needs it. {@link loadEsbuild} says so
+ * instead of throwing.
  *
  * @module
  */
 
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 type Esbuild = typeof import("esbuild");
@@ -67,13 +72,33 @@ export async function bundleForBrowser(
 /** A page's script bundled for browsers, or why it could not be. */
 export type PageScript = { code: string } | { problem: string };
 
+/** The pages bundled at build time, by entry stem; each is written to `dist/cli/pages/<file>`. */
+export const PAGES: Readonly<Record<string, string>> = Object.freeze({
+  "dashboard/app": "dashboard-app.js",
+  "dashboard/tx-app": "tx-app.js",
+  "presence/app": "presence-app.js",
+});
+
+/** Where the build writes the page bundle of `stem`. */
+export function builtPagePath(stem: string): string {
+  return fileURLToPath(new URL(`./pages/${PAGES[stem]}`, import.meta.url));
+}
+
 /**
- * The browser script of the entry `stem` (minified), bundled on first call and kept; `what` names
- * the page in the problem a missing or failing esbuild turns into.
+ * The browser script of the entry `stem` (minified), read or bundled on first call and kept; `what`
+ * names the page in the problem a missing build or a failing bundler turns into.
  */
 export function pageScript(stem: string, what: string): () => Promise<PageScript> {
+  if (!(stem in PAGES)) throw new TypeError(`pageScript: ${stem} is not one of the pages built with the package`);
   let script: Promise<PageScript> | null = null;
   return () => (script ??= (async () => {
+    if (!FROM_SOURCE) {
+      try {
+        return { code: readFileSync(builtPagePath(stem), "utf8") };
+      } catch (e) {
+        return { problem: `The script of ${what} was not built (${e instanceof Error ? e.message : String(e)}); npm run build makes it.` };
+      }
+    }
     const esbuild = await loadEsbuild();
     if ("missing" in esbuild) return { problem: `${what[0].toUpperCase()}${what.slice(1)} needs esbuild to bundle its page script: ${esbuild.missing}.` };
     try {

@@ -1,271 +1,376 @@
 /**
- * The `grapevine` command line: `grapevine sim …` runs the deterministic simulator and prints a
- * JSON report (its last line with `--json`); `grapevine relay …` runs a relay (`cli/relay.ts`).
+ * The `grapevine` command line. Each command describes its options once (`cli/args.ts`), which
+ * gives it its parser and its `--help`; `grapevine help` lists the commands.
+ *
+ * Exit codes, for every command: 0 success; 1 the run failed (the demo did not converge, a relay
+ * could not start, an unexpected error — its message on stderr, the stack with GRAPEVINE_DEBUG=1);
+ * 2 a usage error (unknown option, bad value); 130 interrupted while a benchmark ran.
  *
  * @module
  */
 
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { createSignatureSuite } from "../src/crypto/ed25519.ts";
+import { fileURLToPath } from "node:url";
+import { createSignatureSuite, generateKeyPair } from "../src/crypto/ed25519.ts";
+import { exportSecretKey, nodeIdToText } from "../src/crypto/identity.ts";
 import type { SignatureSuite } from "../src/crypto/types.ts";
 import type { GossipMode } from "../src/core/options.ts";
 import { insecureHashSuite } from "../src/sim/hash-suite.ts";
 import { runBroadcast, runPartition, runReconcile, runSpread, type ScenarioOptions } from "../src/sim/scenarios.ts";
 import { plotInformed } from "../src/sim/svg.ts";
+import { type CommandSpec, helpText, intOption, numberOption, parseCommand, stringOption, UsageError, type Values } from "./args.ts";
+import { countingSuite, Progress } from "./progress.ts";
 import { MEMBERSHIP_FLAGS, MEMBERSHIP_HELP, runMembershipCli } from "./sim-membership.ts";
-import { RELAY_FLAGS_HELP, RelayUsageError } from "../relay/args.ts";
+import { relayUsage } from "../relay/main.ts";
 
-const HELP = `grapevine — a gossip mesh for browsers, Deno, Bun and Node
+/** A command: its spec (options, help) and what it runs; resolves with the exit code. */
+interface Command {
+  spec: CommandSpec;
+  run(values: Values): Promise<number>;
+}
 
-Usage:
-  grapevine demo [--peers N] [--port P] [--duration S] [--json]
-                               a live mesh on this machine, converging: a relay, N peer
-                               processes, and a dashboard at http://127.0.0.1:P/ that makes
-                               your browser a peer too (--interval MS, --links K;
-                               --browser opens it in headless Chromium)
-  grapevine demo-tx [--rate 50] [--peers N] [--duration S] [--json]
-                               transaction flooding on the same mesh: signed transfers at
-                               --rate per second through random peers, a mempool per node as
-                               the tx validator (--mempool N, default 1000), blocks from the
-                               relay, forged and stale transactions stopped at their first hop
-                               (--hostile 0: none); the wave, mempools and latency percentiles
-                               at http://127.0.0.1:P/tx (--port, --interval, --links as above)
-  grapevine bench size [--json]
-                               the browser peer's bundle, minified and gzipped
-  grapevine bench relay [--json] [--links N] [--subscribers N] …
-                               one Node relay: concurrent authenticated links, fan-out
-                               throughput against a bare ws server, latency (grapevine bench
-                               relay --help lists the options)
-  grapevine bench broadcast [--json] [--peers 50] [--processes 5] [--rate 100] [--duration 10]
-                               signed-message ingest against raw Ed25519 verify on one core,
-                               and peers in separate processes flooding messages through a relay
-  grapevine relay [options]    run a relay (gossip peer + forwarder) until SIGINT/SIGTERM
-  grapevine sim [options]      run the deterministic simulator
-  grapevine fuzz [--frames N] [--seed S] [--json]  mutated frames of every type against a live engine (fuzz --help)
-  grapevine help               show this text
+const EXIT_CODES = `Exit codes: 0 success; 1 the run failed (e.g. the demo did not converge, the relay could not
+start, an unexpected error); 2 a usage error; 130 interrupted during a benchmark.`;
 
-Relay options (WebSockets on /, plus GET /healthz and /metrics):
-${RELAY_FLAGS_HELP}
-  e.g. grapevine relay --port 8787 --peer wss://other-relay.example/ --network lobby
+const DEMO_OPTIONS: CommandSpec["options"] = {
+  peers: { type: "string", value: "N", help: "peer processes, 1–64 (default 6)" },
+  port: { type: "string", value: "P", help: "port of the relay and dashboard (default 0: any free port)" },
+  duration: { type: "string", value: "S", help: "seconds to run (default: until Ctrl-C; with --json, 20 at most)" },
+  interval: { type: "string", value: "MS", help: "gossip interval, ≥ 10 (default 250)" },
+  links: { type: "string", value: "K", help: "direct links each peer dials, 0–16 (default 2; 0: a star round the relay)" },
+  json: { type: "boolean", help: "headless: measure, print one JSON line, exit" },
+};
 
-Simulator options:
-  --scenario NAME     spread (default) | partition | reconcile | broadcast | membership
-  --nodes N           number of nodes (default 1000)
-  --fanout K          peers per round (default 3)
-  --mode M            push | pull | pushpull (default pushpull)
-  --loss P            frame loss probability, 0..1 (default 0)
-  --seed S            root seed; the same seed reproduces the run (default: random, printed)
-  --degree D          mean links per node (default: full mesh to 32 nodes, else 2·log2 N + fanout)
-  --interval MS       gossip interval in ms (default 1000)
-  --crypto C          ed25519 (default: real signatures) | insecure-hash (fast, forgeable, named in output)
-  --partition-ms MS   partition scenario: how long the halves stay apart (default 60000)
-  --origins N         reconcile scenario: origins both nodes hold (default 10000)
-  --differences D     reconcile scenario: origins that differ (default 10)
-  --messages M        broadcast scenario: messages published (default 1000)
-  --rate R            broadcast scenario: messages per second (default 50)
-  --crash F           broadcast scenario: fraction of nodes crashed just before publishing (default 0)
-  --payload-bytes B   broadcast scenario: payload size (default 200)
-  --svg FILE          spread scenario: write a plot of the informed fraction per round
-  --json              print only the seed line and one JSON line
-${MEMBERSHIP_HELP}
-`;
+const demo: Command = {
+  spec: {
+    name: "grapevine demo",
+    summary: "A live mesh on this machine: a relay and N peer processes converging, and a dashboard at\nhttp://127.0.0.1:P/ that makes your browser a peer too.",
+    options: { ...DEMO_OPTIONS, browser: { type: "boolean", help: "also open the dashboard in headless Chromium (a browser peer)" } },
+    notes: "e.g. grapevine demo --duration 20 --json",
+  },
+  async run(v) {
+    const { runDemo } = await import("./demo.ts");
+    const summary = await runDemo({
+      peers: intOption(v, "peers", 6, 1, 64),
+      port: intOption(v, "port", 0, 0, 65535),
+      durationS: v.duration === undefined ? undefined : numberOption(v, "duration", 20, (n) => n > 0, "a positive number"),
+      intervalMs: numberOption(v, "interval", 250, (n) => n >= 10, "a number ≥ 10"),
+      links: intOption(v, "links", 2, 0, 16),
+      json: v.json === true,
+      browser: v.browser === true,
+    });
+    console.log(JSON.stringify(summary));
+    return summary.converged ? 0 : 1;
+  },
+};
 
-type Flags = Record<string, string | boolean>;
+const demoTx: Command = {
+  spec: {
+    name: "grapevine demo-tx",
+    summary: "Transaction flooding on the demo's mesh: signed transfers at --rate per second through random\npeers, a mempool per node as the tx validator, blocks from the relay, forged and stale\ntransactions stopped at their first hop; the dashboard is at http://127.0.0.1:P/tx.",
+    options: {
+      ...DEMO_OPTIONS,
+      rate: { type: "string", value: "R", help: "transactions per second, up to 5000 (default 50)" },
+      mempool: { type: "string", value: "N", help: "mempool capacity per node (default 1000)" },
+      hostile: { type: "string", value: "0|1", help: "send forged and stale transactions too (default 1)" },
+    },
+  },
+  async run(v) {
+    const { runDemoTx } = await import("./demo-tx.ts");
+    const summary = await runDemoTx({
+      peers: intOption(v, "peers", 6, 1, 64),
+      port: intOption(v, "port", 0, 0, 65535),
+      durationS: v.duration === undefined ? undefined : numberOption(v, "duration", 20, (n) => n > 0, "a positive number"),
+      intervalMs: numberOption(v, "interval", 250, (n) => n >= 10, "a number ≥ 10"),
+      links: intOption(v, "links", 2, 0, 16),
+      rate: numberOption(v, "rate", 50, (n) => n > 0 && n <= 5_000, "a number in (0, 5000]"),
+      capacity: intOption(v, "mempool", 1000, 1, 1_000_000),
+      hostile: intOption(v, "hostile", 1, 0, 1) === 1,
+      json: v.json === true,
+    });
+    console.log(JSON.stringify(summary));
+    return summary.converged ? 0 : 1;
+  },
+};
 
-function parseFlags(argv: string[]): Flags {
-  const flags: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith("--")) throw new UsageError(`unexpected argument ${a}`);
-    const name = a.slice(2);
-    if (name === "json" || name === "help" || name === "browser") flags[name] = true;
-    else {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`--${name} needs a value`);
-      flags[name] = v;
+const benchSizeCommand: Command = {
+  spec: {
+    name: "grapevine bench size",
+    summary: "The browser peer's bundle (esbuild), minified and gzipped, by package and module. Needs\nesbuild (npm install -D esbuild).",
+    options: { json: { type: "boolean", help: "print only the JSON report" } },
+  },
+  async run(v) {
+    const { benchSize } = await import("./bench.ts");
+    const report = await benchSize();
+    if (v.json !== true) {
+      for (const [k, value] of Object.entries(report)) if (k !== "modules") console.log(`  ${k.padEnd(16)} ${JSON.stringify(value)}`);
+      for (const m of report.modules) console.log(`    ${String(m.bytes).padStart(7)}  ${m.path}`);
     }
-  }
-  return flags;
-}
+    console.log(JSON.stringify(report));
+    return 0;
+  },
+};
 
-class UsageError extends Error {}
+const benchBroadcastCommand: Command = {
+  spec: {
+    name: "grapevine bench broadcast",
+    summary: "Signed-message ingest against raw Ed25519 verify on one core, and peers in separate processes\nflooding messages through a relay over loopback. One JSON line.",
+    options: {
+      json: { type: "boolean", help: "print only the JSON report (the default; kept for symmetry)" },
+      messages: { type: "string", value: "M", help: "messages in the ingest part, ≥ 100 (default 4000)" },
+      peers: { type: "string", value: "N", help: "peers, 2–500 (default 50)" },
+      processes: { type: "string", value: "P", help: "processes they run in, 1–64 (default 5)" },
+      rate: { type: "string", value: "R", help: "messages per second in all (default 100)" },
+      duration: { type: "string", value: "S", help: "seconds of the sockets part, up to 600 (default 10)" },
+      "payload-bytes": { type: "string", value: "B", help: "payload size, 64–65536 (default 200)" },
+    },
+  },
+  async run(v) {
+    const { benchBroadcast } = await import("./bench-broadcast.ts");
+    const progress = new Progress("bench broadcast");
+    const report = await benchBroadcast({
+      messages: intOption(v, "messages", 4000, 100),
+      peers: intOption(v, "peers", 50, 2, 500),
+      processes: intOption(v, "processes", 5, 1, 64),
+      ratePerSecond: numberOption(v, "rate", 100, (n) => n > 0, "a positive number"),
+      durationS: numberOption(v, "duration", 10, (n) => n > 0 && n <= 600, "a number in (0, 600]"),
+      payloadBytes: intOption(v, "payload-bytes", 200, 64, 65_536),
+      progress: (phase) => progress.update(() => phase, true),
+    });
+    progress.done();
+    console.log(JSON.stringify(report));
+    return 0;
+  },
+};
 
-function num(flags: Flags, name: string, dflt: number, check: (n: number) => boolean = () => true): number {
-  const v = flags[name];
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (typeof v !== "string" || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name}: bad value ${v}`);
-  return n;
-}
+const keygen: Command = {
+  spec: {
+    name: "grapevine keygen",
+    summary: "Makes a new Ed25519 key pair for a relay or a node. Prints the secret key (gvsk1.…) on stdout and\nthe node id on stderr; with --out, writes the secret key to a new file (mode 0600) and prints the\nid on stdout. Use it as GRAPEVINE_KEY (e.g. a Deno Deploy or Workers secret) or --key-file.",
+    options: {
+      out: { type: "string", value: "FILE", help: "write the secret key to FILE (which must not exist yet)" },
+      json: { type: "boolean", help: "print {\"id\",\"secretKey\"} as one JSON line instead" },
+    },
+  },
+  async run(v) {
+    const keyPair = generateKeyPair((n) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
+    const id = nodeIdToText(keyPair.publicKey);
+    const secret = exportSecretKey(keyPair);
+    const out = stringOption(v, "out", "");
+    if (out !== "") {
+      if (existsSync(out)) throw new UsageError(`--out: ${out} exists; keygen never overwrites a key`);
+      writeFileSync(out, `${secret}\n`, { mode: 0o600, flag: "wx" });
+      console.log(v.json === true ? JSON.stringify({ id, file: out }) : id);
+      return 0;
+    }
+    if (v.json === true) console.log(JSON.stringify({ id, secretKey: secret }));
+    else {
+      console.log(secret);
+      console.error(`node id: ${id}`);
+    }
+    return 0;
+  },
+};
 
-async function sim(flags: Flags): Promise<void> {
-  const known = ["scenario", "nodes", "fanout", "mode", "loss", "seed", "degree", "interval", "crypto", "partition-ms", "origins", "differences", "svg", "json", "messages", "rate", "crash", "payload-bytes", ...MEMBERSHIP_FLAGS];
-  for (const k of Object.keys(flags)) if (!known.includes(k)) throw new UsageError(`unknown option --${k}`);
-  const scenario = (flags.scenario as string) ?? "spread";
-  if (!["spread", "partition", "reconcile", "broadcast", "membership"].includes(scenario)) throw new UsageError(`--scenario: unknown ${scenario}`);
-  const mode = ((flags.mode as string) ?? "pushpull") as GossipMode;
-  if (!["push", "pull", "pushpull"].includes(mode)) throw new UsageError(`--mode: unknown ${mode}`);
-  const seed = flags.seed !== undefined ? num(flags, "seed", 0, Number.isSafeInteger) : Math.floor(Math.random() * 2 ** 31);
-  const cryptoName = (flags.crypto as string) ?? "ed25519";
-  let suite: SignatureSuite;
+const SIM_OPTIONS: CommandSpec["options"] = {
+  scenario: { type: "string", value: "NAME", help: "spread (default) | partition | reconcile | broadcast | membership" },
+  nodes: { type: "string", value: "N", help: "number of nodes, ≥ 2 (default 1000; partition 200)" },
+  fanout: { type: "string", value: "K", help: "peers per round (default 3)" },
+  mode: { type: "string", value: "M", help: "push | pull | pushpull (default pushpull)" },
+  loss: { type: "string", value: "P", help: "frame loss probability, 0..1 (default 0)" },
+  seed: { type: "string", value: "S", help: "root seed; the same seed reproduces the run (default: random, printed)" },
+  degree: { type: "string", value: "D", help: "mean links per node (default: full mesh to 32 nodes, else 2·log2 N + fanout)" },
+  interval: { type: "string", value: "MS", help: "gossip interval in ms (default 1000)" },
+  crypto: { type: "string", value: "C", help: "ed25519 (default: real signatures) | insecure-hash (fast, forgeable, named in output)" },
+  "partition-ms": { type: "string", value: "MS", help: "partition scenario: how long the halves stay apart (default 60000)" },
+  origins: { type: "string", value: "N", help: "reconcile scenario: origins both nodes hold (default 10000)" },
+  differences: { type: "string", value: "D", help: "reconcile scenario: origins that differ (default 10)" },
+  messages: { type: "string", value: "M", help: "broadcast scenario: messages published (default 1000)" },
+  rate: { type: "string", value: "R", help: "broadcast scenario: messages per second (default 50)" },
+  crash: { type: "string", value: "F", help: "broadcast scenario: fraction crashed just before publishing (default 0)" },
+  "payload-bytes": { type: "string", value: "B", help: "broadcast scenario: payload size (default 200)" },
+  svg: { type: "string", value: "FILE", help: "spread scenario: write a plot of the informed fraction per round" },
+  json: { type: "boolean", help: "print only the seed line and one JSON line" },
+};
+for (const flag of MEMBERSHIP_FLAGS) SIM_OPTIONS[flag] ??= { type: "string", value: "V", help: "membership scenario (below)" };
+
+const sim: Command = {
+  spec: {
+    name: "grapevine sim",
+    summary: "The deterministic simulator: the real engine, thousands of nodes on a virtual clock. The seed is\nprinted first and reproduces the run; the last line is one JSON report. A progress line (time,\nsignatures) is drawn on stderr when it is a terminal.",
+    options: SIM_OPTIONS,
+    notes: MEMBERSHIP_HELP,
+  },
+  run: runSim,
+};
+
+async function runSim(v: Values): Promise<number> {
+  const flags: Record<string, string | boolean> = {};
+  for (const [k, value] of Object.entries(v)) if (value !== undefined && !Array.isArray(value)) flags[k] = value;
+  const scenario = stringOption(v, "scenario", "spread", ["spread", "partition", "reconcile", "broadcast", "membership"]);
+  const mode = stringOption(v, "mode", "pushpull", ["push", "pull", "pushpull"]) as GossipMode;
+  const seed = v.seed !== undefined ? numberOption(v, "seed", 0, Number.isSafeInteger, "an integer") : Math.floor(Math.random() * 2 ** 31);
+  const cryptoName = stringOption(v, "crypto", "ed25519", ["ed25519", "insecure-hash"]);
   // No verified-signature cache: one suite serves every simulated node, and a cache shared among
   // them would let one node's check stand for all. Key preparation is still shared (per process).
-  if (cryptoName === "ed25519") suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle, verifiedCacheMax: 0 });
-  else if (cryptoName === "insecure-hash") suite = insecureHashSuite;
-  else throw new UsageError(`--crypto: unknown ${cryptoName}`);
-  const json = flags.json === true;
+  const base: SignatureSuite = cryptoName === "ed25519" ? await createSignatureSuite({ subtle: globalThis.crypto.subtle, verifiedCacheMax: 0 }) : insecureHashSuite;
+  const progress = new Progress(`sim ${scenario}`);
+  const counts = { signed: 0, verified: 0 };
+  const draw = () => progress.update(() => `${counts.signed.toLocaleString("en")} signed · ${counts.verified.toLocaleString("en")} checked · ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`);
+  const suite = progress.enabled ? countingSuite(base, counts, draw) : base;
   console.log(`seed: ${seed}  (replay: grapevine sim ${replayArgs(flags, seed)})`);
   const o: ScenarioOptions = {
-    nodes: num(flags, "nodes", scenario === "partition" ? 200 : 1000, (n) => Number.isInteger(n) && n >= 2),
-    fanout: num(flags, "fanout", 3, (n) => Number.isInteger(n) && n >= 1),
+    nodes: intOption(v, "nodes", scenario === "partition" ? 200 : 1000, 2),
+    fanout: intOption(v, "fanout", 3, 1),
     mode,
-    loss: num(flags, "loss", 0, (n) => n >= 0 && n < 1),
+    loss: numberOption(v, "loss", 0, (n) => n >= 0 && n < 1, "a number in [0, 1)"),
     seed,
-    degree: num(flags, "degree", 0, (n) => Number.isInteger(n) && n >= 0),
-    intervalMs: num(flags, "interval", 1000, (n) => n > 0),
+    degree: intOption(v, "degree", 0, 0),
+    intervalMs: numberOption(v, "interval", 1000, (n) => n > 0, "a positive number"),
     suite,
-    cryptoName: cryptoName === "ed25519" ? `ed25519-${suite.backend} (every node verifies)` : cryptoName,
+    cryptoName: cryptoName === "ed25519" ? `ed25519-${base.backend} (every node verifies)` : cryptoName,
     clock: () => performance.now(),
   };
   let report: object;
-  if (scenario === "membership") {
-    try {
-      report = await runMembershipCli(flags, (name, dflt, check) => num(flags, name, dflt, check), o);
-    } catch (e) {
-      if (e instanceof Error && e.message.startsWith("--")) throw new UsageError(e.message);
-      throw e;
+  try {
+    if (scenario === "membership") {
+      try {
+        report = await runMembershipCli(flags, (name, dflt, check) => numberOption(v, name, dflt, check), o);
+      } catch (e) {
+        if (e instanceof Error && e.message.startsWith("--")) throw new UsageError(e.message);
+        throw e;
+      }
+    } else if (scenario === "spread") {
+      const r = await runSpread(o);
+      if (typeof v.svg === "string") {
+        writeFileSync(v.svg, plotInformed(`${o.nodes} nodes, fanout ${o.fanout}, ${o.mode}, loss ${o.loss}, seed ${seed}`, [
+          { label: `${o.mode} (rounds to all: ${r.rounds_to_all ?? "—"})`, values: r.informed_by_round },
+        ]));
+      }
+      report = { ...r, peak_rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20) };
+    } else if (scenario === "broadcast") {
+      report = await runBroadcast(o, {
+        messages: intOption(v, "messages", 1000, 1),
+        ratePerSecond: numberOption(v, "rate", 50, (n) => n > 0, "a positive number"),
+        crash: numberOption(v, "crash", 0, (n) => n >= 0 && n < 1, "a number in [0, 1)"),
+        payloadBytes: intOption(v, "payload-bytes", 200, 2, 65_536),
+      });
+    } else if (scenario === "partition") {
+      report = await runPartition(o, numberOption(v, "partition-ms", 60_000, (n) => n >= 0, "a number ≥ 0"));
+    } else {
+      report = await runReconcile({ ...o, origins: intOption(v, "origins", 10_000, 1), differences: intOption(v, "differences", 10, 0) });
     }
-  } else if (scenario === "spread") {
-    const r = await runSpread(o);
-    if (typeof flags.svg === "string") {
-      writeFileSync(flags.svg, plotInformed(`${o.nodes} nodes, fanout ${o.fanout}, ${o.mode}, loss ${o.loss}, seed ${seed}`, [
-        { label: `${o.mode} (rounds to all: ${r.rounds_to_all ?? "—"})`, values: r.informed_by_round },
-      ]));
-    }
-    report = { ...r, peak_rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20) };
-  } else if (scenario === "broadcast") {
-    report = await runBroadcast(o, {
-      messages: num(flags, "messages", 1000, (n) => Number.isInteger(n) && n >= 1),
-      ratePerSecond: num(flags, "rate", 50, (n) => n > 0),
-      crash: num(flags, "crash", 0, (n) => n >= 0 && n < 1),
-      payloadBytes: num(flags, "payload-bytes", 200, (n) => Number.isInteger(n) && n >= 2 && n <= 65_536),
-    });
-  } else if (scenario === "partition") {
-    report = await runPartition(o, num(flags, "partition-ms", 60_000, (n) => n >= 0));
-  } else {
-    report = await runReconcile({
-      ...o,
-      origins: num(flags, "origins", 10_000, (n) => Number.isInteger(n) && n >= 1),
-      differences: num(flags, "differences", 10, (n) => Number.isInteger(n) && n >= 0),
-    });
+  } finally {
+    progress.done();
   }
-  if (!json) {
-    for (const [k, v] of Object.entries(report)) if (k !== "informed_by_round") console.log(`  ${k.padEnd(30)} ${JSON.stringify(v)}`);
+  if (v.json !== true) {
+    for (const [k, value] of Object.entries(report)) if (k !== "informed_by_round") console.log(`  ${k.padEnd(30)} ${JSON.stringify(value)}`);
   }
   console.log(JSON.stringify(report));
+  return 0;
 }
 
-function replayArgs(flags: Flags, seed: number): string {
+function replayArgs(flags: Record<string, string | boolean>, seed: number): string {
   const parts: string[] = [];
-  const all: Flags = { ...flags, seed: String(seed) };
-  for (const [k, v] of Object.entries(all)) parts.push(v === true ? `--${k}` : `--${k} ${v}`);
+  const all: Record<string, string | boolean> = { ...flags, seed: String(seed) };
+  for (const [k, value] of Object.entries(all)) parts.push(value === true ? `--${k}` : `--${k} ${value}`);
   return parts.join(" ");
 }
 
+const COMMANDS: Record<string, Command> = { demo, "demo-tx": demoTx, keygen, sim };
+const BENCHES: Record<string, Command> = { size: benchSizeCommand, broadcast: benchBroadcastCommand };
+
+/** The package's version, from the package.json next to the command (source or dist/). */
+export function version(): string {
+  for (const up of ["../package.json", "../../package.json"]) {
+    const path = fileURLToPath(new URL(up, import.meta.url));
+    if (!existsSync(path)) continue;
+    const pkg = JSON.parse(readFileSync(path, "utf8")) as { name?: string; version?: string };
+    if (pkg.name === "grapevine" && typeof pkg.version === "string") return pkg.version;
+  }
+  return "unknown";
+}
+
+const HELP = `grapevine — a gossip mesh for browsers, Deno, Bun and Node
+
+Usage: grapevine COMMAND [options]      (grapevine COMMAND --help for a command's options)
+
+Commands:
+  demo          a live mesh on this machine, converging: a relay, peer processes, and a
+                dashboard that makes your browser a peer too
+  demo-tx       transaction flooding on the same mesh, with mempools as validators
+  relay         run a relay (gossip peer + forwarder) until SIGINT/SIGTERM
+  keygen        make a key pair (a relay's stable id: --key-file or GRAPEVINE_KEY)
+  sim           run the deterministic simulator
+  bench size    the browser peer's bundle, minified and gzipped
+  bench relay   one Node relay: links held, fan-out against a bare ws server, latency
+  bench broadcast  signed-message ingest and peers flooding through a relay
+  fuzz          mutated frames of every type against a live engine (fuzz --help)
+  help          this text
+  --version     the package's version
+
+${EXIT_CODES}`;
+
 /** Runs the command line with `argv` (without the node and script paths). Returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [name, ...rest] = argv;
   try {
-    if (!command || command === "help" || command === "--help" || command === "-h") {
-      console.log(HELP);
+    if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+      if (name === "help" && rest[0] === "relay") console.log(relayUsage("grapevine relay"));
+      else if (name === "help" && rest[0] === "bench" && rest[1] === "relay") console.log(helpText((await import("./bench-relay.ts")).BENCH_RELAY_SPEC));
+      else {
+        const topic = name === "help" && rest[0] ? (COMMANDS[rest[0]] ?? (rest[0] === "bench" ? BENCHES[rest[1]] : undefined)) : undefined;
+        console.log(topic ? helpText(topic.spec) : HELP);
+      }
       return 0;
     }
-    if (command === "demo") {
-      const flags = parseFlags(rest);
-      for (const k of Object.keys(flags)) if (!["peers", "port", "duration", "interval", "links", "json", "browser"].includes(k)) throw new UsageError(`unknown option --${k}`);
-      const { runDemo } = await import("./demo.ts");
-      const summary = await runDemo({
-        peers: num(flags, "peers", 6, (n) => Number.isInteger(n) && n >= 1 && n <= 64),
-        port: num(flags, "port", 0, (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
-        durationS: flags.duration === undefined ? undefined : num(flags, "duration", 20, (n) => n > 0),
-        intervalMs: num(flags, "interval", 250, (n) => n >= 10),
-        links: num(flags, "links", 2, (n) => Number.isInteger(n) && n >= 0 && n <= 16),
-        json: flags.json === true,
-        browser: flags.browser === true,
-      });
-      console.log(JSON.stringify(summary));
-      return summary.converged ? 0 : 1;
+    if (name === "--version" || name === "-v" || name === "version") {
+      console.log(version());
+      return 0;
     }
-    if (command === "demo-tx") {
-      const flags = parseFlags(rest);
-      const known = ["peers", "port", "duration", "interval", "links", "json", "rate", "mempool", "hostile"];
-      for (const k of Object.keys(flags)) if (!known.includes(k)) throw new UsageError(`unknown option --${k}`);
-      const { runDemoTx } = await import("./demo-tx.ts");
-      const summary = await runDemoTx({
-        peers: num(flags, "peers", 6, (n) => Number.isInteger(n) && n >= 1 && n <= 64),
-        port: num(flags, "port", 0, (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
-        durationS: flags.duration === undefined ? undefined : num(flags, "duration", 20, (n) => n > 0),
-        intervalMs: num(flags, "interval", 250, (n) => n >= 10),
-        links: num(flags, "links", 2, (n) => Number.isInteger(n) && n >= 0 && n <= 16),
-        rate: num(flags, "rate", 50, (n) => n > 0 && n <= 5_000),
-        capacity: num(flags, "mempool", 1000, (n) => Number.isInteger(n) && n >= 1 && n <= 1_000_000),
-        hostile: num(flags, "hostile", 1, (n) => n === 0 || n === 1) === 1,
-        json: flags.json === true,
-      });
-      console.log(JSON.stringify(summary));
-      return summary.converged ? 0 : 1;
+    if (name === "relay") {
+      const { runRelay } = await import("./relay.ts");
+      return await runRelay(rest);
     }
-    if (command === "bench") {
+    if (name === "bench") {
       const [what, ...more] = rest;
       if (what === "relay") return await (await import("./bench-relay.ts")).benchRelayCommand(more);
-      if (what === "broadcast") {
-        const flags = parseFlags(more);
-        for (const k of Object.keys(flags)) if (!["json", "peers", "processes", "rate", "duration", "messages", "payload-bytes"].includes(k)) throw new UsageError(`unknown option --${k}`);
-        const { benchBroadcast } = await import("./bench-broadcast.ts");
-        const report = await benchBroadcast({
-          messages: num(flags, "messages", 4000, (n) => Number.isInteger(n) && n >= 100),
-          peers: num(flags, "peers", 50, (n) => Number.isInteger(n) && n >= 2 && n <= 500),
-          processes: num(flags, "processes", 5, (n) => Number.isInteger(n) && n >= 1 && n <= 64),
-          ratePerSecond: num(flags, "rate", 100, (n) => n > 0),
-          durationS: num(flags, "duration", 10, (n) => n > 0 && n <= 600),
-          payloadBytes: num(flags, "payload-bytes", 200, (n) => Number.isInteger(n) && n >= 64 && n <= 65_536),
-        });
-        console.log(JSON.stringify(report));
-        return 0;
-      }
-      if (what !== "size") throw new UsageError(`bench: unknown benchmark ${what ?? "(none)"}; try: grapevine bench size --json`);
-      const flags = parseFlags(more);
-      for (const k of Object.keys(flags)) if (k !== "json") throw new UsageError(`unknown option --${k}`);
-      const { benchSize } = await import("./bench.ts");
-      const report = await benchSize();
-      if (flags.json !== true) {
-        for (const [k, v] of Object.entries(report)) if (k !== "modules") console.log(`  ${k.padEnd(16)} ${JSON.stringify(v)}`);
-        for (const m of report.modules) console.log(`    ${String(m.bytes).padStart(7)}  ${m.path}`);
-      }
-      console.log(JSON.stringify(report));
-      return 0;
+      const bench = what === undefined ? undefined : BENCHES[what];
+      if (!bench) throw new UsageError(`bench: unknown benchmark ${what ?? "(none)"}; one of: size, relay, broadcast`);
+      return await runCommand(bench, more);
     }
-    if (command === "relay") {
-      const { runRelay } = await import("./relay.ts");
-      try {
-        return await runRelay(rest);
-      } catch (e) {
-        if (e instanceof RelayUsageError) throw new UsageError(e.message);
-        throw e;
-      }
-    }
-    if (command === "fuzz") return await (await import("./fuzz.ts")).fuzzCommand(rest);
-    if (command === "sim") {
-      await sim(parseFlags(rest));
-      return 0;
-    }
-    throw new UsageError(`unknown command ${command}`);
+    if (name === "fuzz") return await (await import("./fuzz.ts")).fuzzCommand(rest);
+    const command = COMMANDS[name];
+    if (!command) throw new UsageError(`unknown command ${name}`);
+    return await runCommand(command, rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`grapevine: ${e.message}\n\n${HELP}`);
+      const which = name === "bench" && rest[0] && (rest[0] in BENCHES || rest[0] === "relay") ? `bench ${rest[0]} ` : name && COMMANDS[name] ? `${name} ` : "";
+      console.error(`grapevine: ${e.message}\n(grapevine ${which}--help lists the options)`);
       return 2;
     }
-    throw e;
+    console.error(`grapevine: ${describe(e)}`);
+    if (process.env.GRAPEVINE_DEBUG && e instanceof Error) console.error(e.stack);
+    return 1;
   }
+}
+
+async function runCommand(command: Command, argv: string[]): Promise<number> {
+  const values = parseCommand(command.spec, argv);
+  if (values === null) {
+    console.log(helpText(command.spec));
+    return 0;
+  }
+  return command.run(values);
+}
+
+/** One line for an unexpected error; a missing package says what to install. */
+function describe(e: unknown): string {
+  const error = e as { code?: string; message?: string };
+  if (error?.code === "ERR_MODULE_NOT_FOUND") {
+    const m = /Cannot find (?:package|module) '([^']+)'/.exec(error.message ?? "");
+    if (m && !m[1].startsWith("/") && !m[1].startsWith(".")) return `this needs the ${m[1]} package, which is not installed: npm install ${m[1]}`;
+  }
+  return e instanceof Error ? e.message : String(e);
 }

@@ -4,7 +4,8 @@
  * to a {@link Link}; `maxPayloadLength` makes Bun refuse an oversize message (close 1009) before
  * buffering it. WebSockets are accepted on `/`; other paths go to `/healthz`, `/metrics`, or 404.
  *
- * Run it: `bun relay/bun.ts --port 8787 [--peer URL]... [--network NAME] [--key gvsk1.…]`.
+ * Run it: `bun relay/bun.ts --port 8787 [--peer URL]... [--network NAME] [--key gvsk1.…]` (the flags
+ * and environment variables of every relay, `relay/config.ts`; `--help` lists them).
  *
  * @example
  * ```ts
@@ -20,8 +21,8 @@ import type { Server, ServerWebSocket } from "bun";
 import { localError } from "../src/errors.ts";
 import type { Link } from "../src/transport/link.ts";
 import { clipUtf8, CLOSE_REASON_BYTES_MAX } from "../src/wire/link-frames.ts";
-import { parseRelayArgs } from "./args.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
+import { relayMain } from "./main.ts";
 
 interface SocketData {
   ip: string;
@@ -91,7 +92,8 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<{ url
     hostname: host,
     async fetch(request, srv) {
       if (request.headers.get("upgrade")?.toLowerCase() === "websocket" && new URL(request.url).pathname === "/") {
-        if (srv.upgrade(request, { data: { ip: srv.requestIP(request)?.address ?? "", link: null } })) return undefined;
+        const ip = relay.clientAddress(request.headers, srv.requestIP(request)?.address ?? "");
+        if (srv.upgrade(request, { data: { ip, link: null } })) return undefined;
         return new Response("websocket upgrade failed\n", { status: 400 });
       }
       return (await relay.handle(request)) ?? new Response("not found\n", { status: 404 });
@@ -121,12 +123,31 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<{ url
   };
 }
 
-if (import.meta.main) {
-  const args = parseRelayArgs(Bun.argv.slice(2), (name) => Bun.env[name]);
-  const key = args.keyFile !== undefined ? (await Bun.file(args.keyFile).text()).trim() : args.key;
-  const served = await serveRelay({ port: args.port, host: args.host, peers: args.peers, network: args.network, keyPair: key });
-  console.log(`relay ${served.relay.id} listening on ${served.url} (network ${args.network})`);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => void served.close().then(() => process.exit(0)));
-  }
+/**
+ * The relay command on Bun: parses `argv` (the flags and `GRAPEVINE_*` variables of every
+ * relay), serves until SIGINT or SIGTERM, and resolves with the exit code (0 after a clean stop,
+ * 1 if it cannot start, 2 for a bad setting). This module runs it when it is the main module; an
+ * entry point of your own can call it.
+ *
+ * @example
+ * ```ts
+ * import { main } from "grapevine/relay/bun";
+ * const code = await main(["--port", "8787", "--network", "lobby"]);
+ * ```
+ */
+export function main(argv: readonly string[] = Bun.argv.slice(2)): Promise<number> {
+  return relayMain({
+    command: "bun relay/bun.ts",
+    argv,
+    env: (name) => Bun.env[name],
+    readTextFile: (path) => Bun.file(path).text(),
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+    onStop(stop) {
+      for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, stop);
+    },
+    serve: serveRelay,
+  });
 }
+
+if (import.meta.main) process.exit(await main());

@@ -30,9 +30,13 @@ import { AdmissionGate, DEFAULT_RELAY_LIMITS, REFUSALS, resolveRelayLimits, type
 import { RelayCounters, renderPrometheus, type MetricFamily } from "./metrics.ts";
 import type { WebSocketConstructor } from "../src/transport/websocket.ts";
 import { keepDialed, type PeerDialer } from "./peers.ts";
+import { SILENT_LOG, type RelayLog } from "./log.ts";
+import { clientAddress, type HeaderLookup, type ProxyHeader } from "./proxy.ts";
 
 export { DEFAULT_RELAY_LIMITS, type RelayLimits } from "./limits.ts";
 export type { WebSocketConstructor } from "../src/transport/websocket.ts";
+export { jsonLog, LOG_LEVELS, type LogLevel, type RelayLog } from "./log.ts";
+export { PROXY_HEADERS, type HeaderLookup, type ProxyHeader } from "./proxy.ts";
 
 /** Options of {@link createRelay}: the node's options, the relay's limits, and the relays to peer with. */
 export interface RelayOptions extends NodeOptions, Partial<RelayLimits> {
@@ -49,6 +53,13 @@ export interface RelayOptions extends NodeOptions, Partial<RelayLimits> {
   backoffMaxMs?: number;
   /** Clock for the limits, in ms. Default `performance.now()`. */
   now?: () => number;
+  /**
+   * The header a trusted reverse proxy writes the client's address into (`relay/proxy.ts`); the
+   * adapters key the per-address limits by it. Default null: the TCP peer's address.
+   */
+  trustProxy?: ProxyHeader | null;
+  /** Where connects, refusals, penalties and peer-relay changes are logged. Default: nowhere. */
+  log?: RelayLog;
 }
 
 /** What `GET /healthz` answers. */
@@ -81,7 +92,7 @@ export interface RelayHealth {
  * ```
  */
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
-  const { peers = [], WebSocket, backoffMinMs = 500, backoffMaxMs = 30_000, now, ...rest } = options;
+  const { peers = [], WebSocket, backoffMinMs = 500, backoffMaxMs = 30_000, now, trustProxy = null, log = SILENT_LOG, ...rest } = options;
   const limitOptions: Partial<RelayLimits> = {};
   const nodeOptions: NodeOptions = {};
   for (const [key, value] of Object.entries(rest)) {
@@ -95,11 +106,18 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   }
   const ctor = WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (peers.length > 0 && !ctor) throw new TypeError("no WebSocket constructor to dial peers with: pass options.WebSocket");
+  // A smaller frame limit takes the state answers' budget down with it (it must leave room for framing).
+  if (nodeOptions.deltaBytesMax === undefined && limits.frameBytesMax < DEFAULT_DELTA_BYTES_MAX + 1024) {
+    nodeOptions.deltaBytesMax = Math.max(1, Math.floor(limits.frameBytesMax / 2));
+  }
   const node = await createNode({ ...nodeOptions, frameBytesMax: limits.frameBytesMax });
-  const relay = new Relay(node, limits, now ?? (() => performance.now()), { WebSocket: ctor, backoffMinMs, backoffMaxMs });
+  const relay = new Relay(node, limits, now ?? (() => performance.now()), { WebSocket: ctor, backoffMinMs, backoffMaxMs }, { trustProxy, log, admission: nodeOptions.admission });
   for (const url of peers) relay.addPeer(url);
   return relay;
 }
+
+/** The engine's default `deltaBytesMax` (256 KiB). */
+const DEFAULT_DELTA_BYTES_MAX = 262_144;
 
 /** How a relay dials its peers. */
 interface DialSettings {
@@ -112,7 +130,7 @@ interface DialSettings {
 export class Relay {
   readonly node: GrapevineNode;
   readonly limits: RelayLimits;
-  readonly counters = new RelayCounters();
+  readonly counters: RelayCounters = new RelayCounters();
   #now: () => number;
   #startedAt: number;
   #gate: AdmissionGate;
@@ -127,10 +145,26 @@ export class Relay {
   #closed = false;
   #host: GuardHost;
   #dialing: DialSettings;
+  #trustProxy: ProxyHeader | null;
+  /** The admission allow-list and authority given (for {@link adopt}); null when absent. */
+  #allow: Set<string> | null;
+  #authority: string | null;
+  /** The relay's log (`log` option). */
+  readonly log: RelayLog;
 
   /** @internal Use {@link createRelay}. */
-  constructor(node: GrapevineNode, limits: RelayLimits, now: () => number, dialing: DialSettings) {
+  constructor(
+    node: GrapevineNode,
+    limits: RelayLimits,
+    now: () => number,
+    dialing: DialSettings,
+    ops: { trustProxy: ProxyHeader | null; log: RelayLog; admission?: { allow?: string[]; authority?: string } },
+  ) {
     this.node = node;
+    this.#trustProxy = ops.trustProxy;
+    this.#allow = ops.admission?.allow ? new Set(ops.admission.allow) : null;
+    this.#authority = ops.admission?.authority ?? null;
+    this.log = ops.log;
     this.#dialing = dialing;
     this.limits = limits;
     this.#now = now;
@@ -143,9 +177,22 @@ export class Relay {
       now,
       trusts: (peer) => this.#trusted.has(peer),
       route: (from, header, bytes) => this.#route(from, header, bytes),
-      closed: (link) => this.#forget(link),
+      closed: (link, reason) => this.#forget(link, reason),
+      penalised: (link, points, reason) => this.log.warn("relay_penalty", { peer: link.peer, ip: link.ip, points, score: link.score, reason }),
     };
-    node.addEventListener("penalty", (e) => this.counters.reject(String((e as CustomEvent<{ code: string }>).detail.code).toLowerCase()));
+    node.addEventListener("penalty", (e) => {
+      const d = (e as CustomEvent<{ code: string; peer: string | null; message: string }>).detail;
+      this.counters.reject(String(d.code).toLowerCase());
+      this.log.warn("penalty", { peer: d.peer, code: d.code, message: d.message.slice(0, 200) });
+    });
+  }
+
+  /**
+   * The address a connection counts against for the per-address limits: the `trustProxy` header's
+   * when one is configured and well-formed, else `socketAddress`.
+   */
+  clientAddress(headers: HeaderLookup, socketAddress: string): string {
+    return clientAddress(headers, socketAddress, this.#trustProxy);
   }
 
   /** The relay's node id (its public key, base64url). */
@@ -156,19 +203,43 @@ export class Relay {
   /**
    * Takes a new connection. Limits are checked first: past one, the link is closed at once with a
    * reason (`too many connections`, `too many connections from this address`, `connecting too
-   * fast`), before any handshake work. Otherwise resolves when the handshake has succeeded or
-   * failed (a failure closes the link); never rejects for a peer's fault.
+   * fast`), before any handshake work. Otherwise resolves when the handshake has succeeded (with
+   * the peer's id) or failed (with null; the link is closed); never rejects for a peer's fault.
    */
-  async accept(link: Link, info: { ip: string }): Promise<void> {
+  async accept(link: Link, info: { ip: string }): Promise<string | null> {
     const refusal: Refusal | null = this.#closed ? REFUSALS.closed : this.#gate.admit(info.ip, this.#now());
     if (refusal) {
       this.counters.refuse(refusal.label);
+      this.log.warn("refused", { reason: refusal.label, ip: info.ip });
       refuse(link, refusal.reason);
-      return;
+      return null;
     }
     const guarded = new GuardedLink(link, this.#host, { ip: info.ip });
     this.#admitted.add(guarded);
-    await this.#attach(guarded);
+    return this.#attach(guarded);
+  }
+
+  /**
+   * Takes back a connection whose peer this relay authenticated before it restarted, on the same
+   * transport (a Durable Object woken from hibernation keeps its sockets): no handshake, no rate
+   * check (it is not a new connection), but it counts against the connection limits again. The
+   * caller vouches for `peer`; a peer no longer on the allow-list is closed.
+   */
+  adopt(link: Link, info: { ip: string; peer: string }): boolean {
+    const allow = this.#allow;
+    if (this.#closed || (allow !== null && !allow.has(info.peer) && this.#authority === null)) {
+      refuse(link, this.#closed ? REFUSALS.closed.reason : "not admitted");
+      return false;
+    }
+    const guarded = new GuardedLink(link, this.#host, { ip: info.ip });
+    this.#gate.restore(info.ip);
+    this.#admitted.add(guarded);
+    this.#links.add(guarded);
+    this.node.adopt(guarded, info.peer);
+    guarded.authenticated(info.peer, nodeIdFromText(info.peer));
+    this.#byPeer.set(info.peer, guarded);
+    this.log.debug("link_resumed", { peer: info.peer, ip: info.ip });
+    return true;
   }
 
   /**
@@ -251,11 +322,12 @@ export class Relay {
           refuse(link, REFUSALS.closed.reason);
           return null;
         }
-        const guarded = new GuardedLink(link, this.#host, { ip: "" });
+        const guarded = new GuardedLink(link, this.#host, { ip: "", peerRelay: url });
         const peer = await this.#attach(guarded);
         if (peer) this.#trusted.add(peer);
         return peer ? guarded : null;
       },
+      failed: (reason, retryInMs) => this.log.info("peer_relay_retry", { url, reason: reason.slice(0, 200), retry_in_ms: Math.round(retryInMs) }),
     }));
   }
 
@@ -276,18 +348,27 @@ export class Relay {
       if (link.isClosed) return null;
       link.authenticated(handle.peer, nodeIdFromText(handle.peer));
       this.#byPeer.set(handle.peer, link);
+      if (link.peerRelay !== null) this.log.info("peer_relay_up", { url: link.peerRelay, peer: handle.peer });
+      else this.log.info("link_up", { peer: handle.peer, ip: link.ip, links: this.node.linkCount });
       return handle.peer;
     } catch (e) {
-      this.counters.reject(/timeout/.test(e instanceof Error ? e.message : "") ? "handshake_timeout" : "handshake");
+      const message = e instanceof Error ? e.message : String(e);
+      this.counters.reject(/timeout/.test(message) ? "handshake_timeout" : "handshake");
+      this.log.warn("handshake_failed", { ip: link.ip, ...(link.peerRelay !== null ? { url: link.peerRelay } : {}), reason: message.slice(0, 200) });
       if (!link.isClosed) link.close("handshake failed");
       return null;
     }
   }
 
-  #forget(link: GuardedLink): void {
+  #forget(link: GuardedLink, reason: string): void {
     this.#links.delete(link);
     if (this.#admitted.delete(link)) this.#gate.release(link.ip);
     if (link.peer !== null && this.#byPeer.get(link.peer) === link) this.#byPeer.delete(link.peer);
+    if (link.peer !== null) {
+      const fields = { peer: link.peer, reason: reason.slice(0, 200) };
+      if (link.peerRelay !== null) this.log.warn("peer_relay_down", { url: link.peerRelay, ...fields });
+      else this.log.info("link_down", { ip: link.ip, ...fields });
+    }
   }
 
   #route(from: GuardedLink, header: ForwardHeader, bytes: Uint8Array): void {

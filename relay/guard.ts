@@ -39,6 +39,8 @@ export interface GuardHost {
   route(from: GuardedLink, header: ForwardHeader, bytes: Uint8Array): void;
   /** The link closed (either end). */
   closed(link: GuardedLink, reason: string): void;
+  /** The relay added penalty points to the link (for its log). */
+  penalised?(link: GuardedLink, points: number, reason: string): void;
 }
 
 /**
@@ -60,6 +62,8 @@ export class GuardedLink implements Link {
   peerKey: Uint8Array | null = null;
   /** Where the connection came from (for the per-address limits). */
   readonly ip: string;
+  /** The peer relay's URL when the relay dialed this link itself, else null. */
+  readonly peerRelay: string | null;
   #raw: Link;
   #host: GuardHost;
   #bytes: TokenBucket;
@@ -68,10 +72,11 @@ export class GuardedLink implements Link {
   #scoreAt: number;
   #closed = false;
 
-  constructor(raw: Link, host: GuardHost, options: { ip: string }) {
+  constructor(raw: Link, host: GuardHost, options: { ip: string; peerRelay?: string }) {
     this.#raw = raw;
     this.#host = host;
     this.ip = options.ip;
+    this.peerRelay = options.peerRelay ?? null;
     const l = host.limits;
     const now = host.now();
     this.#bytes = new TokenBucket(l.linkBytesPerSecondMax, Math.max(l.linkBytesPerSecondMax, l.frameBytesMax), now);
@@ -137,6 +142,7 @@ export class GuardedLink implements Link {
   penalise(points: number, reason: string): void {
     this.#decay();
     this.#score += points;
+    this.#host.penalised?.(this, points, reason);
     if (this.#score >= PENALTY_THRESHOLD && !this.#closed) this.close(`penalty score ${this.#score}: ${reason}`);
   }
 

@@ -169,6 +169,22 @@ export class AdmissionGate {
     return null;
   }
 
+  /**
+   * Counts a connection that was admitted before a restart and is back (no rate check: it is not
+   * a new one). It may take the counts past their limits, once; new connections are then refused
+   * until enough close.
+   */
+  restore(ip: string): void {
+    let state = this.#addresses.get(ip);
+    if (!state) {
+      const rate = this.limits.connectionsPerIpPerSecond;
+      state = { open: 0, attempts: new TokenBucket(rate, Math.max(1, rate), -Infinity) };
+      this.#addresses.set(ip, state);
+    }
+    state.open++;
+    this.#open++;
+  }
+
   /** A connection admitted for `ip` has closed. */
   release(ip: string): void {
     const state = this.#addresses.get(ip);

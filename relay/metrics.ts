@@ -18,9 +18,9 @@ export class RelayCounters {
   /** Bytes of the FORWARD frames sent on (each copy counted): what peers exchange through the relay rather than directly. */
   forwardBytes = 0;
   /** Frames refused, by reason. */
-  readonly rejected = new Map<string, number>();
+  readonly rejected: Map<string, number> = new Map<string, number>();
   /** Connections refused before the handshake, by reason. */
-  readonly refused = new Map<string, number>();
+  readonly refused: Map<string, number> = new Map<string, number>();
 
   reject(reason: string): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);

@@ -26,6 +26,8 @@ export interface KeepDialedOptions {
   backoffMaxMs: number;
   /** Wraps the link and runs the handshake; resolves to the link in use, or null when it failed. */
   attach(link: Link): Promise<Link | null>;
+  /** An attempt failed or the link dropped (`reason`); the next attempt is in `retryInMs`. */
+  failed?(reason: string, retryInMs: number): void;
 }
 
 /** Dials `url` now and again whenever the link drops, until `close()`. */
@@ -36,14 +38,16 @@ export function keepDialed(url: string, options: KeepDialedOptions): PeerDialer 
   let timer: ReturnType<typeof setTimeout> | null = null;
   let current: Link | null = null;
 
-  const retry = () => {
+  const retry = (reason: unknown = "dial failed") => {
     connected = false;
     current = null;
     if (closed) return;
     // Full jitter, as dial() does: uniform in [0, min(backoffMaxMs, backoffMinMs · 2^failures)).
     const ceiling = Math.min(options.backoffMaxMs, options.backoffMinMs * 2 ** Math.min(failures, 30));
     failures++;
-    timer = setTimeout(attempt, Math.random() * ceiling);
+    const delay = Math.random() * ceiling;
+    options.failed?.(typeof reason === "string" ? reason : reason instanceof Error ? reason.message : "dial failed", delay);
+    timer = setTimeout(attempt, delay);
     (timer as { unref?: () => void }).unref?.();
   };
 
@@ -53,13 +57,13 @@ export function keepDialed(url: string, options: KeepDialedOptions): PeerDialer 
     let socket: WebSocketLike;
     try {
       socket = new options.WebSocket(url);
-    } catch {
-      retry();
+    } catch (e) {
+      retry(e);
       return;
     }
     const raw = websocketLink(socket, { frameBytesMax: options.frameBytesMax });
     void options.attach(raw).then((link) => {
-      if (!link) return retry();
+      if (!link) return retry("handshake failed");
       if (closed) return link.close("relay closing");
       connected = true;
       failures = 0;
@@ -67,7 +71,7 @@ export function keepDialed(url: string, options: KeepDialedOptions): PeerDialer 
       const previous = link.onclose;
       link.onclose = (reason) => {
         previous?.(reason);
-        retry();
+        retry(reason);
       };
     }, retry);
   };

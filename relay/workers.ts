@@ -5,27 +5,33 @@
  *
  * URLs: `wss://HOST/` and `https://HOST/healthz|metrics` reach the default network
  * (`GRAPEVINE_NETWORK`, else `grapevine`); `wss://HOST/NAME/` and `https://HOST/NAME/healthz|metrics`
- * reach network `NAME` (URL-encoded, at most 255 UTF-8 bytes).
+ * reach network `NAME` (URL-encoded, at most 255 UTF-8 bytes) — only if the operator allowed it:
+ * listed in `GRAPEVINE_NETWORKS`, or matching `GRAPEVINE_NETWORK_PATTERN` while fewer than
+ * `GRAPEVINE_NETWORKS_MAX` names have been seen (counted once, ever, by the `NetworkRegistry`
+ * object). Any other name is 404, so a stranger cannot make the account create objects at will.
  *
- * What persists, and what does not:
- * - the relay's key pair is kept in the object's storage, so its id is stable across evictions and
- *   deploys;
- * - the gossip state lives in memory only. After an eviction the object starts empty and learns the
- *   state again from the peers that reconnect and from its peer relays, within a few rounds.
- * - An authenticated link does not survive an eviction either: the handshake's session is gone, so
- *   the first message on a socket the new instance does not know closes it (1012, "relay
- *   restarted"), and the peer's dialer reconnects.
+ * Hibernation: the node's rounds are driven by the object's alarm, not by timers (`onWake` and
+ * `node.tick()`), so between events nothing is pending and an idle object hibernates; a message or
+ * the alarm wakes it. Each socket carries, as its attachment, the peer it authenticated, so an
+ * object woken from hibernation takes its sockets back (`relay.adopt`) without a new handshake:
+ * peers do not notice. What is lost with the memory is the gossip state, which the woken object
+ * learns again from those peers within a few rounds. A socket whose handshake had not finished is
+ * closed (1012, "relay restarted") and its peer dials again. The alarm is set only while clients
+ * are connected; when the last one leaves the relay stops (its peer-relay links too) and the object
+ * is left to be evicted. Links this object dials itself (`GRAPEVINE_PEERS`) are outgoing sockets,
+ * which keep an object in memory while they are up: hibernation pays off for relays without peers.
  *
- * Timers: the node's gossip rounds run on `setTimeout`. A Durable Object with timers pending is not
- * hibernated, so while the relay runs it stays in memory (billed as active) and the hibernation API
- * buys what it can short of that: sockets are owned by the runtime, and messages arrive as events.
- * An alarm every {@link ALARM_INTERVAL_MS} wakes the object while it has sockets or peer relays, so
- * an evicted object comes back, re-dials its peers and resumes gossip without waiting for a client.
+ * What persists: the relay's key pair, in the object's storage (or `GRAPEVINE_KEY`), so its id is
+ * stable across evictions and deploys.
+ *
+ * Configuration: the environment variables of every relay (`relay/config.ts`: `GRAPEVINE_PEERS`,
+ * `GRAPEVINE_ALLOW`, `GRAPEVINE_AUTHORITY`, the limits, `GRAPEVINE_LOG_LEVEL`, …); the client
+ * address is `CF-Connecting-IP`, which Cloudflare's edge sets. JSON log lines go to the console.
  *
  * Closing: workerd (locally, through miniflare) does not end the TCP connection after a close the
  * object starts on a hibernatable socket; peers act on the CLOSE frame the relay sends first.
  *
- * Deploy with wrangler (see `relay/wrangler.toml` and `relay/README.md`).
+ * Deploy with wrangler (see `relay/wrangler.toml` and `docs/deploy.md`).
  *
  * @module
  */
@@ -35,42 +41,125 @@ import { generateKeyPair } from "../src/crypto/ed25519.ts";
 import { localError } from "../src/errors.ts";
 import type { Link } from "../src/transport/link.ts";
 import { clipUtf8, CLOSE_REASON_BYTES_MAX } from "../src/wire/link-frames.ts";
-import { createRelay, type Relay } from "./core.ts";
+import { relayOptionsOf, RelayUsageError, resolveRelayConfig } from "./config.ts";
+import { createRelay, type Relay, type RelayOptions } from "./core.ts";
+import { jsonLog } from "./log.ts";
 
 /** Bindings and variables the Worker expects (see `relay/wrangler.toml`). */
 export interface Env {
   RELAY: DurableObjectNamespace;
+  /** The network registry, needed with `GRAPEVINE_NETWORK_PATTERN`. */
+  REGISTRY?: DurableObjectNamespace;
   /** Network served at `/`. Default `grapevine`. */
   GRAPEVINE_NETWORK?: string;
-  /** Other relays' URLs (space- or comma-separated) every network's relay dials. */
-  GRAPEVINE_PEERS?: string;
+  /** Other networks served, at `/NAME/` (space- or comma-separated). */
+  GRAPEVINE_NETWORKS?: string;
+  /** A pattern (a regular expression, matched whole) of further networks served. */
+  GRAPEVINE_NETWORK_PATTERN?: string;
+  /** How many names the pattern may ever admit. Default 100. */
+  GRAPEVINE_NETWORKS_MAX?: string;
+  /** Every other `GRAPEVINE_*` setting of `relay/config.ts`. */
+  [name: string]: unknown;
 }
 
-/** How often the alarm wakes a relay that has sockets or peers, in ms. */
-// Not exported: a Worker module may export only handlers and Durable Object classes.
-const ALARM_INTERVAL_MS = 30_000;
 const NETWORK_HEADER = "x-grapevine-network";
+const NETWORK_BYTES_MAX = 255;
+/** Default of `GRAPEVINE_NETWORKS_MAX`. */
+const NETWORKS_MAX_DEFAULT = 100;
+/** Names the pattern admitted, remembered per isolate so the registry is asked once per name. */
+const admittedHere = new Set<string>();
+/** At most this many remembered (the registry remains the authority). */
+const ADMITTED_CACHE_MAX = 10_000;
 
-/** Routes each request to the Durable Object of its network. */
+/** The Worker: routes each request to the Durable Object of its network, if that network is served. */
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
     const parts = url.pathname.split("/").filter((p) => p !== "");
-    let network = env.GRAPEVINE_NETWORK || "grapevine";
+    const fallback = env.GRAPEVINE_NETWORK || "grapevine";
+    let network = fallback;
     if (parts.length > 0 && parts[0] !== "healthz" && parts[0] !== "metrics") {
       try {
         network = decodeURIComponent(parts.shift()!);
       } catch {
-        return new Response("bad network name\n", { status: 400 });
+        return text("bad network name", 400);
       }
     }
-    if (new TextEncoder().encode(network).length > 255) return new Response("network name too long\n", { status: 400 });
+    if (new TextEncoder().encode(network).length > NETWORK_BYTES_MAX) return text("network name too long", 400);
+    if (network !== fallback) {
+      const verdict = await networkServed(network, env);
+      if (verdict !== null) return verdict;
+    }
     url.pathname = `/${parts.join("/")}`;
     const forwarded = new Request(url, request);
     forwarded.headers.set(NETWORK_HEADER, network);
     return env.RELAY.get(env.RELAY.idFromName(network)).fetch(forwarded);
   },
 };
+
+/** Null when `network` is served; otherwise the response that says it is not. */
+async function networkServed(network: string, env: Env): Promise<Response | null> {
+  const listed = (env.GRAPEVINE_NETWORKS ?? "").split(/[\s,]+/).filter((n) => n !== "");
+  if (listed.includes(network)) return null;
+  const pattern = env.GRAPEVINE_NETWORK_PATTERN;
+  if (!pattern) return text("unknown network", 404);
+  let re: RegExp;
+  try {
+    re = new RegExp(`^(?:${pattern})$`, "u");
+  } catch {
+    return text("GRAPEVINE_NETWORK_PATTERN is not a regular expression", 500);
+  }
+  if (!re.test(network)) return text("unknown network", 404);
+  if (admittedHere.has(network)) return null;
+  if (!env.REGISTRY) return text("GRAPEVINE_NETWORK_PATTERN needs the REGISTRY binding (NetworkRegistry)", 500);
+  const max = Number(env.GRAPEVINE_NETWORKS_MAX ?? NETWORKS_MAX_DEFAULT);
+  if (!Number.isSafeInteger(max) || max < 0) return text("GRAPEVINE_NETWORKS_MAX must be an integer ≥ 0", 500);
+  const registry = env.REGISTRY.get(env.REGISTRY.idFromName("networks"));
+  const answer = await registry.fetch(new Request("https://registry/admit", { method: "POST", body: JSON.stringify({ network, max }) }));
+  if (answer.status !== 200) return text("too many networks", 404);
+  if (admittedHere.size >= ADMITTED_CACHE_MAX) admittedHere.clear();
+  admittedHere.add(network);
+  return null;
+}
+
+function text(body: string, status: number): Response {
+  return new Response(`${body}\n`, { status, headers: { "content-type": "text/plain" } });
+}
+
+/**
+ * Counts the network names the pattern admitted, once each, ever: a name is admitted while fewer
+ * than `max` are known, and stays admitted. One object (`idFromName("networks")`) for the account.
+ */
+export class NetworkRegistry {
+  #storage: DurableObjectStorage;
+
+  constructor(state: DurableObjectState) {
+    this.#storage = state.storage;
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    let body: { network?: unknown; max?: unknown };
+    try {
+      body = (await request.json()) as { network?: unknown; max?: unknown };
+    } catch {
+      return text("bad request", 400);
+    }
+    const { network, max } = body;
+    if (typeof network !== "string" || network.length > NETWORK_BYTES_MAX || typeof max !== "number") return text("bad request", 400);
+    if ((await this.#storage.get(`n:${network}`)) !== undefined) return text("known", 200);
+    const count = (await this.#storage.get<number>("count")) ?? 0;
+    if (count >= max) return text("full", 409);
+    await this.#storage.put({ [`n:${network}`]: 1, count: count + 1 });
+    return text("admitted", 200);
+  }
+}
+
+/** What a hibernatable socket keeps across hibernation. */
+interface Attachment {
+  ip: string;
+  /** The peer its handshake authenticated; null while it runs. */
+  peer: string | null;
+}
 
 /** A {@link Link} over a hibernatable WebSocket; the object's handlers feed it. */
 class HibernatableSocketLink implements Link {
@@ -125,6 +214,10 @@ export class RelayObject {
   #env: Env;
   #relay: Promise<Relay> | null = null;
   #links = new Map<WebSocket, HibernatableSocketLink>();
+  /** When the node wants its next tick (ms since the epoch), or null. */
+  #wantAt: number | null = null;
+  /** The alarm this instance set, or null; undefined until read from storage. */
+  #alarmAt: number | null | undefined = undefined;
 
   constructor(state: DurableObjectState, env: Env) {
     this.#state = state;
@@ -133,64 +226,149 @@ export class RelayObject {
 
   async fetch(request: Request): Promise<Response> {
     const network = request.headers.get(NETWORK_HEADER) ?? "grapevine";
-    const relay = await this.#ensure(network);
+    let relay: Relay;
+    try {
+      relay = await this.#ensure(network);
+    } catch (e) {
+      if (e instanceof RelayUsageError || e instanceof RangeError || e instanceof TypeError) return text(`relay misconfigured: ${e.message}`, 500);
+      throw e;
+    }
     const url = new URL(request.url);
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket" && url.pathname === "/") {
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
       this.#state.acceptWebSocket(server);
+      const ip = relay.clientAddress(request.headers, "");
+      server.serializeAttachment({ ip, peer: null } satisfies Attachment);
       const link = new HibernatableSocketLink(server);
       this.#links.set(server, link);
-      void relay.accept(link, { ip: request.headers.get("cf-connecting-ip") ?? "" });
-      await this.#armAlarm();
+      void relay.accept(link, { ip }).then((peer) => {
+        if (peer !== null) server.serializeAttachment({ ip, peer } satisfies Attachment);
+      });
+      await this.#syncAlarm();
       return new Response(null, { status: 101, webSocket: client });
     }
-    return (await relay.handle(request)) ?? new Response("not found\n", { status: 404 });
+    let response = (await relay.handle(request)) ?? text("not found", 404);
+    if (url.pathname === "/healthz") {
+      // What only the object knows: its sockets and its alarm (none while nothing is connected).
+      if (this.#alarmAt === undefined) this.#alarmAt = await this.#state.storage.getAlarm();
+      const health = { ...((await response.json()) as object), clients: this.#clients().length, alarm_in_ms: this.#alarmAt === null ? null : Math.max(0, this.#alarmAt - Date.now()) };
+      response = new Response(JSON.stringify(health), { status: response.status, headers: response.headers });
+    }
+    // A request with no client connected (a health check) must not leave a relay running, dialing its peers.
+    if (this.#clients().length === 0) await this.#stop();
+    return response;
   }
 
   async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const network = await this.#state.storage.get<string>("network");
+    const relay = network === undefined ? null : await this.#ensure(network);
     const link = this.#links.get(ws);
-    if (!link) {
-      // A socket from before an eviction: its handshake is gone with the old instance.
+    if (!relay || !link) {
+      // Its handshake had not finished when the object hibernated: that session is gone.
       ws.close(1012, "relay restarted");
       return;
     }
-    const relay = await this.#relay!;
     link.received(message, relay.limits.frameBytesMax);
   }
 
-  webSocketClose(ws: WebSocket, code: number, reason: string): void {
+  async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.#links.get(ws)?.closed(code, reason);
     this.#links.delete(ws);
+    await this.#idleIfAlone(ws);
   }
 
-  webSocketError(ws: WebSocket): void {
-    this.webSocketClose(ws, 1006, "websocket error");
+  async webSocketError(ws: WebSocket): Promise<void> {
+    await this.webSocketClose(ws, 1006, "websocket error");
   }
 
   async alarm(): Promise<void> {
+    this.#alarmAt = null;
     const network = await this.#state.storage.get<string>("network");
-    if (network === undefined) return;
-    await this.#ensure(network);
-    await this.#armAlarm();
+    if (network === undefined || this.#clients().length === 0) return this.#stop();
+    const relay = await this.#ensure(network);
+    relay.node.tick(); // announces the next wake-up through onWake, which sets the next alarm
   }
 
-  /** The relay, created once per instance with the stored key (made and stored on first use). */
+  /** Sockets of connected clients (and of relays that dialed this one). */
+  #clients(): WebSocket[] {
+    return this.#state.getWebSockets();
+  }
+
+  /**
+   * The relay, created once per instance with the stored key (made and stored on first use); the
+   * sockets that survived a hibernation are taken back at once.
+   */
   #ensure(network: string): Promise<Relay> {
     this.#relay ??= (async () => {
+      const env = (name: string) => (typeof this.#env[name] === "string" ? (this.#env[name] as string) : undefined);
+      const config = resolveRelayConfig({}, env);
       const storage = this.#state.storage;
-      let secret = await storage.get<string>("secretKey");
+      let secret = env("GRAPEVINE_KEY") ?? (await storage.get<string>("secretKey"));
       if (secret === undefined) {
         secret = exportSecretKey(generateKeyPair((n) => crypto.getRandomValues(new Uint8Array(n))));
-        await storage.put({ secretKey: secret, network });
+        await storage.put({ secretKey: secret });
       }
-      const peers = (this.#env.GRAPEVINE_PEERS ?? "").split(/[\s,]+/).filter((p) => p !== "");
-      return createRelay({ network, keyPair: importSecretKey(secret), peers });
+      if ((await storage.get<string>("network")) !== network) await storage.put({ network });
+      this.#alarmAt = await storage.getAlarm();
+      const log = jsonLog((line) => console.log(line), config.logLevel);
+      const options: RelayOptions = {
+        ...relayOptionsOf(config),
+        network,
+        keyPair: importSecretKey(secret),
+        trustProxy: "cf-connecting-ip",
+        log,
+        onWake: (delayMs) => {
+          this.#wantAt = delayMs === Infinity ? null : Date.now() + delayMs;
+          void this.#syncAlarm();
+        },
+      };
+      const relay = await createRelay(options);
+      for (const ws of this.#clients()) {
+        if (this.#links.has(ws)) continue;
+        const a = ws.deserializeAttachment() as Attachment | null;
+        if (!a || a.peer === null) continue; // closed on its next message (see webSocketMessage)
+        const link = new HibernatableSocketLink(ws);
+        this.#links.set(ws, link);
+        relay.adopt(link, { ip: a.ip, peer: a.peer });
+      }
+      return relay;
     })();
     return this.#relay;
   }
 
-  async #armAlarm(): Promise<void> {
-    const hasWork = this.#state.getWebSockets().length > 0 || (this.#env.GRAPEVINE_PEERS ?? "").trim() !== "";
-    if (hasWork && (await this.#state.storage.getAlarm()) === null) await this.#state.storage.setAlarm(Date.now() + ALARM_INTERVAL_MS);
+  /** Keeps one alarm at the node's next wake-up while clients are connected; none otherwise. */
+  async #syncAlarm(): Promise<void> {
+    const storage = this.#state.storage;
+    if (this.#alarmAt === undefined) this.#alarmAt = await storage.getAlarm();
+    const want = this.#clients().length > 0 ? this.#wantAt : null;
+    if (want === null) {
+      if (this.#alarmAt !== null) {
+        this.#alarmAt = null;
+        await storage.deleteAlarm();
+      }
+      return;
+    }
+    // An earlier alarm still to come will tick, and the tick announces the next wake-up.
+    if (this.#alarmAt !== null && this.#alarmAt <= want && this.#alarmAt > Date.now()) return;
+    this.#alarmAt = want;
+    await storage.setAlarm(want);
+  }
+
+  /** The last client left: stop the relay (its peer links too) and the alarm, so the object idles. */
+  async #idleIfAlone(closing: WebSocket): Promise<void> {
+    if (this.#clients().some((ws) => ws !== closing)) return;
+    await this.#stop();
+  }
+
+  async #stop(): Promise<void> {
+    const relay = this.#relay;
+    this.#relay = null;
+    this.#wantAt = null;
+    if (relay) await (await relay).close();
+    if (this.#alarmAt === undefined) this.#alarmAt = await this.#state.storage.getAlarm();
+    if (this.#alarmAt !== null) {
+      this.#alarmAt = null;
+      await this.#state.storage.deleteAlarm();
+    }
   }
 }

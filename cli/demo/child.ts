@@ -20,12 +20,13 @@
  */
 
 import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
 import { WebSocketServer } from "ws";
 import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
 import { createNode, type GrapevineNode } from "../../src/runtime/node.ts";
 import { dial, type Dialer } from "../../src/transport/dial.ts";
 import { websocketLink } from "../../src/transport/websocket.ts";
-import { nodeWebSocket } from "../../src/transport/ws-node.ts";
+import { nodeWebSocket, wsReceiveLimits } from "../../src/transport/ws-node.ts";
 import { fromBase64Url } from "../../src/bytes.ts";
 import { attachTx, type TxNode } from "../tx/flood.ts";
 import { type DemoStatus, nextMood, statusCounter } from "./status.ts";
@@ -40,9 +41,14 @@ interface ChildArgs {
   tx: { producer: string; capacity: number; nonceWindow: number } | null;
 }
 
-function parseArgs(argv: string[]): ChildArgs {
-  const v: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i += 2) v[argv[i].replace(/^--/, "")] = argv[i + 1];
+function childArgs(argv: string[]): ChildArgs {
+  const text = { type: "string" } as const;
+  const { values: v } = parseArgs({
+    args: argv,
+    options: { relay: text, name: text, network: text, interval: text, links: text, tx: text, capacity: text, window: text },
+    strict: true,
+    allowPositionals: false,
+  });
   if (!v.relay || !v.name) throw new TypeError("usage: child --relay URL --name NAME [--network N] [--interval MS] [--links K]");
   const tx = v.tx ? { producer: v.tx, capacity: Number(v.capacity ?? 1000), nonceWindow: Number(v.window ?? 64) } : null;
   return { relay: v.relay, name: v.name, network: v.network ?? "grapevine-demo", intervalMs: Number(v.interval ?? 250), links: Number(v.links ?? 2), tx };
@@ -53,7 +59,7 @@ function report(message: Record<string, unknown>): void {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = childArgs(process.argv.slice(2));
   const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
   const node = await createNode({ network: args.network, intervalMs: args.intervalMs, suite });
   const server = await listen(node, node.options.frameBytesMax);
@@ -157,7 +163,7 @@ async function main(): Promise<void> {
 
 /** A loopback WebSocket server whose connections become links of `node`. */
 async function listen(node: GrapevineNode, frameBytesMax: number): Promise<{ url: string; close(): void }> {
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, maxPayload: frameBytesMax, perMessageDeflate: false });
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...wsReceiveLimits(frameBytesMax) });
   await new Promise<void>((resolve, reject) => {
     wss.once("listening", resolve);
     wss.once("error", reject);

@@ -23,6 +23,7 @@ interface DurableObjectStorage {
   put(entries: Record<string, unknown>): Promise<void>;
   getAlarm(): Promise<number | null>;
   setAlarm(scheduledTime: number | Date): Promise<void>;
+  deleteAlarm(): Promise<void>;
 }
 
 interface DurableObjectState {
@@ -30,6 +31,12 @@ interface DurableObjectState {
   /** Hands the socket to the runtime (hibernation API): events go to the object's handlers. */
   acceptWebSocket(ws: WebSocket, tags?: string[]): void;
   getWebSockets(tag?: string): WebSocket[];
+}
+
+interface WebSocket {
+  /** Keeps a small value (at most 2,048 bytes serialised) with a hibernatable socket, across hibernation. */
+  serializeAttachment(value: unknown): void;
+  deserializeAttachment(): unknown;
 }
 
 declare class WebSocketPair {

@@ -79,6 +79,8 @@ interface Queued {
 export class ClaimQueue {
   #items: Queued[] = [];
   #order = 0;
+  /** Every queued claim already went to every peer `settle` was given: nothing to gossip until news or a new peer. */
+  #settled = false;
 
   constructor(readonly max: number) {}
 
@@ -86,10 +88,31 @@ export class ClaimQueue {
     return this.#items.length;
   }
 
+  /**
+   * Whether a queued claim may still go to someone. Claims stay queued after every peer has had
+   * them (for peers yet to come, until their transmits run out), and a node must not wake each
+   * gossip interval for a queue it cannot send from: `settle` says so, a new claim or `unsettle`
+   * (a new peer) ends it.
+   */
+  get waiting(): boolean {
+    return this.#items.length > 0 && !this.#settled;
+  }
+
+  /** Settles the queue when every queued claim has gone to each of `peers` (hex ids; null: a peer not known, who may always be sent one). */
+  settle(peers: readonly (string | null)[]): void {
+    this.#settled = !this.#items.some((q) => peers.some((p) => p === null || !q.sentTo?.has(p)));
+  }
+
+  /** A new peer: queued claims may go again. */
+  unsettle(): void {
+    this.#settled = false;
+  }
+
   /** Queues a claim about `memberId`; `confirmation` keeps same-rank suspicions already queued. */
   push(memberId: string, claim: ClaimWire, confirmation = false): void {
     if (!confirmation) this.#items = this.#items.filter((q) => q.memberId !== memberId);
     this.#items.push({ claim, memberId, transmits: 0, order: this.#order++, sentTo: null });
+    this.#settled = false;
     if (this.#items.length > this.max) {
       // Over the bound: drop the most-sent (ties: oldest), which the mesh most likely has.
       let worst = 0;

@@ -88,7 +88,7 @@ export class OriginState implements OriginView {
   generation = 0;
   have = 0;
   root: SignedRoot | null = null;
-  readonly entries = new Map<string, StoredEntry>();
+  readonly entries: Map<string, StoredEntry> = new Map<string, StoredEntry>();
   bytes = 0;
   snapshot: Snapshot | null = null;
   /** When this node last accepted a new root for the origin (its own clock). */

@@ -77,8 +77,8 @@ function sameScope(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
 
 /** Every origin's state on one node, in one scope. */
 export class Store implements StateView {
-  readonly origins = new Map<string, OriginState>();
-  readonly trie = new DigestTrie();
+  readonly origins: Map<string, OriginState> = new Map<string, OriginState>();
+  readonly trie: DigestTrie = new DigestTrie();
   readonly selfId: string;
   readonly self: OriginState;
 

@@ -104,6 +104,13 @@ export interface NodeOptions extends Partial<EngineOptions> {
   linkHighWaterBytes?: number;
   /** A link that stays above the high-water mark this long is closed ("peer not reading"). Default 30,000. */
   linkCongestedCloseMs?: number;
+  /**
+   * Lets the host drive the engine's timers: the node then sets no timer for its rounds and
+   * instead calls `onWake(ms)` whenever the delay to its next wake-up changes (`Infinity`: none);
+   * the host calls {@link GrapevineNode.tick} once that time has come (e.g. from a Durable Object's
+   * alarm, which lets an idle object hibernate). Default: the node's own `setTimeout`.
+   */
+  onWake?: (delayMs: number) => void;
 }
 
 /**
@@ -174,8 +181,10 @@ export interface NodeEventMap {
   congestion: { link: number; peer: string; congested: boolean; bufferedAmount: number };
   /** A link made by {@link dial} is up (dispatched by the dialer). */
   "link-up": { peer: string; url: string };
-  /** A link made by {@link dial} went down (dispatched by the dialer). */
-  "link-down": { peer: string; url: string; reason: string };
+  /** A link made by {@link dial} went down (dispatched by the dialer); `retryInMs`: when it dials again. */
+  "link-down": { peer: string; url: string; reason: string; retryInMs: number | null };
+  /** An attempt of {@link dial} failed before its link was up: why (the remote's CLOSE reason, if any) and the next retry. */
+  "link-failed": { url: string; reason: string; remoteReason: string | null; failures: number; retryInMs: number; nextUrl: string };
   /** An authenticated link came up or went down (any link, however made). */
   link: { peer: string; link: number; up: boolean };
   /** A member's state changed in this node's view (membership and failure detection). */
@@ -216,6 +225,7 @@ interface DriverSettings {
   linkCongestedCloseMs: number;
   admission: AdmissionPolicy | null;
   credential: CredentialWire | null;
+  onWake: ((delayMs: number) => void) | null;
 }
 
 /** What the driver knows about one link, from its first byte to its close. */
@@ -273,7 +283,7 @@ function positive(value: number | undefined, name: keyof typeof DRIVER_OPTION_SP
 
 /** Checks the link options and the node's credential; throws `TypeError`/`RangeError`. */
 async function resolveDriverSettings(
-  o: Pick<NodeOptions, "admission" | "credential" | "handshakeTimeoutMs" | "linkHighWaterBytes" | "linkCongestedCloseMs">,
+  o: Pick<NodeOptions, "admission" | "credential" | "handshakeTimeoutMs" | "linkHighWaterBytes" | "linkCongestedCloseMs" | "onWake">,
   keyPair: KeyPair,
   suite: SignatureSuite,
   network: string,
@@ -298,6 +308,7 @@ async function resolveDriverSettings(
     linkCongestedCloseMs: positive(o.linkCongestedCloseMs, "linkCongestedCloseMs"),
     admission,
     credential,
+    onWake: o.onWake ?? null,
   };
 }
 
@@ -317,14 +328,15 @@ async function resolveDriverSettings(
  * ```
  */
 export async function createNode(options: NodeOptions = {}): Promise<GrapevineNode> {
-  const { keyPair, suite, generation, seed, admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, ...engineOptions } = options;
+  const { keyPair, suite, generation, seed, admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake, ...engineOptions } = options;
+  if (onWake !== undefined && typeof onWake !== "function") throw new TypeError("onWake must be a function");
   const resolved = resolveOptions(engineOptions); // fail fast on bad options, before any key work
   const kp = typeof keyPair === "string"
     ? importSecretKey(keyPair)
     : keyPair ?? generateKeyPair(randomBytes);
   // Checks of keys seen for the first time yield to the event loop in between (a macrotask each).
   const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle, yieldTo: () => new Promise((r) => setTimeout(r, 0)) }));
-  const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs }, kp, s, resolved.network);
+  const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake }, kp, s, resolved.network);
   return new GrapevineNode(kp, s, engineOptions, generation ?? Date.now(), seed ?? randomSeed(), driver);
 }
 
@@ -425,16 +437,53 @@ export class GrapevineNode extends EventTarget {
       link.close("node closed");
       throw localError("LINK_CLOSED", "node closed during the handshake");
     }
-    entry.peer = result.peer;
-    entry.peerText = nodeIdToText(result.peer);
+    const handle = this.#attach(entry, result.peer);
+    for (const bytes of result.early) this.#onFrame(entry, bytes);
+    if (result.lateClose !== null) this.#linkGone(entry, result.lateClose);
+    return handle;
+  }
+
+  /**
+   * Attaches a link whose peer was authenticated earlier on this very transport, without a
+   * handshake: for a host that keeps sockets across restarts of the node (a Durable Object woken
+   * from hibernation holds the sockets, not the node that authenticated them). The host vouches
+   * for `peer`; never call it for a link whose handshake this host did not see succeed.
+   *
+   * @example
+   * ```ts
+   * const { peer } = await node.connect(link);   // before: remember `peer` with the socket
+   * // … the process restarts, the socket survives …
+   * fresh.adopt(linkOverTheSameSocket, peer);   // gossip resumes at once
+   * ```
+   */
+  adopt(link: Link, peer: string): LinkHandle {
+    this.#assertOpen();
+    const key = nodeIdFromText(peer); // a bad id throws before anything is registered
+    return this.#attach(this.#newEntry(link), key);
+  }
+
+  /**
+   * Runs the engine's due work now. Only for hosts that drive the timers (`onWake`): call it once
+   * the delay last given to `onWake` has passed; calling early does no harm.
+   */
+  tick(): void {
+    this.#assertOpen();
+    this.#timerAt = Infinity; // whatever was announced is spent: the next wake-up is announced again
+    this.engine.tick(monotonicNow());
+    this.#pump();
+  }
+
+  /** Makes an authenticated link part of the mesh: the engine hears of it and gossip starts. */
+  #attach(entry: LinkEntry, peer: Uint8Array): LinkHandle {
+    const link = entry.link;
+    entry.peer = peer;
+    entry.peerText = nodeIdToText(peer);
     entry.up = true;
     link.onmessage = (bytes) => this.#onFrame(entry, bytes);
     link.onclose = (reason) => this.#linkGone(entry, entry.closeReason ?? reason);
-    this.engine.linkUp(monotonicNow(), entry.id, result.peer);
+    this.engine.linkUp(monotonicNow(), entry.id, peer);
     this.#pump();
     this.dispatchEvent(new CustomEvent("link", { detail: { peer: entry.peerText, link: entry.id, up: true } }));
-    for (const bytes of result.early) this.#onFrame(entry, bytes);
-    if (result.lateClose !== null) this.#linkGone(entry, result.lateClose);
     return {
       peer: entry.peerText,
       link: entry.id,
@@ -746,6 +795,12 @@ export class GrapevineNode extends EventTarget {
     if (wake !== this.#timerAt) {
       if (this.#timer) clearTimeout(this.#timer);
       this.#timerAt = wake;
+      const onWake = this.#driver.onWake;
+      if (onWake) {
+        this.#timer = null;
+        onWake(wake === Infinity ? Infinity : Math.max(0, wake - monotonicNow()));
+        return;
+      }
       this.#timer = wake === Infinity ? null : setTimeout(() => {
         this.#timer = null;
         this.#timerAt = Infinity;

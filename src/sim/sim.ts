@@ -95,7 +95,7 @@ export class Simulation {
   now = 0;
   readonly traffic: TrafficCounters = { frames: 0, bytes: 0 };
   /** Frames and bytes sent, by frame type number. */
-  readonly trafficByType = new Map<number, TrafficCounters>();
+  readonly trafficByType: Map<number, TrafficCounters> = new Map<number, TrafficCounters>();
   /** Partition groups: a frame between different groups is dropped. Null when whole. */
   partition: Int32Array | null = null;
   /** Links made and dropped at engines' request (`want-link`, `drop-link`), and refused. */

@@ -70,9 +70,42 @@ export interface Dialer {
 }
 
 /**
+ * What a `"link-failed"` event says: an attempt that did not give an authenticated link, why, and
+ * when the dialer tries again.
+ *
+ * @example
+ * ```ts
+ * node.addEventListener("link-failed", (e) => {
+ *   const { url, reason, retryInMs } = (e as CustomEvent<LinkFailedDetail>).detail;
+ *   console.warn(`${url}: ${reason}; again in ${Math.round(retryInMs)} ms`);
+ * });
+ * ```
+ */
+export interface LinkFailedDetail {
+  url: string;
+  /**
+   * Why: the remote's own words when it closed the link (`closed by peer: …`, e.g. `not admitted`,
+   * `too many connections from this address`, `connecting too fast`), a mismatch found here
+   * (`network mismatch: …`, `protocol version mismatch: …`), or the transport's (`websocket failed
+   * to connect`, a handshake timeout).
+   */
+  reason: string;
+  /** The reason the remote gave in its CLOSE frame, or null when the failure was found here. */
+  remoteReason: string | null;
+  /** Consecutive failed attempts, this one included. */
+  failures: number;
+  /** When the next attempt starts, in ms from now (with jitter; see the backoff above). */
+  retryInMs: number;
+  /** The URL of the next attempt (the next fallback, or the same). */
+  nextUrl: string;
+}
+
+/**
  * Connects `node` to `url` and keeps it connected until `close()` or until the node closes. Emits
- * `"link-up"` and `"link-down"` `CustomEvent`s on the node (`detail`: `{ peer, url }`, plus
- * `reason` on link-down). Throws `TypeError` if there is no WebSocket constructor or `url` is not a ws(s) URL, and `RangeError`
+ * `CustomEvent`s on the node: `"link-up"` (`detail`: `{ peer, url }`), `"link-down"` (`{ peer,
+ * url, reason, retryInMs }`) and, for an attempt that fails before its link is up, `"link-failed"`
+ * ({@link LinkFailedDetail}: the remote's CLOSE reason, if it gave one, and the next retry). Throws
+ * `TypeError` if there is no WebSocket constructor or `url` is not a ws(s) URL, and `RangeError`
  * for bad backoff bounds.
  *
  * @example
@@ -173,12 +206,19 @@ class Redialer implements Dialer {
       this.#socket = socket;
       const link = websocketLink(socket, { frameBytesMax: this.#options.frameBytesMax ?? this.#node.options.frameBytesMax });
       handle = await this.#node.connect(link, this.#options.peer === undefined ? {} : { peer: this.#options.peer });
-    } catch {
+    } catch (e) {
       // A refused socket, a failed handshake or a closed node: try again later (or stop), at the
       // next URL if there are several.
       this.#socket = null;
       this.#at = (this.#at + 1) % this.#urls.length;
-      this.#retry();
+      const delay = this.#retry();
+      if (delay !== null) {
+        // A GrapevineError's message starts with its code; the reason is what follows.
+        const reason = (e instanceof Error ? e.message : String(e)).replace(/^[A-Z_]+: /, "");
+        const remote = /^closed by peer: ([^]*)$/.exec(reason);
+        const detail: LinkFailedDetail = { url, reason, remoteReason: remote ? remote[1] : null, failures: this.#failures, retryInMs: delay, nextUrl: this.url };
+        this.#node.dispatchEvent(new CustomEvent("link-failed", { detail }));
+      }
       return;
     }
     this.#failures = 0;
@@ -189,21 +229,23 @@ class Redialer implements Dialer {
     const reason = await handle.closed;
     this.#handle = null;
     this.#socket = null;
-    this.#emit("link-down", { peer: handle.peer, url, reason });
-    this.#retry();
+    const delay = this.#retry();
+    this.#emit("link-down", { peer: handle.peer, url, reason, retryInMs: delay });
   }
 
-  #retry(): void {
-    if (this.#stopped) return;
+  /** Schedules the next attempt; returns its delay in ms, or null once stopped. */
+  #retry(): number | null {
+    if (this.#stopped) return null;
     // The exponent counts whole passes over the URLs: every fallback gets the shortest delay first.
     const passes = Math.floor(this.#failures / this.#urls.length);
     const bound = Math.min(this.#max, this.#min * 2 ** Math.min(passes, 30));
     this.#failures++;
     const delay = (this.#options.random ?? Math.random)() * bound;
     this.#timer = setTimeout(() => void this.#attempt(), delay);
+    return delay;
   }
 
-  #emit(type: "link-up" | "link-down", detail: { peer: string; url: string; reason?: string }): void {
+  #emit(type: "link-up" | "link-down", detail: { peer: string; url: string; reason?: string; retryInMs?: number | null }): void {
     this.#node.dispatchEvent(new CustomEvent(type, { detail }));
   }
 }

@@ -33,12 +33,16 @@ const deno = readJson("deno.json") as {
   imports?: Record<string, string>;
 };
 const buildConfig = readJson("tsconfig.build.json") as { include: string[]; exclude?: string[]; compilerOptions: { outDir: string } };
+/** The runtime adapters, emitted for npm by a second, unchecked pass (their types are each runtime's own). */
+const adaptersConfig = readJson("tsconfig.build-adapters.json") as { files: string[]; compilerOptions: { outDir: string } };
 
+/** Entry points published in deno.json alone. */
+const DENO_ONLY: string[] = [];
 /**
- * Entry points for one runtime only, published in deno.json alone: `relay/deno.ts` runs on the
- * `Deno` namespace, which npm consumers (Node, Bun) do not have, so the npm build leaves it out.
+ * Entry points published on npm alone: the Bun and Workers adapters import their runtime's own
+ * types (`bun`, the Workers globals), which JSR's checker does not have.
  */
-const DENO_ONLY = ["./relay/deno"];
+const NPM_ONLY = ["./relay/bun", "./relay/workers"];
 
 /** `./dist/src/sim/mod.js` → `./src/sim/mod.ts`; undefined if the target is not under dist/. */
 function sourceForTarget(target: string, extension: ".js" | ".d.ts"): string | undefined {
@@ -49,25 +53,29 @@ function sourceForTarget(target: string, extension: ".js" | ".d.ts"): string | u
 
 describe("package.json and deno.json exports", () => {
   it("name the same subpaths", () => {
-    expect(Object.keys(deno.exports).filter((k) => !DENO_ONLY.includes(k)).sort()).toEqual(Object.keys(pkg.exports).sort());
+    expect(Object.keys(deno.exports).filter((k) => !DENO_ONLY.includes(k)).sort()).toEqual(Object.keys(pkg.exports).filter((k) => !NPM_ONLY.includes(k)).sort());
   });
 
   it("map each npm target dist/X.js (and dist/X.d.ts) to the Deno source X.ts", () => {
     for (const [subpath, target] of Object.entries(pkg.exports)) {
+      const source = deno.exports[subpath] ?? `${subpath}.ts`;
       expect(Object.keys(target), `package.json exports["${subpath}"]`).toEqual(["types", "default"]);
-      expect(sourceForTarget(target.default, ".js"), `package.json exports["${subpath}"].default`).toBe(deno.exports[subpath]);
-      expect(sourceForTarget(target.types, ".d.ts"), `package.json exports["${subpath}"].types`).toBe(deno.exports[subpath]);
+      expect(sourceForTarget(target.default, ".js"), `package.json exports["${subpath}"].default`).toBe(source);
+      expect(sourceForTarget(target.types, ".d.ts"), `package.json exports["${subpath}"].types`).toBe(source);
     }
   });
 
   it("point at sources that exist and that the build emits", () => {
-    for (const [subpath, source] of Object.entries(deno.exports)) {
-      expect(source, `deno.json exports["${subpath}"]`).toMatch(/^\.\/.+\.ts$/);
-      expect(existsSync(resolve(ROOT, source)), `${source} (deno.json exports["${subpath}"]) exists`).toBe(true);
-      const topLevel = source.slice(2).split("/")[0];
-      expect(buildConfig.include, `tsconfig.build.json include covers ${source}`).toContain(topLevel);
-      const excluded = buildConfig.exclude?.includes(source.slice(2)) ?? false;
-      expect(excluded, `tsconfig.build.json ${DENO_ONLY.includes(subpath) ? "excludes" : "does not exclude"} ${source}`).toBe(DENO_ONLY.includes(subpath));
+    const sources = { ...Object.fromEntries(NPM_ONLY.map((subpath) => [subpath, `${subpath}.ts`])), ...deno.exports };
+    expect(adaptersConfig.compilerOptions.outDir).toBe(buildConfig.compilerOptions.outDir);
+    for (const [subpath, source] of Object.entries(sources)) {
+      expect(source, `exports["${subpath}"]`).toMatch(/^\.\/.+\.ts$/);
+      expect(existsSync(resolve(ROOT, source)), `${source} (exports["${subpath}"]) exists`).toBe(true);
+      const path = source.slice(2);
+      const topLevel = path.split("/")[0];
+      const excluded = buildConfig.exclude?.includes(path) ?? false;
+      const emitted = (buildConfig.include.includes(topLevel) && !excluded) || adaptersConfig.files.includes(path);
+      expect(emitted, `${source} is emitted by tsconfig.build.json or tsconfig.build-adapters.json`).toBe(DENO_ONLY.includes(subpath) ? false : true);
     }
   });
 

@@ -612,4 +612,27 @@ describe("membership: views and collection", () => {
     expect(sent.filter((t) => t >= 8 && t <= 15)).toEqual([]);
     expect(w.engines[0].nextWakeAt()).toBeLessThan(Infinity);
   });
+
+  it("an idle pair does not wake for claims every peer already has (queued claims wait for new peers, not the gossip interval)", async () => {
+    const quiet = { intervalMs: 60_000, probeIntervalMs: 60_000, shuffleIntervalMs: 60_000, pushPullIntervalMs: 60_000 };
+    const w = new World(2, quiet);
+    w.link(0, 1);
+    for (let i = 0; i < 2; i++) w.engines[i].set(w.now, "k", new Uint8Array([i]));
+    await w.settle();
+    await runFor(w, 5000); // claims and first answers settle
+    // Event-driven from here: time jumps to the next wake-up, as a host's timer would.
+    const end = w.now + 120_000;
+    let wakes = 0;
+    while (true) {
+      const at = Math.min(...w.engines.map((e) => e.nextWakeAt()));
+      if (at > end) break;
+      w.now = Math.max(w.now, at);
+      for (const e of w.engines) if (e.nextWakeAt() <= w.now) e.tick(w.now), wakes++;
+      await w.settle();
+    }
+    // Periods of a minute: a probe, push-pull, shuffle and upkeep each, per node, about twice in
+    // two minutes, and the pass each starts; far from a wake-up per 200 ms gossip interval (1,200).
+    expect(wakes).toBeLessThan(60);
+    expect(w.engines[1].store.get(w.engines[0].store.selfId, "k")?.[0]).toBe(0);
+  });
 });

@@ -70,7 +70,7 @@ describe("grapevine demo-tx (command line)", () => {
   it("refuses unknown options", async () => {
     const { code, err } = await capture(["demo-tx", "--browser"]);
     expect(code).toBe(2);
-    expect(err.join("\n")).toMatch(/unknown option --browser/);
+    expect(err.join("\n")).toMatch(/Unknown option '--browser'/);
   });
 });
 

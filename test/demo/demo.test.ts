@@ -38,7 +38,7 @@ describe("grapevine demo (command line)", () => {
   it("refuses unknown options", async () => {
     const { code, err } = await capture(["demo", "--nodes", "3"]);
     expect(code).toBe(2);
-    expect(err.join("\n")).toMatch(/unknown option --nodes/);
+    expect(err.join("\n")).toMatch(/Unknown option '--nodes'/);
   });
 });
 

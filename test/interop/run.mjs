@@ -27,6 +27,8 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { findChromium, launchChromium } from "../runtimes/chromium.mjs";
 
+// The relays log connects and refusals as JSON lines; only warnings and errors here.
+process.env.GRAPEVINE_LOG_LEVEL ??= "warn";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = (name) => join(ROOT, "node_modules/.bin", name);
 const NETWORK = `interop-${process.pid}`;
@@ -286,18 +288,20 @@ async function main() {
   onExit(() => mf.dispose());
   const workersHttp = (await mf.ready).href;
   const workersUrl = workersHttp.replace(/^http/, "ws");
-  const workersHealth = await until(() => health(workersUrl), 30_000, "workers relay /healthz"); // creates the object, which dials its peers
+  // The object runs its relay (and dials its peers) while clients are connected: it learns its id
+  // from /healthz now, and joins the relay mesh once the first peer links to it.
+  const workersHealth = await until(() => health(workersUrl), 30_000, "workers relay /healthz");
   const workersRelay = { id: workersHealth.id, url: workersUrl, started_ms: since(tw) };
   const relays = { node: nodeRelay, deno: denoRelay, workers: workersRelay };
   for (const [name, r] of Object.entries(relays)) result.relays[name] = { id: r.id, url: r.url, started_ms: r.started_ms };
-  result.relays.workers.note = "workerd via miniflare; the Durable Object dials the Node and Deno relays (GRAPEVINE_PEERS)";
+  result.relays.workers.note = "workerd via miniflare; while it has clients, the Durable Object dials the Node and Deno relays (GRAPEVINE_PEERS)";
 
   stage = "relay mesh";
   const tm = performance.now();
   await until(async () => {
-    const [n, d, w] = await Promise.all([health(nodeRelay.url), health(denoRelay.url), health(workersUrl)]);
-    return n?.links >= 2 && d?.peers.every((p) => p.connected) && d.links >= 2 && w?.peers.length === 2 && w.peers.every((p) => p.connected);
-  }, 30_000, "relays linked to each other (deno→node, workers→node, workers→deno)");
+    const [n, d] = await Promise.all([health(nodeRelay.url), health(denoRelay.url)]);
+    return n?.links >= 1 && d?.peers.every((p) => p.connected) && d.links >= 1;
+  }, 30_000, "the Deno relay linked to the Node relay");
   result.relay_mesh_ms = since(tm);
 
   stage = "peers join";
@@ -334,6 +338,12 @@ async function main() {
     if (peerErrors.length) fail(`peer error: ${peerErrors.join("; ")}`);
     return names.every((n) => reports.get(n)?.report.connected);
   }, 60_000, () => `peers linked (have: ${names.filter((n) => reports.get(n)?.report.connected).join(", ") || "none"})`);
+  // The Workers relay has clients now (bun joined through it): it dials the other two.
+  await until(async () => {
+    const w = await health(workersUrl);
+    return w?.peers.length === 2 && w.peers.every((p) => p.connected);
+  }, 30_000, "the Workers relay linked to the Node and Deno relays");
+  result.workers_mesh_ms = since(tm);
   const relayName = (id) => Object.keys(relays).find((k) => relays[k].id === id) ?? id;
   for (const name of names) {
     const r = reports.get(name).report;

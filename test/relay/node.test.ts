@@ -146,3 +146,22 @@ describe("relay/node.ts", () => {
     expect(served.relay.counters.refused.get("per_ip")).toBe(1);
   });
 });
+
+describe("the Node relay's signature suite", () => {
+  it("is the package's suite over node:crypto one-shot Ed25519: it passes the start-up probe and agrees with WebCrypto", async () => {
+    const { nodeSignatureSuite } = await import("../../relay/node.ts");
+    const { createSignatureSuite, generateKeyPair } = await import("../../mod.ts");
+    const native = await nodeSignatureSuite();
+    expect(native?.backend).toBe("webcrypto"); // the probe passed: no fallback to noble
+    const reference = await createSignatureSuite({ subtle: crypto.subtle });
+    const kp = generateKeyPair((n) => crypto.getRandomValues(new Uint8Array(n)));
+    const message = new TextEncoder().encode("one verdict everywhere");
+    const signature = await native!.sign(kp, message);
+    expect(signature).toEqual(await reference.sign(kp, message)); // Ed25519 is deterministic
+    expect(await native!.verify(kp.publicKey, message, signature)).toBe(true);
+    const flipped = signature.slice();
+    flipped[5] ^= 1;
+    expect(await native!.verify(kp.publicKey, message, flipped)).toBe(false);
+    expect(await native!.verify(kp.publicKey, message, new Uint8Array(63))).toBe(false);
+  });
+});

@@ -49,9 +49,14 @@ export class Dissemination {
     this.#links = links;
   }
 
-  /** Whether news waits to be gossiped. */
+  /** Whether news waits to be gossiped to a peer that has not had it. */
   get pending(): boolean {
-    return this.#queue.size > 0;
+    return this.#queue.waiting;
+  }
+
+  /** A link came up: its peer may not have had the queued claims. */
+  linked(): void {
+    this.#queue.unsettle();
   }
 
   /**
@@ -64,11 +69,14 @@ export class Dissemination {
   gossip(): void {
     const o = this.#cx.options;
     const peers = this.#links.distinct();
+    let sent = false;
     for (const link of sample(this.#cx.rng, peers, o.memberGossipFanout)) {
       const claims = this.claimsFor(link.peerId, o.claimsPerFrameMax);
-      if (claims.length) this.#cx.send(link.id, { type: MEMBER_FRAME.CLAIMS, claims });
+      if (claims.length) this.#cx.send(link.id, { type: MEMBER_FRAME.CLAIMS, claims }), (sent = true);
       if (!this.#queue.size) break;
     }
+    // Nothing for the peers drawn: if no peer lacks a queued claim, stop waking for the queue.
+    if (!sent) this.#queue.settle(peers.map((l) => l.peerId));
   }
 
   /** Claims to piggyback to `peerId`: first what is said about the peer itself (so it can refute), then queued news. */

@@ -212,6 +212,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
     const peerId = peer ? toHex(peer) : null;
     this.#links.set({ id: linkId, peer, peerId, lastFrameAt: now, dropping: false, piggyback: piggybackAllowance(this.#o, now), relaying: 0 });
     if (peerId) this.#views.linked(peerId);
+    this.#spread.linked();
     // A new link starts with both sides sending their whole view.
     if (this.enabled && peer && !this.#self.left) this.#spread.sendView(linkId, 0);
     this.#rearm();
