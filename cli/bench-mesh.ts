@@ -131,6 +131,8 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     new DataView(seed.buffer).setUint32(0, deriveSeed(o.seed, 1000 + i));
     nodes.push(await createNode({ network: NETWORK, keyPair: keyPairFromSeed(seed), intervalMs: o.intervalMs, seed: deriveSeed(o.seed, 2000 + i) }));
   }
+  // Each node writes one key, so "linked" can be judged by every node holding every other's state.
+  nodes.forEach((x, i) => x.set("up", i));
   const servers = await Promise.all(nodes.map(listen));
   // A seeded random graph: node i dials 4–6 others it is not linked to yet.
   const edges = new Set<string>();

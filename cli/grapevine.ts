@@ -144,6 +144,44 @@ const benchBroadcastCommand: Command = {
   },
 };
 
+const benchMeshCommand: Command = {
+  spec: {
+    name: "grapevine bench mesh",
+    summary: "N nodes in this one process over real WebSockets on loopback (a seeded random graph), then M\nmessages from seeded random publishers: connect time and event-loop delay, idle CPU and bytes,\ncopies, wire bytes, IHAVE ids and CPU per delivery, latency, against raw Ed25519 verify. One JSON line.",
+    options: {
+      nodes: { type: "string", value: "N", help: "nodes, 2–1000 (default 100)" },
+      messages: { type: "string", value: "M", help: "messages published, 1–100000 (default 200)" },
+      rate: { type: "string", value: "R", help: "messages per second in all (default 20)" },
+      "payload-bytes": { type: "string", value: "B", help: "payload size, 16–65536 (default 200)" },
+      seed: { type: "string", value: "S", help: "seed of the graph and the publishers (default 1)" },
+      close: { type: "string", value: "F", help: "fraction of nodes closed just before publishing, 0–0.9 (default 0)" },
+      "close-after-tree": { type: "string", value: "F", help: "fraction closed after a few messages formed the tree, 0–0.9 (default 0)" },
+      idle: { type: "string", value: "MS", help: "how long idle cost is measured, ≥ 500 (default 5000)" },
+      interval: { type: "string", value: "MS", help: "gossip interval of every node, ≥ 10 (default 1000)" },
+    },
+    notes: "e.g. grapevine bench mesh --nodes 100 --messages 200 --close-after-tree 0.2",
+  },
+  async run(v) {
+    const { runMeshBench } = await import("./bench-mesh.ts");
+    const progress = new Progress("bench mesh");
+    const report = await runMeshBench({
+      nodes: intOption(v, "nodes", 100, 2, 1000),
+      messages: intOption(v, "messages", 200, 1, 100_000),
+      ratePerSecond: numberOption(v, "rate", 20, (n) => n > 0, "a positive number"),
+      payloadBytes: intOption(v, "payload-bytes", 200, 16, 65_536),
+      seed: intOption(v, "seed", 1, 0, 2 ** 31 - 1),
+      close: numberOption(v, "close", 0, (n) => n >= 0 && n <= 0.9, "a fraction in [0, 0.9]"),
+      closeAfterTree: numberOption(v, "close-after-tree", 0, (n) => n >= 0 && n <= 0.9, "a fraction in [0, 0.9]"),
+      idleMs: numberOption(v, "idle", 5000, (n) => n >= 500, "a number ≥ 500"),
+      intervalMs: numberOption(v, "interval", 1000, (n) => n >= 10, "a number ≥ 10"),
+      progress: (note) => progress.update(() => note, true),
+    });
+    progress.done();
+    console.log(JSON.stringify(report));
+    return report.delivered_fraction === 1 ? 0 : 1;
+  },
+};
+
 const keygen: Command = {
   spec: {
     name: "grapevine keygen",
@@ -279,7 +317,7 @@ function replayArgs(flags: Record<string, string | boolean>, seed: number): stri
 }
 
 const COMMANDS: Record<string, Command> = { demo, "demo-tx": demoTx, keygen, sim };
-const BENCHES: Record<string, Command> = { size: benchSizeCommand, broadcast: benchBroadcastCommand };
+const BENCHES: Record<string, Command> = { size: benchSizeCommand, broadcast: benchBroadcastCommand, mesh: benchMeshCommand };
 
 /** The package's version, from the package.json next to the command (source or dist/). */
 export function version(): string {
@@ -306,6 +344,7 @@ Commands:
   bench size    the browser peer's bundle, minified and gzipped
   bench relay   one Node relay: links held, fan-out against a bare ws server, latency
   bench broadcast  signed-message ingest and peers flooding through a relay
+  bench mesh    N nodes in one process over loopback WebSockets: cost per delivery, idle cost
   fuzz          mutated frames of every type against a live engine (fuzz --help)
   help          this text
   --version     the package's version
@@ -337,7 +376,7 @@ export async function main(argv: string[]): Promise<number> {
       const [what, ...more] = rest;
       if (what === "relay") return await (await import("./bench-relay.ts")).benchRelayCommand(more);
       const bench = what === undefined ? undefined : BENCHES[what];
-      if (!bench) throw new UsageError(`bench: unknown benchmark ${what ?? "(none)"}; one of: size, relay, broadcast`);
+      if (!bench) throw new UsageError(`bench: unknown benchmark ${what ?? "(none)"}; one of: size, relay, broadcast, mesh`);
       return await runCommand(bench, more);
     }
     if (name === "fuzz") return await (await import("./fuzz.ts")).fuzzCommand(rest);

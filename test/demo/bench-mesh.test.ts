@@ -1,0 +1,15 @@
+import { describe, expect, it } from "vitest";
+import { runMeshBench } from "../../cli/bench-mesh.ts";
+
+describe("bench mesh (small)", () => {
+  it("links a seeded mesh over loopback, delivers every message and reports each figure", async () => {
+    const r = await runMeshBench({ nodes: 8, messages: 10, ratePerSecond: 50, payloadBytes: 100, seed: 3, close: 0, closeAfterTree: 0, idleMs: 500, intervalMs: 200 });
+    expect(r).toMatchObject({ bench: "broadcast-mesh", nodes: 8, messages: 10, seed: 3, delivered_fraction: 1 });
+    expect(r.connect_ms).toBeLessThan(120_000); // linked: every node holds every other's state
+    // Each message reached the 7 other nodes at least once; copies beyond one are the tree's redundancy.
+    expect(r.copies_per_delivery).toBeGreaterThanOrEqual(1);
+    expect(r.wire_bytes_per_delivery).toBeGreaterThan(100);
+    expect(r.raw_verify_us).toBeGreaterThan(0);
+    expect(r.latency_ms.to_all.p50).not.toBeNull();
+  }, 120_000);
+});
