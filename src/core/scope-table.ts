@@ -147,9 +147,12 @@ export class ScopeTable {
     if (mine.length) this.#send(now, link, p, SUBSCRIBE_FLAG.RESET, mine, []);
   }
 
+  /** The link is gone: its scopes run without it, and each scope its peer wanted is an `interest` lost. */
   linkDown(now: number, link: LinkId): void {
+    const p = this.#links.get(link);
     this.#links.delete(link);
     for (const s of this.#scopes.values()) s.linkDown(now, link);
+    for (const k of p?.wants ?? []) this.#emit({ type: "interest", linkId: link, peer: p!.peer, scope: fromHex(k), wanted: false });
   }
 
   /** A SUBSCRIBE or SCOPED frame. Throws a remote `GrapevineError` for a bad one. */

@@ -72,6 +72,8 @@ export class Scope {
       generation,
       send: (link, bytes) => host.send(link, encodeFrame({ type: FRAME.SCOPED, scope: id, frame: bytes })),
       usable: (link) => this.links.has(link) && host.usable(link),
+      // Changes say which scope they are in: one key name may live in many rooms.
+      emit: (e) => host.emit(e.type === "change" ? { type: "change", change: { ...e.change, scope: id } } : e),
     };
     this.store = new Store(selfKey, generation, host.options, id);
     this.broadcast = new Broadcast(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key);

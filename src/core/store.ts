@@ -32,6 +32,8 @@ export interface Change {
   value: Uint8Array | null;
   version: number;
   local: boolean;
+  /** The scope the key lives in (its id), for a change in a joined scope; absent for mesh-wide state. */
+  scope?: Uint8Array;
 }
 
 /** A delta that passed every check but its root's signature. */
