@@ -30,6 +30,7 @@ import { AdmissionGate, DEFAULT_RELAY_LIMITS, REFUSALS, resolveRelayLimits, type
 import { RelayCounters, renderPrometheus, type MetricFamily } from "./metrics.ts";
 import type { WebSocketConstructor } from "../src/transport/websocket.ts";
 import { keepDialed, type PeerDialer } from "./peers.ts";
+import { CarriedScopes } from "./carry.ts";
 import { SILENT_LOG, type RelayLog } from "./log.ts";
 import { clientAddress, type HeaderLookup, type ProxyHeader } from "./proxy.ts";
 
@@ -74,6 +75,8 @@ export interface RelayHealth {
   origins: number;
   /** Seconds since the relay started. */
   uptime: number;
+  /** Scopes (rooms, topics) carried for clients. */
+  scopes: number;
   /** Peer relays configured, and whether a link to each is up. */
   peers: { url: string; connected: boolean }[];
 }
@@ -110,11 +113,15 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   if (nodeOptions.deltaBytesMax === undefined && limits.frameBytesMax < DEFAULT_DELTA_BYTES_MAX + 1024) {
     nodeOptions.deltaBytesMax = Math.max(1, Math.floor(limits.frameBytesMax / 2));
   }
-  const node = await createNode({ ...nodeOptions, frameBytesMax: limits.frameBytesMax });
+  // A relay carries every room its clients are in: more scopes than a client node joins.
+  const node = await createNode({ scopesMax: RELAY_SCOPES_MAX, ...nodeOptions, frameBytesMax: limits.frameBytesMax });
   const relay = new Relay(node, limits, now ?? (() => performance.now()), { WebSocket: ctor, backoffMinMs, backoffMaxMs }, { trustProxy, log, admission: nodeOptions.admission });
   for (const url of peers) relay.addPeer(url);
   return relay;
 }
+
+/** Scopes a relay carries at most unless `scopesMax` is given (a client node's default is 1,024). */
+const RELAY_SCOPES_MAX = 8192;
 
 /** The engine's default `deltaBytesMax` (256 KiB). */
 const DEFAULT_DELTA_BYTES_MAX = 262_144;
@@ -151,6 +158,8 @@ export class Relay {
   #authority: string | null;
   /** The relay's log (`log` option). */
   readonly log: RelayLog;
+  /** The scopes (rooms, topics) the relay carries: those its clients joined. */
+  readonly scopes: CarriedScopes;
 
   /** @internal Use {@link createRelay}. */
   constructor(
@@ -180,6 +189,7 @@ export class Relay {
       closed: (link, reason) => this.#forget(link, reason),
       penalised: (link, points, reason) => this.log.warn("relay_penalty", { peer: link.peer, ip: link.ip, points, score: link.score, reason }),
     };
+    this.scopes = new CarriedScopes(node, (peer) => this.#trusted.has(peer), this.log);
     node.addEventListener("penalty", (e) => {
       const d = (e as CustomEvent<{ code: string; peer: string | null; message: string }>).detail;
       this.counters.reject(String(d.code).toLowerCase());
@@ -271,6 +281,7 @@ export class Relay {
       links: this.node.linkCount,
       origins: this.node.origins().length,
       uptime: Math.floor((this.#now() - this.#startedAt) / 1000),
+      scopes: this.scopes.count,
       peers: this.#dialers.map((d) => ({ url: d.url, connected: d.connected })),
     };
   }
@@ -282,6 +293,7 @@ export class Relay {
     const families: MetricFamily[] = [
       { name: "grapevine_links", help: "Open links (handshaking or authenticated).", type: "gauge", value: this.#links.size },
       { name: "grapevine_links_authenticated", help: "Links whose peer proved its key.", type: "gauge", value: this.node.linkCount },
+      { name: "grapevine_scopes", help: "Scopes (rooms, topics) carried for clients.", type: "gauge", value: this.scopes.count },
       { name: "grapevine_frames_in_total", help: "Frames received on relay links.", type: "counter", value: c.framesIn },
       { name: "grapevine_frames_out_total", help: "Frames sent on relay links.", type: "counter", value: c.framesOut },
       { name: "grapevine_bytes_in_total", help: "Bytes received on relay links.", type: "counter", value: c.bytesIn },
@@ -324,7 +336,7 @@ export class Relay {
         }
         const guarded = new GuardedLink(link, this.#host, { ip: "", peerRelay: url });
         const peer = await this.#attach(guarded);
-        if (peer) this.#trusted.add(peer);
+        if (peer) this.#trusted.add(peer), this.scopes.relayKnown(peer);
         return peer ? guarded : null;
       },
       failed: (reason, retryInMs) => this.log.info("peer_relay_retry", { url, reason: reason.slice(0, 200), retry_in_ms: Math.round(retryInMs) }),

@@ -217,8 +217,12 @@ export class Engine {
 
   // ------------------------------------------------------------------ inputs
 
-  /** A link to a peer is ready (for links with a handshake: after it). */
-  linkUp(now: number, linkId: LinkId, peer: Uint8Array | null = null): void {
+  /**
+   * A link to a peer is ready (for links with a handshake: after it). `resumed`: the link was
+   * taken over from an earlier run of this node without a handshake (the peer does not know this
+   * node restarted), so the peer is asked what it wants again.
+   */
+  linkUp(now: number, linkId: LinkId, peer: Uint8Array | null = null, resumed = false): void {
     this.#assertOpen();
     this.#observe(now);
     const o = this.options;
@@ -229,7 +233,7 @@ export class Engine {
     this.#broadcast.linkUp(now, linkId, peer);
     this.#membership.linkUp(now, linkId, peer);
     this.#sync.linkUp(now, linkId, peer);
-    this.#scopes.linkUp(now, linkId, peer);
+    this.#scopes.linkUp(now, linkId, peer, resumed);
   }
 
   /** A link is gone. */

@@ -134,7 +134,8 @@ export class ScopeTable {
     for (const s of this.#scopes.values()) s.store.forget(member, now);
   }
 
-  linkUp(now: number, link: LinkId, peer: Uint8Array | null): void {
+  /** A link came up: the peer is told this node's whole set (asked for its own when `resumed`). */
+  linkUp(now: number, link: LinkId, peer: Uint8Array | null, resumed = false): void {
     const o = this.#host.options;
     const rate = o.subscriptionChangesPerSecondMax;
     const depth = Math.max(2 * rate, o.scopesPerLinkMax);
@@ -144,7 +145,7 @@ export class ScopeTable {
     };
     this.#links.set(link, p);
     const mine = [...this.#scopes.values()].filter((s) => s.leavingUntil === null).map((s) => s.key);
-    if (mine.length) this.#send(now, link, p, SUBSCRIBE_FLAG.RESET, mine, []);
+    if (mine.length || resumed) this.#send(now, link, p, SUBSCRIBE_FLAG.RESET | (resumed ? SUBSCRIBE_FLAG.ASK : 0), mine, []);
   }
 
   /** The link is gone: its scopes run without it, and each scope its peer wanted is an `interest` lost. */
@@ -197,6 +198,21 @@ export class ScopeTable {
     p.wants = next;
     for (const k of next) if (!before.has(k)) this.#interest(now, link, p, k, true);
     for (const k of before) if (!next.has(k)) this.#interest(now, link, p, k, false);
+    if (f.flags & SUBSCRIBE_FLAG.ASK) this.#answerAsk(now, link, p);
+  }
+
+  /**
+   * The peer lost what it knew of this link's subscriptions: it is sent this node's whole set,
+   * within the same change budget as any subscription change (a peer asking again and again gets
+   * at most `subscriptionChangesPerSecondMax` ids a second; past the budget the ask is dropped,
+   * since a peer that keeps asking has had an answer).
+   */
+  #answerAsk(now: number, link: LinkId, p: PeerScopes): void {
+    const mine = [...this.#scopes.values()].filter((s) => s.leavingUntil === null).map((s) => s.key);
+    if (Math.floor(p.changesOut.room(now)) < Math.max(1, mine.length)) return;
+    p.add.clear();
+    p.remove.clear();
+    this.#send(now, link, p, SUBSCRIBE_FLAG.RESET, mine, []);
   }
 
   #interest(now: number, link: LinkId, p: PeerScopes, key: string, wanted: boolean): void {

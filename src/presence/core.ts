@@ -17,6 +17,7 @@
  */
 
 import type { ChangeEvent, GrapevineNode } from "../runtime/node.ts";
+import type { ScopeHandle } from "../runtime/scopes.ts";
 import { bytesEqual as sameBytes } from "../bytes.ts";
 import { nodeIdFromText } from "../crypto/identity.ts";
 import { userCredentialToWire, type UserCredential, type UserCredentialWire } from "../runtime/credential.ts";
@@ -103,6 +104,8 @@ export class RoomCore<S = unknown> {
   user: string;
   #authorityKey: Uint8Array | null;
   #node: GrapevineNode;
+  /** The room's scope (`room/<id>`): its members' presence and messages, and nobody else's. */
+  #scope: ScopeHandle;
   #verifier: UserVerifier;
   #onDisposed: () => void;
   #handles = new Set<HandleSink<S>>();
@@ -142,9 +145,10 @@ export class RoomCore<S = unknown> {
       broadcastTtlMs: positive(options.broadcastTtlMs, 10_000, "broadcastTtlMs"),
     };
     this.id = id;
-    this.key = `presence/${id}`;
+    this.key = "presence";
     this.topic = `room/${id}`;
     this.#node = node;
+    this.#scope = node.scope(this.topic); // RangeError past scopesMax, before anything is held
     this.#verifier = verifier;
     this.#onDisposed = onDisposed;
     this.#off.push(node.on("change", (c) => this.#onChange(c)));
@@ -156,9 +160,9 @@ export class RoomCore<S = unknown> {
       this.#sweepTimer = setInterval(() => this.#sweep(), Math.max(250, Math.min(this.limits.timeoutMs / 2, 10_000)));
       (this.#sweepTimer as { unref?: () => void }).unref?.();
     }
-    for (const origin of node.origins()) {
+    for (const origin of this.#scope.origins()) {
       if (origin === node.id) continue;
-      const v = node.get(this.key, origin);
+      const v = this.#scope.get(this.key, origin);
       if (v !== undefined) this.#receive(origin, v, false);
     }
     this.#resync();
@@ -267,7 +271,7 @@ export class RoomCore<S = unknown> {
     this.#written = null;
     if (this.#disposed) return;
     try {
-      this.#node.delete(this.key);
+      this.#scope.delete(this.key);
     } catch {
       // the node is closed: its farewell says it all
     }
@@ -298,7 +302,7 @@ export class RoomCore<S = unknown> {
     if (this.#written?.bytes === bytes) return;
     this.#written = { bytes, at: Date.now() };
     try {
-      this.#node.set(this.key, value);
+      this.#scope.set(this.key, value);
     } catch {
       // the node closed since: nothing left to write to
     }
@@ -307,7 +311,7 @@ export class RoomCore<S = unknown> {
   // ---------------------------------------------------------------- others
 
   #onChange(c: ChangeEvent): void {
-    if (c.key !== this.key || c.origin === this.#node.id) return;
+    if (c.scope !== this.topic || c.key !== this.key || c.origin === this.#node.id) return;
     if (c.deleted) return this.#remove(c.origin, "left");
     this.#receive(c.origin, c.value, true);
   }
@@ -582,7 +586,7 @@ export class RoomCore<S = unknown> {
     for (const h of [...this.#handles]) h._message(message);
   }
 
-  /** Stops everything; the key is left as it is (the node's farewell or the last leave handled it). */
+  /** Stops everything and lets go of the room's scope (this node's key there goes with the scope's farewell). */
   dispose(): void {
     this.#dispose();
   }
@@ -596,6 +600,7 @@ export class RoomCore<S = unknown> {
     this.#sweepTimer = null;
     this.#writeTimer = this.#timeoutTimer = this.#syncTimer = this.#expiryTimer = this.#settleTimer = null;
     this.#pending.clear();
+    this.#scope.close(); // the last hold leaves the room's scope: the member's key goes with its farewell
     this.#onDisposed();
   }
 }

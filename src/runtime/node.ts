@@ -46,6 +46,7 @@ import type { MemberState } from "../core/claims.ts";
 import { RoomRegistry } from "../presence/registry.ts";
 import type { Room, RoomOptions } from "../presence/room.ts";
 import { type AdmissionPolicy, type HandshakeConfig, runHandshake } from "./handshake.ts";
+import { ScopeHandle, ScopeHolds, type ScopeHost } from "./scopes.ts";
 
 export { PROTOCOL_VERSION };
 
@@ -162,6 +163,8 @@ export interface ChangeEvent {
   version: number;
   /** Made by this node. */
   local: boolean;
+  /** The scope the key lives in (its name, or its id in hex when joined by id); null for the mesh-wide map. */
+  scope: string | null;
 }
 
 /**
@@ -196,6 +199,8 @@ export interface NodeEventMap {
   equivocation: { origin: string; generation: number; version: number };
   /** Membership wants a link to `peer` (the active view is short); `url` is where it says it listens (its `addr`). */
   "want-link": { peer: string; url: string };
+  /** The peer of a link started (`wanted`) or stopped wanting a scope (id in hex); relays follow their clients' interest. */
+  interest: { link: number; peer: string | null; scope: string; wanted: boolean };
   /** The node closed. */
   close: undefined;
 }
@@ -370,7 +375,38 @@ export class GrapevineNode extends EventTarget {
     this.id = nodeIdToText(keyPair.publicKey);
     this.engine = new Engine({ publicKey: keyPair.publicKey, generation, random: seededRng(seed), now: monotonicNow(), options });
     this.#valueLimits = { ...DEFAULT_DECODE_LIMITS, frameBytesMax: this.engine.options.valueBytesMax, bytesLengthMax: this.engine.options.valueBytesMax };
+    const engine = this.engine;
+    this.#scopeHost = {
+      engine,
+      now: monotonicNow,
+      pump: () => this.#pump(),
+      encode,
+      decode: (bytes) => decode(bytes, this.#valueLimits),
+      assertOpen: () => this.#assertOpen(),
+    };
+    this.#scopes = new ScopeHolds(this.#scopeHost);
     this.#pump();
+  }
+
+  #scopeHost: ScopeHost;
+  #scopes: ScopeHolds;
+
+  /**
+   * Joins the scope `name` — a room (`room/<id>`) or a topic — or takes another hold on it, and
+   * returns a handle on it: keys written there reach only the nodes that joined it, and only they
+   * send this node its state and messages. The node stays in the scope while any handle (or topic
+   * subscription, or presence room) holds it; `close()` the handle to let go. Throws `RangeError`
+   * past `scopesMax`. A 16-byte scope id may be given instead of a name (what relays do).
+   *
+   * @example
+   * ```ts
+   * const doc = node.scope("room/doc-42");
+   * doc.set("selection", [3, 9]);
+   * doc.close();
+   * ```
+   */
+  scope(name: string | Uint8Array): ScopeHandle {
+    return new ScopeHandle(this.#scopeHost, this.#scopes, name);
   }
 
   /** Engine options in force. */
@@ -459,7 +495,7 @@ export class GrapevineNode extends EventTarget {
   adopt(link: Link, peer: string): LinkHandle {
     this.#assertOpen();
     const key = nodeIdFromText(peer); // a bad id throws before anything is registered
-    return this.#attach(this.#newEntry(link), key);
+    return this.#attach(this.#newEntry(link), key, true);
   }
 
   /**
@@ -474,14 +510,14 @@ export class GrapevineNode extends EventTarget {
   }
 
   /** Makes an authenticated link part of the mesh: the engine hears of it and gossip starts. */
-  #attach(entry: LinkEntry, peer: Uint8Array): LinkHandle {
+  #attach(entry: LinkEntry, peer: Uint8Array, resumed = false): LinkHandle {
     const link = entry.link;
     entry.peer = peer;
     entry.peerText = nodeIdToText(peer);
     entry.up = true;
     link.onmessage = (bytes) => this.#onFrame(entry, bytes);
     link.onclose = (reason) => this.#linkGone(entry, entry.closeReason ?? reason);
-    this.engine.linkUp(monotonicNow(), entry.id, peer);
+    this.engine.linkUp(monotonicNow(), entry.id, peer, resumed);
     this.#pump();
     this.dispatchEvent(new CustomEvent("link", { detail: { peer: entry.peerText, link: entry.id, up: true } }));
     return {
@@ -649,21 +685,35 @@ export class GrapevineNode extends EventTarget {
     arg?: ((message: BroadcastMessage) => void) | { bufferMax?: number; signal?: AbortSignal },
   ): (() => void) | AsyncIterableIterator<BroadcastMessage> {
     if (typeof what === "function") return this.#listen("change", what);
-    if (typeof what !== "string") throw new TypeError("subscribe takes a listener or a topic");
-    if (typeof arg === "function") return this.#listen<BroadcastMessage>("message", (m) => m.topic === what && arg(m));
-    return this.#iterate<BroadcastMessage>("message", (m) => m.topic === what, arg ?? {});
+    if (typeof what !== "string" || what.length === 0) throw new TypeError("subscribe takes a listener or a topic");
+    // A subscription holds the topic's scope: its messages come here while any subscription lasts.
+    const key = this.#closed ? null : this.#scopes.hold(what);
+    let held = key !== null;
+    const release = () => {
+      if (held) (held = false), this.#scopes.release(key!);
+    };
+    if (typeof arg === "function") {
+      const off = this.#listen<BroadcastMessage>("message", (m) => m.topic === what && arg(m));
+      return () => (off(), release());
+    }
+    return this.#iterate<BroadcastMessage>("message", (m) => m.topic === what, arg ?? {}, release);
   }
 
   /**
    * Publishes `payload` (any CBOR-encodable value) on `topic`: signed by this node, valid for
-   * `ttlMs` (default `messageTtlMs`), delivered once to every subscriber on every node, this one
-   * included (with `local: true`).
+   * `ttlMs` (default `messageTtlMs`), delivered once to every subscriber of the topic on every node,
+   * this one included when it subscribes (with `local: true`). A topic is a scope: its messages
+   * travel only among the nodes that subscribe; a node that does not publishes through up to
+   * `fanout` peers that do, without becoming a subscriber. Returns false when neither this node
+   * nor any peer wants the topic (nothing was sent).
    */
-  publish(topic: string, payload: unknown, options: { ttlMs?: number } = {}): void {
+  publish(topic: string, payload: unknown, options: { ttlMs?: number } = {}): boolean {
     this.#assertOpen();
+    if (typeof topic !== "string" || topic.length === 0) throw new TypeError("topic must be a non-empty string");
     if (payload === undefined) throw new TypeError("payload must not be undefined");
-    this.engine.publish(monotonicNow(), topic, encode(payload), options.ttlMs);
+    const sent = this.engine.publishScoped(monotonicNow(), topic, encode(payload), options.ttlMs);
     this.#pump();
+    return sent;
   }
 
   /**
@@ -684,7 +734,7 @@ export class GrapevineNode extends EventTarget {
     return () => this.removeEventListener(type, h);
   }
 
-  #iterate<T>(type: string, filter: (detail: T) => boolean, options: { bufferMax?: number; signal?: AbortSignal }): AsyncIterableIterator<T> {
+  #iterate<T>(type: string, filter: (detail: T) => boolean, options: { bufferMax?: number; signal?: AbortSignal }, onFinish?: () => void): AsyncIterableIterator<T> {
     const max = options.bufferMax ?? 1024;
     const buffer: T[] = [];
     let wake: (() => void) | null = null;
@@ -693,6 +743,7 @@ export class GrapevineNode extends EventTarget {
       if (done) return;
       done = true;
       unsubscribe();
+      onFinish?.();
       options.signal?.removeEventListener("abort", finish);
       this.removeEventListener("close", finish);
       wake?.();
@@ -878,6 +929,9 @@ export class GrapevineNode extends EventTarget {
         if (entry) this.#closeLink(entry, CLOSE_CODE.NORMAL, ev.reason);
         return;
       }
+      case "interest":
+        this.dispatchEvent(new CustomEvent("interest", { detail: { link: ev.linkId, peer: ev.peer ? nodeIdToText(ev.peer) : null, scope: toHex(ev.scope), wanted: ev.wanted } }));
+        return;
       case "want-link":
         // Only members that say where they listen can be dialed from here.
         if (ev.addr !== null) this.dispatchEvent(new CustomEvent("want-link", { detail: { peer: nodeIdToText(ev.peer), url: ev.addr } }));
@@ -1065,6 +1119,6 @@ export class GrapevineNode extends EventTarget {
         value = c.value; // authenticated bytes that are not CBOR: hand them over raw
       }
     }
-    return { origin: nodeIdToText(c.origin), key: c.key, value, deleted: c.value === null, version: c.version, local: c.local };
+    return { origin: nodeIdToText(c.origin), key: c.key, value, deleted: c.value === null, version: c.version, local: c.local, scope: c.scope ? this.#scopes.label(c.scope) : null };
   }
 }

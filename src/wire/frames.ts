@@ -21,6 +21,11 @@ export const FRAME = Object.freeze({ DIGEST: 1, DELTA: 2, TREE: 3, GOSSIP: 4, IH
 export const SUBSCRIBE_FLAG = Object.freeze({
   /** The list is the sender's whole set of scopes (sent when a link comes up), not a change. */
   RESET: 1,
+  /**
+   * Send me your whole set (a RESET): the sender lost what it knew of this link's subscriptions —
+   * a node that took the link over without a handshake (`adopt`, after a restart).
+   */
+  ASK: 2,
 });
 
 /** Digest flags. */

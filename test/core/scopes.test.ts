@@ -4,7 +4,9 @@ import { toHex } from "../../src/bytes.ts";
 import { frameLimitsFor } from "../../src/core/engine.ts";
 import { DEFAULT_OPTIONS } from "../../src/core/options.ts";
 import { scopeIdOf } from "../../src/core/scopes.ts";
-import { decodeFrame, encodeFrame, FRAME } from "../../src/wire/frames.ts";
+import { decodeFrame, encodeFrame, FRAME, SUBSCRIBE_FLAG } from "../../src/wire/frames.ts";
+import { Engine } from "../../src/core/engine.ts";
+import { seededRng } from "../../src/core/random.ts";
 import { dec, enc, World } from "./harness.ts";
 
 const LIMITS = frameLimitsFor(DEFAULT_OPTIONS);
@@ -152,5 +154,29 @@ describe("scopes", () => {
     for (let t = 0; t < 40; t++) await w.round(100);
     expect(w.penalties()).toEqual([]);
     for (const id of ids) expect(w.engines[0].scope(id)!.links).toBe(1);
+  });
+
+  it("a node that took a link over after a restart asks the peer what it wants, and is told at once; asks past the budget go unanswered", async () => {
+    const w = new World(2, { intervalMs: 300, membership: false });
+    w.link(0, 1);
+    w.engines[1].joinScope(w.now, A);
+    await w.settle();
+    expect(w.engines[0].scope(A)).toBeUndefined();
+    // Node 0 restarts on the same transport (a hibernated relay): a fresh engine, the link adopted.
+    w.engines[0] = new Engine({ publicKey: w.keys[0].publicKey, generation: 2, random: seededRng(7), now: w.now, options: { intervalMs: 300, membership: false } });
+    w.engines[0].linkUp(w.now, 1, w.keys[1].publicKey, true);
+    const before = w.events.length;
+    await w.settle();
+    const interest = w.events.slice(before).filter((x) => x.node === 0 && x.event.type === "interest");
+    expect(interest.map((x) => toHex((x.event as { scope: Uint8Array }).scope))).toEqual([toHex(A)]);
+    // A peer asking without pause gets at most the change budget's worth of answers.
+    const sent: number[] = [];
+    w.filter = (from, _to, bytes) => (from === 1 && bytes[1] === 0x18 && bytes[2] === FRAME.SUBSCRIBE && sent.push(bytes.length), true);
+    const ask = encodeFrame({ type: FRAME.SUBSCRIBE, flags: SUBSCRIBE_FLAG.RESET | SUBSCRIBE_FLAG.ASK, add: [], remove: [] });
+    for (let k = 0; k < 1000; k++) w.engines[1].receive(w.now, 0, ask);
+    await w.settle();
+    // Answered while the budget lasts (a burst of its depth), then not: 1,000 asks buy far fewer answers.
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.length).toBeLessThanOrEqual(Math.max(2 * DEFAULT_OPTIONS.subscriptionChangesPerSecondMax, DEFAULT_OPTIONS.scopesPerLinkMax));
   });
 });
