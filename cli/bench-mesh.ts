@@ -25,6 +25,7 @@ import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { WebSocketServer } from "ws";
 import { createNode, type GrapevineNode } from "../mod.ts";
 import { deriveSeed, randomBelow, seededRng } from "../src/core/random.ts";
+import { scopeIdOf } from "../src/core/scopes.ts";
 import { createSignatureSuite, keyPairFromSeed } from "../src/crypto/ed25519.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
 import { nodeWebSocket } from "../src/transport/ws-node.ts";
@@ -84,6 +85,7 @@ interface Percentiles {
 }
 
 const NETWORK = "bench-mesh";
+const BENCH_SCOPE = scopeIdOf("bench");
 
 function pct(values: number[], q: number): number | null {
   if (!values.length) return null;
@@ -133,6 +135,23 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   }
   // Each node writes one key, so "linked" can be judged by every node holding every other's state.
   nodes.forEach((x, i) => x.set("up", i));
+  // Every node subscribes before it links, so the topic's swarm forms with the links. Warm-up
+  // messages (payload byte 2 set to 1) shape the tree and are not counted.
+  const firstAt = new Map<string, number>();
+  const arrivals = new Map<string, number[]>();
+  let deliveries = 0;
+  const live = new Set(nodes.map((_, i) => i));
+  nodes.forEach((node, i) => node.subscribe("bench", (m) => {
+    if (!live.has(i) || (m.payload as Uint8Array)[2] === 1) return;
+    const at = performance.now();
+    if (m.local) firstAt.set(m.id, at);
+    else {
+      deliveries++;
+      let a = arrivals.get(m.id);
+      if (!a) arrivals.set(m.id, (a = []));
+      a.push(at);
+    }
+  }));
   const servers = await Promise.all(nodes.map(listen));
   // A seeded random graph: node i dials 4–6 others it is not linked to yet.
   const edges = new Set<string>();
@@ -174,21 +193,6 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   const idleBytes = (traffic() - bytes0) / (o.idleMs / 1000);
 
   // Publishing.
-  const firstAt = new Map<string, number>();
-  const arrivals = new Map<string, number[]>();
-  let deliveries = 0;
-  const live = new Set(nodes.map((_, i) => i));
-  nodes.forEach((node, i) => node.subscribe("bench", (m) => {
-    if (!live.has(i)) return;
-    const at = performance.now();
-    if (m.local) firstAt.set(m.id, at);
-    else {
-      deliveries++;
-      let a = arrivals.get(m.id);
-      if (!a) arrivals.set(m.id, (a = []));
-      a.push(at);
-    }
-  }));
   const payload = new Uint8Array(o.payloadBytes);
   const closeSome = async (fraction: number) => {
     const k = Math.floor(fraction * n);
@@ -202,7 +206,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   let closed = 0;
   if (o.closeAfterTree > 0) {
     for (let k = 0; k < 5; k++) {
-      nodes[[...live][randomBelow(rng, live.size)]].publish("warmup", payload);
+      nodes[[...live][randomBelow(rng, live.size)]].publish("bench", new Uint8Array(o.payloadBytes).fill(1)); // byte 2 is 1: warm-up
       await sleep(200);
     }
     await sleep(1000);
@@ -215,7 +219,8 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     let ihaveIds = 0;
     let grafts = 0;
     for (const i of live) {
-      const s = nodes[i].engine.broadcast.stats;
+      // The topic's own tree (a scope); the mesh-wide tree carries nothing here.
+      const s = nodes[i].engine.scope(BENCH_SCOPE)!.broadcast.stats;
       copies += s.payloadsReceived;
       ihaveIds += s.ihaveIdsSent;
       grafts += s.graftsSent;

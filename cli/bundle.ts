@@ -77,6 +77,7 @@ export const PAGES: Readonly<Record<string, string>> = Object.freeze({
   "dashboard/app": "dashboard-app.js",
   "dashboard/tx-app": "tx-app.js",
   "presence/app": "presence-app.js",
+  "presence/react-main": "presence-react.js",
 });
 
 /** Where the build writes the page bundle of `stem`. */

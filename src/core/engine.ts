@@ -384,11 +384,12 @@ export class Engine {
     this.#broadcast.publish(now, this.id, topic, payload, ttlMs);
   }
 
-  /** Says farewell: own keys are deleted and the farewell root is gossiped; no writes afterwards. */
+  /** Says farewell: own keys are deleted, in every joined scope too, and the farewell roots are gossiped; no writes afterwards. */
   leave(now: number): void {
     this.#assertOpen();
     this.#observe(now);
     this.#sync.leave();
+    for (const s of [...this.#scopes.values()]) this.#scopes.leave(now, s.id, 2 * this.options.intervalMs);
     this.#membership.leave(now);
   }
 

@@ -179,4 +179,16 @@ describe("scopes", () => {
     expect(sent.length).toBeGreaterThan(0);
     expect(sent.length).toBeLessThanOrEqual(Math.max(2 * DEFAULT_OPTIONS.subscriptionChangesPerSecondMax, DEFAULT_OPTIONS.scopesPerLinkMax));
   });
+
+  it("a node's farewell deletes its keys in every scope it joined, not only the mesh-wide ones", async () => {
+    const { w } = await twoRooms();
+    w.engines[0].set(w.now, "presence", enc("ada"), A);
+    for (let r = 0; r < 4; r++) await w.round(300);
+    expect(dec(w.engines[1].scope(A)!.store.get(w.engines[0].store.selfId, "presence"))).toBe("ada");
+    w.engines[0].leave(w.now);
+    for (let r = 0; r < 4; r++) await w.round(300);
+    expect(w.engines[1].scope(A)!.store.get(w.engines[0].store.selfId, "presence") ?? null).toBeNull();
+    const deleted = w.events.filter((x) => x.node === 1 && x.event.type === "change" && x.event.change.key === "presence" && x.event.change.value === null);
+    expect(deleted.length).toBe(1);
+  });
 });

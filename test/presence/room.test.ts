@@ -5,6 +5,8 @@ import { createMemoryLinkPair, createNode, type GrapevineNode, type NodeOptions 
 import type { PresenceEvent, Room } from "../../src/presence/room.ts";
 import { keyPair } from "../core/harness.ts";
 import { until } from "../relay/helpers.ts";
+import { CarriedScopes } from "../../relay/carry.ts";
+import { SILENT_LOG } from "../../relay/log.ts";
 
 const FAST: NodeOptions = { network: "presence", intervalMs: 50, probeIntervalMs: 100, probeTimeoutMs: 50, memberGossipIntervalMs: 20 };
 
@@ -22,6 +24,11 @@ async function node(i: number, options: NodeOptions = {}): Promise<GrapevineNode
 async function link(a: GrapevineNode, b: GrapevineNode): Promise<void> {
   const [x, y] = createMemoryLinkPair();
   await Promise.all([a.connect(x), b.connect(y)]);
+}
+
+/** `n` carries the rooms its peers join, as a relay does (a room's members are one swarm through it). */
+function carry(n: GrapevineNode): void {
+  new CarriedScopes(n, () => false, SILENT_LOG);
 }
 
 /** Records a room's presence events. */
@@ -87,6 +94,7 @@ describe("presence", () => {
     const a = await node(5);
     const b = await node(6);
     const c = await node(7);
+    carry(b);
     await link(a, b);
     await link(b, c);
     const ra = a.room("r", { presence: "a", timeoutMs: 1500 });
@@ -149,10 +157,11 @@ describe("presence", () => {
     const log = record(ra);
     await until(() => ra.presence.others.length === 1, 3000, "b present");
     await until(() => log.some((e) => e.type === "sync"), 3000, "synced");
-    b.set("presence/r", { s: "y".repeat(200), u: b.id }); // larger than a's room allows
+    const raw = b.scope("room/r"); // the room's key written past the room's API
+    raw.set("presence", { s: "y".repeat(200), u: b.id }); // larger than a's room allows
     await until(() => log.some((e) => e.type === "leave"), 3000, "evicted");
     expect(first(log, "leave").reason).toBe("evicted");
-    b.set("presence/r", { s: "fine", u: b.id });
+    raw.set("presence", { s: "fine", u: b.id });
     await until(() => ra.presence.others.length === 1, 3000, "back");
   });
 
@@ -175,6 +184,7 @@ describe("presence", () => {
     const a = await node(17);
     const b = await node(18);
     const c = await node(19);
+    carry(b);
     await link(a, b);
     await link(b, c);
     const ra = a.room("r", { user: "ann" });
@@ -194,7 +204,9 @@ describe("presence", () => {
       { type: "cursor", payload: { x: 2 }, peer: a.id, user: "ann", verified: false },
     ]);
     expect(mine).toEqual([]);
-    expect(c.get("presence/r", a.id)).toBeUndefined(); // a never entered the room's presence
+    const scope = c.scope("room/r");
+    expect(scope.get("presence", a.id)).toBeUndefined(); // a never entered the room's presence
+    scope.close();
     expect(ra.presence.self).toBeNull();
   });
 });
@@ -204,6 +216,7 @@ describe("presence of members that membership does not know", () => {
     const r = await node(80);
     const a = await node(81);
     const b = await node(82, { membersMax: 1 }); // a full member table: b learns of a only through state
+    carry(r);
     await link(r, a);
     await link(r, b);
     const rb = b.room("x", { presence: "b", timeoutMs: 1500 });

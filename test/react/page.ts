@@ -21,7 +21,7 @@ const rv = {
     node = await createNode({ network: o.network, ...o.fast });
     const room = node.room.bind(node);
     node.room = ((id: string, options?: object) => (opens++, room(id, options))) as typeof node.room;
-    node.on("change", (c) => void (c.local && c.key === `presence/${o.room}` && writes[c.deleted ? "deleted" : "set"]++));
+    node.on("change", (c) => void (c.local && c.scope === `room/${o.room}` && c.key === "presence" && writes[c.deleted ? "deleted" : "set"]++));
     dial(node, o.url);
     props = { node, user: "react-user", me: { name: o.name, color: "#30638e" }, room: o.room };
     rv.mount();
