@@ -29,6 +29,8 @@ import type { Link } from "../src/transport/link.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
 import { nodeWebSocketWith, wsReceiveLimits } from "../src/transport/ws-node.ts";
 import { Histogram, MARKER } from "./bench-relay.ts";
+import { scopeIdOf } from "../src/core/scopes.ts";
+import { encodeFrame, FRAME, SUBSCRIBE_FLAG } from "../src/wire/frames.ts";
 
 const FRAME_BYTES_MAX = 1_048_576;
 const random = (n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n));
@@ -183,7 +185,7 @@ function clientRole(): void {
         while (next < count) {
           next++;
           try {
-            const link = await openLink(url, authenticate, network);
+            const link = await openLink(url, authenticate, network, kind === "subscriber");
             link.onmessage = kind === "subscriber" ? subscriber(t) : () => void t.frames++;
             link.onclose = () => void t.closed++;
             links.push(link);
@@ -225,11 +227,15 @@ function clientRole(): void {
  * Opens one link to `url`. `authenticate`: runs the handshake with a new key pair (resolves when
  * both proofs verified); else resolves once the socket is open.
  */
-async function openLink(url: string, authenticate: boolean, network: string): Promise<Link> {
+/** The bench topic's scope: a subscriber link wants it, so the relay carries the topic to it. */
+const BENCH_SUBSCRIBE = encodeFrame({ type: FRAME.SUBSCRIBE, flags: SUBSCRIBE_FLAG.RESET, add: [scopeIdOf("bench")], remove: [] });
+
+async function openLink(url: string, authenticate: boolean, network: string, subscribe = false): Promise<Link> {
   const socket = new WS(url);
   const link = websocketLink(socket, { frameBytesMax: FRAME_BYTES_MAX });
   if (authenticate) {
     await runHandshake(link, handshakeConfig(network));
+    if (subscribe) link.send(BENCH_SUBSCRIBE);
     return link;
   }
   await new Promise<void>((resolve, reject) => {
@@ -306,7 +312,7 @@ async function publisherStart(req: Request): Promise<Record<string, unknown>> {
     send = (seq) => link.send(payload(frameBytes, seq));
     closeSender = async () => link.close("bench done");
   }
-  const probe = await openLink(url, mode === "relay", network);
+  const probe = await openLink(url, mode === "relay", network, mode === "relay");
   const p: Publisher = { send, probe, acked: 0, frameBytes: 0, close: async () => {
     probe.close("bench done");
     await closeSender();
