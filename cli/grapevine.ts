@@ -19,6 +19,7 @@ import type { GossipMode } from "../src/core/options.ts";
 import { insecureHashSuite } from "../src/sim/hash-suite.ts";
 import { runBroadcast, runPartition, runReconcile, runSpread, type ScenarioOptions } from "../src/sim/scenarios.ts";
 import { plotInformed } from "../src/sim/svg.ts";
+import { ROOMS_DEFAULTS, runRooms } from "../src/sim/rooms.ts";
 import { type CommandSpec, helpText, intOption, numberOption, parseCommand, stringOption, UsageError, type Values } from "./args.ts";
 import { countingSuite, Progress } from "./progress.ts";
 import { MEMBERSHIP_FLAGS, MEMBERSHIP_HELP, runMembershipCli } from "./sim-membership.ts";
@@ -212,7 +213,7 @@ const keygen: Command = {
 };
 
 const SIM_OPTIONS: CommandSpec["options"] = {
-  scenario: { type: "string", value: "NAME", help: "spread (default) | partition | reconcile | broadcast | membership" },
+  scenario: { type: "string", value: "NAME", help: "spread (default) | partition | reconcile | broadcast | membership | rooms" },
   nodes: { type: "string", value: "N", help: "number of nodes, ≥ 2 (default 1000; partition 200)" },
   fanout: { type: "string", value: "K", help: "peers per round (default 3)" },
   mode: { type: "string", value: "M", help: "push | pull | pushpull (default pushpull)" },
@@ -228,6 +229,17 @@ const SIM_OPTIONS: CommandSpec["options"] = {
   rate: { type: "string", value: "R", help: "broadcast scenario: messages per second (default 50)" },
   crash: { type: "string", value: "F", help: "broadcast scenario: fraction crashed just before publishing (default 0)" },
   "payload-bytes": { type: "string", value: "B", help: "broadcast scenario: payload size (default 200)" },
+  rooms: { type: "string", value: "N", help: "rooms scenario: rooms, sizes Zipf-like in [size-min, size-max] (default 1000; nodes default 10000)" },
+  relays: { type: "string", value: "N", help: "rooms scenario: relays, in a full mesh; each client links to 1–2 (default 20)" },
+  duration: { type: "string", value: "MS", help: "rooms scenario: measured virtual time after the join phase (default 20000)" },
+  "join-ms": { type: "string", value: "MS", help: "rooms scenario: join phase (default 6000)" },
+  "cursor-rate": { type: "string", value: "R", help: "rooms scenario: cursors per second per member (default 5)" },
+  "presence-ms": { type: "string", value: "MS", help: "rooms scenario: presence rewritten every MS (default 5000)" },
+  "size-min": { type: "string", value: "N", help: "rooms scenario: smallest room (default 2)" },
+  "size-max": { type: "string", value: "N", help: "rooms scenario: largest room (default 200)" },
+  "client-links": { type: "string", value: "N", help: "rooms scenario: extra client–client links (default: clients / 50)" },
+  baseline: { type: "string", value: "L", help: "rooms scenario: reference rooms run alone: largest,median (default) | largest | median | none" },
+  "log-progress": { type: "boolean", help: "rooms scenario: a progress line per virtual second on stderr, even when not a terminal" },
   svg: { type: "string", value: "FILE", help: "spread scenario: write a plot of the informed fraction per round" },
   json: { type: "boolean", help: "print only the seed line and one JSON line" },
 };
@@ -246,7 +258,7 @@ const sim: Command = {
 async function runSim(v: Values): Promise<number> {
   const flags: Record<string, string | boolean> = {};
   for (const [k, value] of Object.entries(v)) if (value !== undefined && !Array.isArray(value)) flags[k] = value;
-  const scenario = stringOption(v, "scenario", "spread", ["spread", "partition", "reconcile", "broadcast", "membership"]);
+  const scenario = stringOption(v, "scenario", "spread", ["spread", "partition", "reconcile", "broadcast", "membership", "rooms"]);
   const mode = stringOption(v, "mode", "pushpull", ["push", "pull", "pushpull"]) as GossipMode;
   const seed = v.seed !== undefined ? numberOption(v, "seed", 0, Number.isSafeInteger, "an integer") : Math.floor(Math.random() * 2 ** 31);
   const cryptoName = stringOption(v, "crypto", "ed25519", ["ed25519", "insecure-hash"]);
@@ -259,7 +271,7 @@ async function runSim(v: Values): Promise<number> {
   const suite = progress.enabled ? countingSuite(base, counts, draw) : base;
   console.log(`seed: ${seed}  (replay: grapevine sim ${replayArgs(flags, seed)})`);
   const o: ScenarioOptions = {
-    nodes: intOption(v, "nodes", scenario === "partition" ? 200 : 1000, 2),
+    nodes: intOption(v, "nodes", scenario === "partition" ? 200 : scenario === "rooms" ? ROOMS_DEFAULTS.nodes : 1000, 2),
     fanout: intOption(v, "fanout", 3, 1),
     mode,
     loss: numberOption(v, "loss", 0, (n) => n >= 0 && n < 1, "a number in [0, 1)"),
@@ -294,6 +306,8 @@ async function runSim(v: Values): Promise<number> {
         crash: numberOption(v, "crash", 0, (n) => n >= 0 && n < 1, "a number in [0, 1)"),
         payloadBytes: intOption(v, "payload-bytes", 200, 2, 65_536),
       });
+    } else if (scenario === "rooms") {
+      report = await runRoomsCli(v, o, progress);
     } else if (scenario === "partition") {
       report = await runPartition(o, numberOption(v, "partition-ms", 60_000, (n) => n >= 0, "a number ≥ 0"));
     } else {
@@ -307,6 +321,28 @@ async function runSim(v: Values): Promise<number> {
   }
   console.log(JSON.stringify(report));
   return 0;
+}
+
+async function runRoomsCli(v: Values, o: ScenarioOptions, progress: Progress): Promise<object> {
+  const d = ROOMS_DEFAULTS;
+  const baseline = stringOption(v, "baseline", "largest,median", ["largest,median", "median,largest", "largest", "median", "none"]);
+  const log = v["log-progress"] === true;
+  return runRooms({
+    ...o,
+    intervalMs: numberOption(v, "interval", d.intervalMs, (n) => n > 0, "a positive number"),
+    rooms: intOption(v, "rooms", d.rooms, 1),
+    relays: intOption(v, "relays", d.relays, 1),
+    durationMs: numberOption(v, "duration", d.durationMs, (n) => n >= 200, "a number ≥ 200"),
+    joinMs: numberOption(v, "join-ms", d.joinMs, (n) => n >= 0, "a number ≥ 0"),
+    cursorsPerSecond: intOption(v, "cursor-rate", d.cursorsPerSecond, 1, 100),
+    presenceIntervalMs: numberOption(v, "presence-ms", d.presenceIntervalMs, (n) => n > 0, "a positive number"),
+    sizeMin: intOption(v, "size-min", d.sizeMin, 2),
+    sizeMax: intOption(v, "size-max", d.sizeMax, 2),
+    clientLinks: intOption(v, "client-links", d.clientLinks, -1),
+    cursorBytes: d.cursorBytes,
+    baseline: baseline === "none" ? [] : (baseline.split(",") as Array<"largest" | "median">),
+    progress: (note) => (log ? console.error(note) : progress.update(() => note, true)),
+  });
 }
 
 function replayArgs(flags: Record<string, string | boolean>, seed: number): string {

@@ -41,6 +41,10 @@ export interface SimOptions {
   validate?: (message: Delivery) => Verdict;
   /** Called with each engine as it boots (or restarts), before its links come up. */
   onBoot?: (index: number, engine: Engine) => void;
+  /** Called for every frame as it reaches a live node, before its engine reads it (a tap for reports). */
+  onDeliver?: (node: number, linkId: number, bytes: Uint8Array, now: number) => void;
+  /** Called for every crypto job a node's engine hands out (sign, verify, validate), for reports. */
+  onJob?: (node: number, job: CryptoJob) => void;
 }
 
 /** One end of a link: the peer's index and the link's id at the peer. */
@@ -302,6 +306,7 @@ export class Simulation {
         break;
       case "deliver":
         if (ev.generation !== n.generation) return;
+        this.options.onDeliver?.(ev.node, ev.link, ev.bytes, this.now);
         e.receive(this.now, ev.link, ev.bytes);
         break;
       case "crypto":
@@ -348,6 +353,7 @@ export class Simulation {
   #drainOnce(i: number, n: SimNode, e: Engine): boolean {
     let moved = false;
     for (let job: CryptoJob | undefined; (job = e.pollJob()); ) {
+      this.options.onJob?.(i, job);
       const result = this.#runJob(n.keyPair, job);
       this.#push({ time: this.now + this.options.cryptoDelayMs, kind: "crypto", node: i, generation: n.generation, job: job.id, result });
       moved = true;
