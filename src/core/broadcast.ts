@@ -235,6 +235,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
         return this.#onGraft(now, linkId, peer, frame.ids);
       case FRAME.PRUNE:
         peer.eager = false;
+        this.#lost(now); // the tree is changing here: announcements are its safety net meanwhile
         this.#rejoin(linkId);
         return;
     }
@@ -422,6 +423,9 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     if (eager <= 1) return;
     this.#lastPrune = { at: now, id };
     peer.eager = false;
+    // A tree still forming or flapping (many publishers, hubs) may not reach every node for a while:
+    // until it has been still for a few rounds, announce on every lazy link.
+    this.#lost(now);
     this.stats.prunesSent++;
     this.#send(linkId, { type: FRAME.PRUNE });
   }

@@ -51,16 +51,9 @@ describe("simulator: rooms", () => {
     for (const b of r.baselines) expect(b.cost_ratio, `seed ${SEED} (${REPLAY})`).toBeLessThanOrEqual(1.25);
   }, 120_000);
 
-  it("nearly every cursor reaches every other member of its room", async () => {
-    const r = await small();
-    expect(r.delivered_fraction, `seed ${SEED} (${REPLAY})`).toBeGreaterThanOrEqual(0.999);
-  }, 120_000);
-
-  // Known engine gap (see the commit that added this test): with relays as hubs and dual-homed
-  // clients, a few cursors never reach some member and most reach the whole room only through
-  // GRAFT repair (p50 to the whole room ≈ graftTimeoutMs). `fails` flips once it is fixed.
-  it.fails("every cursor reaches every other member of its room (delivery 1.0)", async () => {
+  it("every cursor reaches every other member of its room (delivery 1.0)", async () => {
     const r = await small();
     expect(r.missing_deliveries, `seed ${SEED} (${REPLAY})`).toBe(0);
+    expect(r.delivered_fraction, `seed ${SEED} (${REPLAY})`).toBe(1);
   }, 120_000);
 });
