@@ -160,7 +160,7 @@ const benchMeshCommand: Command = {
       idle: { type: "string", value: "MS", help: "how long idle cost is measured, ≥ 500 (default 5000)" },
       interval: { type: "string", value: "MS", help: "gossip interval of every node, ≥ 10 (default 1000)" },
     },
-    notes: "e.g. grapevine bench mesh --nodes 100 --messages 200 --close-after-tree 0.2",
+    notes: "e.g. grapevine bench mesh --nodes 100 --messages 200 --close-after-tree 0.2 (also: grapevine bench broadcast --mesh …)",
   },
   async run(v) {
     const { runMeshBench } = await import("./bench-mesh.ts");
@@ -411,6 +411,8 @@ export async function main(argv: string[]): Promise<number> {
     if (name === "bench") {
       const [what, ...more] = rest;
       if (what === "relay") return await (await import("./bench-relay.ts")).benchRelayCommand(more);
+      // `bench broadcast --mesh …` is the one-process mesh bench (`bench mesh`).
+      if (what === "broadcast" && more.includes("--mesh")) return await runCommand(benchMeshCommand, more.filter((x) => x !== "--mesh"));
       const bench = what === undefined ? undefined : BENCHES[what];
       if (!bench) throw new UsageError(`bench: unknown benchmark ${what ?? "(none)"}; one of: size, relay, broadcast, mesh`);
       return await runCommand(bench, more);
