@@ -147,7 +147,8 @@ export class Engine {
     this.#now = init.now;
     this.#wallClock = init.wallClock ?? ((now) => now);
     this.#frameLimits = frameLimitsFor(this.options);
-    this.#store = new Store(init.publicKey, init.generation, this.options);
+    const pool = { held: 0 }; // storeBytesMax bounds the mesh-wide store and every scope's together
+    this.#store = new Store(init.publicKey, init.generation, this.options, undefined, pool);
     const host = this.#makeHost(init.generation);
     this.#broadcast = new Broadcast(host);
     // State sync draws the round phase first, then membership its own stream, so probing never
@@ -159,7 +160,7 @@ export class Engine {
       this.#scopes.forget(toHex(member), now);
     };
     this.#membership = new Membership({ ...host, forget }, seededRng(deriveSeed(base, 4)), init.now);
-    this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits);
+    this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits, pool);
   }
 
   /** Every origin's state as this node holds it, read-only. */

@@ -27,7 +27,7 @@ import { TokenBucket } from "./budget.ts";
 import type { EngineEvent, LinkId } from "./events.ts";
 import { deriveSeed, seededRng } from "./random.ts";
 import { Scope } from "./scopes.ts";
-import type { StateView } from "./store.ts";
+import type { BytePool, StateView } from "./store.ts";
 import type { SyncFrame, SyncHost, SyncStats } from "./sync.ts";
 
 /** What the facade may read of one joined scope. */
@@ -72,7 +72,11 @@ export class ScopeTable {
   #generations = new Map<string, number>();
   #flushAt = Infinity;
 
-  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits) {
+  #pool: BytePool;
+
+  /** @param pool the node's count of state bytes held, shared with its other stores (`storeBytesMax` bounds the sum) */
+  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits, pool: BytePool = { held: 0 }) {
+    this.#pool = pool;
     this.#host = host;
     this.#selfKey = selfKey;
     this.#generation = generation;
@@ -108,7 +112,7 @@ export class ScopeTable {
     const generation = Math.max(this.#generation, (this.#generations.get(key) ?? -1) + 1);
     this.#generations.set(key, generation);
     const rng = seededRng(deriveSeed(this.#seedBase, parseInt(key.slice(0, 8), 16)));
-    const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now);
+    const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now, this.#pool);
     this.#scopes.set(key, scope);
     for (const [link, p] of this.#links) {
       this.#queue(p, key, true);
@@ -253,6 +257,7 @@ export class ScopeTable {
 
   #drop(now: number, scope: Scope): void {
     for (const link of [...scope.links]) scope.linkDown(now, link);
+    scope.store.release();
     this.#scopes.delete(scope.key);
     for (const p of this.#links.values()) this.#queue(p, scope.key, false);
     this.#flush(now);

@@ -23,7 +23,7 @@ import { SCOPE_ID_BYTES } from "../wire/records.ts";
 import { Broadcast } from "./broadcast.ts";
 import type { LinkId } from "./events.ts";
 import type { Rng } from "./random.ts";
-import { Store } from "./store.ts";
+import { type BytePool, Store } from "./store.ts";
 import { Sync, type SyncHost, type SyncStats } from "./sync.ts";
 
 const utf8 = new TextEncoder();
@@ -64,7 +64,7 @@ export class Scope {
    * @param host the engine's host; its `send` is wrapped so every frame goes in this scope's envelope
    * @param generation the generation of this node's map in the scope (a rejoin after a leave takes a newer one)
    */
-  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number) {
+  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool?: BytePool) {
     this.id = id;
     this.key = toHex(id);
     const scoped: SyncHost = {
@@ -75,7 +75,7 @@ export class Scope {
       // Changes say which scope they are in: one key name may live in many rooms.
       emit: (e) => host.emit(e.type === "change" ? { type: "change", change: { ...e.change, scope: id } } : e),
     };
-    this.store = new Store(selfKey, generation, host.options, id);
+    this.store = new Store(selfKey, generation, host.options, id, pool);
     this.broadcast = new Broadcast(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key);
     this.sync = new Sync(scoped, this.store, rng, stats, now, (peers) => this.broadcast.round(scoped.now(), peers));
   }

@@ -77,6 +77,14 @@ function sameScope(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
   return a === undefined || b === undefined ? a === b : bytesEqual(a, b);
 }
 
+/**
+ * Bytes of other nodes' state held by one node across all its stores (the mesh-wide one and one
+ * per joined scope): `storeBytesMax` bounds the sum, so joining many scopes does not multiply it.
+ */
+export interface BytePool {
+  held: number;
+}
+
 /** Every origin's state on one node, in one scope. */
 export class Store implements StateView {
   readonly origins: Map<string, OriginState> = new Map<string, OriginState>();
@@ -87,14 +95,17 @@ export class Store implements StateView {
   #local: LocalMap;
   /** Origins collected after their farewell, remembered for another TTL so stale copies do not revive them. */
   #departed = new Map<string, { generation: number; version: number; at: number }>();
-  /** Leaf bytes of every other origin's entries held here (bounded by `storeBytesMax`). */
+  /** Leaf bytes of every other origin's entries held here (their sum over the node's stores is bounded by `storeBytesMax`). */
   #heldBytes = 0;
+  #pool: BytePool;
 
   /**
    * @param scope the scope (room, topic) whose maps this store holds; absent: the mesh-wide maps.
    *   Every root it signs names the scope, and every root it takes in must name it.
+   * @param pool the node's byte count shared by all its stores
    */
-  constructor(readonly selfKey: Uint8Array, readonly generation: number, readonly opts: EngineOptions, readonly scope?: Uint8Array) {
+  constructor(readonly selfKey: Uint8Array, readonly generation: number, readonly opts: EngineOptions, readonly scope?: Uint8Array, pool: BytePool = { held: 0 }) {
+    this.#pool = pool;
     if (!Number.isSafeInteger(generation) || generation < 0) throw new RangeError("generation must be a non-negative safe integer");
     this.selfId = toHex(selfKey);
     this.self = new OriginState(selfKey, this.selfId);
@@ -228,6 +239,17 @@ export class Store implements StateView {
     return this.#heldBytes;
   }
 
+  #hold(delta: number): void {
+    this.#heldBytes += delta;
+    this.#pool.held += delta;
+  }
+
+  /** The store is dropped (a scope left): what it held no longer counts against the node's total. */
+  release(): void {
+    this.#pool.held -= this.#heldBytes;
+    this.#heldBytes = 0;
+  }
+
   /** Whether the origin is distrusted (it equivocated). */
   distrusted(originId: string): boolean {
     return this.origins.get(originId)?.evidence != null;
@@ -239,7 +261,7 @@ export class Store implements StateView {
     try {
       return this.#apply(cd, now);
     } finally {
-      if (cd.originId !== this.selfId) this.#heldBytes += (this.origins.get(cd.originId)?.bytes ?? 0) - before;
+      if (cd.originId !== this.selfId) this.#hold((this.origins.get(cd.originId)?.bytes ?? 0) - before);
     }
   }
 
@@ -263,7 +285,7 @@ export class Store implements StateView {
     this.#departed.delete(id);
     const changes: Change[] = [];
     for (const e of st.entries.values()) if (e.value !== null) changes.push(this.#change(st, e.key, null, f.version));
-    this.#heldBytes -= st.bytes;
+    this.#hold(-st.bytes);
     st.entries.clear();
     st.bytes = 0;
     st.snapshot = null;
@@ -293,7 +315,7 @@ export class Store implements StateView {
       // within it, so the store holds at most storeBytesMax + one origin's cap.
       let incoming = 0;
       for (const e of cd.entries) incoming += e.leaf.length;
-      if (this.#heldBytes + incoming > this.opts.storeBytesMax) return { status: "full", changes: [] };
+      if (this.#pool.held + incoming > this.opts.storeBytesMax) return { status: "full", changes: [] };
       st = new OriginState(f.origin, cd.originId);
       this.origins.set(cd.originId, st);
     }
@@ -331,7 +353,7 @@ export class Store implements StateView {
     if (bytes > this.opts.originBytesMax + this.opts.valueBytesMax || count > this.opts.keysPerOriginMax * 2) {
       return { status: "stale", changes, penalty: remoteError("STATE_CAP_EXCEEDED", "origin would exceed its caps") };
     }
-    if (bytes > st.bytes && this.#heldBytes > this.opts.storeBytesMax) return { status: "full", changes };
+    if (bytes > st.bytes && this.#pool.held > this.opts.storeBytesMax) return { status: "full", changes };
 
     if (!cur || f.version > cur.version || f.generation !== cur.generation) {
       st.root = cd.root;
@@ -447,7 +469,7 @@ export class Store implements StateView {
     const st = this.origins.get(originId);
     if (!st || originId === this.selfId) return;
     this.origins.delete(originId);
-    this.#heldBytes -= st.bytes;
+    this.#hold(-st.bytes);
     this.trie.delete(st.id, st.origin);
     if (this.#departed.size < this.opts.originsMax) {
       this.#departed.set(originId, { generation: st.generation, version: st.root?.fields.version ?? 0, at: now });
@@ -469,7 +491,7 @@ export class Store implements StateView {
       const pardoned = st.distrustedAt !== null && now - st.distrustedAt >= this.opts.distrustedOriginTtlMs;
       if (!left && !pardoned) continue;
       this.origins.delete(st.id);
-      this.#heldBytes -= st.bytes;
+      this.#hold(-st.bytes);
       this.trie.delete(st.id, st.origin);
       if (this.#departed.size < this.opts.originsMax) {
         this.#departed.set(st.id, { generation: st.generation, version: st.root?.fields.version ?? 0, at: now });
