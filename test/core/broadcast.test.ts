@@ -281,6 +281,8 @@ describe("broadcast: what announcements cost", () => {
       w.engines[k].publish(w.now, "t", enc(`warm-${k}`));
       await run(w, 500);
     }
+    // Prunes while the tree forms count as loss: let the formed tree stay still past that memory.
+    await run(w, 2500);
     const ids = () => w.engines.reduce((s, e) => s + e.broadcast.stats.ihaveIdsSent, 0);
     const before = ids();
     const m = 10;
