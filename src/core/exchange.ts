@@ -133,7 +133,11 @@ export class Exchange {
   sendDigest(link: SyncLink, flags: number, scope: TriePosition, allowSummary: boolean, answerAt?: number): void {
     const trie = this.#c.store.trie;
     const count = trie.countAt(scope);
-    if (allowSummary && count > this.#c.host.options.digestEntriesMax && scope.depth < TRIE_DEPTH) {
+    // A round's digest opens with the trie's hash and count when rows would cost more: a mesh in
+    // sync exchanges one small frame per round (an idle mesh's steady cost); a difference is found
+    // by descending (TREE, then rows of the differing children). Below a few origins rows are as cheap.
+    const o = this.#c.host.options;
+    if (allowSummary && count > Math.min(o.digestRowsBeforeSummaryMax, o.digestEntriesMax) && scope.depth < TRIE_DEPTH) {
       this.#answer(link, answerAt, { type: FRAME.DIGEST, flags, scope, rows: null, summary: { hash: trie.hashAt(scope), count }, id: this.#digestId(link, []) });
       return;
     }

@@ -21,6 +21,7 @@ export const ENGINE_OPTION_DOCS: { readonly [K in keyof EngineOptions]: string }
   deltaBytesMax: "bytes of state per answer",
   deltaOriginsMax: "origin deltas per frame",
   digestEntriesMax: "digest rows before switching to the Merkle trie",
+  digestRowsBeforeSummaryMax: "origins a round's digest lists as rows; past them it opens with the trie's hash (a mesh in sync sends one small frame)",
   treeNodesMax: "trie nodes per descent frame",
   treeLeafOriginsMax: "origins below which a subtree is compared row by row",
   keysPerOriginMax: "keys one origin may hold, tombstones included",

@@ -45,6 +45,8 @@ export interface EngineOptions {
   deltaOriginsMax: number;
   /** Entries in one digest before it switches to a Merkle summary of the digest. */
   digestEntriesMax: number;
+  /** Origins a round's digest lists as rows before it opens with a summary instead (the trie's hash and count). */
+  digestRowsBeforeSummaryMax: number;
   /** Trie nodes in one tree-descent frame. */
   treeNodesMax: number;
   /** A subtree with at most this many origins is compared entry by entry. */
@@ -211,6 +213,7 @@ export const ENGINE_OPTION_SPECS: OptionSpecs<EngineOptions> = Object.freeze({
   deltaBytesMax: { kind: "number", default: 262_144, min: 1, integer: true, unit: "bytes" },
   deltaOriginsMax: { kind: "number", default: 512, min: 1, integer: true, unit: "count" },
   digestEntriesMax: { kind: "number", default: 64, min: 1, integer: true, unit: "count" },
+  digestRowsBeforeSummaryMax: { kind: "number", default: 2, min: 0, integer: true, unit: "count" },
   treeNodesMax: { kind: "number", default: 64, min: 1, integer: true, unit: "count" },
   treeLeafOriginsMax: { kind: "number", default: 32, min: 1, integer: true, unit: "count" },
 

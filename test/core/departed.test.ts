@@ -23,7 +23,8 @@ function digestRows(frames: { from: number; bytes: Uint8Array }[]): number {
 describe("departed origins", () => {
   it("leave the digests once their farewell is held, and a node cut off while they left still gets the farewell and drops their keys", async () => {
     const n = 8;
-    const w = new World(n, { intervalMs: 500, membership: false });
+    // Digests of rows (not summaries): what this test reads is which origins a digest lists.
+    const w = new World(n, { intervalMs: 500, membership: false, digestRowsBeforeSummaryMax: 64 });
     w.linkAll();
     for (let i = 0; i < n; i++) w.engines[i].set(w.now, "k", enc(`v${i}`));
     await w.settle();
