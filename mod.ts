@@ -39,6 +39,8 @@ export {
   type NodeOptions,
   type Validator,
 } from "./src/runtime/node.ts";
+export { ScopeHandle } from "./src/runtime/scopes.ts";
+export { scopeIdOf } from "./src/core/scopes.ts";
 export {
   Presence,
   Room,
