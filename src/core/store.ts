@@ -77,13 +77,8 @@ function sameScope(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
   return a === undefined || b === undefined ? a === b : bytesEqual(a, b);
 }
 
-/**
- * Bytes of other nodes' state held by one node across all its stores (the mesh-wide one and one
- * per joined scope): `storeBytesMax` bounds the sum, so joining many scopes does not multiply it.
- */
-export interface BytePool {
-  held: number;
-}
+/** Bytes of others' state a node holds in all its stores (mesh-wide, each scope's): `storeBytesMax` bounds the sum. */
+export type BytePool = { held: number };
 
 /** Every origin's state on one node, in one scope. */
 export class Store implements StateView {
