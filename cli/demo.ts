@@ -5,6 +5,10 @@
  * the demo shows the overlay converging: a progress line in the terminal and a dashboard served by
  * the relay at `http://127.0.0.1:PORT/`. Opening the dashboard makes the browser itself a peer.
  *
+ * The peers also open documents (`demo/documents.ts`): each is a presence room, where a peer shows
+ * up with a cursor that keeps moving, so the relay carries several rooms; the dashboard shows each
+ * room's members and its traffic through the relay, and the `/presence` page lets a tab open one.
+ *
  * With `json`, it runs headless: it waits for the first convergence, then has every peer update
  * its status at once and waits for that to spread, and resolves with a summary (see
  * {@link DemoSummary}); `durationS` bounds the whole run.
@@ -13,11 +17,15 @@
  */
 
 import { performance } from "node:perf_hooks";
+import { fromHex, toHex } from "../src/bytes.ts";
+import { scopeIdOf } from "../src/core/scopes.ts";
 import { createSignatureSuite } from "../src/crypto/ed25519.ts";
 import { nodeScript } from "./bundle.ts";
 import { type HeadlessPage, openHeadless } from "./demo/browser.ts";
 import { MeshView } from "./demo/mesh-view.ts";
 import { type ChildMessage, type PeerProcess, spawnPeer, stopPeers } from "./demo/processes.ts";
+import { documentOfScope, documentsOfPeer, DOCUMENTS, roomScope } from "./demo/documents.ts";
+import { readRoom, type RoomReading, RoomTraffic } from "./demo/room-traffic.ts";
 import { demoRoutes } from "./demo/routes.ts";
 import { type DemoStatus, statusCounter } from "./demo/status.ts";
 
@@ -72,6 +80,8 @@ export interface DemoSummary {
   bytes: number;
   relay_frames_in: number;
   relay_frames_out: number;
+  /** The rooms the relay carried at the end, by document name (or scope id), with their traffic through it. */
+  rooms: { name: string; members: number; links: number; messages: number; messages_per_s: number }[];
   wall_ms: number;
 }
 
@@ -152,6 +162,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   for (let i = 1; i <= o.peers; i++) {
     const p = spawnPeer(`peer-${i}`, script, [
       "--relay", served.url, "--name", `peer-${i}`, "--network", NETWORK, "--interval", String(o.intervalMs), "--links", String(o.links),
+      "--rooms", documentsOfPeer(i).join(","),
     ], onMessage);
     processes.push(p);
     void p.exited.then((code) => {
@@ -163,10 +174,26 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   if (!o.json && !o.quiet) printBanner(o, dashboard, served.url);
   o.onListening?.(demo);
 
-  // Sampling: the relay's own links and counters, the fraction, the progress line.
+  // Rooms the relay was asked to carry, by scope id: the ones carried now are read every sample.
+  const heard = new Set<string>(DOCUMENTS.map((d) => toHexScope(roomScope(d))));
+  relay.node.on("interest", (d) => void (d.wanted && heard.add(d.scope)));
+  const traffic = new RoomTraffic();
+  const sampleRooms = (t: number) => {
+    const readings: RoomReading[] = [];
+    for (const hex of heard) {
+      const id = fromHex(hex);
+      const r = relay.scopes.carries(id) ? readRoom(relay.node, id, hex, documentOfScope(hex) ?? null) : null;
+      if (r) readings.push(r);
+      else if (!documentOfScope(hex)) heard.delete(hex);
+    }
+    view.rooms(traffic.sample(t, readings));
+  };
+
+  // Sampling: the relay's own links and counters, its rooms, the fraction, the progress line.
   const progress = o.json || o.quiet ? null : new ProgressLine();
   const sampler = setInterval(() => {
     const t = now();
+    sampleRooms(t);
     view.links(relay.id, relay.node.peers());
     const s = relay.node.engine.stats;
     view.stats(relay.id, { framesOut: s.framesOut, bytesOut: s.bytesOut, framesIn: s.framesIn, bytesIn: s.bytesIn });
@@ -247,12 +274,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     bytes: snapshot.totals.bytesOut,
     relay_frames_in: relay.counters.framesIn,
     relay_frames_out: relay.counters.framesOut,
+    rooms: view.snapshot(now()).rooms.map((r) => ({
+      name: r.name ?? r.scope, members: r.members, links: r.links, messages: r.delivered, messages_per_s: r.messagesPerS,
+    })),
     wall_ms: 0,
   };
   await stopPeers(processes);
   await served.close();
   summary.wall_ms = now();
   return summary;
+}
+
+function toHexScope(name: string): string {
+  return toHex(scopeIdOf(name));
 }
 
 /** The end of the run: `durationS` elapsed, or Ctrl-C. */

@@ -9,7 +9,10 @@
  * `stats`), and takes commands on stdin (`{"cmd":"update"}` writes a new status, `{"cmd":"quit"}`
  * leaves). It leaves the mesh gracefully on SIGINT/SIGTERM or when stdin closes (the demo ended).
  *
- * Usage: `node child.js --relay ws://127.0.0.1:8787/ --name peer-1 --network N --interval MS --links K`
+ * With `--rooms doc-1,doc-3` it also opens those documents' presence rooms and moves a cursor in
+ * each (`peer-rooms.ts`).
+ *
+ * Usage: `node child.js --relay ws://127.0.0.1:8787/ --name peer-1 --network N --interval MS --links K [--rooms D,…]`
  *
  * With `--tx PRODUCER_ID` (`grapevine demo-tx`) it also runs the flooding demo's mempool
  * (`../tx/flood.ts`, `--capacity N --window W`): it takes `{"cmd":"tx","w":BASE64URL}`, submits
@@ -29,6 +32,7 @@ import { websocketLink } from "../../src/transport/websocket.ts";
 import { nodeWebSocket, wsReceiveLimits } from "../../src/transport/ws-node.ts";
 import { fromBase64Url } from "../../src/bytes.ts";
 import { attachTx, type TxNode } from "../tx/flood.ts";
+import { openDocuments } from "./peer-rooms.ts";
 import { type DemoStatus, nextMood, statusCounter } from "./status.ts";
 
 interface ChildArgs {
@@ -39,19 +43,21 @@ interface ChildArgs {
   links: number;
   /** The tx demo: the block producer's id and the mempool's settings. */
   tx: { producer: string; capacity: number; nonceWindow: number } | null;
+  /** Documents whose presence rooms it opens. */
+  rooms: string[];
 }
 
 function childArgs(argv: string[]): ChildArgs {
   const text = { type: "string" } as const;
   const { values: v } = parseArgs({
     args: argv,
-    options: { relay: text, name: text, network: text, interval: text, links: text, tx: text, capacity: text, window: text },
+    options: { relay: text, name: text, network: text, interval: text, links: text, tx: text, capacity: text, window: text, rooms: text },
     strict: true,
     allowPositionals: false,
   });
   if (!v.relay || !v.name) throw new TypeError("usage: child --relay URL --name NAME [--network N] [--interval MS] [--links K]");
   const tx = v.tx ? { producer: v.tx, capacity: Number(v.capacity ?? 1000), nonceWindow: Number(v.window ?? 64) } : null;
-  return { relay: v.relay, name: v.name, network: v.network ?? "grapevine-demo", intervalMs: Number(v.interval ?? 250), links: Number(v.links ?? 2), tx };
+  return { relay: v.relay, name: v.name, network: v.network ?? "grapevine-demo", intervalMs: Number(v.interval ?? 250), links: Number(v.links ?? 2), tx, rooms: v.rooms ? v.rooms.split(",").filter(Boolean) : [] };
 }
 
 function report(message: Record<string, unknown>): void {
@@ -85,6 +91,7 @@ async function main(): Promise<void> {
   report({ ev: "ready", id: node.id, name: args.name, crypto: suite.backend, pid: process.pid, listen: server.url });
   node.set("dial", server.url);
   writeStatus();
+  const closeDocuments = openDocuments(node, args.name, args.rooms);
 
   // Links and counters, reported when they change (checked every 200 and 250 ms).
   let lastPeers = "";
@@ -129,6 +136,7 @@ async function main(): Promise<void> {
     clearInterval(linkTimer);
     clearInterval(statsTimer);
     if (txTimer) clearInterval(txTimer);
+    closeDocuments();
     await node.close({ graceMs: 100 }); // leave first, over the links still up; dialers stop with the node
     relay.close();
     for (const d of direct.values()) d.close();

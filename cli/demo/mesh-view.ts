@@ -5,10 +5,14 @@
  * the one number the demo is about: the fraction of (holder, owner) pairs in which the holder has
  * the owner's newest status. 1 means the mesh has converged.
  *
+ * The relay also reports its traffic per room (`room-traffic.ts`), which the snapshot passes on.
+ *
  * Pure bookkeeping: time comes in as arguments, nothing here does I/O.
  *
  * @module
  */
+
+import type { RoomRow } from "./room-traffic.ts";
 
 /** Who a member is, as it introduced itself. */
 export interface MemberInfo {
@@ -70,6 +74,8 @@ export interface MeshSnapshot {
   /** [t ms, fresh fraction] samples, oldest first. */
   history: [number, number][];
   totals: MemberStats;
+  /** The rooms the relay carries, with their traffic through it. */
+  rooms: RoomRow[];
 }
 
 const EMPTY_STATS: MemberStats = Object.freeze({ framesOut: 0, bytesOut: 0, framesIn: 0, bytesIn: 0 });
@@ -93,6 +99,7 @@ export class MeshView {
   #history: [number, number][] = [];
   #allWroteAt: number | null = null;
   #convergedAt: number | null = null;
+  #rooms: RoomRow[] = [];
 
   constructor(options: MeshViewOptions) {
     this.#expected = options.expectedPeers;
@@ -170,6 +177,11 @@ export class MeshView {
     if (m) m.stats = { ...stats };
   }
 
+  /** The relay's rooms and their traffic, as of its last sample. */
+  rooms(rows: RoomRow[]): void {
+    this.#rooms = rows;
+  }
+
   /** Newest status counter `id` wrote (0 if none, or unknown). */
   latest(id: string): number {
     return this.#members.get(id)?.n ?? 0;
@@ -226,7 +238,7 @@ export class MeshView {
     return {
       t: now, members, edges: [...edges.values()], fresh: r.fresh, pairs: r.pairs,
       converged: r.pairs > 0 && r.fresh === r.pairs && this.#allWroteAt !== null,
-      msToConverge: this.msToConverge, history: this.#history, totals,
+      msToConverge: this.msToConverge, history: this.#history, totals, rooms: this.#rooms,
     };
   }
 

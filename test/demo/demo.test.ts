@@ -32,6 +32,15 @@ describe("grapevine demo (command line)", () => {
     expect(summary.direct_links).toBeGreaterThan(0); // peers found each other through the mesh
     expect(summary.relay).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
     expect(summary.frames).toBeGreaterThan(0);
+    // The peers' documents (peers 1-5: doc-1, doc-2, doc-3 + doc-4, doc-4, doc-1): the relay carries
+    // each room, holds its members' presence, and relays their cursors.
+    const rooms = Object.fromEntries(summary.rooms.map((r: { name: string }) => [r.name, r]));
+    expect(Object.keys(rooms).sort(), JSON.stringify(summary.rooms)).toEqual(["doc-1", "doc-2", "doc-3", "doc-4"]);
+    expect([rooms["doc-1"].members, rooms["doc-2"].members, rooms["doc-3"].members, rooms["doc-4"].members]).toEqual([2, 1, 1, 2]);
+    for (const r of summary.rooms) {
+      expect(r.messages, JSON.stringify(r)).toBeGreaterThan(0);
+      expect(r.messages_per_s, JSON.stringify(r)).toBeGreaterThan(0);
+    }
     expect(summary.wall_ms).toBeLessThan(40_000);
   }, 60_000);
 
