@@ -4,318 +4,50 @@
  * its {@link Link}s. Values are any CBOR-encodable data (JSON-like values and `Uint8Array`), encoded
  * once on write and decoded, within the value cap, on read.
  *
- * Links: every link runs the handshake (`handshake.ts`) before the engine hears of it; afterwards
- * frames of types 16–31 (CLOSE, FORWARD) stay here and the rest go to the engine. A link is "down"
- * the moment either end closes it, without waiting for the transport to confirm, so a peer that
- * stops reading cannot hold a link open. Backpressure: after each send the link's `bufferedAmount`
- * is compared with `linkHighWaterBytes`; a congested link is polled until it drains or is closed.
+ * Its links (handshake, link-layer frames, backpressure, link faults) are `links.ts`; its public
+ * types `node-types.ts`; the driver's settings `settings.ts`; scopes `scopes.ts`.
  *
  * @module
  */
 
-import { bytesEqual, fromHex, toHex } from "../bytes.ts";
+import { fromHex, toHex } from "../bytes.ts";
 import { Engine, PROTOCOL_VERSION } from "../core/engine.ts";
 import type { EngineEvent, JobResult, LinkId } from "../core/events.ts";
 import type { Delivery, Verdict } from "../core/broadcast.ts";
 import { resolveOptions, type EngineOptions } from "../core/options.ts";
-import { checkOption, type OptionSpec } from "../core/schema.ts";
 import { seededRng } from "../core/random.ts";
 import type { Change } from "../core/store.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { createSignatureSuite, generateKeyPair } from "../crypto/ed25519.ts";
 import { importSecretKey, nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
-import { GrapevineError, localError, remoteError } from "../errors.ts";
+import { localError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
 import { decode, encode } from "../wire/cbor.ts";
 import { DEFAULT_DECODE_LIMITS } from "../wire/limits.ts";
-import {
-  clipUtf8,
-  CLOSE_CODE,
-  CLOSE_REASON_BYTES_MAX,
-  type CredentialWire,
-  decodeLinkFrame,
-  encodeLinkFrame,
-  type ForwardFrame,
-  isLinkFrameType,
-  LINK_FRAME,
-  peekFrameType,
-} from "../wire/link-frames.ts";
-import { type Credential, credentialProblem, credentialToWire } from "./credential.ts";
-import type { MemberState } from "../core/claims.ts";
+import { CLOSE_CODE, encodeLinkFrame, LINK_FRAME } from "../wire/link-frames.ts";
 import { RoomRegistry } from "../presence/registry.ts";
 import type { Room, RoomOptions } from "../presence/room.ts";
-import { type AdmissionPolicy, type HandshakeConfig, runHandshake } from "./handshake.ts";
+import { Links } from "./links.ts";
+import type { BroadcastMessage, ChangeEvent, ConnectOptions, LinkHandle, MemberEventDetail, NodeEvent, NodeEventMap, NodeOptions, Validator } from "./node-types.ts";
+import type { MemberState } from "../core/claims.ts";
 import { ScopeHandle, ScopeHolds, type ScopeHost } from "./scopes.ts";
+import { type DriverSettings, monotonicNow, randomBytes, randomSeed, resolveDriverSettings } from "./settings.ts";
 
+export type {
+  AdmissionOptions,
+  BroadcastMessage,
+  ChangeEvent,
+  ConnectOptions,
+  LinkHandle,
+  MemberEventDetail,
+  NodeEvent,
+  NodeEventMap,
+  NodeOptions,
+  Validator,
+} from "./node-types.ts";
+export { DRIVER_OPTION_SPECS } from "./settings.ts";
 export { PROTOCOL_VERSION };
-
-/**
- * Who may link to a node. Without it, anyone who proves its key (in the same network) may.
- *
- * @example
- * ```ts
- * const node = await createNode({ network: "lobby", admission: { allow: [friend.id], authority: authorityId } });
- * ```
- */
-export interface AdmissionOptions {
-  /** Node ids admitted by name. */
-  allow?: string[];
-  /** Node id of an authority key: peers showing an unexpired credential it signed are admitted. */
-  authority?: string;
-}
-
-/** A broadcast message as subscribers see it. */
-export interface BroadcastMessage {
-  /** SHA-256 of the signed bytes, hex. */
-  id: string;
-  /** Id of the node that published it. */
-  origin: string;
-  topic: string;
-  /** The payload, decoded (or raw bytes if it is not CBOR). */
-  payload: unknown;
-  issuedAtMs: number;
-  expiresAtMs: number;
-  /** Links it travelled. */
-  hops: number;
-  /** Published by this node. */
-  local: boolean;
-}
-
-/** A topic's validator: runs on every verified message before delivery and forwarding. */
-export type Validator = (message: BroadcastMessage) => Verdict | Promise<Verdict>;
-
-/** Options of {@link createNode}: engine options plus identity, capabilities and link policy. */
-export interface NodeOptions extends Partial<EngineOptions> {
-  /** The node's key pair, or its secret key in text form (`gvsk1.…`). A new one by default. */
-  keyPair?: KeyPair | string;
-  /** Signature suite; by default Ed25519 through WebCrypto (noble where WebCrypto lacks it). */
-  suite?: SignatureSuite;
-  /** Generation of this run; must grow across restarts of one key. Default: the wall clock in ms. */
-  generation?: number;
-  /** Seed for peer selection; random by default. Fix it only for reproducible tests. */
-  seed?: number;
-  /** Admission policy for peers (allow-list and/or credential authority); both given = either admits. */
-  admission?: AdmissionOptions;
-  /** This node's own credential (from {@link issueCredential}), shown to peers in the handshake. */
-  credential?: Credential;
-  /** A link whose handshake has not finished after this many ms is closed. Default 10,000. */
-  handshakeTimeoutMs?: number;
-  /** Above this many bytes queued on a link, gossip rounds skip it. Default 1,048,576. */
-  linkHighWaterBytes?: number;
-  /** A link that stays above the high-water mark this long is closed ("peer not reading"). Default 30,000. */
-  linkCongestedCloseMs?: number;
-  /**
-   * Lets the host drive the engine's timers: the node then sets no timer for its rounds and
-   * instead calls `onWake(ms)` whenever the delay to its next wake-up changes (`Infinity`: none);
-   * the host calls {@link GrapevineNode.tick} once that time has come (e.g. from a Durable Object's
-   * alarm, which lets an idle object hibernate). Default: the node's own `setTimeout`.
-   */
-  onWake?: (delayMs: number) => void;
-}
-
-/**
- * Options of {@link GrapevineNode.connect}.
- *
- * @example
- * ```ts
- * await node.connect(link, { peer: relayId }); // refuse anyone else at the other end
- * ```
- */
-export interface ConnectOptions {
-  /** Accept only this peer (a node id); any other closes the link during the handshake. */
-  peer?: string;
-}
-
-/**
- * An authenticated link, as {@link GrapevineNode.connect} returns it.
- *
- * @example
- * ```ts
- * const handle = await node.connect(link);
- * handle.closed.then((reason) => console.log(handle.peer, "gone:", reason));
- * handle.close("maintenance"); // the peer sees "closed by peer: maintenance"
- * ```
- */
-export interface LinkHandle {
-  /** The peer's node id (base64url), proven in the handshake. */
-  readonly peer: string;
-  /** The driver's number for this link (as in `penalty` and `congestion` events). */
-  readonly link: number;
-  /** Resolves with the reason once the link is down, whichever end closed it. */
-  readonly closed: Promise<string>;
-  /** Closes the link (telling the peer why). */
-  close(reason?: string): void;
-  /** Bytes of frames received on this link since its handshake (still readable once it is down). */
-  readonly bytesIn: number;
-  /** Bytes of frames sent on this link since its handshake. */
-  readonly bytesOut: number;
-}
-
-/** A change to some node's key, as subscribers see it. */
-export interface ChangeEvent {
-  /** Id (base64url public key) of the node that owns the key. */
-  origin: string;
-  key: string;
-  /** The new value, or `undefined` when deleted. */
-  value: unknown;
-  deleted: boolean;
-  version: number;
-  /** Made by this node. */
-  local: boolean;
-  /** The scope the key lives in (its name, or its id in hex when joined by id); null for the mesh-wide map. */
-  scope: string | null;
-}
-
-/**
- * Events a node dispatches, by type, with the `detail` each carries (`close` is a plain `Event`).
- * {@link GrapevineNode.on} hands listeners the detail; `addEventListener` hands them the event.
- */
-export interface NodeEventMap {
-  /** A key of some node changed in this node's view (remote or local). */
-  change: ChangeEvent;
-  /** A broadcast message was delivered here, on any topic (`subscribe(topic)` filters by topic). */
-  message: BroadcastMessage;
-  /** A FORWARD addressed to this node arrived (see {@link GrapevineNode.sendTo}). */
-  direct: { from: string; payload: Uint8Array };
-  /** A peer misbehaved provably and was penalised (`peer` is null before its handshake finished). */
-  penalty: { link: number; peer: string | null; code: string; message: string };
-  /** A link went over its high-water mark (`congested: true`) or drained below half of it. */
-  congestion: { link: number; peer: string; congested: boolean; bufferedAmount: number };
-  /** A link made by {@link dial} is up (dispatched by the dialer). */
-  "link-up": { peer: string; url: string };
-  /** A link made by {@link dial} went down (dispatched by the dialer); `retryInMs`: when it dials again. */
-  "link-down": { peer: string; url: string; reason: string; retryInMs: number | null };
-  /** An attempt of {@link dial} failed before its link was up: why (the remote's CLOSE reason, if any) and the next retry. */
-  "link-failed": { url: string; reason: string; remoteReason: string | null; failures: number; retryInMs: number; nextUrl: string };
-  /** An authenticated link came up or went down (any link, however made). */
-  link: { peer: string; link: number; up: boolean };
-  /** A member's state changed in this node's view (membership and failure detection). */
-  member: MemberEventDetail;
-  /**
-   * `origin` was proven to sign two different states for one version: its keys are gone from this
-   * node (each with a `change` event) and nothing of it is accepted for `distrustedOriginTtlMs`.
-   */
-  equivocation: { origin: string; generation: number; version: number };
-  /** Membership wants a link to `peer` (the active view is short); `url` is where it says it listens (its `addr`). */
-  "want-link": { peer: string; url: string };
-  /** The peer of a link started (`wanted`) or stopped wanting a scope (id in hex); relays follow their clients' interest. */
-  interest: { link: number; peer: string | null; scope: string; wanted: boolean };
-  /** The node closed. */
-  close: undefined;
-}
-
-/** The event object a listener of `type` gets: a `CustomEvent` with its detail, or a plain `Event` for `close`. */
-export type NodeEvent<K extends keyof NodeEventMap> = NodeEventMap[K] extends undefined ? Event : CustomEvent<NodeEventMap[K]>;
-
-/** Detail of a `member` event. */
-export interface MemberEventDetail {
-  /** The member's node id. */
-  id: string;
-  state: MemberState;
-  /** Null the first time the member is seen. */
-  previous: MemberState | null;
-  generation: number;
-  incarnation: number;
-  /** Who accused it, when suspect or dead. */
-  claimer: string | null;
-  /** Where it accepts links, from its alive claim. */
-  url: string | null;
-}
-
-/** Driver settings resolved from {@link NodeOptions}. */
-interface DriverSettings {
-  handshakeTimeoutMs: number;
-  linkHighWaterBytes: number;
-  linkCongestedCloseMs: number;
-  admission: AdmissionPolicy | null;
-  credential: CredentialWire | null;
-  onWake: ((delayMs: number) => void) | null;
-}
-
-/** What the driver knows about one link, from its first byte to its close. */
-interface LinkEntry {
-  id: LinkId;
-  link: Link;
-  /** Authenticated peer, once the handshake is done. */
-  peer: Uint8Array | null;
-  peerText: string;
-  /** The engine knows this link (handshake done, not yet down). */
-  up: boolean;
-  down: boolean;
-  /** Why we closed it, or what the peer's CLOSE said: preferred over the transport's own words. */
-  closeReason: string | null;
-  congestedSince: number | null;
-  poll: ReturnType<typeof setInterval> | null;
-  /** Bytes of frames received and sent after the handshake. */
-  bytesIn: number;
-  bytesOut: number;
-  closed: Promise<string>;
-  resolveClosed: (reason: string) => void;
-}
-
-/** How often a congested link's buffer is looked at, at most, in ms. */
-const CONGESTION_POLL_MS = 100;
-
-/** Cheap clock: monotonic milliseconds. */
-function monotonicNow(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-function randomBytes(n: number): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(n));
-}
-
-function randomSeed(): number {
-  const a = new Uint32Array(2);
-  crypto.getRandomValues(a);
-  return a[0] * 0x200000 + (a[1] & 0x1fffff);
-}
-
-/** The driver's own options: how links are held (PROTOCOL.md §8.5). */
-export const DRIVER_OPTION_SPECS = Object.freeze({
-  handshakeTimeoutMs: { kind: "number", default: 10_000, min: 1, unit: "ms" },
-  linkHighWaterBytes: { kind: "number", default: 1_048_576, min: 1, unit: "bytes" },
-  linkCongestedCloseMs: { kind: "number", default: 30_000, min: 1, unit: "ms" },
-} satisfies Record<string, OptionSpec>);
-
-function positive(value: number | undefined, name: keyof typeof DRIVER_OPTION_SPECS): number {
-  const spec = DRIVER_OPTION_SPECS[name];
-  const v = value ?? spec.default;
-  checkOption(name, v, spec);
-  return v;
-}
-
-/** Checks the link options and the node's credential; throws `TypeError`/`RangeError`. */
-async function resolveDriverSettings(
-  o: Pick<NodeOptions, "admission" | "credential" | "handshakeTimeoutMs" | "linkHighWaterBytes" | "linkCongestedCloseMs" | "onWake">,
-  keyPair: KeyPair,
-  suite: SignatureSuite,
-  network: string,
-): Promise<DriverSettings> {
-  let admission: AdmissionPolicy | null = null;
-  if (o.admission) {
-    const { allow, authority } = o.admission;
-    if (allow !== undefined && !Array.isArray(allow)) throw new TypeError("admission.allow must be an array of node ids");
-    for (const id of allow ?? []) nodeIdFromText(id); // throws TypeError on a malformed id
-    admission = { allow: allow ? new Set(allow) : null, authority: authority === undefined ? null : nodeIdFromText(authority) };
-  }
-  let credential: CredentialWire | null = null;
-  if (o.credential) {
-    credential = credentialToWire(o.credential);
-    if (o.credential.member !== nodeIdToText(keyPair.publicKey)) throw new TypeError("credential was issued for another key");
-    const problem = await credentialProblem(suite, network, credential.authority, keyPair.publicKey, credential, 0);
-    if (problem) throw new RangeError(`credential: ${problem} (for this key in network ${JSON.stringify(network)})`);
-  }
-  return {
-    handshakeTimeoutMs: positive(o.handshakeTimeoutMs, "handshakeTimeoutMs"),
-    linkHighWaterBytes: positive(o.linkHighWaterBytes, "linkHighWaterBytes"),
-    linkCongestedCloseMs: positive(o.linkCongestedCloseMs, "linkCongestedCloseMs"),
-    admission,
-    credential,
-    onWake: o.onWake ?? null,
-  };
-}
 
 /**
  * Creates a node: an identity, an engine and its driver. Connect it to peers with
@@ -354,14 +86,11 @@ export class GrapevineNode extends EventTarget {
   #keyPair: KeyPair;
   #suite: SignatureSuite;
   #driver: DriverSettings;
-  #links = new Map<LinkId, LinkEntry>();
-  #nextLinkId = 1;
+  #links: Links;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = Infinity;
   #closed = false;
   #jobsInFlight = 0;
-  #bytesIn = 0;
-  #bytesOut = 0;
   #idleWaiters: (() => void)[] = [];
   #valueLimits;
 
@@ -385,6 +114,13 @@ export class GrapevineNode extends EventTarget {
       assertOpen: () => this.#assertOpen(),
     };
     this.#scopes = new ScopeHolds(this.#scopeHost);
+    this.#links = new Links({
+      engine, keyPair, suite, driver,
+      closed: () => this.#closed,
+      pump: () => this.#pump(),
+      emit: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
+      penalty: (link, peer, code, message) => this.#dispatchPenalty(link, peer, code, message),
+    });
     this.#pump();
   }
 
@@ -459,24 +195,7 @@ export class GrapevineNode extends EventTarget {
    */
   async connect(link: Link, options: ConnectOptions = {}): Promise<LinkHandle> {
     this.#assertOpen();
-    const expectedPeer = options.peer === undefined ? null : nodeIdFromText(options.peer);
-    const entry = this.#newEntry(link);
-    let result;
-    try {
-      result = await runHandshake(link, this.#handshakeConfig(entry, expectedPeer));
-    } catch (e) {
-      this.#linkGone(entry, e instanceof Error ? e.message : String(e));
-      throw e;
-    }
-    if (this.#closed) {
-      this.#linkGone(entry, "node closed");
-      link.close("node closed");
-      throw localError("LINK_CLOSED", "node closed during the handshake");
-    }
-    const handle = this.#attach(entry, result.peer);
-    for (const bytes of result.early) this.#onFrame(entry, bytes);
-    if (result.lateClose !== null) this.#linkGone(entry, result.lateClose);
-    return handle;
+    return this.#links.connect(link, options.peer === undefined ? null : nodeIdFromText(options.peer));
   }
 
   /**
@@ -495,7 +214,7 @@ export class GrapevineNode extends EventTarget {
   adopt(link: Link, peer: string): LinkHandle {
     this.#assertOpen();
     const key = nodeIdFromText(peer); // a bad id throws before anything is registered
-    return this.#attach(this.#newEntry(link), key, true);
+    return this.#links.attach(this.#links.newEntry(link), key, true);
   }
 
   /**
@@ -507,31 +226,6 @@ export class GrapevineNode extends EventTarget {
     this.#timerAt = Infinity; // whatever was announced is spent: the next wake-up is announced again
     this.engine.tick(monotonicNow());
     this.#pump();
-  }
-
-  /** Makes an authenticated link part of the mesh: the engine hears of it and gossip starts. */
-  #attach(entry: LinkEntry, peer: Uint8Array, resumed = false): LinkHandle {
-    const link = entry.link;
-    entry.peer = peer;
-    entry.peerText = nodeIdToText(peer);
-    entry.up = true;
-    link.onmessage = (bytes) => this.#onFrame(entry, bytes);
-    link.onclose = (reason) => this.#linkGone(entry, entry.closeReason ?? reason);
-    this.engine.linkUp(monotonicNow(), entry.id, peer, resumed);
-    this.#pump();
-    this.dispatchEvent(new CustomEvent("link", { detail: { peer: entry.peerText, link: entry.id, up: true } }));
-    return {
-      peer: entry.peerText,
-      link: entry.id,
-      closed: entry.closed,
-      close: (reason = "closed by application") => this.#closeLink(entry, CLOSE_CODE.NORMAL, reason),
-      get bytesIn() {
-        return entry.bytesIn;
-      },
-      get bytesOut() {
-        return entry.bytesOut;
-      },
-    };
   }
 
   /**
@@ -558,10 +252,10 @@ export class GrapevineNode extends EventTarget {
     if (bytes.length > this.engine.options.frameBytesMax) {
       throw new RangeError(`sendTo: a FORWARD of ${bytes.length} bytes exceeds frameBytesMax ${this.engine.options.frameBytesMax}`);
     }
-    const up = [...this.#links.values()].filter((e) => e.up);
+    const up = this.#links.up();
     const direct = up.find((e) => e.peerText === peerId);
     const targets = direct ? [direct] : up;
-    for (const entry of targets) this.#send(entry, bytes);
+    for (const entry of targets) this.#links.send(entry, bytes);
     return targets.length > 0;
   }
 
@@ -598,12 +292,12 @@ export class GrapevineNode extends EventTarget {
 
   /** Ids of the peers this node holds authenticated links to (each once). */
   peers(): string[] {
-    return [...new Set([...this.#links.values()].filter((e) => e.up).map((e) => e.peerText))];
+    return [...new Set(this.#links.up().map((e) => e.peerText))];
   }
 
   /** Bytes of frames received and sent on every link since this node started (handshakes not counted). */
   traffic(): { bytesIn: number; bytesOut: number } {
-    return { bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
+    return { bytesIn: this.#links.bytesIn, bytesOut: this.#links.bytesOut };
   }
 
   /**
@@ -622,9 +316,7 @@ export class GrapevineNode extends EventTarget {
 
   /** Number of authenticated links (handshakes in progress are not counted). */
   get linkCount(): number {
-    let n = 0;
-    for (const e of this.#links.values()) if (e.up) n++;
-    return n;
+    return this.#links.up().length;
   }
 
   /** Sets one of this node's keys to any CBOR-encodable value. Throws `RangeError` past a cap. */
@@ -804,8 +496,8 @@ export class GrapevineNode extends EventTarget {
     this.engine.close();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    for (const entry of [...this.#links.values()]) {
-      if (entry.up) this.#closeLink(entry, CLOSE_CODE.NORMAL, "node closed");
+    for (const entry of [...this.#links.table.values()]) {
+      if (entry.up) this.#links.closeLink(entry, CLOSE_CODE.NORMAL, "node closed");
       else entry.link.close("node closed"); // the handshake rejects and cleans up
     }
     this.dispatchEvent(new Event("close"));
@@ -838,8 +530,8 @@ export class GrapevineNode extends EventTarget {
       );
     }
     for (let t; (t = e.pollTransmit()); ) {
-      const entry = this.#links.get(t.linkId);
-      if (entry?.up) this.#send(entry, t.bytes);
+      const entry = this.#links.table.get(t.linkId);
+      if (entry?.up) this.#links.send(entry, t.bytes);
     }
     for (let ev; (ev = e.pollEvent()); ) this.#dispatch(ev);
     const wake = e.nextWakeAt();
@@ -910,8 +602,8 @@ export class GrapevineNode extends EventTarget {
         return;
       }
       case "disconnect": {
-        const entry = this.#links.get(ev.linkId);
-        if (entry) this.#closeLink(entry, CLOSE_CODE.PENALTY, ev.reason);
+        const entry = this.#links.table.get(ev.linkId);
+        if (entry) this.#links.closeLink(entry, CLOSE_CODE.PENALTY, ev.reason);
         return;
       }
       case "member": {
@@ -925,8 +617,8 @@ export class GrapevineNode extends EventTarget {
       case "drop-link": {
         // Membership lets a link go: to a dead or departed member, or one a peer said it lets go
         // (HyParView's active view).
-        const entry = this.#links.get(ev.linkId);
-        if (entry) this.#closeLink(entry, CLOSE_CODE.NORMAL, ev.reason);
+        const entry = this.#links.table.get(ev.linkId);
+        if (entry) this.#links.closeLink(entry, CLOSE_CODE.NORMAL, ev.reason);
         return;
       }
       case "interest":
@@ -943,171 +635,6 @@ export class GrapevineNode extends EventTarget {
 
   #dispatchPenalty(link: LinkId, peer: Uint8Array | null, code: string, message: string): void {
     this.dispatchEvent(new CustomEvent("penalty", { detail: { link, peer: peer ? nodeIdToText(peer) : null, code, message } }));
-  }
-
-  // ------------------------------------------------------------------ links
-
-  #newEntry(link: Link): LinkEntry {
-    let resolveClosed!: (reason: string) => void;
-    const closed = new Promise<string>((r) => (resolveClosed = r));
-    const entry: LinkEntry = {
-      id: this.#nextLinkId++, link, peer: null, peerText: "", up: false, down: false, closeReason: null,
-      congestedSince: null, poll: null, bytesIn: 0, bytesOut: 0, closed, resolveClosed,
-    };
-    this.#links.set(entry.id, entry);
-    return entry;
-  }
-
-  #handshakeConfig(entry: LinkEntry, expectedPeer: Uint8Array | null): HandshakeConfig {
-    const o = this.engine.options;
-    return {
-      keyPair: this.#keyPair,
-      suite: this.#suite,
-      network: o.network,
-      protocolVersion: PROTOCOL_VERSION,
-      credential: this.#driver.credential,
-      admission: this.#driver.admission,
-      timeoutMs: this.#driver.handshakeTimeoutMs,
-      frameBytesMax: o.frameBytesMax,
-      expectedPeer,
-      wallClock: () => Date.now(),
-      random: randomBytes,
-      earlyFramesMax: 64,
-      earlyBytesMax: 2 * o.frameBytesMax,
-      onPenalty: (code, message, peer) => this.#dispatchPenalty(entry.id, peer, code, message),
-    };
-  }
-
-  /** A frame from an authenticated link: link-layer types stay here, the rest go to the engine. */
-  #onFrame(entry: LinkEntry, bytes: Uint8Array): void {
-    if (this.#closed || entry.down) return;
-    entry.bytesIn += bytes.length;
-    this.#bytesIn += bytes.length;
-    if (isLinkFrameType(peekFrameType(bytes))) this.#onLinkFrame(entry, bytes);
-    else this.engine.receive(monotonicNow(), entry.id, bytes);
-    this.#pump();
-  }
-
-  #onLinkFrame(entry: LinkEntry, bytes: Uint8Array): void {
-    let frame;
-    try {
-      frame = decodeLinkFrame(bytes, this.engine.options.frameBytesMax);
-    } catch (e) {
-      if (!(e instanceof GrapevineError)) throw e;
-      this.#penalize(entry, e);
-      return;
-    }
-    switch (frame.type) {
-      case LINK_FRAME.CLOSE:
-        entry.closeReason = `closed by peer: ${frame.reason}`;
-        this.#linkGone(entry, entry.closeReason);
-        entry.link.close(entry.closeReason);
-        return;
-      case LINK_FRAME.FORWARD:
-        this.#onForward(entry, frame);
-        return;
-      case LINK_FRAME.HELLO:
-      case LINK_FRAME.PROOF:
-        this.#penalize(entry, remoteError("WIRE_SHAPE", `${frame.type === LINK_FRAME.HELLO ? "HELLO" : "PROOF"} after the handshake`));
-        return;
-      default:
-        return; // unknown link-layer types are ignored
-    }
-  }
-
-  #onForward(entry: LinkEntry, f: ForwardFrame): void {
-    // Only a relay may speak for someone else; a first hop must come from its sender.
-    if (f.hops === 0 && !bytesEqual(f.from, entry.peer!)) {
-      this.#penalize(entry, remoteError("WIRE_SHAPE", "forward: hops is 0 but from is not the sending peer"));
-      return;
-    }
-    if (!bytesEqual(f.to, this.publicKey)) return; // not ours; relays route in their own link layer
-    this.dispatchEvent(new CustomEvent("direct", { detail: { from: nodeIdToText(f.from), payload: f.payload } }));
-  }
-
-  /** A link-layer fault goes to the engine's ledger: one score per link, one threshold. */
-  #penalize(entry: LinkEntry, error: GrapevineError): void {
-    this.engine.penalize(monotonicNow(), entry.id, error);
-  }
-
-  /** Sends on an authenticated link, then checks its backlog (PROTOCOL.md §8.5). */
-  #send(entry: LinkEntry, bytes: Uint8Array): void {
-    if (entry.down) return;
-    try {
-      entry.link.send(bytes);
-    } catch (err) {
-      if (!(err instanceof GrapevineError)) throw err;
-      return;
-    }
-    entry.bytesOut += bytes.length;
-    this.#bytesOut += bytes.length;
-    if (entry.congestedSince === null && entry.link.bufferedAmount > this.#driver.linkHighWaterBytes) this.#congested(entry);
-  }
-
-  #congested(entry: LinkEntry): void {
-    const now = monotonicNow();
-    entry.congestedSince = now;
-    this.engine.setLinkCongested(now, entry.id, true);
-    this.#dispatchCongestion(entry, true);
-    const every = Math.max(1, Math.min(CONGESTION_POLL_MS, this.#driver.linkCongestedCloseMs / 4));
-    entry.poll = setInterval(() => this.#pollCongestion(entry), every);
-    (entry.poll as { unref?: () => void }).unref?.();
-  }
-
-  #pollCongestion(entry: LinkEntry): void {
-    if (entry.down || entry.congestedSince === null) return this.#stopPolling(entry);
-    const now = monotonicNow();
-    if (entry.link.bufferedAmount <= this.#driver.linkHighWaterBytes / 2) {
-      this.#stopPolling(entry);
-      entry.congestedSince = null;
-      this.engine.setLinkCongested(now, entry.id, false);
-      this.#dispatchCongestion(entry, false);
-      this.#pump();
-    } else if (now - entry.congestedSince >= this.#driver.linkCongestedCloseMs) {
-      this.#closeLink(entry, CLOSE_CODE.CONGESTED, "peer not reading");
-    }
-  }
-
-  #stopPolling(entry: LinkEntry): void {
-    if (entry.poll !== null) clearInterval(entry.poll);
-    entry.poll = null;
-  }
-
-  #dispatchCongestion(entry: LinkEntry, congested: boolean): void {
-    this.dispatchEvent(new CustomEvent("congestion", {
-      detail: { link: entry.id, peer: entry.peerText, congested, bufferedAmount: entry.link.bufferedAmount },
-    }));
-  }
-
-  /** Closes an authenticated link for `reason`, telling the peer first. */
-  #closeLink(entry: LinkEntry, code: number, reason: string): void {
-    if (entry.down) return;
-    const wire = clipUtf8(reason, CLOSE_REASON_BYTES_MAX);
-    entry.closeReason = reason;
-    if (entry.up) {
-      try {
-        entry.link.send(encodeLinkFrame({ type: LINK_FRAME.CLOSE, code, reason: wire }));
-      } catch (err) {
-        if (!(err instanceof GrapevineError)) throw err;
-      }
-    }
-    // Down at once: a transport may take long to report its close (a peer that does not read).
-    this.#linkGone(entry, reason);
-    entry.link.close(wire);
-  }
-
-  /** The link is down: the engine forgets it and `closed` resolves. Runs once per link. */
-  #linkGone(entry: LinkEntry, reason: string): void {
-    if (entry.down) return;
-    entry.down = true;
-    this.#stopPolling(entry);
-    this.#links.delete(entry.id);
-    entry.resolveClosed(reason);
-    if (entry.up && !this.#closed) {
-      this.engine.linkDown(monotonicNow(), entry.id);
-      this.#pump();
-      this.dispatchEvent(new CustomEvent("link", { detail: { peer: entry.peerText, link: entry.id, up: false } }));
-    }
   }
 
   #changeEvent(c: Change): ChangeEvent {
