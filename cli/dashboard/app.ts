@@ -2,7 +2,8 @@
  * The dashboard page's script (bundled by the demo with esbuild, served at `/demo/app.js`). It
  * makes the tab itself a peer — a node with the browser's WebCrypto, dialed to the relay that
  * served the page — writes the tab's status, and every 500 ms posts what the tab holds to
- * `/demo/state` and draws the answer: the graph, the members, the convergence plot.
+ * `/demo/state` and draws the answer: the graph, the members, the rooms through the relay, the
+ * convergence plot.
  *
  * @module
  */
@@ -10,7 +11,7 @@
 import type { MeshSnapshot } from "../demo/mesh-view.ts";
 import { type DemoStatus, nextMood, statusCounter } from "../demo/status.ts";
 import { type BrowserPeer, startBrowserPeer } from "./peer.ts";
-import { convergencePlot, escapeHtml, graphSvg, membersTable, shortId, summaryChips } from "./view.ts";
+import { convergencePlot, escapeHtml, graphSvg, membersTable, roomsTable, shortId, summaryChips } from "./view.ts";
 
 interface PageConfig {
   network: string;
@@ -80,6 +81,7 @@ function render(s: MeshSnapshot): void {
   $("chips").innerHTML = summaryChips(s);
   $("graph").innerHTML = graphSvg(s, self);
   $("members").innerHTML = membersTable(s, self);
+  $("rooms").innerHTML = roomsTable(s);
   $("plot").innerHTML = convergencePlot(s);
   renderYou(s, self);
 }

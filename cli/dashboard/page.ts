@@ -100,6 +100,8 @@ ${problem}
 <form id="say"><input id="say-text" maxlength="80" placeholder="Say something: it spreads to every peer" autocomplete="off"><button>Update status</button></form>
 <p class="note">Open this page in more tabs: each one joins the mesh.</p></section>
 <section class="card"><h2>Members</h2><div id="members"></div></section>
+<section class="card"><h2>Rooms through the relay</h2><div id="rooms"></div>
+<p class="note">Each document is a room, a swarm of its own: the relay carries the rooms its clients opened, and a member receives only its rooms' traffic. Open one at <a href="/presence">/presence</a>.</p></section>
 </div>
 <section class="card wide"><h2>Convergence — share of (holder, owner) pairs where the holder has the owner's newest status</h2><div id="plot"></div></section>
 </main>

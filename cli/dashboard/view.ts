@@ -135,6 +135,25 @@ export function membersTable(s: MeshSnapshot, self: string | null): string {
     + `<tbody>${rows.join("")}</tbody></table>`;
 }
 
+/** The rooms the relay carries: members, links, and messages a second through it. */
+export function roomsTable(s: MeshSnapshot): string {
+  if (s.rooms.length === 0) return `<p class="muted">The relay carries no room yet.</p>`;
+  const rows = s.rooms.map((r) =>
+    `<tr data-room="${escapeHtml(r.name ?? r.scope)}">`
+    + `<td>${r.name === null ? `<span class="mono muted">${escapeHtml(r.scope.slice(0, 12))}…</span>` : `<a href="/presence?doc=${encodeURIComponent(r.name)}">${escapeHtml(r.name)}</a>`}</td>`
+    + `<td class="num">${r.members}</td>`
+    + `<td class="num">${r.links}</td>`
+    + `<td class="num msgs">${r.messagesPerS.toFixed(1)}</td>`
+    + `<td class="num">${r.payloadsPerS.toFixed(1)}</td>`
+    + `<td class="num">${count(r.delivered)}</td>`
+    + "</tr>"
+  );
+  return "<table><thead><tr><th>room</th><th class=num title=\"nodes with presence in the room, as the relay holds it\">members</th>"
+    + "<th class=num title=\"links over which the relay exchanges the room\">links</th><th class=num>messages/s</th>"
+    + "<th class=num title=\"copies received, duplicates included\">copies in/s</th><th class=num>messages</th></tr></thead>"
+    + `<tbody>${rows.join("")}</tbody></table>`;
+}
+
 /** The headline chips: members, links, convergence, traffic. */
 export function summaryChips(s: MeshSnapshot): string {
   const conv = s.converged

@@ -1,20 +1,21 @@
 /**
  * The presence example's script (bundled by the demo, served at `/presence/app.js`). Each tab is a
- * node dialed to the relay that served the page, in the room `demo`: its presence is a name and a
- * colour; its cursor goes out with `room.broadcast` (at most every 40 ms), never stored. Tabs of one
- * browser share a user key (kept in `localStorage`), so a user with three tabs is one avatar with
- * a "3". The footer logs joins, updates and leaves with their reason.
+ * node dialed to the relay that served the page, in the room of one document (`doc-1` … `doc-4`,
+ * `?doc=` in the URL; the first by default): its presence is a name and a colour; its cursor goes
+ * out with `room.broadcast` (at most every 40 ms), never stored. Switching documents closes the old
+ * room — the others there see this tab leave — and opens the new one: avatars and cursors are per
+ * document. The demo's peer processes sit in documents too (flagged `bot`), moving their cursors.
+ * Tabs of one browser share a user key (kept in `localStorage`), so a user with three tabs is one
+ * avatar with a "3". The footer logs joins, updates and leaves with their reason.
  *
  * @module
  */
 
-import { createNode, dial } from "../../mod.ts";
+import { createNode, dial, type GrapevineNode } from "../../mod.ts";
 import type { PresenceEntry, Room } from "../../src/presence/room.ts";
+import { type DemoPresence, documentFrom, DOCUMENTS } from "../demo/documents.ts";
 
-interface Me {
-  name: string;
-  color: string;
-}
+type Me = DemoPresence;
 
 const config = JSON.parse(document.getElementById("config")?.textContent ?? "{}") as { network: string; intervalMs: number };
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -46,9 +47,11 @@ function renderAvatars(room: Room<Me>): void {
   for (const [key, entries] of room.presence.byUser()) {
     const first = entries[0].state;
     const a = document.createElement("div");
-    a.className = key === user ? "avatar me" : "avatar";
+    a.className = key === user ? "avatar me" : first.bot ? "avatar bot" : "avatar";
     a.style.background = first.color;
-    a.title = `${first.name} · ${entries.length} tab${entries.length > 1 ? "s" : ""} · ${entries.map((e) => e.reach).join(", ")}`;
+    a.title = first.bot
+      ? `${first.name} · a demo peer process`
+      : `${first.name} · ${entries.length} tab${entries.length > 1 ? "s" : ""} · ${entries.map((e) => e.reach).join(", ")}`;
     a.textContent = first.name.slice(0, 1).toUpperCase();
     if (entries.length > 1) {
       const t = document.createElement("span");
@@ -58,7 +61,9 @@ function renderAvatars(room: Room<Me>): void {
     }
     box.append(a);
   }
-  $("status").textContent = `${room.presence.others.length + 1} tabs here`;
+  const bots = room.presence.others.filter((o) => o.state.bot).length;
+  const tabs = room.presence.others.length - bots + 1;
+  $("status").textContent = `${tabs} tabs here${bots ? ` · ${bots} demo peer${bots > 1 ? "s" : ""}` : ""}`;
 }
 
 function drawCursor(peer: string, entry: PresenceEntry<Me> | undefined, x: number, y: number): void {
@@ -66,6 +71,7 @@ function drawCursor(peer: string, entry: PresenceEntry<Me> | undefined, x: numbe
   if (!c) {
     const el = document.createElement("div");
     el.className = "cursor";
+    el.dataset.peer = peer;
     el.innerHTML = `<svg width="16" height="20" viewBox="0 0 16 20"><path d="M0 0 L0 16 L4.5 12 L8 19 L10.5 18 L7 11 L13 11 Z" stroke="#fff" stroke-width="1"/></svg><span></span>`;
     $("board").append(el);
     cursors.set(peer, (c = { el, at: 0 }));
@@ -80,12 +86,60 @@ function drawCursor(peer: string, entry: PresenceEntry<Me> | undefined, x: numbe
   c.at = Date.now();
 }
 
+/** The document open now: its room, and what to undo when leaving it. */
+let open: { doc: string; room: Room<Me> } | null = null;
+
+function clearCursors(): void {
+  for (const c of cursors.values()) c.el.remove();
+  cursors.clear();
+}
+
+/** Leaves the document open (if another), and opens `doc`'s room. */
+function openDocument(node: GrapevineNode, doc: string): void {
+  if (open?.doc === doc) return;
+  open?.room.close(); // the others there see this tab leave
+  clearCursors();
+  const room = node.room<Me>(doc, { presence: { ...me }, user });
+  open = { doc, room };
+  const current = () => open?.room === room;
+  room.presence.on("sync", () => current() && renderAvatars(room));
+  room.presence.on("join", ({ entry }) => current() && (renderAvatars(room), log(`${entry.state.name} joined ${doc}`)));
+  room.presence.on("update", ({ entry }) => current() && (renderAvatars(room), log(`${entry.state.name} updated`)));
+  room.presence.on("leave", ({ entry, reason }) => {
+    if (!current()) return;
+    renderAvatars(room);
+    cursors.get(entry.peer)?.el.remove();
+    cursors.delete(entry.peer);
+    log(`${entry.state.name} left (${reason})`);
+  });
+  room.subscribe<{ x: number; y: number }>("cursor", (m) => {
+    if (current()) drawCursor(m.peer, room.presence.others.find((o) => o.peer === m.peer), m.payload.x, m.payload.y);
+  });
+  renderAvatars(room);
+  for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>("#docs button"))) b.setAttribute("aria-pressed", String(b.dataset.doc === doc));
+  document.body.dataset.doc = doc;
+  document.title = `grapevine · presence · ${doc}`;
+  const url = new URL(location.href);
+  url.searchParams.set("doc", doc);
+  history.replaceState(null, "", url);
+}
+
 async function main(): Promise<void> {
   const node = await createNode({ network: config.network, intervalMs: config.intervalMs });
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   dial(node, `${scheme}://${location.host}/`);
-  const room = node.room<Me>("demo", { presence: me, user });
+  (globalThis as { presence?: unknown }).presence = { id: node.id };
   addEventListener("pagehide", () => void node.close()); // a closing tab leaves at once (reason "left")
+
+  const docs = $("docs");
+  for (const doc of DOCUMENTS) {
+    const b = document.createElement("button");
+    b.dataset.doc = doc;
+    b.textContent = doc;
+    b.addEventListener("click", () => openDocument(node, doc));
+    docs.append(b);
+  }
+  openDocument(node, documentFrom(location.search));
 
   const name = $<HTMLInputElement>("name");
   const color = $<HTMLInputElement>("color");
@@ -93,34 +147,22 @@ async function main(): Promise<void> {
   color.value = /^#[0-9a-f]{6}$/i.test(me.color) ? me.color : PALETTE[0];
   name.addEventListener("input", () => {
     localStorage.setItem("gv-presence-name", name.value);
-    room.presence.update({ name: name.value || "?" });
-    renderAvatars(room);
+    me.name = name.value || "?";
+    open?.room.presence.update({ name: me.name });
+    if (open) renderAvatars(open.room);
   });
   color.addEventListener("input", () => {
     localStorage.setItem("gv-presence-color", color.value);
-    room.presence.update({ color: color.value });
-    renderAvatars(room);
+    me.color = color.value;
+    open?.room.presence.update({ color: me.color });
+    if (open) renderAvatars(open.room);
   });
 
-  room.presence.on("sync", () => renderAvatars(room));
-  room.presence.on("join", ({ entry }) => (renderAvatars(room), log(`${entry.state.name} joined`)));
-  room.presence.on("update", ({ entry }) => (renderAvatars(room), log(`${entry.state.name} updated`)));
-  room.presence.on("leave", ({ entry, reason }) => {
-    renderAvatars(room);
-    cursors.get(entry.peer)?.el.remove();
-    cursors.delete(entry.peer);
-    log(`${entry.state.name} left (${reason})`);
-  });
-  renderAvatars(room);
-
-  room.subscribe<{ x: number; y: number }>("cursor", (m) => {
-    drawCursor(m.peer, room.presence.others.find((o) => o.peer === m.peer), m.payload.x, m.payload.y);
-  });
   let last = 0;
   let pending: { x: number; y: number } | null = null;
   const flush = () => {
     if (!pending) return;
-    room.broadcast("cursor", pending);
+    open?.room.broadcast("cursor", pending);
     pending = null;
     last = Date.now();
   };

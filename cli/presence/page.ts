@@ -1,6 +1,7 @@
 /**
  * The presence example pages served by `grapevine demo`: at `/presence` live avatars (one per user,
- * a badge per tab) and cursors, across every tab that opens it (script `app.ts`); at
+ * a badge per tab) and cursors, per document (`?doc=doc-N`, a list to switch), across every tab
+ * that opens it (script `app.ts`); at
  * `/presence/react` the same written with `grapevine/react` (script `react-main.ts`).
  *
  * @module
@@ -23,6 +24,10 @@ function head(config: { network: string; intervalMs: number }): string {
   #avatars { display: flex; gap: .4rem; flex: 1; }
   .avatar { position: relative; width: 2.2rem; height: 2.2rem; border-radius: 50%; color: #fff; display: grid; place-items: center; font-weight: 600; box-shadow: 0 0 0 2px #fff, 0 0 0 3px #ccc; }
   .avatar.me { box-shadow: 0 0 0 2px #fff, 0 0 0 3px #333; }
+  .avatar.bot { border-radius: .5rem; opacity: .85; }
+  #docs { display: flex; gap: .25rem; }
+  #docs button { font: inherit; font-size: .85rem; padding: .15rem .5rem; border: 1px solid #ccc; border-radius: .3rem; background: #fff; cursor: pointer; }
+  #docs button[aria-pressed="true"] { background: #333; color: #fff; border-color: #333; }
   .avatar .tabs { position: absolute; right: -.3rem; bottom: -.3rem; background: #333; font-size: .65rem; border-radius: .6rem; padding: 0 .3rem; }
   #board { position: relative; overflow: hidden; cursor: crosshair; background-image: radial-gradient(#e4e4de 1px, transparent 1px); background-size: 24px 24px; }
   .cursor { position: absolute; pointer-events: none; transition: transform 60ms linear; will-change: transform; }
@@ -53,6 +58,7 @@ export function presenceHtml(config: { network: string; intervalMs: number }): s
 <body>
 <header>
   <h1>presence</h1>
+  <nav id="docs" aria-label="documents"></nav>
   <div id="avatars"></div>
   <label>name <input id="name" maxlength="20"></label>
   <label>colour <input id="color" type="color"></label>

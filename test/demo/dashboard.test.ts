@@ -1,7 +1,8 @@
 /**
  * The demo's dashboard in headless Chromium (Debian's, via playwright-core; never a downloaded
  * browser): opening the page makes the tab a peer — it dials the relay with the browser's own
- * WebSocket and WebCrypto, writes its status, and the whole mesh, tab included, converges.
+ * WebSocket and WebCrypto, writes its status, and the whole mesh, tab included, converges; the
+ * page's rooms table lists the documents the peers opened, each with traffic through the relay.
  * Without Chromium the test is skipped, unless GRAPEVINE_REQUIRE_BROWSER=1 (CI), where it fails.
  */
 import { describe, expect, it } from "vitest";
@@ -37,6 +38,17 @@ describe("demo dashboard in Chromium", () => {
       expect(s.members.filter((m) => m.counted).length).toBe(5); // relay, 3 processes, the tab
       expect(await page.locator("#graph svg .member").count()).toBe(5);
       expect(await page.textContent("#chips")).toMatch(/converged/);
+      // Rooms through the relay: the peers' documents (peers 1-3: doc-1, doc-2, doc-3 + doc-4), one
+      // member each, every one with cursor messages a second through the relay.
+      await page.waitForFunction(() => {
+        const rows = Array.from(document.querySelectorAll("#rooms tr[data-room]"));
+        return rows.length === 4 && rows.every((r) => Number(r.querySelector(".msgs")?.textContent) > 0);
+      }, null, { timeout: 15_000 });
+      const rooms = await page.$$eval("#rooms tr[data-room]", (rows) => rows.map((r) => [r.getAttribute("data-room"), r.children[1].textContent]));
+      expect(rooms).toEqual([["doc-1", "1"], ["doc-2", "1"], ["doc-3", "1"], ["doc-4", "1"]]);
+      const relayRooms = demo.view.snapshot(demo.now()).rooms;
+      expect(relayRooms.map((r) => r.name)).toEqual(["doc-1", "doc-2", "doc-3", "doc-4"]);
+      for (const r of relayRooms) expect(r.delivered, JSON.stringify(r)).toBeGreaterThan(0);
     } finally {
       await browser.close();
       stop.abort();

@@ -1,8 +1,11 @@
 /**
  * The presence example (`grapevine demo` serves it at `/presence`) in headless Chromium: three
- * tabs, two of them one user (they share localStorage, so the user key), one of another browser
- * context. Each shows two avatars (the two-tab user with a "2"); a cursor moved in one tab shows up
- * in the others; a closed tab is logged as leaving with reason `left`. Then the React version of the
+ * tabs in the default document (doc-1), two of them one user (they share localStorage, so the user
+ * key), one of another browser context. Each shows two tab avatars (the two-tab user with a "2")
+ * and the demo's peer process that sits in doc-1; a cursor moved in one tab shows up in the others;
+ * a closed tab is logged as leaving with reason `left`. Documents are rooms: a tab switched to
+ * doc-2 no longer sees the other tab nor the peer (avatars or cursors), and sees the other tab again
+ * once that one switches too. Then the React version of the
  * example (`/presence/react`) in two browsers: each shows both users, and a renamed user shows up.
  * Without Chromium the test is skipped, unless GRAPEVINE_REQUIRE_BROWSER=1 (CI), where it fails.
  */
@@ -42,14 +45,24 @@ describe("presence example in Chromium", () => {
       const a1 = await open(one.context);
       const a2 = await open(one.context);
       const b = await open(two.context);
-      for (const p of [a1, a2, b]) await p.waitForFunction(() => document.querySelectorAll("#avatars .avatar").length === 2, null, { timeout: 20_000 });
-      expect(await b.locator("#avatars .avatar .tabs").textContent()).toBe("2");
-      expect(await b.textContent("#status")).toMatch(/3 tabs here/);
+      // Tab avatars (users), and the peer process in doc-1 (peer-1 opens doc-1).
+      const avatars = (p: import("playwright-core").Page) => p.evaluate(() => ({
+        tabs: document.querySelectorAll("#avatars .avatar:not(.bot)").length,
+        bots: document.querySelectorAll("#avatars .avatar.bot").length,
+      }));
+      const avatarsAre = (p: import("playwright-core").Page, tabs: number, bots: number) =>
+        p.waitForFunction(([t, b]) => document.querySelectorAll("#avatars .avatar:not(.bot)").length === t && document.querySelectorAll("#avatars .avatar.bot").length === b, [tabs, bots], { timeout: 20_000 });
+      for (const p of [a1, a2, b]) await avatarsAre(p, 2, 1);
+      expect(await b.getAttribute("body", "data-doc")).toBe("doc-1");
+      expect(await b.locator("#avatars .avatar:not(.bot) .tabs").textContent()).toBe("2");
+      expect(await b.textContent("#status")).toMatch(/^3 tabs here · 1 demo peer$/);
 
+      const idOf = (p: import("playwright-core").Page) => p.evaluate(() => (globalThis as unknown as { presence: { id: string } }).presence.id);
+      const a1Id = await idOf(a1);
       await a1.mouse.move(200, 200);
       await a1.mouse.move(240, 260, { steps: 5 });
-      await b.waitForSelector("#board .cursor", { timeout: 15_000 });
-      await a2.waitForSelector("#board .cursor", { timeout: 15_000 });
+      await b.waitForSelector(`#board .cursor[data-peer="${a1Id}"]`, { timeout: 15_000 });
+      await a2.waitForSelector(`#board .cursor[data-peer="${a1Id}"]`, { timeout: 15_000 });
 
       const closedAt = Date.now();
       await a2.close();
@@ -57,6 +70,31 @@ describe("presence example in Chromium", () => {
       timings.close_to_left_ms = Date.now() - closedAt;
       timings.demo_start_to_close_ms = closedAt - started;
       await b.waitForFunction(() => document.querySelectorAll("#avatars .avatar .tabs").length === 0, null, { timeout: 15_000 });
+
+      // Documents are rooms. b opens doc-2: a1 sees it leave; b sees nobody (no peer process is in
+      // doc-2 with one peer), and none of doc-1's cursors reach it, not even the peer's (3 a second).
+      await b.click('#docs button[data-doc="doc-2"]');
+      await b.waitForFunction(() => new URL(location.href).searchParams.get("doc") === "doc-2" && document.body.dataset.doc === "doc-2");
+      await avatarsAre(a1, 1, 1);
+      await avatarsAre(b, 1, 0);
+      await a1.mouse.move(300, 300, { steps: 5 });
+      await b.waitForTimeout(1_500);
+      expect(await b.locator("#board .cursor").count()).toBe(0);
+      expect(await avatars(b)).toEqual({ tabs: 1, bots: 0 });
+      expect(await b.textContent("#status")).toBe("1 tabs here");
+      // a1 follows: they see each other again, and a1's cursor reaches b; doc-1's peer is left behind.
+      await a1.click('#docs button[data-doc="doc-2"]');
+      await avatarsAre(a1, 2, 0);
+      await avatarsAre(b, 2, 0);
+      await a1.mouse.move(320, 280, { steps: 5 });
+      await b.waitForSelector(`#board .cursor[data-peer="${a1Id}"]`, { timeout: 15_000 });
+      // A document opened by URL: doc-1 again, in a1's browser, shows the peer and no tab but itself.
+      const a3 = await one.context.newPage();
+      a3.on("pageerror", (e) => errors.push(e.message));
+      await a3.goto(`${url}?doc=doc-1`);
+      await avatarsAre(a3, 1, 1);
+      expect(await a3.getAttribute('#docs button[data-doc="doc-1"]', "aria-pressed")).toBe("true");
+      await a3.close();
 
       // The React version of the example (its own room), as the demo serves it: production build.
       const reactUrl = new URL("/presence/react", demo.dashboard).href;
