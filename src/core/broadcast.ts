@@ -24,10 +24,11 @@ import { fromHex, toHex } from "../bytes.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { remoteError } from "../errors.ts";
-import { encodeFrame, FRAME, type Frame, type GossipFrame, type GraftFrame, type IHaveFrame, type PruneFrame } from "../wire/frames.ts";
+import { encodeFrame, FRAME, type Frame, type GossipFrame } from "../wire/frames.ts";
 import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/records.ts";
 import type { Delivery, LinkId } from "./events.ts";
-import { Repair, type Announcer, type RepairStats } from "./repair.ts";
+import { Repair, type Announcer } from "./repair.ts";
+import type { BroadcastFrame, BroadcastStats, BroadcastView } from "./broadcast-view.ts";
 import type { Subsystem, SubsystemHost } from "./subsystem.ts";
 
 /** Rounds over which a node keeps re-announcing the ids it accepted (gossipsub keeps 3 heartbeats). */
@@ -38,36 +39,7 @@ const OUTSIDE_LINKS_MAX = 64;
 const LOSS_MEMORY_ROUNDS = 4;
 
 export type { Delivery, Verdict } from "./events.ts";
-
-/** The frames broadcast owns. */
-export type BroadcastFrame = GossipFrame | IHaveFrame | GraftFrame | PruneFrame;
-
-/** What a node's facade may read of broadcast. */
-export interface BroadcastView {
-  readonly stats: Readonly<BroadcastStats>;
-  /** Links this node pushes payloads to (its edges of the eager tree). */
-  eagerLinks(): LinkId[];
-}
-
-/** Broadcast counters. */
-export interface BroadcastStats extends RepairStats {
-  published: number;
-  delivered: number;
-  /** GOSSIP frames received (payload copies), first copies and duplicates. */
-  payloadsReceived: number;
-  duplicates: number;
-  ihaveSent: number;
-  /** Message ids in the IHAVE frames sent (lazy announcements and re-announcements). */
-  ihaveIdsSent: number;
-  prunesSent: number;
-  expiredDropped: number;
-  seenFullDropped: number;
-  rateDropped: number;
-  /** Empty GRAFTs sent to get back on the tree after losing every eager link. */
-  rejoins: number;
-  /** Requested messages not sent: asked too often by one link, or over its answer budget. */
-  graftsRefused: number;
-}
+export type { BroadcastFrame, BroadcastStats, BroadcastView } from "./broadcast-view.ts";
 
 interface Pending {
   body: MessageBody;
@@ -270,7 +242,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     return now - this.#lossSeenAt <= LOSS_MEMORY_ROUNDS * this.#host.options.intervalMs;
   }
 
-  /** Something was lost near here (a request made or received, a link gone): re-announce for a while. */
+  /** Loss near here (a request made or received, a link gone, the tree changing): announce more for a while. */
   #lost(now: number): void {
     this.#lossSeenAt = Math.max(this.#lossSeenAt, now);
   }
@@ -283,9 +255,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     this.#rearm(now);
   }
 
-  #signed(bodyBytes: Uint8Array): Uint8Array {
-    return signingBytes("message", this.#host.options.network, this.#host.protocolVersion, bodyBytes);
-  }
+  #signed = (bodyBytes: Uint8Array) => signingBytes("message", this.#host.options.network, this.#host.protocolVersion, bodyBytes);
 
   #onGossip(now: number, linkId: LinkId, peer: PeerState, f: GossipFrame): void {
     const o = this.#host.options;
@@ -423,9 +393,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     if (eager <= 1) return;
     this.#lastPrune = { at: now, id };
     peer.eager = false;
-    // A tree still forming or flapping (many publishers, hubs) may not reach every node for a while:
-    // until it has been still for a few rounds, announce on every lazy link.
-    this.#lost(now);
+    this.#lost(now); // a forming or flapping tree may miss nodes: announce on every lazy link until it is still
     this.stats.prunesSent++;
     this.#send(linkId, { type: FRAME.PRUNE });
   }

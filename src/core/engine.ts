@@ -22,7 +22,7 @@
  */
 
 import { toHex } from "../bytes.ts";
-import { GrapevineError, remoteError, type ErrorCode } from "../errors.ts";
+import { GrapevineError, remoteError } from "../errors.ts";
 import { decodeFrame, type FrameLimits } from "../wire/frames.ts";
 import { peekFrameType } from "../wire/link-frames.ts";
 import { decodeMemberFrame, type ClaimWire } from "../wire/member-frames.ts";
@@ -38,21 +38,12 @@ import { Store, type StateView } from "./store.ts";
 import type { SubsystemHost } from "./subsystem.ts";
 import { Sync, type SyncFrame, type SyncHost } from "./sync.ts";
 import { ScopeTable, type ScopeView } from "./scope-table.ts";
+import { frameLimitsFor, PENALTY } from "./limits.ts";
+
+export { frameLimitsFor };
 
 /** Version of the gossip protocol; part of every signed byte string. */
 export const PROTOCOL_VERSION = 2;
-
-/** Penalty points per kind of provable misbehaviour (PROTOCOL.md §6). */
-const PENALTY: Partial<Record<ErrorCode, number>> = {
-  WIRE_FRAME_TOO_LARGE: 50,
-  WIRE_MALFORMED: 25,
-  WIRE_LIMIT: 25,
-  WIRE_SHAPE: 25,
-  CRYPTO_BAD_SIGNATURE: 50,
-  STATE_BAD_PROOF: 50,
-  STATE_CAP_EXCEEDED: 50,
-  STATE_STALE: 10,
-};
 
 /** What the engine keeps per link; each subsystem keeps its own besides. */
 interface LinkState {
@@ -80,22 +71,6 @@ export interface EngineInit {
   /** Wall-clock ms since the Unix epoch at monotonic `now`, for signed timestamps. Default: `now` itself. */
   wallClock?: (now: number) => number;
   options?: Partial<EngineOptions>;
-}
-
-/** The frame decoding limits that follow from engine options. */
-export function frameLimitsFor(o: EngineOptions): FrameLimits {
-  return {
-    frameBytesMax: o.frameBytesMax,
-    leafBytesMax: o.valueBytesMax + o.keyBytesMax + 32,
-    // Accept longer digests than this node sends: peers may switch to summaries at another size.
-    digestRowsMax: Math.max(o.digestEntriesMax, 1024),
-    deltaOriginsMax: o.deltaOriginsMax,
-    entriesMax: o.keysPerOriginMax,
-    treeNodesMax: o.treeNodesMax,
-    messageBodyBytesMax: o.messagePayloadBytesMax + o.topicBytesMax + 96,
-    idsMax: o.idsPerFrameMax,
-    scopesMax: o.scopesPerLinkMax,
-  };
 }
 
 type NewJob = CryptoJob extends infer J ? (J extends CryptoJob ? Omit<J, "id"> : never) : never;
@@ -505,10 +480,7 @@ export class Engine {
 
   #penalize(link: LinkState, err: unknown): void {
     this.stats.framesRejected++;
-    if (!(err instanceof GrapevineError)) {
-      // A bug of ours must not be blamed on the peer; surface it.
-      throw err;
-    }
+    if (!(err instanceof GrapevineError)) throw err; // a bug of ours must not be blamed on the peer
     const points = PENALTY[err.code] ?? 10;
     link.score += points;
     this.#emit({ type: "penalty", linkId: link.id, peer: link.peer, code: err.code, message: err.message, score: link.score });

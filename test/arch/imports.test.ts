@@ -27,8 +27,6 @@ const KNOWN_LONG: Record<string, number> = {
   "src/runtime/direct.ts": 590,
   "src/sim/membership-scenarios.ts": 635,
   "src/sim/scenarios.ts": 535,
-  "src/core/broadcast.ts": 540,
-  "src/core/engine.ts": 530,
 };
 
 /** Rank of a module's layer: it may import from its own layer and those below. */
