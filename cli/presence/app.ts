@@ -128,7 +128,11 @@ async function main(): Promise<void> {
   const node = await createNode({ network: config.network, intervalMs: config.intervalMs });
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   dial(node, `${scheme}://${location.host}/`);
-  (globalThis as { presence?: unknown }).presence = { id: node.id };
+  // For tests and the console: this tab's id, and who it sees in the open document.
+  (globalThis as { presence?: unknown }).presence = {
+    id: node.id,
+    others: () => open?.room.presence.others.map((e) => ({ peer: e.peer, name: e.state.name, bot: e.state.bot === true })) ?? [],
+  };
   addEventListener("pagehide", () => void node.close()); // a closing tab leaves at once (reason "left")
 
   const docs = $("docs");

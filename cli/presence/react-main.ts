@@ -1,7 +1,8 @@
 /**
  * The script of the demo's `/presence/react` page: a node dialed to the relay that served the page,
  * and {@link PresenceApp} mounted under React's StrictMode. Tabs of one browser share a user key
- * (kept in `localStorage`), as in the plain example.
+ * (kept in `localStorage`), as in the plain example. Its room is `demo-react`, or with `?doc=doc-N`
+ * that document's room, shared with the plain page's tabs and the demo's peers.
  *
  * @module
  */
@@ -9,6 +10,7 @@
 import { createElement as h, StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { createNode, dial } from "../../mod.ts";
+import { DOCUMENTS } from "../demo/documents.ts";
 import { type Me, PresenceApp } from "./react-app.ts";
 
 const config = JSON.parse(document.getElementById("config")?.textContent ?? "{}") as { network: string; intervalMs: number };
@@ -30,7 +32,9 @@ async function main(): Promise<void> {
   const node = await createNode({ network: config.network, intervalMs: config.intervalMs });
   dial(node, `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`);
   addEventListener("pagehide", () => void node.close()); // a closing tab leaves at once (reason "left")
-  createRoot(document.getElementById("root")!).render(h(StrictMode, null, h(PresenceApp, { node, user, me })));
+  const doc = new URLSearchParams(location.search).get("doc");
+  const room = doc !== null && DOCUMENTS.includes(doc) ? doc : undefined;
+  createRoot(document.getElementById("root")!).render(h(StrictMode, null, h(PresenceApp, { node, user, me, room })));
 }
 
 main().catch((e) => {
