@@ -91,7 +91,8 @@ describe("presence example in Chromium", () => {
       await b.waitForSelector(`#board .cursor[data-peer="${a1Id}"]`, { timeout: 15_000 });
       // A document opened by URL: doc-1, where the peer still is and a1 and b are not any more.
       // (Not asserted: who else is there. Tabs closed seconds ago — a2, seen to leave by every member
-      // then — were still in a newcomer's presence list in our runs; see the demo's notes.)
+      // then — were still in a newcomer's list in our runs: the relay still holds their key, and a
+      // member membership does not know times out after timeoutMs, 60 s; src/presence/core.ts #apply.)
       const a3 = await two.context.newPage();
       a3.on("pageerror", (e) => errors.push(e.message));
       await a3.goto(`${url}?doc=doc-1`);
