@@ -32,6 +32,8 @@ import { Links } from "./links.ts";
 import type { BroadcastMessage, ChangeEvent, ConnectOptions, LinkHandle, MemberEventDetail, NodeEvent, NodeEventMap, NodeOptions, Validator } from "./node-types.ts";
 import type { MemberState } from "../core/claims.ts";
 import { ScopeHandle, ScopeHolds, type ScopeHost } from "./scopes.ts";
+import { iterate, listen } from "./listen.ts";
+import { changeEvent, memberDetail, toMessage } from "./node-events.ts";
 import { type DriverSettings, monotonicNow, randomBytes, randomSeed, resolveDriverSettings } from "./settings.ts";
 
 export type {
@@ -376,7 +378,7 @@ export class GrapevineNode extends EventTarget {
     what: string | ((change: ChangeEvent) => void),
     arg?: ((message: BroadcastMessage) => void) | { bufferMax?: number; signal?: AbortSignal },
   ): (() => void) | AsyncIterableIterator<BroadcastMessage> {
-    if (typeof what === "function") return this.#listen("change", what);
+    if (typeof what === "function") return listen(this, "change", what);
     if (typeof what !== "string" || what.length === 0) throw new TypeError("subscribe takes a listener or a topic");
     // A subscription holds the topic's scope: its messages come here while any subscription lasts.
     const key = this.#closed ? null : this.#scopes.hold(what);
@@ -385,10 +387,10 @@ export class GrapevineNode extends EventTarget {
       if (held) (held = false), this.#scopes.release(key!);
     };
     if (typeof arg === "function") {
-      const off = this.#listen<BroadcastMessage>("message", (m) => m.topic === what && arg(m));
+      const off = listen<BroadcastMessage>(this, "message", (m) => m.topic === what && arg(m));
       return () => (off(), release());
     }
-    return this.#iterate<BroadcastMessage>("message", (m) => m.topic === what, arg ?? {}, release);
+    return iterate<BroadcastMessage>(this, "message", (m) => m.topic === what, arg ?? {}, this.#closed, release);
   }
 
   /**
@@ -420,58 +422,13 @@ export class GrapevineNode extends EventTarget {
 
   #validators = new Map<string, Validator>();
 
-  #listen<T>(type: string, fn: (detail: T) => void): () => void {
-    const h = (e: Event) => fn((e as CustomEvent<T>).detail);
-    this.addEventListener(type, h);
-    return () => this.removeEventListener(type, h);
-  }
-
-  #iterate<T>(type: string, filter: (detail: T) => boolean, options: { bufferMax?: number; signal?: AbortSignal }, onFinish?: () => void): AsyncIterableIterator<T> {
-    const max = options.bufferMax ?? 1024;
-    const buffer: T[] = [];
-    let wake: (() => void) | null = null;
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      unsubscribe();
-      onFinish?.();
-      options.signal?.removeEventListener("abort", finish);
-      this.removeEventListener("close", finish);
-      wake?.();
-    };
-    const unsubscribe = this.#listen<T>(type, (d) => {
-      if (!filter(d)) return;
-      if (buffer.length >= max) buffer.shift();
-      buffer.push(d);
-      wake?.();
-    });
-    options.signal?.addEventListener("abort", finish);
-    this.addEventListener("close", finish);
-    if (this.#closed || options.signal?.aborted) finish();
-    const iterator: AsyncIterableIterator<T> = {
-      next: async (): Promise<IteratorResult<T>> => {
-        while (!buffer.length && !done) await new Promise<void>((r) => (wake = r));
-        wake = null;
-        if (buffer.length) return { value: buffer.shift()!, done: false };
-        return { value: undefined, done: true };
-      },
-      return: async (): Promise<IteratorResult<T>> => {
-        finish();
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
-  }
-
   /**
    * Changes as an async iterator, subscribed from the moment of the call. At most `bufferMax`
    * changes wait unread; beyond that the oldest are dropped, so a slow reader cannot grow memory
    * without bound. Ends when the node closes, the signal aborts, or the loop breaks.
    */
   changes(options: { bufferMax?: number; signal?: AbortSignal } = {}): AsyncIterableIterator<ChangeEvent> {
-    return this.#iterate<ChangeEvent>("change", () => true, options);
+    return iterate<ChangeEvent>(this, "change", () => true, options, this.#closed);
   }
 
   /** Resolves when no crypto work is pending (useful in tests and before close). */
@@ -559,21 +516,10 @@ export class GrapevineNode extends EventTarget {
     const v = this.#validators.get(d.topic);
     if (!v) return "accept";
     try {
-      return await v(this.#message(d));
+      return await v(toMessage(this.engine.options, d));
     } catch {
       return "ignore"; // a throwing validator must not blame the peer
     }
-  }
-
-  #message(d: Delivery): BroadcastMessage {
-    let payload: unknown = d.payload;
-    try {
-      const max = this.engine.options.messagePayloadBytesMax;
-      payload = decode(d.payload, { ...DEFAULT_DECODE_LIMITS, frameBytesMax: max, bytesLengthMax: max });
-    } catch {
-      // authenticated bytes that are not CBOR: hand them over raw
-    }
-    return { id: d.id, origin: nodeIdToText(d.origin), topic: d.topic, payload, issuedAtMs: d.issuedAtMs, expiresAtMs: d.expiresAtMs, hops: d.hops, local: d.local };
   }
 
   #finishJob(id: number, result: JobResult): void {
@@ -588,10 +534,10 @@ export class GrapevineNode extends EventTarget {
   #dispatch(ev: EngineEvent): void {
     switch (ev.type) {
       case "change":
-        this.dispatchEvent(new CustomEvent("change", { detail: this.#changeEvent(ev.change) }));
+        this.dispatchEvent(new CustomEvent("change", { detail: changeEvent(ev.change, this.#valueLimits, (id) => this.#scopes.label(id)) }));
         return;
       case "message":
-        this.dispatchEvent(new CustomEvent("message", { detail: this.#message(ev.message) }));
+        this.dispatchEvent(new CustomEvent("message", { detail: toMessage(this.engine.options, ev.message) }));
         return;
       case "penalty":
         this.#dispatchPenalty(ev.linkId, ev.peer, ev.code, ev.message);
@@ -606,14 +552,9 @@ export class GrapevineNode extends EventTarget {
         if (entry) this.#links.closeLink(entry, CLOSE_CODE.PENALTY, ev.reason);
         return;
       }
-      case "member": {
-        const detail: MemberEventDetail = {
-          id: nodeIdToText(ev.member), state: ev.state, previous: ev.previous, generation: ev.generation,
-          incarnation: ev.incarnation, claimer: ev.claimer ? nodeIdToText(ev.claimer) : null, url: ev.addr,
-        };
-        this.dispatchEvent(new CustomEvent("member", { detail }));
+      case "member":
+        this.dispatchEvent(new CustomEvent("member", { detail: memberDetail(ev) }));
         return;
-      }
       case "drop-link": {
         // Membership lets a link go: to a dead or departed member, or one a peer said it lets go
         // (HyParView's active view).
@@ -635,17 +576,5 @@ export class GrapevineNode extends EventTarget {
 
   #dispatchPenalty(link: LinkId, peer: Uint8Array | null, code: string, message: string): void {
     this.dispatchEvent(new CustomEvent("penalty", { detail: { link, peer: peer ? nodeIdToText(peer) : null, code, message } }));
-  }
-
-  #changeEvent(c: Change): ChangeEvent {
-    let value: unknown;
-    if (c.value) {
-      try {
-        value = decode(c.value, this.#valueLimits);
-      } catch {
-        value = c.value; // authenticated bytes that are not CBOR: hand them over raw
-      }
-    }
-    return { origin: nodeIdToText(c.origin), key: c.key, value, deleted: c.value === null, version: c.version, local: c.local, scope: c.scope ? this.#scopes.label(c.scope) : null };
   }
 }

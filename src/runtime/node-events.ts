@@ -1,0 +1,49 @@
+/**
+ * What the engine's events become for the application: change events with decoded values, broadcast
+ * messages with decoded payloads, member events with text ids. Authenticated bytes that are not CBOR
+ * are handed over raw rather than dropped.
+ *
+ * @module
+ */
+
+import type { Delivery } from "../core/broadcast.ts";
+import type { EngineEvent } from "../core/events.ts";
+import type { EngineOptions } from "../core/options.ts";
+import type { Change } from "../core/store.ts";
+import { nodeIdToText } from "../crypto/identity.ts";
+import { decode } from "../wire/cbor.ts";
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "../wire/limits.ts";
+import type { BroadcastMessage, ChangeEvent, MemberEventDetail } from "./node-types.ts";
+
+/** A change as subscribers see it; `label` names a scope by its id. */
+export function changeEvent(c: Change, limits: DecodeLimits, label: (scope: Uint8Array) => string): ChangeEvent {
+  let value: unknown;
+  if (c.value) {
+    try {
+      value = decode(c.value, limits);
+    } catch {
+      value = c.value; // authenticated bytes that are not CBOR: hand them over raw
+    }
+  }
+  return { origin: nodeIdToText(c.origin), key: c.key, value, deleted: c.value === null, version: c.version, local: c.local, scope: c.scope ? label(c.scope) : null };
+}
+
+/** A delivered broadcast message as subscribers and validators see it. */
+export function toMessage(o: EngineOptions, d: Delivery): BroadcastMessage {
+  let payload: unknown = d.payload;
+  try {
+    const max = o.messagePayloadBytesMax;
+    payload = decode(d.payload, { ...DEFAULT_DECODE_LIMITS, frameBytesMax: max, bytesLengthMax: max });
+  } catch {
+    // authenticated bytes that are not CBOR: hand them over raw
+  }
+  return { id: d.id, origin: nodeIdToText(d.origin), topic: d.topic, payload, issuedAtMs: d.issuedAtMs, expiresAtMs: d.expiresAtMs, hops: d.hops, local: d.local };
+}
+
+/** The detail of a `member` event. */
+export function memberDetail(ev: Extract<EngineEvent, { type: "member" }>): MemberEventDetail {
+  return {
+    id: nodeIdToText(ev.member), state: ev.state, previous: ev.previous, generation: ev.generation,
+    incarnation: ev.incarnation, claimer: ev.claimer ? nodeIdToText(ev.claimer) : null, url: ev.addr,
+  };
+}
