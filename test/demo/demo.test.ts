@@ -5,6 +5,10 @@
 import { describe, expect, it, vi } from "vitest";
 import { demoRoutes } from "../../cli/demo/routes.ts";
 import { MeshView } from "../../cli/demo/mesh-view.ts";
+import { documentFrom, documentOfScope, documentsOfPeer } from "../../cli/demo/documents.ts";
+import { RoomTraffic } from "../../cli/demo/room-traffic.ts";
+import { toHex } from "../../src/bytes.ts";
+import { scopeIdOf } from "../../mod.ts";
 import { main } from "../../cli/grapevine.ts";
 
 async function capture(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -99,6 +103,25 @@ describe("MeshView", () => {
     expect(v.sample(1_500)).toEqual({ fresh: 1, pairs: 1 }); // stale: not counted
     v.forgetSilentBrowsers(40_000, 30_000);
     expect(v.has(T)).toBe(false);
+  });
+});
+
+describe("demo documents and room traffic", () => {
+  it("give each peer its documents, name the demo's rooms by scope id, and read ?doc=", () => {
+    expect([1, 2, 3, 4, 5, 6].map(documentsOfPeer)).toEqual([["doc-1"], ["doc-2"], ["doc-3", "doc-4"], ["doc-4"], ["doc-1"], ["doc-2", "doc-3"]]);
+    expect(documentOfScope(toHex(scopeIdOf("room/doc-3")))).toBe("doc-3");
+    expect(documentOfScope(toHex(scopeIdOf("room/elsewhere")))).toBeUndefined();
+    expect([documentFrom("?doc=doc-4"), documentFrom("?doc=nope"), documentFrom("")]).toEqual(["doc-4", "doc-1", "doc-1"]);
+  });
+
+  it("turn counters into rates over the window, named rooms first, and forget rooms no longer carried", () => {
+    const t = new RoomTraffic(2_000);
+    const reading = (scope: string, name: string | null, delivered: number) => ({ scope, name, members: 1, links: 1, delivered, payloadsReceived: 2 * delivered, ihaveIdsSent: 0 });
+    t.sample(0, [reading("ff", null, 0), reading("aa", "doc-2", 0)]);
+    t.sample(1_000, [reading("ff", null, 5), reading("aa", "doc-2", 3)]);
+    const rows = t.sample(2_000, [reading("ff", null, 10), reading("aa", "doc-2", 6)]);
+    expect(rows.map((r) => [r.name, r.messagesPerS, r.payloadsPerS])).toEqual([["doc-2", 3, 6], [null, 5, 10]]);
+    expect(t.sample(4_000, [reading("aa", "doc-2", 6)]).map((r) => [r.scope, r.messagesPerS])).toEqual([["aa", 0]]); // ff gone; aa idle for 2 s
   });
 });
 
