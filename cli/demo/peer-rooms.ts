@@ -16,6 +16,7 @@ const COLOURS = ["#d1495b", "#00798c", "#edae49", "#30638e", "#6a4c93", "#2a9d8f
 
 /** Opens `docs` as presence rooms of `node`; returns a function that stops the cursors and closes them. */
 export function openDocuments(node: GrapevineNode, name: string, docs: string[]): () => void {
+  if (docs.length === 0) return () => {};
   const number = Number(/(\d+)$/.exec(name)?.[1] ?? 0);
   const presence: DemoPresence = { name, color: COLOURS[number % COLOURS.length], bot: true };
   const rooms = docs.map((doc) => node.room<DemoPresence>(doc, { presence, user: name }));
