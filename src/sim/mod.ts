@@ -24,17 +24,15 @@ export {
   converged,
   defaultDegree,
   lostWrites,
-  runBroadcast,
   runPartition,
-  runReconcile,
   runSpread,
   simKeyPair,
-  type BroadcastReport,
   type PartitionReport,
-  type ReconcileReport,
   type ScenarioOptions,
   type SpreadReport,
 } from "./scenarios.ts";
+export { runReconcile, type ReconcileReport } from "./reconcile.ts";
+export { runBroadcast, type BroadcastReport } from "./broadcast-scenario.ts";
 export { plotInformed, type Series } from "./svg.ts";
 export {
   activeViewDegree,

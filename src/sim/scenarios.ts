@@ -1,23 +1,18 @@
 /**
- * Ready-made experiments on the simulator, each returning a plain JSON-able report:
+ * Ready-made experiments on the simulator, each returning a plain JSON-able report, and what they
+ * share (the common knobs, deterministic keys, the simulation they build):
  * - `spread`: one write on one node; rounds until 50 %, 99 % and 100 % of nodes hold it;
- * - `partition`: split in halves, write on both sides, heal; does everything converge, is anything lost;
- * - `reconcile`: two nodes sharing many origins with a few differences; bytes to reconcile with the
- *   Merkle digest against the same exchange with flat digests.
+ * - `partition`: split in halves, write on both sides, heal; does everything converge, is anything lost.
+ *
+ * The `reconcile` scenario lives in `reconcile.ts`, `broadcast` in `broadcast-scenario.ts`.
  *
  * @module
  */
 
-import { Engine } from "../core/engine.ts";
 import type { EngineOptions, GossipMode } from "../core/options.ts";
 import { deriveSeed, seededRng } from "../core/random.ts";
-import { signingBytes } from "../crypto/context.ts";
 import { keyPairFromSeed } from "../crypto/ed25519.ts";
-import { MerkleTree, leafHash } from "../crypto/merkle.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
-import { encodeFrame, FRAME } from "../wire/frames.ts";
-import { encodeLeaf, encodeRootBody } from "../wire/records.ts";
-import { PROTOCOL_VERSION } from "../core/engine.ts";
 import { Simulation } from "./sim.ts";
 import { toHex } from "../bytes.ts";
 
@@ -59,7 +54,8 @@ export function simKeyPair(seed: number, i: number): KeyPair {
  */
 const MEMBERSHIP_OFF = Object.freeze({ membership: false });
 
-function makeSim(o: ScenarioOptions, network: { loss: number }) {
+/** The simulation of a state or broadcast scenario (membership off). */
+export function makeSim(o: ScenarioOptions, network: { loss: number }) {
   return new Simulation({
     nodes: o.nodes,
     seed: o.seed,
@@ -234,7 +230,7 @@ function every(sim: Simulation, ms: number, check: () => boolean): () => boolean
 }
 
 /** Counts penalty events from here on. */
-function countPenalties(sim: Simulation): { count: number } {
+export function countPenalties(sim: Simulation): { count: number } {
   const c = { count: 0 };
   sim.observe((_i, ev) => {
     if (ev.type === "penalty") c.count++;
@@ -275,256 +271,11 @@ export function lostWrites(sim: Simulation): number {
   return lost;
 }
 
-/** Report of the `reconcile` scenario. */
-export interface ReconcileReport {
-  scenario: "reconcile";
-  origins: number;
-  differences: number;
-  merkle_bytes: number;
-  merkle_frames: number;
-  flat_bytes: number;
-  flat_frames: number;
-  ratio_merkle_to_flat: number;
-  reconciled: boolean;
-  wall_ms: number;
-  crypto: string;
-}
-
-/**
- * Two nodes hold the same `origins` signed maps; `differences` of them are one version newer on
- * one side. Counts the bytes both nodes send until they agree, once with the Merkle digest trie
- * (the default) and once with flat digests (the whole digest in one frame), in the same run.
- */
-export async function runReconcile(o: ScenarioOptions & { origins: number; differences: number }): Promise<ReconcileReport> {
-  const started = o.clock();
-  const suite = o.suite;
-  const network = "grapevine";
-  const make = async (i: number, version: number) => {
-    const kp = simKeyPair(o.seed, 10_000_000 + i);
-    const leaf = encodeLeaf({ key: "k", version, value: new Uint8Array([version]) });
-    const tree = MerkleTree.fromLeafHashes([leafHash(leaf)]);
-    const body = encodeRootBody({ origin: kp.publicKey, generation: 1, version, root: tree.root, count: 1, floor: 0, flags: 0 });
-    const signature = await suite.sign(kp, signingBytes("root", network, PROTOCOL_VERSION, body));
-    return { id: toHex(kp.publicKey), delta: { rootBody: body, signature, from: 0, through: version, full: true, entries: [{ leaf, index: 0, proof: [] }] } };
-  };
-  const base = await Promise.all(Array.from({ length: o.origins }, (_, i) => make(i, 1)));
-  const newer = await Promise.all(Array.from({ length: o.differences }, (_, i) => make(i * 7 % o.origins, 2)));
-  const runOnce = async (digestEntriesMax: number) => {
-    const opts = { network, digestEntriesMax, digestRowsBeforeSummaryMax: digestEntriesMax, intervalMs: 1000, originsMax: o.origins + 10, pendingVerifyMax: o.origins * 2 + 10, pendingVerifyPerLinkMax: o.origins * 2 + 10 };
-    const a = new Engine({ publicKey: simKeyPair(o.seed, 1).publicKey, generation: 1, random: seededRng(o.seed), now: 0, options: opts });
-    const b = new Engine({ publicKey: simKeyPair(o.seed, 2).publicKey, generation: 1, random: seededRng(o.seed + 1), now: 0, options: opts });
-    const load = async (e: Engine, made: typeof base) => {
-      const deltas = made.map((m) => m.delta);
-      e.linkUp(0, 99, null);
-      for (let k = 0; k < deltas.length; k += 200) {
-        e.receive(0, 99, encodeFrame({ type: FRAME.DELTA, flags: 0, origins: deltas.slice(k, k + 200), replyTo: 0 }));
-        await pumpJobs(e, suite);
-      }
-      while (e.pollTransmit());
-      e.linkDown(0, 99);
-    };
-    await load(a, base);
-    await load(b, base);
-    await load(a, newer);
-    while (a.pollEvent());
-    while (b.pollEvent());
-    let bytes = 0;
-    let frames = 0;
-    a.linkUp(0, 1, b.id);
-    b.linkUp(0, 1, a.id);
-    // Only a's opening digest counts: b's is dropped so one exchange is measured.
-    while (b.pollTransmit());
-    for (let guard = 0; guard < 1000; guard++) {
-      let moved = false;
-      for (const [from, to] of [[a, b], [b, a]] as const) {
-        await pumpJobs(from, suite);
-        for (let t; (t = from.pollTransmit()); ) {
-          bytes += t.bytes.length;
-          frames++;
-          to.receive(0, 1, t.bytes);
-          moved = true;
-        }
-      }
-      if (!moved) break;
-    }
-    const agree = newer.every((d) => {
-      const id = d.id;
-      const pa = a.store.position(id);
-      const pb = b.store.position(id);
-      return !!pa && !!pb && pa.have === pb.have && pa.have === 2;
-    });
-    return { bytes, frames, agree };
-  };
-  const merkle = await runOnce(256);
-  const flat = await runOnce(o.origins + 10);
-  return {
-    scenario: "reconcile",
-    origins: o.origins,
-    differences: o.differences,
-    merkle_bytes: merkle.bytes,
-    merkle_frames: merkle.frames,
-    flat_bytes: flat.bytes,
-    flat_frames: flat.frames,
-    ratio_merkle_to_flat: round4(merkle.bytes / flat.bytes),
-    reconciled: merkle.agree && flat.agree,
-    wall_ms: Math.round(o.clock() - started),
-    crypto: o.cryptoName,
-  };
-}
-
-async function pumpJobs(e: Engine, suite: SignatureSuite): Promise<void> {
-  for (;;) {
-    const jobs = [];
-    for (let j; (j = e.pollJob()); ) jobs.push(j);
-    if (!jobs.length) return;
-    const results = await Promise.all(jobs.map((j) => (j.kind === "verify" ? suite.verify(j.publicKey, j.message, j.signature) : Promise.resolve(new Error("no key")))));
-    jobs.forEach((j, k) => e.completeJob(0, j.id, results[k]));
-  }
-}
-
-function round2(x: number): number {
+/** Rounds to 2 decimals, as the reports print. */
+export function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
-function round4(x: number): number {
+/** Rounds to 4 decimals, as the reports print. */
+export function round4(x: number): number {
   return Math.round(x * 10000) / 10000;
-}
-
-/** Report of the `broadcast` scenario. */
-export interface BroadcastReport {
-  scenario: "broadcast";
-  nodes: number;
-  messages: number;
-  crashed: number;
-  loss: number;
-  seed: number;
-  degree: number;
-  /** Deliveries over (messages × live nodes), rounded down to 6 decimals (never up to 1). */
-  delivered_fraction: number;
-  /** (node, message) pairs never delivered. */
-  missing_deliveries: number;
-  /** Payload copies (GOSSIP frames) received per live node per message. */
-  copies_per_node_per_msg: number;
-  /** Copies per node of the one warm-up message that floods before the tree exists. */
-  warmup_copies_per_node: number;
-  ms_to_99_p50: number | null;
-  ms_to_99_max: number | null;
-  ms_to_all_p50: number | null;
-  ms_to_all_max: number | null;
-  /** Gossip rounds (intervalMs) the slowest message took to reach everyone. */
-  rounds_to_all_max: number | null;
-  hops_max: number;
-  /** Broadcast frames (GOSSIP, IHAVE, GRAFT, PRUNE) sent, bytes per live node per message. */
-  bytes_per_node_per_msg: number;
-  grafts: number;
-  /** Message ids announced (IHAVE) per delivery, lazy announcements and re-announcements together. */
-  ihave_ids_per_delivery: number;
-  /** Bytes of IHAVE frames per delivery. */
-  ihave_bytes_per_delivery: number;
-  penalties: number;
-  wall_ms: number;
-  crypto: string;
-}
-
-const BROADCAST_TYPES = [4, 5, 6, 7];
-
-/**
- * `messages` messages published at `ratePerSecond` from random live nodes after `crash` of the
- * nodes crashed (without warning) just before the first; measures delivery, payload copies per
- * node and latency to 99 % and 100 % of live nodes.
- */
-export async function runBroadcast(
-  o: ScenarioOptions,
-  b: { messages: number; ratePerSecond: number; crash: number; payloadBytes: number },
-): Promise<BroadcastReport> {
-  const started = o.clock();
-  const sim = makeSim(o, { loss: o.loss });
-  const penalties = countPenalties(sim);
-  const n = o.nodes;
-  await sim.runTo(2 * o.intervalMs);
-  const pick = seededRng(deriveSeed(o.seed, 77));
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = pick.nextU32() % (i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  const crashed = Math.floor(b.crash * n);
-  const live = order.slice(crashed);
-  // One warm-up message floods and leaves the eager spanning tree behind; reported on its own.
-  const warmBefore = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.payloadsReceived, 0);
-  sim.publish(live[0], "warmup", new Uint8Array(1));
-  await sim.runTo(sim.now + 3000);
-  const warmupCopies = (live.reduce((s, i) => s + sim.engine(i).broadcast.stats.payloadsReceived, 0) - warmBefore) / (live.length - 1);
-  const firstAt = new Map<string, number>();
-  const times = new Map<string, number[]>();
-  let hopsMax = 0;
-  let deliveries = 0;
-  sim.observe((_i, ev, now) => {
-    if (ev.type !== "message" || ev.message.topic !== "tx") return;
-    const m = ev.message;
-    if (m.local) firstAt.set(m.id, now);
-    deliveries++;
-    hopsMax = Math.max(hopsMax, m.hops);
-    let t = times.get(m.id);
-    if (!t) times.set(m.id, (t = []));
-    t.push(now);
-  });
-  // The crash comes after the tree formed, just before publishing: the tree loses a fifth of its nodes.
-  for (const i of order.slice(0, crashed)) sim.crash(i);
-  const base = new Map([...sim.trafficByType].map(([k, v]) => [k, { ...v }]));
-  const payloadsBefore = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.payloadsReceived, 0);
-  const ihaveIdsBefore = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.ihaveIdsSent, 0);
-  const payload = new Uint8Array(b.payloadBytes);
-  const gap = 1000 / b.ratePerSecond;
-  for (let k = 0; k < b.messages; k++) {
-    await sim.runTo(sim.now + gap);
-    const i = live[pick.nextU32() % live.length];
-    payload[0] = k & 255;
-    payload[1] = k >> 8;
-    sim.publish(i, "tx", payload);
-  }
-  const want = b.messages * live.length;
-  await sim.runUntil(() => deliveries >= want, sim.now + 60_000);
-  const to99: number[] = [];
-  const toAll: number[] = [];
-  for (const [id, t] of times) {
-    const t0 = firstAt.get(id);
-    if (t0 === undefined) continue;
-    t.sort((x, y) => x - y);
-    const need99 = Math.ceil(0.99 * live.length);
-    if (t.length >= need99) to99.push(t[need99 - 1] - t0);
-    if (t.length >= live.length) toAll.push(t[live.length - 1] - t0);
-  }
-  let bytes = 0;
-  for (const type of BROADCAST_TYPES) bytes += (sim.trafficByType.get(type)?.bytes ?? 0) - (base.get(type)?.bytes ?? 0);
-  const payloads = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.payloadsReceived, 0) - payloadsBefore;
-  const grafts = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.graftsSent, 0);
-  const ihaveIds = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.ihaveIdsSent, 0) - ihaveIdsBefore;
-  const pct = (a: number[], q: number) => (a.length ? Math.round(a.sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(q * a.length))]) : null);
-  const allMax = toAll.length === b.messages ? pct(toAll, 1) : null;
-  return {
-    scenario: "broadcast",
-    nodes: n,
-    messages: b.messages,
-    crashed,
-    loss: o.loss,
-    seed: o.seed,
-    degree: sim.options.degree,
-    delivered_fraction: Math.floor((deliveries / want) * 1e6) / 1e6,
-    missing_deliveries: want - deliveries,
-    copies_per_node_per_msg: round4(payloads / (b.messages * (live.length - 1))),
-    warmup_copies_per_node: round4(warmupCopies),
-    ms_to_99_p50: pct(to99, 0.5),
-    ms_to_99_max: to99.length === b.messages ? pct(to99, 1) : null,
-    ms_to_all_p50: pct(toAll, 0.5),
-    ms_to_all_max: allMax,
-    rounds_to_all_max: allMax === null ? null : Math.ceil(allMax / o.intervalMs),
-    hops_max: hopsMax,
-    bytes_per_node_per_msg: Math.round(bytes / live.length / b.messages),
-    grafts,
-    ihave_ids_per_delivery: round4(ihaveIds / Math.max(1, deliveries)),
-    ihave_bytes_per_delivery: round4(((sim.trafficByType.get(FRAME.IHAVE)?.bytes ?? 0) - (base.get(FRAME.IHAVE)?.bytes ?? 0)) / Math.max(1, deliveries)),
-    penalties: penalties.count,
-    wall_ms: Math.round(o.clock() - started),
-    crypto: o.cryptoName,
-  };
 }

@@ -26,7 +26,6 @@ const KNOWN_LONG: Record<string, number> = {
   "src/presence/core.ts": 610,
   "src/runtime/direct.ts": 590,
   "src/sim/membership-scenarios.ts": 635,
-  "src/sim/scenarios.ts": 535,
 };
 
 /** Rank of a module's layer: it may import from its own layer and those below. */
