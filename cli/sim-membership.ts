@@ -1,18 +1,14 @@
 /**
- * `grapevine sim --scenario membership`: the membership experiments of `src/sim/membership-scenarios.ts`
+ * `grapevine sim --scenario membership`: the membership experiments of `src/sim/membership-*.ts`
  * behind command-line flags, run in order and reported as one JSON object.
  *
  * @module
  */
 
-import {
-  runDetection,
-  runFalsePositiveArm,
-  runFalsePositives,
-  runMembershipPartition,
-  runScale,
-  type MembershipScenarioOptions,
-} from "../src/sim/membership-scenarios.ts";
+import { runDetection, type MembershipScenarioOptions } from "../src/sim/membership-scenarios.ts";
+import { runFalsePositiveArm, runFalsePositives } from "../src/sim/membership-false-positives.ts";
+import { runMembershipPartition } from "../src/sim/membership-partition.ts";
+import { runScale } from "../src/sim/membership-scale.ts";
 import type { SignatureSuite } from "../src/crypto/types.ts";
 
 /** Flags only the membership scenario reads. */

@@ -37,16 +37,15 @@ export { plotInformed, type Series } from "./svg.ts";
 export {
   activeViewDegree,
   runDetection,
-  runFalsePositives,
-  runMembershipPartition,
-  runScale,
   type DetectionReport,
+  type MembershipScenarioOptions,
+} from "./membership-scenarios.ts";
+export {
+  runFalsePositives,
   type FalsePositiveArm,
   type FalsePositiveReport,
-  type MembershipPartitionReport,
-  type MembershipScenarioOptions,
-  type ScaleReport,
-  type ScaleRow,
-} from "./membership-scenarios.ts";
+} from "./membership-false-positives.ts";
+export { runMembershipPartition, type MembershipPartitionReport } from "./membership-partition.ts";
+export { runScale, type ScaleReport, type ScaleRow } from "./membership-scale.ts";
 export { DEFAULT_SLOW, SlowClock, type SlowProfile } from "./slow.ts";
 export { insecureHashSuite } from "./hash-suite.ts";

@@ -25,7 +25,6 @@ const KNOWN_LONG: Record<string, number> = {
   "src/runtime/node.ts": 655,
   "src/presence/core.ts": 610,
   "src/runtime/direct.ts": 590,
-  "src/sim/membership-scenarios.ts": 635,
 };
 
 /** Rank of a module's layer: it may import from its own layer and those below. */

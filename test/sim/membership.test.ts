@@ -1,11 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  runDetection,
-  runFalsePositives,
-  runMembershipPartition,
-  runScale,
-  type MembershipScenarioOptions,
-} from "../../src/sim/membership-scenarios.ts";
+import { runDetection, type MembershipScenarioOptions } from "../../src/sim/membership-scenarios.ts";
+import { runFalsePositives } from "../../src/sim/membership-false-positives.ts";
+import { runMembershipPartition } from "../../src/sim/membership-partition.ts";
+import { runScale } from "../../src/sim/membership-scale.ts";
 import { insecureHashSuite } from "../../src/sim/hash-suite.ts";
 import { DEFAULT_SLOW, SlowClock } from "../../src/sim/slow.ts";
 import { seededRng } from "../../src/core/random.ts";
