@@ -13,6 +13,8 @@
  * - the snapshot (self, others, users) is rebuilt only after a change, and an entry object is
  *   rebuilt only when that entry changed, so unchanged parts keep their identity.
  *
+ * The value format is in `value.ts`, entries and snapshots in `snapshot.ts`, deadlines in `deadlines.ts`.
+ *
  * @module
  */
 
@@ -22,76 +24,19 @@ import { bytesEqual as sameBytes } from "../bytes.ts";
 import { nodeIdFromText } from "../crypto/identity.ts";
 import { userCredentialToWire, type UserCredential, type UserCredentialWire } from "../runtime/credential.ts";
 import { encode } from "../wire/cbor.ts";
-import type { LeaveReason, PresenceEntry, PresenceEventMap, PresenceSnapshot, Reach, RoomMessage, RoomOptions } from "./types.ts";
-import { CREDENTIAL_WIRE_BYTES_MAX, credentialFromPresence, credentialToPresence, type UserVerifier } from "./user.ts";
+import type { LeaveReason, PresenceEntry, PresenceEventMap, PresenceSnapshot, RoomMessage, RoomOptions } from "./types.ts";
+import type { UserVerifier } from "./user.ts";
+import { buildSnapshot, dropStaleReach, entryOf, type Other } from "./snapshot.ts";
+import { expiryDeadline, timeoutDeadline, timerAt } from "./deadlines.ts";
+import { checkRoomId, parsePresence, presenceValue, roomLimits, roomUserOf, type Limits, type Parsed } from "./value.ts";
 
-export const USER_BYTES_MAX = 256;
-const ROOM_ID_BYTES_MAX = 100;
 const SYNC_QUIET_MS = 300;
-/** setTimeout's longest delay is 2^31 - 1 ms; a credential may live longer, so timers re-arm. */
-const TIMER_MS_MAX = 2 ** 30;
 
 /** What the core asks of a handle. */
 export interface HandleSink<S> {
   _emit<K extends keyof PresenceEventMap<S>>(type: K, detail: PresenceEventMap<S>[K]): void;
   _changed(): void;
   _message(message: RoomMessage): void;
-}
-
-/** Resolved timing and size options: the first handle's. */
-interface Limits {
-  throttleMs: number;
-  timeoutMs: number;
-  stateBytesMax: number;
-  broadcastTtlMs: number;
-}
-
-interface Other {
-  peer: string;
-  /** The user key it gives (`u`). */
-  user: string;
-  state: unknown;
-  lastSeen: number;
-  /** Wall-clock ms since failure detection has held it suspect or dead; null while reachable. */
-  unreachableSince: number | null;
-  /** Shown in `others` (false while timed out, until it comes back). */
-  present: boolean;
-  credential: UserCredentialWire | null;
-  verified: boolean;
-  /** The frozen entry, until something in it changes. */
-  entry: PresenceEntry | null;
-}
-
-interface Parsed {
-  state: unknown;
-  user: string;
-  credential: UserCredentialWire | null;
-}
-
-const utf8Length = (s: string) => new TextEncoder().encode(s).length;
-
-function positive(v: number | undefined, d: number, name: string): number {
-  const x = v ?? d;
-  if (!(typeof x === "number" && x > 0 && Number.isFinite(x))) throw new RangeError(`${name} must be a positive number`);
-  return x;
-}
-
-/** A Map that refuses changes once built, for snapshots. */
-class FrozenMap<K, V> extends Map<K, V> {
-  constructor(entries: Iterable<[K, V]>) {
-    super();
-    for (const [k, v] of entries) Map.prototype.set.call(this, k, v);
-    Object.freeze(this);
-  }
-  override set(): this {
-    throw new TypeError("a presence snapshot is read-only");
-  }
-  override delete(): boolean {
-    throw new TypeError("a presence snapshot is read-only");
-  }
-  override clear(): void {
-    throw new TypeError("a presence snapshot is read-only");
-  }
 }
 
 /** @internal The shared state of one room id on one node. Handles reach it through {@link Room}. */
@@ -130,20 +75,11 @@ export class RoomCore<S = unknown> {
   #off: (() => void)[] = [];
 
   constructor(node: GrapevineNode, id: string, options: RoomOptions<S>, verifier: UserVerifier, onDisposed: () => void) {
-    if (typeof id !== "string" || id.length === 0 || utf8Length(id) > ROOM_ID_BYTES_MAX) {
-      throw new RangeError(`room id must be 1..${ROOM_ID_BYTES_MAX} UTF-8 bytes`);
-    }
+    checkRoomId(id);
     this.authority = options.authority ?? null;
     this.#authorityKey = this.authority === null ? null : nodeIdFromText(this.authority); // TypeError if malformed
-    this.user = RoomCore.#userOf(node, options);
-    const room = node.options.valueBytesMax - USER_BYTES_MAX - CREDENTIAL_WIRE_BYTES_MAX - 16;
-    if (room < 1) throw new RangeError(`valueBytesMax ${node.options.valueBytesMax} leaves no room for presence state`);
-    this.limits = {
-      throttleMs: positive(options.throttleMs, 100, "throttleMs"),
-      timeoutMs: positive(options.timeoutMs, 60_000, "timeoutMs"),
-      stateBytesMax: Math.min(positive(options.stateBytesMax, 4096, "stateBytesMax"), room),
-      broadcastTtlMs: positive(options.broadcastTtlMs, 10_000, "broadcastTtlMs"),
-    };
+    this.user = roomUserOf(node, options);
+    this.limits = roomLimits(node, options);
     this.id = id;
     this.key = "presence";
     this.topic = `room/${id}`;
@@ -166,14 +102,6 @@ export class RoomCore<S = unknown> {
       if (v !== undefined) this.#receive(origin, v, false);
     }
     this.#resync();
-  }
-
-  static #userOf(node: GrapevineNode, o: RoomOptions<unknown>): string {
-    const user = o.user ?? o.credential?.user ?? node.id;
-    if (typeof user !== "string" || user.length === 0 || utf8Length(user) > USER_BYTES_MAX) {
-      throw new RangeError(`user must be a string of 1..${USER_BYTES_MAX} UTF-8 bytes`);
-    }
-    return user;
   }
 
   /** Throws unless a later handle's options agree with this room's on who it is and whom it trusts. */
@@ -295,10 +223,7 @@ export class RoomCore<S = unknown> {
   #write(): void {
     const s = this.#self;
     if (!s || this.#disposed) return;
-    const c = this.#credential?.wire;
-    const value: Record<string, unknown> = { s: s.state, u: this.user };
-    if (c) value.c = credentialToPresence(c);
-    const bytes = JSON.stringify([s.state, this.user, c ? c.expiresAtMs : null]);
+    const { value, bytes } = presenceValue(s.state, this.user, this.#credential?.wire);
     if (this.#written?.bytes === bytes) return;
     this.#written = { bytes, at: Date.now() };
     try {
@@ -319,7 +244,7 @@ export class RoomCore<S = unknown> {
   /** A member's presence value arrived: parsed, its credential judged, then applied. */
   #receive(peer: string, value: unknown, announce: boolean): void {
     this.#pending.delete(peer);
-    const parsed = this.#parse(value);
+    const parsed = parsePresence(value, this.limits.stateBytesMax);
     if (!parsed) {
       if (this.#others.has(peer)) this.#remove(peer, "evicted");
       return;
@@ -333,15 +258,6 @@ export class RoomCore<S = unknown> {
       this.#pending.delete(peer);
       this.#apply(peer, parsed, problem === null, announce);
     });
-  }
-
-  #parse(value: unknown): Parsed | null {
-    if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) return null;
-    const v = value as Record<string, unknown>;
-    if (!Object.hasOwn(v, "s") || typeof v.u !== "string" || v.u.length === 0 || utf8Length(v.u) > USER_BYTES_MAX) return null;
-    if (encode(v.s).length > this.limits.stateBytesMax) return null;
-    // A malformed credential is no credential: the entry stays, unverified.
-    return { state: v.s, user: v.u, credential: v.c === undefined ? null : credentialFromPresence(v.c, v.u) };
   }
 
   #apply(peer: string, parsed: Parsed, signatureHolds: boolean, announce: boolean): void {
@@ -429,17 +345,15 @@ export class RoomCore<S = unknown> {
   }
 
   #armTimeout(): void {
-    let at = Infinity;
-    for (const o of this.#others.values()) if (o.present && o.unreachableSince !== null) at = Math.min(at, o.unreachableSince + this.limits.timeoutMs);
+    const at = timeoutDeadline(this.#others.values(), this.limits.timeoutMs);
     if (at === this.#timeoutAt) return;
     if (this.#timeoutTimer) clearTimeout(this.#timeoutTimer);
     this.#timeoutAt = at;
-    this.#timeoutTimer = at === Infinity ? null : setTimeout(() => {
+    this.#timeoutTimer = at === Infinity ? null : timerAt(at, () => {
       this.#timeoutTimer = null;
       this.#timeoutAt = Infinity;
       this.#expire();
-    }, Math.min(TIMER_MS_MAX, Math.max(0, at - Date.now())));
-    (this.#timeoutTimer as { unref?: () => void } | null)?.unref?.();
+    });
   }
 
   #expire(): void {
@@ -457,15 +371,12 @@ export class RoomCore<S = unknown> {
 
   /** Verified entries whose credential has run out become unverified (an `update`). */
   #armExpiry(): void {
-    let at = Infinity;
-    for (const o of this.#others.values()) if (o.verified && o.credential) at = Math.min(at, o.credential.expiresAtMs);
-    if (this.#credential?.verified) at = Math.min(at, this.#credential.wire.expiresAtMs);
+    const at = expiryDeadline(this.#others.values(), this.#credential);
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = at === Infinity || this.#disposed ? null : setTimeout(() => {
+    this.#expiryTimer = at === Infinity || this.#disposed ? null : timerAt(at, () => {
       this.#expiryTimer = null;
       this.#expireCredentials();
-    }, Math.min(TIMER_MS_MAX, Math.max(0, at - Date.now())));
-    (this.#expiryTimer as { unref?: () => void } | null)?.unref?.();
+    });
   }
 
   #expireCredentials(): void {
@@ -489,15 +400,7 @@ export class RoomCore<S = unknown> {
   #onLink(up: boolean): void {
     if (up && this.#node.linkCount === 1) this.#resync();
     // Reach may have changed: entries whose reach did are rebuilt.
-    const peers = new Set(this.#node.peers());
-    let changed = false;
-    for (const o of this.#others.values()) {
-      if (o.entry && o.entry.reach !== (peers.has(o.peer) ? "direct" : "mesh")) {
-        o.entry = null;
-        changed = true;
-      }
-    }
-    if (changed) {
+    if (dropStaleReach(this.#others.values(), this.#node.peers())) {
       this.#changed();
       this.#notify();
     }
@@ -506,11 +409,7 @@ export class RoomCore<S = unknown> {
   // ---------------------------------------------------------------- snapshots
 
   #entry(o: Other): PresenceEntry<S> {
-    if (o.entry) return o.entry as PresenceEntry<S>;
-    const reach: Reach = this.#node.peers().includes(o.peer) ? "direct" : "mesh";
-    const claims = o.verified && o.credential ? Object.freeze(Object.fromEntries(o.credential.claims)) : null;
-    o.entry = Object.freeze({ peer: o.peer, user: o.user, verified: o.verified, claims, state: o.state, lastSeen: o.lastSeen, reach });
-    return o.entry as PresenceEntry<S>;
+    return entryOf<S>(o, (peer) => this.#node.peers().includes(peer));
   }
 
   #selfEntryOf(): PresenceEntry<S> | null {
@@ -530,15 +429,7 @@ export class RoomCore<S = unknown> {
     if (this.#snapshot) return this.#snapshot;
     const self = this.#selfEntryOf();
     const others = Object.freeze([...this.#others.values()].filter((o) => o.present).map((o) => this.#entry(o)));
-    const groups = new Map<string, PresenceEntry<S>[]>();
-    for (const e of self ? [self, ...others] : others) {
-      const key = e.verified || this.authority === null ? e.user : e.peer;
-      const list = groups.get(key);
-      if (list) list.push(e);
-      else groups.set(key, [e]);
-    }
-    const users = new FrozenMap([...groups].map(([k, v]) => [k, Object.freeze(v)] as [string, readonly PresenceEntry<S>[]]));
-    this.#snapshot = Object.freeze({ self, others, users });
+    this.#snapshot = buildSnapshot(self, others, this.authority);
     return this.#snapshot;
   }
 

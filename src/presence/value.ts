@@ -1,0 +1,92 @@
+/**
+ * A member's presence value in a room: the bounds of room ids and user keys, the limits a room
+ * resolves from its options, the value a node writes under the `presence` key of the room's scope
+ * (`{ s: state, u: user, c?: credential }`), and the check a received one passes before anyone
+ * sees it.
+ *
+ * Invariants: a user key is 1..{@link USER_BYTES_MAX} UTF-8 bytes; a received state larger than
+ * the room's `stateBytesMax` is refused whole; a malformed credential is no credential (the entry
+ * stays, unverified).
+ *
+ * @module
+ */
+
+import type { GrapevineNode } from "../runtime/node.ts";
+import type { UserCredentialWire } from "../runtime/credential.ts";
+import { encode } from "../wire/cbor.ts";
+import type { RoomOptions } from "./types.ts";
+import { CREDENTIAL_WIRE_BYTES_MAX, credentialFromPresence, credentialToPresence } from "./user.ts";
+
+export const USER_BYTES_MAX = 256;
+const ROOM_ID_BYTES_MAX = 100;
+
+/** Resolved timing and size options: the first handle's. */
+export interface Limits {
+  throttleMs: number;
+  timeoutMs: number;
+  stateBytesMax: number;
+  broadcastTtlMs: number;
+}
+
+/** A received presence value that passed the check. */
+export interface Parsed {
+  state: unknown;
+  user: string;
+  credential: UserCredentialWire | null;
+}
+
+const utf8Length = (s: string) => new TextEncoder().encode(s).length;
+
+function positive(v: number | undefined, d: number, name: string): number {
+  const x = v ?? d;
+  if (!(typeof x === "number" && x > 0 && Number.isFinite(x))) throw new RangeError(`${name} must be a positive number`);
+  return x;
+}
+
+/** Throws unless `id` can name a room: 1..ROOM_ID_BYTES_MAX UTF-8 bytes. */
+export function checkRoomId(id: string): void {
+  if (typeof id !== "string" || id.length === 0 || utf8Length(id) > ROOM_ID_BYTES_MAX) {
+    throw new RangeError(`room id must be 1..${ROOM_ID_BYTES_MAX} UTF-8 bytes`);
+  }
+}
+
+/** A room's limits from its options; the state must fit in a value beside the user and credential. */
+export function roomLimits(node: GrapevineNode, options: RoomOptions<unknown>): Limits {
+  const room = node.options.valueBytesMax - USER_BYTES_MAX - CREDENTIAL_WIRE_BYTES_MAX - 16;
+  if (room < 1) throw new RangeError(`valueBytesMax ${node.options.valueBytesMax} leaves no room for presence state`);
+  return {
+    throttleMs: positive(options.throttleMs, 100, "throttleMs"),
+    timeoutMs: positive(options.timeoutMs, 60_000, "timeoutMs"),
+    stateBytesMax: Math.min(positive(options.stateBytesMax, 4096, "stateBytesMax"), room),
+    broadcastTtlMs: positive(options.broadcastTtlMs, 10_000, "broadcastTtlMs"),
+  };
+}
+
+/** The user key a room's member gives: the option, else the credential's, else the node id. */
+export function roomUserOf(node: GrapevineNode, o: RoomOptions<unknown>): string {
+  const user = o.user ?? o.credential?.user ?? node.id;
+  if (typeof user !== "string" || user.length === 0 || utf8Length(user) > USER_BYTES_MAX) {
+    throw new RangeError(`user must be a string of 1..${USER_BYTES_MAX} UTF-8 bytes`);
+  }
+  return user;
+}
+
+/**
+ * The value to write for `state`, and the bytes that tell whether it differs from the last one
+ * written (state, user and the credential's expiry).
+ */
+export function presenceValue(state: unknown, user: string, c: UserCredentialWire | undefined): { value: Record<string, unknown>; bytes: string } {
+  const value: Record<string, unknown> = { s: state, u: user };
+  if (c) value.c = credentialToPresence(c);
+  return { value, bytes: JSON.stringify([state, user, c ? c.expiresAtMs : null]) };
+}
+
+/** A received presence value checked, or null when it is not one. */
+export function parsePresence(value: unknown, stateBytesMax: number): Parsed | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) return null;
+  const v = value as Record<string, unknown>;
+  if (!Object.hasOwn(v, "s") || typeof v.u !== "string" || v.u.length === 0 || utf8Length(v.u) > USER_BYTES_MAX) return null;
+  if (encode(v.s).length > stateBytesMax) return null;
+  // A malformed credential is no credential: the entry stays, unverified.
+  return { state: v.s, user: v.u, credential: v.c === undefined ? null : credentialFromPresence(v.c, v.u) };
+}
