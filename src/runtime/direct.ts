@@ -27,7 +27,6 @@
 import { bytesEqual, compareBytes, toHex } from "../bytes.ts";
 import { nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";
 import { GrapevineError } from "../errors.ts";
-import type { Link } from "../transport/link.ts";
 import {
   type RTCDataChannelLike,
   type RTCIceServerLike,
@@ -36,107 +35,21 @@ import {
   webrtcLink,
   type WebRTCLinkOptions,
 } from "../transport/webrtc.ts";
-import type { GrapevineNode, LinkHandle } from "./node.ts";
+import type { GrapevineNode } from "./node.ts";
+import { positiveOption, type DirectLinksOptions, type DirectLinksStats } from "./direct-options.ts";
+import { newSession, randomSession, type Session } from "./direct-session.ts";
 import {
   decodeSignal,
   decodeSignalBody,
   encodeSignal,
   encodeSignalBody,
   looksLikeSignal,
-  SESSION_BYTES,
   SIGNAL,
   type SignalBody,
   type SignalCandidate,
 } from "./signal.ts";
 
-/**
- * Options of {@link attachDirectLinks}.
- *
- * @example
- * ```ts
- * attachDirectLinks(node, {
- *   RTCPeerConnection,                                   // browsers: the global one
- *   max: 4,
- *   iceServers: [{ urls: "stun:stun.example.org:3478" }, { urls: "turn:turn.example.org", username: "u", credential: "p" }],
- *   pageHide: window,
- * });
- * ```
- */
-export interface DirectLinksOptions {
-  /** The `RTCPeerConnection` constructor: `globalThis.RTCPeerConnection`, or `node-datachannel/polyfill`'s. */
-  RTCPeerConnection: RTCPeerConnectionConstructor;
-  /** Most direct links (and attempts) at once; also the most `RTCPeerConnection`s. Default 4. */
-  max?: number;
-  /** STUN and TURN servers. Default none: enough on one host or one LAN, not across NATs. */
-  iceServers?: RTCIceServerLike[];
-  /** How often peers are looked at for new attempts, in ms. Default 1,000. */
-  probeIntervalMs?: number;
-  /** A WANT not answered within this many ms is given up. Default 5,000. */
-  answerTimeoutMs?: number;
-  /** An attempt whose link is not authenticated within this many ms is closed. Default 20,000. */
-  setupTimeoutMs?: number;
-  /** First delay before a peer is tried again after a failed attempt or a dropped link, in ms (doubles per failure). Default 2,000. */
-  retryMinMs?: number;
-  /** Longest delay between attempts to one peer, in ms. Default 60,000. */
-  retryMaxMs?: number;
-  /** Signals whose `sentAtMs` is further than this from the local wall clock are dropped, in ms. Default 30,000. */
-  signalTtlMs?: number;
-  /** Which peers may link directly (both ways). Default: every peer. */
-  accept?: (peer: string) => boolean;
-  /** On this target's `pagehide` (pass `window` in a page), every peer connection is closed and the manager stops. */
-  pageHide?: EventTarget;
-  /** Data channel link options (`chunkBytes`, `disconnectedCloseMs`); `frameBytesMax` is the node's. */
-  link?: Omit<WebRTCLinkOptions, "frameBytesMax">;
-  /** Wall clock in ms since the Unix epoch, for `sentAtMs`. Default `Date.now`. */
-  wallClock?: () => number;
-}
-
-/**
- * What {@link DirectLinks.stats} reports.
- *
- * @example
- * ```ts
- * const { links, bytes } = direct.stats();
- * console.log(links.webrtc, "direct;", bytes.relay.out, "bytes sent through relays");
- * ```
- */
-export interface DirectLinksStats {
-  /** `webrtc`: authenticated direct links; `websocket`: every other link (to relays, or dialed peers); `relayed`: peers known but not linked, reachable through a relay only. */
-  links: { websocket: number; webrtc: number; relayed: number };
-  /** Frame bytes since attach over direct links, and over every other link (through relays, mostly). */
-  bytes: { direct: { in: number; out: number }; relay: { in: number; out: number } };
-  /** `RTCPeerConnection`s open now, and created since attach. */
-  peerConnections: { open: number; created: number };
-  /** Attempts started (offers made or answered), links authenticated, attempts that failed or timed out. */
-  attempts: number;
-  established: number;
-  failed: number;
-  /** Signals sent, received (verified), and dropped (malformed, forged, stale, replayed, or for a session we do not hold). */
-  signals: { sent: number; received: number; dropped: number };
-}
-
-/** A direct-link attempt or link to one peer. */
-interface Session {
-  peer: string;
-  key: Uint8Array;
-  id: Uint8Array;
-  /** `want`: probing, no peer connection yet; `offer`/`answer`: our role in the set-up. */
-  role: "want" | "offer" | "answer";
-  pc: RTCPeerConnectionLike | null;
-  link: Link | null;
-  handle: LinkHandle | null;
-  /** Monotonic ms after which a session not yet up is given up. */
-  deadline: number;
-  remoteSet: boolean;
-  /** The peer's candidates that came before its description was set. */
-  candidates: SignalCandidate[];
-  /** Our candidates gathered before our description went out (sent right after it); null once it has. */
-  gathered: SignalCandidate[] | null;
-  /** Signals go out one after another (signing is asynchronous): OFFER before its CANDIDATEs. */
-  outbox: Promise<void>;
-  up: boolean;
-  ended: boolean;
-}
+export type { DirectLinksOptions, DirectLinksStats } from "./direct-options.ts";
 
 const CHANNEL_LABEL = "grapevine";
 /** Candidates kept for a session whose remote description is not set yet. */
@@ -147,12 +60,6 @@ const INBOX_MAX = 64;
 const SEEN_MAX = 1_024;
 /** Peers whose retry delay is remembered. */
 const RETRY_MAX_PEERS = 1_024;
-
-function positiveOption(v: number | undefined, fallback: number, name: string): number {
-  const x = v ?? fallback;
-  if (typeof x !== "number" || !(x > 0) || !Number.isFinite(x)) throw new RangeError(`attachDirectLinks: ${name} must be a positive number`);
-  return x;
-}
 
 /**
  * Attaches a {@link DirectLinks} manager to `node`: from now on it tries to link directly (WebRTC)
@@ -334,10 +241,7 @@ export class DirectLinks extends EventTarget {
   }
 
   #newSession(peer: string, role: Session["role"], id: Uint8Array, timeoutMs: number): Session {
-    const s: Session = {
-      peer, key: nodeIdFromText(peer), id, role, pc: null, link: null, handle: null,
-      deadline: performance.now() + timeoutMs, remoteSet: false, candidates: [], gathered: [], outbox: Promise.resolve(), up: false, ended: false,
-    };
+    const s = newSession(peer, role, id, timeoutMs);
     this.#sessions.set(peer, s);
     return s;
   }
@@ -580,8 +484,4 @@ export class DirectLinks extends EventTarget {
     this.#retry.set(peer, { failures, at: performance.now() + delay * jitter });
     if (this.#retry.size > RETRY_MAX_PEERS) this.#retry.delete(this.#retry.keys().next().value!);
   }
-}
-
-function randomSession(): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(SESSION_BYTES));
 }
