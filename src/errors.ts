@@ -13,18 +13,14 @@ export type ErrorCode =
   | "WIRE_MALFORMED"
   | "WIRE_LIMIT"
   | "WIRE_SHAPE"
-  | "CRYPTO_BAD_KEY"
   | "CRYPTO_BAD_SIGNATURE"
   | "CRYPTO_UNAVAILABLE"
   | "STATE_CAP_EXCEEDED"
   | "STATE_BAD_PROOF"
   | "STATE_STALE"
-  | "STATE_EQUIVOCATION"
-  | "STATE_INCONSISTENT"
   | "LINK_CLOSED"
   | "LINK_BACKPRESSURE"
-  | "ENGINE_CLOSED"
-  | "ENGINE_QUEUE_FULL";
+  | "ENGINE_CLOSED";
 
 /** Where the fault lies: this process (`local`) or a peer (`remote`). */
 export type ErrorSource = "local" | "remote";
