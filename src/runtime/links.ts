@@ -85,6 +85,21 @@ export class Links {
     this.#host = host;
   }
 
+  /**
+   * A FORWARD from this node to `peerId` (key `to`): over a direct link to it if there is one, else
+   * over every link. Returns whether it went out on any. Throws `RangeError` past `frameBytesMax`.
+   */
+  forward(peerId: string, to: Uint8Array, payload: Uint8Array): boolean {
+    const bytes = encodeLinkFrame({ type: LINK_FRAME.FORWARD, to, from: this.#host.engine.id, hops: 0, payload });
+    const max = this.#host.engine.options.frameBytesMax;
+    if (bytes.length > max) throw new RangeError(`sendTo: a FORWARD of ${bytes.length} bytes exceeds frameBytesMax ${max}`);
+    const up = this.up();
+    const direct = up.find((e) => e.peerText === peerId);
+    const targets = direct ? [direct] : up;
+    for (const entry of targets) this.send(entry, bytes);
+    return targets.length > 0;
+  }
+
   /** Links whose handshake is done and that are not down. */
   up(): LinkEntry[] {
     return [...this.table.values()].filter((e) => e.up);

@@ -1,7 +1,8 @@
 /**
- * What the engine's events become for the application: change events with decoded values, broadcast
- * messages with decoded payloads, member events with text ids. Authenticated bytes that are not CBOR
- * are handed over raw rather than dropped.
+ * A node's events: an event target typed by {@link NodeEventMap} (the node's base class), and what the
+ * engine's events become for the application — change events with decoded values, broadcast messages
+ * with decoded payloads, member events with text ids. Authenticated bytes that are not CBOR are
+ * handed over raw rather than dropped.
  *
  * @module
  */
@@ -13,7 +14,40 @@ import type { Change } from "../core/store.ts";
 import { nodeIdToText } from "../crypto/identity.ts";
 import { decode } from "../wire/cbor.ts";
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "../wire/limits.ts";
-import type { BroadcastMessage, ChangeEvent, MemberEventDetail } from "./node-types.ts";
+import type { BroadcastMessage, ChangeEvent, MemberEventDetail, NodeEvent, NodeEventMap } from "./node-types.ts";
+
+/** An event target whose listeners of the types in {@link NodeEventMap} get their events typed. */
+export class NodeEventTarget extends EventTarget {
+  /**
+   * Calls `listener` with the detail of every event of `type` (see {@link NodeEventMap}); returns a
+   * function that stops it.
+   *
+   * @example
+   * ```ts
+   * const off = node.on("member", ({ id, state }) => console.log(id, state));
+   * node.on("direct", ({ from, payload }) => console.log(from, payload.length));
+   * off();
+   * ```
+   */
+  on<K extends keyof NodeEventMap>(type: K, listener: (detail: NodeEventMap[K]) => void): () => void {
+    const h = (e: Event) => listener((e as CustomEvent<NodeEventMap[K]>).detail);
+    super.addEventListener(type, h);
+    return () => super.removeEventListener(type, h);
+  }
+
+  /** Listeners of the types in {@link NodeEventMap} get their event typed. */
+  override addEventListener<K extends keyof NodeEventMap>(type: K, listener: ((event: NodeEvent<K>) => void) | null, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((event: never) => void), options?: boolean | AddEventListenerOptions): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  override removeEventListener<K extends keyof NodeEventMap>(type: K, listener: ((event: NodeEvent<K>) => void) | null, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((event: never) => void), options?: boolean | EventListenerOptions): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+}
 
 /** A change as subscribers see it; `label` names a scope by its id. */
 export function changeEvent(c: Change, limits: DecodeLimits, label: (scope: Uint8Array) => string): ChangeEvent {

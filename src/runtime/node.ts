@@ -12,11 +12,9 @@
 
 import { fromHex, toHex } from "../bytes.ts";
 import { Engine, PROTOCOL_VERSION } from "../core/engine.ts";
-import type { EngineEvent, JobResult, LinkId } from "../core/events.ts";
-import type { Delivery, Verdict } from "../core/broadcast.ts";
+import type { EngineEvent, LinkId } from "../core/events.ts";
 import { resolveOptions, type EngineOptions } from "../core/options.ts";
 import { seededRng } from "../core/random.ts";
-import type { Change } from "../core/store.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { createSignatureSuite, generateKeyPair } from "../crypto/ed25519.ts";
 import { importSecretKey, nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";
@@ -25,15 +23,16 @@ import { localError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
 import { decode, encode } from "../wire/cbor.ts";
 import { DEFAULT_DECODE_LIMITS } from "../wire/limits.ts";
-import { CLOSE_CODE, encodeLinkFrame, LINK_FRAME } from "../wire/link-frames.ts";
+import { CLOSE_CODE } from "../wire/link-frames.ts";
 import { RoomRegistry } from "../presence/registry.ts";
 import type { Room, RoomOptions } from "../presence/room.ts";
 import { Links } from "./links.ts";
-import type { BroadcastMessage, ChangeEvent, ConnectOptions, LinkHandle, MemberEventDetail, NodeEvent, NodeEventMap, NodeOptions, Validator } from "./node-types.ts";
+import type { BroadcastMessage, ChangeEvent, ConnectOptions, LinkHandle, NodeEventMap, NodeOptions, Validator } from "./node-types.ts";
 import type { MemberState } from "../core/claims.ts";
 import { ScopeHandle, ScopeHolds, type ScopeHost } from "./scopes.ts";
 import { iterate, listen } from "./listen.ts";
-import { changeEvent, memberDetail, toMessage } from "./node-events.ts";
+import { changeEvent, memberDetail, NodeEventTarget, toMessage } from "./node-events.ts";
+import { Jobs } from "./jobs.ts";
 import { type DriverSettings, monotonicNow, randomBytes, randomSeed, resolveDriverSettings } from "./settings.ts";
 
 export type {
@@ -80,7 +79,7 @@ export async function createNode(options: NodeOptions = {}): Promise<GrapevineNo
 }
 
 /** A running node. Create it with {@link createNode}. */
-export class GrapevineNode extends EventTarget {
+export class GrapevineNode extends NodeEventTarget {
   /** The node id: its public key in base64url. */
   readonly id: string;
   readonly publicKey: Uint8Array;
@@ -92,8 +91,7 @@ export class GrapevineNode extends EventTarget {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = Infinity;
   #closed = false;
-  #jobsInFlight = 0;
-  #idleWaiters: (() => void)[] = [];
+  #jobs: Jobs;
   #valueLimits;
 
   /** @internal Use {@link createNode}. */
@@ -116,6 +114,11 @@ export class GrapevineNode extends EventTarget {
       assertOpen: () => this.#assertOpen(),
     };
     this.#scopes = new ScopeHolds(this.#scopeHost);
+    this.#jobs = new Jobs(suite, keyPair, engine.options, (id, result) => {
+      if (this.#closed) return;
+      this.engine.completeJob(monotonicNow(), id, result);
+      this.#pump();
+    });
     this.#links = new Links({
       engine, keyPair, suite, driver,
       closed: () => this.#closed,
@@ -150,36 +153,6 @@ export class GrapevineNode extends EventTarget {
   /** Engine options in force. */
   get options(): Readonly<EngineOptions> {
     return this.engine.options;
-  }
-
-  /**
-   * Calls `listener` with the detail of every event of `type` (see {@link NodeEventMap}); returns a
-   * function that stops it.
-   *
-   * @example
-   * ```ts
-   * const off = node.on("member", ({ id, state }) => console.log(id, state));
-   * node.on("direct", ({ from, payload }) => console.log(from, payload.length));
-   * off();
-   * ```
-   */
-  on<K extends keyof NodeEventMap>(type: K, listener: (detail: NodeEventMap[K]) => void): () => void {
-    const h = (e: Event) => listener((e as CustomEvent<NodeEventMap[K]>).detail);
-    super.addEventListener(type, h);
-    return () => super.removeEventListener(type, h);
-  }
-
-  /** Listeners of the types in {@link NodeEventMap} get their event typed. */
-  override addEventListener<K extends keyof NodeEventMap>(type: K, listener: ((event: NodeEvent<K>) => void) | null, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((event: never) => void), options?: boolean | AddEventListenerOptions): void {
-    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
-
-  override removeEventListener<K extends keyof NodeEventMap>(type: K, listener: ((event: NodeEvent<K>) => void) | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((event: never) => void), options?: boolean | EventListenerOptions): void {
-    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
   /**
@@ -250,15 +223,7 @@ export class GrapevineNode extends EventTarget {
     const to = nodeIdFromText(peerId);
     if (!(payload instanceof Uint8Array)) throw new TypeError("sendTo: payload must be a Uint8Array");
     if (peerId === this.id) throw new RangeError("sendTo: cannot send to this node itself");
-    const bytes = encodeLinkFrame({ type: LINK_FRAME.FORWARD, to, from: this.publicKey, hops: 0, payload });
-    if (bytes.length > this.engine.options.frameBytesMax) {
-      throw new RangeError(`sendTo: a FORWARD of ${bytes.length} bytes exceeds frameBytesMax ${this.engine.options.frameBytesMax}`);
-    }
-    const up = this.#links.up();
-    const direct = up.find((e) => e.peerText === peerId);
-    const targets = direct ? [direct] : up;
-    for (const entry of targets) this.#links.send(entry, bytes);
-    return targets.length > 0;
+    return this.#links.forward(peerId, to, payload);
   }
 
   /**
@@ -416,11 +381,8 @@ export class GrapevineNode extends EventTarget {
    * `"ignore"` drops it quietly. One validator per topic; `null` removes it.
    */
   validate(topic: string, validator: Validator | null): void {
-    if (validator === null) this.#validators.delete(topic);
-    else this.#validators.set(topic, validator);
+    this.#jobs.validate(topic, validator);
   }
-
-  #validators = new Map<string, Validator>();
 
   /**
    * Changes as an async iterator, subscribed from the moment of the call. At most `bufferMax`
@@ -433,8 +395,7 @@ export class GrapevineNode extends EventTarget {
 
   /** Resolves when no crypto work is pending (useful in tests and before close). */
   idle(): Promise<void> {
-    if (this.#jobsInFlight === 0) return Promise.resolve();
-    return new Promise((r) => this.#idleWaiters.push(r));
+    return this.#jobs.idle();
   }
 
   /**
@@ -473,19 +434,7 @@ export class GrapevineNode extends EventTarget {
   #pump(): void {
     if (this.#closed) return;
     const e = this.engine;
-    for (let job; (job = e.pollJob()); ) {
-      const j = job;
-      this.#jobsInFlight++;
-      const work: Promise<JobResult> = j.kind === "sign"
-        ? this.#suite.sign(this.#keyPair, j.message)
-        : j.kind === "verify"
-        ? this.#suite.verify(j.publicKey, j.message, j.signature)
-        : this.#runValidator(j.message);
-      work.then(
-        (r) => this.#finishJob(j.id, r),
-        (err) => this.#finishJob(j.id, err instanceof Error ? err : new Error(String(err))),
-      );
-    }
+    for (let job; (job = e.pollJob()); ) this.#jobs.run(job);
     for (let t; (t = e.pollTransmit()); ) {
       const entry = this.#links.table.get(t.linkId);
       if (entry?.up) this.#links.send(entry, t.bytes);
@@ -512,62 +461,31 @@ export class GrapevineNode extends EventTarget {
     }
   }
 
-  async #runValidator(d: Delivery): Promise<Verdict> {
-    const v = this.#validators.get(d.topic);
-    if (!v) return "accept";
-    try {
-      return await v(toMessage(this.engine.options, d));
-    } catch {
-      return "ignore"; // a throwing validator must not blame the peer
-    }
-  }
-
-  #finishJob(id: number, result: JobResult): void {
-    this.#jobsInFlight--;
-    if (!this.#closed) {
-      this.engine.completeJob(monotonicNow(), id, result);
-      this.#pump();
-    }
-    if (this.#jobsInFlight === 0) for (const r of this.#idleWaiters.splice(0)) r();
-  }
-
   #dispatch(ev: EngineEvent): void {
+    const emit = <K extends keyof NodeEventMap>(type: K, detail: NodeEventMap[K]) => this.dispatchEvent(new CustomEvent(type, { detail }));
     switch (ev.type) {
       case "change":
-        this.dispatchEvent(new CustomEvent("change", { detail: changeEvent(ev.change, this.#valueLimits, (id) => this.#scopes.label(id)) }));
-        return;
+        return void emit("change", changeEvent(ev.change, this.#valueLimits, (id) => this.#scopes.label(id)));
       case "message":
-        this.dispatchEvent(new CustomEvent("message", { detail: toMessage(this.engine.options, ev.message) }));
-        return;
+        return void emit("message", toMessage(this.engine.options, ev.message));
       case "penalty":
-        this.#dispatchPenalty(ev.linkId, ev.peer, ev.code, ev.message);
-        return;
+        return this.#dispatchPenalty(ev.linkId, ev.peer, ev.code, ev.message);
       case "equivocation": {
         const f = ev.evidence[0].fields;
-        this.dispatchEvent(new CustomEvent("equivocation", { detail: { origin: nodeIdToText(ev.origin), generation: f.generation, version: f.version } }));
-        return;
-      }
-      case "disconnect": {
-        const entry = this.#links.table.get(ev.linkId);
-        if (entry) this.#links.closeLink(entry, CLOSE_CODE.PENALTY, ev.reason);
-        return;
+        return void emit("equivocation", { origin: nodeIdToText(ev.origin), generation: f.generation, version: f.version });
       }
       case "member":
-        this.dispatchEvent(new CustomEvent("member", { detail: memberDetail(ev) }));
-        return;
-      case "drop-link": {
-        // Membership lets a link go: to a dead or departed member, or one a peer said it lets go
-        // (HyParView's active view).
+        return void emit("member", memberDetail(ev));
+      case "disconnect": // the engine's ledger closed it
+      case "drop-link": { // membership lets it go: a dead or departed member, or HyParView's active view
         const entry = this.#links.table.get(ev.linkId);
-        if (entry) this.#links.closeLink(entry, CLOSE_CODE.NORMAL, ev.reason);
+        if (entry) this.#links.closeLink(entry, ev.type === "disconnect" ? CLOSE_CODE.PENALTY : CLOSE_CODE.NORMAL, ev.reason);
         return;
       }
       case "interest":
-        this.dispatchEvent(new CustomEvent("interest", { detail: { link: ev.linkId, peer: ev.peer ? nodeIdToText(ev.peer) : null, scope: toHex(ev.scope), wanted: ev.wanted } }));
-        return;
-      case "want-link":
-        // Only members that say where they listen can be dialed from here.
-        if (ev.addr !== null) this.dispatchEvent(new CustomEvent("want-link", { detail: { peer: nodeIdToText(ev.peer), url: ev.addr } }));
+        return void emit("interest", { link: ev.linkId, peer: ev.peer ? nodeIdToText(ev.peer) : null, scope: toHex(ev.scope), wanted: ev.wanted });
+      case "want-link": // only members that say where they listen can be dialed from here
+        if (ev.addr !== null) emit("want-link", { peer: nodeIdToText(ev.peer), url: ev.addr });
         return;
       default:
         return;
