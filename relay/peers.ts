@@ -9,6 +9,7 @@
 
 import type { Link } from "../src/transport/link.ts";
 import { websocketLink, type WebSocketConstructor, type WebSocketLike } from "../src/transport/websocket.ts";
+import { backoffDelay } from "../src/transport/backoff.ts";
 
 /** A peer relay being kept dialed. */
 export interface PeerDialer {
@@ -42,10 +43,7 @@ export function keepDialed(url: string, options: KeepDialedOptions): PeerDialer 
     connected = false;
     current = null;
     if (closed) return;
-    // Full jitter, as dial() does: uniform in [0, min(backoffMaxMs, backoffMinMs · 2^failures)).
-    const ceiling = Math.min(options.backoffMaxMs, options.backoffMinMs * 2 ** Math.min(failures, 30));
-    failures++;
-    const delay = Math.random() * ceiling;
+    const delay = backoffDelay(failures++, options.backoffMinMs, options.backoffMaxMs); // as dial() waits
     options.failed?.(typeof reason === "string" ? reason : reason instanceof Error ? reason.message : "dial failed", delay);
     timer = setTimeout(attempt, delay);
     (timer as { unref?: () => void }).unref?.();

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { backoffDelay } from "./backoff.ts";
 import type { GrapevineNode, LinkHandle } from "../runtime/node.ts";
 import { websocketLink, type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
 
@@ -238,9 +239,8 @@ class Redialer implements Dialer {
     if (this.#stopped) return null;
     // The exponent counts whole passes over the URLs: every fallback gets the shortest delay first.
     const passes = Math.floor(this.#failures / this.#urls.length);
-    const bound = Math.min(this.#max, this.#min * 2 ** Math.min(passes, 30));
     this.#failures++;
-    const delay = (this.#options.random ?? Math.random)() * bound;
+    const delay = backoffDelay(passes, this.#min, this.#max, this.#options.random);
     this.#timer = setTimeout(() => void this.#attempt(), delay);
     return delay;
   }

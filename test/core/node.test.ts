@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createMemoryLinkPair, createNode, exportSecretKey, type ChangeEvent, GrapevineError } from "../../mod.ts";
 import { keyPair } from "./harness.ts";
-
-async function until(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from "../helpers/until.ts";
 
 describe("public node API over in-memory links", () => {
   it("three nodes in a line converge on each other's values; subscribe and changes() see them", async () => {

@@ -15,6 +15,7 @@ import { txRoutes } from "../../cli/tx/routes.ts";
 import { signTx, txToWire, verifyTx } from "../../cli/tx/tx.ts";
 import { percentiles, TxView } from "../../cli/tx/tx-view.ts";
 import { keyPair, suite } from "../core/harness.ts";
+import { until } from "../helpers/until.ts";
 
 async function capture(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
@@ -26,14 +27,6 @@ async function capture(argv: string[]): Promise<{ code: number; out: string[]; e
   } finally {
     log.mockRestore();
     error.mockRestore();
-  }
-}
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

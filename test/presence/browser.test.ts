@@ -22,6 +22,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveRelay, type ServedRelay } from "../../relay/node.ts";
 import { chromium, launchChromium, required, serveBundledPage, why } from "../runtimes/browser-test.ts";
+import { until } from "../helpers/until.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 /** Fast protocol timing, the same on every peer. */
@@ -67,15 +68,6 @@ async function openPage(): Promise<Page> {
 /** Calls `window.pv[name](...args)` in the page. */
 function call<T>(page: Page, name: string, ...args: unknown[]): Promise<T> {
   return page.evaluate(([n, a]) => (globalThis as unknown as { pv: Record<string, (...x: unknown[]) => unknown> }).pv[n as string](...(a as unknown[])), [name, args] as const) as Promise<T>;
-}
-
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<number> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return Date.now() - start;
 }
 
 /** Starts the Node peer process; resolves with its id and the process. */

@@ -19,21 +19,13 @@ import { serveRelay } from "../../relay/node.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
 import { chromium, launchChromium, required, serveBundledPage, why } from "../runtimes/browser-test.ts";
 import type { Me } from "../../cli/presence/react-app.ts";
+import { until } from "../helpers/until.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const FAST = { intervalMs: 200, probeIntervalMs: 250, probeTimeoutMs: 120, memberGossipIntervalMs: 50 };
 
 function rv<T>(page: Page, name: string, ...args: unknown[]): Promise<T> {
   return page.evaluate(([n, a]) => (globalThis as unknown as { rv: Record<string, (...x: unknown[]) => unknown> }).rv[n as string](...(a as unknown[])), [name, args] as const) as Promise<T>;
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<number> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return Date.now() - start;
 }
 
 describe("grapevine/react in Chromium under StrictMode", () => {

@@ -8,13 +8,7 @@ import { createMemoryLinkPair, createNode, type GrapevineNode, type Link, type N
 import type { Relay } from "../../relay/core.ts";
 import { decodeLinkFrame, LINK_FRAME } from "../../src/wire/link-frames.ts";
 
-export async function until(cond: () => boolean, ms = 8000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from "../helpers/until.ts";
 
 /** One sample of a Prometheus text exposition. */
 export interface Sample {

@@ -14,14 +14,7 @@ import {
   type LinkFrame,
 } from "../../src/wire/link-frames.ts";
 import { keyPair, suite } from "../core/harness.ts";
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from "../helpers/until.ts";
 
 function node(i: number, options: NodeOptions = {}): Promise<GrapevineNode> {
   return createNode({ network: "t", intervalMs: 50, keyPair: keyPair(i), seed: i, ...options });

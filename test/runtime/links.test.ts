@@ -5,14 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createMemoryLinkPair, createNode, type GrapevineNode, type Link, type LinkHandle, type NodeOptions } from "../../mod.ts";
 import { encodeLinkFrame, LINK_FRAME } from "../../src/wire/link-frames.ts";
 import { keyPair } from "../core/harness.ts";
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from "../helpers/until.ts";
 
 function node(i: number, options: NodeOptions = {}): Promise<GrapevineNode> {
   return createNode({ network: "t", intervalMs: 50, keyPair: keyPair(i), seed: i, ...options });

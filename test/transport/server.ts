@@ -53,10 +53,4 @@ export async function startServer(node: GrapevineNode, port = 0, frameBytesMax =
   return server;
 }
 
-export async function until(cond: () => boolean, ms = 10_000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from "../helpers/until.ts";
