@@ -62,7 +62,7 @@ export { issueCredential, issueUserCredential, type Credential, type UserCredent
 export type { Link } from "./src/transport/link.ts";
 export { createMemoryLinkPair } from "./src/transport/memory.ts";
 export { websocketLink, type WebSocketConstructor, type WebSocketLike, type WebSocketLinkOptions } from "./src/transport/websocket.ts";
-export { dial, type DialOptions, type Dialer, type LinkFailedDetail } from "./src/transport/dial.ts";
+export { dial, type DialOptions, type Dialer, type LinkFailedDetail } from "./src/runtime/dial.ts";
 export {
   webrtcLink,
   type RTCDataChannelLike,

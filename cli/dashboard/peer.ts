@@ -17,7 +17,7 @@
 
 import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
 import { createNode, type GrapevineNode } from "../../src/runtime/node.ts";
-import { dial, type Dialer } from "../../src/transport/dial.ts";
+import { dial, type Dialer } from "../../src/runtime/dial.ts";
 
 /** Options of {@link startBrowserPeer}. */
 export interface BrowserPeerOptions {

@@ -27,7 +27,7 @@ import { parseArgs } from "node:util";
 import { WebSocketServer } from "ws";
 import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
 import { createNode, type GrapevineNode } from "../../src/runtime/node.ts";
-import { dial, type Dialer } from "../../src/transport/dial.ts";
+import { dial, type Dialer } from "../../src/runtime/dial.ts";
 import { websocketLink } from "../../src/transport/websocket.ts";
 import { nodeWebSocket, wsReceiveLimits } from "../../src/transport/ws-node.ts";
 import { fromBase64Url } from "../../src/bytes.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { createNode } from "../../src/runtime/node.ts";
-import { dial } from "../../src/transport/dial.ts";
+import { dial } from "../../src/runtime/dial.ts";
 
 /** Joins `room` through the relay at `url`. */
 export async function start(url: string, room: string, state: unknown) {

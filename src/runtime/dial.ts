@@ -17,9 +17,9 @@
  * @module
  */
 
-import { backoffDelay } from "./backoff.ts";
-import type { GrapevineNode, LinkHandle } from "../runtime/node.ts";
-import { websocketLink, type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
+import { backoffDelay } from "../transport/backoff.ts";
+import type { GrapevineNode, LinkHandle } from "./node.ts";
+import { websocketLink, type WebSocketConstructor, type WebSocketLike } from "../transport/websocket.ts";
 
 /**
  * Options of {@link dial}.
