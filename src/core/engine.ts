@@ -130,11 +130,10 @@ export class Engine {
     // shifts the gossip rounds' choices.
     this.#sync = new Sync(host, this.#store, init.random, this.stats, init.now, (peers) => this.#broadcast.round(this.#now, peers));
     const base = init.random.nextU32();
-    const forget = (member: Uint8Array, now: number) => {
-      this.#store.forget(toHex(member), now);
-      this.#scopes.forget(toHex(member), now);
-    };
-    this.#membership = new Membership({ ...host, forget }, seededRng(deriveSeed(base, 4)), init.now);
+    const forget = (member: Uint8Array, now: number) => (this.#store.forget(toHex(member), now), this.#scopes.forget(toHex(member), now));
+    // A member that left (a claim only it signs) takes its scoped keys along at once: its scoped farewell may not have gone out.
+    const emit = (e: EngineEvent) => (e.type === "member" && e.state === "left" && this.#scopes.forget(toHex(e.member), this.#now), host.emit(e));
+    this.#membership = new Membership({ ...host, forget, emit }, seededRng(deriveSeed(base, 4)), init.now);
     this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits, pool);
   }
 

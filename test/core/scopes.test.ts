@@ -215,4 +215,25 @@ describe("scopes", () => {
     expect(w.engines[0].scope(A)).toBeUndefined();
     expect(w.engines[0].store.heldBytes + w.engines[0].scope(B)!.store.heldBytes).toBeLessThanOrEqual(limits.storeBytesMax + limits.originBytesMax + limits.valueBytesMax);
   });
+
+  it("a member that left takes its keys in every scope with it, even when its scoped farewell never went out", async () => {
+    const w = new World(3, { intervalMs: 300, probeIntervalMs: 300, probeTimeoutMs: 150 });
+    w.link(0, 1);
+    w.link(0, 2);
+    for (let i = 0; i < 3; i++) w.engines[i].joinScope(w.now, A);
+    await w.settle();
+    w.engines[1].set(w.now, "presence", enc("here"), A);
+    for (let r = 0; r < 6; r++) await w.round(300);
+    const id1 = w.engines[1].store.selfId;
+    expect(dec(w.engines[0].scope(A)!.store.get(id1, "presence"))).toBe("here");
+    // Node 1 closes: its membership farewell gets out, nothing of its scopes does (a tab closing).
+    const inner = w.filter;
+    w.filter = (from, to, bytes) => !(from === 1 && bytes[1] === 0x18 && bytes[2] === FRAME.SCOPED) && inner(from, to, bytes);
+    w.engines[1].leave(w.now);
+    for (let r = 0; r < 6; r++) await w.round(300);
+    expect(w.engines[0].membership.stateOf(id1)).toBe("left");
+    expect(w.engines[0].scope(A)!.store.get(id1, "presence")).toBeUndefined(); // a newcomer gets nothing of it
+    expect(w.engines[2].scope(A)!.store.get(id1, "presence")).toBeUndefined();
+    expect(w.penalties()).toEqual([]);
+  });
 });
