@@ -336,7 +336,11 @@ export class Relay {
         }
         const guarded = new GuardedLink(link, this.#host, { ip: "", peerRelay: url });
         const peer = await this.#attach(guarded);
-        if (peer) this.#trusted.add(peer), this.scopes.relayKnown(peer);
+        if (peer) {
+          this.#trusted.add(peer);
+          this.scopes.relayKnown(peer);
+          this.node.join([this.node.id, ...this.#trusted]); // relays are seeds: each keeps linked to the others
+        }
         return peer ? guarded : null;
       },
       failed: (reason, retryInMs) => this.log.info("peer_relay_retry", { url, reason: reason.slice(0, 200), retry_in_ms: Math.round(retryInMs) }),

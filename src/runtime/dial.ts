@@ -21,6 +21,9 @@ import { backoffDelay } from "../transport/backoff.ts";
 import type { GrapevineNode, LinkHandle } from "./node.ts";
 import { websocketLink, type WebSocketConstructor, type WebSocketLike } from "../transport/websocket.ts";
 
+/** Relays each node has reached through `dial`, its seeds (`node.join`). */
+const SEEDS = new WeakMap<GrapevineNode, Set<string>>();
+
 /**
  * Options of {@link dial}.
  *
@@ -225,6 +228,10 @@ class Redialer implements Dialer {
     this.#failures = 0;
     this.#handle = handle;
     this.#peer = handle.peer;
+    // The relays this node dials are its seeds: membership keeps asking for one while no link is up.
+    let seeds = SEEDS.get(this.#node);
+    if (!seeds) SEEDS.set(this.#node, (seeds = new Set()));
+    if (!seeds.has(handle.peer) && !this.#stopped) seeds.add(handle.peer), this.#node.join([...seeds]);
     this.#emit("link-up", { peer: handle.peer, url });
     if (this.#stopped) handle.close("dialer closed");
     const reason = await handle.closed;

@@ -133,18 +133,10 @@ export class GrapevineNode extends NodeEventTarget {
   #scopes: ScopeHolds;
 
   /**
-   * Joins the scope `name` — a room (`room/<id>`) or a topic — or takes another hold on it, and
-   * returns a handle on it: keys written there reach only the nodes that joined it, and only they
-   * send this node its state and messages. The node stays in the scope while any handle (or topic
-   * subscription, or presence room) holds it; `close()` the handle to let go. Throws `RangeError`
-   * past `scopesMax`. A 16-byte scope id may be given instead of a name (what relays do).
-   *
-   * @example
-   * ```ts
-   * const doc = node.scope("room/doc-42");
-   * doc.set("selection", [3, 9]);
-   * doc.close();
-   * ```
+   * Joins the scope `name` — a room (`room/<id>`) or a topic; a 16-byte id too — and returns a hold
+   * on it (`ScopeHandle`): its keys reach only the nodes that joined it, and only they send this node
+   * its state and messages, while any hold (handle, topic subscription, presence room) lasts. Throws
+   * `RangeError` past `scopesMax`. E.g. `const doc = node.scope("room/doc-42"); doc.set("sel", [3, 9]);`
    */
   scope(name: string | Uint8Array): ScopeHandle {
     return new ScopeHandle(this.#scopeHost, this.#scopes, name);
@@ -245,6 +237,13 @@ export class GrapevineNode extends NodeEventTarget {
 
   /** Rooms open on this node, shared by their handles; credentials checked with this node's suite. */
   #rooms = new RoomRegistry(this, (publicKey, message, signature) => this.#suite.verify(publicKey, message, signature));
+
+  /** Nodes to stay linked to (relays; `dial` and relays set them): with no link, membership asks for one (`want-link`). */
+  join(seeds: readonly string[]): void {
+    this.#assertOpen();
+    this.engine.join(monotonicNow(), seeds.map((id) => nodeIdFromText(id)));
+    this.#pump();
+  }
 
   /** Membership's view of the node `id`: alive, suspect, dead, left, or undefined when unknown. */
   memberState(id: string): MemberState | undefined {

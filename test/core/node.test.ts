@@ -31,6 +31,23 @@ describe("public node API over in-memory links", () => {
     expect(() => nodes[0].set("x", 1)).toThrow(GrapevineError);
   });
 
+  it("join(seeds): with no link left, the node asks for one to a seed that says where it listens", async () => {
+    const relay = await createNode({ network: "t", intervalMs: 200, probeIntervalMs: 60_000, probeTimeoutMs: 30_000, seedRetryMs: 200, addr: "ws://relay.example/", keyPair: keyPair(7), seed: 7 });
+    const tab = await createNode({ network: "t", intervalMs: 200, probeIntervalMs: 60_000, probeTimeoutMs: 30_000, seedRetryMs: 200, keyPair: keyPair(8), seed: 8 });
+    const [x, y] = createMemoryLinkPair();
+    const [, handle] = await Promise.all([relay.connect(x), tab.connect(y)]);
+    await until(() => tab.members().some((m) => m.id === relay.id && m.url === "ws://relay.example/"), 5000, "tab knows where the relay listens");
+    tab.join([relay.id]);
+    const wants: { peer: string; url: string }[] = [];
+    tab.on("want-link", (w) => wants.push(w));
+    handle.close("gone");
+    // Probes a minute apart: the relay is not suspected yet, so it is the seed that is asked for.
+    await until(() => wants.length > 0, 3000, "want-link for the seed");
+    expect(wants[0]).toEqual({ peer: relay.id, url: "ws://relay.example/" });
+    expect(() => tab.join(["not an id"])).toThrow(TypeError);
+    await Promise.all([relay.close({ leave: false }), tab.close({ leave: false })]);
+  });
+
   it("close() says farewell: peers drop the departed node's keys", async () => {
     const a = await createNode({ network: "t", intervalMs: 1000 });
     const b = await createNode({ network: "t", intervalMs: 1000 });
