@@ -22,7 +22,7 @@
 import { createNode, type GrapevineNode, type NodeOptions } from "../src/runtime/node.ts";
 import { nodeIdFromText, nodeIdToText } from "../src/crypto/identity.ts";
 import type { Link } from "../src/transport/link.ts";
-import { GrapevineError } from "../src/errors.ts";
+import { GrapevineError, remoteError } from "../src/errors.ts";
 import { CLOSE_CODE, encodeLinkFrame, LINK_FRAME } from "../src/wire/link-frames.ts";
 import { GuardedLink, type GuardHost } from "./guard.ts";
 import type { ForwardHeader } from "./forward.ts";
@@ -188,6 +188,11 @@ export class Relay {
       route: (from, header, bytes) => this.#route(from, header, bytes),
       closed: (link, reason) => this.#forget(link, reason),
       penalised: (link, points, reason) => this.log.warn("relay_penalty", { peer: link.peer, ip: link.ip, points, score: link.score, reason }),
+      fault: (link, code, points, reason) => {
+        if (link.nodeLink === null || this.#closed) return false;
+        this.node.penalize(link.nodeLink, remoteError(code, `relay: ${reason}`), points);
+        return true;
+      },
     };
     this.scopes = new CarriedScopes(node, (peer) => this.#trusted.has(peer), this.log);
     node.addEventListener("penalty", (e) => {
@@ -245,7 +250,7 @@ export class Relay {
     this.#gate.restore(info.ip);
     this.#admitted.add(guarded);
     this.#links.add(guarded);
-    this.node.adopt(guarded, info.peer);
+    guarded.nodeLink = this.node.adopt(guarded, info.peer).link;
     guarded.authenticated(info.peer, nodeIdFromText(info.peer));
     this.#byPeer.set(info.peer, guarded);
     this.log.debug("link_resumed", { peer: info.peer, ip: info.ip });
@@ -362,6 +367,7 @@ export class Relay {
     try {
       const handle = await this.node.connect(link);
       if (link.isClosed) return null;
+      link.nodeLink = handle.link;
       link.authenticated(handle.peer, nodeIdFromText(handle.peer));
       this.#byPeer.set(handle.peer, link);
       if (link.peerRelay !== null) this.log.info("peer_relay_up", { url: link.peerRelay, peer: handle.peer });

@@ -4,9 +4,11 @@
  * decoded, and takes FORWARD frames addressed to other peers out of the stream so the relay can
  * route them. Frames for the relay itself go to the node unchanged.
  *
- * Misbehaviour the relay can prove on its own (a forged `from`, a malformed FORWARD, a sustained
- * flood) adds penalty points that decay over time; at {@link PENALTY_THRESHOLD} the link is closed.
- * This is separate from the engine's own score, which covers gossip frames.
+ * Misbehaviour the relay can prove on its own (a forged `from`, a malformed FORWARD) goes to the
+ * link's one ledger, the node's (`GuardHost.fault`), where gossip faults count too, once the link is
+ * authenticated; before that, and for floods (rate limits bound what a link costs; they are not
+ * proof of malice), the guard keeps points that decay over time and closes the link at
+ * {@link PENALTY_THRESHOLD}.
  *
  * @module
  */
@@ -41,6 +43,8 @@ export interface GuardHost {
   closed(link: GuardedLink, reason: string): void;
   /** The relay added penalty points to the link (for its log). */
   penalised?(link: GuardedLink, points: number, reason: string): void;
+  /** A provable fault on an authenticated link, for its one ledger; false when the node does not know the link (yet). */
+  fault?(link: GuardedLink, code: "WIRE_SHAPE" | "WIRE_MALFORMED", points: number, reason: string): boolean;
 }
 
 /**
@@ -58,6 +62,8 @@ export class GuardedLink implements Link {
   onclose: ((reason: string) => void) | null = null;
   /** Authenticated peer id (base64url), once the handshake is done. */
   peer: string | null = null;
+  /** The node's id of this link, once the node has it (its ledger holds the link's faults). */
+  nodeLink: number | null = null;
   /** The peer's public key, once the handshake is done. */
   peerKey: Uint8Array | null = null;
   /** Where the connection came from (for the per-address limits). */
@@ -154,6 +160,13 @@ export class GuardedLink implements Link {
     this.#score = Math.max(0, this.#score - seconds * PENALTY_DECAY_PER_SECOND);
   }
 
+  /** A provable fault: to the node's ledger for this link when it has one, else to the guard's points. */
+  #fault(reason: string, code: "WIRE_SHAPE" | "WIRE_MALFORMED", points: number): void {
+    this.#host.counters.reject(reason);
+    if (this.#host.fault?.(this, code, points, reason)) return;
+    this.penalise(points, reason);
+  }
+
   #reject(reason: string, points: number): void {
     this.#host.counters.reject(reason);
     if (points > 0) this.penalise(points, reason);
@@ -190,13 +203,13 @@ export class GuardedLink implements Link {
       header = readForward(bytes, host.limits.frameBytesMax);
     } catch (e) {
       if (!(e instanceof GrapevineError)) throw e;
-      this.#reject("forward_malformed", POINTS.malformed);
+      this.#fault("forward_malformed", "WIRE_MALFORMED", POINTS.malformed);
       return true;
     }
     // Only a relay we peer with may speak for someone else, and only after at least one hop.
     const honestFrom = header.hops === 0 ? bytesEqual(header.from, this.peerKey) : host.trusts(this.peer);
     if (!honestFrom) {
-      this.#reject("forward_forged", POINTS.forged);
+      this.#fault("forward_forged", "WIRE_SHAPE", POINTS.forged);
       return true;
     }
     if (bytesEqual(header.to, host.selfKey)) return false;

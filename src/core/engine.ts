@@ -388,12 +388,12 @@ export class Engine {
 
   /**
    * Penalises a link for a fault the driver found in its own frames (link layer): one ledger per
-   * link, one threshold. `err` must be a remote `GrapevineError`.
+   * link, one threshold. `err` must be a remote `GrapevineError`; `points` default to its code's.
    */
-  penalize(now: number, linkId: LinkId, err: GrapevineError): void {
+  penalize(now: number, linkId: LinkId, err: GrapevineError, points?: number): void {
     this.#observe(now);
     const link = this.#links.get(linkId);
-    if (link && !link.closed) this.#penalize(link, err);
+    if (link && !link.closed) this.#penalize(link, err, points);
   }
 
   /** Stops the engine: no more inputs are taken and no more frames produced. */
@@ -477,10 +477,10 @@ export class Engine {
     this.#events.push(e);
   }
 
-  #penalize(link: LinkState, err: unknown): void {
+  #penalize(link: LinkState, err: unknown, points?: number): void {
     this.stats.framesRejected++;
     if (!(err instanceof GrapevineError)) throw err; // a bug of ours must not be blamed on the peer
-    const points = PENALTY[err.code] ?? 10;
+    points ??= PENALTY[err.code] ?? 10;
     link.score += points;
     this.#emit({ type: "penalty", linkId: link.id, peer: link.peer, code: err.code, message: err.message, score: link.score });
     if (link.score >= this.options.penaltyThreshold && !link.closed) {

@@ -19,7 +19,7 @@ import { signingBytes } from "../crypto/context.ts";
 import { createSignatureSuite, generateKeyPair } from "../crypto/ed25519.ts";
 import { importSecretKey, nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
-import { localError } from "../errors.ts";
+import { type GrapevineError, localError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
 import { decode, encode } from "../wire/cbor.ts";
 import { DEFAULT_DECODE_LIMITS } from "../wire/limits.ts";
@@ -266,11 +266,7 @@ export class GrapevineNode extends NodeEventTarget {
     return { bytesIn: this.#links.bytesIn, bytesOut: this.#links.bytesOut };
   }
 
-  /**
-   * Signs `body` with this node's key in the `signal` context (PROTOCOL.md §3.3, kind 5), as
-   * WebRTC signalling is signed (§8.6). Only this kind is offered: code holding a node cannot make
-   * it sign a root, a handshake proof, a message or a credential.
-   */
+  /** Signs `body` in the `signal` context (PROTOCOL.md §3.3, kind 5; WebRTC signalling, §8.6): the only kind offered. */
   signSignal(body: Uint8Array): Promise<Uint8Array> {
     return this.#suite.sign(this.#keyPair, signingBytes("signal", this.engine.options.network, PROTOCOL_VERSION, body));
   }
@@ -278,6 +274,12 @@ export class GrapevineNode extends NodeEventTarget {
   /** Whether `signature` is `signer`'s (32-byte key) `signal` signature over `body` in this network. Never throws for bad input. */
   verifySignal(signer: Uint8Array, body: Uint8Array, signature: Uint8Array): Promise<boolean> {
     return this.#suite.verify(signer, signingBytes("signal", this.engine.options.network, PROTOCOL_VERSION, body), signature);
+  }
+
+  /** A fault a host proved on link `link` (a relay's FORWARD checks): it goes to the link's one ledger. */
+  penalize(link: number, error: GrapevineError, points?: number): void {
+    this.engine.penalize(monotonicNow(), link, error, points);
+    this.#pump();
   }
 
   /** Number of authenticated links (handshakes in progress are not counted). */

@@ -161,8 +161,10 @@ describe("relay core over memory links", () => {
     await until(() => relay.counters.rejected.get("forward_no_route") === 1);
   });
 
-  it("penalises a forged `from` (hops 0 from another key, or hops > 0 from a non-relay) and closes the link", async () => {
+  it("penalises a forged `from` (hops 0 from another key, or hops > 0 from a non-relay) in the link's one ledger and closes the link", async () => {
     const relay = await relayWith();
+    const penalties: { code: string; message: string }[] = [];
+    relay.node.on("penalty", (p) => penalties.push(p));
     const a = await attach(relay, "10.5.0.1");
     const b = track((await attach(relay, "10.5.0.2")).node);
     track(a.node);
@@ -175,8 +177,28 @@ describe("relay core over memory links", () => {
     const reason = await a.closed;
     expect(reason).toMatch(/penalty/);
     expect(relay.counters.rejected.get("forward_forged")).toBe(2);
+    // The node's ledger, where gossip faults count too: one score per link, one threshold.
+    expect(penalties.map((p) => p.code)).toEqual(["WIRE_SHAPE", "WIRE_SHAPE"]);
+    expect(penalties[0].message).toMatch(/forward_forged/);
     expect(got).toHaveLength(0);
     expect(relay.counters.forwards).toBe(0);
+  });
+
+  it("a forged FORWARD and bad gossip frames add up in one score: the link closes at one threshold, not two", async () => {
+    const relay = await relayWith();
+    const codes: string[] = [];
+    relay.node.on("penalty", (p) => codes.push(p.code));
+    const a = await attach(relay, "10.5.1.1");
+    const b = track((await attach(relay, "10.5.1.2")).node);
+    track(a.node);
+    a.link.send(encodeLinkFrame({ type: LINK_FRAME.FORWARD, to: nodeIdFromText(b.id), from: nodeIdFromText(b.id), hops: 0, payload: new Uint8Array([7]) })); // 50
+    await until(() => codes.length === 1);
+    a.link.send(encode([1, "not a digest"])); // a malformed gossip frame: 25
+    a.link.send(encode([1, "not a digest"])); // 25 more: 100, the threshold
+    const reason = await a.closed;
+    expect(reason).toMatch(/penalty score 100/);
+    expect(codes[0]).toBe("WIRE_SHAPE");
+    expect(codes).toHaveLength(3);
   });
 
   it("drops frames over linkBytesPerSecondMax and closes a link that keeps flooding", async () => {
