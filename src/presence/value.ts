@@ -11,6 +11,7 @@
  * @module
  */
 
+import { checkOption, type OptionSpec } from "../core/schema.ts";
 import type { GrapevineNode } from "../runtime/node.ts";
 import type { UserCredentialWire } from "../runtime/credential.ts";
 import { encode } from "../wire/cbor.ts";
@@ -37,9 +38,17 @@ export interface Parsed {
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
-function positive(v: number | undefined, d: number, name: string): number {
-  const x = v ?? d;
-  if (!(typeof x === "number" && x > 0 && Number.isFinite(x))) throw new RangeError(`${name} must be a positive number`);
+/** A room's limits (`node.room(id, options)`), in the one options schema. */
+export const ROOM_OPTION_SPECS = Object.freeze({
+  throttleMs: { kind: "number", default: 100, min: 1, unit: "ms" },
+  timeoutMs: { kind: "number", default: 60_000, min: 1, unit: "ms" },
+  stateBytesMax: { kind: "number", default: 4096, min: 1, integer: true, unit: "bytes" },
+  broadcastTtlMs: { kind: "number", default: 10_000, min: 1, unit: "ms" },
+} satisfies Record<string, OptionSpec>);
+
+function limit(v: number | undefined, name: keyof typeof ROOM_OPTION_SPECS): number {
+  const x = v ?? ROOM_OPTION_SPECS[name].default;
+  checkOption(name, x, ROOM_OPTION_SPECS[name]);
   return x;
 }
 
@@ -55,10 +64,10 @@ export function roomLimits(node: GrapevineNode, options: RoomOptions<unknown>): 
   const room = node.options.valueBytesMax - USER_BYTES_MAX - CREDENTIAL_WIRE_BYTES_MAX - 16;
   if (room < 1) throw new RangeError(`valueBytesMax ${node.options.valueBytesMax} leaves no room for presence state`);
   return {
-    throttleMs: positive(options.throttleMs, 100, "throttleMs"),
-    timeoutMs: positive(options.timeoutMs, 60_000, "timeoutMs"),
-    stateBytesMax: Math.min(positive(options.stateBytesMax, 4096, "stateBytesMax"), room),
-    broadcastTtlMs: positive(options.broadcastTtlMs, 10_000, "broadcastTtlMs"),
+    throttleMs: limit(options.throttleMs, "throttleMs"),
+    timeoutMs: limit(options.timeoutMs, "timeoutMs"),
+    stateBytesMax: Math.min(limit(options.stateBytesMax, "stateBytesMax"), room),
+    broadcastTtlMs: limit(options.broadcastTtlMs, "broadcastTtlMs"),
   };
 }
 

@@ -18,8 +18,15 @@
  */
 
 import { backoffDelay } from "../transport/backoff.ts";
+import { checkOption, type OptionSpec } from "../core/schema.ts";
 import type { GrapevineNode, LinkHandle } from "./node.ts";
 import { websocketLink, type WebSocketConstructor, type WebSocketLike } from "../transport/websocket.ts";
+
+/** `dial`'s limits, in the one options schema (`backoffMinMs` must not exceed `backoffMaxMs`). */
+export const DIAL_OPTION_SPECS = Object.freeze({
+  backoffMinMs: { kind: "number", default: 500, min: 1, unit: "ms" },
+  backoffMaxMs: { kind: "number", default: 30_000, min: 1, max: 86_400_000, unit: "ms" },
+} satisfies Record<string, OptionSpec>);
 
 /** Relays each node has reached through `dial`, its seeds (`node.join`). */
 const SEEDS = new WeakMap<GrapevineNode, Set<string>>();
@@ -128,8 +135,10 @@ export function dial(node: GrapevineNode, url: string, options: DialOptions = {}
   if (options.urls !== undefined && !Array.isArray(options.urls)) throw new TypeError("dial: options.urls must be an array of URLs");
   const urls = [url, ...(options.urls ?? [])];
   for (const u of urls) checkUrl(u);
-  const min = options.backoffMinMs ?? 500;
-  const max = options.backoffMaxMs ?? 30_000;
+  const min = options.backoffMinMs ?? DIAL_OPTION_SPECS.backoffMinMs.default;
+  const max = options.backoffMaxMs ?? DIAL_OPTION_SPECS.backoffMaxMs.default;
+  checkOption("backoffMinMs", min, DIAL_OPTION_SPECS.backoffMinMs);
+  checkOption("backoffMaxMs", max, DIAL_OPTION_SPECS.backoffMaxMs);
   if (!(min > 0) || !(max >= min) || !Number.isFinite(max)) throw new RangeError("dial: need 0 < backoffMinMs <= backoffMaxMs");
   return new Redialer(node, urls, Ctor, min, max, options);
 }

@@ -5,8 +5,11 @@ import { describe, expect, it } from "vitest";
 import { ENGINE_OPTION_SPECS } from "../../src/core/options.ts";
 import { formatDefault, type OptionSpec } from "../../src/core/schema.ts";
 import { DRIVER_OPTION_SPECS } from "../../src/runtime/node.ts";
+import { DIAL_OPTION_SPECS } from "../../src/runtime/dial.ts";
+import { ROOM_OPTION_SPECS } from "../../src/presence/value.ts";
 
-const SPECS: Record<string, OptionSpec> = { ...ENGINE_OPTION_SPECS, ...DRIVER_OPTION_SPECS };
+// One schema: the engine's options, the driver's link options, a room's limits and dial's backoff.
+const SPECS: Record<string, OptionSpec> = { ...ENGINE_OPTION_SPECS, ...DRIVER_OPTION_SPECS, ...ROOM_OPTION_SPECS, ...DIAL_OPTION_SPECS };
 
 /** Rows of the tables headed `| option | default | meaning |`: option names and default cells. */
 function optionRows(markdown: string): { names: string[]; defaults: string[]; line: string }[] {
