@@ -33,12 +33,27 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const HEX = "0123456789abcdef";
+/** Character codes of the hex digits. */
+const HEX_CODES = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+/** Bytes turned into hex per `String.fromCharCode` call (well under any engine's argument limit). */
+const HEX_CHUNK = 4096;
 
-/** Lower-case hex of a byte string. */
+/**
+ * Lower-case hex of a byte string. Built from character codes, not by appending: appending makes
+ * a rope of about one string object per byte, which a Map key keeps alive (about 1.6 KB for a
+ * 32-byte node id instead of 80 bytes).
+ */
 export function toHex(bytes: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i] >> 4] + HEX[bytes[i] & 15];
+  for (let start = 0; start < bytes.length; start += HEX_CHUNK) {
+    const end = Math.min(bytes.length, start + HEX_CHUNK);
+    const codes = new Array<number>(2 * (end - start));
+    for (let i = start, k = 0; i < end; i++) {
+      codes[k++] = HEX_CODES[bytes[i] >> 4];
+      codes[k++] = HEX_CODES[bytes[i] & 15];
+    }
+    s += String.fromCharCode.apply(null, codes);
+  }
   return s;
 }
 
