@@ -25,6 +25,7 @@ import { ROOMS_DEFAULTS, runRooms } from "../src/sim/rooms.ts";
 import { type CommandSpec, helpText, intOption, numberOption, parseCommand, stringOption, UsageError, type Values } from "./args.ts";
 import { countingSuite, Progress } from "./progress.ts";
 import { MEMBERSHIP_FLAGS, MEMBERSHIP_HELP, runMembershipCli } from "./sim-membership.ts";
+import { heapMeasure } from "./sim-heap.ts";
 import { relayUsage } from "../relay/main.ts";
 
 /** A command: its spec (options, help) and what it runs; resolves with the exit code. */
@@ -244,6 +245,7 @@ const SIM_OPTIONS: CommandSpec["options"] = {
   "log-progress": { type: "boolean", help: "rooms scenario: a progress line per virtual second on stderr, even when not a terminal" },
   svg: { type: "string", value: "FILE", help: "spread scenario: write a plot of the informed fraction per round" },
   json: { type: "boolean", help: "print only the seed line and one JSON line" },
+  "profile-memory": { type: "boolean", help: "spread and broadcast: bytes per node by structure in the report (slower: full GCs at the end)" },
 };
 for (const flag of MEMBERSHIP_FLAGS) SIM_OPTIONS[flag] ??= { type: "string", value: "V", help: "membership scenario (below)" };
 
@@ -283,6 +285,7 @@ async function runSim(v: Values): Promise<number> {
     suite,
     cryptoName: cryptoName === "ed25519" ? `ed25519-${base.backend} (every node verifies)` : cryptoName,
     clock: () => performance.now(),
+    memory: v["profile-memory"] === true ? heapMeasure() : undefined,
   };
   let report: object;
   try {

@@ -76,6 +76,13 @@ export interface EngineInit {
 type NewJob = CryptoJob extends infer J ? (J extends CryptoJob ? Omit<J, "id"> : never) : never;
 
 /**
+ * For the simulator's memory profile only (`src/sim/memory.ts`), not part of the API: drops one
+ * subsystem of an engine that is never used again (`store` takes state sync and scopes with it),
+ * so that what it held can be measured. Afterwards the engine only takes `linkDown`.
+ */
+export let releaseForProfile: (engine: Engine, part: "broadcast" | "membership" | "store") => void;
+
+/**
  * The protocol engine.
  *
  * @example
@@ -491,6 +498,20 @@ export class Engine {
 
   #assertOpen(): void {
     if (this.#closed) throw new GrapevineError("ENGINE_CLOSED", "local", "the engine is closed");
+  }
+
+  static {
+    releaseForProfile = (e, part) => {
+      // Stand-ins that take the calls a released engine still gets (its links going down).
+      const stub = { linkDown() {}, wakeAt: () => Infinity } as unknown;
+      if (part === "broadcast") e.#broadcast = stub as Broadcast;
+      else if (part === "membership") e.#membership = stub as Membership;
+      else {
+        e.#store = stub as Store;
+        e.#sync = stub as Sync;
+        e.#scopes = stub as ScopeTable;
+      }
+    };
   }
 }
 

@@ -7,7 +7,8 @@
 
 import { deriveSeed, seededRng } from "../core/random.ts";
 import { FRAME } from "../wire/frames.ts";
-import { countPenalties, makeSim, round4, type ScenarioOptions } from "./scenarios.ts";
+import { countPenalties, makeSim, memoryWatch, round4, withMemory, type ScenarioOptions } from "./scenarios.ts";
+import type { MemoryProfile } from "./memory.ts";
 
 /** Report of the `broadcast` scenario. */
 export interface BroadcastReport {
@@ -43,6 +44,8 @@ export interface BroadcastReport {
   penalties: number;
   wall_ms: number;
   crypto: string;
+  /** Bytes per node by structure, with `memory` set. */
+  memory?: MemoryProfile;
 }
 
 const BROADCAST_TYPES = [4, 5, 6, 7];
@@ -57,7 +60,9 @@ export async function runBroadcast(
   b: { messages: number; ratePerSecond: number; crash: number; payloadBytes: number },
 ): Promise<BroadcastReport> {
   const started = o.clock();
+  const watch = memoryWatch(o);
   const sim = makeSim(o, { loss: o.loss });
+  watch.booted();
   const penalties = countPenalties(sim);
   const n = o.nodes;
   await sim.runTo(2 * o.intervalMs);
@@ -144,7 +149,8 @@ export async function runBroadcast(
     ihave_ids_per_delivery: round4(ihaveIds / Math.max(1, deliveries)),
     ihave_bytes_per_delivery: round4(((sim.trafficByType.get(FRAME.IHAVE)?.bytes ?? 0) - (base.get(FRAME.IHAVE)?.bytes ?? 0)) / Math.max(1, deliveries)),
     penalties: penalties.count,
-    wall_ms: Math.round(o.clock() - started),
+    wall_ms: Math.round(o.clock() - started - watch.spent),
     crypto: o.cryptoName,
+    ...withMemory(watch.finish(sim)),
   };
 }

@@ -14,6 +14,7 @@ import { deriveSeed, seededRng } from "../core/random.ts";
 import { keyPairFromSeed } from "../crypto/ed25519.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 import { Simulation } from "./sim.ts";
+import type { MemoryMeasure, MemoryProfile } from "./memory.ts";
 import { toHex } from "../bytes.ts";
 
 /** Common knobs of the scenarios. */
@@ -32,6 +33,11 @@ export interface ScenarioOptions {
   clock: () => number;
   /** Further engine options for every node (digest sizes, timeouts, …). */
   engine?: Partial<EngineOptions>;
+  /**
+   * Heap bytes in use after a full collection (injected): when given, the report carries a
+   * `memory` profile, taken at the end of the run (`Simulation.profileMemory`).
+   */
+  memory?: MemoryMeasure;
 }
 
 /** Default overlay degree: a full mesh up to 32 nodes, else 2·log2(n) + fanout links, at least 12. */
@@ -90,12 +96,49 @@ export interface SpreadReport {
   penalties: number;
   wall_ms: number;
   crypto: string;
+  /** Bytes per node by structure, with `memory` set. */
+  memory?: MemoryProfile;
+}
+
+/**
+ * Measures before and right after building a simulation, when asked to; `finish` profiles it at
+ * the end. Time spent measuring (full collections) is left out of `wall_ms` via `spent`.
+ */
+export function memoryWatch(o: ScenarioOptions) {
+  const m = o.memory;
+  let spent = 0;
+  const timed = (f: () => number) => {
+    const t = o.clock();
+    const v = f();
+    spent += o.clock() - t;
+    return v;
+  };
+  const baseline = m ? timed(m) : 0;
+  let atBoot: number | null = null;
+  return {
+    booted(): void {
+      if (m) atBoot = timed(m);
+    },
+    get spent(): number {
+      return spent;
+    },
+    finish(sim: Simulation): MemoryProfile | undefined {
+      return m ? sim.profileMemory(m, baseline, atBoot) : undefined;
+    },
+  };
+}
+
+/** `{ memory }` when there is a profile, else nothing (the report keeps its fields). */
+export function withMemory(memory: MemoryProfile | undefined): { memory?: MemoryProfile } {
+  return memory ? { memory } : {};
 }
 
 /** One write on node 0 after a warm-up; measures how many rounds until every node holds it. */
 export async function runSpread(o: ScenarioOptions, maxRounds = 60): Promise<SpreadReport> {
   const started = o.clock();
+  const watch = memoryWatch(o);
   const sim = makeSim(o, { loss: o.loss });
+  watch.booted();
   const n = o.nodes;
   const interval = o.intervalMs;
   await sim.runTo(2 * interval);
@@ -140,8 +183,9 @@ export async function runSpread(o: ScenarioOptions, maxRounds = 60): Promise<Spr
     bytes_per_node: Math.round((sim.traffic.bytes - before.bytes) / n),
     informed_by_round: byRound.map(round4),
     penalties: penalties.count,
-    wall_ms: Math.round(o.clock() - started),
+    wall_ms: Math.round(o.clock() - started - watch.spent),
     crypto: o.cryptoName,
+    ...withMemory(watch.finish(sim)),
   };
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { Engine } from "../core/engine.ts";
+import { Engine, releaseForProfile } from "../core/engine.ts";
 import type { CryptoJob, EngineEvent, JobResult } from "../core/events.ts";
 import type { Delivery, Verdict } from "../core/broadcast.ts";
 import type { EngineOptions } from "../core/options.ts";
@@ -20,6 +20,7 @@ import { EventHeap } from "./heap.ts";
 import { DEFAULT_NETWORK, frameFate, randomOverlay, type NetworkOptions, type Overlay } from "./network.ts";
 import { DEFAULT_SLOW, SlowClock, type SlowProfile } from "./slow.ts";
 import { toHex } from "../bytes.ts";
+import { memoryProfile, type MemoryMeasure, type MemoryProfile } from "./memory.ts";
 
 /** How a simulation is set up. */
 export interface SimOptions {
@@ -276,6 +277,47 @@ export class Simulation {
   /** Runs until virtual time `t`. */
   async runTo(t: number): Promise<void> {
     await this.runUntil(() => false, t);
+  }
+
+  /**
+   * Ends the simulation and says how much memory each structure held per node (see `memory.ts`):
+   * releases them one at a time and measures what each gave back. `baseline` is `measure()` taken
+   * before the simulation was built; `atBoot` is `measure()` taken right after (or null).
+   */
+  profileMemory(measure: MemoryMeasure, baseline: number, atBoot: number | null = null): MemoryProfile {
+    let last = measure();
+    const total = last - baseline;
+    const released = (release: () => void): number => {
+      release();
+      const now = measure();
+      const freed = last - now;
+      last = now;
+      return freed;
+    };
+    const engines = this.nodes.map((n) => n.engine).filter((e): e is Engine => e !== null);
+    let linkEnds = 0;
+    for (const n of this.nodes) linkEnds += n.links.size;
+    const queues = released(() => (this.#heap = new EventHeap<SimEvent>()));
+    const broadcast = released(() => engines.forEach((e) => releaseForProfile(e, "broadcast")));
+    const membership = released(() => engines.forEach((e) => releaseForProfile(e, "membership")));
+    const linksEngine = released(() => engines.forEach((e) => e.links().forEach((l) => e.linkDown(this.now, l))));
+    const linksSim = released(() => {
+      for (const n of this.nodes) n.links = new Map();
+      this.overlay.adj.length = 0;
+      this.overlay.rev.length = 0;
+    });
+    const store = released(() => engines.forEach((e) => releaseForProfile(e, "store")));
+    const engine = released(() => {
+      engines.length = 0;
+      for (const n of this.nodes) n.engine = null;
+    });
+    const keys = released(() => {
+      for (const n of this.nodes) (n as { keyPair: KeyPair | null }).keyPair = null;
+      this.#byKey.clear();
+    });
+    return memoryProfile(this.nodes.length, linkEnds, atBoot === null ? null : atBoot - baseline, total, {
+      queues, broadcast, membership, linksEngine, linksSim, store, engine, keys,
+    });
   }
 
   #boot(i: number): void {
