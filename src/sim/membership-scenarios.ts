@@ -81,7 +81,7 @@ export async function start(o: MembershipScenarioOptions, view: "all" | number, 
     keyPair: (i) => simKeyPair(o.seed, i),
     cryptoDelayMs: 0,
   });
-  const ids = sim.nodes.map((n) => toHex(n.keyPair.publicKey));
+  const ids = sim.nodes.map((n) => toHex(n.publicKey));
   await sim.runUntil(() => sim.nodes.every((_, i) => sim.engine(i).membership.selfClaim !== null), 1000);
   const claims = sim.nodes.map((_, i) => sim.engine(i).membership.selfClaim!) as ClaimWire[];
   const pick = seededRng(deriveSeed(o.seed, 91));
@@ -103,7 +103,7 @@ export async function start(o: MembershipScenarioOptions, view: "all" | number, 
   await sim.runTo(sim.now + 1);
   for (let i = 0; i < o.nodes; i++) {
     const seeds = [0, 1, Math.floor(o.nodes / 2), Math.floor(o.nodes / 2) + 1].filter((k) => k < o.nodes);
-    sim.engine(i).join(sim.now, seeds.map((k) => sim.nodes[k].keyPair.publicKey));
+    sim.engine(i).join(sim.now, seeds.map((k) => sim.nodes[k].publicKey));
   }
   if (slow.fraction > 0) {
     const order = shuffled(o.nodes, deriveSeed(o.seed, 93));

@@ -18,8 +18,10 @@
  * @module
  */
 
-export { Simulation, type SimObserver, type SimOptions, type TrafficCounters } from "./sim.ts";
-export { DEFAULT_NETWORK, frameFate, randomOverlay, type NetworkOptions, type Overlay } from "./network.ts";
+export { Simulation, SimNode, type SimObserver, type SimOptions, type TrafficCounters } from "./sim.ts";
+export { DEFAULT_NETWORK, frameFate, neighbours, randomOverlay, type NetworkOptions, type Overlay } from "./network.ts";
+export { VerifyMemo, VERIFY_MEMO_MAX_DEFAULT, type VerifyMemoStats } from "./memo.ts";
+export { MEMORY_PARTS, type MemoryMeasure, type MemoryPart, type MemoryProfile } from "./memory.ts";
 export {
   converged,
   defaultDegree,

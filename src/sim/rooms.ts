@@ -253,7 +253,10 @@ async function runOnce(o: RoomsOptions, L: RoomsLayout, active: number[], label:
       const room = roomByKey.get(scopeKey(id, 0));
       if (room !== undefined) joined[r].delete(room);
     },
-    isRelay: (link) => (sim.nodes[r].links.get(link)?.peer ?? n) < R,
+    isRelay: (link) => {
+      const peer = sim.peerOfLink(r, link);
+      return peer >= 0 && peer < R;
+    },
   }));
   // Cursor bookkeeping, indexed by the number each cursor carries.
   const slotMs = 1000 / o.cursorsPerSecond;

@@ -143,7 +143,7 @@ export async function runSpread(o: ScenarioOptions, maxRounds = 60): Promise<Spr
   const interval = o.intervalMs;
   await sim.runTo(2 * interval);
   const writer = 0;
-  const writerId = toHex(sim.nodes[writer].keyPair.publicKey);
+  const writerId = toHex(sim.nodes[writer].publicKey);
   const informedAt = new Float64Array(n).fill(Infinity);
   let informed = 0;
   const t0 = sim.now;

@@ -14,13 +14,14 @@ import { Engine, releaseForProfile } from "../core/engine.ts";
 import type { CryptoJob, EngineEvent, JobResult } from "../core/events.ts";
 import type { Delivery, Verdict } from "../core/broadcast.ts";
 import type { EngineOptions } from "../core/options.ts";
-import { deriveSeed, seededRng, type Rng } from "../core/random.ts";
+import { deriveSeed, randomUnit, seededRng, type Rng } from "../core/random.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
-import { EventHeap } from "./heap.ts";
-import { DEFAULT_NETWORK, frameFate, randomOverlay, type NetworkOptions, type Overlay } from "./network.ts";
-import { DEFAULT_SLOW, SlowClock, type SlowProfile } from "./slow.ts";
-import { toHex } from "../bytes.ts";
+import { bytesEqual, toHex } from "../bytes.ts";
 import { memoryProfile, type MemoryMeasure, type MemoryProfile } from "./memory.ts";
+import { VerifyMemo } from "./memo.ts";
+import { DEFAULT_NETWORK, neighbours, randomOverlay, type NetworkOptions, type Overlay } from "./network.ts";
+import { EVENT, EventQueue } from "./queue.ts";
+import { DEFAULT_SLOW, SlowClock, type SlowProfile } from "./slow.ts";
 
 /** How a simulation is set up. */
 export interface SimOptions {
@@ -30,11 +31,14 @@ export interface SimOptions {
   degree: number;
   engine: Partial<EngineOptions>;
   network: Partial<NetworkOptions>;
-  /** Signs and verifies. */
+  /**
+   * Signs and verifies. A {@link VerifyMemo} shares verdicts across nodes (crypto mode
+   * `ed25519-memoized`); any other suite is asked once per check of every node.
+   */
   suite: SignatureSuite;
-  /** Named in reports: `"ed25519"` for real signatures. */
+  /** Named in reports: `"ed25519"` for real signatures checked by every node. */
   cryptoName: string;
-  /** A node's key pair from its index (deterministic). */
+  /** A node's key pair from its index (deterministic); called once per node, its bytes kept. */
   keyPair: (index: number) => KeyPair;
   /** Virtual time a signature check or signing takes, ms. */
   cryptoDelayMs: number;
@@ -48,31 +52,82 @@ export interface SimOptions {
   onJob?: (node: number, job: CryptoJob) => void;
 }
 
-/** One end of a link: the peer's index and the link's id at the peer. */
-interface SimLink {
-  peer: number;
-  remote: number;
-}
+/** Key bytes per node in the simulation's key buffer: the public key, then the signing seed. */
+const KEY_STRIDE = 64;
 
-interface SimNode {
-  index: number;
-  engine: Engine | null;
-  keyPair: KeyPair;
-  generation: number;
-  wakeAt: number;
-  /** Link id at this node → the other end. Starts as the overlay; engines add and drop links. */
-  links: Map<number, SimLink>;
-  nextLinkId: number;
+/**
+ * One simulated node. Its links are numbered from 0 in the order they were made; while they are
+ * still the overlay's, they are read from the overlay (no table of its own).
+ */
+export class SimNode {
+  engine: Engine | null = null;
+  generation = 0;
+  /** The wake-up scheduled for its engine (Infinity when none). */
+  wakeAt = Infinity;
   /** Set for a slow (CPU-starved) node. */
-  slow: SlowClock | null;
+  slow: SlowClock | null = null;
+  /** The next link id: ids below it were handed out (some may be closed). */
+  linkCount: number;
+  /**
+   * Its own link table once its links changed: per link id, the peer and the link's id at the
+   * peer, peer −1 once closed. Null while its links are the overlay's.
+   */
+  table: Int32Array | null = null;
+  /** Its outputs are being moved into the world (re-entrant drains are left to that loop). */
+  draining = false;
+
+  constructor(
+    readonly index: number,
+    /** Its public key: a view into the simulation's key buffer, shared by every engine that links to it. */
+    readonly publicKey: Uint8Array,
+    linkCount: number,
+  ) {
+    this.linkCount = linkCount;
+  }
+
+  /** Its key pair, as views into the simulation's key buffer. */
+  get keyPair(): KeyPair {
+    const k = this.publicKey;
+    return { publicKey: k, secretKey: new Uint8Array(k.buffer, k.byteOffset + 32, 32) };
+  }
 }
 
-type SimEvent =
-  | { time: number; seq: number; kind: "deliver"; node: number; link: number; bytes: Uint8Array; generation: number }
-  | { time: number; seq: number; kind: "wake"; node: number; due: number }
-  | { time: number; seq: number; kind: "crypto"; node: number; generation: number; job: number; result: Promise<JobResult> };
+/** A crypto result still being computed when its event was queued. */
+class PendingResult {
+  done = false;
+  value: JobResult = false;
+  readonly settled: Promise<void>;
 
-type Unsequenced<T> = T extends unknown ? Omit<T, "seq"> : never;
+  constructor(p: Promise<JobResult>) {
+    this.settled = p.then(
+      (v) => void ((this.done = true), (this.value = v)),
+      (err: unknown) => void ((this.done = true), (this.value = err instanceof Error ? err : new Error(String(err)))),
+    );
+  }
+}
+
+/**
+ * Frames every node sends alike (the first digest on each link, at boot) are shared while in flight:
+ * a frame equal to one seen recently is replaced by that one. Small frames only; the table is
+ * cleared when full, which only costs sharing.
+ */
+class FrameIntern {
+  #table = new Map<number, Uint8Array>();
+
+  intern(b: Uint8Array): Uint8Array {
+    if (b.length > INTERN_BYTES_MAX) return b;
+    let h = 0x811c9dc5 ^ b.length;
+    for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+    const c = this.#table.get(h);
+    if (c !== undefined && bytesEqual(c, b)) return c;
+    if (this.#table.size >= INTERN_ENTRIES_MAX) this.#table.clear();
+    this.#table.set(h, b);
+    return b;
+  }
+}
+
+const INTERN_BYTES_MAX = 256;
+const INTERN_ENTRIES_MAX = 1 << 16;
 
 /** Called for every engine event, with the node index and virtual time. */
 export type SimObserver = (node: number, event: EngineEvent, now: number) => void;
@@ -98,6 +153,8 @@ export class Simulation {
   readonly overlay: Overlay;
   readonly nodes: SimNode[];
   now = 0;
+  /** Events run so far (for progress reports). */
+  eventsRun = 0;
   readonly traffic: TrafficCounters = { frames: 0, bytes: 0 };
   /** Frames and bytes sent, by frame type number. */
   readonly trafficByType: Map<number, TrafficCounters> = new Map<number, TrafficCounters>();
@@ -105,13 +162,19 @@ export class Simulation {
   partition: Int32Array | null = null;
   /** Links made and dropped at engines' request (`want-link`, `drop-link`), and refused. */
   readonly linkChanges = { made: 0, dropped: 0, refused: 0 };
-  #heap = new EventHeap<SimEvent>();
+  #queue: EventQueue;
   #seq = 0;
   #netRng: Rng;
   #net: NetworkOptions;
   #observers: SimObserver[] = [];
-  #byKey = new Map<string, number>();
-  #draining = new Set<number>();
+  /** Node index by public key (hex), built when first asked for. */
+  #byKey: Map<string, number> | null = null;
+  /** Public key and signing seed of every node, `KEY_STRIDE` bytes each. */
+  #keys: Uint8Array;
+  /** One options object for every engine: engines that are given the same frozen object share it. */
+  #engineOptions: Readonly<Partial<EngineOptions>>;
+  #memo: VerifyMemo | null;
+  #frames = new FrameIntern();
 
   constructor(options: SimOptions) {
     this.options = options;
@@ -119,13 +182,20 @@ export class Simulation {
     if (!(Number.isInteger(nodes) && nodes >= 2)) throw new RangeError("a simulation needs at least 2 nodes");
     this.#net = { ...DEFAULT_NETWORK, ...options.network };
     this.#netRng = seededRng(deriveSeed(seed, 1));
+    this.#engineOptions = Object.freeze({ ...options.engine });
+    this.#memo = options.suite instanceof VerifyMemo ? options.suite : null;
     this.overlay = randomOverlay(seededRng(deriveSeed(seed, 2)), nodes, options.degree);
+    const { offsets } = this.overlay;
+    // At boot every link end sends a digest at once: room for that burst from the start.
+    this.#queue = new EventQueue(offsets[nodes] + 2 * nodes);
+    this.#keys = new Uint8Array(nodes * KEY_STRIDE);
     this.nodes = [];
-    const { adj, rev } = this.overlay;
     for (let i = 0; i < nodes; i++) {
-      const links = new Map<number, SimLink>(adj[i].map((j, k) => [k, { peer: j, remote: rev[i][k] }]));
-      this.nodes.push({ index: i, engine: null, keyPair: options.keyPair(i), generation: 0, wakeAt: Infinity, links, nextLinkId: adj[i].length, slow: null });
-      this.#byKey.set(toHex(this.nodes[i].keyPair.publicKey), i);
+      const kp = options.keyPair(i);
+      if (kp.publicKey.length !== 32 || kp.secretKey.length !== 32) throw new TypeError("keyPair: keys must be 32 bytes");
+      this.#keys.set(kp.publicKey, i * KEY_STRIDE);
+      this.#keys.set(kp.secretKey, i * KEY_STRIDE + 32);
+      this.nodes.push(new SimNode(i, this.#keys.subarray(i * KEY_STRIDE, i * KEY_STRIDE + 32), offsets[i + 1] - offsets[i]));
     }
     for (let i = 0; i < nodes; i++) this.#boot(i);
   }
@@ -181,26 +251,43 @@ export class Simulation {
    * the peers it was configured with).
    */
   restart(i: number): void {
-    if (this.nodes[i].engine) return;
+    const n = this.nodes[i];
+    if (n.engine) return;
     this.#boot(i);
-    for (const l of this.nodes[i].links.values()) {
-      const e = this.nodes[l.peer].engine;
+    // Links made or closed by the drains below are seen (or skipped) as the loop reaches them.
+    for (let k = 0; k < n.linkCount; k++) {
+      const j = this.#peerOf(n, k);
+      if (j < 0) continue;
+      const e = this.nodes[j].engine;
       if (!e) continue;
-      e.linkDown(this.now, l.remote);
-      e.linkUp(this.now, l.remote, this.nodes[i].keyPair.publicKey);
-      this.#drain(l.peer);
+      const remote = this.#remoteOf(n, k);
+      e.linkDown(this.now, remote);
+      e.linkUp(this.now, remote, n.publicKey);
+      this.#drain(j);
     }
-    for (const j of this.overlay.adj[i]) this.link(i, j);
+    for (const j of neighbours(this.overlay, i)) this.link(i, j);
   }
 
-  /** Node index by public key (hex), or undefined. */
+  /** Node index by public key, or undefined. */
   indexOf(publicKey: Uint8Array): number | undefined {
+    if (!this.#byKey) this.#byKey = new Map(this.nodes.map((n) => [toHex(n.publicKey), n.index]));
     return this.#byKey.get(toHex(publicKey));
   }
 
-  /** Peers node i holds links to. */
+  /** Peers node i holds links to, in the order the links were made. */
   peersOf(i: number): number[] {
-    return [...this.nodes[i].links.values()].map((l) => l.peer);
+    const n = this.nodes[i];
+    const peers: number[] = [];
+    for (let k = 0; k < n.linkCount; k++) {
+      const j = this.#peerOf(n, k);
+      if (j >= 0) peers.push(j);
+    }
+    return peers;
+  }
+
+  /** The peer node i reaches over its link `linkId`, or −1 when that link is closed or was never made. */
+  peerOfLink(i: number, linkId: number): number {
+    return this.#peerOf(this.nodes[i], linkId);
   }
 
   /**
@@ -211,13 +298,13 @@ export class Simulation {
     const na = this.nodes[a];
     const nb = this.nodes[b];
     const apart = this.partition !== null && this.partition[a] !== this.partition[b];
-    if (a === b || !na.engine || !nb.engine || apart || this.peersOf(a).includes(b)) return false;
-    const ka = na.nextLinkId++;
-    const kb = nb.nextLinkId++;
-    na.links.set(ka, { peer: b, remote: kb });
-    nb.links.set(kb, { peer: a, remote: ka });
-    na.engine.linkUp(this.now, ka, nb.keyPair.publicKey);
-    nb.engine.linkUp(this.now, kb, na.keyPair.publicKey);
+    if (a === b || !na.engine || !nb.engine || apart || this.#linked(na, b)) return false;
+    const ka = na.linkCount;
+    const kb = nb.linkCount;
+    this.#setLink(na, ka, b, kb);
+    this.#setLink(nb, kb, a, ka);
+    na.engine.linkUp(this.now, ka, nb.publicKey);
+    nb.engine.linkUp(this.now, kb, na.publicKey);
     this.#drain(a);
     this.#drain(b);
     return true;
@@ -225,15 +312,17 @@ export class Simulation {
 
   /** Closes node i's link `linkId`: both ends go down (a crashed end just loses it). */
   unlink(i: number, linkId: number): void {
-    const l = this.nodes[i].links.get(linkId);
-    if (!l) return;
-    this.nodes[i].links.delete(linkId);
-    this.nodes[l.peer].links.delete(l.remote);
-    this.nodes[i].engine?.linkDown(this.now, linkId);
-    const other = this.nodes[l.peer].engine;
+    const n = this.nodes[i];
+    const j = this.#peerOf(n, linkId);
+    if (j < 0) return;
+    const remote = this.#remoteOf(n, linkId);
+    this.#setLink(n, linkId, -1, -1);
+    this.#setLink(this.nodes[j], remote, -1, -1);
+    n.engine?.linkDown(this.now, linkId);
+    const other = this.nodes[j].engine;
     if (other) {
-      other.linkDown(this.now, l.remote);
-      this.#drain(l.peer);
+      other.linkDown(this.now, remote);
+      this.#drain(j);
     }
   }
 
@@ -257,20 +346,45 @@ export class Simulation {
 
   /**
    * Runs events until `done()` holds (checked after each event time step) or virtual time passes
-   * `until`. Returns whether `done()` held.
+   * `until`. Returns whether `done()` held. Awaits only for a crypto result not ready yet.
    */
   async runUntil(done: () => boolean, until: number): Promise<boolean> {
+    const q = this.#queue;
     for (;;) {
-      const ev = this.#heap.peek();
-      if (!ev || ev.time > until) {
+      if (q.size === 0 || q.peekTime() > until) {
         this.now = Math.max(this.now, until);
         return done();
       }
-      this.#heap.pop();
+      const ev = q.pop()!;
+      const { node, kind, arg, generation, ref } = ev;
       this.now = ev.time;
-      await this.#dispatch(ev);
-      const next = this.#heap.peek();
-      if ((!next || next.time > this.now) && done()) return true;
+      this.eventsRun++;
+      const n = this.nodes[node];
+      const e = n.engine;
+      if (e) {
+        if (kind === EVENT.WAKE) {
+          if (ref === n.wakeAt) {
+            n.wakeAt = Infinity;
+            e.tick(this.now);
+            this.#drain(node);
+          } // else superseded
+        } else if (generation === n.generation) {
+          if (kind === EVENT.DELIVER) {
+            this.options.onDeliver?.(node, arg, ref as Uint8Array, this.now);
+            e.receive(this.now, arg, ref as Uint8Array);
+          }
+          else {
+            let result = ref as JobResult | PendingResult;
+            if (result instanceof PendingResult) {
+              if (!result.done) await result.settled;
+              result = result.value;
+            }
+            e.completeJob(this.now, arg, result);
+          }
+          this.#drain(node);
+        }
+      }
+      if ((q.size === 0 || q.peekTime() > this.now) && done()) return true;
     }
   }
 
@@ -296,15 +410,18 @@ export class Simulation {
     };
     const engines = this.nodes.map((n) => n.engine).filter((e): e is Engine => e !== null);
     let linkEnds = 0;
-    for (const n of this.nodes) linkEnds += n.links.size;
-    const queues = released(() => (this.#heap = new EventHeap<SimEvent>()));
+    for (const n of this.nodes) linkEnds += this.peersOf(n.index).length;
+    const queues = released(() => (this.#queue = new EventQueue(16)));
     const broadcast = released(() => engines.forEach((e) => releaseForProfile(e, "broadcast")));
     const membership = released(() => engines.forEach((e) => releaseForProfile(e, "membership")));
     const linksEngine = released(() => engines.forEach((e) => e.links().forEach((l) => e.linkDown(this.now, l))));
     const linksSim = released(() => {
-      for (const n of this.nodes) n.links = new Map();
-      this.overlay.adj.length = 0;
-      this.overlay.rev.length = 0;
+      for (const n of this.nodes) {
+        n.table = null;
+        n.linkCount = 0;
+      }
+      const o = this.overlay;
+      o.offsets = o.peers = o.rev = new Int32Array(0);
     });
     const store = released(() => engines.forEach((e) => releaseForProfile(e, "store")));
     const engine = released(() => {
@@ -312,58 +429,79 @@ export class Simulation {
       for (const n of this.nodes) n.engine = null;
     });
     const keys = released(() => {
-      for (const n of this.nodes) (n as { keyPair: KeyPair | null }).keyPair = null;
-      this.#byKey.clear();
+      for (const n of this.nodes) (n as unknown as { publicKey: Uint8Array | null }).publicKey = null;
+      this.#keys = new Uint8Array(0);
+      this.#byKey = null;
     });
     return memoryProfile(this.nodes.length, linkEnds, atBoot === null ? null : atBoot - baseline, total, {
       queues, broadcast, membership, linksEngine, linksSim, store, engine, keys,
     });
   }
 
+  // ------------------------------------------------------------------ links
+
+  /** The peer behind node n's link k, or −1 (closed or never made). */
+  #peerOf(n: SimNode, k: number): number {
+    if (!(k >= 0 && k < n.linkCount)) return -1;
+    return n.table ? n.table[2 * k] : this.overlay.peers[this.overlay.offsets[n.index] + k];
+  }
+
+  /** The id of node n's link k at its peer. */
+  #remoteOf(n: SimNode, k: number): number {
+    return n.table ? n.table[2 * k + 1] : this.overlay.rev[this.overlay.offsets[n.index] + k];
+  }
+
+  #linked(n: SimNode, peer: number): boolean {
+    for (let k = 0; k < n.linkCount; k++) if (this.#peerOf(n, k) === peer) return true;
+    return false;
+  }
+
+  /** Sets node n's link k (k ≤ linkCount; k = linkCount makes a new one), giving n a table of its own. */
+  #setLink(n: SimNode, k: number, peer: number, remote: number): void {
+    let t = n.table;
+    const need = 2 * Math.max(k + 1, n.linkCount);
+    if (!t || t.length < need) {
+      const grown = new Int32Array(Math.max(16, need + (need >> 1)));
+      if (t) grown.set(t);
+      else {
+        const { offsets, peers, rev } = this.overlay;
+        for (let m = 0, o = offsets[n.index]; m < n.linkCount; m++) {
+          grown[2 * m] = peers[o + m];
+          grown[2 * m + 1] = rev[o + m];
+        }
+      }
+      n.table = t = grown;
+    }
+    t[2 * k] = peer;
+    t[2 * k + 1] = remote;
+    if (k >= n.linkCount) n.linkCount = k + 1;
+  }
+
+  // ------------------------------------------------------------------ running engines
+
   #boot(i: number): void {
     const n = this.nodes[i];
     n.generation++;
     const engine = new Engine({
-      publicKey: n.keyPair.publicKey,
+      publicKey: n.publicKey,
       generation: n.generation,
       random: seededRng(deriveSeed(this.options.seed, 1000 + i * 7919 + n.generation)),
       now: this.now,
-      options: this.options.engine,
+      options: this.#engineOptions,
     });
     n.engine = engine;
     this.options.onBoot?.(i, engine);
-    for (const [k, l] of n.links) engine.linkUp(this.now, k, this.nodes[l.peer].keyPair.publicKey);
+    for (let k = 0; k < n.linkCount; k++) {
+      const j = this.#peerOf(n, k);
+      if (j >= 0) engine.linkUp(this.now, k, this.nodes[j].publicKey);
+    }
     this.#drain(i);
   }
 
-  async #dispatch(ev: SimEvent): Promise<void> {
-    const n = this.nodes[ev.node];
-    const e = n.engine;
-    if (!e) return;
-    switch (ev.kind) {
-      case "wake":
-        if (ev.due !== n.wakeAt) return; // superseded
-        n.wakeAt = Infinity;
-        e.tick(this.now);
-        break;
-      case "deliver":
-        if (ev.generation !== n.generation) return;
-        this.options.onDeliver?.(ev.node, ev.link, ev.bytes, this.now);
-        e.receive(this.now, ev.link, ev.bytes);
-        break;
-      case "crypto":
-        if (ev.generation !== n.generation) return;
-        e.completeJob(this.now, ev.job, await ev.result);
-        break;
-    }
-    this.#drain(ev.node);
-  }
-
-  #push(ev: Unsequenced<SimEvent>): void {
-    const slow = this.nodes[ev.node].slow;
-    if (slow) ev.time = slow.defer(ev.time, ev.kind === "wake" ? "wake" : "io", this.now);
-    (ev as SimEvent).seq = this.#seq++;
-    this.#heap.push(ev as SimEvent);
+  #push(time: number, kind: number, node: number, arg: number, generation: number, ref: unknown): void {
+    const slow = this.nodes[node].slow;
+    if (slow) time = slow.defer(time, kind === EVENT.WAKE ? "wake" : "io", this.now);
+    this.#queue.push(time, this.#seq++, kind, node, arg, generation, ref);
   }
 
   /**
@@ -372,15 +510,14 @@ export class Simulation {
    * calls for the node being drained are left to the loop already running.
    */
   #drain(i: number): void {
-    if (this.#draining.has(i)) return;
     const n = this.nodes[i];
     const e = n.engine;
-    if (!e) return;
-    this.#draining.add(i);
+    if (n.draining || !e) return;
+    n.draining = true;
     try {
       while (this.#drainOnce(i, n, e));
     } finally {
-      this.#draining.delete(i);
+      n.draining = false;
     }
     if (!n.engine) return;
     // A wake-up already due is scheduled now; remembering the scheduled time (not the past one)
@@ -388,7 +525,7 @@ export class Simulation {
     const w = Math.max(e.nextWakeAt(), this.now);
     if (w !== n.wakeAt && w !== Infinity) {
       n.wakeAt = w;
-      this.#push({ time: w, kind: "wake", node: i, due: w });
+      this.#push(w, EVENT.WAKE, i, 0, 0, w);
     }
   }
 
@@ -396,10 +533,10 @@ export class Simulation {
     let moved = false;
     for (let job: CryptoJob | undefined; (job = e.pollJob()); ) {
       this.options.onJob?.(i, job);
-      const result = this.#runJob(n.keyPair, job);
-      this.#push({ time: this.now + this.options.cryptoDelayMs, kind: "crypto", node: i, generation: n.generation, job: job.id, result });
+      this.#push(this.now + this.options.cryptoDelayMs, EVENT.CRYPTO, i, job.id, n.generation, this.#runJob(n, job));
       moved = true;
     }
+    const net = this.#net;
     for (let t; (t = e.pollTransmit()); ) {
       moved = true;
       this.traffic.frames++;
@@ -409,13 +546,20 @@ export class Simulation {
       if (!c) this.trafficByType.set(type, (c = { frames: 0, bytes: 0 }));
       c.frames++;
       c.bytes += t.bytes.length;
-      const l = n.links.get(t.linkId);
-      if (!l) continue;
-      const j = l.peer;
+      const j = this.#peerOf(n, t.linkId);
+      if (j < 0) continue;
       if (this.partition && this.partition[i] !== this.partition[j]) continue;
-      if (!this.nodes[j].engine) continue;
-      for (const delay of frameFate(this.#netRng, this.#net)) {
-        this.#push({ time: this.now + delay, kind: "deliver", node: j, link: l.remote, bytes: t.bytes, generation: this.nodes[j].generation });
+      const to = this.nodes[j];
+      if (!to.engine) continue;
+      // The frame's fate, drawn as `frameFate` draws it: lost, or one copy, or two.
+      const rng = this.#netRng;
+      if (net.loss > 0 && randomUnit(rng) < net.loss) continue;
+      const remote = this.#remoteOf(n, t.linkId);
+      const bytes = this.#frames.intern(t.bytes);
+      const span = net.latencyMaxMs - net.latencyMinMs;
+      this.#push(this.now + net.latencyMinMs + randomUnit(rng) * span, EVENT.DELIVER, j, remote, to.generation, bytes);
+      if (net.duplicate > 0 && randomUnit(rng) < net.duplicate) {
+        this.#push(this.now + net.latencyMinMs + randomUnit(rng) * span, EVENT.DELIVER, j, remote, to.generation, bytes);
       }
     }
     for (let ev; (ev = e.pollEvent()); ) {
@@ -433,10 +577,16 @@ export class Simulation {
     return moved && n.engine === e;
   }
 
-  #runJob(kp: KeyPair, job: CryptoJob): Promise<JobResult> {
-    const suite = this.options.suite;
-    if (job.kind === "validate") return Promise.resolve(this.options.validate?.(job.message) ?? "accept");
-    const p = job.kind === "sign" ? suite.sign(kp, job.message) : suite.verify(job.publicKey, job.message, job.signature);
-    return p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+  /** Starts a job; its result, or a placeholder the result fills in when the work is async. */
+  #runJob(n: SimNode, job: CryptoJob): JobResult | PendingResult {
+    if (job.kind === "validate") return this.options.validate?.(job.message) ?? "accept";
+    let p: Promise<JobResult>;
+    if (job.kind === "sign") p = this.options.suite.sign(n.keyPair, job.message);
+    else {
+      const v = this.#memo ? this.#memo.verifyNow(job.publicKey, job.message, job.signature) : this.options.suite.verify(job.publicKey, job.message, job.signature);
+      if (typeof v === "boolean") return v;
+      p = v;
+    }
+    return new PendingResult(p);
   }
 }
