@@ -12,11 +12,9 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { createSignatureSuite, generateKeyPair } from "../src/crypto/ed25519.ts";
+import { generateKeyPair } from "../src/crypto/ed25519.ts";
 import { exportSecretKey, nodeIdToText } from "../src/crypto/identity.ts";
-import type { SignatureSuite } from "../src/crypto/types.ts";
 import type { GossipMode } from "../src/core/options.ts";
-import { insecureHashSuite } from "../src/sim/hash-suite.ts";
 import { runPartition, runSpread, type ScenarioOptions } from "../src/sim/scenarios.ts";
 import { runReconcile } from "../src/sim/reconcile.ts";
 import { runBroadcast } from "../src/sim/broadcast-scenario.ts";
@@ -25,7 +23,7 @@ import { ROOMS_DEFAULTS, runRooms } from "../src/sim/rooms.ts";
 import { type CommandSpec, helpText, intOption, numberOption, parseCommand, stringOption, UsageError, type Values } from "./args.ts";
 import { countingSuite, Progress } from "./progress.ts";
 import { MEMBERSHIP_FLAGS, MEMBERSHIP_HELP, runMembershipCli } from "./sim-membership.ts";
-import { heapMeasure } from "./sim-heap.ts";
+import { CRYPTO_MODES, ensureHeap, heapMeasure, heapPlanFromFlags, peakRssMb, simProgressText, simSuite } from "./sim-scale.ts";
 import { relayUsage } from "../relay/main.ts";
 
 /** A command: its spec (options, help) and what it runs; resolves with the exit code. */
@@ -224,7 +222,11 @@ const SIM_OPTIONS: CommandSpec["options"] = {
   seed: { type: "string", value: "S", help: "root seed; the same seed reproduces the run (default: random, printed)" },
   degree: { type: "string", value: "D", help: "mean links per node (default: full mesh to 32 nodes, else 2·log2 N + fanout)" },
   interval: { type: "string", value: "MS", help: "gossip interval in ms (default 1000)" },
-  crypto: { type: "string", value: "C", help: "ed25519 (default: real signatures) | insecure-hash (fast, forgeable, named in output)" },
+  crypto: {
+    type: "string",
+    value: "C",
+    help: "ed25519 (default: real signatures, every node verifies) | ed25519-memoized (real signatures; a verdict on the same key, message and signature is computed once and shared by every node that checks it: same figures, less wall time; the report counts crypto_checks and crypto_verified) | insecure-hash (fast, forgeable); the report names the mode",
+  },
   "partition-ms": { type: "string", value: "MS", help: "partition scenario: how long the halves stay apart (default 60000)" },
   origins: { type: "string", value: "N", help: "reconcile scenario: origins both nodes hold (default 10000)" },
   differences: { type: "string", value: "D", help: "reconcile scenario: origins that differ (default 10)" },
@@ -245,7 +247,7 @@ const SIM_OPTIONS: CommandSpec["options"] = {
   "log-progress": { type: "boolean", help: "rooms scenario: a progress line per virtual second on stderr, even when not a terminal" },
   svg: { type: "string", value: "FILE", help: "spread scenario: write a plot of the informed fraction per round" },
   json: { type: "boolean", help: "print only the seed line and one JSON line" },
-  "profile-memory": { type: "boolean", help: "spread and broadcast: bytes per node by structure in the report (slower: full GCs at the end)" },
+  "profile-memory": { type: "boolean", help: "spread and broadcast: bytes per node by structure in the report (slower: full garbage collections at the end)" },
 };
 for (const flag of MEMBERSHIP_FLAGS) SIM_OPTIONS[flag] ??= { type: "string", value: "V", help: "membership scenario (below)" };
 
@@ -265,17 +267,23 @@ async function runSim(v: Values): Promise<number> {
   const scenario = stringOption(v, "scenario", "spread", ["spread", "partition", "reconcile", "broadcast", "membership", "rooms"]);
   const mode = stringOption(v, "mode", "pushpull", ["push", "pull", "pushpull"]) as GossipMode;
   const seed = v.seed !== undefined ? numberOption(v, "seed", 0, Number.isSafeInteger, "an integer") : Math.floor(Math.random() * 2 ** 31);
-  const cryptoName = stringOption(v, "crypto", "ed25519", ["ed25519", "insecure-hash"]);
-  // No verified-signature cache: one suite serves every simulated node, and a cache shared among
-  // them would let one node's check stand for all. Key preparation is still shared (per process).
-  const base: SignatureSuite = cryptoName === "ed25519" ? await createSignatureSuite({ subtle: globalThis.crypto.subtle, verifiedCacheMax: 0 }) : insecureHashSuite;
+  const cryptoMode = stringOption(v, "crypto", "ed25519", [...CRYPTO_MODES]);
+  const nodes = intOption(v, "nodes", scenario === "partition" ? 200 : scenario === "rooms" ? ROOMS_DEFAULTS.nodes : 1000, 2);
+  // Before anything is built: a run too large for this heap re-runs with a larger one, or stops.
+  const argv = ["sim", ...Object.entries(flags).flatMap(([k, value]) => (typeof value === "string" ? [`--${k}`, value] : value ? [`--${k}`] : []))];
+  const exit = await ensureHeap(argv, heapPlanFromFlags(scenario, nodes, flags, (name, dflt, check) => numberOption(v, name, dflt, check)));
+  if (exit !== null) return exit;
+  const crypto = await simSuite(cryptoMode);
   const progress = new Progress(`sim ${scenario}`);
   const counts = { signed: 0, verified: 0 };
-  const draw = () => progress.update(() => `${counts.signed.toLocaleString("en")} signed · ${counts.verified.toLocaleString("en")} checked · ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`);
-  const suite = progress.enabled ? countingSuite(base, counts, draw) : base;
+  let status = "";
+  const draw = (force = false) =>
+    progress.update(() => `${status}${counts.signed.toLocaleString("en")} signed · ${counts.verified.toLocaleString("en")} checked · ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`, force);
+  const suite = progress.enabled ? countingSuite(crypto.suite, counts, draw) : crypto.suite;
+  const simStatus = simProgressText();
   console.log(`seed: ${seed}  (replay: grapevine sim ${replayArgs(flags, seed)})`);
   const o: ScenarioOptions = {
-    nodes: intOption(v, "nodes", scenario === "partition" ? 200 : scenario === "rooms" ? ROOMS_DEFAULTS.nodes : 1000, 2),
+    nodes,
     fanout: intOption(v, "fanout", 3, 1),
     mode,
     loss: numberOption(v, "loss", 0, (n) => n >= 0 && n < 1, "a number in [0, 1)"),
@@ -283,9 +291,15 @@ async function runSim(v: Values): Promise<number> {
     degree: intOption(v, "degree", 0, 0),
     intervalMs: numberOption(v, "interval", 1000, (n) => n > 0, "a positive number"),
     suite,
-    cryptoName: cryptoName === "ed25519" ? `ed25519-${base.backend} (every node verifies)` : cryptoName,
+    cryptoName: crypto.cryptoName,
     clock: () => performance.now(),
     memory: v["profile-memory"] === true ? heapMeasure() : undefined,
+    progress: progress.enabled
+      ? (p) => {
+          status = `${simStatus(p)} · `;
+          draw();
+        }
+      : undefined,
   };
   let report: object;
   try {
@@ -303,7 +317,7 @@ async function runSim(v: Values): Promise<number> {
           { label: `${o.mode} (rounds to all: ${r.rounds_to_all ?? "—"})`, values: r.informed_by_round },
         ]));
       }
-      report = { ...r, peak_rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20) };
+      report = r;
     } else if (scenario === "broadcast") {
       report = await runBroadcast(o, {
         messages: intOption(v, "messages", 1000, 1),
@@ -321,6 +335,8 @@ async function runSim(v: Values): Promise<number> {
   } finally {
     progress.done();
   }
+  const verdicts = crypto.verdicts();
+  report = { ...report, ...(verdicts ? { crypto_checks: verdicts.checks, crypto_verified: verdicts.verified } : {}), peak_rss_mb: peakRssMb() };
   if (v.json !== true) {
     for (const [k, value] of Object.entries(report)) if (k !== "informed_by_round") console.log(`  ${k.padEnd(30)} ${JSON.stringify(value)}`);
   }

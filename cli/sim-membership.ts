@@ -10,6 +10,7 @@ import { runFalsePositiveArm, runFalsePositives } from "../src/sim/membership-fa
 import { runMembershipPartition } from "../src/sim/membership-partition.ts";
 import { runScale } from "../src/sim/membership-scale.ts";
 import type { SignatureSuite } from "../src/crypto/types.ts";
+import type { SimProgress } from "../src/sim/sim.ts";
 
 /** Flags only the membership scenario reads. */
 export const MEMBERSHIP_FLAGS = ["phase", "slow", "fp-loss", "duration-ms", "scale-nodes", "lifeguard", "probe-interval", "fp-arm"];
@@ -35,7 +36,7 @@ type Num = (name: string, dflt: number, check?: (n: number) => boolean) => numbe
 export async function runMembershipCli(
   flags: Record<string, string | boolean>,
   num: Num,
-  base: { nodes: number; seed: number; degree: number; suite: SignatureSuite; cryptoName: string; clock: () => number },
+  base: { nodes: number; seed: number; degree: number; suite: SignatureSuite; cryptoName: string; clock: () => number; progress?: (p: SimProgress) => void },
 ): Promise<object> {
   const phase = (flags.phase as string) ?? "all";
   if (!["detect", "fp", "partition", "scale", "all"].includes(phase)) throw new Error(`--phase: unknown ${phase}`);

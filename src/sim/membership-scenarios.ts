@@ -29,7 +29,7 @@ import type { SignatureSuite } from "../crypto/types.ts";
 import { toHex } from "../bytes.ts";
 import type { ClaimWire } from "../wire/member-frames.ts";
 import { simKeyPair } from "./scenarios.ts";
-import { Simulation } from "./sim.ts";
+import { Simulation, type SimProgress } from "./sim.ts";
 import type { SlowProfile } from "./slow.ts";
 
 /** Knobs common to the membership experiments. */
@@ -47,6 +47,8 @@ export interface MembershipScenarioOptions {
   clock: () => number;
   /** Further engine options. */
   engine?: Partial<EngineOptions>;
+  /** Told how far a large run has got (see `SimProgress`). */
+  progress?: (p: SimProgress) => void;
 }
 
 /** The active view size the engine aims for with `nodes` members. */
@@ -80,6 +82,7 @@ export async function start(o: MembershipScenarioOptions, view: "all" | number, 
     cryptoName: o.cryptoName,
     keyPair: (i) => simKeyPair(o.seed, i),
     cryptoDelayMs: 0,
+    progress: o.progress,
   });
   const ids = sim.nodes.map((n) => toHex(n.publicKey));
   await sim.runUntil(() => sim.nodes.every((_, i) => sim.engine(i).membership.selfClaim !== null), 1000);

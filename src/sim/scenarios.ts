@@ -13,7 +13,7 @@ import type { EngineOptions, GossipMode } from "../core/options.ts";
 import { deriveSeed, seededRng } from "../core/random.ts";
 import { keyPairFromSeed } from "../crypto/ed25519.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
-import { Simulation } from "./sim.ts";
+import { Simulation, type SimProgress } from "./sim.ts";
 import type { MemoryMeasure, MemoryProfile } from "./memory.ts";
 import { toHex } from "../bytes.ts";
 
@@ -38,6 +38,8 @@ export interface ScenarioOptions {
    * `memory` profile, taken at the end of the run (`Simulation.profileMemory`).
    */
   memory?: MemoryMeasure;
+  /** Told how far a large run has got (see `SimProgress`). */
+  progress?: (p: SimProgress) => void;
 }
 
 /** Default overlay degree: a full mesh up to 32 nodes, else 2·log2(n) + fanout links, at least 12. */
@@ -61,7 +63,7 @@ export function simKeyPair(seed: number, i: number): KeyPair {
 const MEMBERSHIP_OFF = Object.freeze({ membership: false });
 
 /** The simulation of a state or broadcast scenario (membership off). */
-export function makeSim(o: ScenarioOptions, network: { loss: number }) {
+export function makeSim(o: ScenarioOptions, network: { loss: number }, progress = o.progress) {
   return new Simulation({
     nodes: o.nodes,
     seed: o.seed,
@@ -72,6 +74,7 @@ export function makeSim(o: ScenarioOptions, network: { loss: number }) {
     cryptoName: o.cryptoName,
     keyPair: (i) => simKeyPair(o.seed, i),
     cryptoDelayMs: 0,
+    progress,
   });
 }
 
@@ -137,16 +140,18 @@ export function withMemory(memory: MemoryProfile | undefined): { memory?: Memory
 export async function runSpread(o: ScenarioOptions, maxRounds = 60): Promise<SpreadReport> {
   const started = o.clock();
   const watch = memoryWatch(o);
-  const sim = makeSim(o, { loss: o.loss });
-  watch.booted();
   const n = o.nodes;
   const interval = o.intervalMs;
+  let informed = 0;
+  let t0 = Infinity;
+  const progress = o.progress && ((p: SimProgress) => o.progress!(p.stage === "run" && sim.now >= t0 ? { ...p, round: Math.ceil((sim.now - t0) / interval), informed: informed / n } : p));
+  const sim = makeSim(o, { loss: o.loss }, progress);
+  watch.booted();
   await sim.runTo(2 * interval);
   const writer = 0;
   const writerId = toHex(sim.nodes[writer].publicKey);
   const informedAt = new Float64Array(n).fill(Infinity);
-  let informed = 0;
-  const t0 = sim.now;
+  t0 = sim.now;
   sim.observe((i, ev, now) => {
     if (ev.type !== "change" || ev.change.originId !== writerId || ev.change.key !== "rumor") return;
     if (informedAt[i] === Infinity) {

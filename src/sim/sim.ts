@@ -50,7 +50,28 @@ export interface SimOptions {
   onDeliver?: (node: number, linkId: number, bytes: Uint8Array, now: number) => void;
   /** Called for every crypto job a node's engine hands out (sign, verify, validate), for reports. */
   onJob?: (node: number, job: CryptoJob) => void;
+  /** Told how far a large run has got, now and then (see {@link SimProgress}). */
+  progress?: (p: SimProgress) => void;
 }
+
+/**
+ * How far a run has got: while the nodes' keys are made and the nodes boot (`done` of `total`),
+ * then every 65,536 events while it runs; scenarios add what they track (`round`, `informed`).
+ */
+export interface SimProgress {
+  stage: "keys" | "boot" | "run";
+  done?: number;
+  total?: number;
+  virtualMs: number;
+  events: number;
+  round?: number;
+  /** Fraction of nodes informed (spread) or of deliveries made (broadcast). */
+  informed?: number;
+}
+
+/** Nodes between progress reports while building, and events (a power of two) while running. */
+const PROGRESS_NODES = 16_384;
+const PROGRESS_EVENTS_MASK = 0xffff;
 
 /** Key bytes per node in the simulation's key buffer: the public key, then the signing seed. */
 const KEY_STRIDE = 64;
@@ -127,7 +148,7 @@ class FrameIntern {
 }
 
 const INTERN_BYTES_MAX = 256;
-const INTERN_ENTRIES_MAX = 1 << 16;
+const INTERN_ENTRIES_MAX = 4096;
 
 /** Called for every engine event, with the node index and virtual time. */
 export type SimObserver = (node: number, event: EngineEvent, now: number) => void;
@@ -190,14 +211,19 @@ export class Simulation {
     this.#queue = new EventQueue(offsets[nodes] + 2 * nodes);
     this.#keys = new Uint8Array(nodes * KEY_STRIDE);
     this.nodes = [];
+    const progress = options.progress;
     for (let i = 0; i < nodes; i++) {
+      if (progress && i % PROGRESS_NODES === 0) progress({ stage: "keys", done: i, total: nodes, virtualMs: 0, events: 0 });
       const kp = options.keyPair(i);
       if (kp.publicKey.length !== 32 || kp.secretKey.length !== 32) throw new TypeError("keyPair: keys must be 32 bytes");
       this.#keys.set(kp.publicKey, i * KEY_STRIDE);
       this.#keys.set(kp.secretKey, i * KEY_STRIDE + 32);
       this.nodes.push(new SimNode(i, this.#keys.subarray(i * KEY_STRIDE, i * KEY_STRIDE + 32), offsets[i + 1] - offsets[i]));
     }
-    for (let i = 0; i < nodes; i++) this.#boot(i);
+    for (let i = 0; i < nodes; i++) {
+      if (progress && i % PROGRESS_NODES === 0) progress({ stage: "boot", done: i, total: nodes, virtualMs: 0, events: 0 });
+      this.#boot(i);
+    }
   }
 
   /** Registers an observer of engine events. */
@@ -358,7 +384,7 @@ export class Simulation {
       const ev = q.pop()!;
       const { node, kind, arg, generation, ref } = ev;
       this.now = ev.time;
-      this.eventsRun++;
+      if ((++this.eventsRun & PROGRESS_EVENTS_MASK) === 0) this.options.progress?.({ stage: "run", virtualMs: this.now, events: this.eventsRun });
       const n = this.nodes[node];
       const e = n.engine;
       if (e) {

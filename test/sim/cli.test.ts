@@ -28,9 +28,49 @@ describe("grapevine sim (command line)", () => {
       expect(report).toHaveProperty(k);
     }
     expect(report).toMatchObject({ nodes: 64, fanout: 3, mode: "pushpull", loss: 0.05, seed: 9, delivered_fraction: 1, crypto: "ed25519-webcrypto (every node verifies)" });
+    expect(report.peak_rss_mb).toBeGreaterThan(0);
     const text = readFileSync(svg, "utf8");
     expect(text).toMatch(/^<svg /);
     expect(text).toContain("<polyline");
+  });
+
+  it("names the crypto mode; per-node and memoized checks give the same figures", async () => {
+    const run = async (crypto: string) => {
+      const { code, out } = await capture(["sim", "--nodes", "50", "--seed", "11", "--crypto", crypto, "--json"]);
+      expect(code).toBe(0);
+      return JSON.parse(out[out.length - 1]);
+    };
+    const each = await run("ed25519");
+    const memo = await run("ed25519-memoized");
+    expect(each.crypto).toBe("ed25519-webcrypto (every node verifies)");
+    expect(each.crypto_checks).toBeUndefined();
+    expect(memo.crypto).toBe("ed25519-memoized");
+    // Memoized: every node's check is counted, and far fewer were run.
+    expect(memo.crypto_verified).toBeGreaterThan(0);
+    expect(memo.crypto_verified).toBeLessThan(memo.crypto_checks / 4);
+    for (const r of [each, memo]) for (const k of ["wall_ms", "crypto", "crypto_checks", "crypto_verified", "peak_rss_mb"]) delete r[k];
+    expect(memo).toEqual(each);
+    expect((await capture(["sim", "--crypto", "rot13"])).code).toBe(2);
+  });
+
+  it("--profile-memory reports bytes per node by structure", async () => {
+    const { code, out } = await capture(["sim", "--nodes", "300", "--seed", "2", "--profile-memory", "--json"]);
+    expect(code).toBe(0);
+    const m = JSON.parse(out[out.length - 1]).memory;
+    expect(m).toMatchObject({ nodes: 300 });
+    expect(Object.keys(m.by_structure)).toEqual(["queues", "broadcast", "membership", "links", "store", "engine", "keys", "other"]);
+    // Every node holds links, replicated state and an engine: each of those is thousands of bytes.
+    for (const k of ["links", "store", "engine", "broadcast"]) expect(m.by_structure[k], k).toBeGreaterThan(500);
+    expect(m.bytes_per_node).toBeGreaterThan(m.by_structure.links + m.by_structure.store);
+    expect(m.links_per_node).toBeGreaterThan(10);
+  }, 60_000);
+
+  it("a run that cannot fit the heap stops at once with one line saying what fits", async () => {
+    const { code, err, out } = await capture(["sim", "--nodes", "50000000", "--seed", "1", "--json"]);
+    expect(code).toBe(2);
+    expect(out).toEqual([]); // nothing was built, not even the seed line
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^grapevine sim: 50,000,000 nodes \(spread\) need about [\d.]+ GB of heap and this Node allows [\d.]+ GB; about [\d,]+ fit: use --nodes \d+, or NODE_OPTIONS=--max-old-space-size=\d+/);
   });
 
   it("the partition scenario reports converged and lost_writes", async () => {

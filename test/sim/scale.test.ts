@@ -1,0 +1,115 @@
+/**
+ * The pieces that let the simulator run large: the compact overlay (the same links as the plain
+ * construction it replaced), the typed-array event queue (the same order as a sort), the heap plan
+ * of the command line, and its progress line.
+ */
+import { describe, expect, it } from "vitest";
+import { randomBelow, seededRng, type Rng } from "../../src/core/random.ts";
+import { neighbours, randomOverlay } from "../../src/sim/network.ts";
+import { EventQueue } from "../../src/sim/queue.ts";
+import { heapDecision, heapNeedBytes, simProgressText, type HeapPlan } from "../../cli/sim-scale.ts";
+
+const SEED = Number(process.env.GRAPEVINE_SEED ?? 20261121);
+
+/** The overlay as it was first written: adjacency lists and a set per node. */
+function plainOverlay(rng: Rng, n: number, degree: number): { adj: number[][]; rev: number[][] } {
+  const adj: number[][] = Array.from({ length: n }, () => []);
+  const seen: Set<number>[] = Array.from({ length: n }, () => new Set());
+  const connect = (a: number, b: number) => {
+    if (a === b || seen[a].has(b)) return;
+    seen[a].add(b);
+    seen[b].add(a);
+    adj[a].push(b);
+    adj[b].push(a);
+  };
+  if (degree >= n - 1) {
+    for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) connect(a, b);
+  } else {
+    const out = Math.ceil(degree / 2);
+    for (let a = 0; a < n; a++) {
+      let tries = 0;
+      let made = 0;
+      while (made < out && tries++ < out * 20) {
+        const b = randomBelow(rng, n);
+        if (b !== a && !seen[a].has(b)) {
+          connect(a, b);
+          made++;
+        }
+      }
+    }
+  }
+  return { adj, rev: adj.map((peers, a) => peers.map((b) => adj[b].indexOf(a))) };
+}
+
+describe("simulator at scale", () => {
+  it(`the compact overlay has the same links, in the same order, as the plain one (seed ${SEED})`, () => {
+    for (const [n, degree] of [[2, 1], [3, 2], [12, 11], [33, 12], [40, 3], [500, 21], [3000, 26]]) {
+      const plain = plainOverlay(seededRng(SEED + n), n, degree);
+      const o = randomOverlay(seededRng(SEED + n), n, degree);
+      for (let i = 0; i < n; i++) {
+        expect(neighbours(o, i), `n ${n}, node ${i}`).toEqual(plain.adj[i]);
+        expect(Array.from(o.rev.subarray(o.offsets[i], o.offsets[i + 1]))).toEqual(plain.rev[i]);
+      }
+    }
+  });
+
+  it(`the event queue pops in (time, push order), whatever the interleaving (seed ${SEED})`, () => {
+    const rng = seededRng(SEED);
+    const q = new EventQueue(4); // grows several times
+    const pushed: { time: number; seq: number }[] = [];
+    const popped: { time: number; seq: number }[] = [];
+    let seq = 0;
+    for (let step = 0; step < 20_000; step++) {
+      if (q.size === 0 || randomBelow(rng, 3) > 0) {
+        // Few distinct times, so ties are common.
+        const time = randomBelow(rng, 50) + (popped.at(-1)?.time ?? 0);
+        q.push(time, seq, 1, randomBelow(rng, 100), seq, 0, { seq });
+        pushed.push({ time, seq });
+        seq++;
+      } else {
+        const e = q.pop()!;
+        popped.push({ time: e.time, seq: (e.ref as { seq: number }).seq });
+        expect(e.arg).toBe((e.ref as { seq: number }).seq);
+      }
+    }
+    for (let e; (e = q.pop()); ) popped.push({ time: e.time, seq: (e.ref as { seq: number }).seq });
+    expect(popped).toHaveLength(pushed.length);
+    // Within what was in the queue together, order is by time, then by push order.
+    for (let k = 1; k < popped.length; k++) {
+      const [a, b] = [popped[k - 1], popped[k]];
+      if (b.seq > a.seq) expect(b.time >= a.time).toBe(true);
+      else expect(b.time > a.time).toBe(true);
+    }
+  });
+
+  it("the heap plan runs what fits, re-runs larger runs with a heap sized for them, and stops otherwise", () => {
+    const gb = 2 ** 30;
+    const plan = (nodes: number, scenario = "spread"): HeapPlan => ({ scenario, nodes, degree: 2 * Math.ceil(Math.log2(nodes)) + 3 });
+    expect(heapDecision(plan(10_000), 4 * gb, 24 * gb, true)).toEqual({ action: "run" });
+    const need = heapNeedBytes(plan(1_000_000));
+    expect(need).toBeGreaterThan(4 * gb);
+    const big = heapDecision(plan(1_000_000), 4 * gb, 2 * need, true);
+    expect(big.action).toBe("reexec");
+    if (big.action === "reexec") expect(big.heapMb * 2 ** 20).toBeGreaterThanOrEqual(need);
+    expect(heapDecision(plan(1_000_000), 4 * gb, 2 * need, false).action).toBe("stop");
+    // Too large for the machine, or no way to re-run: how many nodes fit where it runs.
+    for (const [limit, machine, canReexec] of [[4 * gb, 8 * gb, true], [4 * gb, 64 * gb, false]] as const) {
+      const d = heapDecision(plan(3_000_000), limit, machine, canReexec);
+      expect(d.action).toBe("stop");
+      if (d.action !== "stop") continue;
+      const room = canReexec ? machine * 0.85 : limit;
+      // (The plan's links per node are kept: the command would run with the same --degree.)
+      const fit = (nodes: number) => heapNeedBytes({ ...plan(3_000_000), nodes });
+      expect(fit(d.fitNodes)).toBeLessThanOrEqual(room);
+      expect(fit(d.fitNodes + 1000)).toBeGreaterThan(room);
+    }
+    // Scenarios whose state grows with the square of the mesh need far more per node.
+    expect(heapNeedBytes(plan(5000, "partition"))).toBeGreaterThan(10 * heapNeedBytes(plan(5000)));
+  });
+
+  it("the progress line's simulator part: nodes built, then time, round, informed fraction, events per second", () => {
+    const text = simProgressText();
+    expect(text({ stage: "boot", done: 16_384, total: 100_000, virtualMs: 0, events: 0 })).toBe("boot 16,384/100,000 nodes");
+    expect(text({ stage: "run", virtualMs: 4200, events: 65_536, round: 3, informed: 0.5 })).toMatch(/^t 4\.2 s · round 3 · informed 50\.0 % · [\d,]+ events\/s$/);
+  });
+});
