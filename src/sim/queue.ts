@@ -5,7 +5,8 @@
  * Stored as parallel typed arrays, not one object per event: when a million nodes boot, every link
  * end sends its first digest at once and some 40 million frames are in flight together. An event
  * here is 37 bytes (time, sequence, node, kind, two integers, one reference); as an object it was
- * about 150. The capacity grows by half when full, so a caller that knows its burst sizes it once.
+ * about 150. The capacity grows by half when full, so a caller that knows its burst sizes it once,
+ * and shrinks once the queue is mostly empty (the boot burst's room is not kept for the whole run).
  *
  * @module
  */
@@ -112,6 +113,8 @@ export class EventQueue {
       this.#set(i, time, seq, kind, node, arg, gen, ref);
     }
     this.#ref[last] = undefined; // let the frame go
+    const c = this.#time.length;
+    if (c > SHRINK_FLOOR && last < c >> 3) this.#resize(Math.max(SHRINK_FLOOR, last << 1));
     return o;
   }
 
@@ -136,18 +139,28 @@ export class EventQueue {
   }
 
   #grow(): void {
-    const c = Math.ceil(this.#time.length * 1.5);
-    const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+    this.#resize(Math.ceil(this.#time.length * 1.5));
+  }
+
+  /** New arrays of capacity `c` (at least the size), holding the events in the same places. */
+  #resize(c: number): void {
+    const n = this.#size;
+    const copy = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(c);
-      b.set(a);
+      b.set(a.subarray(0, n));
       return b;
     };
-    this.#time = grow(this.#time, (n) => new Float64Array(n));
-    this.#seq = grow(this.#seq, (n) => new Float64Array(n));
-    this.#node = grow(this.#node, (n) => new Int32Array(n));
-    this.#arg = grow(this.#arg, (n) => new Int32Array(n));
-    this.#gen = grow(this.#gen, (n) => new Int32Array(n));
-    this.#kind = grow(this.#kind, (n) => new Uint8Array(n));
-    for (let k = this.#ref.length; k < c; k++) this.#ref.push(undefined);
+    this.#time = copy(this.#time, (k) => new Float64Array(k));
+    this.#seq = copy(this.#seq, (k) => new Float64Array(k));
+    this.#node = copy(this.#node, (k) => new Int32Array(k));
+    this.#arg = copy(this.#arg, (k) => new Int32Array(k));
+    this.#gen = copy(this.#gen, (k) => new Int32Array(k));
+    this.#kind = copy(this.#kind, (k) => new Uint8Array(k));
+    const ref = this.#ref.slice(0, n);
+    for (let k = n; k < c; k++) ref.push(undefined);
+    this.#ref = ref;
   }
 }
+
+/** Below this capacity the queue does not shrink. */
+const SHRINK_FLOOR = 1 << 16;

@@ -82,6 +82,27 @@ describe("simulator at scale", () => {
     }
   });
 
+  it(`the event queue keeps its order as it grows past a burst and shrinks back (seed ${SEED})`, () => {
+    const rng = seededRng(SEED);
+    const q = new EventQueue(1024);
+    const n = 300_000;
+    for (let k = 0; k < n; k++) q.push(randomBelow(rng, 1000), k, 1, 0, k, 0, k);
+    let last = { time: -1, seq: -1 };
+    let outOfOrder = 0;
+    for (let k = 0; k < n; k++) {
+      const e = q.pop()!;
+      if (!(e.time > last.time || (e.time === last.time && e.arg > last.seq)) || e.ref !== e.arg) outOfOrder++;
+      last = { time: e.time, seq: e.arg };
+      // Interleaved pushes while it shrinks, all later than anything popped.
+      if (k % 1000 === 0) q.push(2000 + k, n + k, 1, 0, n + k, 0, n + k);
+    }
+    expect(outOfOrder).toBe(0);
+    expect(q.capacityBytes).toBeLessThan(300_000 * 37 / 4);
+    const rest: number[] = [];
+    for (let e; (e = q.pop()); ) rest.push(e.arg);
+    expect(rest).toEqual(Array.from({ length: 300 }, (_, i) => n + i * 1000));
+  });
+
   it("the heap plan runs what fits, re-runs larger runs with a heap sized for them, and stops otherwise", () => {
     const gb = 2 ** 30;
     const plan = (nodes: number, scenario = "spread"): HeapPlan => ({ scenario, nodes, degree: 2 * Math.ceil(Math.log2(nodes)) + 3 });
