@@ -85,7 +85,7 @@ export class SimNode {
   generation = 0;
   /** The wake-up scheduled for its engine (Infinity when none). */
   wakeAt = Infinity;
-  /** Set for a slow (CPU-starved) node. */
+  /** Set for a slow (CPU-starved) node, through `Simulation.setSlow`. */
   slow: SlowClock | null = null;
   /** The next link id: ids below it were handed out (some may be closed). */
   linkCount: number;
@@ -113,6 +113,14 @@ export class SimNode {
   }
 }
 
+/** A crypto event whose result is not ready yet: `runUntil` waits for it. */
+interface Stall {
+  engine: Engine;
+  node: number;
+  job: number;
+  pending: PendingResult;
+}
+
 /** A crypto result still being computed when its event was queued. */
 class PendingResult {
   done = false;
@@ -128,9 +136,10 @@ class PendingResult {
 }
 
 /**
- * Frames every node sends alike (the first digest on each link, at boot) are shared while in flight:
- * a frame equal to one seen recently is replaced by that one. Small frames only; the table is
- * cleared when full, which only costs sharing.
+ * Frames every node sends alike (the first digest on each link, at boot: about ten bytes, the same
+ * for link k of every node) are shared while in flight: a frame equal to one seen recently is
+ * replaced by that one. Only frames that small: larger ones differ from node to node and would
+ * cost a hash each for nothing. The table is cleared when full, which only costs sharing.
  */
 class FrameIntern {
   #table = new Map<number, Uint8Array>();
@@ -147,7 +156,7 @@ class FrameIntern {
   }
 }
 
-const INTERN_BYTES_MAX = 256;
+const INTERN_BYTES_MAX = 24;
 const INTERN_ENTRIES_MAX = 4096;
 
 /** Called for every engine event, with the node index and virtual time. */
@@ -196,6 +205,10 @@ export class Simulation {
   #engineOptions: Readonly<Partial<EngineOptions>>;
   #memo: VerifyMemo | null;
   #frames = new FrameIntern();
+  /** Whether any node was made slow (else no event needs its node's clock). */
+  #anySlow = false;
+  /** `trafficByType`'s counters by type + 1 (−1 for a type that is not one byte): no lookup per frame. */
+  #typeCounters: TrafficCounters[] = [];
 
   constructor(options: SimOptions) {
     this.options = options;
@@ -357,6 +370,7 @@ export class Simulation {
    * deliveries and crypto results are held through random stalls and jittered outside them.
    */
   setSlow(i: number, profile: Partial<SlowProfile> = {}): void {
+    this.#anySlow = true;
     this.nodes[i].slow = new SlowClock(seededRng(deriveSeed(this.options.seed, 3_000_000 + i)), { ...DEFAULT_SLOW, ...profile }, this.now);
   }
 
@@ -375,6 +389,22 @@ export class Simulation {
    * `until`. Returns whether `done()` held. Awaits only for a crypto result not ready yet.
    */
   async runUntil(done: () => boolean, until: number): Promise<boolean> {
+    for (;;) {
+      const r = this.#run(done, until);
+      if (typeof r === "boolean") return r;
+      // A crypto result not ready yet: wait for it, hand it to the engine, go on.
+      await r.pending.settled;
+      r.engine.completeJob(this.now, r.job, r.pending.value);
+      this.#drain(r.node);
+      if (this.#stepDone(done)) return true;
+    }
+  }
+
+  /**
+   * Runs events synchronously (no await per event) until `runUntil` would return, or until a crypto
+   * result is not ready yet: then returns what waits for it, the event already taken.
+   */
+  #run(done: () => boolean, until: number): boolean | Stall {
     const q = this.#queue;
     for (;;) {
       if (q.size === 0 || q.peekTime() > until) {
@@ -402,7 +432,7 @@ export class Simulation {
           else {
             let result = ref as JobResult | PendingResult;
             if (result instanceof PendingResult) {
-              if (!result.done) await result.settled;
+              if (!result.done) return { engine: e, node, job: arg, pending: result };
               result = result.value;
             }
             e.completeJob(this.now, arg, result);
@@ -410,8 +440,14 @@ export class Simulation {
           this.#drain(node);
         }
       }
-      if ((q.size === 0 || q.peekTime() > this.now) && done()) return true;
+      if (this.#stepDone(done)) return true;
     }
+  }
+
+  /** After an event: when the next one is later (or none is left), whether `done()` holds. */
+  #stepDone(done: () => boolean): boolean {
+    const q = this.#queue;
+    return (q.size === 0 || q.peekTime() > this.now) && done();
   }
 
   /** Runs until virtual time `t`. */
@@ -525,7 +561,7 @@ export class Simulation {
   }
 
   #push(time: number, kind: number, node: number, arg: number, generation: number, ref: unknown): void {
-    const slow = this.nodes[node].slow;
+    const slow = this.#anySlow ? this.nodes[node].slow : null;
     if (slow) time = slow.defer(time, kind === EVENT.WAKE ? "wake" : "io", this.now);
     this.#queue.push(time, this.#seq++, kind, node, arg, generation, ref);
   }
@@ -555,21 +591,23 @@ export class Simulation {
     }
   }
 
+  /**
+   * One pass over an engine's outputs. Another is needed only if it had events: acting on one (or
+   * an observer) may call the engine again; jobs and frames alone give it no input.
+   */
   #drainOnce(i: number, n: SimNode, e: Engine): boolean {
-    let moved = false;
+    let again = false;
     for (let job: CryptoJob | undefined; (job = e.pollJob()); ) {
       this.options.onJob?.(i, job);
       this.#push(this.now + this.options.cryptoDelayMs, EVENT.CRYPTO, i, job.id, n.generation, this.#runJob(n, job));
-      moved = true;
     }
     const net = this.#net;
     for (let t; (t = e.pollTransmit()); ) {
-      moved = true;
       this.traffic.frames++;
       this.traffic.bytes += t.bytes.length;
       const type = t.bytes[1] < 24 ? t.bytes[1] : -1; // [type, …]: one-byte head for small types
-      let c = this.trafficByType.get(type);
-      if (!c) this.trafficByType.set(type, (c = { frames: 0, bytes: 0 }));
+      let c = this.#typeCounters[type + 1];
+      if (!c) this.trafficByType.set(type, (this.#typeCounters[type + 1] = c = { frames: 0, bytes: 0 }));
       c.frames++;
       c.bytes += t.bytes.length;
       const j = this.#peerOf(n, t.linkId);
@@ -589,7 +627,7 @@ export class Simulation {
       }
     }
     for (let ev; (ev = e.pollEvent()); ) {
-      moved = true;
+      again = true;
       if (ev.type === "disconnect" || ev.type === "drop-link") {
         if (ev.type === "drop-link") this.linkChanges.dropped++;
         this.unlink(i, ev.linkId);
@@ -600,7 +638,7 @@ export class Simulation {
       }
       for (const fn of this.#observers) fn(i, ev, this.now);
     }
-    return moved && n.engine === e;
+    return again && n.engine === e;
   }
 
   /** Starts a job; its result, or a placeholder the result fills in when the work is async. */
