@@ -23,7 +23,8 @@ import { ROOMS_DEFAULTS, runRooms } from "../src/sim/rooms.ts";
 import { type CommandSpec, helpText, intOption, numberOption, parseCommand, stringOption, UsageError, type Values } from "./args.ts";
 import { countingSuite, Progress } from "./progress.ts";
 import { MEMBERSHIP_FLAGS, MEMBERSHIP_HELP, runMembershipCli } from "./sim-membership.ts";
-import { CRYPTO_MODES, ensureHeap, heapMeasure, heapPlanFromFlags, peakRssMb, simProgressText, simSuite } from "./sim-scale.ts";
+import { CRYPTO_MODES, ensureHeap, heapMeasure, heapPlanFromFlags, keysNeeded, peakRssMb, simProgressText, simSuite } from "./sim-scale.ts";
+import { deriveSimKeys } from "./sim-keys.ts";
 import { relayUsage } from "../relay/main.ts";
 
 /** A command: its spec (options, help) and what it runs; resolves with the exit code. */
@@ -271,7 +272,8 @@ async function runSim(v: Values): Promise<number> {
   const nodes = intOption(v, "nodes", scenario === "partition" ? 200 : scenario === "rooms" ? ROOMS_DEFAULTS.nodes : 1000, 2);
   // Before anything is built: a run too large for this heap re-runs with a larger one, or stops.
   const argv = ["sim", ...Object.entries(flags).flatMap(([k, value]) => (typeof value === "string" ? [`--${k}`, value] : value ? [`--${k}`] : []))];
-  const exit = await ensureHeap(argv, heapPlanFromFlags(scenario, nodes, flags, (name, dflt, check) => numberOption(v, name, dflt, check)));
+  const plan = heapPlanFromFlags(scenario, nodes, flags, (name, dflt, check) => numberOption(v, name, dflt, check));
+  const exit = await ensureHeap(argv, plan);
   if (exit !== null) return exit;
   const crypto = await simSuite(cryptoMode);
   const progress = new Progress(`sim ${scenario}`);
@@ -281,6 +283,9 @@ async function runSim(v: Values): Promise<number> {
     progress.update(() => `${status}${counts.signed.toLocaleString("en")} signed · ${counts.verified.toLocaleString("en")} checked · ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`, force);
   const suite = progress.enabled ? countingSuite(crypto.suite, counts, draw) : crypto.suite;
   const simStatus = simProgressText();
+  const keysAt = performance.now();
+  const keyPair = await deriveSimKeys(seed, keysNeeded(plan));
+  const keysMs = Math.round(performance.now() - keysAt);
   console.log(`seed: ${seed}  (replay: grapevine sim ${replayArgs(flags, seed)})`);
   const o: ScenarioOptions = {
     nodes,
@@ -300,6 +305,7 @@ async function runSim(v: Values): Promise<number> {
           draw();
         }
       : undefined,
+    keyPair,
   };
   let report: object;
   try {
@@ -337,6 +343,8 @@ async function runSim(v: Values): Promise<number> {
   }
   const verdicts = crypto.verdicts();
   report = { ...report, ...(verdicts ? { crypto_checks: verdicts.checks, crypto_verified: verdicts.verified } : {}), peak_rss_mb: peakRssMb() };
+  // Keys derived on every core before the run count in its wall time.
+  if (keyPair && "wall_ms" in report) report = { ...report, wall_ms: (report.wall_ms as number) + keysMs, keys_ms: keysMs };
   if (v.json !== true) {
     for (const [k, value] of Object.entries(report)) if (k !== "informed_by_round") console.log(`  ${k.padEnd(30)} ${JSON.stringify(value)}`);
   }

@@ -9,7 +9,7 @@ import { runDetection, type MembershipScenarioOptions } from "../src/sim/members
 import { runFalsePositiveArm, runFalsePositives } from "../src/sim/membership-false-positives.ts";
 import { runMembershipPartition } from "../src/sim/membership-partition.ts";
 import { runScale } from "../src/sim/membership-scale.ts";
-import type { SignatureSuite } from "../src/crypto/types.ts";
+import type { KeyPair, SignatureSuite } from "../src/crypto/types.ts";
 import type { SimProgress } from "../src/sim/sim.ts";
 
 /** Flags only the membership scenario reads. */
@@ -36,7 +36,7 @@ type Num = (name: string, dflt: number, check?: (n: number) => boolean) => numbe
 export async function runMembershipCli(
   flags: Record<string, string | boolean>,
   num: Num,
-  base: { nodes: number; seed: number; degree: number; suite: SignatureSuite; cryptoName: string; clock: () => number; progress?: (p: SimProgress) => void },
+  base: { nodes: number; seed: number; degree: number; suite: SignatureSuite; cryptoName: string; clock: () => number; progress?: (p: SimProgress) => void; keyPair?: (i: number) => KeyPair },
 ): Promise<object> {
   const phase = (flags.phase as string) ?? "all";
   if (!["detect", "fp", "partition", "scale", "all"].includes(phase)) throw new Error(`--phase: unknown ${phase}`);

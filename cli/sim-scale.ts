@@ -121,6 +121,14 @@ export function heapPlanFromFlags(scenario: string, nodes: number, flags: Record
   };
 }
 
+/** How many node keys a run uses (the largest simulation it builds). */
+export function keysNeeded(p: HeapPlan): number {
+  if (p.scenario === "rooms") return 0; // rooms derives its own (simKeyPair per node)
+  if (p.scenario !== "membership") return p.nodes;
+  const scale = Math.max(0, ...(p.scaleNodes ?? []));
+  return p.phase === "scale" ? scale : p.phase === "all" ? Math.max(p.nodes, scale) : p.nodes;
+}
+
 /** What to do about the heap. */
 export type HeapDecision =
   | { action: "run" }

@@ -25,7 +25,7 @@
 
 import type { EngineOptions } from "../core/options.ts";
 import { deriveSeed, seededRng } from "../core/random.ts";
-import type { SignatureSuite } from "../crypto/types.ts";
+import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 import { toHex } from "../bytes.ts";
 import type { ClaimWire } from "../wire/member-frames.ts";
 import { simKeyPair } from "./scenarios.ts";
@@ -49,6 +49,8 @@ export interface MembershipScenarioOptions {
   engine?: Partial<EngineOptions>;
   /** Told how far a large run has got (see `SimProgress`). */
   progress?: (p: SimProgress) => void;
+  /** Node i's key pair; default `simKeyPair(seed, i)` (see `ScenarioOptions.keyPair`). */
+  keyPair?: (i: number) => KeyPair;
 }
 
 /** The active view size the engine aims for with `nodes` members. */
@@ -80,7 +82,7 @@ export async function start(o: MembershipScenarioOptions, view: "all" | number, 
     network: { loss: o.loss },
     suite: o.suite,
     cryptoName: o.cryptoName,
-    keyPair: (i) => simKeyPair(o.seed, i),
+    keyPair: o.keyPair ?? ((i) => simKeyPair(o.seed, i)),
     cryptoDelayMs: 0,
     progress: o.progress,
   });

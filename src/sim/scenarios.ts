@@ -40,6 +40,11 @@ export interface ScenarioOptions {
   memory?: MemoryMeasure;
   /** Told how far a large run has got (see `SimProgress`). */
   progress?: (p: SimProgress) => void;
+  /**
+   * Node i's key pair; default `simKeyPair(seed, i)`. A caller that derived those same keys
+   * elsewhere (the command line does, on every core) passes them here.
+   */
+  keyPair?: (i: number) => KeyPair;
 }
 
 /** Default overlay degree: a full mesh up to 32 nodes, else 2·log2(n) + fanout links, at least 12. */
@@ -72,7 +77,7 @@ export function makeSim(o: ScenarioOptions, network: { loss: number }, progress 
     network,
     suite: o.suite,
     cryptoName: o.cryptoName,
-    keyPair: (i) => simKeyPair(o.seed, i),
+    keyPair: o.keyPair ?? ((i) => simKeyPair(o.seed, i)),
     cryptoDelayMs: 0,
     progress,
   });
