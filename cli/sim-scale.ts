@@ -58,24 +58,26 @@ export interface HeapPlan {
 }
 
 /**
- * Bytes a node holds in a spread, by what it holds, measured with `--profile-memory` at 100,000
- * nodes (see README), rounded up: a fixed part, and a part per link end (its state in the engine
- * and in broadcast, its share of the first exchange in flight).
+ * Bytes a node holds at the end of a spread (its peak), measured with `--profile-memory` (see
+ * README), rounded up: a fixed part (replicated state, engine, broadcast) and a part per link end
+ * (its state in the engine and in broadcast, the simulator's link table).
  */
-const NODE_BYTES = 12_000;
-const LINK_END_BYTES = 420;
+const NODE_BYTES = 8_300;
+const LINK_END_BYTES = 215;
 /** A node's share of one replicated origin (partition: every node writes), of one broadcast message it keeps, of one member it knows. */
 const ORIGIN_BYTES = 2_500;
 const MESSAGE_BYTES = 600;
 const MEMBER_BYTES = 1_500;
 /** The heap a run needs beyond its live bytes for the collector to work in, as a factor. */
-const HEADROOM = 1.3;
-/** Node itself, code, and the young generation. */
-const BASE_BYTES = 256 * 2 ** 20;
+const HEADROOM = 1.15;
+/** Node itself, code, the young generation, and the transient overlay of a large run. */
+const BASE_BYTES = 512 * 2 ** 20;
 
 /** Estimated heap (bytes) a run needs, collector headroom included. */
 export function heapNeedBytes(p: HeapPlan): number {
-  const perNode = (n: number, extra: number) => n * (NODE_BYTES + LINK_END_BYTES * p.degree + extra);
+  // Each node opens ceil(degree / 2) links and is the far end of as many, on average.
+  const ends = 2 * Math.ceil(p.degree / 2);
+  const perNode = (n: number, extra: number) => n * (NODE_BYTES + LINK_END_BYTES * ends + extra);
   let live: number;
   switch (p.scenario) {
     case "partition":
@@ -89,7 +91,7 @@ export function heapNeedBytes(p: HeapPlan): number {
       break;
     case "membership": {
       // The scale phase holds a sample of about 30 members per node; the others, every member.
-      const scale = Math.max(0, ...(p.scaleNodes ?? [])) * (NODE_BYTES + LINK_END_BYTES * p.degree + MEMBER_BYTES * 60);
+      const scale = Math.max(0, ...(p.scaleNodes ?? [])) * (NODE_BYTES + LINK_END_BYTES * ends + MEMBER_BYTES * 60);
       const full = p.phase === "scale" ? 0 : perNode(p.nodes, MEMBER_BYTES * p.nodes);
       live = Math.max(scale, full);
       break;
