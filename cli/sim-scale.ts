@@ -173,12 +173,12 @@ export async function ensureHeap(argv: readonly string[], plan: HeapPlan): Promi
   // Only the grapevine command re-runs itself (not a test or another program calling `main`), once.
   const canReexec = process.env[REEXEC_ENV] === undefined && /grapevine(\.js)?$/.test(script);
   const d = heapDecision(plan, limit, machine, canReexec);
-  const gb = (b: number) => (b / 2 ** 30).toFixed(1);
+  const gib = (b: number) => (b / 2 ** 30).toFixed(1);
   const need = heapNeedBytes(plan);
   const what = `${plan.nodes.toLocaleString("en-US")} nodes (${plan.scenario})`;
   if (d.action === "run") return null;
   if (d.action === "reexec") {
-    console.error(`grapevine sim: ${what} need about ${gb(need)} GB of heap, this Node allows ${gb(limit)} GB: re-running with --max-old-space-size=${d.heapMb}`);
+    console.error(`grapevine sim: ${what} need about ${gib(need)} GiB of heap, this Node allows ${gib(limit)} GiB: re-running with --max-old-space-size=${d.heapMb}`);
     const child = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${d.heapMb}`, script, ...argv], {
       stdio: "inherit",
       env: { ...process.env, [REEXEC_ENV]: String(d.heapMb) },
@@ -186,9 +186,9 @@ export async function ensureHeap(argv: readonly string[], plan: HeapPlan): Promi
     return await new Promise<number>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   }
   const mb = Math.ceil(need / 2 ** 20);
-  const where = canReexec ? `this machine has ${gb(machine)} GB` : `this Node allows ${gb(limit)} GB`;
+  const where = canReexec ? `this machine has ${gib(machine)} GiB` : `this Node allows ${gib(limit)} GiB`;
   console.error(
-    `grapevine sim: ${what} need about ${gb(need)} GB of heap and ${where}; about ${d.fitNodes.toLocaleString("en-US")} fit: ` +
+    `grapevine sim: ${what} need about ${gib(need)} GiB of heap and ${where}; about ${d.fitNodes.toLocaleString("en-US")} fit: ` +
       `use --nodes ${d.fitNodes}${canReexec ? "" : `, or NODE_OPTIONS=--max-old-space-size=${mb} on a machine with more memory`}`,
   );
   return 2;

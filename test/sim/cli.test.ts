@@ -70,7 +70,7 @@ describe("grapevine sim (command line)", () => {
     expect(code).toBe(2);
     expect(out).toEqual([]); // nothing was built, not even the seed line
     expect(err).toHaveLength(1);
-    expect(err[0]).toMatch(/^grapevine sim: 50,000,000 nodes \(spread\) need about [\d.]+ GB of heap and this Node allows [\d.]+ GB; about [\d,]+ fit: use --nodes \d+, or NODE_OPTIONS=--max-old-space-size=\d+/);
+    expect(err[0]).toMatch(/^grapevine sim: 50,000,000 nodes \(spread\) need about [\d.]+ GiB of heap and this Node allows [\d.]+ GiB; about [\d,]+ fit: use --nodes \d+, or NODE_OPTIONS=--max-old-space-size=\d+/);
   });
 
   it("the partition scenario reports converged and lost_writes", async () => {
