@@ -101,7 +101,9 @@ export class Engine {
     rounds: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, framesRejected: 0,
     verifies: 0, verifyCacheHits: 0, deltasDropped: 0, eventsDropped: 0, answersDeferred: 0,
   };
-  #membership: Membership;
+  /** Null while membership is off and nothing has asked for it (see `#members`). */
+  #membership: Membership | null = null;
+  #makeMembership: (() => Membership) | null = null;
   #scopes: ScopeTable;
   /** The latest `now` of any input: the time callbacks of jobs run at. */
   #now: number;
@@ -140,7 +142,12 @@ export class Engine {
     const forget = (member: Uint8Array, now: number) => (this.#store.forget(toHex(member), now), this.#scopes.forget(toHex(member), now));
     // A member that left (a claim only it signs) takes its scoped keys along at once: its scoped farewell may not have gone out.
     const emit = (e: EngineEvent) => (e.type === "member" && e.state === "left" && this.#scopes.forget(toHex(e.member), this.#now), host.emit(e));
-    this.#membership = new Membership({ ...host, forget, emit }, seededRng(deriveSeed(base, 4)), init.now);
+    // With membership off (every node of most simulations) no Membership is made until something
+    // asks for one: it would only record links. Its stream and start time are fixed here, so one
+    // made later is the one that would have been made now.
+    const makeMembership = () => new Membership({ ...host, forget, emit }, seededRng(deriveSeed(base, 4)), init.now);
+    if (this.options.membership) this.#membership = makeMembership();
+    else this.#makeMembership = makeMembership;
     this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits, pool);
   }
 
@@ -151,6 +158,16 @@ export class Engine {
 
   /** Membership's view of the mesh, read-only. */
   get membership(): ReadonlyMembership {
+    return this.#members();
+  }
+
+  /** The Membership, made now (and told of the links up) if it was not yet. */
+  #members(): Membership {
+    if (!this.#membership) {
+      const m = (this.#membership = this.#makeMembership!());
+      this.#makeMembership = null;
+      for (const link of this.#links.values()) m.linkUp(this.#now, link.id, link.peer);
+    }
     return this.#membership;
   }
 
@@ -213,7 +230,7 @@ export class Engine {
       answers: new TokenBucket(o.answerBytesPerSecondMax, o.answerBytesPerSecondMax, now),
     });
     this.#broadcast.linkUp(now, linkId, peer);
-    this.#membership.linkUp(now, linkId, peer);
+    this.#membership?.linkUp(now, linkId, peer);
     this.#sync.linkUp(now, linkId, peer);
     this.#scopes.linkUp(now, linkId, peer, resumed);
   }
@@ -223,7 +240,7 @@ export class Engine {
     this.#observe(now);
     this.#links.delete(linkId);
     this.#broadcast.linkDown(now, linkId);
-    this.#membership.linkDown(now, linkId);
+    this.#membership?.linkDown(now, linkId);
     this.#sync.linkDown(now, linkId);
     this.#scopes.linkDown(now, linkId);
   }
@@ -252,9 +269,9 @@ export class Engine {
     try {
       switch (frameOwner(peekFrameType(bytes))) {
         case "membership": {
-          if (!this.#membership.enabled) return; // with membership off its frames are ignored, undecoded
+          if (!this.#membership?.enabled) return; // with membership off its frames are ignored, undecoded
           const f = decodeMemberFrame(bytes, { frameBytesMax: this.options.frameBytesMax, claimsMax: this.options.claimsPerFrameMax });
-          if (f.type !== "unknown") this.#membership.receive(now, linkId, f);
+          if (f.type !== "unknown") this.#membership!.receive(now, linkId, f);
           return;
         }
         case "scopes":
@@ -279,7 +296,7 @@ export class Engine {
     if (this.#closed) return;
     this.#observe(now);
     if (now >= this.#broadcast.wakeAt()) this.#broadcast.tick(now);
-    if (now >= this.#membership.wakeAt()) this.#membership.tick(now);
+    if (this.#membership && now >= this.#membership.wakeAt()) this.#membership.tick(now);
     if (now >= this.#sync.wakeAt()) this.#sync.tick(now);
     if (now >= this.#scopes.wakeAt()) this.#scopes.tick(now);
   }
@@ -372,7 +389,7 @@ export class Engine {
     this.#observe(now);
     this.#sync.leave();
     for (const s of [...this.#scopes.values()]) this.#scopes.leave(now, s.id, 2 * this.options.intervalMs);
-    this.#membership.leave(now);
+    this.#membership?.leave(now); // off: nothing to say
   }
 
   /**
@@ -383,14 +400,14 @@ export class Engine {
   join(now: number, seeds: readonly Uint8Array[]): void {
     this.#assertOpen();
     this.#observe(now);
-    this.#membership.setSeeds(seeds);
+    this.#members().setSeeds(seeds);
   }
 
   /** Member claims learned out of band (a cached view, a warm start): checked like any others. */
   introduce(now: number, claims: readonly ClaimWire[]): void {
     this.#assertOpen();
     this.#observe(now);
-    this.#membership.introduce(now, claims);
+    this.#membership?.introduce(now, claims); // off: ignored
   }
 
   /**
@@ -448,7 +465,7 @@ export class Engine {
 
   /** When `tick` must next be called. */
   nextWakeAt(): number {
-    return this.#closed ? Infinity : Math.min(this.#sync.wakeAt(), this.#broadcast.wakeAt(), this.#membership.wakeAt(), this.#scopes.wakeAt());
+    return this.#closed ? Infinity : Math.min(this.#sync.wakeAt(), this.#broadcast.wakeAt(), this.#membership?.wakeAt() ?? Infinity, this.#scopes.wakeAt());
   }
 
   /** Ids of links currently up. */
