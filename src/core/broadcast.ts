@@ -26,6 +26,7 @@ import { sha256 } from "../crypto/hash.ts";
 import { remoteError } from "../errors.ts";
 import { encodeFrame, FRAME, type Frame, type GossipFrame } from "../wire/frames.ts";
 import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/records.ts";
+import { emptySet } from "./empty.ts";
 import type { Delivery, LinkId } from "./events.ts";
 import { Repair, type Announcer } from "./repair.ts";
 import type { BroadcastFrame, BroadcastStats, BroadcastView } from "./broadcast-view.ts";
@@ -60,6 +61,12 @@ interface Cached {
   /** Links that were sent it in answer to a GRAFT, and how often: at most `graftRetriesMax` each. */
   answered?: Map<LinkId, number>;
 }
+
+/**
+ * The IHAVE queue of a link with nothing queued, shared (frozen: a push to it is a bug). Most links
+ * never queue an id; an array each would cost them about 16 bytes plus its backing store.
+ */
+const NO_IDS = Object.freeze([]) as unknown as Uint8Array[];
 
 interface PeerState extends Announcer {
   /** First copies of messages received over this link: how central the peer is to the tree. */
@@ -129,8 +136,8 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
 
   linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null): void {
     this.#peers.set(linkId, {
-      eager: true, firsts: 0, announced: new Set(), grafting: 0, misses: 0,
-      tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: [],
+      eager: true, firsts: 0, announced: emptySet(), grafting: 0, misses: 0,
+      tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: NO_IDS,
     });
   }
 
@@ -167,7 +174,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     let peer = this.#outside.get(linkId);
     if (!peer) {
       if (this.#outside.size >= OUTSIDE_LINKS_MAX) this.#outside.delete(this.#outside.keys().next().value!);
-      peer = { eager: false, firsts: 0, announced: new Set(), grafting: 0, misses: 0, tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: [] };
+      peer = { eager: false, firsts: 0, announced: emptySet(), grafting: 0, misses: 0, tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: NO_IDS };
       this.#outside.set(linkId, peer);
     }
     this.#onGossip(now, linkId, peer, f);
@@ -457,6 +464,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   }
 
   #queueIHave(now: number, peer: PeerState, id: Uint8Array): void {
+    if (peer.ihave === NO_IDS) peer.ihave = [];
     peer.ihave.push(id);
     if (this.#ihaveDueAt === Infinity) this.#ihaveDueAt = now + this.#host.options.ihaveIntervalMs;
     if (peer.ihave.length >= this.#host.options.idsPerFrameMax) this.#flushIHave();
@@ -469,7 +477,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
       this.stats.ihaveSent++;
       this.stats.ihaveIdsSent += peer.ihave.length;
       this.#send(linkId, { type: FRAME.IHAVE, ids: peer.ihave });
-      peer.ihave = [];
+      peer.ihave = NO_IDS;
     }
   }
 

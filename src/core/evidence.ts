@@ -21,6 +21,7 @@ import type { TokenBucket } from "./budget.ts";
 import type { LinkId } from "./events.ts";
 import type { SignedRoot } from "./origin.ts";
 import type { Store } from "./store.ts";
+import { emptySet, isShared } from "./empty.ts";
 import type { SubsystemHost } from "./subsystem.ts";
 
 /** Evidence this node holds and has told its links about. */
@@ -28,7 +29,7 @@ export class Evidence {
   #host: SubsystemHost;
   #store: Store;
   #stats: { deltasDropped: number };
-  /** Per link: distrusted origins whose evidence it was sent (or sent us). */
+  /** Per link: distrusted origins whose evidence it was sent (or sent us); the shared empty set until one is. */
   #told = new Map<LinkId, Set<string>>();
   /** Pairs being checked, by their two signatures, with the links that sent them. */
   #pending = new Map<string, Set<LinkId>>();
@@ -40,7 +41,7 @@ export class Evidence {
   }
 
   linkUp(linkId: LinkId): void {
-    this.#told.set(linkId, new Set());
+    this.#told.set(linkId, emptySet());
   }
 
   linkDown(linkId: LinkId): void {
@@ -59,7 +60,7 @@ export class Evidence {
       throw remoteError("WIRE_SHAPE", "evidence: not two different roots of one origin's version");
     }
     const id = toHex(a.origin);
-    this.#told.get(linkId)?.add(id);
+    this.#toldOn(linkId)?.add(id);
     if (id === this.#store.selfId || this.#store.distrusted(id)) return;
     const key = toHex(f.roots[0].signature) + toHex(f.roots[1].signature);
     const waiting = this.#pending.get(key);
@@ -102,12 +103,19 @@ export class Evidence {
     for (const linkId of this.#told.keys()) if (!from?.has(linkId)) this.tell(linkId, id);
   }
 
+  /** The link's own told set (made on the first write), or undefined for a link that is not up. */
+  #toldOn(linkId: LinkId): Set<string> | undefined {
+    let told = this.#told.get(linkId);
+    if (told && isShared(told)) this.#told.set(linkId, (told = new Set()));
+    return told;
+  }
+
   /** Sends a peer the evidence against `originId`, once per link. */
   tell(linkId: LinkId, originId: string): void {
     const ev = this.#store.origins.get(originId)?.evidence;
     const told = this.#told.get(linkId);
     if (!ev || !told || told.has(originId)) return;
-    told.add(originId);
+    this.#toldOn(linkId)!.add(originId);
     const roots: EvidenceFrame["roots"] = [{ body: ev[0].body, signature: ev[0].signature }, { body: ev[1].body, signature: ev[1].signature }];
     this.#host.send(linkId, encodeFrame({ type: FRAME.EVIDENCE, roots }));
   }

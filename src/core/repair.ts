@@ -17,13 +17,20 @@
 
 import { toHex } from "../bytes.ts";
 import { encodeFrame, FRAME } from "../wire/frames.ts";
+import { isShared } from "./empty.ts";
 import type { LinkId } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
+
+/** A link's own set of announced ids, made on its first announcement. */
+function ownAnnounced(peer: Announcer): Set<string> {
+  if (isShared(peer.announced)) peer.announced = new Set();
+  return peer.announced;
+}
 
 /** What repair needs to know and keep about one link. */
 export interface Announcer {
   eager: boolean;
-  /** Ids this link announced that are still missing here (at most its share of the table). */
+  /** Ids this link announced that are still missing here (at most its share of the table); the shared empty set until it announces one. */
   announced: Set<string>;
   /** Requests sent to this link for messages still missing. */
   grafting: number;
@@ -120,12 +127,12 @@ export class Repair {
       if (m) {
         if (!m.announcers.includes(linkId) && m.announcers.length < MISSING_ANNOUNCERS_MAX) {
           m.announcers.push(linkId);
-          peer.announced.add(id);
+          ownAnnounced(peer).add(id);
         }
         continue;
       }
       if (this.#missing.size >= o.missingMax) continue; // flow control: anti-entropy of later announcements catches up
-      peer.announced.add(id);
+      ownAnnounced(peer).add(id);
       this.#missing.set(id, { id: idBytes, announcers: [linkId], asked: new Map(), deadline: now + o.graftTimeoutMs, askedLast: null });
       wake = Math.min(wake, now + o.graftTimeoutMs);
     }

@@ -24,6 +24,7 @@ import { peekFrameType } from "../wire/link-frames.ts";
 import { frameOwner } from "../wire/registry.ts";
 import type { BroadcastFrame, BroadcastView } from "./broadcast.ts";
 import { TokenBucket } from "./budget.ts";
+import { emptySet, isShared } from "./empty.ts";
 import type { EngineEvent, LinkId } from "./events.ts";
 import { deriveSeed, seededRng } from "./random.ts";
 import { Scope } from "./scopes.ts";
@@ -44,12 +45,16 @@ export interface ScopeView {
 /** What the table keeps per link. */
 interface PeerScopes {
   peer: Uint8Array | null;
-  /** Scopes (hex ids) the peer wants. */
+  /** Scopes (hex ids) the peer wants (the shared empty set while none). */
   wants: Set<string>;
-  /** Changes the peer may still announce (`subscriptionChangesPerSecondMax`). */
-  changesIn: TokenBucket;
-  /** Changes this node may still announce to the peer, and those waiting for the budget. */
-  changesOut: TokenBucket;
+  /**
+   * Changes the peer may still announce (`subscriptionChangesPerSecondMax`); null until the first
+   * (a bucket starts full, so one made at its first use is the one made when the link came up).
+   */
+  changesIn: TokenBucket | null;
+  /** Changes this node may still announce to the peer (likewise), and those waiting for the budget. */
+  changesOut: TokenBucket | null;
+  /** Both the shared empty set until something is queued: most links of a mesh never carry a scope. */
   add: Set<string>;
   remove: Set<string>;
 }
@@ -140,13 +145,7 @@ export class ScopeTable {
 
   /** A link came up: the peer is told this node's whole set (asked for its own when `resumed`). */
   linkUp(now: number, link: LinkId, peer: Uint8Array | null, resumed = false): void {
-    const o = this.#host.options;
-    const rate = o.subscriptionChangesPerSecondMax;
-    const depth = Math.max(2 * rate, o.scopesPerLinkMax);
-    const p: PeerScopes = {
-      peer, wants: new Set(), changesIn: new TokenBucket(rate, depth, now), changesOut: new TokenBucket(rate, depth, now),
-      add: new Set(), remove: new Set(),
-    };
+    const p: PeerScopes = { peer, wants: emptySet(), changesIn: null, changesOut: null, add: emptySet(), remove: emptySet() };
     this.#links.set(link, p);
     const mine = [...this.#scopes.values()].filter((s) => s.leavingUntil === null).map((s) => s.key);
     if (mine.length || resumed) this.#send(now, link, p, SUBSCRIBE_FLAG.RESET | (resumed ? SUBSCRIBE_FLAG.ASK : 0), mine, []);
@@ -197,9 +196,9 @@ export class ScopeTable {
     for (const k of p.wants) if (!next.has(k)) changes++;
     const o = this.#host.options;
     if (next.size > o.scopesPerLinkMax) throw remoteError("WIRE_LIMIT", `a peer wanting ${next.size} scopes, above scopesPerLinkMax ${o.scopesPerLinkMax}`);
-    if (!p.changesIn.take(now, changes)) throw remoteError("STATE_CAP_EXCEEDED", `subscription changes above subscriptionChangesPerSecondMax ${o.subscriptionChangesPerSecondMax}`);
+    if (!(p.changesIn ??= this.#changeBucket(now)).take(now, changes)) throw remoteError("STATE_CAP_EXCEEDED", `subscription changes above subscriptionChangesPerSecondMax ${o.subscriptionChangesPerSecondMax}`);
     const before = p.wants;
-    p.wants = next;
+    p.wants = next.size ? next : emptySet();
     for (const k of next) if (!before.has(k)) this.#interest(now, link, p, k, true);
     for (const k of before) if (!next.has(k)) this.#interest(now, link, p, k, false);
     if (f.flags & SUBSCRIBE_FLAG.ASK) this.#answerAsk(now, link, p);
@@ -213,7 +212,7 @@ export class ScopeTable {
    */
   #answerAsk(now: number, link: LinkId, p: PeerScopes): void {
     const mine = [...this.#scopes.values()].filter((s) => s.leavingUntil === null).map((s) => s.key);
-    if (Math.floor(p.changesOut.room(now)) < Math.max(1, mine.length)) return;
+    if (Math.floor((p.changesOut ??= this.#changeBucket(now)).room(now)) < Math.max(1, mine.length)) return;
     p.add.clear();
     p.remove.clear();
     this.#send(now, link, p, SUBSCRIBE_FLAG.RESET, mine, []);
@@ -266,8 +265,15 @@ export class ScopeTable {
   /** Queues telling a peer this node now wants (or no longer wants) a scope. */
   #queue(p: PeerScopes, key: string, wanted: boolean): void {
     if (wanted) {
-      if (!p.remove.delete(key)) p.add.add(key);
-    } else if (!p.add.delete(key)) p.remove.add(key);
+      if (!p.remove.delete(key)) (isShared(p.add) ? (p.add = new Set()) : p.add).add(key);
+    } else if (!p.add.delete(key)) (isShared(p.remove) ? (p.remove = new Set()) : p.remove).add(key);
+  }
+
+  /** A link's budget of subscription changes, one way, full at `now`. */
+  #changeBucket(now: number): TokenBucket {
+    const o = this.#host.options;
+    const rate = o.subscriptionChangesPerSecondMax;
+    return new TokenBucket(rate, Math.max(2 * rate, o.scopesPerLinkMax), now);
   }
 
   /** Sends what each link's budget allows of the queued changes; wakes to send the rest later. */
@@ -275,7 +281,7 @@ export class ScopeTable {
     this.#flushAt = Infinity;
     for (const [link, p] of this.#links) {
       if (!p.add.size && !p.remove.size) continue;
-      const room = Math.floor(p.changesOut.room(now));
+      const room = Math.floor((p.changesOut ??= this.#changeBucket(now)).room(now));
       const add = [...p.add].slice(0, room);
       const remove = [...p.remove].slice(0, room - add.length);
       if (add.length || remove.length) this.#send(now, link, p, 0, add, remove);
@@ -286,7 +292,7 @@ export class ScopeTable {
   }
 
   #send(now: number, link: LinkId, p: PeerScopes, flags: number, add: string[], remove: string[]): void {
-    p.changesOut.spend(now, add.length + remove.length);
+    (p.changesOut ??= this.#changeBucket(now)).spend(now, add.length + remove.length);
     this.#host.send(link, encodeFrame({ type: FRAME.SUBSCRIBE, flags, add: add.map(fromHex), remove: remove.map(fromHex) }));
   }
 }
