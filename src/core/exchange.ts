@@ -40,10 +40,14 @@ export interface SyncLink {
   id: LinkId;
   pendingVerifies: number;
   /**
-   * Our last digests to this peer (id → the rows we sent, shared with the trie, never copied), so
-   * an answer at or below a row it answers is a provable replay.
+   * Our last two digests to this peer (`SENT_DIGESTS_PER_LINK`): their ids (0: none) and the rows
+   * we sent (shared with the trie, never copied), so an answer at or below a row it answers is a
+   * provable replay. Four fields rather than a Map a link (`sentRows`, `rememberDigest`).
    */
-  sentDigests: Map<number, readonly DigestRowWire[]>;
+  sentId: number;
+  sentRows: readonly DigestRowWire[];
+  sentIdBefore: number;
+  sentRowsBefore: readonly DigestRowWire[];
   /** Hot origins this peer is presumed to lack. */
   behind: Set<string>;
   /** State bytes and new origins this node still takes in from the peer. */
@@ -80,7 +84,15 @@ export interface SyncContext {
 
 const FLAG_ROLE_MASK = DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
 /** Digests remembered per link for replay checks (an answer to an older one is not checked). */
-const SENT_DIGESTS_PER_LINK = 2;
+export const SENT_DIGESTS_PER_LINK = 2;
+
+/** The rows of a digest that had none (a summary): one shared, frozen array. */
+export const NO_ROWS: readonly DigestRowWire[] = Object.freeze([]);
+
+/** The rows sent under digest `id` on this link, if it is one of the last two sent there. */
+export function sentRowsOf(link: SyncLink, id: number): readonly DigestRowWire[] | undefined {
+  return id === 0 ? undefined : id === link.sentId ? link.sentRows : id === link.sentIdBefore ? link.sentRowsBefore : undefined;
+}
 /** An answer is not started with less of the link's answer budget left than this. */
 const ANSWER_BYTES_MIN = 512;
 /** What looking at one candidate origin for an answer is charged, in answer-budget bytes. */
@@ -138,7 +150,7 @@ export class Exchange {
     // by descending (TREE, then rows of the differing children). Below a few origins rows are as cheap.
     const o = this.#c.host.options;
     if (allowSummary && count > Math.min(o.digestRowsBeforeSummaryMax, o.digestEntriesMax) && scope.depth < TRIE_DEPTH) {
-      this.#answer(link, answerAt, { type: FRAME.DIGEST, flags, scope, rows: null, summary: { hash: trie.hashAt(scope), count }, id: this.#digestId(link, []) });
+      this.#answer(link, answerAt, { type: FRAME.DIGEST, flags, scope, rows: null, summary: { hash: trie.hashAt(scope), count }, id: this.#digestId(link, NO_ROWS) });
       return;
     }
     const rows = trie.entriesUnder(scope, this.#c.host.options.digestEntriesMax);
@@ -159,11 +171,13 @@ export class Exchange {
     return true;
   }
 
-  /** A fresh digest id, remembering the rows sent under it (the last few per link). */
+  /** A fresh digest id, remembering the rows sent under it (the last `SENT_DIGESTS_PER_LINK` per link). */
   #digestId(link: SyncLink, rows: readonly DigestRowWire[]): number {
     const id = this.#nextDigestId++;
-    link.sentDigests.set(id, rows);
-    if (link.sentDigests.size > SENT_DIGESTS_PER_LINK) link.sentDigests.delete(link.sentDigests.keys().next().value!);
+    link.sentIdBefore = link.sentId;
+    link.sentRowsBefore = link.sentRows;
+    link.sentId = id;
+    link.sentRows = rows;
     return id;
   }
 

@@ -19,7 +19,7 @@ import { sha256 } from "../crypto/hash.ts";
 import { remoteError } from "../errors.ts";
 import { DELTA_FLAG, type DeltaFrame } from "../wire/frames.ts";
 import type { LinkId } from "./events.ts";
-import { sendFarewell, type SyncContext, type SyncLink } from "./exchange.ts";
+import { sendFarewell, sentRowsOf, type SyncContext, type SyncLink } from "./exchange.ts";
 import type { CheckedDelta } from "./store.ts";
 
 interface PendingVerify {
@@ -43,7 +43,7 @@ export class Intake {
 
   receive(now: number, link: SyncLink, f: DeltaFrame): void {
     const rumor = (f.flags & DELTA_FLAG.RUMOR) !== 0;
-    const told = f.replyTo ? link.sentDigests.get(f.replyTo) : undefined;
+    const told = f.replyTo ? sentRowsOf(link, f.replyTo) : undefined;
     const checked: CheckedDelta[] = [];
     for (const od of f.origins) {
       // What one link may make this node take in is bounded per second, before any proof is

@@ -25,8 +25,9 @@ import { DELTA_FLAG, encodeFrame, FRAME, type DeltaFrame, type DigestFrame, type
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import { TokenBucket } from "./budget.ts";
 import type { LinkId } from "./events.ts";
+import { emptySet, isShared } from "./empty.ts";
 import { Evidence } from "./evidence.ts";
-import { Exchange, type SyncContext, type SyncHost, type SyncLink, type SyncStats } from "./exchange.ts";
+import { Exchange, NO_ROWS, type SyncContext, type SyncHost, type SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
 import { randomBelow, sample, weightedSample, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
@@ -76,7 +77,7 @@ export class Sync implements Subsystem<SyncFrame> {
   linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null): void {
     const o = this.#host.options;
     this.#links.set(linkId, {
-      id: linkId, pendingVerifies: 0, sentDigests: new Map(), behind: new Set(this.#hot.keys()),
+      id: linkId, pendingVerifies: 0, sentId: 0, sentRows: NO_ROWS, sentIdBefore: 0, sentRowsBefore: NO_ROWS, behind: this.#hot.size ? new Set(this.#hot.keys()) : emptySet(),
       intakeBytes: new TokenBucket(o.stateBytesPerLinkPerSecondMax, o.stateBytesPerLinkPerSecondMax, now),
       newOrigins: new TokenBucket(o.newOriginsPerLinkPerSecondMax, Math.max(2 * o.newOriginsPerLinkPerSecondMax, o.deltaOriginsMax), now),
     });
@@ -203,7 +204,11 @@ export class Sync implements Subsystem<SyncFrame> {
       this.#hot.delete(oldest);
       for (const l of this.#links.values()) l.behind.delete(oldest);
     }
-    for (const l of this.#links.values()) if (l !== fromLink) l.behind.add(originId);
+    for (const l of this.#links.values()) {
+      if (l === fromLink) continue;
+      if (isShared(l.behind)) l.behind = new Set();
+      l.behind.add(originId);
+    }
   }
 
   #ageHot(): void {
@@ -212,6 +217,8 @@ export class Sync implements Subsystem<SyncFrame> {
       this.#hot.delete(id);
       for (const l of this.#links.values()) l.behind.delete(id);
     }
+    // A link no longer behind on anything goes back to the shared empty set (most links, most of the time).
+    for (const l of this.#links.values()) if (l.behind.size === 0) l.behind = emptySet();
   }
 
   #pushRumors(link: SyncLink): void {
