@@ -33,19 +33,28 @@ function splitmix32(state: number): [number, number] {
 export function seededRng(seed: number): Rng {
   if (!Number.isSafeInteger(seed)) throw new TypeError("seededRng: seed must be a safe integer");
   let st = (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
-  const s = new Uint32Array(4);
-  for (let i = 0; i < 4; i++) [st, s[i]] = splitmix32(st);
-  if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
+  // The state as four int32 locals (the same bits as a Uint32Array, which would cost an
+  // ArrayBuffer per generator: a simulation holds two per node).
+  let s0: number, s1: number, s2: number, s3: number;
+  [st, s0] = splitmix32(st);
+  [st, s1] = splitmix32(st);
+  [st, s2] = splitmix32(st);
+  [st, s3] = splitmix32(st);
+  s0 |= 0;
+  s1 |= 0;
+  s2 |= 0;
+  s3 |= 0;
+  if ((s0 | s1 | s2 | s3) === 0) s0 = 1;
   return {
     nextU32(): number {
-      const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
-      const t = s[1] << 9;
-      s[2] ^= s[0];
-      s[3] ^= s[1];
-      s[1] ^= s[2];
-      s[0] ^= s[3];
-      s[2] ^= t;
-      s[3] = rotl(s[3], 11);
+      const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl(s3, 11);
       return result;
     },
   };
