@@ -21,8 +21,22 @@ export const PENALTY: Partial<Record<ErrorCode, number>> = {
   STATE_STALE: 10,
 };
 
-/** The frame decoding limits that follow from engine options. */
+/** Limits of frozen options objects, by identity (see `frameLimitsFor`). */
+const limitsOfFrozen = new WeakMap<EngineOptions, FrameLimits>();
+
+/**
+ * The frame decoding limits that follow from engine options. Frozen options (one resolved object
+ * shared by many engines, as in a simulation: `resolveOptions`) get one frozen limits object, the
+ * same each time, instead of one per engine.
+ */
 export function frameLimitsFor(o: EngineOptions): FrameLimits {
+  if (!Object.isFrozen(o)) return limitsOf(o);
+  let limits = limitsOfFrozen.get(o);
+  if (!limits) limitsOfFrozen.set(o, (limits = Object.freeze(limitsOf(o))));
+  return limits;
+}
+
+function limitsOf(o: EngineOptions): FrameLimits {
   return {
     frameBytesMax: o.frameBytesMax,
     leafBytesMax: o.valueBytesMax + o.keyBytesMax + 32,
