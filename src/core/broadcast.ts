@@ -26,7 +26,7 @@ import { sha256 } from "../crypto/hash.ts";
 import { remoteError } from "../errors.ts";
 import { encodeFrame, FRAME, type Frame, type GossipFrame } from "../wire/frames.ts";
 import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/records.ts";
-import { emptySet } from "./empty.ts";
+import { emptyMap, emptySet, isShared } from "./empty.ts";
 import type { Delivery, LinkId } from "./events.ts";
 import { Repair, type Announcer } from "./repair.ts";
 import type { BroadcastFrame, BroadcastStats, BroadcastView } from "./broadcast-view.ts";
@@ -86,13 +86,15 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   #host: SubsystemHost;
   #peers = new Map<LinkId, PeerState>();
   #repair: Repair;
+  // #seen, #cache, #pending and #outside start as the shared empty Map (src/core/empty.ts) and get
+  // their own at the first write: most nodes of a mesh that only syncs state never hold a message.
   /** id → expiry (ms): everything received and checked (accepted, ignored or rejected). */
-  #seen = new Map<string, number>();
+  #seen = emptyMap<string, number>();
   /** id → the message, kept to answer GRAFTs. */
-  #cache = new Map<string, Cached>();
+  #cache = emptyMap<string, Cached>();
   /** This node's last prune: when, and for which message's duplicate. */
   #lastPrune: { at: number; id: string } = { at: -Infinity, id: "" };
-  #pending = new Map<string, Pending>();
+  #pending = emptyMap<string, Pending>();
   #ihaveDueAt = Infinity;
   /** Ids accepted since the last round, re-announced to a few random links at the round. */
   #recent: Uint8Array[] = [];
@@ -107,7 +109,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   /** Whether a message's topic belongs here (a scope's broadcast takes its own topic only). */
   #accepts: (topic: string) => boolean;
   /** Links not on this broadcast that pushed a message into it (a publisher outside the scope). */
-  #outside = new Map<LinkId, PeerState>();
+  #outside = emptyMap<LinkId, PeerState>();
 
   constructor(host: SubsystemHost, accepts: (topic: string) => boolean = () => true) {
     this.#host = host;
@@ -175,6 +177,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     if (!peer) {
       if (this.#outside.size >= OUTSIDE_LINKS_MAX) this.#outside.delete(this.#outside.keys().next().value!);
       peer = { eager: false, firsts: 0, announced: emptySet(), grafting: 0, misses: 0, tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: NO_IDS };
+      if (isShared(this.#outside)) this.#outside = new Map();
       this.#outside.set(linkId, peer);
     }
     this.#onGossip(now, linkId, peer, f);
@@ -303,6 +306,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     }
     this.#repair.resolve(id, linkId);
     const p: Pending = { body, bodyBytes: f.body, copies: [{ linkId, signature: f.signature, hops: f.hops }], senders: new Set([linkId]) };
+    if (isShared(this.#pending)) this.#pending = new Map();
     this.#pending.set(id, p);
     this.#check(id, p, signed);
   }
@@ -337,6 +341,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
 
   #accept(now: number, id: string, body: MessageBody, bodyBytes: Uint8Array, signature: Uint8Array, hops: number, from: LinkId | null): void {
     if (!this.#remember(id, body.expiresAtMs)) return;
+    if (isShared(this.#cache)) this.#cache = new Map();
     this.#cache.set(id, { body: bodyBytes, signature, expiresAtMs: body.expiresAtMs, hops, arrivedAt: now });
     if (this.#cache.size > this.#host.options.messageCacheMax) this.#cache.delete(this.#cache.keys().next().value!);
     this.stats.delivered++;
@@ -386,6 +391,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
       this.stats.seenFullDropped++;
       return false;
     }
+    if (isShared(this.#seen)) this.#seen = new Map();
     this.#seen.set(id, expiresAtMs + o.clockSkewMs);
     return true;
   }

@@ -15,6 +15,7 @@
 import { leafHash, MerkleTree } from "../crypto/merkle.ts";
 import { localError } from "../errors.ts";
 import { encodeLeaf, encodeRootBody, ROOT_FLAG_LEFT, type RootBody } from "../wire/records.ts";
+import { emptyMap, isShared } from "./empty.ts";
 import type { EngineOptions } from "./options.ts";
 import { byKeyBytes, type SignedRoot, type StoredEntry } from "./origin.ts";
 import type { Change } from "./store.ts";
@@ -28,12 +29,14 @@ export function makeEntry(leaf: Uint8Array, key: string, version: number, value:
 
 /** This node's own map. */
 export class LocalMap {
-  #entries = new Map<string, StoredEntry>();
+  // #entries and #deletedAt start as the shared empty Map (src/core/empty.ts) until the first
+  // write: most nodes of a large mesh never write.
+  #entries = emptyMap<string, StoredEntry>();
   #bytes = 0;
   #version = 0;
   #floor = 0;
   #flags = 0;
-  #deletedAt = new Map<string, number>();
+  #deletedAt = emptyMap<string, number>();
   #dirty = false;
   #signing: { body: Uint8Array; fields: RootBody; entries: StoredEntry[] } | null = null;
 
@@ -78,8 +81,12 @@ export class LocalMap {
     }
     this.#version = version;
     this.#bytes = bytes;
+    if (isShared(this.#entries)) this.#entries = new Map();
     this.#entries.set(key, makeEntry(leaf, key, version, value));
-    if (value === null) this.#deletedAt.set(key, now);
+    if (value === null) {
+      if (isShared(this.#deletedAt)) this.#deletedAt = new Map();
+      this.#deletedAt.set(key, now);
+    }
     else this.#deletedAt.delete(key);
     this.#dirty = true;
     return { origin: this.key, originId: this.id, key, value, version, local: true };

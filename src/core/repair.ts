@@ -17,7 +17,7 @@
 
 import { toHex } from "../bytes.ts";
 import { encodeFrame, FRAME } from "../wire/frames.ts";
-import { isShared } from "./empty.ts";
+import { emptyMap, isShared } from "./empty.ts";
 import type { LinkId } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
 
@@ -79,7 +79,7 @@ const GRAFT_BACKOFF_DOUBLINGS_MAX = 3;
 export class Repair {
   #host: RepairHost;
   #stats: RepairStats;
-  #missing = new Map<string, Missing>();
+  #missing = emptyMap<string, Missing>();
 
   constructor(host: RepairHost, stats: RepairStats) {
     this.#host = host;
@@ -133,6 +133,7 @@ export class Repair {
       }
       if (this.#missing.size >= o.missingMax) continue; // flow control: anti-entropy of later announcements catches up
       ownAnnounced(peer).add(id);
+      if (isShared(this.#missing)) this.#missing = new Map();
       this.#missing.set(id, { id: idBytes, announcers: [linkId], asked: new Map(), deadline: now + o.graftTimeoutMs, askedLast: null });
       wake = Math.min(wake, now + o.graftTimeoutMs);
     }

@@ -24,7 +24,7 @@ import { peekFrameType } from "../wire/link-frames.ts";
 import { frameOwner } from "../wire/registry.ts";
 import type { BroadcastFrame, BroadcastView } from "./broadcast.ts";
 import { TokenBucket } from "./budget.ts";
-import { emptySet, isShared } from "./empty.ts";
+import { emptyMap, emptySet, isShared } from "./empty.ts";
 import type { EngineEvent, LinkId } from "./events.ts";
 import { deriveSeed, seededRng } from "./random.ts";
 import { Scope } from "./scopes.ts";
@@ -71,10 +71,11 @@ export class ScopeTable {
   #stats: SyncStats;
   #limits: FrameLimits;
   #emit: (e: EngineEvent) => void;
-  #scopes = new Map<string, Scope>();
+  /** Joined scopes; this and #generations are the shared empty Map until one is joined (most engines never join one). */
+  #scopes = emptyMap<string, Scope>();
   #links = new Map<LinkId, PeerScopes>();
   /** The generation of this node's map in each scope it has joined this run (a rejoin takes the next). */
-  #generations = new Map<string, number>();
+  #generations = emptyMap<string, number>();
   #flushAt = Infinity;
 
   #pool: BytePool;
@@ -115,9 +116,11 @@ export class ScopeTable {
     if (held) this.#drop(now, held); // left already: its farewell is signed, so it starts over anew
     if (this.#scopes.size >= this.#host.options.scopesMax) throw new RangeError(`scopesMax ${this.#host.options.scopesMax} scopes joined already`);
     const generation = Math.max(this.#generation, (this.#generations.get(key) ?? -1) + 1);
+    if (isShared(this.#generations)) this.#generations = new Map();
     this.#generations.set(key, generation);
     const rng = seededRng(deriveSeed(this.#seedBase, parseInt(key.slice(0, 8), 16)));
     const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now, this.#pool);
+    if (isShared(this.#scopes)) this.#scopes = new Map();
     this.#scopes.set(key, scope);
     for (const [link, p] of this.#links) {
       this.#queue(p, key, true);

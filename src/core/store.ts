@@ -18,6 +18,7 @@ import { remoteError, type GrapevineError } from "../errors.ts";
 import type { OriginDeltaWire } from "../wire/frames.ts";
 import { decodeLeaf, decodeRootBody, ROOT_FLAG_LEFT } from "../wire/records.ts";
 import { DigestTrie, rootTag, type DigestEntry } from "./digest-tree.ts";
+import { emptyMap, isShared } from "./empty.ts";
 import { LocalMap, makeEntry } from "./local.ts";
 import { deltaOf } from "./serve.ts";
 
@@ -89,7 +90,7 @@ export class Store implements StateView {
 
   #local: LocalMap;
   /** Origins collected after their farewell, remembered for another TTL so stale copies do not revive them. */
-  #departed = new Map<string, { generation: number; version: number; at: number }>();
+  #departed = emptyMap<string, { generation: number; version: number; at: number }>(); // the shared empty Map until one departs
   /** Leaf bytes of every other origin's entries held here (their sum over the node's stores is bounded by `storeBytesMax`). */
   #heldBytes = 0;
   #pool: BytePool;
@@ -106,6 +107,12 @@ export class Store implements StateView {
     this.self = new OriginState(selfKey, this.selfId);
     this.self.generation = generation;
     this.#local = new LocalMap(selfKey, this.selfId, generation, opts, scope);
+  }
+
+  /** Remembers an origin collected after its farewell (see `#departed`). */
+  #depart(originId: string, generation: number, version: number, at: number): void {
+    if (isShared(this.#departed)) this.#departed = new Map();
+    this.#departed.set(originId, { generation, version, at });
   }
 
   // ---------------------------------------------------------------- this node's own map
@@ -467,7 +474,7 @@ export class Store implements StateView {
     this.#hold(-st.bytes);
     this.trie.delete(st.id, st.origin);
     if (this.#departed.size < this.opts.originsMax) {
-      this.#departed.set(originId, { generation: st.generation, version: st.root?.fields.version ?? 0, at: now });
+      this.#depart(originId, st.generation, st.root?.fields.version ?? 0, now);
     }
   }
 
@@ -489,7 +496,7 @@ export class Store implements StateView {
       this.#hold(-st.bytes);
       this.trie.delete(st.id, st.origin);
       if (this.#departed.size < this.opts.originsMax) {
-        this.#departed.set(st.id, { generation: st.generation, version: st.root?.fields.version ?? 0, at: now });
+        this.#depart(st.id, st.generation, st.root?.fields.version ?? 0, now);
       }
       n++;
     }
