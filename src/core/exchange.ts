@@ -177,7 +177,9 @@ export class Exchange {
     link.sentIdBefore = link.sentId;
     link.sentRowsBefore = link.sentRows;
     link.sentId = id;
-    link.sentRows = rows;
+    // A copy that fits: the trie's row list is pushed to, and a pushed array keeps room for 17 rows
+    // (about 150 bytes for a digest of one or two rows, twice per link).
+    link.sentRows = rows.length === 0 ? NO_ROWS : rows.slice();
     return id;
   }
 
