@@ -11,6 +11,9 @@
  * @module
  */
 
+import { type Engine, releaseForProfile } from "../core/engine.ts";
+import type { Simulation } from "./sim.ts";
+
 /** Heap bytes in use after a full collection (injected; the simulator has no runtime access). */
 export type MemoryMeasure = () => number;
 
@@ -83,4 +86,48 @@ export function memoryProfile(
     links_split: { engine: per(released.linksEngine), simulator: per(released.linksSim) },
     bytes_per_link_end: linkEnds > 0 ? Math.round(links / linkEnds) : 0,
   };
+}
+
+/**
+ * Releases a finished simulation's structures one at a time and measures what each gave back (see
+ * `Simulation.profileMemory`); `releaseQueue` and `releaseKeys` drop the simulation's own queue and key
+ * material.
+ */
+export function profileSimulation(sim: Simulation, measure: MemoryMeasure, baseline: number, atBoot: number | null, releaseQueue: () => void, releaseKeys: () => void): MemoryProfile {
+  let last = measure();
+  const total = last - baseline;
+  const released = (release: () => void): number => {
+    release();
+    const now = measure();
+    const freed = last - now;
+    last = now;
+    return freed;
+  };
+  const engines = sim.nodes.map((n) => n.engine).filter((e): e is Engine => e !== null);
+  let linkEnds = 0;
+  for (const n of sim.nodes) linkEnds += sim.peersOf(n.index).length;
+  const queues = released(releaseQueue);
+  const broadcast = released(() => engines.forEach((e) => releaseForProfile(e, "broadcast")));
+  const membership = released(() => engines.forEach((e) => releaseForProfile(e, "membership")));
+  const linksEngine = released(() => engines.forEach((e) => e.links().forEach((l) => e.linkDown(sim.now, l))));
+  const linksSim = released(() => {
+    for (const n of sim.nodes) {
+      n.table = null;
+      n.linkCount = 0;
+    }
+    const o = sim.overlay;
+    o.offsets = o.peers = o.rev = new Int32Array(0);
+  });
+  const store = released(() => engines.forEach((e) => releaseForProfile(e, "store")));
+  const engine = released(() => {
+    engines.length = 0;
+    for (const n of sim.nodes) n.engine = null;
+  });
+  const keys = released(() => {
+    for (const n of sim.nodes) (n as unknown as { publicKey: Uint8Array | null }).publicKey = null;
+    releaseKeys();
+  });
+  return memoryProfile(sim.nodes.length, linkEnds, atBoot === null ? null : atBoot - baseline, total, {
+    queues, broadcast, membership, linksEngine, linksSim, store, engine, keys,
+  });
 }
