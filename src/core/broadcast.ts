@@ -26,7 +26,7 @@ import { sha256 } from "../crypto/hash.ts";
 import { remoteError } from "../errors.ts";
 import { encodeFrame, FRAME, type Frame, type GossipFrame } from "../wire/frames.ts";
 import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/records.ts";
-import { emptyMap, emptySet, isShared } from "./empty.ts";
+import { emptyMap, emptySet, isShared, NO_IDS } from "./empty.ts";
 import type { Delivery, LinkId } from "./events.ts";
 import { Repair, type Announcer } from "./repair.ts";
 import type { BroadcastFrame, BroadcastStats, BroadcastView } from "./broadcast-view.ts";
@@ -62,11 +62,6 @@ interface Cached {
   answered?: Map<LinkId, number>;
 }
 
-/**
- * The IHAVE queue of a link with nothing queued, shared (frozen: a push to it is a bug). Most links
- * never queue an id; an array each would cost them about 16 bytes plus its backing store.
- */
-const NO_IDS = Object.freeze([]) as unknown as Uint8Array[];
 
 interface PeerState extends Announcer {
   /** First copies of messages received over this link: how central the peer is to the tree. */
@@ -86,10 +81,8 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   #host: SubsystemHost;
   #peers = new Map<LinkId, PeerState>();
   #repair: Repair;
-  // #seen, #cache, #pending and #outside start as the shared empty Map (src/core/empty.ts) and get
-  // their own at the first write: most nodes of a mesh that only syncs state never hold a message.
   /** id → expiry (ms): everything received and checked (accepted, ignored or rejected). */
-  #seen = emptyMap<string, number>();
+  #seen = emptyMap<string, number>(); // this and the next three: shared and empty until the first write (most nodes hold no message)
   /** id → the message, kept to answer GRAFTs. */
   #cache = emptyMap<string, Cached>();
   /** This node's last prune: when, and for which message's duplicate. */
@@ -247,15 +240,9 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     }
   }
 
-  /** Whether this node has seen loss lately (see `round`). */
-  #lossy(now: number): boolean {
-    return now - this.#lossSeenAt <= LOSS_MEMORY_ROUNDS * this.#host.options.intervalMs;
-  }
-
-  /** Loss near here (a request made or received, a link gone, the tree changing): announce more for a while. */
-  #lost(now: number): void {
-    this.#lossSeenAt = Math.max(this.#lossSeenAt, now);
-  }
+  /** Whether this node has seen loss lately (see `round`): a request made or received, a link gone, the tree changing. */
+  #lossy = (now: number): boolean => now - this.#lossSeenAt <= LOSS_MEMORY_ROUNDS * this.#host.options.intervalMs;
+  #lost = (now: number): void => void (this.#lossSeenAt = Math.max(this.#lossSeenAt, now));
 
   /** Time passes: flush announcements, chase missing messages, forget expired ones. */
   tick(now: number): void {

@@ -37,3 +37,9 @@ export function emptySet<T>(): Set<T> {
 export function isShared(table: Map<unknown, unknown> | Set<unknown>): boolean {
   return table === (EMPTY_MAP as unknown) || table === (EMPTY_SET as unknown);
 }
+
+/**
+ * The IHAVE queue of a link with nothing queued, shared (frozen: a push to it is a bug). Most links
+ * never queue an id; an array each would cost them about 16 bytes plus its backing store.
+ */
+export const NO_IDS = Object.freeze([]) as unknown as Uint8Array[];

@@ -33,12 +33,15 @@ import type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, Transmit }
 import { Membership, type ReadonlyMembership } from "./membership/membership.ts";
 import { scopeIdOf } from "./scopes.ts";
 import { resolveOptions, type EngineOptions } from "./options.ts";
-import { deriveSeed, seededRng, type Rng } from "./random.ts";
+import { deriveSeed, seededRng } from "./random.ts";
 import { Store, type StateView } from "./store.ts";
 import type { SubsystemHost } from "./subsystem.ts";
 import { Sync, type SyncFrame, type SyncHost } from "./sync.ts";
 import { ScopeTable, type ScopeView } from "./scope-table.ts";
 import { frameLimitsFor, PENALTY } from "./limits.ts";
+import type { EngineInit } from "./engine-init.ts";
+
+export type { EngineInit };
 
 export { frameLimitsFor };
 
@@ -58,28 +61,10 @@ interface LinkState {
   answers: TokenBucket;
 }
 
-/** What an engine starts from. */
-export interface EngineInit {
-  /** This node's Ed25519 public key: its id and its origin. */
-  publicKey: Uint8Array;
-  /** Increases on every restart of the node (a boot timestamp serves). */
-  generation: number;
-  /** Seeded randomness for peer choice and round phase. */
-  random: Rng;
-  /** Time of creation (monotonic ms). */
-  now: number;
-  /** Wall-clock ms since the Unix epoch at monotonic `now`, for signed timestamps. Default: `now` itself. */
-  wallClock?: (now: number) => number;
-  options?: Partial<EngineOptions>;
-}
 
 type NewJob = CryptoJob extends infer J ? (J extends CryptoJob ? Omit<J, "id"> : never) : never;
 
-/**
- * For the simulator's memory profile only (`src/sim/memory.ts`), not part of the API: drops one
- * subsystem of an engine that is never used again (`store` takes state sync and scopes with it),
- * so that what it held can be measured. Afterwards the engine only takes `linkDown`.
- */
+/** Simulator memory profile only (not API): drops a subsystem of an engine never used again; then it only takes `linkDown`. */
 export let releaseForProfile: (engine: Engine, part: "broadcast" | "membership" | "store") => void;
 
 /**
@@ -142,9 +127,7 @@ export class Engine {
     const forget = (member: Uint8Array, now: number) => (this.#store.forget(toHex(member), now), this.#scopes.forget(toHex(member), now));
     // A member that left (a claim only it signs) takes its scoped keys along at once: its scoped farewell may not have gone out.
     const emit = (e: EngineEvent) => (e.type === "member" && e.state === "left" && this.#scopes.forget(toHex(e.member), this.#now), host.emit(e));
-    // With membership off (every node of most simulations) no Membership is made until something
-    // asks for one: it would only record links. Its stream and start time are fixed here, so one
-    // made later is the one that would have been made now.
+    // Membership off: none is made until asked for (its stream and start time fixed here, so it is the same one).
     const makeMembership = () => new Membership({ ...host, forget, emit }, seededRng(deriveSeed(base, 4)), init.now);
     if (this.options.membership) this.#membership = makeMembership();
     else this.#makeMembership = makeMembership;
@@ -326,21 +309,14 @@ export class Engine {
     return s.sync;
   }
 
-  /**
-   * Joins a scope (a room or topic, by its id: `scopeIdOf(name)`): its state and messages reach
-   * this node from now on, and this node's peers in it hear of it. Throws `RangeError` past
-   * `scopesMax`.
-   */
+  /** Joins a scope (room or topic, by id: `scopeIdOf(name)`): its state and messages reach this node now on. `RangeError` past `scopesMax`. */
   joinScope(now: number, id: Uint8Array): void {
     this.#assertOpen();
     this.#observe(now);
     this.#scopes.join(now, id);
   }
 
-  /**
-   * Leaves a scope: this node's keys in it go (a signed farewell, which has two gossip intervals
-   * to spread), then the scope is dropped and peers stop sending its frames.
-   */
+  /** Leaves a scope: its keys go (a signed farewell with two gossip intervals to spread), then the scope and its frames. */
   leaveScope(now: number, id: Uint8Array): void {
     this.#assertOpen();
     this.#observe(now);
@@ -352,11 +328,7 @@ export class Engine {
     return this.#scopes.view(id);
   }
 
-  /**
-   * Publishes a message on `topic` in the topic's scope (`scopeIdOf(topic)`): through its own tree
-   * if this node has joined it (delivered locally too), else through up to `fanout` peers that
-   * have, without joining. Returns false when no peer wants the topic (nothing is sent).
-   */
+  /** Publishes on `topic` in its scope: through its tree if joined, else through ≤ `fanout` peers that joined; false: nobody wants it. */
   publishScoped(now: number, topic: string, payload: Uint8Array, ttlMs: number = this.options.messageTtlMs): boolean {
     this.#assertOpen();
     this.#observe(now);
@@ -372,11 +344,7 @@ export class Engine {
     return true;
   }
 
-  /**
-   * Publishes a broadcast message on `topic`, valid for `ttlMs` (default `messageTtlMs`) from the
-   * wall clock. It is signed (a job), delivered locally as a `message` event with `local: true`,
-   * and spread.
-   */
+  /** Publishes mesh-wide on `topic`, valid `ttlMs` from the wall clock: signed (a job), delivered here (`local`), spread. */
   publish(now: number, topic: string, payload: Uint8Array, ttlMs: number = this.options.messageTtlMs): void {
     this.#assertOpen();
     this.#observe(now);
@@ -474,9 +442,7 @@ export class Engine {
   }
 
   /** Penalty score of a link (0 when unknown). */
-  linkScore(linkId: LinkId): number {
-    return this.#links.get(linkId)?.score ?? 0;
-  }
+  linkScore = (linkId: LinkId): number => this.#links.get(linkId)?.score ?? 0;
 
   // ------------------------------------------------------------------ plumbing
 
@@ -531,5 +497,3 @@ export class Engine {
     };
   }
 }
-
-export type { ScopeWire } from "../wire/frames.ts";

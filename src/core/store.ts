@@ -109,10 +109,11 @@ export class Store implements StateView {
     this.#local = new LocalMap(selfKey, this.selfId, generation, opts, scope);
   }
 
-  /** Remembers an origin collected after its farewell (see `#departed`). */
-  #depart(originId: string, generation: number, version: number, at: number): void {
+  /** Remembers an origin collected after its farewell (see `#departed`), while there is room. */
+  #depart(st: OriginState, at: number): void {
+    if (this.#departed.size >= this.opts.originsMax) return;
     if (isShared(this.#departed)) this.#departed = new Map();
-    this.#departed.set(originId, { generation, version, at });
+    this.#departed.set(st.id, { generation: st.generation, version: st.root?.fields.version ?? 0, at });
   }
 
   // ---------------------------------------------------------------- this node's own map
@@ -428,10 +429,7 @@ export class Store implements StateView {
     return { rootBody: st.root.body, signature: st.root.signature, from: v, through: v, full: false, entries: [] };
   }
 
-  /**
-   * The farewell of an origin that left, if a peer at (`generation`, `have`) lacks it: the origin's
-   * whole (empty) map under its farewell root, within `budget` bytes; else null.
-   */
+  /** A departed origin's farewell (its empty map under its farewell root, within `budget`) if a peer at (`generation`, `have`) lacks it. */
   farewellFor(originId: string, generation: number, have: number, budget: number): { delta: OriginDeltaWire; bytes: number } | null {
     const st = this.origins.get(originId);
     if (!st || st.leftAt === null || originId === this.selfId) return null;
@@ -446,10 +444,7 @@ export class Store implements StateView {
 
   // ---------------------------------------------------------------- serving
 
-  /**
-   * The delta that brings a peer at (`generation`, `have`) up to this node's signed root of an
-   * origin (see `deltaOf` in serve.ts), or null.
-   */
+  /** The delta that brings a peer at (`generation`, `have`) up to this node's signed root of an origin (serve.ts), or null. */
   deltaFor(originId: string, generation: number, have: number, budget: number, roomForFull = budget): { delta: OriginDeltaWire; bytes: number } | null {
     const st = this.origins.get(originId);
     return st ? deltaOf(st, generation, have, budget, roomForFull) : null;
@@ -473,9 +468,7 @@ export class Store implements StateView {
     this.origins.delete(originId);
     this.#hold(-st.bytes);
     this.trie.delete(st.id, st.origin);
-    if (this.#departed.size < this.opts.originsMax) {
-      this.#depart(originId, st.generation, st.root?.fields.version ?? 0, now);
-    }
+    this.#depart(st, now);
   }
 
   /**
@@ -495,9 +488,7 @@ export class Store implements StateView {
       this.origins.delete(st.id);
       this.#hold(-st.bytes);
       this.trie.delete(st.id, st.origin);
-      if (this.#departed.size < this.opts.originsMax) {
-        this.#depart(st.id, st.generation, st.root?.fields.version ?? 0, now);
-      }
+      this.#depart(st, now);
       n++;
     }
     return n;
