@@ -14,6 +14,7 @@
 import { createNode, dial, type GrapevineNode } from "../../mod.ts";
 import type { PresenceEntry, Room } from "../../src/presence/room.ts";
 import { type DemoPresence, documentFrom, DOCUMENTS } from "../demo/documents.ts";
+import { localIdentity, PALETTE } from "./identity.ts";
 
 type Me = DemoPresence;
 
@@ -21,20 +22,7 @@ const config = JSON.parse(document.getElementById("config")?.textContent ?? "{}"
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const CURSOR_MS = 40;
 const CURSOR_IDLE_MS = 4000;
-/** Hex, as `<input type="color">` wants it. */
-const PALETTE = ["#d1495b", "#00798c", "#edae49", "#30638e", "#6a4c93", "#2a9d8f", "#e76f51", "#3d5a80"];
-
-function stored(key: string, make: () => string): string {
-  let v = localStorage.getItem(key);
-  if (!v) localStorage.setItem(key, (v = make()));
-  return v;
-}
-
-const user = stored("gv-presence-user", () => Math.random().toString(36).slice(2, 10));
-const me: Me = {
-  name: stored("gv-presence-name", () => ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Ken", "Radia", "Leslie"][Math.floor(Math.random() * 8)]),
-  color: stored("gv-presence-color", () => PALETTE[Math.floor(Math.random() * PALETTE.length)]),
-};
+const { user, me } = localIdentity();
 const cursors = new Map<string, { el: HTMLElement; at: number }>();
 
 function log(text: string): void {

@@ -11,22 +11,11 @@ import { createElement as h, StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { createNode, dial } from "../../mod.ts";
 import { DOCUMENTS } from "../demo/documents.ts";
-import { type Me, PresenceApp } from "./react-app.ts";
+import { PresenceApp } from "./react-app.ts";
+import { localIdentity } from "./identity.ts";
 
 const config = JSON.parse(document.getElementById("config")?.textContent ?? "{}") as { network: string; intervalMs: number };
-const PALETTE = ["#d1495b", "#00798c", "#edae49", "#30638e", "#6a4c93", "#2a9d8f", "#e76f51", "#3d5a80"];
-
-function stored(key: string, make: () => string): string {
-  let v = localStorage.getItem(key);
-  if (!v) localStorage.setItem(key, (v = make()));
-  return v;
-}
-
-const user = stored("gv-presence-user", () => Math.random().toString(36).slice(2, 10));
-const me: Me = {
-  name: stored("gv-presence-name", () => ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Ken", "Radia", "Leslie"][Math.floor(Math.random() * 8)]),
-  color: stored("gv-presence-color", () => PALETTE[Math.floor(Math.random() * PALETTE.length)]),
-};
+const { user, me } = localIdentity();
 
 async function main(): Promise<void> {
   const node = await createNode({ network: config.network, intervalMs: config.intervalMs });
