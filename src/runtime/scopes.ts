@@ -53,6 +53,8 @@ export class ScopeHolds {
     const id = idOf(scope);
     const key = toHex(id);
     if (typeof scope === "string") this.#names.set(key, scope);
+    // Names outlive their holds only so late events can still be labelled; at most scopesMax of them.
+    if (this.#names.size > this.#host.engine.options.scopesMax) for (const k of this.#names.keys()) if (!this.#held.has(k) && k !== key) this.#names.delete(k);
     const h = this.#held.get(key);
     if (h) {
       h.count++;
