@@ -49,6 +49,10 @@ describe("adversarial: on real sockets against a Node relay", () => {
     const d = dial(publisher, served.url, { WebSocket: WebSocket as never });
     cleanup.push(() => d.close());
     await until(() => publisher.linkCount > 0, 8000, "publisher linked");
+    // Messages go to the topic's swarm as it is when they are published: wait for the relay to join
+    // it (its SUBSCRIBE answers the publisher's), or the first ones reach nobody but the publisher.
+    const bulk = scopeIdOf("bulk");
+    await until(() => (publisher.engine.scope(bulk)?.links ?? 0) > 0, 8000, "relay in the topic's swarm");
     const payload = new Uint8Array(32_768).fill(5);
     // Within what the relay takes from one link per second (broadcastBytesPerSecondMax).
     for (let i = 0; i < 150; i++) {
@@ -57,7 +61,6 @@ describe("adversarial: on real sockets against a Node relay", () => {
     }
     await until(() => ids.length === 150, 15_000, "published");
     // The relay carries the topic for its client (a scope of its own) and holds its messages there.
-    const bulk = scopeIdOf("bulk");
     await until(() => (served.relay.node.engine.scope(bulk)?.broadcast.stats.delivered ?? 0) >= 150, 8000, "relay holds the messages");
 
     await suiteReady;

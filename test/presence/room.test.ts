@@ -217,8 +217,11 @@ describe("presence of members that membership does not know", () => {
     const a = await node(81);
     const b = await node(82, { membersMax: 1 }); // a full member table: b learns of a only through state
     carry(r);
-    await link(r, a);
+    // b's one place goes to r, its link peer, before a exists anywhere b could hear of it (a linked
+    // peer is never evicted for a newcomer), so b learns of a only through the room's state.
     await link(r, b);
+    await until(() => b.memberState(r.id) === "alive", 3000, "r in b's member table");
+    await link(r, a);
     const rb = b.room("x", { presence: "b", timeoutMs: 1500 });
     const log = record(rb);
     a.room("x", { presence: "a" });
