@@ -238,23 +238,46 @@ export class Relay {
    * Takes back a connection whose peer this relay authenticated before it restarted, on the same
    * transport (a Durable Object woken from hibernation keeps its sockets): no handshake, no rate
    * check (it is not a new connection), but it counts against the connection limits again. The
-   * caller vouches for `peer`; a peer no longer on the allow-list is closed.
+   * caller vouches for `peer` and passes on `admittedUntilMs` from {@link admittedUntil} at the first
+   * handshake: admission is checked again, so a peer no longer on the allow-list, or admitted by a
+   * credential that has expired since (wall clock, `Date.now()`), is closed ("not admitted") and
+   * must handshake anew.
    */
-  adopt(link: Link, info: { ip: string; peer: string }): boolean {
-    const allow = this.#allow;
-    if (this.#closed || (allow !== null && !allow.has(info.peer) && this.#authority === null)) {
-      refuse(link, this.#closed ? REFUSALS.closed.reason : "not admitted");
+  adopt(link: Link, info: { ip: string; peer: string; admittedUntilMs?: number | null }): boolean {
+    const problem = this.#closed ? REFUSALS.closed.reason : this.#readmissionProblem(info.peer, info.admittedUntilMs ?? null);
+    if (problem !== null) {
+      if (!this.#closed) this.log.info("link_not_resumed", { peer: info.peer, ip: info.ip, reason: problem });
+      refuse(link, this.#closed ? problem : "not admitted");
       return false;
     }
     const guarded = new GuardedLink(link, this.#host, { ip: info.ip });
+    guarded.admittedUntilMs = info.admittedUntilMs ?? null;
     this.#gate.restore(info.ip);
     this.#admitted.add(guarded);
     this.#links.add(guarded);
-    guarded.nodeLink = this.node.adopt(guarded, info.peer).link;
+    guarded.nodeLink = this.node.adopt(guarded, info.peer, { admittedUntilMs: guarded.admittedUntilMs }).link;
     guarded.authenticated(info.peer, nodeIdFromText(info.peer));
     this.#byPeer.set(info.peer, guarded);
     this.log.debug("link_resumed", { peer: info.peer, ip: info.ip });
     return true;
+  }
+
+  /**
+   * When the credential that admitted `peer`'s current link expires (wall-clock ms since the
+   * epoch); null when it was admitted by the allow-list, no admission is configured, or no link to
+   * it is up. A host that keeps sockets across restarts stores it with the socket for {@link adopt}.
+   */
+  admittedUntil(peer: string): number | null {
+    return this.#byPeer.get(peer)?.admittedUntilMs ?? null;
+  }
+
+  /** Why `peer` would not be admitted again now (null: it would be). */
+  #readmissionProblem(peer: string, admittedUntilMs: number | null): string | null {
+    if (this.#allow === null && this.#authority === null) return null;
+    if (this.#allow?.has(peer)) return null;
+    if (this.#authority === null) return "not on the allow-list";
+    if (admittedUntilMs === null) return "no credential recorded";
+    return admittedUntilMs > Date.now() ? null : "credential expired";
   }
 
   /**
@@ -368,6 +391,7 @@ export class Relay {
       const handle = await this.node.connect(link);
       if (link.isClosed) return null;
       link.nodeLink = handle.link;
+      link.admittedUntilMs = handle.admittedUntilMs;
       link.authenticated(handle.peer, nodeIdFromText(handle.peer));
       this.#byPeer.set(handle.peer, link);
       if (link.peerRelay !== null) this.log.info("peer_relay_up", { url: link.peerRelay, peer: handle.peer });

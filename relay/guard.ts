@@ -64,6 +64,8 @@ export class GuardedLink implements Link {
   peer: string | null = null;
   /** The node's id of this link, once the node has it (its ledger holds the link's faults). */
   nodeLink: number | null = null;
+  /** The expiry of the credential that admitted the peer (see `Relay.admittedUntil`); null otherwise. */
+  admittedUntilMs: number | null = null;
   /** The peer's public key, once the handshake is done. */
   peerKey: Uint8Array | null = null;
   /** Where the connection came from (for the per-address limits). */

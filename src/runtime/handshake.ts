@@ -78,6 +78,12 @@ export interface HandshakeResult {
   early: Uint8Array[];
   /** Set if the link closed after the handshake resolved but before the driver took it over. */
   lateClose: string | null;
+  /**
+   * When an authority's credential admitted the peer (and the allow-list did not): the credential's
+   * expiry (wall-clock ms since the epoch). Null when the peer was admitted by name or no
+   * admission is configured.
+   */
+  admittedUntilMs: number | null;
 }
 
 type Step = "hello" | "proving" | "done" | "failed";
@@ -106,7 +112,7 @@ class Handshake {
   #proofSent = false;
   #peerProven = false;
   #proofReceived = false;
-  #result: HandshakeResult = { peer: new Uint8Array(32), early: [], lateClose: null };
+  #result: HandshakeResult = { peer: new Uint8Array(32), early: [], lateClose: null, admittedUntilMs: null };
   #earlyBytes = 0;
   #timer: ReturnType<typeof setTimeout>;
   #resolve!: (r: HandshakeResult) => void;
@@ -214,6 +220,7 @@ class Handshake {
     if (a.allow?.has(nodeIdToText(hello.publicKey))) return null;
     if (!a.authority) return "not on the allow-list";
     const problem = await credentialProblem(this.#c.suite, this.#c.network, a.authority, hello.publicKey, hello.credential, this.#c.wallClock());
+    if (problem === null) this.#result.admittedUntilMs = hello.credential!.expiresAtMs;
     return problem === null ? null : a.allow ? `not on the allow-list and ${problem}` : problem;
   }
 

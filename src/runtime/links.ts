@@ -120,14 +120,14 @@ export class Links {
       link.close("node closed");
       throw localError("LINK_CLOSED", "node closed during the handshake");
     }
-    const handle = this.attach(entry, result.peer);
+    const handle = this.attach(entry, result.peer, false, result.admittedUntilMs);
     for (const bytes of result.early) this.onFrame(entry, bytes);
     if (result.lateClose !== null) this.linkGone(entry, result.lateClose);
     return handle;
   }
 
   /** Makes an authenticated link part of the mesh: the engine hears of it and gossip starts. */
-  attach(entry: LinkEntry, peer: Uint8Array, resumed = false): LinkHandle {
+  attach(entry: LinkEntry, peer: Uint8Array, resumed = false, admittedUntilMs: number | null = null): LinkHandle {
     const link = entry.link;
     entry.peer = peer;
     entry.peerText = nodeIdToText(peer);
@@ -140,6 +140,7 @@ export class Links {
     return {
       peer: entry.peerText,
       link: entry.id,
+      admittedUntilMs,
       closed: entry.closed,
       close: (reason = "closed by application") => this.closeLink(entry, CLOSE_CODE.NORMAL, reason),
       get bytesIn() {

@@ -103,6 +103,11 @@ export interface LinkHandle {
   readonly peer: string;
   /** The driver's number for this link (as in `penalty` and `congestion` events). */
   readonly link: number;
+  /**
+   * When this node's `admission.authority` admitted the peer by its credential (not by the
+   * allow-list): when that credential expires (wall-clock ms since the epoch); else null.
+   */
+  readonly admittedUntilMs: number | null;
   /** Resolves with the reason once the link is down, whichever end closed it. */
   readonly closed: Promise<string>;
   /** Closes the link (telling the peer why). */

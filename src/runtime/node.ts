@@ -177,11 +177,13 @@ export class GrapevineNode extends NodeEventTarget {
    * // … the process restarts, the socket survives …
    * fresh.adopt(linkOverTheSameSocket, peer);   // gossip resumes at once
    * ```
+   * `admittedUntilMs` passes on the handle's `admittedUntilMs` from the first handshake (the host
+   * checks it against its clock before adopting: an expired credential admits no one).
    */
-  adopt(link: Link, peer: string): LinkHandle {
+  adopt(link: Link, peer: string, options: { admittedUntilMs?: number | null } = {}): LinkHandle {
     this.#assertOpen();
     const key = nodeIdFromText(peer); // a bad id throws before anything is registered
-    return this.#links.attach(this.#links.newEntry(link), key, true);
+    return this.#links.attach(this.#links.newEntry(link), key, true, options.admittedUntilMs ?? null);
   }
 
   /**

@@ -202,6 +202,8 @@ describe("link handshake over memory links", () => {
     const holder = await node(1, { credential: valid });
     const ok = await link(gated, holder);
     expect(ok.map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
+    // The admitting side knows until when the credential admits (a host that keeps sockets rechecks it).
+    expect(ok.map((r) => (r.status === "fulfilled" ? r.value.admittedUntilMs : "failed"))).toEqual([inTheFuture, null]);
 
     const expired = await issueCredential(authority, keyPair(2).publicKey, Date.now() - 1, "t", s);
     const late = await node(2, { credential: expired });
