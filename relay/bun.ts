@@ -17,12 +17,15 @@
  * @module
  */
 
-import type { Server, ServerWebSocket } from "bun";
 import { localError } from "../src/errors.ts";
 import type { Link } from "../src/transport/link.ts";
 import { clipUtf8, CLOSE_REASON_BYTES_MAX } from "../src/wire/link-frames.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
 import { relayMain } from "./main.ts";
+import type { BunGlobals, BunImportMeta, Server, ServerWebSocket } from "./platform-bun.ts";
+
+/** Bun's globals, typed by `./platform-bun.ts` so that this module checks without Bun's own types. */
+const { Bun, process } = globalThis as unknown as BunGlobals;
 
 interface SocketData {
   ip: string;
@@ -150,4 +153,4 @@ export function main(argv: readonly string[] = Bun.argv.slice(2)): Promise<numbe
   });
 }
 
-if (import.meta.main) process.exit(await main());
+if ((import.meta as ImportMeta & BunImportMeta).main) process.exit(await main());

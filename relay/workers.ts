@@ -44,6 +44,8 @@ import { clipUtf8, CLOSE_REASON_BYTES_MAX } from "../src/wire/link-frames.ts";
 import { relayOptionsOf, RelayUsageError, resolveRelayConfig } from "./config.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
 import { jsonLog } from "./log.ts";
+// `WebSocket` here is the Workers runtime's (with the hibernation API's attachments), not the DOM's.
+import type { DurableObjectNamespace, DurableObjectState, DurableObjectStorage, ExportedHandler, WebSocket, WorkersGlobals, WorkersResponseInit } from "./platform-workers.ts";
 
 /** Bindings and variables the Worker expects (see `relay/wrangler.toml`). */
 export interface Env {
@@ -95,7 +97,7 @@ export default {
     forwarded.headers.set(NETWORK_HEADER, network);
     return env.RELAY.get(env.RELAY.idFromName(network)).fetch(forwarded);
   },
-};
+} as ExportedHandler<Env>;
 
 /** Null when `network` is served; otherwise the response that says it is not. */
 async function networkServed(network: string, env: Env): Promise<Response | null> {
@@ -235,7 +237,7 @@ export class RelayObject {
     }
     const url = new URL(request.url);
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket" && url.pathname === "/") {
-      const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+      const [client, server] = Object.values(new (globalThis as unknown as WorkersGlobals).WebSocketPair()) as [WebSocket, WebSocket];
       this.#state.acceptWebSocket(server);
       const ip = relay.clientAddress(request.headers, "");
       server.serializeAttachment({ ip, peer: null } satisfies Attachment);
@@ -245,7 +247,8 @@ export class RelayObject {
         if (peer !== null) server.serializeAttachment({ ip, peer } satisfies Attachment);
       });
       await this.#syncAlarm();
-      return new Response(null, { status: 101, webSocket: client });
+      const init: WorkersResponseInit = { status: 101, webSocket: client };
+      return new Response(null, init);
     }
     let response = (await relay.handle(request)) ?? text("not found", 404);
     if (url.pathname === "/healthz") {
