@@ -12,9 +12,10 @@
  *
  * Hibernation: the node's rounds are driven by the object's alarm, not by timers (`onWake` and
  * `node.tick()`), so between events nothing is pending and an idle object hibernates; a message or
- * the alarm wakes it. Each socket carries, as its attachment, the peer it authenticated, so an
- * object woken from hibernation takes its sockets back (`relay.adopt`) without a new handshake:
- * peers do not notice. What is lost with the memory is the gossip state, which the woken object
+ * the alarm wakes it. Each socket carries, as its attachment, the peer it authenticated (and the
+ * expiry of the credential that admitted it), so an object woken from hibernation takes its
+ * sockets back (`relay.adopt`, which checks admission again) without a new handshake: peers do
+ * not notice. What is lost with the memory is the gossip state, which the woken object
  * learns again from those peers within a few rounds. A socket whose handshake had not finished is
  * closed (1012, "relay restarted") and its peer dials again. The alarm is set only while clients
  * are connected; when the last one leaves the relay stops (its peer-relay links too) and the object
@@ -161,6 +162,8 @@ interface Attachment {
   ip: string;
   /** The peer its handshake authenticated; null while it runs. */
   peer: string | null;
+  /** When the credential that admitted it expires (`Relay.admittedUntil`); null or absent otherwise. */
+  until?: number | null;
 }
 
 /** A {@link Link} over a hibernatable WebSocket; the object's handlers feed it. */
@@ -244,7 +247,7 @@ export class RelayObject {
       const link = new HibernatableSocketLink(server);
       this.#links.set(server, link);
       void relay.accept(link, { ip }).then((peer) => {
-        if (peer !== null) server.serializeAttachment({ ip, peer } satisfies Attachment);
+        if (peer !== null) server.serializeAttachment({ ip, peer, until: relay.admittedUntil(peer) } satisfies Attachment);
       });
       await this.#syncAlarm();
       const init: WorkersResponseInit = { status: 101, webSocket: client };
@@ -332,7 +335,7 @@ export class RelayObject {
         if (!a || a.peer === null) continue; // closed on its next message (see webSocketMessage)
         const link = new HibernatableSocketLink(ws);
         this.#links.set(ws, link);
-        relay.adopt(link, { ip: a.ip, peer: a.peer });
+        relay.adopt(link, { ip: a.ip, peer: a.peer, admittedUntilMs: a.until ?? null }); // admission checked again
       }
       return relay;
     })();

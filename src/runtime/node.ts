@@ -168,17 +168,15 @@ export class GrapevineNode extends NodeEventTarget {
   /**
    * Attaches a link whose peer was authenticated earlier on this very transport, without a
    * handshake: for a host that keeps sockets across restarts of the node (a Durable Object woken
-   * from hibernation holds the sockets, not the node that authenticated them). The host vouches
-   * for `peer`; never call it for a link whose handshake this host did not see succeed.
+   * from hibernation holds the sockets). The host vouches for `peer` (never call it for a link
+   * whose handshake it did not see succeed) and checks `admittedUntilMs`, kept from the first
+   * handshake's handle, against its clock: an expired credential admits no one.
    *
    * @example
    * ```ts
    * const { peer } = await node.connect(link);   // before: remember `peer` with the socket
-   * // … the process restarts, the socket survives …
-   * fresh.adopt(linkOverTheSameSocket, peer);   // gossip resumes at once
+   * fresh.adopt(linkOverTheSameSocket, peer);   // after a restart: gossip resumes at once
    * ```
-   * `admittedUntilMs` passes on the handle's `admittedUntilMs` from the first handshake (the host
-   * checks it against its clock before adopting: an expired credential admits no one).
    */
   adopt(link: Link, peer: string, options: { admittedUntilMs?: number | null } = {}): LinkHandle {
     this.#assertOpen();

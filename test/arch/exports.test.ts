@@ -38,11 +38,8 @@ const adaptersConfig = readJson("tsconfig.build-adapters.json") as { files: stri
 
 /** Entry points published in deno.json alone. */
 const DENO_ONLY: string[] = [];
-/**
- * Entry points published on npm alone: the Bun and Workers adapters import their runtime's own
- * types (`bun`, the Workers globals), which JSR's checker does not have.
- */
-const NPM_ONLY = ["./relay/bun", "./relay/workers"];
+/** Entry points published on npm alone (none: the Bun and Workers adapters declare the platform types they use). */
+const NPM_ONLY: string[] = [];
 
 /** `./dist/src/sim/mod.js` → `./src/sim/mod.ts`; undefined if the target is not under dist/. */
 function sourceForTarget(target: string, extension: ".js" | ".d.ts"): string | undefined {
