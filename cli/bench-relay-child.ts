@@ -13,8 +13,9 @@
  *   a publisher: a full node dialing the relay, publishing with `node.publish` (or, against the bare
  *   server, a socket sending same-sized frames), paced by a probe link it opens last.
  *
- * Latency uses `performance.timeOrigin + performance.now()` on both ends: wall-clock based, so
- * comparable across processes on one machine.
+ * Latency uses `performance.timeOrigin + performance.now()` on both ends, less each process's
+ * offset from the parent's clock (the parent measures it over IPC and sends it: `clock`, `offset`),
+ * so that a publisher's stamp and a subscriber's clock agree.
  *
  * @module
  */
@@ -34,7 +35,9 @@ import { encodeFrame, FRAME, SUBSCRIBE_FLAG } from "../src/wire/frames.ts";
 
 const FRAME_BYTES_MAX = 1_048_576;
 const random = (n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n));
-const now = () => performance.timeOrigin + performance.now();
+/** This process's clock minus the parent's, measured by the parent (`clock`, `offset`); subtracted from every stamp. */
+let clockOffset = 0;
+const now = () => performance.timeOrigin + performance.now() - clockOffset;
 
 /** A message from the parent: `id` pairs the reply. */
 interface Request {
@@ -214,6 +217,12 @@ function clientRole(): void {
       pub = null;
       tallies.clear();
       failures = [];
+      return { ok: true };
+    },
+    /** This process's raw clock, for the parent to measure the offset between the two. */
+    clock: () => ({ now: performance.timeOrigin + performance.now() }),
+    offset: (req) => {
+      clockOffset = Number(req.ms);
       return { ok: true };
     },
     publisher: (req) => publisherStart(req),
