@@ -3,7 +3,8 @@
  * upgrades are accepted on `/` only (any other path gets 404). Every socket gets `ws`'s receive
  * limits (`wsReceiveLimits`): a message over `frameBytesMax` is refused (1009) before it is
  * buffered whole, and one split into too many fragments is cut off (1008). A message sent to many
- * sockets (a broadcast) is framed once for all of them (`preparedFrameWriter`).
+ * sockets (a broadcast) is framed once for all of them, and the frames of one turn of the event
+ * loop leave each socket in one write (`preparedFrameWriter`).
  *
  * The address the per-address limits count is the TCP peer's, or, behind a reverse proxy, the one
  * its `trustProxy` header carries (`relay/proxy.ts`).

@@ -60,4 +60,33 @@ describe("preparedFrameWriter over real sockets", () => {
     links[0].close("done");
     expect(() => links[0].send(messages[1])).toThrow(/closed/);
   });
+
+  it("frames written in one turn of the event loop leave in one write, in order with ws's own frames", async () => {
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...wsReceiveLimits(1 << 20) });
+    await new Promise<void>((r) => wss.once("listening", r));
+    closers.push(() => wss.close());
+    let server: { ws: WebSocket; link: Link } | null = null;
+    wss.on("connection", (ws) => (server = { ws, link: websocketLink(ws, { frameBytesMax: 1 << 20, write: preparedFrameWriter(ws) }) }));
+    const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}/`);
+    closers.push(() => client.terminate());
+    const seen: string[] = [];
+    client.on("message", (data: Buffer) => seen.push(`m${data[0]}`));
+    client.on("ping", () => seen.push("ping"));
+    await until(() => server !== null, 5000, "server socket");
+    const { ws, link } = server!;
+    // Count the TCP socket's writes: one per system call (a corked socket hands them over together).
+    const socket = (ws as unknown as { _socket: { _write: (...a: unknown[]) => void; _writev?: (...a: unknown[]) => void } })._socket;
+    let writes = 0;
+    const write = socket._write.bind(socket);
+    socket._write = (...a) => (writes++, write(...a));
+    const writev = socket._writev?.bind(socket);
+    if (writev) socket._writev = (...a) => (writes++, writev(...a));
+    for (let i = 0; i < 20; i++) {
+      link.send(new Uint8Array([i, 1, 2, 3]));
+      if (i === 9) ws.ping(); // ws writes its own frame to the same socket, between the two halves
+    }
+    await until(() => seen.length === 21, 5000, "twenty messages and a ping");
+    expect(seen).toEqual([...Array.from({ length: 10 }, (_, i) => `m${i}`), "ping", ...Array.from({ length: 10 }, (_, i) => `m${i + 10}`)]);
+    expect(writes).toBe(1);
+  });
 });
