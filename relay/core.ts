@@ -149,6 +149,7 @@ export class Relay {
   #byPeer = new Map<string, GuardedLink>();
   #trusted = new Set<string>();
   #dialers: PeerDialer[] = [];
+  #peersDialed = true; // see setPeersDialed
   #closed = false;
   #host: GuardHost;
   #dialing: DialSettings;
@@ -350,10 +351,42 @@ export class Relay {
   addPeer(url: string): void {
     if (this.#closed) throw new TypeError("addPeer: the relay is closed");
     if (!/^wss?:\/\//.test(url)) throw new TypeError(`peer URL must start with ws:// or wss://, got ${url}`);
+    if (!this.#dialing.WebSocket) throw new TypeError("no WebSocket constructor to dial peers with: pass options.WebSocket");
+    this.#dialers.push(this.#peersDialed ? this.#dial(url) : undialed(url));
+  }
+
+  /**
+   * Dials the peer relays (`peers`, {@link addPeer}; the default) or not: off, each dialer stops, no
+   * retry left pending, its link closes ("peer link idle"), one added meanwhile waits, and they stop
+   * being the node's seeds (it would wake every `seedRetryMs` to ask for them); on, each is dialed
+   * at once. Links other relays dialed to this one stay. For hosts billed while an outgoing socket
+   * is open (Workers).
+   *
+   * @example
+   * ```ts
+   * relay.setPeersDialed(false); // clients quiet; relay.setPeersDialed(true) once one speaks
+   * ```
+   */
+  setPeersDialed(on: boolean): void {
+    if (this.#closed || on === this.#peersDialed) return;
+    this.#peersDialed = on;
+    if (!on) this.node.join([]); // a link to each that comes up makes them seeds again
+    this.#dialers = this.#dialers.map((d) => {
+      if (on) return this.#dial(d.url);
+      d.close("peer link idle");
+      return undialed(d.url);
+    });
+  }
+
+  /** Whether `peer` is one of the relays this one dials (known once a link to it authenticated). */
+  isPeerRelay(peer: string): boolean {
+    return this.#trusted.has(peer);
+  }
+
+  #dial(url: string): PeerDialer {
     const dialing = this.#dialing;
-    if (!dialing.WebSocket) throw new TypeError("no WebSocket constructor to dial peers with: pass options.WebSocket");
-    this.#dialers.push(keepDialed(url, {
-      WebSocket: dialing.WebSocket,
+    return keepDialed(url, {
+      WebSocket: dialing.WebSocket!,
       frameBytesMax: this.limits.frameBytesMax,
       backoffMinMs: dialing.backoffMinMs,
       backoffMaxMs: dialing.backoffMaxMs,
@@ -372,7 +405,7 @@ export class Relay {
         return peer ? guarded : null;
       },
       failed: (reason, retryInMs) => this.log.info("peer_relay_retry", { url, reason: reason.slice(0, 200), retry_in_ms: Math.round(retryInMs) }),
-    }));
+    });
   }
 
   /** Stops dialing, closes every link and the node. */
@@ -441,6 +474,9 @@ export class Relay {
     else this.counters.reject("forward_no_route");
   }
 }
+
+/** A peer relay not dialed for now ({@link Relay.setPeersDialed}). */
+const undialed = (url: string): PeerDialer => ({ url, connected: false, close() {} });
 
 /**
  * Turns a connection away before the handshake: a CLOSE frame with the reason (the peer's

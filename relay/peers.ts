@@ -16,8 +16,11 @@ export interface PeerDialer {
   readonly url: string;
   /** An authenticated link to it is up. */
   readonly connected: boolean;
-  /** Stops dialing and closes the current link. */
-  close(): void;
+  /**
+   * Stops dialing (no retry left pending) and closes the current link, or the attempt under way,
+   * with `reason` (default "relay closing").
+   */
+  close(reason?: string): void;
 }
 
 export interface KeepDialedOptions {
@@ -38,10 +41,12 @@ export function keepDialed(url: string, options: KeepDialedOptions): PeerDialer 
   let failures = 0;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let current: Link | null = null;
+  /** The link of an attempt whose handshake runs, so that `close()` ends it too. */
+  let attempting: Link | null = null;
 
   const retry = (reason: unknown = "dial failed") => {
     connected = false;
-    current = null;
+    current = attempting = null;
     if (closed) return;
     const delay = backoffDelay(failures++, options.backoffMinMs, options.backoffMaxMs); // as dial() waits
     options.failed?.(typeof reason === "string" ? reason : reason instanceof Error ? reason.message : "dial failed", delay);
@@ -59,8 +64,9 @@ export function keepDialed(url: string, options: KeepDialedOptions): PeerDialer 
       retry(e);
       return;
     }
-    const raw = websocketLink(socket, { frameBytesMax: options.frameBytesMax });
+    const raw = (attempting = websocketLink(socket, { frameBytesMax: options.frameBytesMax }));
     void options.attach(raw).then((link) => {
+      attempting = null;
       if (!link) return retry("handshake failed");
       if (closed) return link.close("relay closing");
       connected = true;
@@ -80,10 +86,10 @@ export function keepDialed(url: string, options: KeepDialedOptions): PeerDialer 
     get connected() {
       return connected;
     },
-    close() {
+    close(reason = "relay closing") {
       closed = true;
       if (timer) clearTimeout(timer);
-      current?.close("relay closing");
+      (current ?? attempting)?.close(reason);
     },
   };
 }

@@ -19,15 +19,33 @@
  * learns again from those peers within a few rounds. A socket whose handshake had not finished is
  * closed (1012, "relay restarted") and its peer dials again. The alarm is set only while clients
  * are connected; when the last one leaves the relay stops (its peer-relay links too) and the object
- * is left to be evicted. Links this object dials itself (`GRAPEVINE_PEERS`) are outgoing sockets,
- * which keep an object in memory while they are up: hibernation pays off for relays without peers.
+ * is left to be evicted.
+ *
+ * Peer relays on demand: links this object dials itself (`GRAPEVINE_PEERS`) are outgoing sockets,
+ * which cannot hibernate and keep the object in memory while they are up. So they are up only while
+ * clients speak: once no client has sent anything for `GRAPEVINE_PEER_IDLE_MS` (default 10,000;
+ * `0` or `off` keeps them up while clients are connected) the object closes them
+ * (`relay.setPeersDialed(false)`, log `peer_relays_paused`) and can hibernate; a message on a
+ * client's socket, or a new client, dials them again at once (`peer_relays_resumed`). What does not
+ * count: messages on the socket of a peer relay (one this object dials, which dialed it too; such
+ * accepted sockets stay open), and membership upkeep (SWIM pings, acks, claims, shuffles), which
+ * closing and opening the peer links provokes from the clients. Anything else does, the clients'
+ * own gossip rounds included: the links close only when those are further apart than the idle time.
+ * Quiet is measured with timestamps and checked on the alarm, which comes by the quiet deadline
+ * while the links are up; once they are closed no timer is pending. A woken object starts with them
+ * closed (it slept, so its clients were quiet); its state exchange with the sockets it takes back
+ * counts, so a wake dials them for a moment. While they are closed, what other relays' clients send
+ * reaches this relay's clients only once one of these speaks (state then catches up); clients that
+ * only listen want `off`.
  *
  * What persists: the relay's key pair, in the object's storage (or `GRAPEVINE_KEY`), so its id is
  * stable across evictions and deploys.
  *
  * Configuration: the environment variables of every relay (`relay/config.ts`: `GRAPEVINE_PEERS`,
- * `GRAPEVINE_ALLOW`, `GRAPEVINE_AUTHORITY`, the limits, `GRAPEVINE_LOG_LEVEL`, …); the client
- * address is `CF-Connecting-IP`, which Cloudflare's edge sets. JSON log lines go to the console.
+ * `GRAPEVINE_ALLOW`, `GRAPEVINE_AUTHORITY`, the limits, `GRAPEVINE_LOG_LEVEL`, …) and the
+ * Workers-only ones above (`GRAPEVINE_NETWORKS`, `GRAPEVINE_NETWORK_PATTERN`,
+ * `GRAPEVINE_NETWORKS_MAX`, `GRAPEVINE_PEER_IDLE_MS`); the client address is `CF-Connecting-IP`,
+ * which Cloudflare's edge sets. JSON log lines go to the console.
  *
  * Closing: workerd (locally, through miniflare) does not end the TCP connection after a close the
  * object starts on a hibernatable socket; peers act on the CLOSE frame the relay sends first.
@@ -41,7 +59,8 @@ import { exportSecretKey, importSecretKey } from "../src/crypto/identity.ts";
 import { generateKeyPair } from "../src/crypto/ed25519.ts";
 import { localError } from "../src/errors.ts";
 import type { Link } from "../src/transport/link.ts";
-import { clipUtf8, CLOSE_REASON_BYTES_MAX } from "../src/wire/link-frames.ts";
+import { clipUtf8, CLOSE_REASON_BYTES_MAX, peekFrameType } from "../src/wire/link-frames.ts";
+import { frameOwner } from "../src/wire/registry.ts";
 import { relayOptionsOf, RelayUsageError, resolveRelayConfig } from "./config.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
 import { jsonLog } from "./log.ts";
@@ -61,6 +80,8 @@ export interface Env {
   GRAPEVINE_NETWORK_PATTERN?: string;
   /** How many names the pattern may ever admit. Default 100. */
   GRAPEVINE_NETWORKS_MAX?: string;
+  /** Ms without a client's message after which the peer-relay links close. Default 10,000; `0`/`off`: never. */
+  GRAPEVINE_PEER_IDLE_MS?: string;
   /** Every other `GRAPEVINE_*` setting of `relay/config.ts`. */
   [name: string]: unknown;
 }
@@ -69,6 +90,8 @@ const NETWORK_HEADER = "x-grapevine-network";
 const NETWORK_BYTES_MAX = 255;
 /** Default of `GRAPEVINE_NETWORKS_MAX`. */
 const NETWORKS_MAX_DEFAULT = 100;
+/** Default of `GRAPEVINE_PEER_IDLE_MS`: about when workerd would evict an idle object. */
+const PEER_IDLE_MS_DEFAULT = 10_000;
 /** Names the pattern admitted, remembered per isolate so the registry is asked once per name. */
 const admittedHere = new Set<string>();
 /** At most this many remembered (the registry remains the authority). */
@@ -123,6 +146,16 @@ async function networkServed(network: string, env: Env): Promise<Response | null
   if (admittedHere.size >= ADMITTED_CACHE_MAX) admittedHere.clear();
   admittedHere.add(network);
   return null;
+}
+
+/** `GRAPEVINE_PEER_IDLE_MS` read: ms, or Infinity for links kept up (`0`, `off`, `Infinity`). */
+function peerIdleMs(value: string | undefined): number {
+  const v = value?.trim().toLowerCase() ?? "";
+  if (v === "") return PEER_IDLE_MS_DEFAULT;
+  if (v === "off" || v === "infinity") return Infinity;
+  const n = Number(v);
+  if (!/^[0-9.e+]+$/.test(v) || !Number.isFinite(n) || n < 0) throw new RelayUsageError(`GRAPEVINE_PEER_IDLE_MS: expected ms ≥ 0 or off, got ${value}`);
+  return n === 0 ? Infinity : n;
 }
 
 function text(body: string, status: number): Response {
@@ -223,6 +256,14 @@ export class RelayObject {
   #wantAt: number | null = null;
   /** The alarm this instance set, or null; undefined until read from storage. */
   #alarmAt: number | null | undefined = undefined;
+  /** Peer relays configured (`GRAPEVINE_PEERS`). */
+  #peerCount = 0;
+  /** `GRAPEVINE_PEER_IDLE_MS`; Infinity: peer links kept up. */
+  #peerIdleMs = PEER_IDLE_MS_DEFAULT;
+  /** Whether the relay dials its peer relays now. */
+  #peersDialed = false;
+  /** When a client last spoke (a message, or a new socket), ms since the epoch. */
+  #clientSpokeAt = 0;
 
   constructor(state: DurableObjectState, env: Env) {
     this.#state = state;
@@ -249,6 +290,7 @@ export class RelayObject {
       void relay.accept(link, { ip }).then((peer) => {
         if (peer !== null) server.serializeAttachment({ ip, peer, until: relay.admittedUntil(peer) } satisfies Attachment);
       });
+      await this.#clientSpoke(relay);
       await this.#syncAlarm();
       const init: WorkersResponseInit = { status: 101, webSocket: client };
       return new Response(null, init);
@@ -275,6 +317,7 @@ export class RelayObject {
       return;
     }
     link.received(message, relay.limits.frameBytesMax);
+    if (this.#onDemand && this.#speaks(ws, message, relay)) await this.#clientSpoke(relay);
   }
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -292,7 +335,41 @@ export class RelayObject {
     const network = await this.#state.storage.get<string>("network");
     if (network === undefined || this.#clients().length === 0) return this.#stop();
     const relay = await this.#ensure(network);
-    relay.node.tick(); // announces the next wake-up through onWake, which sets the next alarm
+    if (this.#onDemand && this.#peersDialed && Date.now() - this.#clientSpokeAt >= this.#peerIdleMs) {
+      this.#peersDialed = false;
+      relay.setPeersDialed(false); // closes the outgoing sockets and clears their retry timers
+      relay.log.info("peer_relays_paused", { peers: this.#peerCount, quiet_ms: Date.now() - this.#clientSpokeAt });
+    }
+    this.#wantAt = null; // the tick announces the next wake-up through onWake, unless there is none
+    relay.node.tick();
+    await this.#syncAlarm();
+  }
+
+  /** Peer relays are dialed on demand: some are configured and `GRAPEVINE_PEER_IDLE_MS` is finite. */
+  get #onDemand(): boolean {
+    return this.#peerCount > 0 && this.#peerIdleMs !== Infinity;
+  }
+
+  /**
+   * Whether `message` is a client speaking: not on the socket of a peer relay (known once this
+   * object dialed it), and not membership upkeep (SWIM pings, acks, claims, shuffles), which the
+   * relay's own link changes provoke: were it counted, closing the peer links would reopen them.
+   */
+  #speaks(ws: WebSocket, message: string | ArrayBuffer, relay: Relay): boolean {
+    if (typeof message !== "string" && frameOwner(peekFrameType(new Uint8Array(message))) === "membership") return false;
+    const a = ws.deserializeAttachment() as Attachment | null;
+    return !a || a.peer === null || !relay.isPeerRelay(a.peer);
+  }
+
+  /** A client spoke: the quiet period starts again, and peer relays let go are dialed at once. */
+  async #clientSpoke(relay: Relay): Promise<void> {
+    if (!this.#onDemand) return;
+    this.#clientSpokeAt = Date.now();
+    if (this.#peersDialed) return; // the alarm already comes by the quiet deadline
+    this.#peersDialed = true;
+    relay.setPeersDialed(true);
+    relay.log.info("peer_relays_resumed", { peers: this.#peerCount });
+    await this.#syncAlarm();
   }
 
   /** Sockets of connected clients (and of relays that dialed this one). */
@@ -308,6 +385,8 @@ export class RelayObject {
     this.#relay ??= (async () => {
       const env = (name: string) => (typeof this.#env[name] === "string" ? (this.#env[name] as string) : undefined);
       const config = resolveRelayConfig({}, env);
+      this.#peerIdleMs = peerIdleMs(env("GRAPEVINE_PEER_IDLE_MS"));
+      this.#peerCount = config.peers.length;
       const storage = this.#state.storage;
       let secret = env("GRAPEVINE_KEY") ?? (await storage.get<string>("secretKey"));
       if (secret === undefined) {
@@ -319,6 +398,7 @@ export class RelayObject {
       const log = jsonLog((line) => console.log(line), config.logLevel);
       const options: RelayOptions = {
         ...relayOptionsOf(config),
+        peers: [], // added below, dialed or not
         network,
         keyPair: importSecretKey(secret),
         trustProxy: "cf-connecting-ip",
@@ -329,6 +409,10 @@ export class RelayObject {
         },
       };
       const relay = await createRelay(options);
+      // On demand, a new instance dials its peers once a client speaks (a woken one: its clients were quiet).
+      this.#peersDialed = !this.#onDemand;
+      relay.setPeersDialed(this.#peersDialed);
+      for (const url of config.peers) relay.addPeer(url);
       for (const ws of this.#clients()) {
         if (this.#links.has(ws)) continue;
         const a = ws.deserializeAttachment() as Attachment | null;
@@ -342,11 +426,16 @@ export class RelayObject {
     return this.#relay;
   }
 
-  /** Keeps one alarm at the node's next wake-up while clients are connected; none otherwise. */
+  /**
+   * Keeps one alarm while clients are connected, none otherwise: at the node's next wake-up, or
+   * earlier at the quiet deadline while peer relays are dialed on demand.
+   */
   async #syncAlarm(): Promise<void> {
     const storage = this.#state.storage;
     if (this.#alarmAt === undefined) this.#alarmAt = await storage.getAlarm();
-    const want = this.#clients().length > 0 ? this.#wantAt : null;
+    const quietAt = this.#onDemand && this.#peersDialed ? this.#clientSpokeAt + this.#peerIdleMs : null;
+    const wants = [this.#wantAt, quietAt].filter((t) => t !== null);
+    const want = this.#clients().length > 0 && wants.length > 0 ? Math.min(...wants) : null;
     if (want === null) {
       if (this.#alarmAt !== null) {
         this.#alarmAt = null;

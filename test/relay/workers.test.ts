@@ -6,75 +6,14 @@
  * restart of workerd; an idle object hibernates (its rounds on the alarm, no timers) and wakes on a
  * message with its links intact; its alarm stops once nothing is connected.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createNode, dial, generateKeyPair, type GrapevineNode, type NodeOptions, nodeIdToText } from "../../mod.ts";
-import { nodeWebSocket } from "../../src/transport/ws-node.ts";
+import { describe, expect, it } from "vitest";
+import { generateKeyPair, nodeIdToText } from "../../mod.ts";
 import { serveRelay } from "../../relay/node.ts";
 import { refusalsArePrompt, until } from "./helpers.ts";
+import { healthOf, workerdHarness } from "./workerd.ts";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const NETWORK = "relay-workers-test";
-let script = "";
-const persistDir = mkdtempSync(join(tmpdir(), "grapevine-workers-"));
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => rmSync(persistDir, { recursive: true, force: true }));
-
-beforeAll(async () => {
-  const out = await build({
-    entryPoints: [join(ROOT, "relay/workers.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
-    conditions: ["worker", "browser"],
-    write: false,
-    logLevel: "silent",
-  });
-  script = out.outputFiles[0].text;
-}, 60_000);
-
-async function startWorkerd(bindings: Record<string, string> = {}): Promise<{ http: string; ws: string }> {
-  const mf = new Miniflare({
-    modules: true,
-    script,
-    compatibilityDate: "2025-09-01",
-    durableObjects: { RELAY: { className: "RelayObject", useSQLite: true }, REGISTRY: { className: "NetworkRegistry", useSQLite: true } },
-    durableObjectsPersist: persistDir,
-    bindings: { GRAPEVINE_NETWORK: NETWORK, ...bindings },
-    host: "127.0.0.1",
-    port: 0,
-  });
-  cleanups.push(() => mf.dispose());
-  const url = await mf.ready;
-  return { http: url.href, ws: url.href.replace(/^http/, "ws") };
-}
-
-async function peer(url: string, network = NETWORK, options: NodeOptions = {}): Promise<{ node: GrapevineNode; connected: () => boolean; peer: () => string | null; events: string[]; leave: () => Promise<void> }> {
-  const node = await createNode({ network, intervalMs: 100, ...options });
-  const events: string[] = [];
-  for (const type of ["link-up", "link-down", "link-failed"]) node.addEventListener(type, () => events.push(type));
-  const d = dial(node, url, { WebSocket: nodeWebSocket, backoffMinMs: 50, backoffMaxMs: 500 });
-  const leave = async () => {
-    d.close();
-    await node.close({ leave: false });
-  };
-  cleanups.push(leave);
-  return { node, connected: () => d.connected, peer: () => d.peer, events, leave };
-}
-
-async function healthOf(http: string, path = "/healthz"): Promise<Record<string, any>> {
-  return (await (await fetch(new URL(path, http))).json()) as Record<string, any>;
-}
+const { startWorkerd, peer, cleanups } = workerdHarness(NETWORK);
 
 describe("relay/workers.ts in workerd (miniflare)", () => {
   it("two Node peers dial the Durable Object relay and converge through it", async () => {
