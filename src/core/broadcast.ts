@@ -36,8 +36,9 @@ import type { Subsystem, SubsystemHost } from "./subsystem.ts";
 const ANNOUNCE_ROUNDS = 3;
 /** Links outside a scope's broadcast remembered at once (each with its own rate budget). */
 const OUTSIDE_LINKS_MAX = 64;
-/** Re-announcing goes on this many rounds after the last loss seen. */
+/** Rounds after the last loss seen (re-announcing to all) and after the tree last changed here (announcing on all lazy links). */
 const LOSS_MEMORY_ROUNDS = 4;
+const TREE_CHANGE_ROUNDS = 1;
 
 export type { Delivery, Verdict } from "./events.ts";
 export type { BroadcastFrame, BroadcastStats, BroadcastView } from "./broadcast-view.ts";
@@ -61,7 +62,6 @@ interface Cached {
   /** Links that were sent it in answer to a GRAFT, and how often: at most `graftRetriesMax` each. */
   answered?: Map<LinkId, number>;
 }
-
 
 interface PeerState extends Announcer {
   /** First copies of messages received over this link: how central the peer is to the tree. */
@@ -89,15 +89,15 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   #lastPrune: { at: number; id: string } = { at: -Infinity, id: "" };
   #pending = emptyMap<string, Pending>();
   #ihaveDueAt = Infinity;
-  /** Ids accepted since the last round, re-announced to a few random links at the round. */
+  /** Ids accepted since the last round, and those of the last rounds (newest first): re-announced at rounds. */
   #recent: Uint8Array[] = [];
-  /** The ids of the last rounds (newest first), announced again at each round: more chances on lossy links. */
   #history: Uint8Array[][] = [];
   #wakeAt = Infinity;
   #sweepAt = 0;
   #nonce = 0;
-  /** When this node last saw a sign of loss (see `round`). */
+  /** When this node last saw a sign of loss (see `round`), and when the tree last changed here (a PRUNE). */
   #lossSeenAt = -Infinity;
+  #treeChangedAt = -Infinity;
 
   /** Whether a message's topic belongs here (a scope's broadcast takes its own topic only). */
   #accepts: (topic: string) => boolean;
@@ -151,10 +151,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     });
   }
 
-  /**
-   * Signs a message without taking it in here, and hands its GOSSIP frame to `send`: publishing
-   * into a scope this node has not joined, through peers that have.
-   */
+  /** Signs a message without taking it in here and hands its GOSSIP frame to `send` (publishing into a scope not joined). */
   publishOutside(now: number, origin: Uint8Array, topic: string, payload: Uint8Array, ttlMs: number, send: (gossip: Uint8Array) => void): void {
     this.#seal(now, origin, topic, payload, ttlMs, (_id, _body, bodyBytes, signature) => {
       send(encodeFrame({ type: FRAME.GOSSIP, body: bodyBytes, signature, hops: 0 }));
@@ -210,7 +207,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
         return this.#onGraft(now, linkId, peer, frame.ids);
       case FRAME.PRUNE:
         peer.eager = false;
-        this.#lost(now); // the tree is changing here: announcements are its safety net meanwhile
+        this.#treeChanged(now); // announcements are the safety net of a tree that is changing here
         this.#rejoin(linkId);
         return;
     }
@@ -240,9 +237,12 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     }
   }
 
-  /** Whether this node has seen loss lately (see `round`): a request made or received, a link gone, the tree changing. */
+  /** Whether this node has seen loss lately (see `round`): a request made or received, a link gone. */
   #lossy = (now: number): boolean => now - this.#lossSeenAt <= LOSS_MEMORY_ROUNDS * this.#host.options.intervalMs;
   #lost = (now: number): void => void (this.#lossSeenAt = Math.max(this.#lossSeenAt, now));
+  /** Whether loss was seen or the tree changed here (a PRUNE) lately: new messages go to every lazy link. */
+  #unsettled = (now: number): boolean => this.#lossy(now) || now - this.#treeChangedAt <= TREE_CHANGE_ROUNDS * this.#host.options.intervalMs;
+  #treeChanged = (now: number): void => void (this.#treeChangedAt = Math.max(this.#treeChangedAt, now));
 
   /** Time passes: flush announcements, chase missing messages, forget expired ones. */
   tick(now: number): void {
@@ -353,14 +353,13 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   }
 
   /**
-   * The lazy links a message is announced to: while loss has been seen lately, all of them;
-   * otherwise at most `lazyPushMax`, picked per message by its id (so the choice differs from
-   * message to message and every node hears of each message from several neighbours, without
-   * announcing it on every link where nothing is being lost).
+   * The lazy links a message is announced to: all of them while loss was seen or the tree changed
+   * here lately; otherwise at most `lazyPushMax`, picked per message by its id (so the choice
+   * differs from message to message and every node hears of each message from several neighbours).
    */
   #lazyTargets(now: number, lazy: [LinkId, PeerState][], id: Uint8Array): [LinkId, PeerState][] {
     const max = this.#host.options.lazyPushMax;
-    if (lazy.length <= max || this.#lossy(now)) return lazy;
+    if (lazy.length <= max || this.#unsettled(now)) return lazy;
     const salt = ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0;
     const rank = (linkId: LinkId) => Math.imul((linkId ^ salt) >>> 0, 0x9e3779b1) >>> 0;
     return lazy.sort((a, b) => rank(a[0]) - rank(b[0])).slice(0, max);
@@ -393,7 +392,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     if (eager <= 1) return;
     this.#lastPrune = { at: now, id };
     peer.eager = false;
-    this.#lost(now); // a forming or flapping tree may miss nodes: announce on every lazy link until it is still
+    this.#treeChanged(now); // a forming or flapping tree may miss nodes: announce on every lazy link meanwhile
     this.stats.prunesSent++;
     this.#send(linkId, { type: FRAME.PRUNE });
   }
