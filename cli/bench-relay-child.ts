@@ -21,7 +21,7 @@
  */
 
 import { readFileSync } from "node:fs";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { createNode, dial, PROTOCOL_VERSION } from "../mod.ts";
 import { createSignatureSuite, generateKeyPair } from "../src/crypto/ed25519.ts";
 import type { SignatureSuite } from "../src/crypto/types.ts";
@@ -93,10 +93,15 @@ function collect(): void {
 async function relayRole(limits: Record<string, number>): Promise<void> {
   const { serveRelay } = await import("../relay/node.ts");
   const served = await serveRelay({ port: 0, network: "bench", ...limits });
+  // The relay's event-loop delay since the last `loop` request: how long new keys connecting hold it.
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   serve({
     stats: (req) => {
+      const delay = { loop_delay_p99_ms: loop.percentile(99) / 1e6, loop_delay_max_ms: loop.max / 1e6 };
+      if (req.loop) loop.reset();
       if (req.gc) collect();
-      return { links: served.relay.node.linkCount, ...usage() };
+      return { links: served.relay.node.linkCount, ...usage(), ...delay };
     },
   });
   process.send!({ ready: true, url: served.url, id: served.relay.id, nofile: nofileLimit(), ...usage() });

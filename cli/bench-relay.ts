@@ -6,7 +6,9 @@
  *   with its own new key pair — in steps up to `links` (10 % 25 % 50 % 75 % 100 %), then keep them
  *   idle. After each step and a one-second hold, the relay reports the links it holds and its RSS
  *   and heap after a full GC. The run stops at the target, at a step the relay did not take whole,
- *   or at the time budget. Memory per link is (RSS − RSS before any link) / links.
+ *   or at the time budget. Memory per link is (RSS − RSS before any link) / links. Each step also
+ *   reports the relay's event-loop delay (p99, max) while its links connected: what a burst of new
+ *   keys (`--links 1000`: 100 in the first step) costs the relay's loop.
  * - **Fan-out.** One publisher, `subscribers` subscriber links spread over a few processes. Against
  *   the relay, the publisher is a full node that calls `node.publish(topic, payload)`: a signed
  *   broadcast message (Plumtree GOSSIP frame) that the relay verifies and pushes to every
@@ -235,6 +237,9 @@ export interface RampStep {
   links_held: number;
   failed: number;
   open_ms: number;
+  /** The relay's event-loop delay while the step's links connected (each a handshake with a new key). */
+  loop_delay_p99_ms: number;
+  loop_delay_max_ms: number;
   rss_mb: number;
   heap_mb: number;
 }
@@ -368,7 +373,9 @@ type Start = (name: string, args: string[], flags?: string[]) => Child;
 
 /** Idle authenticated links in steps; see the module doc. */
 async function ramp(o: RelayBenchOptions, limits: Record<string, number>, start: Start, deadline: number) {
-  const relay = start("relay", ["relay", JSON.stringify(limits)], ["--expose-gc"]);
+  // GRAPEVINE_BENCH_PROFILE=DIR: a CPU profile of this relay too (node --cpu-prof).
+  const profile = process.env.GRAPEVINE_BENCH_PROFILE;
+  const relay = start("relay", ["relay", JSON.stringify(limits)], ["--expose-gc", ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])]);
   const clients = Array.from({ length: Math.min(o.clientProcesses, o.links) }, (_, i) => start(`client ${i}`, ["client"]));
   const ready = await relay.ready;
   const clientReady = await Promise.all(clients.map((c) => c.ready));
@@ -387,6 +394,7 @@ async function ramp(o: RelayBenchOptions, limits: Record<string, number>, start:
     o.progress?.(`links: opening ${target.toLocaleString("en")} of ${o.links.toLocaleString("en")}`);
     const add = target - requested;
     const shares = clients.map((_, i) => Math.floor(add / clients.length) + (i < add % clients.length ? 1 : 0));
+    await relay.call("stats", { loop: true }); // the delay histogram starts with the step
     const t0 = performance.now();
     let results;
     try {
@@ -396,13 +404,14 @@ async function ramp(o: RelayBenchOptions, limits: Record<string, number>, start:
       break;
     }
     const openMs = performance.now() - t0;
+    const during = await relay.call("stats", { loop: true });
     requested = target;
     await sleep(1000); // hold: links the relay drops after the handshake show up here
     const st = await relay.call("stats", { gc: true }, 60_000);
     const failed = results.reduce((s, r) => s + r.failed, 0);
     handshakeMs += openMs;
     handshakes += results.reduce((s, r) => s + r.opened, 0);
-    steps.push({ links_requested: target, links_held: st.links, failed, open_ms: Math.round(openMs), rss_mb: round(st.rss / MB, 1), heap_mb: round(st.heapUsed / MB, 1) });
+    steps.push({ links_requested: target, links_held: st.links, failed, open_ms: Math.round(openMs), loop_delay_p99_ms: round(during.loop_delay_p99_ms, 2), loop_delay_max_ms: round(during.loop_delay_max_ms, 2), rss_mb: round(st.rss / MB, 1), heap_mb: round(st.heapUsed / MB, 1) });
     if (st.links < target * 0.99) {
       const why = results.flatMap((r) => r.failures).slice(0, 3).join("; ");
       stopped = `the relay held ${st.links} of ${target} links${why ? ` (${why})` : ""}`;

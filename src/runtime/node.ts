@@ -17,6 +17,7 @@ import { resolveOptions, type EngineOptions } from "../core/options.ts";
 import { seededRng } from "../core/random.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { createSignatureSuite, generateKeyPair } from "../crypto/ed25519.ts";
+import { nextTurn } from "./turn.ts";
 import { importSecretKey, nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 import { type GrapevineError, localError } from "../errors.ts";
@@ -36,11 +37,7 @@ import { Jobs } from "./jobs.ts";
 import { type DriverSettings, monotonicNow, randomBytes, randomSeed, resolveDriverSettings } from "./settings.ts";
 
 export type {
-  AdmissionOptions,
-  BroadcastMessage,
-  ChangeEvent,
-  ConnectOptions,
-  LinkHandle,
+  AdmissionOptions, BroadcastMessage, ChangeEvent, ConnectOptions, LinkHandle,
   MemberEventDetail,
   NodeEvent,
   NodeEventMap,
@@ -72,8 +69,8 @@ export async function createNode(options: NodeOptions = {}): Promise<GrapevineNo
   const kp = typeof keyPair === "string"
     ? importSecretKey(keyPair)
     : keyPair ?? generateKeyPair(randomBytes);
-  // Checks of keys seen for the first time yield to the event loop in between (a macrotask each).
-  const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle, yieldTo: () => new Promise((r) => setTimeout(r, 0)) }));
+  // Checks of keys seen for the first time yield to the event loop's next turn in between.
+  const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle, yieldTo: nextTurn }));
   const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake }, kp, s, resolved.network);
   return new GrapevineNode(kp, s, engineOptions, generation ?? Date.now(), seed ?? randomSeed(), driver);
 }

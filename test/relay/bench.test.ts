@@ -27,7 +27,12 @@ describe("grapevine bench relay", () => {
     expect(c).toMatchObject({ target: 200, max_links: 200, stopped: "reached the target", client_processes: 2 });
     expect(c.what).toMatch(/handshake/);
     expect(c.steps.map((s: { links_requested: number }) => s.links_requested)).toEqual([20, 50, 100, 150, 200]);
-    for (const s of c.steps) expect(s.links_held).toBe(s.links_requested);
+    for (const s of c.steps) {
+      expect(s.links_held).toBe(s.links_requested);
+      // The relay's loop delay while the step's new keys connected, measured (1 ms resolution).
+      expect(s.loop_delay_p99_ms).toBeGreaterThan(0);
+      expect(s.loop_delay_max_ms).toBeGreaterThanOrEqual(s.loop_delay_p99_ms);
+    }
     expect(c.rss_bytes_per_link).toBeGreaterThan(0);
     expect(c.handshakes_per_s).toBeGreaterThan(0);
 
