@@ -107,6 +107,17 @@ async function rawVerifyMicros(): Promise<number> {
   return ((performance.now() - t0) * 1000) / (msgs.length - 1);
 }
 
+/** Closes `nodes` and `servers` (their sockets first). */
+async function shutDown(nodes: GrapevineNode[], servers: { server: Server; wss: WebSocketServer }[]): Promise<void> {
+  await Promise.all(nodes.map((x) => x.close({ leave: false })));
+  for (const s of servers) {
+    for (const c of s.wss.clients) c.terminate();
+    s.wss.close();
+    s.server.closeAllConnections();
+    s.server.close();
+  }
+}
+
 /** One node with a WebSocket server other nodes dial. */
 async function listen(node: GrapevineNode): Promise<{ url: string; server: Server; wss: WebSocketServer }> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: node.options.frameBytesMax });
@@ -131,7 +142,11 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   for (let i = 0; i < n; i++) {
     const seed = new Uint8Array(32);
     new DataView(seed.buffer).setUint32(0, deriveSeed(o.seed, 1000 + i));
-    nodes.push(await createNode({ network: NETWORK, keyPair: keyPairFromSeed(seed), intervalMs: o.intervalMs, seed: deriveSeed(o.seed, 2000 + i) }));
+    // Every node's crypto shares this one process's thread pool, where a hundred nodes linking at
+    // once queue thousands of claim and root checks ahead of a handshake's: a deployed node (a
+    // process of its own) has its handshakes checked in milliseconds, so the handshake timeout here
+    // is a minute, not the default 10 s. `connect_ms` reports how long linking took.
+    nodes.push(await createNode({ network: NETWORK, keyPair: keyPairFromSeed(seed), intervalMs: o.intervalMs, seed: deriveSeed(o.seed, 2000 + i), handshakeTimeoutMs: 60_000 }));
   }
   // Each node writes one key, so "linked" can be judged by every node holding every other's state.
   nodes.forEach((x, i) => x.set("up", i));
@@ -169,11 +184,18 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const t0 = performance.now();
-  await Promise.all([...edges].map(async (e) => {
-    const [i, j] = e.split("-").map(Number);
-    const socket = new nodeWebSocket(servers[j].url);
-    await nodes[i].connect(websocketLink(socket, { frameBytesMax: nodes[i].options.frameBytesMax }));
-  }));
+  try {
+    await Promise.all([...edges].map(async (e) => {
+      const [i, j] = e.split("-").map(Number);
+      const socket = new nodeWebSocket(servers[j].url);
+      await nodes[i].connect(websocketLink(socket, { frameBytesMax: nodes[i].options.frameBytesMax }));
+    }));
+  } catch (e) {
+    // A failed link fails the bench: close everything, or the open sockets keep the process alive.
+    clearInterval(rssTimer);
+    await shutDown(nodes, servers);
+    throw e;
+  }
   // Linked once every node holds its links and knows every other's state.
   while (nodes.some((x) => x.origins().length < n) && performance.now() - t0 < 120_000) await sleep(20);
   const connectMs = performance.now() - t0;
@@ -265,13 +287,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   const raw = await rawVerifyMicros();
   const cpuPerDelivery = ((cpu.user + cpu.system) / Math.max(1, deliveries));
   clearInterval(rssTimer);
-  await Promise.all([...live].map((i) => nodes[i].close({ leave: false })));
-  for (const s of servers) {
-    for (const c of s.wss.clients) c.terminate();
-    s.wss.close();
-    s.server.closeAllConnections();
-    s.server.close();
-  }
+  await shutDown([...live].map((i) => nodes[i]), servers);
   const r2 = (x: number) => Math.round(x * 100) / 100;
   return {
     bench: "broadcast-mesh",
