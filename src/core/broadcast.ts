@@ -129,15 +129,11 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     return [...this.#peers].filter(([, p]) => p.eager).map(([id]) => id);
   }
 
-  /** A link joins: besides pushes from now on, it hears of the last rounds' messages (it may have missed them). */
   linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null): void {
-    const tokens = this.#host.options.broadcastBytesPerSecondMax;
-    this.#peers.set(linkId, { eager: true, firsts: 0, announced: emptySet(), grafting: 0, misses: 0, tokens, tokensAt: now, ihave: NO_IDS });
-    const ids = [...this.#recent, ...this.#history.flat()].slice(0, this.#host.options.idsPerFrameMax);
-    if (!ids.length) return;
-    this.stats.ihaveSent++;
-    this.stats.ihaveIdsSent += ids.length;
-    this.#send(linkId, { type: FRAME.IHAVE, ids });
+    this.#peers.set(linkId, {
+      eager: true, firsts: 0, announced: emptySet(), grafting: 0, misses: 0,
+      tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: NO_IDS,
+    });
   }
 
   linkDown(now: number, linkId: LinkId): void {
@@ -218,10 +214,13 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   }
 
   /**
-   * Once per gossip round: re-announces what arrived lately (on lossy links a node whose copy and
-   * announcements were all lost would never learn of a message), in proportion to the loss seen:
-   * the last round's ids to one round peer always, the last rounds' ids to all of them while loss
-   * was seen lately (a request made or asked, a link gone).
+   * Called once per gossip round with the round's peers: re-announces what arrived lately.
+   * Plumtree alone assumes links that lose nothing; on lossy ones a node whose copy and
+   * announcements were all lost would never learn of a message. This second announcement closes
+   * that gap at 32 bytes per id and peer, and costs in proportion to the loss seen: the last
+   * round's ids to one of the round's peers always (loss nobody noticed), and the last rounds'
+   * ids to all of them while this node has seen loss lately (a request it had to make or was
+   * asked, a link gone).
    */
   round(now: number, peers: readonly LinkId[]): void {
     this.#history.unshift(this.#recent);
