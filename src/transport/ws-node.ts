@@ -59,6 +59,14 @@ interface WsInternals {
   _socket?: { write(chunk: Uint8Array): boolean; cork(): void; uncork(): void; destroyed?: boolean } | null;
 }
 
+type CorkedSocket = NonNullable<WsInternals["_socket"]>;
+/** Sockets corked in this turn of the event loop; one `setImmediate` uncorks them all (not one per socket). */
+const corkedThisTurn = new Set<CorkedSocket>();
+function uncorkAll(): void {
+  for (const socket of corkedThisTurn) socket.uncork();
+  corkedThisTurn.clear();
+}
+
 /**
  * A `write` for `websocketLink` on a socket accepted by a `ws` server: writes the message's frame
  * ({@link serverFrame}, shared by every socket it goes to) straight to the TCP socket, the way
@@ -77,18 +85,14 @@ interface WsInternals {
  */
 export function preparedFrameWriter(ws: WebSocket): (bytes: Uint8Array) => boolean {
   const internals = ws as unknown as WsInternals;
-  let corked = false;
   return (bytes) => {
     const socket = internals._socket;
     if (internals.readyState !== WebSocket.OPEN || internals.extensions !== "" || !socket || socket.destroyed) return false;
-    if (!corked) {
+    if (!corkedThisTurn.has(socket)) {
       // Frames written in this turn of the event loop leave in one write (one system call).
-      corked = true;
       socket.cork();
-      setImmediate(() => {
-        corked = false;
-        socket.uncork();
-      });
+      if (corkedThisTurn.size === 0) setImmediate(uncorkAll);
+      corkedThisTurn.add(socket);
     }
     socket.write(serverFrame(bytes));
     return true;
