@@ -236,6 +236,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       for (const p of processes) p.command("update");
       const spread = () => processes.every((p, i) => p.id !== null && view.latest(p.id) > before[i]) && view.convergedNow(now());
       if (await until(spread, ended.signal)) msToSpread = now() - at;
+      // Every room the relay carries measured with its cursors flowing (a room joined last may have
+      // been sampled only once so far: no rate yet), within the run's time.
+      await until(() => traffic.rows.length > 0 && traffic.rows.every((r) => r.messagesPerS > 0), ended.signal);
       await new Promise((r) => setTimeout(r, 300)); // the peers' last counters
     }
   } else {
