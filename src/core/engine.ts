@@ -57,8 +57,12 @@ interface LinkState {
   closed: boolean;
   /** The transport's send buffer is past its high-water mark: no gossip is started to it. */
   congested: boolean;
-  /** Bytes this node may still send in answer to the peer's requests (`answerBytesPerSecondMax`). */
-  answers: TokenBucket;
+  /**
+   * Bytes this node may still send in answer to the peer's requests (`answerBytesPerSecondMax`);
+   * made at first use (`#answers`): a bucket never spent from is full, so a link costs no bucket
+   * until the peer asks for something.
+   */
+  answers: TokenBucket | null;
 }
 
 
@@ -175,11 +179,11 @@ export class Engine {
       send: (linkId, bytes) => this.#sendEncoded(linkId, bytes),
       answer: (linkId, now, bytes) => {
         const link = this.#links.get(linkId);
-        return !!link && !link.closed && link.answers.take(now, bytes);
+        return !!link && !link.closed && this.#answers(link, now).take(now, bytes);
       },
       answerBudget: (linkId) => {
         const link = this.#links.get(linkId);
-        return link && !link.closed ? link.answers : undefined;
+        return link && !link.closed ? this.#answers(link, this.#now) : undefined;
       },
       usable: (linkId) => {
         const link = this.#links.get(linkId);
@@ -210,12 +214,17 @@ export class Engine {
     const o = this.options;
     this.#links.set(linkId, {
       id: linkId, peer, score: 0, closed: false, congested: false,
-      answers: new TokenBucket(o.answerBytesPerSecondMax, o.answerBytesPerSecondMax, now),
+      answers: null,
     });
     this.#broadcast.linkUp(now, linkId, peer);
     this.#membership?.linkUp(now, linkId, peer);
     this.#sync.linkUp(now, linkId, peer);
     this.#scopes.linkUp(now, linkId, peer, resumed);
+  }
+
+  #answers(link: LinkState, now: number): TokenBucket {
+    const o = this.options;
+    return (link.answers ??= new TokenBucket(o.answerBytesPerSecondMax, o.answerBytesPerSecondMax, now));
   }
 
   /** A link is gone. */

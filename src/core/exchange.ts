@@ -27,9 +27,10 @@ import {
   type TreeFrame,
   type TreeNodeWire,
 } from "../wire/frames.ts";
-import type { TokenBucket } from "./budget.ts";
+import { TokenBucket } from "./budget.ts";
 import { inScope, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "./digest-tree.ts";
 import type { LinkId } from "./events.ts";
+import type { EngineOptions } from "./options.ts";
 import type { Evidence } from "./evidence.ts";
 import { randomBelow, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
@@ -48,11 +49,45 @@ export interface SyncLink {
   sentRows: readonly DigestRowWire[];
   sentIdBefore: number;
   sentRowsBefore: readonly DigestRowWire[];
-  /** Hot origins this peer is presumed to lack. */
-  behind: Set<string>;
-  /** State bytes and new origins this node still takes in from the peer. */
-  intakeBytes: TokenBucket;
-  newOrigins: TokenBucket;
+  /**
+   * Hot origins this peer is presumed to lack: at most `HOT_MAX` (64) ids, so a plain array (about a
+   * third of a Set's bytes; `NOT_BEHIND` when empty, as most links are most of the time).
+   */
+  behind: string[];
+  /**
+   * State bytes and new origins this node still takes in from the peer, made at first use
+   * (`intakeBucket`, `newOriginsBucket`): a bucket never spent from is full, so a link that has sent
+   * nothing holds none.
+   */
+  intakeBytes: TokenBucket | null;
+  newOrigins: TokenBucket | null;
+}
+
+/** The shared empty `behind` list: replaced, never written to. */
+export const NOT_BEHIND: string[] = Object.freeze([]) as unknown as string[];
+
+/** Marks `link` as lacking hot origin `id`. */
+export function addBehind(link: SyncLink, id: string): void {
+  if (link.behind === NOT_BEHIND) link.behind = [id];
+  else if (!link.behind.includes(id)) link.behind.push(id);
+}
+
+/** `link` no longer lacks `id`. */
+export function dropBehind(link: SyncLink, id: string): void {
+  const i = link.behind.indexOf(id);
+  if (i < 0) return;
+  if (link.behind.length === 1) link.behind = NOT_BEHIND;
+  else link.behind.splice(i, 1);
+}
+
+/** `link`'s state-bytes budget (`stateBytesPerLinkPerSecondMax`), made full if it has none yet. */
+export function intakeBucket(link: SyncLink, o: EngineOptions, now: number): TokenBucket {
+  return (link.intakeBytes ??= new TokenBucket(o.stateBytesPerLinkPerSecondMax, o.stateBytesPerLinkPerSecondMax, now));
+}
+
+/** `link`'s new-origins budget (`newOriginsPerLinkPerSecondMax`), made full if it has none yet. */
+export function newOriginsBucket(link: SyncLink, o: EngineOptions, now: number): TokenBucket {
+  return (link.newOrigins ??= new TokenBucket(o.newOriginsPerLinkPerSecondMax, Math.max(2 * o.newOriginsPerLinkPerSecondMax, o.deltaOriginsMax), now));
 }
 
 /** State sync's counters. */
@@ -246,9 +281,9 @@ export class Exchange {
 
   /** A peer's digest row tells whether it still lacks a hot origin. */
   #learn(link: SyncLink, id: string, r: DigestRowWire): void {
-    if (!link.behind.has(id)) return;
+    if (!link.behind.includes(id)) return;
     const mine = this.#c.store.position(id);
-    if (mine && (r.generation > mine.generation || (r.generation === mine.generation && r.have >= mine.version))) link.behind.delete(id);
+    if (mine && (r.generation > mine.generation || (r.generation === mine.generation && r.have >= mine.version))) dropBehind(link, id);
   }
 
   /**
@@ -289,7 +324,7 @@ export class Exchange {
       if (!d) continue;
       origins.push(d.delta);
       used += d.bytes;
-      link.behind.delete(id);
+      dropBehind(link, id);
     }
     return { origins, examined };
   }

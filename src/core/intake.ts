@@ -19,7 +19,7 @@ import { sha256 } from "../crypto/hash.ts";
 import { remoteError } from "../errors.ts";
 import { DELTA_FLAG, type DeltaFrame } from "../wire/frames.ts";
 import type { LinkId } from "./events.ts";
-import { sendFarewell, sentRowsOf, type SyncContext, type SyncLink } from "./exchange.ts";
+import { intakeBucket, newOriginsBucket, sendFarewell, sentRowsOf, type SyncContext, type SyncLink } from "./exchange.ts";
 import type { CheckedDelta } from "./store.ts";
 
 interface PendingVerify {
@@ -51,7 +51,7 @@ export class Intake {
       // told from a flooding one), and anti-entropy brings it again.
       let bytes = od.rootBody.length;
       for (const e of od.entries) bytes += e.leaf.length + 32 * e.proof.length;
-      if (!link.intakeBytes.take(now, bytes)) {
+      if (!intakeBucket(link, this.#c.host.options, now).take(now, bytes)) {
         this.#c.stats.deltasDropped++;
         continue;
       }
@@ -60,7 +60,7 @@ export class Intake {
         this.#c.evidence.tell(link.id, cd.originId);
         continue;
       }
-      if (!this.#c.store.origins.has(cd.originId) && !link.newOrigins.take(now, 1)) {
+      if (!this.#c.store.origins.has(cd.originId) && !newOriginsBucket(link, this.#c.host.options, now).take(now, 1)) {
         this.#c.stats.deltasDropped++;
         continue;
       }

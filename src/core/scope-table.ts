@@ -42,21 +42,24 @@ export interface ScopeView {
   readonly leaving: boolean;
 }
 
-/** What the table keeps per link. */
-interface PeerScopes {
-  peer: Uint8Array | null;
+/**
+ * What the table keeps per link that carries (or has carried) a subscription. A link that never
+ * has is kept as its peer's key alone (`#links`), since most links of a large mesh carry none.
+ */
+class PeerScopes {
   /** Scopes (hex ids) the peer wants (the shared empty set while none). */
-  wants: Set<string>;
+  wants: Set<string> = emptySet();
   /**
    * Changes the peer may still announce (`subscriptionChangesPerSecondMax`); null until the first
    * (a bucket starts full, so one made at its first use is the one made when the link came up).
    */
-  changesIn: TokenBucket | null;
+  changesIn: TokenBucket | null = null;
   /** Changes this node may still announce to the peer (likewise), and those waiting for the budget. */
-  changesOut: TokenBucket | null;
+  changesOut: TokenBucket | null = null;
   /** Both the shared empty set until something is queued: most links of a mesh never carry a scope. */
-  add: Set<string>;
-  remove: Set<string>;
+  add: Set<string> = emptySet();
+  remove: Set<string> = emptySet();
+  constructor(readonly peer: Uint8Array | null) {}
 }
 
 /** How often queued subscription changes are tried again while a link's budget is spent. */
@@ -73,7 +76,8 @@ export class ScopeTable {
   #emit: (e: EngineEvent) => void;
   /** Joined scopes; this and #generations are the shared empty Map until one is joined (most engines never join one). */
   #scopes = emptyMap<string, Scope>();
-  #links = new Map<LinkId, PeerScopes>();
+  /** Every link: its `PeerScopes` once it has carried a subscription, else the peer's key (`#entry`). */
+  #links = new Map<LinkId, PeerScopes | Uint8Array | null>();
   /** The generation of this node's map in each scope it has joined this run (a rejoin takes the next). */
   #generations = emptyMap<string, number>();
   #flushAt = Infinity;
@@ -122,7 +126,8 @@ export class ScopeTable {
     const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now, this.#pool);
     if (isShared(this.#scopes)) this.#scopes = new Map();
     this.#scopes.set(key, scope);
-    for (const [link, p] of this.#links) {
+    for (const link of this.#links.keys()) {
+      const p = this.#entry(link)!;
       this.#queue(p, key, true);
       if (p.wants.has(key)) scope.linkUp(now, link, p.peer);
     }
@@ -148,10 +153,9 @@ export class ScopeTable {
 
   /** A link came up: the peer is told this node's whole set (asked for its own when `resumed`). */
   linkUp(now: number, link: LinkId, peer: Uint8Array | null, resumed = false): void {
-    const p: PeerScopes = { peer, wants: emptySet(), changesIn: null, changesOut: null, add: emptySet(), remove: emptySet() };
-    this.#links.set(link, p);
+    this.#links.set(link, peer);
     const mine = [...this.#scopes.values()].filter((s) => s.leavingUntil === null).map((s) => s.key);
-    if (mine.length || resumed) this.#send(now, link, p, SUBSCRIBE_FLAG.RESET | (resumed ? SUBSCRIBE_FLAG.ASK : 0), mine, []);
+    if (mine.length || resumed) this.#send(now, link, this.#entry(link)!, SUBSCRIBE_FLAG.RESET | (resumed ? SUBSCRIBE_FLAG.ASK : 0), mine, []);
   }
 
   /** The link is gone: its scopes run without it, and each scope its peer wanted is an `interest` lost. */
@@ -159,12 +163,12 @@ export class ScopeTable {
     const p = this.#links.get(link);
     this.#links.delete(link);
     for (const s of this.#scopes.values()) s.linkDown(now, link);
-    for (const k of p?.wants ?? []) this.#emit({ type: "interest", linkId: link, peer: p!.peer, scope: fromHex(k), wanted: false });
+    if (p instanceof PeerScopes) for (const k of p.wants) this.#emit({ type: "interest", linkId: link, peer: p.peer, scope: fromHex(k), wanted: false });
   }
 
   /** A SUBSCRIBE or SCOPED frame. Throws a remote `GrapevineError` for a bad one. */
   receive(now: number, link: LinkId, bytes: Uint8Array): void {
-    const p = this.#links.get(link);
+    const p = this.#entry(link);
     if (!p) return;
     const f = decodeFrame(bytes, this.#limits);
     if (f.type === FRAME.SUBSCRIBE) return this.#onSubscribe(now, link, p, f);
@@ -254,14 +258,14 @@ export class ScopeTable {
   /** Links whose peers want scope `id`, in link order. */
   wanting(id: Uint8Array): LinkId[] {
     const key = toHex(id);
-    return [...this.#links].filter(([, p]) => p.wants.has(key)).map(([l]) => l);
+    return [...this.#links].filter(([, p]) => p instanceof PeerScopes && p.wants.has(key)).map(([l]) => l);
   }
 
   #drop(now: number, scope: Scope): void {
     for (const link of [...scope.links]) scope.linkDown(now, link);
     scope.store.release();
     this.#scopes.delete(scope.key);
-    for (const p of this.#links.values()) this.#queue(p, scope.key, false);
+    for (const link of this.#links.keys()) this.#queue(this.#entry(link)!, scope.key, false);
     this.#flush(now);
   }
 
@@ -270,6 +274,16 @@ export class ScopeTable {
     if (wanted) {
       if (!p.remove.delete(key)) (isShared(p.add) ? (p.add = new Set()) : p.add).add(key);
     } else if (!p.add.delete(key)) (isShared(p.remove) ? (p.remove = new Set()) : p.remove).add(key);
+  }
+
+  /** `link`'s entry, made from its peer's key the first time it is needed; undefined for a link not up. */
+  #entry(link: LinkId): PeerScopes | undefined {
+    const v = this.#links.get(link);
+    if (v instanceof PeerScopes) return v;
+    if (v === undefined && !this.#links.has(link)) return undefined;
+    const p = new PeerScopes(v ?? null);
+    this.#links.set(link, p);
+    return p;
   }
 
   /** A link's budget of subscription changes, one way, full at `now`. */
@@ -283,7 +297,7 @@ export class ScopeTable {
   #flush(now: number): void {
     this.#flushAt = Infinity;
     for (const [link, p] of this.#links) {
-      if (!p.add.size && !p.remove.size) continue;
+      if (!(p instanceof PeerScopes) || (!p.add.size && !p.remove.size)) continue;
       const room = Math.floor((p.changesOut ??= this.#changeBucket(now)).room(now));
       const add = [...p.add].slice(0, room);
       const remove = [...p.remove].slice(0, room - add.length);

@@ -23,11 +23,9 @@
 import { signingBytes } from "../crypto/context.ts";
 import { DELTA_FLAG, encodeFrame, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type OriginDeltaWire, type TreeFrame } from "../wire/frames.ts";
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
-import { TokenBucket } from "./budget.ts";
 import type { LinkId } from "./events.ts";
-import { emptySet, isShared } from "./empty.ts";
 import { Evidence } from "./evidence.ts";
-import { Exchange, NO_ROWS, type SyncContext, type SyncHost, type SyncLink, type SyncStats } from "./exchange.ts";
+import { addBehind, dropBehind, Exchange, newOriginsBucket, NO_ROWS, NOT_BEHIND, type SyncContext, type SyncHost, type SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
 import { randomBelow, sample, weightedSample, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
@@ -77,9 +75,8 @@ export class Sync implements Subsystem<SyncFrame> {
   linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null): void {
     const o = this.#host.options;
     this.#links.set(linkId, {
-      id: linkId, pendingVerifies: 0, sentId: 0, sentRows: NO_ROWS, sentIdBefore: 0, sentRowsBefore: NO_ROWS, behind: this.#hot.size ? new Set(this.#hot.keys()) : emptySet(),
-      intakeBytes: new TokenBucket(o.stateBytesPerLinkPerSecondMax, o.stateBytesPerLinkPerSecondMax, now),
-      newOrigins: new TokenBucket(o.newOriginsPerLinkPerSecondMax, Math.max(2 * o.newOriginsPerLinkPerSecondMax, o.deltaOriginsMax), now),
+      id: linkId, pendingVerifies: 0, sentId: 0, sentRows: NO_ROWS, sentIdBefore: 0, sentRowsBefore: NO_ROWS, behind: this.#hot.size ? [...this.#hot.keys()] : NOT_BEHIND,
+      intakeBytes: null, newOrigins: null,
     });
     this.#evidence.linkUp(linkId);
     // A new link learns the state at once rather than at the next round.
@@ -102,7 +99,7 @@ export class Sync implements Subsystem<SyncFrame> {
       case FRAME.TREE:
         return this.#exchange.onTree(now, link, frame);
       case FRAME.EVIDENCE:
-        return this.#evidence.receive(now, linkId, frame, link.newOrigins);
+        return this.#evidence.receive(now, linkId, frame, newOriginsBucket(link, this.#host.options, now));
     }
   }
 
@@ -178,7 +175,7 @@ export class Sync implements Subsystem<SyncFrame> {
     const links = this.#usableLinks();
     if (this.#host.options.peerSelection === "hot" && this.#hot.size > 0) {
       const bias = this.#host.options.hotBias;
-      return weightedSample(this.#rng, links, (l) => 1 + bias * l.behind.size, k);
+      return weightedSample(this.#rng, links, (l) => 1 + bias * l.behind.length, k);
     }
     return sample(this.#rng, links, k);
   }
@@ -202,12 +199,11 @@ export class Sync implements Subsystem<SyncFrame> {
     if (this.#hot.size > HOT_MAX) {
       const oldest = this.#hot.keys().next().value!;
       this.#hot.delete(oldest);
-      for (const l of this.#links.values()) l.behind.delete(oldest);
+      for (const l of this.#links.values()) dropBehind(l, oldest);
     }
     for (const l of this.#links.values()) {
       if (l === fromLink) continue;
-      if (isShared(l.behind)) l.behind = new Set();
-      l.behind.add(originId);
+      addBehind(l, originId);
     }
   }
 
@@ -215,10 +211,8 @@ export class Sync implements Subsystem<SyncFrame> {
     for (const [id, h] of this.#hot) {
       if (--h.roundsLeft > 0) continue;
       this.#hot.delete(id);
-      for (const l of this.#links.values()) l.behind.delete(id);
+      for (const l of this.#links.values()) dropBehind(l, id);
     }
-    // A link no longer behind on anything goes back to the shared empty set (most links, most of the time).
-    for (const l of this.#links.values()) if (l.behind.size === 0) l.behind = emptySet();
   }
 
   #pushRumors(link: SyncLink): void {
@@ -233,7 +227,7 @@ export class Sync implements Subsystem<SyncFrame> {
       if (!d) continue;
       origins.push(d.delta);
       budget -= d.bytes;
-      link.behind.delete(id);
+      dropBehind(link, id);
     }
     if (origins.length) this.#host.send(link.id, encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins, replyTo: 0 }));
   }
