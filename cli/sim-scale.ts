@@ -58,13 +58,13 @@ export interface HeapPlan {
 }
 
 /**
- * Bytes a node holds at the end of a spread (its peak), measured with `--profile-memory` at 10,000
- * nodes (30 links each: 37.2 KB per node, 704 bytes per link end in the engines' link state and
- * about 150 in broadcast's), rounded up: a fixed part (replicated state, engine, broadcast) and a
- * part per link end (its state in the engine's subsystems, the simulator's link table).
+ * Bytes a node holds at the end of a spread (its peak): a fixed part (replicated state, engine,
+ * broadcast) and a part per link end (its state in the engine's subsystems, the simulator's link
+ * table). Fitted to `--profile-memory` at 10,000 nodes with 16 and 40 links per node (21.7 and
+ * 36.0 KB per node: 595 bytes per link end, 12.2 KB besides), rounded up.
  */
-const NODE_BYTES = 11_700;
-const LINK_END_BYTES = 850;
+const NODE_BYTES = 12_300;
+const LINK_END_BYTES = 620;
 /** A node's share of one replicated origin (partition: every node writes), of one broadcast message it keeps, of one member it knows. */
 const ORIGIN_BYTES = 2_500;
 const MESSAGE_BYTES = 600;
