@@ -6,7 +6,10 @@
  *
  * - connecting: time until every node has its links, and the event loop's delay meanwhile (first
  *   contact with a hundred keys);
- * - idle: CPU and wire bytes per second of the linked mesh with nothing published;
+ * - idle: CPU, frames and wire bytes per second of the linked mesh with nothing published, once it
+ *   has been stable for `--settle` ms; and the floor for that traffic measured in the same run: the
+ *   CPU bare WebSockets in this process take to carry the same frames per second, of the same mean
+ *   size, over as many sockets;
  * - publishing: payload copies, wire bytes, IHAVE ids and CPU per delivery; latency to 50, 99 and
  *   100 % of the nodes (p50 and p99 over messages); event-loop delay p99; delivered fraction;
  * - the raw Ed25519 verify rate of this runtime, measured in the same run, as the floor of CPU per
@@ -43,6 +46,8 @@ export interface MeshBenchOptions {
   closeAfterTree: number;
   /** How long the idle phase is measured, ms. */
   idleMs: number;
+  /** How long the linked mesh is left alone before the idle phase is measured (a stable mesh), ms. */
+  settleMs: number;
   /** Gossip interval of every node, ms. */
   intervalMs: number;
   /** Called with a short progress note (the CLI prints it on a terminal). */
@@ -63,8 +68,13 @@ export interface MeshBenchReport {
   connect_ms: number;
   connect_loop_delay_p99_ms: number;
   connect_loop_delay_max_ms: number;
+  settle_ms: number;
   idle_cpu_ms_per_s: number;
   idle_bytes_per_s: number;
+  idle_frames_per_s: number;
+  /** CPU of bare WebSockets carrying the idle frames per second (same run, same process). */
+  idle_floor_cpu_ms_per_s: number;
+  idle_cpu_over_floor: number;
   delivered_fraction: number;
   copies_per_delivery: number;
   wire_bytes_per_delivery: number;
@@ -105,6 +115,47 @@ async function rawVerifyMicros(): Promise<number> {
   const t0 = performance.now();
   for (let i = 1; i < msgs.length; i++) await suite.verify(kp.publicKey, msgs[i], sigs[i]);
   return ((performance.now() - t0) * 1000) / (msgs.length - 1);
+}
+
+/**
+ * The floor of idle traffic: CPU per second (ms) that bare WebSockets in this process take to carry
+ * `framesPerSecond` binary frames of `frameBytes` each, spread over `sockets` connected pairs on
+ * loopback, paced like periodic work (one timer per 30 ms tick sending the frames due), for `ms`.
+ */
+async function socketFloorCpu(framesPerSecond: number, frameBytes: number, sockets: number, ms: number): Promise<number> {
+  if (framesPerSecond <= 0) return 0;
+  const server = createServer();
+  const wss = new WebSocketServer({ server });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let received = 0;
+  wss.on("connection", (ws) => ws.on("message", () => received++));
+  const { WebSocket } = await import("ws");
+  const clients = await Promise.all(Array.from({ length: Math.max(1, sockets) }, () => new Promise<InstanceType<typeof WebSocket>>((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once("open", () => resolve(ws));
+    ws.once("error", reject);
+  })));
+  const frame = new Uint8Array(Math.max(1, Math.round(frameBytes)));
+  const tickMs = 30;
+  let due = 0;
+  let next = 0;
+  const timer = setInterval(() => {
+    due += (framesPerSecond * tickMs) / 1000;
+    for (; due >= 1; due--) clients[next++ % clients.length].send(frame);
+  }, tickMs);
+  await sleep(500); // warm
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(ms);
+  const cpu = process.cpuUsage(cpu0);
+  const elapsed = (performance.now() - t0) / 1000;
+  clearInterval(timer);
+  for (const c of clients) c.terminate();
+  wss.close();
+  server.closeAllConnections();
+  server.close();
+  return received > 0 ? (cpu.user + cpu.system) / 1000 / elapsed : 0;
 }
 
 /** Closes `nodes` and `servers` (their sockets first). */
@@ -203,16 +254,21 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   const connectDelayP99 = loop.percentile(99) / 1e6;
   const connectDelayMax = loop.max / 1e6;
 
-  // Idle: the linked mesh with nothing published.
+  // Idle: the linked mesh with nothing published, once it has been left alone for settleMs.
   note("idle");
-  await sleep(1000);
+  await sleep(Math.max(1000, o.settleMs));
   const traffic = () => nodes.reduce((s, x) => s + x.traffic().bytesOut, 0);
+  const framesOut = () => nodes.reduce((s, x) => s + x.engine.stats.framesOut, 0);
   let cpu0 = process.cpuUsage();
   let bytes0 = traffic();
+  const frames0 = framesOut();
   await sleep(o.idleMs);
   let cpu = process.cpuUsage(cpu0);
   const idleCpu = ((cpu.user + cpu.system) / 1000) / (o.idleMs / 1000);
   const idleBytes = (traffic() - bytes0) / (o.idleMs / 1000);
+  const idleFrames = (framesOut() - frames0) / (o.idleMs / 1000);
+  note("idle floor (bare WebSockets)");
+  const floorCpu = await socketFloorCpu(idleFrames, idleFrames > 0 ? idleBytes / idleFrames : 0, edges.size, Math.min(o.idleMs, 10_000));
 
   // Publishing.
   const payload = new Uint8Array(o.payloadBytes);
@@ -302,8 +358,12 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     connect_ms: Math.round(connectMs),
     connect_loop_delay_p99_ms: r2(connectDelayP99),
     connect_loop_delay_max_ms: r2(connectDelayMax),
+    settle_ms: o.settleMs,
     idle_cpu_ms_per_s: r2(idleCpu),
     idle_bytes_per_s: Math.round(idleBytes),
+    idle_frames_per_s: r2(idleFrames),
+    idle_floor_cpu_ms_per_s: r2(floorCpu),
+    idle_cpu_over_floor: r2(idleCpu / Math.max(floorCpu, 0.01)),
     delivered_fraction: Math.floor((deliveries / Math.max(1, want)) * 1e4) / 1e4,
     copies_per_delivery: r2((s1.copies - s0.copies) / Math.max(1, deliveries)),
     wire_bytes_per_delivery: Math.round(wire / Math.max(1, deliveries)),

@@ -160,6 +160,7 @@ const benchMeshCommand: Command = {
       close: { type: "string", value: "F", help: "fraction of nodes closed just before publishing, 0–0.9 (default 0)" },
       "close-after-tree": { type: "string", value: "F", help: "fraction closed after a few messages formed the tree, 0–0.9 (default 0)" },
       idle: { type: "string", value: "MS", help: "how long idle cost is measured, ≥ 500 (default 5000)" },
+      settle: { type: "string", value: "MS", help: "how long the linked mesh is left alone before idle cost is measured (a stable mesh), ≥ 1000 (default 15000)" },
       interval: { type: "string", value: "MS", help: "gossip interval of every node, ≥ 10 (default 1000)" },
     },
     notes: "e.g. grapevine bench mesh --nodes 100 --messages 200 --close-after-tree 0.2 (also: grapevine bench broadcast --mesh …)",
@@ -176,6 +177,7 @@ const benchMeshCommand: Command = {
       close: numberOption(v, "close", 0, (n) => n >= 0 && n <= 0.9, "a fraction in [0, 0.9]"),
       closeAfterTree: numberOption(v, "close-after-tree", 0, (n) => n >= 0 && n <= 0.9, "a fraction in [0, 0.9]"),
       idleMs: numberOption(v, "idle", 5000, (n) => n >= 500, "a number ≥ 500"),
+      settleMs: numberOption(v, "settle", 15_000, (n) => n >= 1000, "a number ≥ 1000"),
       intervalMs: numberOption(v, "interval", 1000, (n) => n >= 10, "a number ≥ 10"),
       progress: (note) => progress.update(() => note, true),
     });

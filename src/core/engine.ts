@@ -132,10 +132,11 @@ export class Engine {
     // A member that left (a claim only it signs) takes its scoped keys along at once: its scoped farewell may not have gone out.
     const emit = (e: EngineEvent) => (e.type === "member" && e.state === "left" && this.#scopes.forget(toHex(e.member), this.#now), host.emit(e));
     // Membership off: none is made until asked for (its stream and start time fixed here, so it is the same one).
-    const makeMembership = () => new Membership({ ...host, forget, emit }, seededRng(deriveSeed(base, 4)), init.now);
+    // Membership's periodic work (probes, view upkeep) runs at the gossip rounds' phase: one wake-up a round for both.
+    const makeMembership = () => new Membership({ ...host, forget, emit }, seededRng(deriveSeed(base, 4)), init.now, this.#sync.wakeAt());
     if (this.options.membership) this.#membership = makeMembership();
     else this.#makeMembership = makeMembership;
-    this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits, pool);
+    this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits, pool, () => this.#sync.wakeAt());
   }
 
   /** Every origin's state as this node holds it, read-only. */

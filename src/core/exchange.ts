@@ -115,6 +115,8 @@ export interface SyncContext {
   readonly rng: Rng;
   readonly stats: SyncStats;
   readonly evidence: Evidence;
+  /** The peer and this node differ (something was sent in answer): rounds stay at full rate (`idleRoundEvery`). */
+  readonly differs: () => void;
 }
 
 const FLAG_ROLE_MASK = DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
@@ -153,6 +155,7 @@ export function sendFarewell(c: SyncContext, link: SyncLink, now: number, origin
   const fw = c.store.farewellFor(originId, generation, have, c.host.options.deltaBytesMax);
   if (!fw) return false;
   const bytes = encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins: [fw.delta], replyTo: 0 });
+  c.differs();
   if (!c.host.answer(link.id, now, bytes.length)) {
     c.stats.answersDeferred++;
     return false;
@@ -198,6 +201,7 @@ export class Exchange {
    */
   #answer(link: SyncLink, answerAt: number | undefined, frame: Frame): boolean {
     const bytes = encodeFrame(frame);
+    if (answerAt !== undefined) this.#c.differs();
     if (answerAt !== undefined && !this.#c.host.answer(link.id, answerAt, bytes.length)) {
       this.#c.stats.answersDeferred++;
       return false;

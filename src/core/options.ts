@@ -36,6 +36,12 @@ export interface EngineOptions {
   rumorRounds: number;
   /** In `push` mode, every this many rounds one push-pull exchange repairs what rumors missed. */
   antiEntropyEveryRounds: number;
+  /**
+   * Once nothing has changed for a few rounds (no new state, no link change, every digest matched),
+   * a node's anti-entropy exchange goes to one peer every this many rounds instead of `fanout` peers
+   * every round; any change brings back full rounds. 1 keeps full rounds always.
+   */
+  idleRoundEvery: number;
 
   /** Bytes of one frame, sent or received. Checked before decoding. */
   frameBytesMax: number;
@@ -208,6 +214,7 @@ export const ENGINE_OPTION_SPECS: OptionSpecs<EngineOptions> = Object.freeze({
   hotBias: { kind: "number", default: 4, min: 0, unit: "factor" },
   rumorRounds: { kind: "number", default: 0, min: 0, integer: true, unit: "count" },
   antiEntropyEveryRounds: { kind: "number", default: 10, min: 1, integer: true, unit: "count" },
+  idleRoundEvery: { kind: "number", default: 4, min: 1, integer: true, unit: "count" },
 
   frameBytesMax: { kind: "number", default: 1_048_576, min: 4096, integer: true, unit: "bytes" },
   deltaBytesMax: { kind: "number", default: 262_144, min: 1, integer: true, unit: "bytes" },

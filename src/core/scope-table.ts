@@ -83,10 +83,13 @@ export class ScopeTable {
   #flushAt = Infinity;
 
   #pool: BytePool;
+  /** When the node's next mesh-wide round is due (scopes' rounds line up with it). */
+  #roundsAt: () => number;
 
   /** @param pool the node's count of state bytes held, shared with its other stores (`storeBytesMax` bounds the sum) */
-  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits, pool: BytePool = { held: 0 }) {
+  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits, pool: BytePool = { held: 0 }, roundsAt: () => number = () => Infinity) {
     this.#pool = pool;
+    this.#roundsAt = roundsAt;
     this.#host = host;
     this.#selfKey = selfKey;
     this.#generation = generation;
@@ -123,7 +126,7 @@ export class ScopeTable {
     if (isShared(this.#generations)) this.#generations = new Map();
     this.#generations.set(key, generation);
     const rng = seededRng(deriveSeed(this.#seedBase, parseInt(key.slice(0, 8), 16)));
-    const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now, this.#pool);
+    const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now, this.#pool, this.#roundsAt());
     if (isShared(this.#scopes)) this.#scopes = new Map();
     this.#scopes.set(key, scope);
     for (const link of this.#links.keys()) {

@@ -63,8 +63,9 @@ export class Scope {
   /**
    * @param host the engine's host; its `send` is wrapped so every frame goes in this scope's envelope
    * @param generation the generation of this node's map in the scope (a rejoin after a leave takes a newer one)
+   * @param firstRoundAt the node's next gossip round: the scope's rounds run with it (one wake-up for both)
    */
-  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool?: BytePool) {
+  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool?: BytePool, firstRoundAt?: number) {
     this.id = id;
     this.key = toHex(id);
     const scoped: SyncHost = {
@@ -77,7 +78,7 @@ export class Scope {
     };
     this.store = new Store(selfKey, generation, host.options, id, pool);
     this.broadcast = new Broadcast(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key);
-    this.sync = new Sync(scoped, this.store, rng, stats, now, (peers) => this.broadcast.round(scoped.now(), peers));
+    this.sync = new Sync(scoped, this.store, rng, stats, now, (peers) => this.broadcast.round(scoped.now(), peers), firstRoundAt);
   }
 
   /** Both ends want the scope over `link` now. */

@@ -38,6 +38,12 @@ export type SyncFrame = DigestFrame | DeltaFrame | TreeFrame | EvidenceFrame;
 
 /** Hot origins remembered (pushed as rumors, and what peers are presumed to lack). */
 const HOT_MAX = 64;
+/**
+ * Rounds in which nothing changed before a node's rounds go idle (see `idleRoundEvery`); a node
+ * that holds no state waits longer, since while news spreads its pulls are how it gets it soonest.
+ */
+export const QUIET_ROUNDS_BEFORE_IDLE = 3;
+export const QUIET_ROUNDS_BEFORE_IDLE_EMPTY = 10;
 
 /** The state sync subsystem. */
 export class Sync implements Subsystem<SyncFrame> {
@@ -54,16 +60,26 @@ export class Sync implements Subsystem<SyncFrame> {
   #intake: Intake;
   /** Called at each round with the round's peers (broadcast re-announces to them). */
   #onRound: (peers: LinkId[]) => void;
+  /** Something changed since the last round (see `#round`), and how many rounds in a row nothing did. */
+  #changed = true;
+  #quietRounds = 0;
+  #idleFrom = QUIET_ROUNDS_BEFORE_IDLE;
 
-  constructor(host: SyncHost, store: Store, rng: Rng, stats: SyncStats, now: number, onRound: (peers: LinkId[]) => void) {
+  /**
+   * @param firstRoundAt when the first round is due, to line up with the node's other periodic work
+   *   (a node then wakes once a round for all of it); default a random phase. The phase is drawn
+   *   either way, so the random stream is the same.
+   */
+  constructor(host: SyncHost, store: Store, rng: Rng, stats: SyncStats, now: number, onRound: (peers: LinkId[]) => void, firstRoundAt?: number) {
     this.#host = host;
     this.#store = store;
     this.#rng = rng;
     this.#stats = stats;
     this.#onRound = onRound;
-    this.#nextRoundAt = now + randomBelow(rng, Math.max(1, Math.floor(host.options.intervalMs)));
+    const phase = now + randomBelow(rng, Math.max(1, Math.floor(host.options.intervalMs)));
+    this.#nextRoundAt = firstRoundAt !== undefined && firstRoundAt >= now ? firstRoundAt : phase;
     this.#evidence = new Evidence(host, store, stats);
-    const context: SyncContext = { host, store, rng, stats, evidence: this.#evidence };
+    const context: SyncContext = { host, store, rng, stats, evidence: this.#evidence, differs: () => (this.#changed = true) };
     this.#exchange = new Exchange(context);
     this.#intake = new Intake(context, (id) => this.#links.get(id), (id, link, from) => this.#markHot(id, link, from));
   }
@@ -74,6 +90,7 @@ export class Sync implements Subsystem<SyncFrame> {
 
   linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null): void {
     const o = this.#host.options;
+    this.#changed = true;
     this.#links.set(linkId, {
       id: linkId, pendingVerifies: 0, sentId: 0, sentRows: NO_ROWS, sentIdBefore: 0, sentRowsBefore: NO_ROWS, behind: this.#hot.size ? [...this.#hot.keys()] : NOT_BEHIND,
       intakeBytes: null, newOrigins: null,
@@ -84,6 +101,7 @@ export class Sync implements Subsystem<SyncFrame> {
   }
 
   linkDown(_now: number, linkId: LinkId): void {
+    this.#changed = true;
     this.#links.delete(linkId);
     this.#evidence.linkDown(linkId);
   }
@@ -95,8 +113,10 @@ export class Sync implements Subsystem<SyncFrame> {
       case FRAME.DIGEST:
         return this.#exchange.onDigest(now, link, frame);
       case FRAME.DELTA:
+        this.#changed = true; // the peer found a difference
         return this.#intake.receive(now, link, frame);
       case FRAME.TREE:
+        this.#changed = true;
         return this.#exchange.onTree(now, link, frame);
       case FRAME.EVIDENCE:
         return this.#evidence.receive(now, linkId, frame, newOriginsBucket(link, this.#host.options, now));
@@ -116,6 +136,7 @@ export class Sync implements Subsystem<SyncFrame> {
 
   /** Writes (or, with `null`, deletes) one of this node's keys. */
   write(now: number, key: string, value: Uint8Array | null): void {
+    this.#changed = true;
     const change = this.#store.write(now, key, value);
     if (change) this.#host.emit({ type: "change", change });
     this.#maybeSign();
@@ -123,6 +144,7 @@ export class Sync implements Subsystem<SyncFrame> {
 
   /** Says farewell: own keys are deleted and the farewell root, once signed, goes to every link. */
   leave(): void {
+    this.#changed = true;
     for (const change of this.#store.leave()) this.#host.emit({ type: "change", change });
     this.#maybeSign();
   }
@@ -162,9 +184,32 @@ export class Sync implements Subsystem<SyncFrame> {
       for (const link of peers) this.#pushRumors(link);
       if (this.#stats.rounds % o.antiEntropyEveryRounds === 0 && peers.length) this.#exchange.start(peers[0], "pushpull");
     } else {
-      for (const link of peers) this.#exchange.start(link, o.mode);
+      for (const link of this.#idle() ? this.#idleTargets(peers) : peers) this.#exchange.start(link, o.mode);
     }
     this.#ageHot();
+  }
+
+  /**
+   * Whether this round is idle: for `QUIET_ROUNDS_BEFORE_IDLE` rounds (`…_EMPTY` for a node that
+   * holds nothing) nothing changed here — no origin advanced, no link came or went, no exchange
+   * found a difference (every digest it sent or got matched).
+   */
+  #idle(): boolean {
+    const quiet = !this.#changed && this.#hot.size === 0;
+    this.#changed = false;
+    this.#quietRounds = quiet ? this.#quietRounds + 1 : 0;
+    this.#idleFrom = this.#store.origins.size > 0 ? QUIET_ROUNDS_BEFORE_IDLE : QUIET_ROUNDS_BEFORE_IDLE_EMPTY;
+    return this.#quietRounds > this.#idleFrom && this.#host.options.idleRoundEvery > 1;
+  }
+
+  /**
+   * An idle round's exchange: one peer, every `idleRoundEvery` rounds. Anti-entropy goes on (a
+   * difference nobody announced is still found, by this node or by its peers' rounds), at a cost in
+   * proportion to what changes; the first difference brings back full rounds.
+   */
+  #idleTargets(peers: SyncLink[]): SyncLink[] {
+    const every = this.#host.options.idleRoundEvery;
+    return (this.#quietRounds - this.#idleFrom) % every === 0 ? peers.slice(0, 1) : [];
   }
 
   #usableLinks(): SyncLink[] {
@@ -192,6 +237,7 @@ export class Sync implements Subsystem<SyncFrame> {
 
   /** An origin advanced: push it as a rumor (from version `from`) and presume every other peer lacks it. */
   #markHot(originId: string, fromLink: SyncLink | null, from: number): void {
+    this.#changed = true;
     const prev = this.#hot.get(originId);
     this.#hot.delete(originId);
     // A rumor still spreading keeps its older start, so peers that missed the earlier step catch up.

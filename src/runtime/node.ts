@@ -36,6 +36,9 @@ import { changeEvent, memberDetail, NodeEventTarget, toMessage } from "./node-ev
 import { Jobs } from "./jobs.ts";
 import { type DriverSettings, monotonicNow, randomBytes, randomSeed, resolveDriverSettings } from "./settings.ts";
 
+/** How early a timer may fire and still count as on time (see `#pump`). */
+const TIMER_EARLY_MS_MAX = 2;
+
 export type {
   AdmissionOptions, BroadcastMessage, ChangeEvent, ConnectOptions, LinkHandle,
   MemberEventDetail,
@@ -451,7 +454,11 @@ export class GrapevineNode extends NodeEventTarget {
       this.#timer = wake === Infinity ? null : setTimeout(() => {
         this.#timer = null;
         this.#timerAt = Infinity;
-        this.engine.tick(monotonicNow());
+        // Timers may fire a little before the monotonic clock reaches their time (the event loop's
+        // clock is read once per turn): a wake-up that early is taken as on time rather than
+        // finding nothing due and waking again a millisecond later.
+        const now = monotonicNow();
+        this.engine.tick(wake - now <= TIMER_EARLY_MS_MAX ? Math.max(now, wake) : now);
         this.#pump();
       }, Math.max(0, wake - monotonicNow()));
       // A node must not keep a process alive by itself (Node and Deno timers have unref).

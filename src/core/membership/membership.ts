@@ -101,7 +101,8 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
   /** The latest time seen: any input's `now`, or the engine's when a job's result comes back. */
   #clock: number;
 
-  constructor(host: MembershipHost, random: Rng, now: number) {
+  /** @param roundsAt the node's next gossip round: probes and view upkeep start then (one wake-up for all) */
+  constructor(host: MembershipHost, random: Rng, now: number, roundsAt?: number) {
     const o = host.options;
     this.#host = host;
     this.#o = o;
@@ -123,9 +124,13 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
       activeViewTarget: () => views.activeViewTarget(),
       left: () => self.left,
     });
-    // Each periodic task starts at a random phase, so nodes started together do not beat in step.
-    // These are the first draws of membership's random stream, in this order.
-    const phase = (ms: number) => now + randomBelow(random, Math.max(1, Math.floor(ms)));
+    // Each periodic task starts at a random time, so nodes started together do not beat in step,
+    // put forward onto the node's round grid (its gossip rounds' phase, `roundsAt`): a node wakes
+    // once a round for all its periodic work. These are the first draws of membership's random
+    // stream, in this order.
+    const grid = Math.min(o.intervalMs, o.probeIntervalMs); // rounds far apart (a long interval) leave probes at their own pace
+    const snap = (t: number) => (roundsAt !== undefined && Number.isFinite(roundsAt) ? roundsAt + Math.ceil((t - roundsAt) / grid) * grid : t);
+    const phase = (ms: number) => snap(now + randomBelow(random, Math.max(1, Math.floor(ms))));
     const probe = phase(o.probeIntervalMs);
     const maintain = phase(o.probeIntervalMs);
     const pushPull = o.pushPullIntervalMs > 0 ? phase(o.pushPullIntervalMs) + o.pushPullIntervalMs : Infinity;

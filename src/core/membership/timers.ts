@@ -25,10 +25,15 @@ export class Timers<N extends string> {
     return this.#at.get(name)!;
   }
 
-  /** Whether `name` is due at `now`; if so it is re-armed `periodMs` after `now`. */
+  /**
+   * Whether `name` is due at `now`; if so it is re-armed `periodMs` after the time it was due, so
+   * a timer woken a little late keeps its phase (and stays in step with the node's other periodic
+   * work: one wake-up for all); one that slept through a whole period starts over from `now`.
+   */
   fire(name: N, now: number, periodMs: number): boolean {
-    if (now < this.at(name)) return false;
-    this.#at.set(name, now + periodMs);
+    const at = this.at(name);
+    if (now < at) return false;
+    this.#at.set(name, now - at < periodMs ? at + periodMs : now + periodMs);
     return true;
   }
 
