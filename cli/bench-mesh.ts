@@ -267,8 +267,6 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   const idleCpu = ((cpu.user + cpu.system) / 1000) / (o.idleMs / 1000);
   const idleBytes = (traffic() - bytes0) / (o.idleMs / 1000);
   const idleFrames = (framesOut() - frames0) / (o.idleMs / 1000);
-  note("idle floor (bare WebSockets)");
-  const floorCpu = await socketFloorCpu(idleFrames, idleFrames > 0 ? idleBytes / idleFrames : 0, edges.size, Math.min(o.idleMs, 10_000));
 
   // Publishing.
   const payload = new Uint8Array(o.payloadBytes);
@@ -344,6 +342,9 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   const cpuPerDelivery = ((cpu.user + cpu.system) / Math.max(1, deliveries));
   clearInterval(rssTimer);
   await shutDown([...live].map((i) => nodes[i]), servers);
+  // With the mesh closed, so the floor carries nothing else.
+  note("idle floor (bare WebSockets)");
+  const floorCpu = await socketFloorCpu(idleFrames, idleFrames > 0 ? idleBytes / idleFrames : 0, edges.size, Math.min(o.idleMs, 10_000));
   const r2 = (x: number) => Math.round(x * 100) / 100;
   return {
     bench: "broadcast-mesh",
