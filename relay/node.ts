@@ -57,6 +57,7 @@ export interface ServedRelay {
 export async function serveRelay(options: ServeRelayOptions = {}): Promise<ServedRelay> {
   const { port = 8787, host = "127.0.0.1", ...relayOptions } = options;
   const suite = relayOptions.suite ?? (await nodeSignatureSuite());
+  if (suite) await warmUp(suite);
   const relay = await createRelay({ WebSocket: nodeWebSocketWith(relayOptions.frameBytesMax ?? 1_048_576), ...relayOptions, ...(suite ? { suite } : {}) });
   const frameBytesMax = relay.limits.frameBytesMax;
   const wss = new WebSocketServer({ noServer: true, ...wsReceiveLimits(frameBytesMax) });
@@ -129,6 +130,21 @@ async function respond(relay: Relay, req: IncomingMessage, res: ServerResponse):
 
 /** DER prefix of an Ed25519 public key (SPKI), before its 32 bytes. */
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+
+/**
+ * Runs the signature paths once before the relay takes clients: the first key check and
+ * verification in a process pay for compiling that code and building the curve's tables (tens of
+ * milliseconds in one go), which would otherwise land on the event loop while the first clients
+ * connect.
+ */
+async function warmUp(suite: SignatureSuite): Promise<void> {
+  const seed = new Uint8Array(32).fill(7);
+  const der = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20, ...seed]);
+  const spki = createPublicKey(createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs8" })).export({ format: "der", type: "spki" });
+  const keyPair = { publicKey: new Uint8Array(spki.subarray(spki.length - 32)), secretKey: seed };
+  const message = new TextEncoder().encode("relay warm-up");
+  await suite.verify(keyPair.publicKey, message, await suite.sign(keyPair, message));
+}
 
 /**
  * The relay's signature suite on Node: the package's own (its encoding checks and pinned rule set
