@@ -42,7 +42,6 @@ import { frameLimitsFor, PENALTY } from "./limits.ts";
 import type { EngineInit } from "./engine-init.ts";
 
 export type { EngineInit };
-
 export { frameLimitsFor };
 
 /** Version of the gossip protocol; part of every signed byte string. */
@@ -57,14 +56,8 @@ interface LinkState {
   closed: boolean;
   /** The transport's send buffer is past its high-water mark: no gossip is started to it. */
   congested: boolean;
-  /**
-   * Bytes this node may still send in answer to the peer's requests (`answerBytesPerSecondMax`);
-   * made at first use (`#answers`): a bucket never spent from is full, so a link costs no bucket
-   * until the peer asks for something.
-   */
-  answers: TokenBucket | null;
+  answers: TokenBucket | null; // bytes it may still send in answer to the peer (`answerBytesPerSecondMax`), made at first use (a bucket never spent from is full)
 }
-
 
 type NewJob = CryptoJob extends infer J ? (J extends CryptoJob ? Omit<J, "id"> : never) : never;
 
@@ -132,7 +125,7 @@ export class Engine {
     // A member that left (a claim only it signs) takes its scoped keys along at once: its scoped farewell may not have gone out.
     const emit = (e: EngineEvent) => (e.type === "member" && e.state === "left" && this.#scopes.forget(toHex(e.member), this.#now), host.emit(e));
     // Membership off: none is made until asked for (its stream and start time fixed here, so it is the same one).
-    // Membership's periodic work (probes, view upkeep) runs at the gossip rounds' phase: one wake-up a round for both.
+    // Membership's periodic work runs at the rounds' phase (one wake-up a round for both).
     const makeMembership = () => new Membership({ ...host, forget, emit }, seededRng(deriveSeed(base, 4)), init.now, this.#sync.wakeAt());
     if (this.options.membership) this.#membership = makeMembership();
     else this.#makeMembership = makeMembership;
@@ -170,6 +163,8 @@ export class Engine {
       this.#jobCallbacks.set(id, done);
       this.#jobs.push({ ...j, id } as CryptoJob);
     };
+    const rate = this.options.answerBytesPerSecondMax;
+    const answers = (link: LinkState, now: number) => (link.answers ??= new TokenBucket(rate, rate, now));
     const host: SyncHost & SubsystemHost = {
       options: this.options,
       protocolVersion: PROTOCOL_VERSION,
@@ -180,11 +175,11 @@ export class Engine {
       send: (linkId, bytes) => this.#sendEncoded(linkId, bytes),
       answer: (linkId, now, bytes) => {
         const link = this.#links.get(linkId);
-        return !!link && !link.closed && this.#answers(link, now).take(now, bytes);
+        return !!link && !link.closed && answers(link, now).take(now, bytes);
       },
       answerBudget: (linkId) => {
         const link = this.#links.get(linkId);
-        return link && !link.closed ? this.#answers(link, this.#now) : undefined;
+        return link && !link.closed ? answers(link, this.#now) : undefined;
       },
       usable: (linkId) => {
         const link = this.#links.get(linkId);
@@ -221,11 +216,6 @@ export class Engine {
     this.#membership?.linkUp(now, linkId, peer);
     this.#sync.linkUp(now, linkId, peer);
     this.#scopes.linkUp(now, linkId, peer, resumed);
-  }
-
-  #answers(link: LinkState, now: number): TokenBucket {
-    const o = this.options;
-    return (link.answers ??= new TokenBucket(o.answerBytesPerSecondMax, o.answerBytesPerSecondMax, now));
   }
 
   /** A link is gone. */

@@ -38,7 +38,6 @@ import { type DriverSettings, monotonicNow, randomBytes, randomSeed, resolveDriv
 
 /** How early a timer may fire and still count as on time (see `#pump`). */
 const TIMER_EARLY_MS_MAX = 2;
-
 export type {
   AdmissionOptions, BroadcastMessage, ChangeEvent, ConnectOptions, LinkHandle,
   MemberEventDetail,
@@ -454,10 +453,7 @@ export class GrapevineNode extends NodeEventTarget {
       this.#timer = wake === Infinity ? null : setTimeout(() => {
         this.#timer = null;
         this.#timerAt = Infinity;
-        // Timers may fire a little before the monotonic clock reaches their time (the event loop's
-        // clock is read once per turn): a wake-up that early is taken as on time rather than
-        // finding nothing due and waking again a millisecond later.
-        const now = monotonicNow();
+        const now = monotonicNow(); // a timer just early (the loop reads its clock once a turn) is on time, not a second wake-up
         this.engine.tick(wake - now <= TIMER_EARLY_MS_MAX ? Math.max(now, wake) : now);
         this.#pump();
       }, Math.max(0, wake - monotonicNow()));
