@@ -6,7 +6,7 @@
  *   what makes every frame appear: writes and deletes (digests with rows and summaries, trie
  *   descents, full and partial deltas, rumors from a push-mode node), broadcasts with a lossy
  *   window (IHAVE, GRAFT, PRUNE; a 60 KB message the victim then holds), publishers at once on
- *   all sides (crossing messages prune a node off the tree: an empty GRAFT), a crashed node
+ *   all sides (crossing messages prune links; a leaf pruned by both neighbours asks back: an empty GRAFT), a crashed node
  *   (PING_REQ, NACK, suspect and dead claims), a stalled node (an alive claim stating its lag), a
  *   node leaving (left claims) and a node over its active view (SHUFFLE with DISCONNECT).
  * - HELLO, PROOF and CLOSE come from the real handshake (`runHandshake`) with seeded nonces, so
@@ -149,6 +149,10 @@ async function runWorld(suite: SignatureSuite, seed: number): Promise<{ world: C
     for (const i of round % 2 ? [6, 0, 3, 2] : [0, 3]) world.publish(i, "chat", enc(`crossing ${round}.${i}`));
     await world.runUntil(world.now + 250);
   }
+  // Whether or not crossing messages left one with no eager link, the leaf (node 6) is pruned by
+  // both its neighbours: with no eager link left it asks one back (an empty GRAFT).
+  for (const from of [0, 3]) world.inject(from, 6, encodeFrame({ type: FRAME.PRUNE }));
+  await world.runUntil(world.now + 100);
   // A large message, so the victim holds a 60 KB message to answer GRAFTs with (the corpus has
   // GRAFTs and IHAVEs naming it; the victim's own copy arrives once the lossy window closes).
   world.publish(1, "chat", new Uint8Array(60_000).fill(0x6c));
@@ -176,9 +180,12 @@ async function runWorld(suite: SignatureSuite, seed: number): Promise<{ world: C
   world.publish(6, "room/fuzz", enc("from outside the room"), true);
   world.link(2, 6);
   await world.runUntil(world.now + 500);
-  // Node 4 (crashed) turns out to have signed a second root for the version its peers hold; node 2
-  // passes it on to node 1, which finds the equivocation and sends the evidence to its links.
-  await equivocate(world, 4, 2, 1);
+  // Node 4 (crashed) turns out to have signed a second root for the version its peers hold; a
+  // neighbour of node 1 (node 2 unless the views let that link go) passes it on to node 1, which
+  // finds the equivocation and sends the evidence to its links.
+  const via = [2, 0, 3, 6].find((v) => world.nodes[1].links.has(v));
+  if (via === undefined) throw new Error("node 1 has no link left to hear the equivocation over");
+  await equivocate(world, 4, via, 1);
   await world.runUntil(24_000);
   // Mid-conversation: a write being pushed, a message spreading, probes in flight.
   world.write(0, "k0", enc("victim mid-conversation"));
