@@ -1,63 +1,33 @@
 /**
- * The CBOR codec: {@link encode} and {@link decode} over one module-level `cbor-x` `Encoder` whose
- * options are pinned here and nowhere else (no process-wide `setSizeLimits`).
+ * The CBOR codec: {@link encode} and {@link decode}, our own (no CBOR library: a browser tab pays
+ * only for the subset the protocol uses).
  *
  * Data model, the same both ways: `null`, booleans, finite numbers, strings, `Uint8Array`, plain
  * arrays and plain string-keyed objects. Nothing else encodes (`TypeError`), so `encode` never
  * writes a frame that `decode` would refuse.
  *
  * Encoding profile, byte-identical on every runtime (the vectors in `test/vectors/cbor.json` pin it):
- * - integers within ±`Number.MAX_SAFE_INTEGER` as major type 0/1 with the shortest head (cbor-x
- *   alone writes integers past 32 bits as floats, so those go in as `bigint`); `-0` is the integer 0;
- * - every other number as a binary64 float (`fb`): cbor-x has no lossless shortest-float mode;
- * - byte strings as plain major type 2 (never tag 64), text as UTF-8, all lengths in shortest heads;
+ * - integers within ±`Number.MAX_SAFE_INTEGER` as major type 0/1 with the shortest head; `-0` is
+ *   the integer 0;
+ * - every other number as a binary64 float (`fb`);
+ * - byte strings as plain major type 2, text as UTF-8, all lengths in shortest heads;
  * - map keys in RFC 8949 §4.2.1 order (shorter encoding first, then bytewise), so the key
  *   insertion order of an object never changes its bytes;
  * - no tags, no indefinite lengths, no `undefined`; text is well-formed and never starts with U+FEFF.
  *
- * Decoding: {@link scanCborSummary} proves the frame is inside the profile and the limits, then
- * cbor-x builds the value, then duplicate map keys are refused. Byte strings come out as fresh plain
- * `Uint8Array` copies (never views into the frame, never Node `Buffer`s); maps come out as plain
- * objects, with unsigned-int keys turned into their decimal strings.
- *
- * cbor-x is imported through its `cbor-x/encode` entry, which on every runtime is the pure
- * JavaScript build. The main entry, on Node, Deno and Bun, loads the optional native `cbor-extract`
- * addon; built from source it calls V8 directly, which kills Deno (undefined symbol) and Bun
- * (segfault) on the first frame holding several strings: a remote crash. Should another module load
- * the addon anyway (it patches the shared decoder), results stay the same: the scanner admits only
- * text on which cbor-x's native and JavaScript string readers agree.
+ * Decoding: {@link scanCborSummary} proves the frame is inside the profile and the limits (so the
+ * builder below never meets a tag, an indefinite length, a bad length or bad UTF-8), then the value
+ * is built and duplicate map keys are refused. Byte strings come out as fresh plain `Uint8Array`
+ * copies (never views into the frame); maps come out as plain objects, with unsigned-int keys
+ * turned into their decimal strings; floats of any width are read.
  *
  * @module
  */
 
-import { Encoder } from "cbor-x/encode";
-import { remoteError } from "../errors.ts";
+import { GrapevineError, remoteError } from "../errors.ts";
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "./limits.ts";
 import { scanCborSummary } from "./scan.ts";
 import { utf8ByteLength } from "./shape.ts";
-
-/** Every option that affects the bytes written or the values read, pinned. */
-const CBOR_X_OPTIONS = {
-  useRecords: false, // plain maps, never cbor-x record tags (0xd9dfxx)
-  mapsAsObjects: true, // decode maps to objects
-  variableMapSize: true, // shortest map heads for objects
-  useTag259ForMaps: false, // encode Map values (our sorted maps) as plain major type 5
-  tagUint8Array: false, // byte strings as major type 2; on Node cbor-x would otherwise add tag 64
-  structuredClone: false, // no shared-reference tags 28/29
-  pack: false, // no packed-string tags 51/6
-  bundleStrings: false, // no string-bundle tags
-  useFloat32: 0, // FLOAT32_OPTIONS.NEVER: floats stay binary64, never rounded to binary32
-  alwaysUseFloat: false, // integers stay integers
-  largeBigIntToFloat: false, // (our bigints always fit in 64 bits)
-  useSelfDescribedHeader: false, // no tag 55799 prefix
-  useToJSON: false, // never call user toJSON
-  useTimestamp32: false,
-  sequential: false,
-  int64AsNumber: true, // 8-byte integer heads decode to number, not bigint (the scanner bounds them)
-  copyBuffers: true, // byte strings are copies, not views keeping the whole frame alive
-};
-
-const codec = new Encoder(CBOR_X_OPTIONS);
 
 /** Deeper than this, `encode` assumes a cycle. Far above any frame a peer would accept. */
 const ENCODE_DEPTH_MAX = 512;
@@ -78,9 +48,9 @@ const LONE_SURROGATE = /\p{Cs}/u; // with the u flag a valid surrogate pair is o
  * ```
  */
 export function encode(value: unknown): Uint8Array {
-  const encoded: Uint8Array = codec.encode(prepare(value, 0));
-  // A copy: cbor-x returns a view of its own reused buffer (a Node Buffer where one exists).
-  return new Uint8Array(encoded);
+  const w = new Writer();
+  w.value(value, 0);
+  return w.done();
 }
 
 /**
@@ -98,74 +68,144 @@ export function encode(value: unknown): Uint8Array {
  */
 export function decode(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): unknown {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("decode: expected a Uint8Array");
-  const { mapEntries } = scanCborSummary(bytes, limits);
-  // A fresh plain view: cbor-x caches a DataView on its source object, and its slices of a Node
-  // Buffer would be Buffers.
-  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let value: unknown;
-  let entries = 0;
+  scanCborSummary(bytes, limits);
   try {
-    value = codec.decode(view);
-    if (mapEntries > 0) entries = countMapEntries(value);
+    return new Reader(bytes).item();
   } catch (e) {
-    throw remoteError("WIRE_MALFORMED", `cbor-x rejected the frame: ${e instanceof Error ? e.message : String(e)}`, e);
-  }
-  // Fewer keys than pairs declared means a later key overwrote an earlier one.
-  if (entries !== mapEntries) throw remoteError("WIRE_MALFORMED", "duplicate map key");
-  return value;
-}
-
-function prepare(value: unknown, depth: number): unknown {
-  switch (typeof value) {
-    case "boolean":
-      return value;
-    case "number":
-      return prepareNumber(value);
-    case "string":
-      return checkText(value);
-    case "object":
-      if (value === null || value instanceof Uint8Array) return value;
-      if (depth >= ENCODE_DEPTH_MAX) throw new RangeError(`encode: nesting deeper than ${ENCODE_DEPTH_MAX}, or a cycle`);
-      return Array.isArray(value) ? prepareArray(value, depth + 1) : prepareMap(value, depth + 1);
-    default:
-      throw new TypeError(`encode: ${typeof value} is not encodable`);
+    if (e instanceof GrapevineError) throw e;
+    // Only nesting past what this runtime's stack holds, under limits looser than any default.
+    throw remoteError("WIRE_MALFORMED", `frame could not be read: ${e instanceof Error ? e.message : String(e)}`, e);
   }
 }
 
-function prepareNumber(n: number): number | bigint {
-  if (!Number.isFinite(n)) throw new TypeError(`encode: ${n} is not encodable; numbers must be finite`);
-  // cbor-x writes integers beyond 32 bits as binary64 floats; as bigints they get 8-byte int heads.
-  if (Number.isSafeInteger(n) && (n > 0xffff_ffff || n < -0x1_0000_0000)) return BigInt(n);
-  return n;
+// ---------------------------------------------------------------------------- writing
+
+const textEncoder = new TextEncoder();
+
+class Writer {
+  #buf = new Uint8Array(256);
+  #view = new DataView(this.#buf.buffer);
+  #pos = 0;
+
+  done(): Uint8Array {
+    return this.#buf.slice(0, this.#pos);
+  }
+
+  #room(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    const grown = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + n));
+    grown.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = grown;
+    this.#view = new DataView(grown.buffer);
+  }
+
+  /** A head: major type and argument (< 2^53), in the shortest form. */
+  #head(major: number, n: number): void {
+    this.#room(9);
+    const m = major << 5;
+    const b = this.#buf;
+    if (n < 24) b[this.#pos++] = m | n;
+    else if (n < 0x100) {
+      b[this.#pos++] = m | 24;
+      b[this.#pos++] = n;
+    } else if (n < 0x10000) {
+      b[this.#pos++] = m | 25;
+      this.#view.setUint16(this.#pos, n);
+      this.#pos += 2;
+    } else if (n < 0x1_0000_0000) {
+      b[this.#pos++] = m | 26;
+      this.#view.setUint32(this.#pos, n);
+      this.#pos += 4;
+    } else {
+      b[this.#pos++] = m | 27;
+      this.#view.setUint32(this.#pos, Math.floor(n / 0x1_0000_0000));
+      this.#view.setUint32(this.#pos + 4, n >>> 0);
+      this.#pos += 8;
+    }
+  }
+
+  value(value: unknown, depth: number): void {
+    switch (typeof value) {
+      case "boolean":
+        this.#room(1);
+        this.#buf[this.#pos++] = value ? 0xf5 : 0xf4;
+        return;
+      case "number":
+        return this.#number(value);
+      case "string":
+        return this.#text(value);
+      case "object":
+        if (value === null) {
+          this.#room(1);
+          this.#buf[this.#pos++] = 0xf6;
+          return;
+        }
+        if (value instanceof Uint8Array) {
+          this.#head(2, value.length);
+          this.#room(value.length);
+          this.#buf.set(value, this.#pos);
+          this.#pos += value.length;
+          return;
+        }
+        if (depth >= ENCODE_DEPTH_MAX) throw new RangeError(`encode: nesting deeper than ${ENCODE_DEPTH_MAX}, or a cycle`);
+        if (Array.isArray(value)) return this.#array(value, depth + 1);
+        return this.#map(value, depth + 1);
+      default:
+        throw new TypeError(`encode: ${typeof value} is not encodable`);
+    }
+  }
+
+  #number(n: number): void {
+    if (!Number.isFinite(n)) throw new TypeError(`encode: ${n} is not encodable; numbers must be finite`);
+    if (Number.isSafeInteger(n)) {
+      if (n >= 0) this.#head(0, n); // -0 too
+      else this.#head(1, -1 - n);
+      return;
+    }
+    this.#room(9);
+    this.#buf[this.#pos++] = 0xfb;
+    this.#view.setFloat64(this.#pos, n);
+    this.#pos += 8;
+  }
+
+  #text(text: string): void {
+    checkText(text);
+    const length = utf8ByteLength(text);
+    this.#head(3, length);
+    this.#room(length);
+    if (length === text.length) {
+      // ASCII: one byte per unit
+      const b = this.#buf;
+      for (let i = 0, p = this.#pos; i < length; i++) b[p + i] = text.charCodeAt(i);
+    } else textEncoder.encodeInto(text, this.#buf.subarray(this.#pos, this.#pos + length));
+    this.#pos += length;
+  }
+
+  #array(array: unknown[], depth: number): void {
+    if (Object.getPrototypeOf(array) !== Array.prototype) throw new TypeError("encode: only plain arrays are encodable");
+    for (let i = 0; i < array.length; i++) if (!(i in array)) throw new TypeError("encode: sparse arrays are not encodable");
+    this.#head(4, array.length);
+    for (let i = 0; i < array.length; i++) this.value(array[i], depth);
+  }
+
+  #map(object: object, depth: number): void {
+    const proto: unknown = Object.getPrototypeOf(object);
+    if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(object).length > 0) {
+      throw new TypeError(`encode: ${Object.prototype.toString.call(object)} is not encodable; use plain objects, arrays and Uint8Array`);
+    }
+    const keys = Object.keys(object).sort(compareKeys);
+    this.#head(5, keys.length);
+    for (const key of keys) {
+      if (key === "__proto__") throw new TypeError('encode: the key "__proto__" is not encodable');
+      this.#text(key);
+      this.value((object as Record<string, unknown>)[key], depth);
+    }
+  }
 }
 
-function checkText(text: string): string {
+function checkText(text: string): void {
   if (text.charCodeAt(0) === 0xfeff) throw new TypeError("encode: text must not start with U+FEFF");
   if (LONE_SURROGATE.test(text)) throw new TypeError("encode: text holds a lone surrogate, which UTF-8 cannot carry");
-  return text;
-}
-
-function prepareArray(array: unknown[], depth: number): unknown[] {
-  if (Object.getPrototypeOf(array) !== Array.prototype) throw new TypeError("encode: only plain arrays are encodable");
-  const out = new Array<unknown>(array.length);
-  for (let i = 0; i < array.length; i++) out[i] = prepare(array[i], depth);
-  return out;
-}
-
-// A fresh Map in canonical key order: cbor-x writes a Map's entries in iteration order, while an
-// object would put integer-like keys first whatever the order.
-function prepareMap(object: object, depth: number): Map<string, unknown> {
-  const proto: unknown = Object.getPrototypeOf(object);
-  if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(object).length > 0) {
-    throw new TypeError(`encode: ${Object.prototype.toString.call(object)} is not encodable; use plain objects, arrays and Uint8Array`);
-  }
-  const keys = Object.keys(object).sort(compareKeys);
-  const out = new Map<string, unknown>();
-  for (const key of keys) {
-    if (key === "__proto__") throw new TypeError('encode: the key "__proto__" is not encodable');
-    out.set(checkText(key), prepare((object as Record<string, unknown>)[key], depth));
-  }
-  return out;
 }
 
 /** RFC 8949 §4.2.1 order of text keys: shorter UTF-8 first, then bytewise (= code point order). */
@@ -181,15 +221,129 @@ function compareKeys(a: string, b: string): number {
   return 0;
 }
 
-function countMapEntries(value: unknown): number {
-  if (typeof value !== "object" || value === null || value instanceof Uint8Array) return 0;
-  let n = 0;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) n += countMapEntries(value[i]);
-    return n;
+// ---------------------------------------------------------------------------- reading
+
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Builds the value of a frame the scanner accepted (well-formed, in the profile, within limits). */
+class Reader {
+  #b: Uint8Array;
+  #view: DataView;
+  #pos = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.#b = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength); // plain, so slices are plain copies (a Node Buffer's would be Buffer views)
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  const keys = Object.keys(value);
-  n = keys.length;
-  for (let i = 0; i < keys.length; i++) n += countMapEntries((value as Record<string, unknown>)[keys[i]]);
-  return n;
+
+  /** The argument of a head whose low bits are `info` (< 28: the scanner refused the rest). */
+  #arg(info: number): number {
+    if (info < 24) return info;
+    const v = this.#view;
+    const p = this.#pos;
+    switch (info) {
+      case 24:
+        this.#pos += 1;
+        return this.#b[p];
+      case 25:
+        this.#pos += 2;
+        return v.getUint16(p);
+      case 26:
+        this.#pos += 4;
+        return v.getUint32(p);
+      default:
+        this.#pos += 8;
+        return v.getUint32(p) * 0x1_0000_0000 + v.getUint32(p + 4);
+    }
+  }
+
+  item(): unknown {
+    const h = this.#b[this.#pos++];
+    const major = h >> 5;
+    const info = h & 31;
+    switch (major) {
+      case 0:
+        return this.#arg(info);
+      case 1:
+        return -1 - this.#arg(info);
+      case 2: {
+        const n = this.#arg(info);
+        const out = this.#b.slice(this.#pos, this.#pos + n);
+        this.#pos += n;
+        return out;
+      }
+      case 3:
+        return this.#text(this.#arg(info));
+      case 4: {
+        const n = this.#arg(info);
+        const out = new Array<unknown>(n);
+        for (let i = 0; i < n; i++) out[i] = this.item();
+        return out;
+      }
+      case 5: {
+        const n = this.#arg(info);
+        const out: Record<string, unknown> = {};
+        for (let i = 0; i < n; i++) {
+          const kh = this.#b[this.#pos++];
+          // Keys are text or unsigned ints (the scanner's rule); an int key is its decimal string.
+          const key = kh >> 5 === 3 ? this.#text(this.#arg(kh & 31)) : String(this.#arg(kh & 31));
+          if (Object.hasOwn(out, key)) throw remoteError("WIRE_MALFORMED", "duplicate map key");
+          out[key] = this.item();
+        }
+        return out;
+      }
+      default:
+        return this.#simple(info);
+    }
+  }
+
+  #simple(info: number): unknown {
+    const v = this.#view;
+    const p = this.#pos;
+    switch (info) {
+      case 20:
+        return false;
+      case 21:
+        return true;
+      case 22:
+        return null;
+      case 25:
+        this.#pos += 2;
+        return halfToNumber(v.getUint16(p));
+      case 26:
+        this.#pos += 4;
+        return v.getFloat32(p);
+      case 27:
+        this.#pos += 8;
+        return v.getFloat64(p);
+      default:
+        throw remoteError("WIRE_MALFORMED", `simple value ${info} outside the profile`);
+    }
+  }
+
+  #text(n: number): string {
+    const b = this.#b;
+    const p = this.#pos;
+    this.#pos += n;
+    if (n < 64) {
+      let s = "";
+      for (let i = p; i < p + n; i++) {
+        const c = b[i];
+        if (c >= 0x80) return textDecoder.decode(b.subarray(p, p + n));
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return textDecoder.decode(b.subarray(p, p + n));
+  }
+}
+
+/** An IEEE 754 binary16 value. */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }

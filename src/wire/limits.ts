@@ -1,7 +1,7 @@
 /**
  * Decode limits: the one place that bounds what a peer's frame may cost us. Every limit is an
- * integer count or byte length checked by the scanner (`scan.ts`) before `cbor-x` sees
- * a byte, so a hostile frame is refused without allocating anything sized by its claims.
+ * integer count or byte length checked by the scanner (`scan.ts`) before the decoder builds
+ * anything, so a hostile frame is refused without allocating anything sized by its claims.
  * Invariants: every limit is a finite, non-negative safe integer (never `Infinity`); the defaults
  * are frozen; callers tighten them per frame kind by spreading the defaults.
  *

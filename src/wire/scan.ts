@@ -1,8 +1,8 @@
 /**
  * The pre-decode scanner: one linear walk over the item heads of a CBOR frame that proves the frame
- * lies inside Grapevine's CBOR profile and inside its {@link DecodeLimits} before `cbor-x` runs.
- * `cbor-x` is fast but permissive (tags, records, indefinite lengths, 64-bit lengths, `undefined`);
- * the scanner is the gate, `cbor-x` only builds values from frames the gate let through.
+ * lies inside Grapevine's CBOR profile and inside its {@link DecodeLimits} before any value is
+ * built: the scanner is the gate, and the builder in `cbor.ts` only reads frames the gate let
+ * through (so it never meets a tag, an indefinite length or a length past the frame).
  *
  * Invariants:
  * - the frame length is checked first, before any byte is read;
@@ -13,8 +13,8 @@
  * - an accepted frame is exactly one item with definite lengths; no tags; the only simple values
  *   are false, true and null; floats of any width; integers within ±`Number.MAX_SAFE_INTEGER`;
  *   text is strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF) and does not start with
- *   U+FEFF (cbor-x drops a leading byte-order mark from long strings when its native addon is
- *   absent, so runtimes would disagree); map keys are text (never `"__proto__"`) or unsigned ints.
+ *   U+FEFF (some CBOR libraries drop a leading byte-order mark, so peers built on them would
+ *   disagree); map keys are text (never `"__proto__"`) or unsigned ints.
  *
  * @module
  */
