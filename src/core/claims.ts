@@ -108,10 +108,13 @@ export class ClaimQueue {
     this.#settled = false;
   }
 
-  /** Queues a claim about `memberId`; `confirmation` keeps same-rank suspicions already queued. */
-  push(memberId: string, claim: ClaimWire, confirmation = false): void {
+  /**
+   * Queues a claim about `memberId`; `confirmation` keeps same-rank suspicions already queued;
+   * `heardFrom`: peers that sent it here, which have it (it is never sent to them).
+   */
+  push(memberId: string, claim: ClaimWire, confirmation = false, heardFrom: readonly string[] = []): void {
     if (!confirmation) this.#items = this.#items.filter((q) => q.memberId !== memberId);
-    this.#items.push({ claim, memberId, transmits: 0, order: this.#order++, sentTo: null });
+    this.#items.push({ claim, memberId, transmits: 0, order: this.#order++, sentTo: heardFrom.length ? new Set(heardFrom) : null });
     this.#settled = false;
     if (this.#items.length > this.max) {
       // Over the bound: drop the most-sent (ties: oldest), which the mesh most likely has.

@@ -305,13 +305,40 @@ describe("membership: failure detection", () => {
 });
 
 describe("membership: dissemination", () => {
+  it("news is never sent back to the peers it came from", async () => {
+    const w = new World(12, FAST);
+    w.link(0, 1);
+    w.link(0, 2);
+    await w.settle();
+    const o = w.engines[0].options;
+    // Members node 0 has never heard of arrive from node 2 as gossip (news).
+    const news = w.engines.slice(3).map((e) => e.membership.selfClaim!);
+    const sigs = new Set(news.map((c) => toHex(c.signature)));
+    const carried = new Map<number, number>(); // peer → news claims node 0 sent it
+    w.filter = (from, to, bytes) => {
+      if (from === 0 && bytes[1] >= 8 && bytes[1] <= 15) {
+        const f = decodeMemberFrame(bytes, { frameBytesMax: o.frameBytesMax, claimsMax: o.claimsPerFrameMax });
+        if ("claims" in f) for (const c of f.claims) if (sigs.has(toHex(c.signature))) carried.set(to, (carried.get(to) ?? 0) + 1);
+      }
+      return true;
+    };
+    w.engines[0].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: news }));
+    await w.settle();
+    await runFor(w, 3000);
+    expect(carried.get(1) ?? 0).toBeGreaterThanOrEqual(news.length); // passed on to node 1
+    expect(carried.get(2) ?? 0).toBe(0); // node 2 sent them: never back
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("a burst of news goes out in full CLAIMS frames, not 16 claims at a time; pings carry at most claimsPerMessageMax", async () => {
     const w = new World(42, FAST);
     w.link(0, 1);
+    w.link(0, 2);
     await w.settle();
     const o = w.engines[0].options;
     expect(o.claimsPerMessageMax).toBe(16);
-    // 40 members node 0 has never heard of arrive as gossip (news): all queued at once.
+    // 39 members node 0 has never heard of arrive from node 2 as gossip (news): all queued at once,
+    // for node 1 (never sent back to node 2, which sent them).
     const news = w.engines.slice(2).map((e) => e.membership.selfClaim!);
     expect(news.every((c) => c !== null)).toBe(true);
     const sizes: { type: number; claims: number }[] = [];
@@ -322,7 +349,7 @@ describe("membership: dissemination", () => {
       }
       return true;
     };
-    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: news }));
+    w.engines[0].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: news }));
     await w.settle();
     await runFor(w, 2000);
     expect(w.engines[0].membership.known).toBe(41);

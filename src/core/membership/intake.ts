@@ -86,7 +86,9 @@ export class ClaimIntake {
           for (const l of p.links) cx.host.penalize(l, remoteError("CRYPTO_BAD_SIGNATURE", "member claim signature does not verify"));
         } else if (this.#wants(c, source)) {
           // Checked again: the table may have moved on while the signature was being checked.
-          this.accept(cx.clock.now(), c, source);
+          // The peers it came from have it: it is never sent back to them.
+          const from = [...p.links].map((l) => this.#links.get(l)?.peerId).filter((id): id is string => !!id);
+          this.accept(cx.clock.now(), c, source, from);
         }
         cx.rearm();
       });
@@ -97,8 +99,8 @@ export class ClaimIntake {
     }
   }
 
-  /** Applies a verified (or own) claim at `now`. */
-  accept(now: number, c: ClaimWire, source: Source): void {
+  /** Applies a verified (or own) claim at `now`; `from`: the peers it came from (they are not sent it back). */
+  accept(now: number, c: ClaimWire, source: Source, from: readonly string[] = []): void {
     const f = c.fields;
     const id = toHex(f.member);
     if (id === this.#cx.selfId) {
@@ -118,15 +120,15 @@ export class ClaimIntake {
         return;
       case "added":
         this.#emitMember(r.member, null);
-        if (news) this.#queue.push(id, c);
+        if (news) this.#queue.push(id, c, false, from);
         return;
       case "confirmed":
         // Confirmations of one suspicion travel side by side: each one shortens it elsewhere too.
-        if (news) this.#queue.push(id, c, true);
+        if (news) this.#queue.push(id, c, true, from);
         return;
       case "changed":
         if (r.previous !== r.member.state) this.#emitMember(r.member, r.previous);
-        if (news) this.#queue.push(id, c);
+        if (news) this.#queue.push(id, c, false, from);
         return;
     }
   }
