@@ -149,6 +149,38 @@ describe("membership: failure detection", () => {
     for (const i of [1, 2]) expect(stateAt(w, i, 3)).toBe("alive");
   });
 
+  it("confirmations past the k that shorten a suspicion are kept but not spread", async () => {
+    const w = new World(8, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 2000);
+    const k = suspicionParams(w.engines[0].membership.known, w.engines[0].options).expected;
+    expect(k).toBe(2);
+    w.filter = (from, to) => from !== 7 && to !== 7; // node 7 is gone: nobody hears it refute
+    const generation = w.engines[7].membership.selfClaim!.fields.generation;
+    const accusers = [2, 3, 4, 5, 6];
+    const claims = await Promise.all(accusers.map((by) =>
+      signed(w, by, { kind: CLAIM_KIND.SUSPECT, member: w.keys[7].publicKey, generation, incarnation: 0, claimer: w.keys[by].publicKey, addr: null })));
+    const spread = new Set<string>(); // accusers of node 7 whose claims node 0 passed on
+    const o = w.engines[0].options;
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (from === 0 && bytes[1] >= 8 && bytes[1] <= 15) {
+        const f = decodeMemberFrame(bytes, { frameBytesMax: o.frameBytesMax, claimsMax: o.claimsPerFrameMax });
+        if ("claims" in f) {
+          for (const c of f.claims) if (c.fields.kind === CLAIM_KIND.SUSPECT && toHex(c.fields.member) === toHex(w.keys[7].publicKey)) spread.add(toHex(c.fields.claimer!));
+        }
+      }
+      return filter!(from, to, bytes);
+    };
+    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims }));
+    await w.settle();
+    await runFor(w, 1500);
+    // The suspicion and its first k confirmations spread; the rest change no timeout anywhere.
+    expect(spread.size).toBe(k + 1);
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("an accusation that arrives while the refutation is being signed is answered with it once signed", async () => {
     const w = new World(3, FAST);
     w.linkAll();
