@@ -1,0 +1,68 @@
+// Idle anti-entropy (`idleRoundEvery`): a mesh where nothing changes exchanges far fewer digests,
+// a difference no rumor carried is still found while idle, and finding it brings back full rounds.
+import { describe, expect, it } from "vitest";
+import { FRAME } from "../../src/wire/frames.ts";
+import { enc, World } from "./harness.ts";
+
+const OPTIONS = { membership: false, fanout: 3, intervalMs: 1000 };
+
+/** Runs `rounds` rounds of 1 s; returns the DIGEST frames sent in them. */
+async function digestsOver(w: World, rounds: number): Promise<number> {
+  let digests = 0;
+  const filter = w.filter;
+  w.filter = (from, to, bytes) => {
+    if (bytes[1] === FRAME.DIGEST) digests++;
+    return filter(from, to, bytes);
+  };
+  for (let r = 0; r < rounds; r++) await w.round(1000);
+  w.filter = filter;
+  return digests;
+}
+
+describe("idle anti-entropy", () => {
+  it("a mesh where nothing changes sends a digest from one node every idleRoundEvery rounds; full rounds when idleRoundEvery is 1", async () => {
+    const counts: number[] = [];
+    for (const idleRoundEvery of [4, 1]) {
+      const w = new World(6, { ...OPTIONS, idleRoundEvery });
+      w.linkAll();
+      for (let i = 0; i < 6; i++) w.engines[i].set(w.now, "k", enc(`v${i}`));
+      await w.settle();
+      for (let r = 0; r < 12; r++) await w.round(1000); // everything spreads, then nothing changes
+      counts.push(await digestsOver(w, 20));
+      expect(w.penalties()).toEqual([]);
+    }
+    const [idle, full] = counts;
+    console.log(`idle.test.ts: digests over 20 quiet rounds: ${idle} idle, ${full} full`);
+    // Full rounds: 6 nodes × 3 peers × 20 rounds. Idle: about 6 × 20 / 4.
+    expect(full).toBe(6 * 3 * 20);
+    expect(idle).toBeLessThanOrEqual((6 * 20) / 4 + 6);
+    expect(idle).toBeGreaterThan(0); // anti-entropy goes on
+  });
+
+  it("a difference that no rumor carried is found while idle, and brings back full rounds", async () => {
+    const w = new World(6, { ...OPTIONS, idleRoundEvery: 4 });
+    w.linkAll();
+    for (let i = 0; i < 6; i++) w.engines[i].set(w.now, "k", enc(`v${i}`));
+    await w.settle();
+    for (let r = 0; r < 12; r++) await w.round(1000);
+    // Node 0 writes while every frame it sends is lost: its rumors never arrive.
+    w.filter = (from) => from !== 0;
+    w.engines[0].set(w.now, "k", enc("news nobody heard"));
+    await w.settle();
+    for (let r = 0; r < 6; r++) await w.round(1000); // its rumors are over; the mesh is idle again
+    expect([1, 2, 3, 4, 5].map((i) => w.get(i, 0, "k"))).toEqual(Array(5).fill("v0"));
+    // Frames flow again: an idle digest (node 0's, or a peer's) finds the difference.
+    w.filter = () => true;
+    let rounds = 0;
+    while (![1, 2, 3, 4, 5].every((i) => w.get(i, 0, "k") === "news nobody heard") && rounds < 40) {
+      await w.round(1000);
+      rounds++;
+    }
+    expect([1, 2, 3, 4, 5].map((i) => w.get(i, 0, "k"))).toEqual(Array(5).fill("news nobody heard"));
+    console.log(`idle.test.ts: the unheard write found and spread in ${rounds} rounds`);
+    expect(rounds).toBeLessThanOrEqual(12);
+    // The nodes that took the news in are active again: more digests than an idle mesh sends.
+    expect(await digestsOver(w, 2)).toBeGreaterThan(6);
+    expect(w.penalties()).toEqual([]);
+  });
+});
