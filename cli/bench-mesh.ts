@@ -25,7 +25,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { WebSocketServer } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import { createNode, type GrapevineNode } from "../mod.ts";
 import { deriveSeed, randomBelow, seededRng } from "../src/core/random.ts";
 import { scopeIdOf } from "../src/core/scopes.ts";
@@ -130,7 +130,6 @@ async function socketFloorCpu(framesPerSecond: number, frameBytes: number, socke
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let received = 0;
   wss.on("connection", (ws) => ws.on("message", () => received++));
-  const { WebSocket } = await import("ws");
   const clients = await Promise.all(Array.from({ length: Math.max(1, sockets) }, () => new Promise<InstanceType<typeof WebSocket>>((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.once("open", () => resolve(ws));

@@ -27,7 +27,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { WebSocketServer } from "ws";
-import { createSignatureSuite } from "../src/crypto/ed25519.ts";
+import { createSignatureSuite, keyPairFromSeed } from "../src/crypto/ed25519.ts";
 import { nextTurn } from "../src/runtime/turn.ts";
 import type { SignatureSuite } from "../src/crypto/types.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
@@ -138,10 +138,7 @@ const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
  * connect.
  */
 async function warmUp(suite: SignatureSuite): Promise<void> {
-  const seed = new Uint8Array(32).fill(7);
-  const der = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20, ...seed]);
-  const spki = createPublicKey(createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs8" })).export({ format: "der", type: "spki" });
-  const keyPair = { publicKey: new Uint8Array(spki.subarray(spki.length - 32)), secretKey: seed };
+  const keyPair = keyPairFromSeed(new Uint8Array(32).fill(7));
   const message = new TextEncoder().encode("relay warm-up");
   await suite.verify(keyPair.publicKey, message, await suite.sign(keyPair, message));
 }

@@ -207,7 +207,6 @@ export class Engine {
   linkUp(now: number, linkId: LinkId, peer: Uint8Array | null = null, resumed = false): void {
     this.#assertOpen();
     this.#observe(now);
-    const o = this.options;
     this.#links.set(linkId, {
       id: linkId, peer, score: 0, closed: false, congested: false,
       answers: null,

@@ -281,10 +281,10 @@ export class ScopeTable {
 
   /** `link`'s entry, made from its peer's key the first time it is needed; undefined for a link not up. */
   #entry(link: LinkId): PeerScopes | undefined {
-    const v = this.#links.get(link);
+    if (!this.#links.has(link)) return undefined;
+    const v = this.#links.get(link)!;
     if (v instanceof PeerScopes) return v;
-    if (v === undefined && !this.#links.has(link)) return undefined;
-    const p = new PeerScopes(v ?? null);
+    const p = new PeerScopes(v);
     this.#links.set(link, p);
     return p;
   }

@@ -60,10 +60,9 @@ export class Sync implements Subsystem<SyncFrame> {
   #intake: Intake;
   /** Called at each round with the round's peers (broadcast re-announces to them). */
   #onRound: (peers: LinkId[]) => void;
-  /** Something changed since the last round (see `#round`), and how many rounds in a row nothing did. */
+  /** Something changed since the last round (see `#exchangeTargets`), and how many rounds in a row nothing did. */
   #changed = true;
   #quietRounds = 0;
-  #idleFrom = QUIET_ROUNDS_BEFORE_IDLE;
 
   /**
    * @param firstRoundAt when the first round is due, to line up with the node's other periodic work
@@ -184,32 +183,28 @@ export class Sync implements Subsystem<SyncFrame> {
       for (const link of peers) this.#pushRumors(link);
       if (this.#stats.rounds % o.antiEntropyEveryRounds === 0 && peers.length) this.#exchange.start(peers[0], "pushpull");
     } else {
-      for (const link of this.#idle() ? this.#idleTargets(peers) : peers) this.#exchange.start(link, o.mode);
+      for (const link of this.#exchangeTargets(peers)) this.#exchange.start(link, o.mode);
     }
     this.#ageHot();
   }
 
   /**
-   * Whether this round is idle: for `QUIET_ROUNDS_BEFORE_IDLE` rounds (`…_EMPTY` for a node that
-   * holds nothing) nothing changed here — no origin advanced, no link came or went, no exchange
-   * found a difference (every digest it sent or got matched).
+   * The links this round's exchange goes to: all of `peers`, unless the round is idle — for
+   * `QUIET_ROUNDS_BEFORE_IDLE` rounds (`…_EMPTY` for a node that holds nothing) nothing changed here:
+   * no origin advanced, no link came or went, no exchange found a difference (every digest it sent or
+   * got matched). An idle round's exchange goes to one peer, every `idleRoundEvery` rounds:
+   * anti-entropy goes on (a difference nobody announced is still found, by this node or by its
+   * peers' rounds) at a cost in proportion to what changes, and the first difference brings back
+   * full rounds.
    */
-  #idle(): boolean {
+  #exchangeTargets(peers: SyncLink[]): SyncLink[] {
     const quiet = !this.#changed && this.#hot.size === 0;
     this.#changed = false;
     this.#quietRounds = quiet ? this.#quietRounds + 1 : 0;
-    this.#idleFrom = this.#store.origins.size > 0 ? QUIET_ROUNDS_BEFORE_IDLE : QUIET_ROUNDS_BEFORE_IDLE_EMPTY;
-    return this.#quietRounds > this.#idleFrom && this.#host.options.idleRoundEvery > 1;
-  }
-
-  /**
-   * An idle round's exchange: one peer, every `idleRoundEvery` rounds. Anti-entropy goes on (a
-   * difference nobody announced is still found, by this node or by its peers' rounds), at a cost in
-   * proportion to what changes; the first difference brings back full rounds.
-   */
-  #idleTargets(peers: SyncLink[]): SyncLink[] {
+    const idleFrom = this.#store.origins.size > 0 ? QUIET_ROUNDS_BEFORE_IDLE : QUIET_ROUNDS_BEFORE_IDLE_EMPTY;
     const every = this.#host.options.idleRoundEvery;
-    return (this.#quietRounds - this.#idleFrom) % every === 0 ? peers.slice(0, 1) : [];
+    if (every <= 1 || this.#quietRounds <= idleFrom) return peers;
+    return (this.#quietRounds - idleFrom) % every === 0 ? peers.slice(0, 1) : [];
   }
 
   #usableLinks(): SyncLink[] {

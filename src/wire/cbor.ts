@@ -15,7 +15,7 @@
  *   insertion order of an object never changes its bytes;
  * - no tags, no indefinite lengths, no `undefined`; text is well-formed and never starts with U+FEFF.
  *
- * Decoding: {@link scanCborSummary} proves the frame is inside the profile and the limits (so the
+ * Decoding: {@link scanCbor} proves the frame is inside the profile and the limits (so the
  * builder below never meets a tag, an indefinite length, a bad length or bad UTF-8), then the value
  * is built and duplicate map keys are refused. Byte strings come out as fresh plain `Uint8Array`
  * copies (never views into the frame); maps come out as plain objects, with unsigned-int keys
@@ -26,7 +26,7 @@
 
 import { GrapevineError, remoteError } from "../errors.ts";
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "./limits.ts";
-import { scanCborSummary } from "./scan.ts";
+import { scanCbor } from "./scan.ts";
 import { utf8ByteLength } from "./shape.ts";
 
 /** Deeper than this, `encode` assumes a cycle. Far above any frame a peer would accept. */
@@ -68,7 +68,7 @@ export function encode(value: unknown): Uint8Array {
  */
 export function decode(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): unknown {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("decode: expected a Uint8Array");
-  scanCborSummary(bytes, limits);
+  scanCbor(bytes, limits);
   try {
     return new Reader(bytes).item();
   } catch (e) {

@@ -81,6 +81,19 @@ async function signed(w: World, signer: number, body: ClaimBody, proof?: ClaimWi
   return c;
 }
 
+/** Calls `visit` for every claim node `from` sends (in any membership frame), on top of the world's filter. */
+function onClaimsSent(w: World, from: number, visit: (to: number, c: ClaimWire) => void): void {
+  const o = w.engines[from].options;
+  const filter = w.filter;
+  w.filter = (f, to, bytes) => {
+    if (f === from && bytes[1] >= 8 && bytes[1] <= 15) {
+      const frame = decodeMemberFrame(bytes, { frameBytesMax: o.frameBytesMax, claimsMax: o.claimsPerFrameMax });
+      if ("claims" in frame) for (const c of frame.claims) visit(to, c);
+    }
+    return filter(f, to, bytes);
+  };
+}
+
 describe("membership: joining and views", () => {
   it("linked nodes learn each other from signed alive claims, and gossip spreads them beyond links", async () => {
     const w = new World(4, FAST);
@@ -149,7 +162,7 @@ describe("membership: failure detection", () => {
     for (const i of [1, 2]) expect(stateAt(w, i, 3)).toBe("alive");
   });
 
-  it("confirmations past the k that shorten a suspicion are kept but not spread", async () => {
+  it("a suspicion spreads with at most the k confirmations that shorten it; later ones are not taken in", async () => {
     const w = new World(8, FAST);
     w.linkAll();
     await w.settle();
@@ -162,17 +175,9 @@ describe("membership: failure detection", () => {
     const claims = await Promise.all(accusers.map((by) =>
       signed(w, by, { kind: CLAIM_KIND.SUSPECT, member: w.keys[7].publicKey, generation, incarnation: 0, claimer: w.keys[by].publicKey, addr: null })));
     const spread = new Set<string>(); // accusers of node 7 whose claims node 0 passed on
-    const o = w.engines[0].options;
-    const filter = w.filter;
-    w.filter = (from, to, bytes) => {
-      if (from === 0 && bytes[1] >= 8 && bytes[1] <= 15) {
-        const f = decodeMemberFrame(bytes, { frameBytesMax: o.frameBytesMax, claimsMax: o.claimsPerFrameMax });
-        if ("claims" in f) {
-          for (const c of f.claims) if (c.fields.kind === CLAIM_KIND.SUSPECT && toHex(c.fields.member) === toHex(w.keys[7].publicKey)) spread.add(toHex(c.fields.claimer!));
-        }
-      }
-      return filter!(from, to, bytes);
-    };
+    onClaimsSent(w, 0, (_to, c) => {
+      if (c.fields.kind === CLAIM_KIND.SUSPECT && toHex(c.fields.member) === toHex(w.keys[7].publicKey)) spread.add(toHex(c.fields.claimer!));
+    });
     w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims }));
     await w.settle();
     await runFor(w, 1500);
@@ -342,18 +347,13 @@ describe("membership: dissemination", () => {
     w.link(0, 1);
     w.link(0, 2);
     await w.settle();
-    const o = w.engines[0].options;
     // Members node 0 has never heard of arrive from node 2 as gossip (news).
     const news = w.engines.slice(3).map((e) => e.membership.selfClaim!);
     const sigs = new Set(news.map((c) => toHex(c.signature)));
     const carried = new Map<number, number>(); // peer → news claims node 0 sent it
-    w.filter = (from, to, bytes) => {
-      if (from === 0 && bytes[1] >= 8 && bytes[1] <= 15) {
-        const f = decodeMemberFrame(bytes, { frameBytesMax: o.frameBytesMax, claimsMax: o.claimsPerFrameMax });
-        if ("claims" in f) for (const c of f.claims) if (sigs.has(toHex(c.signature))) carried.set(to, (carried.get(to) ?? 0) + 1);
-      }
-      return true;
-    };
+    onClaimsSent(w, 0, (to, c) => {
+      if (sigs.has(toHex(c.signature))) carried.set(to, (carried.get(to) ?? 0) + 1);
+    });
     w.engines[0].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: news }));
     await w.settle();
     await runFor(w, 3000);
