@@ -186,6 +186,26 @@ describe("membership: failure detection", () => {
     expect(w.penalties()).toEqual([]);
   });
 
+  it("when every link of a member closes at once, its accusers declare the death in turn: one death is signed, not one each", async () => {
+    // Nine nodes all linked to node 9; when its process ends, all nine links close in the same
+    // instant and all nine accuse it with nearly the same deadline.
+    const w = new World(10, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 2000);
+    w.filter = (from, to) => from !== 9 && to !== 9;
+    for (let i = 0; i < 9; i++) w.engines[i].linkDown(w.now, 9);
+    await w.settle();
+    const allDead = () => [...Array(9).keys()].every((i) => stateAt(w, i, 9) === "dead");
+    expect(await runFor(w, 60_000, allDead)).toBe(true);
+    await runFor(w, 5000);
+    const declared = w.engines.slice(0, 9).reduce((n, e) => n + e.membership.stats.deathsDeclared, 0);
+    const accusers = w.engines.slice(0, 9).filter((e) => e.membership.stats.suspicionsRaised > 0).length;
+    expect(accusers).toBeGreaterThanOrEqual(3); // several accused: the turns are what kept it to one
+    expect(declared).toBe(1);
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("an accusation that arrives while the refutation is being signed is answered with it once signed", async () => {
     const w = new World(3, FAST);
     w.linkAll();

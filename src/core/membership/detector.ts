@@ -140,7 +140,7 @@ export class FailureDetector {
     for (const id of this.#table.suspects) {
       const m = this.#table.get(id)!;
       const s = m.suspicion!;
-      if (declareAt(s, this.#cx.selfId, this.#table.params()) <= now && !s.declaring) {
+      if (declareAt(s, this.#cx.selfId, id, this.#table.params()) <= now && !s.declaring) {
         s.declaring = true;
         this.accuse(m, CLAIM_KIND.DEAD);
       }
@@ -156,7 +156,7 @@ export class FailureDetector {
       }
       for (const id of this.#table.suspects) {
         const s = this.#table.get(id)!.suspicion!;
-        if (!s.declaring) t = Math.min(t, declareAt(s, this.#cx.selfId, this.#table.params()));
+        if (!s.declaring) t = Math.min(t, declareAt(s, this.#cx.selfId, id, this.#table.params()));
       }
     }
     for (const r of this.#relays.values()) t = Math.min(t, r.deadline);

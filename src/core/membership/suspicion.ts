@@ -6,10 +6,13 @@
  * it started, so a confirmation never extends it. With Lifeguard, a member that stated a lag in
  * its alive claim is given `suspicionLagMult` times that lag on top, to wake and refute.
  *
- * Who declares the death: the member's accusers (the nodes that failed to reach it) do so at the
- * deadline; everyone else waits half a minimum suspicion more and, normally, just accepts an
- * accuser's `dead` claim meanwhile — else every node that heard the suspicion would sign a death of
- * its own. Should every accuser be gone, the others still declare it.
+ * Who declares the death: the member's accusers (the nodes that failed to reach it), one after
+ * another. They are put in one order every node agrees on — by their ids XOR the member's — and an
+ * accuser with `b` accusers it knows of before it declares `(b + t) · minMs / (2 · (k + 1))` after
+ * the deadline (`t` in [0, 1) is its place in that order); everyone else waits half a minimum suspicion. Each normally just accepts the
+ * first accuser's `dead` claim meanwhile: when all of a member's links close at once (a process
+ * ends), every neighbour is an accuser with nearly the same deadline, and without the steps each
+ * would sign and spread a death of its own. Should every accuser be gone, the others still declare it.
  *
  * @module
  */
@@ -48,7 +51,24 @@ export function startSuspicion(now: number, claimer: string, ms: number): Suspic
   return { startedAt: now, confirmers: new Set([claimer]), deadline: now + ms, declaring: false };
 }
 
-/** When this node (hex id `selfId`) declares the suspect dead itself (see the module doc). */
-export function declareAt(s: Suspicion, selfId: string, p: SuspicionParams): number {
-  return s.confirmers.has(selfId) ? s.deadline : s.deadline + p.minMs / 2;
+/** When this node (hex id `selfId`) declares the suspect (hex id `memberId`) dead itself (see the module doc). */
+export function declareAt(s: Suspicion, selfId: string, memberId: string, p: SuspicionParams): number {
+  if (!s.confirmers.has(selfId)) return s.deadline + p.minMs / 2;
+  const mine = turnOf(selfId, memberId);
+  let before = 0;
+  for (const c of s.confirmers) if (turnOf(c, memberId) < mine) before++;
+  const step = p.minMs / (2 * (p.expected + 1));
+  // Within its step, too, an accuser waits its turn: accusers that know of nobody before them
+  // (each knows at most k others) are spread over the step instead of declaring together.
+  return s.deadline + Math.min(before + mine, p.expected + 1) * step;
+}
+
+/**
+ * An accuser's turn to declare `memberId` dead, in [0, 1): the first 48 bits of its id XOR the
+ * member's. Every node computes the same order, and each member's accusers get a different one.
+ */
+function turnOf(id: string, memberId: string): number {
+  const hi = parseInt(id.slice(0, 6), 16) ^ parseInt(memberId.slice(0, 6), 16);
+  const lo = parseInt(id.slice(6, 12), 16) ^ parseInt(memberId.slice(6, 12), 16);
+  return (hi * 2 ** 24 + lo) / 2 ** 48;
 }
