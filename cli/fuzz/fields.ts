@@ -150,6 +150,7 @@ export const FIELDS: Readonly<Record<string, { fields: readonly Field[]; signed?
   CLAIMS: { fields: [{ name: "claim.signature", path: [1, "*", 1], kind: "signature" }], signed: [claims([1])] },
   SYNC: { fields: [{ name: "flags", path: [1], kind: "flags" }], signed: [claims([2])] },
   SHUFFLE: { fields: [{ name: "flags", path: [1], kind: "flags" }], signed: [claims([2])] },
+  IDS: { fields: [{ name: "op", path: [1], kind: "kind" }, { name: "id", path: [2, "*"], kind: "hash" }] },
   HELLO: {
     fields: [
       { name: "protocolVersion", path: [1], kind: "kind" },

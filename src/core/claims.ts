@@ -69,6 +69,8 @@ interface Queued {
   order: number;
   /** Peers it went to: links are reliable streams, so nobody is sent one claim twice. */
   sentTo: Set<string> | null;
+  /** A newer claim about the member replaced it: not worth announcing. */
+  replaced?: boolean;
 }
 
 /**
@@ -78,6 +80,8 @@ interface Queued {
  */
 export class ClaimQueue {
   #items: Queued[] = [];
+  /** Claims queued since `takeFresh` last ran (to be announced by id). */
+  #fresh: Queued[] = [];
   #order = 0;
   /** Every queued claim already went to every peer `settle` was given: nothing to gossip until news or a new peer. */
   #settled = false;
@@ -113,8 +117,10 @@ export class ClaimQueue {
    * `heardFrom`: peers that sent it here, which have it (it is never sent to them).
    */
   push(memberId: string, claim: ClaimWire, confirmation = false, heardFrom: readonly string[] = []): void {
-    if (!confirmation) this.#items = this.#items.filter((q) => q.memberId !== memberId);
-    this.#items.push({ claim, memberId, transmits: 0, order: this.#order++, sentTo: heardFrom.length ? new Set(heardFrom) : null });
+    if (!confirmation) this.#items = this.#items.filter((q) => q.memberId !== memberId || !(q.replaced = true));
+    const q: Queued = { claim, memberId, transmits: 0, order: this.#order++, sentTo: heardFrom.length ? new Set(heardFrom) : null };
+    this.#items.push(q);
+    if (this.#fresh.length < this.max) this.#fresh.push(q);
     this.#settled = false;
     if (this.#items.length > this.max) {
       // Over the bound: drop the most-sent (ties: oldest), which the mesh most likely has.
@@ -126,6 +132,16 @@ export class ClaimQueue {
       }
       this.#items.splice(worst, 1);
     }
+  }
+
+  /**
+   * The claims queued since the last call, each with the peers that have it (it was sent to them,
+   * or came from them) — still current for claims that have since left the queue.
+   */
+  takeFresh(): { claim: ClaimWire; has: (peerId: string) => boolean }[] {
+    const fresh = this.#fresh;
+    this.#fresh = [];
+    return fresh.filter((q) => !q.replaced).map((q) => ({ claim: q.claim, has: (peerId: string) => !!q.sentTo?.has(peerId) }));
   }
 
   /** Drops every queued claim about `memberId`. */

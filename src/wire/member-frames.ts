@@ -20,9 +20,9 @@ import type { DecodeLimits } from "./limits.ts";
 import { asArray, asBytes, asText, asUint } from "./shape.ts";
 
 /** Membership frame type numbers. */
-export const MEMBER_FRAME = Object.freeze({ PING: 8, ACK: 9, PING_REQ: 10, NACK: 11, CLAIMS: 12, SYNC: 13, SHUFFLE: 14 });
+export const MEMBER_FRAME = Object.freeze({ PING: 8, ACK: 9, PING_REQ: 10, NACK: 11, CLAIMS: 12, SYNC: 13, SHUFFLE: 14, IDS: 15 });
 
-/** Type numbers that belong to membership (inclusive); 15 is reserved. */
+/** Type numbers that belong to membership (inclusive). */
 export const MEMBER_FRAME_TYPES = Object.freeze({ min: 8, max: 15 });
 
 /** What a claim says about its member. */
@@ -45,6 +45,25 @@ export const SHUFFLE_FLAG = Object.freeze({
    */
   DISCONNECT: 2,
 });
+
+/**
+ * What an IDS frame says of its claim ids. Other values are left for later versions: a frame
+ * with one decodes as unknown and is ignored.
+ */
+export const IDS_OP = Object.freeze({
+  /** The sender holds these claims (and will send them if asked). */
+  HAVE: 1,
+  /** Send me these claims. */
+  WANT: 2,
+});
+
+/** A claim's id: the first bytes of its signature (a signature is unique to its signer and body). */
+export const CLAIM_ID_BYTES = 8;
+
+/** A claim's id (`CLAIM_ID_BYTES` of its signature; a view, not a copy). */
+export function claimId(c: ClaimWire): Uint8Array {
+  return c.signature.subarray(0, CLAIM_ID_BYTES);
+}
 
 /** Longest advertised address (a URL to dial the member at), in UTF-8 bytes. */
 export const CLAIM_ADDR_BYTES_MAX = 256;
@@ -142,10 +161,17 @@ export interface ShuffleFrame {
   claims: ClaimWire[];
 }
 
-/** Every membership frame. */
-export type MemberFrame = PingFrame | AckFrame | PingReqFrame | NackFrame | ClaimsFrame | SyncFrame | ShuffleFrame;
+/** `[15, op, ids]`: claim ids the sender holds (HAVE), or asks for (WANT). */
+export interface IdsFrame {
+  type: typeof MEMBER_FRAME.IDS;
+  op: typeof IDS_OP.HAVE | typeof IDS_OP.WANT;
+  ids: Uint8Array[];
+}
 
-/** A membership frame of a type this version does not know (15). */
+/** Every membership frame. */
+export type MemberFrame = PingFrame | AckFrame | PingReqFrame | NackFrame | ClaimsFrame | SyncFrame | ShuffleFrame | IdsFrame;
+
+/** A membership frame this version does not know (an IDS frame with an op of a later version). */
 export interface UnknownMemberFrame {
   type: "unknown";
   code: number;
@@ -230,6 +256,8 @@ export function encodeMemberFrame(f: MemberFrame): Uint8Array {
     case MEMBER_FRAME.SYNC:
     case MEMBER_FRAME.SHUFFLE:
       return encode([f.type, f.flags, claimsOut(f.claims)]);
+    case MEMBER_FRAME.IDS:
+      return encode([f.type, f.op, f.ids]);
   }
 }
 
@@ -246,7 +274,7 @@ function frameDecodeLimits(l: MemberFrameLimits): DecodeLimits {
     depthMax: 4,
     itemsMax: l.claimsMax * 5 + 64,
     arrayLengthMax: Math.max(l.claimsMax, 16),
-    mapSizeMax: 64, // a newer peer's unknown frame (type 15) may hold maps
+    mapSizeMax: 64, // a newer peer's IDS frame of an unknown op may hold maps
     textBytesMax: 4096,
     bytesLengthMax: CLAIM_BODY_BYTES_MAX,
   };
@@ -317,6 +345,13 @@ export function decodeMemberFrame(bytes: Uint8Array, limits: MemberFrameLimits):
       const name = type === MEMBER_FRAME.SYNC ? "sync" : "shuffle";
       const a = asArray(raw, name, 3, 3);
       return { type, flags: asUint(a[1], `${name}.flags`, 0xff), claims: decodeClaims(a[2], `${name}.claims`, limits.claimsMax) };
+    }
+    case MEMBER_FRAME.IDS: {
+      const op = raw[1];
+      if (op !== IDS_OP.HAVE && op !== IDS_OP.WANT) return { type: "unknown", code: type };
+      const a = asArray(raw, "ids", 3, 3);
+      const ids = asArray(a[2], "ids.ids", 0, limits.claimsMax).map((x, i) => asBytes(x, `ids.ids[${i}]`, CLAIM_ID_BYTES));
+      return { type, op, ids };
     }
     default:
       return { type: "unknown", code: type };

@@ -11,6 +11,8 @@ import {
   decodeMemberFrame,
   encodeClaimBody,
   encodeMemberFrame,
+  claimId,
+  IDS_OP,
   MEMBER_FRAME,
   SHUFFLE_FLAG,
   type ClaimBody,
@@ -186,7 +188,7 @@ describe("membership: failure detection", () => {
     expect(w.penalties()).toEqual([]);
   });
 
-  it("when every link of a member closes at once, its accusers declare the death in turn: one death is signed, not one each", async () => {
+  it("when every link of a member closes at once, its accusers declare the death in turn: one or two deaths are signed, not one each", async () => {
     // Nine nodes all linked to node 9; when its process ends, all nine links close in the same
     // instant and all nine accuse it with nearly the same deadline.
     const w = new World(10, FAST);
@@ -201,8 +203,10 @@ describe("membership: failure detection", () => {
     await runFor(w, 5000);
     const declared = w.engines.slice(0, 9).reduce((n, e) => n + e.membership.stats.deathsDeclared, 0);
     const accusers = w.engines.slice(0, 9).filter((e) => e.membership.stats.suspicionsRaised > 0).length;
-    expect(accusers).toBeGreaterThanOrEqual(3); // several accused: the turns are what kept it to one
-    expect(declared).toBe(1);
+    expect(accusers).toBe(9);
+    // Declaring at the deadline, all nine would sign a death; in turn, the first one's claim
+    // reaches the rest before their turn comes (a second may sign before the news arrives).
+    expect(declared).toBeLessThanOrEqual(2);
     expect(w.penalties()).toEqual([]);
   });
 
@@ -362,6 +366,98 @@ describe("membership: failure detection", () => {
 });
 
 describe("membership: dissemination", () => {
+  it("a claim goes in full to a few peers and by id to the rest; a node told only the id asks for it", async () => {
+    // 16 nodes, each linked to all 15 others: flooding would send each node up to 15 copies.
+    const w = new World(16, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 2000);
+    w.filter = (from, to) => from !== 15 && to !== 15; // node 15 is gone
+    const generation = w.engines[15].membership.selfClaim!.fields.generation;
+    const claim = await signed(w, 1, { kind: CLAIM_KIND.SUSPECT, member: w.keys[15].publicKey, generation, incarnation: 0, claimer: w.keys[1].publicKey, addr: null });
+    const sig = toHex(claim.signature);
+    const copies = new Map<number, number>(); // node → full copies of the claim it was sent
+    for (let from = 0; from < 15; from++) {
+      onClaimsSent(w, from, (to, c) => {
+        if (toHex(c.signature) === sig) copies.set(to, (copies.get(to) ?? 0) + 1);
+      });
+    }
+    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [claim] }));
+    await w.settle();
+    const everyone = () => [...Array(15).keys()].every((i) => stateAt(w, i, 15) === "suspect");
+    expect(await runFor(w, 5000, everyone)).toBe(true);
+    await runFor(w, 3000);
+    const received = [...copies].reduce((n, [to, k]) => n + (to < 15 ? k : 0), 0);
+    const fanout = w.engines[0].options.memberGossipFanout;
+    // (Node 15 itself is sent it on every probe, so it could refute: Lifeguard's buddy system.)
+    // Each node that takes it in sends it in full to at most `fanout` live peers, answers the WANTs
+    // of peers that had only its id, and tells the rest its id; flooding sent each node one copy per link.
+    const stats = w.engines.slice(0, 15).map((e) => e.membership.stats);
+    const wanted = stats.reduce((n, s) => n + s.idsWanted, 0);
+    expect(received).toBeLessThanOrEqual(15 * fanout + wanted);
+    expect(received).toBeLessThan(15 * 14 / 2);
+    expect(stats.reduce((n, s) => n + s.idsAnnounced, 0)).toBeGreaterThan(0);
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("a node told only an id asks an announcer for the claim, and gets it", async () => {
+    const w = new World(3, FAST);
+    w.link(0, 1);
+    w.link(1, 2);
+    await w.settle();
+    await runFor(w, 2000);
+    // Node 2 is told the claim's id, and node 1's claims reach it only once it has asked.
+    let wanted = false;
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (from === 2 && to === 1 && bytes[1] === MEMBER_FRAME.IDS) wanted = true;
+      if (from === 1 && to === 2 && bytes[1] === MEMBER_FRAME.CLAIMS && !wanted) return false;
+      return filter(from, to, bytes);
+    };
+    const generation = w.engines[0].membership.selfClaim!.fields.generation;
+    const claim = await signed(w, 1, { kind: CLAIM_KIND.SUSPECT, member: w.keys[0].publicKey, generation, incarnation: 0, claimer: w.keys[1].publicKey, addr: null });
+    w.engines[1].receive(w.now, 0, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [claim] }));
+    await w.settle();
+    w.engines[2].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: [claimId(claim)] }));
+    await w.settle();
+    const heard = () => memberEvents(w, 2).some((e) => toHex(e.member) === toHex(w.keys[0].publicKey) && e.state === "suspect");
+    expect(await runFor(w, 5000, heard)).toBe(true);
+    expect(wanted).toBe(true);
+    expect(w.engines[2].membership.stats.idsWanted).toBe(1);
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("ids a peer announces and never sends cost a bounded list and one ask each; a WANT gets only claims held", async () => {
+    const w = new World(2, { ...FAST, claimQueueMax: 8 });
+    w.link(0, 1);
+    await w.settle();
+    await runFor(w, 2000);
+    const asked: Uint8Array[] = [];
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (from === 0 && bytes[1] === MEMBER_FRAME.IDS) {
+        const f = decodeMemberFrame(bytes, { frameBytesMax: 1 << 20, claimsMax: 1024 });
+        if (f.type === MEMBER_FRAME.IDS && f.op === IDS_OP.WANT) asked.push(...f.ids);
+      }
+      return filter(from, to, bytes);
+    };
+    const junk = Array.from({ length: 20 }, (_, i) => new Uint8Array(8).fill(i + 1));
+    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: junk.slice(0, 10) }));
+    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: junk.slice(10) }));
+    await w.settle();
+    await runFor(w, 5000);
+    // At most claimQueueMax ids are held as missing; each asked for once of its one announcer, then dropped.
+    expect(asked.length).toBe(8);
+    expect(new Set(asked.map(toHex)).size).toBe(8);
+    expect(w.engines[0].membership.stats.idsWanted).toBe(8);
+    // A WANT of ids node 0 does not hold is answered with nothing.
+    const sent = w.engines[0].membership.stats.claimsSent;
+    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.WANT, ids: junk.slice(0, 4) }));
+    await w.settle();
+    expect(w.engines[0].membership.stats.claimsSent).toBe(sent);
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("news is never sent back to the peers it came from", async () => {
     const w = new World(12, FAST);
     w.link(0, 1);
@@ -644,7 +740,13 @@ describe("membership: claims and frames", () => {
     expect(decodeMemberFrame(encodeMemberFrame(ping), limits)).toEqual(ping);
     const req = { type: MEMBER_FRAME.PING_REQ, seq: 1, target: new Uint8Array(32), claims: [] };
     expect(decodeMemberFrame(encodeMemberFrame(req), limits)).toEqual(req);
+    const ids = { type: MEMBER_FRAME.IDS, op: IDS_OP.WANT, ids: [new Uint8Array(8).fill(1), new Uint8Array(8)] };
+    expect(decodeMemberFrame(encodeMemberFrame(ids), limits)).toEqual(ids);
+    // An IDS frame of an op a later version added is ignored, whatever it holds.
     expect(decodeMemberFrame(encode([15, "future"]), limits)).toEqual({ type: "unknown", code: 15 });
+    expect(decodeMemberFrame(encode([15, 3, { a: 1 }]), limits)).toEqual({ type: "unknown", code: 15 });
+    expect(() => decodeMemberFrame(encode([15, IDS_OP.HAVE, Array.from({ length: 5 }, () => new Uint8Array(8))]), limits)).toThrow(GrapevineError);
+    expect(() => decodeMemberFrame(encode([15, IDS_OP.HAVE, [new Uint8Array(9)]]), limits)).toThrow(GrapevineError);
     const tooMany = encode([MEMBER_FRAME.CLAIMS, Array.from({ length: 5 }, () => [new Uint8Array(10), new Uint8Array(64)])]);
     expect(() => decodeMemberFrame(tooMany, limits)).toThrow(GrapevineError);
     expect(() => decodeMemberFrame(encode([MEMBER_FRAME.ACK, -1, []]), limits)).toThrow(GrapevineError);

@@ -8,7 +8,7 @@ import { frameLimitsFor } from "../../src/core/engine.ts";
 import { resolveOptions } from "../../src/core/options.ts";
 import { decodeFrame, encodeFrame, FRAME, type Frame } from "../../src/wire/frames.ts";
 import { decodeLinkFrame, encodeLinkFrame, LINK_FRAME, type LinkFrame } from "../../src/wire/link-frames.ts";
-import { CLAIM_KIND, type ClaimBody, type ClaimWire, decodeMemberFrame, encodeClaimBody, encodeMemberFrame, INCARNATION_MAX, MEMBER_FRAME, type MemberFrame } from "../../src/wire/member-frames.ts";
+import { CLAIM_KIND, type ClaimBody, type ClaimWire, decodeMemberFrame, encodeClaimBody, encodeMemberFrame, IDS_OP, INCARNATION_MAX, MEMBER_FRAME, type MemberFrame } from "../../src/wire/member-frames.ts";
 import { utf8ByteLength } from "../../src/wire/shape.ts";
 import { FRAME_TYPES } from "../../cli/fuzz/registry.ts";
 
@@ -98,6 +98,7 @@ const GENERATORS: Record<string, fc.Arbitrary<Frame | MemberFrame | LinkFrame>> 
   CLAIMS: fc.record({ type: fc.constant(MEMBER_FRAME.CLAIMS), claims }),
   SYNC: fc.record({ type: fc.constant(MEMBER_FRAME.SYNC), flags, claims }),
   SHUFFLE: fc.record({ type: fc.constant(MEMBER_FRAME.SHUFFLE), flags, claims }),
+  IDS: fc.record({ type: fc.constant(MEMBER_FRAME.IDS), op: fc.constantFrom(IDS_OP.HAVE, IDS_OP.WANT), ids: fc.array(bytes(8), { maxLength: 4 }) }),
   HELLO: fc.record({
     type: fc.constant(LINK_FRAME.HELLO), protocolVersion: uint, network: text(255, 1), nonce: bytes(32), publicKey: bytes(32),
     credential: fc.option(fc.record({ authority: bytes(32), expiresAtMs: uint, signature: bytes(64) }), { nil: null }),

@@ -54,13 +54,17 @@ export interface MembershipStats {
   dropLinks: number;
   /** Newer claims sent back to a peer that sent an older one. */
   corrections: number;
+  /** Claim ids announced to peers that had not been sent the claim (IDS HAVE). */
+  idsAnnounced: number;
+  /** Claim ids asked for after only their id had come (IDS WANT). */
+  idsWanted: number;
 }
 
 function newStats(): MembershipStats {
   return {
     probes: 0, probesFailed: 0, indirectProbes: 0, acksRelayed: 0, nacksSent: 0, suspicionsRaised: 0,
     deathsDeclared: 0, refutations: 0, lateTimers: 0, lagAnnouncements: 0, claimsSent: 0, claimsReceived: 0, claimsAccepted: 0,
-    verifies: 0, verifyDropped: 0, wantLinks: 0, dropLinks: 0, corrections: 0,
+    verifies: 0, verifyDropped: 0, wantLinks: 0, dropLinks: 0, corrections: 0, idsAnnounced: 0, idsWanted: 0,
   };
 }
 

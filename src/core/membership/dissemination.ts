@@ -1,11 +1,22 @@
 /**
- * How claims spread: piggybacked on PING, ACK and PING_REQ, gossiped on their own (CLAIMS), and
- * the whole view exchanged in SYNC chunks.
+ * How claims spread: piggybacked on PING, ACK and PING_REQ, gossiped on their own (CLAIMS),
+ * announced by id (IDS), and the whole view exchanged in SYNC chunks.
  *
- * News waits in the transmit-limited claim queue (`claims.ts`); each node sends each claim at
- * most `retransmitLimit` times (`lifeguard.ts`), and never twice to one peer. A frame to a peer
- * that is suspect or dead in this node's view carries that accusation first, so the peer can
- * refute it at once (Lifeguard's buddy system).
+ * News waits in the transmit-limited claim queue (`claims.ts`); each node sends each claim in full
+ * to at most `min(memberGossipFanout, retransmitLimit)` peers (`lifeguard.ts`), never twice to one
+ * peer, and once a protocol period tells every other peer it links to the ids of the claims it
+ * queued since (IDS HAVE, 9 bytes a claim instead of about 300). A peer that was told an id and
+ * has not had the claim a gossip interval later asks for it (IDS WANT), one announcer at a time.
+ * Flooding the claims themselves over every link cost each node about as many copies of each
+ * claim as it has links; now it takes about `memberGossipFanout` copies, and ids for the rest.
+ * A frame to a peer that is suspect or dead in this node's view carries that accusation first, so
+ * the peer can refute it at once (Lifeguard's buddy system).
+ *
+ * What a peer can make this node do with ids: hold at most `claimQueueMax` ids it is missing
+ * (further ones are ignored until those are had or given up), ask each announcer in turn, and
+ * answer a WANT only with claims it holds, charged to the link's answer budget. An id asked for
+ * and not sent is not provably anything (the claim may have left the announcer's memory): nobody
+ * is penalised for it.
  *
  * Budgets: what this node sends because a peer asked (an ACK to its PING, a PING relayed for its
  * PING_REQ) carries at most the link's piggyback allowance of claims, a few per protocol period,
@@ -15,7 +26,8 @@
  * @module
  */
 
-import { MEMBER_FRAME, SYNC_FLAG, encodeMemberFrame, type ClaimWire, type MemberFrame } from "../../wire/member-frames.ts";
+import { toHex } from "../../bytes.ts";
+import { IDS_OP, MEMBER_FRAME, SYNC_FLAG, claimId, encodeMemberFrame, type ClaimWire, type IdsFrame, type MemberFrame } from "../../wire/member-frames.ts";
 import { TokenBucket } from "../budget.ts";
 import type { ClaimQueue } from "../claims.ts";
 import type { LinkId } from "../events.ts";
@@ -33,6 +45,9 @@ export function piggybackAllowance(o: EngineOptions, now: number): TokenBucket {
   return new TokenBucket((perPeriod * 1000) / o.probeIntervalMs, 2 * perPeriod, now);
 }
 
+/** How long a node keeps a claim it has had, to answer WANTs for it: a few protocol periods. */
+const KNOWN_PERIODS = 5;
+
 /** Claim dissemination for one node. */
 export class Dissemination {
   #cx: Context;
@@ -40,6 +55,10 @@ export class Dissemination {
   #table: MemberTable;
   #self: SelfClaims;
   #links: LinkTable;
+  /** Claims had lately, by hex id, oldest first: not asked for again, and sent when asked. */
+  #known = new Map<string, { claim: ClaimWire; at: number }>();
+  /** Ids announced to this node whose claims it has not had: who announced them, when to ask. */
+  #missing = new Map<string, { id: Uint8Array; from: LinkId[]; due: number }>();
 
   constructor(cx: Context, queue: ClaimQueue, table: MemberTable, self: SelfClaims, links: LinkTable) {
     this.#cx = cx;
@@ -49,9 +68,101 @@ export class Dissemination {
     this.#links = links;
   }
 
-  /** Whether news waits to be gossiped to a peer that has not had it. */
+  /** Whether news waits to be gossiped to a peer that has not had it, or a claim to be asked for. */
   get pending(): boolean {
-    return this.#queue.waiting;
+    return this.#queue.waiting || this.#missing.size > 0;
+  }
+
+  /** A claim came in (any frame, before it is checked): it is had, not missing, and can be sent when asked. */
+  heard(now: number, c: ClaimWire): void {
+    const id = toHex(claimId(c));
+    this.#missing.delete(id);
+    this.#remember(now, id, c);
+  }
+
+  /**
+   * Once a protocol period: tells each peer the ids of the claims queued since the last time that
+   * it was neither sent nor sent by (IDS HAVE).
+   */
+  announce(now: number): void {
+    this.#forget(now);
+    const fresh = this.#queue.takeFresh();
+    if (!fresh.length) return;
+    for (const f of fresh) this.#remember(now, toHex(claimId(f.claim)), f.claim);
+    const per = this.#cx.options.claimsPerFrameMax;
+    for (const link of this.#links.distinct()) {
+      const peerId = link.peerId;
+      const ids = fresh.filter((f) => !peerId || !f.has(peerId)).map((f) => claimId(f.claim));
+      this.#cx.stats.idsAnnounced += ids.length;
+      for (let k = 0; k < ids.length; k += per) this.#cx.send(link.id, { type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: ids.slice(k, k + per) });
+    }
+  }
+
+  /** An IDS frame from `linkId`: note the ids announced that this node lacks, or send the claims asked for. */
+  onIds(now: number, linkId: LinkId, f: IdsFrame): void {
+    if (f.op === IDS_OP.HAVE) {
+      const wait = this.#cx.options.memberGossipIntervalMs;
+      for (const id of f.ids) {
+        const hex = toHex(id);
+        if (this.#known.has(hex)) continue;
+        const m = this.#missing.get(hex);
+        if (m) {
+          if (m.from.length < this.#cx.options.indirectProbes + 1 && !m.from.includes(linkId)) m.from.push(linkId);
+        } else if (this.#missing.size < this.#cx.options.claimQueueMax) {
+          this.#missing.set(hex, { id: id.slice(), from: [linkId], due: now + wait });
+        }
+      }
+      return;
+    }
+    const claims: ClaimWire[] = [];
+    for (const id of f.ids) {
+      const k = this.#known.get(toHex(id));
+      if (k) claims.push(k.claim);
+    }
+    if (!claims.length) return;
+    const bytes = encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims });
+    if (!this.#cx.host.answer(linkId, now, bytes.length)) return;
+    this.#cx.stats.claimsSent += claims.length;
+    this.#cx.host.send(linkId, bytes);
+  }
+
+  /** Asks for the claims announced a gossip interval ago and still not had, each of its next announcer. */
+  #want(now: number): void {
+    if (!this.#missing.size) return;
+    const asks = new Map<LinkId, Uint8Array[]>();
+    for (const [hex, m] of this.#missing) {
+      if (m.due > now) continue;
+      let link: LinkId | undefined;
+      while (m.from.length && !this.#links.has((link = m.from.shift()!))) link = undefined;
+      if (link === undefined) {
+        this.#missing.delete(hex);
+        continue;
+      }
+      m.due = now + 2 * this.#cx.options.memberGossipIntervalMs;
+      const list = asks.get(link) ?? [];
+      if (!list.length) asks.set(link, list);
+      list.push(m.id);
+    }
+    const per = this.#cx.options.claimsPerFrameMax;
+    for (const [link, ids] of asks) {
+      this.#cx.stats.idsWanted += ids.length;
+      for (let k = 0; k < ids.length; k += per) this.#cx.send(link, { type: MEMBER_FRAME.IDS, op: IDS_OP.WANT, ids: ids.slice(k, k + per) });
+    }
+  }
+
+  #remember(now: number, id: string, c: ClaimWire): void {
+    if (this.#known.has(id)) return;
+    this.#known.set(id, { claim: c, at: now });
+    if (this.#known.size > this.#cx.options.claimQueueMax) this.#known.delete(this.#known.keys().next().value!);
+  }
+
+  /** Forgets the claims had more than a few protocol periods ago (the map is in the order they came). */
+  #forget(now: number): void {
+    const before = now - KNOWN_PERIODS * this.#cx.options.probeIntervalMs;
+    for (const [id, k] of this.#known) {
+      if (k.at >= before) break;
+      this.#known.delete(id);
+    }
   }
 
   /** A link came up: its peer may not have had the queued claims. */
@@ -66,7 +177,8 @@ export class Dissemination {
    * member refutes at once) drains in a few rounds instead of 16 claims per peer per round. Each
    * claim is still sent at most `retransmitLimit` times, so the bytes are the same; they go sooner.
    */
-  gossip(): void {
+  gossip(now: number): void {
+    this.#want(now);
     const o = this.#cx.options;
     const peers = this.#links.distinct();
     let sent = false;
@@ -84,7 +196,8 @@ export class Dissemination {
     const out: ClaimWire[] = [];
     const m = peerId ? this.#table.get(peerId) : undefined;
     if (m && (m.state === "suspect" || m.state === "dead")) out.push(m.claim);
-    const limit = retransmitLimit(this.#table.size, this.#cx.options.retransmitMult);
+    const o = this.#cx.options;
+    const limit = Math.min(o.memberGossipFanout, retransmitLimit(this.#table.size, o.retransmitMult));
     return out.concat(this.#queue.take(max - out.length, limit, out[0], peerId));
   }
 

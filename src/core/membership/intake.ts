@@ -38,7 +38,19 @@ export class ClaimIntake {
   /** Signature checks running, by claim (and proof) signature: the links that brought the claim. */
   #pending = new Map<string, { links: Set<LinkId> }>();
 
-  constructor(cx: Context, table: MemberTable, self: SelfClaims, signer: ClaimSigner, queue: ClaimQueue, links: LinkTable) {
+  /**
+   * @param heard told of every claim that comes in, before anything else (dissemination: it need
+   *   not be asked for)
+   */
+  constructor(
+    cx: Context,
+    table: MemberTable,
+    self: SelfClaims,
+    signer: ClaimSigner,
+    queue: ClaimQueue,
+    links: LinkTable,
+    readonly heard: (c: ClaimWire) => void = () => {},
+  ) {
     this.#cx = cx;
     this.#table = table;
     this.#self = self;
@@ -56,6 +68,7 @@ export class ClaimIntake {
     const corrections: ClaimWire[] = [];
     for (const c of claims) {
       cx.stats.claimsReceived++;
+      if (linkId !== null) this.heard(c);
       if (!this.#wants(c, source)) {
         const newer = linkId === null ? null : this.#newerThan(c);
         if (newer && corrections.length < cx.options.claimsPerMessageMax && !corrections.includes(newer)) corrections.push(newer);

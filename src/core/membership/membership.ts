@@ -117,7 +117,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
     const table = (this.#table = new MemberTable(o, cx.stats, (id) => queue.drop(id)));
     const self = (this.#self = new SelfClaims(cx, signer, this.#health, queue, this.#links));
     const spread = (this.#spread = new Dissemination(cx, queue, table, self, this.#links));
-    const intake = (this.#intake = new ClaimIntake(cx, table, self, signer, queue, this.#links));
+    const intake = (this.#intake = new ClaimIntake(cx, table, self, signer, queue, this.#links, (c) => spread.heard(this.#clock, c)));
     const views = (this.#views = new Views(cx, table, this.#links, spread, self, (linkId) => this.#detector.forgetLink(linkId)));
     this.#detector = new FailureDetector(cx, table, this.#links, spread, signer, this.#health, {
       accept: (at, c, source) => intake.accept(at, c, source),
@@ -259,10 +259,13 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
     this.#detector.expireRelays(now);
     if (!this.#self.left) {
       this.#detector.advance(now);
-      if (this.#timers.fire("probe", now, this.#health.scale(o.probeIntervalMs))) this.#detector.startPeriod(now);
+      if (this.#timers.fire("probe", now, this.#health.scale(o.probeIntervalMs))) {
+        this.#detector.startPeriod(now);
+        this.#spread.announce(now);
+      }
       this.#detector.declareDue(now);
     }
-    if (this.#spread.pending && this.#timers.fire("gossip", now, o.memberGossipIntervalMs)) this.#spread.gossip();
+    if (this.#spread.pending && this.#timers.fire("gossip", now, o.memberGossipIntervalMs)) this.#spread.gossip(now);
     if (this.#timers.fire("maintain", now, o.probeIntervalMs)) this.#maintain(now);
     if (!this.#self.left) this.#periodic(now);
     this.#rearm();
@@ -304,6 +307,8 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
           this.#spread.sendView(link.id, 0, now);
         }
         return;
+      case MEMBER_FRAME.IDS:
+        return this.#spread.onIds(now, link.id, f);
       case MEMBER_FRAME.SHUFFLE:
         if (f.flags & SHUFFLE_FLAG.DISCONNECT) return this.#views.letGo(link);
         this.#intake.receive(link.id, f.claims, "shuffle");
