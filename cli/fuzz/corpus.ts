@@ -225,7 +225,24 @@ function tappedPair(record: (from: number, to: number, bytes: Uint8Array) => voi
 
 /** Captures the link layer: two handshakes (one refused) and a FORWARD and CLOSE between real nodes. */
 async function captureLinkLayer(suite: SignatureSuite, corpus: Omit<Corpus, "frames">, push: (f: CorpusFrame) => void): Promise<void> {
-  const record = (source: string) => (from: number, to: number, bytes: Uint8Array) => addFrame(push, from, to, bytes, source);
+  // Two sides run at once, and which one's signature comes back first depends on the machine's
+  // load: frames are kept in each sender's own order (which is fixed), the senders one after another.
+  const captured: [number, number, Uint8Array, string][] = [];
+  const record = (source: string) => (from: number, to: number, bytes: Uint8Array) => void captured.push([from, to, bytes, source]);
+  try {
+    await captureLinks(suite, corpus, record);
+  } finally {
+    const phases = ["handshake", "node"];
+    captured.sort((x, y) => phases.indexOf(x[3]) - phases.indexOf(y[3]) || x[0] - y[0]);
+    for (const [from, to, bytes, source] of captured) addFrame(push, from, to, bytes, source);
+  }
+}
+
+async function captureLinks(
+  suite: SignatureSuite,
+  corpus: Omit<Corpus, "frames">,
+  record: (source: string) => (from: number, to: number, bytes: Uint8Array) => void,
+): Promise<void> {
   const [la, lb] = tappedPair(record("handshake"));
   await Promise.all([runHandshake(la, corpus.handshakeConfig(0, suite)), runHandshake(lb, corpus.handshakeConfig(1, suite))]);
   la.close("captured");

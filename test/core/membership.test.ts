@@ -190,7 +190,7 @@ describe("membership: failure detection", () => {
 
   it("when every link of a member closes at once, its accusers declare the death in turn: one or two deaths are signed, not one each", async () => {
     // Nine nodes all linked to node 9; when its process ends, all nine links close in the same
-    // instant and all nine accuse it with nearly the same deadline.
+    // instant, and its accusers' deadlines are nearly the same.
     const w = new World(10, FAST);
     w.linkAll();
     await w.settle();
@@ -203,7 +203,10 @@ describe("membership: failure detection", () => {
     await runFor(w, 5000);
     const declared = w.engines.slice(0, 9).reduce((n, e) => n + e.membership.stats.deathsDeclared, 0);
     const accusers = w.engines.slice(0, 9).filter((e) => e.membership.stats.suspicionsRaised > 0).length;
-    expect(accusers).toBe(9);
+    // Each neighbour accuses at a random moment within a period, and not once the suspicion is
+    // confirmed as often as Lifeguard counts: several accuse, not all nine.
+    expect(accusers).toBeGreaterThan(1);
+    expect(accusers).toBeLessThan(9);
     // Declaring at the deadline, all nine would sign a death; in turn, the first one's claim
     // reaches the rest before their turn comes (a second may sign before the news arrives).
     expect(declared).toBeLessThanOrEqual(2);

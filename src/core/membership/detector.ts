@@ -29,7 +29,7 @@ import { bytesEqual, toHex } from "../../bytes.ts";
 import { CLAIM_KIND, MEMBER_FRAME, type AckFrame, type ClaimBody, type ClaimWire, type NackFrame, type PingReqFrame } from "../../wire/member-frames.ts";
 import type { LinkId } from "../events.ts";
 import type { LocalHealth } from "../lifeguard.ts";
-import { sample } from "../random.ts";
+import { randomBelow, sample } from "../random.ts";
 import type { Context } from "./context.ts";
 import type { Dissemination } from "./dissemination.ts";
 import type { LinkTable, PeerLink } from "./links.ts";
@@ -89,6 +89,8 @@ export class FailureDetector {
   #probes = new Map<number, Probe>();
   #probeOrder: LinkId[] = [];
   #relays = new Map<number, Relay>();
+  /** Members whose last link here went down: when this node accuses them (see `linkLost`). */
+  #lost = new Map<string, number>();
 
   constructor(cx: Context, table: MemberTable, links: LinkTable, spread: Dissemination, signer: ClaimSigner, health: LocalHealth, deps: DetectorDeps) {
     this.#cx = cx;
@@ -135,6 +137,39 @@ export class FailureDetector {
     for (let k = this.#probesPerPeriod(); k > 0; k--) this.#startProbe(now, busy);
   }
 
+  /**
+   * The last link to `peerId` went down: nobody here can probe it, so this node accuses it — at a
+   * random moment within a protocol period, not at once. When a process ends, every neighbour's
+   * link to it closes in the same instant; accusing together, each would sign and spread a
+   * suspicion of its own, while waiting lets the first ones arrive, and a suspicion already
+   * confirmed as often as Lifeguard counts needs no more.
+   */
+  linkLost(now: number, peerId: string): void {
+    if (!this.#lost.has(peerId)) this.#lost.set(peerId, now + randomBelow(this.#cx.rng, this.#cx.options.probeIntervalMs));
+  }
+
+  /** Accuses the members whose last link went down a moment ago, unless that changes nothing now. */
+  accuseLost(now: number): void {
+    for (const [id, at] of this.#lost) {
+      if (at > now) continue;
+      this.#lost.delete(id);
+      const m = this.#table.get(id);
+      if (m && !this.#links.reaches(id) && this.#mayAccuse(m)) this.accuse(m, CLAIM_KIND.SUSPECT);
+    }
+  }
+
+  /**
+   * Whether this node accuses `m`: alive, or suspect but not yet by this node — and, with
+   * Lifeguard, not yet by as many accusers as shorten a suspicion (more are not taken in anywhere).
+   */
+  #mayAccuse(m: Member): boolean {
+    if (m.state === "alive") return true;
+    if (m.state !== "suspect") return false;
+    const s = m.suspicion!;
+    const expected = this.#table.params().expected;
+    return !s.confirmers.has(this.#cx.selfId) && (expected < 1 || s.confirmers.size <= expected);
+  }
+
   /** Declares dead the suspects whose time is up (see `suspicion.ts`). */
   declareDue(now: number): void {
     for (const id of this.#table.suspects) {
@@ -158,6 +193,7 @@ export class FailureDetector {
         const s = this.#table.get(id)!.suspicion!;
         if (!s.declaring) t = Math.min(t, declareAt(s, this.#cx.selfId, id, this.#table.params()));
       }
+      for (const at of this.#lost.values()) t = Math.min(t, at);
     }
     for (const r of this.#relays.values()) t = Math.min(t, r.deadline);
     return t;
@@ -219,6 +255,7 @@ export class FailureDetector {
   stop(): void {
     this.#probes.clear();
     this.#relays.clear();
+    this.#lost.clear();
   }
 
   /** Signs an accusation (`kind` suspect or dead) of `m` at its current rank, then applies it. */
@@ -305,9 +342,7 @@ export class FailureDetector {
     this.#health.apply(p.expectedNacks > 0 ? Math.max(0, p.expectedNacks - p.nacks) : 1);
     const m = this.#table.get(p.peerId);
     if (!m) return;
-    if (m.state === "alive" || (m.state === "suspect" && !m.suspicion!.confirmers.has(this.#cx.selfId))) {
-      this.accuse(m, CLAIM_KIND.SUSPECT);
-    }
+    if (this.#mayAccuse(m)) this.accuse(m, CLAIM_KIND.SUSPECT);
   }
 
   #nack(linkId: LinkId, seq: number): void {

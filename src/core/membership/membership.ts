@@ -231,7 +231,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
     // The link was how this node watched the peer: with no other link to it, nobody here can
     // probe it, so say so. If it is alive and linked elsewhere it refutes; else it dies in time.
     const m = this.#table.get(link.peerId);
-    if (m && m.state === "alive" && !this.#links.reaches(link.peerId) && !link.dropping) this.#detector.accuse(m, CLAIM_KIND.SUSPECT);
+    if (m && m.state === "alive" && !this.#links.reaches(link.peerId) && !link.dropping) this.#detector.linkLost(now, link.peerId);
     this.#rearm();
   }
 
@@ -263,6 +263,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
         this.#detector.startPeriod(now);
         this.#spread.announce(now);
       }
+      this.#detector.accuseLost(now);
       this.#detector.declareDue(now);
     }
     if (this.#spread.pending && this.#timers.fire("gossip", now, o.memberGossipIntervalMs)) this.#spread.gossip(now);
