@@ -42,6 +42,11 @@ const RELAYS_MAX = 256;
 const RELAYS_PER_LINK_MAX = 64;
 /** Bytes a PING_REQ costs this node to relay (a PING out, an ACK or NACK back), charged to the requester's answer budget. */
 const RELAY_COST_BYTES = 128;
+/**
+ * A member's last link here went down: this node accuses it within this many protocol periods,
+ * about the time a suspicion takes to reach the member's other neighbours.
+ */
+const LINK_LOST_PERIODS = 3;
 
 interface Probe {
   seq: number;
@@ -139,13 +144,13 @@ export class FailureDetector {
 
   /**
    * The last link to `peerId` went down: nobody here can probe it, so this node accuses it — at a
-   * random moment within a protocol period, not at once. When a process ends, every neighbour's
+   * random moment within `LINK_LOST_PERIODS` protocol periods, not at once. When a process ends, every neighbour's
    * link to it closes in the same instant; accusing together, each would sign and spread a
    * suspicion of its own, while waiting lets the first ones arrive, and a suspicion already
    * confirmed as often as Lifeguard counts needs no more.
    */
   linkLost(now: number, peerId: string): void {
-    if (!this.#lost.has(peerId)) this.#lost.set(peerId, now + randomBelow(this.#cx.rng, this.#cx.options.probeIntervalMs));
+    if (!this.#lost.has(peerId)) this.#lost.set(peerId, now + randomBelow(this.#cx.rng, LINK_LOST_PERIODS * this.#cx.options.probeIntervalMs));
   }
 
   /** Accuses the members whose last link went down a moment ago, unless that changes nothing now. */
