@@ -157,7 +157,10 @@ export interface EngineOptions {
    * longer (how late its own timers recently ran, at most 30 s); 0 ignores stated lags.
    */
   suspicionLagMult: number;
-  /** Each claim is sent retransmitMult × ceil(log10(members + 1)) times by every node that learns it. */
+  /**
+   * Each claim is sent in full at most retransmitMult × ceil(log10(members + 1)) times (and at most
+   * `memberGossipFanout` times) by every node that learns it; its other peers are told its id.
+   */
   retransmitMult: number;
   /** Lifeguard's local health ceiling: probe timing stretches up to this factor. */
   awarenessMax: number;
