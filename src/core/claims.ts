@@ -135,13 +135,13 @@ export class ClaimQueue {
   }
 
   /**
-   * The claims queued since the last call, each with the peers that have it (it was sent to them,
-   * or came from them) — still current for claims that have since left the queue.
+   * The claims queued since the last call, each with how often it was sent and the peers that have
+   * it (it was sent to them, or came from them) — still current for claims that have since left the queue.
    */
-  takeFresh(): { claim: ClaimWire; has: (peerId: string) => boolean }[] {
+  takeFresh(): { claim: ClaimWire; transmits: number; has: (peerId: string) => boolean }[] {
     const fresh = this.#fresh;
     this.#fresh = [];
-    return fresh.filter((q) => !q.replaced).map((q) => ({ claim: q.claim, has: (peerId: string) => !!q.sentTo?.has(peerId) }));
+    return fresh.filter((q) => !q.replaced).map((q) => ({ claim: q.claim, transmits: q.transmits, has: (peerId: string) => !!q.sentTo?.has(peerId) }));
   }
 
   /** Drops every queued claim about `memberId`. */

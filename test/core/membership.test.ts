@@ -403,6 +403,37 @@ describe("membership: dissemination", () => {
     expect(w.penalties()).toEqual([]);
   });
 
+  it("a hub tells as many peers of a claim as its transmit limit allows, not every link", async () => {
+    const w = new World(21, FAST);
+    for (let i = 1; i < 21; i++) w.link(0, i);
+    await w.settle();
+    await runFor(w, 2000);
+    const generation = w.engines[20].membership.selfClaim!.fields.generation;
+    const claim = await signed(w, 1, { kind: CLAIM_KIND.SUSPECT, member: w.keys[20].publicKey, generation, incarnation: 0, claimer: w.keys[1].publicKey, addr: null });
+    const id = toHex(claimId(claim));
+    const told = new Set<number>(); // peers the hub sent the claim or its id
+    onClaimsSent(w, 0, (to, c) => {
+      if (toHex(c.signature) === toHex(claim.signature) && to !== 20) told.add(to);
+    });
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (from === 0 && bytes[1] === MEMBER_FRAME.IDS) {
+        const f = decodeMemberFrame(bytes, { frameBytesMax: 1 << 20, claimsMax: 1024 });
+        if (f.type === MEMBER_FRAME.IDS && f.ids.some((x) => toHex(x) === id)) told.add(to);
+      }
+      return filter(from, to, bytes);
+    };
+    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [claim] }));
+    await w.settle();
+    await runFor(w, 3000);
+    const limit = retransmitLimit(w.engines[0].membership.known, w.engines[0].options.retransmitMult);
+    expect(limit).toBeLessThan(19);
+    // Node 1 sent it and node 20 is the accused (told on every probe, so it could refute).
+    expect(told.has(1)).toBe(false);
+    expect(told.size).toBe(limit);
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("a node told only an id asks an announcer for the claim, and gets it", async () => {
     const w = new World(3, FAST);
     w.link(0, 1);

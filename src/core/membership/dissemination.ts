@@ -4,8 +4,9 @@
  *
  * News waits in the transmit-limited claim queue (`claims.ts`); each node sends each claim in full
  * to at most `min(memberGossipFanout, retransmitLimit)` peers (`lifeguard.ts`), never twice to one
- * peer, and once a protocol period tells every other peer it links to the ids of the claims it
- * queued since (IDS HAVE, 9 bytes a claim instead of about 300). A peer that was told an id and
+ * peer, and once a protocol period tells other peers it links to the ids of the claims it queued
+ * since (IDS HAVE, 9 bytes a claim instead of about 300) — as many as bring the claim's sends to
+ * `retransmitLimit`, so a hub does not announce every claim on every link. A peer that was told an id and
  * has not had the claim a gossip interval later asks for it (IDS WANT), one announcer at a time.
  * Flooding the claims themselves over every link cost each node about as many copies of each
  * claim as it has links; now it takes about `memberGossipFanout` copies, and ids for the rest.
@@ -81,20 +82,32 @@ export class Dissemination {
   }
 
   /**
-   * Once a protocol period: tells each peer the ids of the claims queued since the last time that
-   * it was neither sent nor sent by (IDS HAVE).
+   * Once a protocol period: tells peers the ids of the claims queued since the last time that they
+   * were neither sent nor sent by (IDS HAVE) — for each claim, as many peers as make its full sends
+   * up to `retransmitLimit`, drawn at random (on a hub, not every link).
    */
   announce(now: number): void {
     this.#forget(now);
     const fresh = this.#queue.takeFresh();
     if (!fresh.length) return;
-    for (const f of fresh) this.#remember(now, toHex(claimId(f.claim)), f.claim);
-    const per = this.#cx.options.claimsPerFrameMax;
-    for (const link of this.#links.distinct()) {
-      const peerId = link.peerId;
-      const ids = fresh.filter((f) => !peerId || !f.has(peerId)).map((f) => claimId(f.claim));
-      this.#cx.stats.idsAnnounced += ids.length;
-      for (let k = 0; k < ids.length; k += per) this.#cx.send(link.id, { type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: ids.slice(k, k + per) });
+    const o = this.#cx.options;
+    const limit = retransmitLimit(this.#table.size, o.retransmitMult);
+    const peers = this.#links.distinct();
+    const ids = new Map<LinkId, Uint8Array[]>();
+    for (const f of fresh) {
+      const id = claimId(f.claim);
+      this.#remember(now, toHex(id), f.claim);
+      const lacking = peers.filter((l) => !l.peerId || !f.has(l.peerId));
+      for (const link of sample(this.#cx.rng, lacking, Math.max(0, limit - f.transmits))) {
+        const list = ids.get(link.id) ?? [];
+        if (!list.length) ids.set(link.id, list);
+        list.push(id);
+      }
+    }
+    const per = o.claimsPerFrameMax;
+    for (const [link, list] of ids) {
+      this.#cx.stats.idsAnnounced += list.length;
+      for (let k = 0; k < list.length; k += per) this.#cx.send(link, { type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: list.slice(k, k + per) });
     }
   }
 
