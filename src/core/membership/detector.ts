@@ -144,10 +144,10 @@ export class FailureDetector {
 
   /**
    * The last link to `peerId` went down: nobody here can probe it, so this node accuses it — at a
-   * random moment within `LINK_LOST_PERIODS` protocol periods, not at once. When a process ends, every neighbour's
-   * link to it closes in the same instant; accusing together, each would sign and spread a
-   * suspicion of its own, while waiting lets the first ones arrive, and a suspicion already
-   * confirmed as often as Lifeguard counts needs no more.
+   * random moment within `LINK_LOST_PERIODS` protocol periods, not at once. When a process ends,
+   * every neighbour's link to it closes in the same instant; accusing together, each would sign
+   * and spread a suspicion of its own, while waiting lets the first ones arrive, and a suspicion
+   * already confirmed as often as Lifeguard counts needs no more.
    */
   linkLost(now: number, peerId: string): void {
     if (!this.#lost.has(peerId)) this.#lost.set(peerId, now + randomBelow(this.#cx.rng, LINK_LOST_PERIODS * this.#cx.options.probeIntervalMs));

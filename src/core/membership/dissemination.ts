@@ -6,8 +6,8 @@
  * to at most `min(memberGossipFanout, retransmitLimit)` peers (`lifeguard.ts`), never twice to one
  * peer, and once a protocol period tells other peers it links to the ids of the claims it queued
  * since (IDS HAVE, 9 bytes a claim instead of about 300) — as many as bring the claim's sends to
- * `retransmitLimit`, so a hub does not announce every claim on every link. A peer that was told an id and
- * has not had the claim a gossip interval later asks for it (IDS WANT), one announcer at a time.
+ * `retransmitLimit`, so a hub does not announce every claim on every link. A peer that was told an
+ * id and has not had the claim a gossip interval later asks for it (IDS WANT), one announcer at a time.
  * Flooding the claims themselves over every link cost each node about as many copies of each
  * claim as it has links; now it takes about `memberGossipFanout` copies, and ids for the rest.
  * A frame to a peer that is suspect or dead in this node's view carries that accusation first, so
@@ -48,6 +48,8 @@ export function piggybackAllowance(o: EngineOptions, now: number): TokenBucket {
 
 /** How long a node keeps a claim it has had, to answer WANTs for it: a few protocol periods. */
 const KNOWN_PERIODS = 5;
+/** Announcers of a missing id kept to ask, one after another. */
+const ANNOUNCERS_MAX = 4;
 
 /** Claim dissemination for one node. */
 export class Dissemination {
@@ -120,7 +122,7 @@ export class Dissemination {
         if (this.#known.has(hex)) continue;
         const m = this.#missing.get(hex);
         if (m) {
-          if (m.from.length < this.#cx.options.indirectProbes + 1 && !m.from.includes(linkId)) m.from.push(linkId);
+          if (m.from.length < ANNOUNCERS_MAX && !m.from.includes(linkId)) m.from.push(linkId);
         } else if (this.#missing.size < this.#cx.options.claimQueueMax) {
           this.#missing.set(hex, { id: id.slice(), from: [linkId], due: now + wait });
         }

@@ -9,10 +9,11 @@
  * Who declares the death: the member's accusers (the nodes that failed to reach it), one after
  * another. They are put in one order every node agrees on — by their ids XOR the member's — and an
  * accuser with `b` accusers it knows of before it declares `(b + t) · minMs / (2 · (k + 1))` after
- * the deadline (`t` in [0, 1) is its place in that order); everyone else waits half a minimum suspicion. Each normally just accepts the
- * first accuser's `dead` claim meanwhile: when all of a member's links close at once (a process
- * ends), every neighbour is an accuser with nearly the same deadline, and without the steps each
- * would sign and spread a death of its own. Should every accuser be gone, the others still declare it.
+ * the deadline (`t` in [0, 1) is its place in that order, and the wait is at most `minMs / 2`);
+ * everyone else waits half a minimum suspicion. Each normally just accepts the first accuser's
+ * `dead` claim meanwhile: when all of a member's links close at once (a process ends), every
+ * neighbour is an accuser with nearly the same deadline, and without the turns each would sign and
+ * spread a death of its own. Should every accuser be gone, the others still declare it.
  *
  * @module
  */
