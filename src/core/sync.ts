@@ -63,6 +63,8 @@ export class Sync implements Subsystem<SyncFrame> {
   /** Something changed since the last round (see `#exchangeTargets`), and how many rounds in a row nothing did. */
   #changed = true;
   #quietRounds = 0;
+  /** Links that came up this round while this node held nothing, and were pulled from at once. */
+  #emptyPulls = 0;
 
   /**
    * @param firstRoundAt when the first round is due, to line up with the node's other periodic work
@@ -95,7 +97,12 @@ export class Sync implements Subsystem<SyncFrame> {
       intakeBytes: null, newOrigins: null,
     });
     this.#evidence.linkUp(linkId);
-    // A new link learns the state at once rather than at the next round.
+    // A new link learns the state at once rather than at the next round. A node holding nothing
+    // has nothing to push: its digest is only a pull, and `fanout` pulls a round are enough (each
+    // peer has what the mesh has; a peer holding state sends its own digest at link-up, which this
+    // node answers). A node that comes up with dozens of links at once (a restarted hub, every
+    // simulated node at boot) would otherwise send as many empty digests, most to peers as empty.
+    if (this.#store.origins.size === 0 && this.#emptyPulls++ >= o.fanout) return;
     this.#exchange.start(this.#links.get(linkId)!, o.mode === "push" ? "pushpull" : o.mode);
   }
 
@@ -128,6 +135,7 @@ export class Sync implements Subsystem<SyncFrame> {
     const interval = this.#host.options.intervalMs;
     // A node that slept through several rounds (a throttled tab) runs one and moves on.
     this.#nextRoundAt = now - this.#nextRoundAt >= interval ? now + interval : this.#nextRoundAt + interval;
+    this.#emptyPulls = 0;
     this.#round(now);
   }
 

@@ -66,3 +66,25 @@ describe("idle anti-entropy", () => {
     expect(w.penalties()).toEqual([]);
   });
 });
+
+describe("link-up pulls of a node holding nothing", () => {
+  it("a node that comes up holding nothing with ten links pulls from fanout of them at once, and still gets what its peers hold", async () => {
+    const w = new World(11, OPTIONS);
+    w.engines[1].set(w.now, "k", enc("from 1"));
+    w.engines[7].set(w.now, "k", enc("from 7"));
+    await w.settle();
+    const digestsTo = new Set<number>();
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (from === 0 && bytes[1] === FRAME.DIGEST) digestsTo.add(to);
+      return filter(from, to, bytes);
+    };
+    for (let i = 1; i < 11; i++) w.link(0, i);
+    await w.settle(); // no round: only what link-up starts
+    // Pulls of its own on at most `fanout` links; on the links to 1 and 7 it answers their digests.
+    expect([...digestsTo].filter((to) => to !== 1 && to !== 7).length).toBeLessThanOrEqual(3);
+    expect(w.get(0, 1, "k")).toBe("from 1");
+    expect(w.get(0, 7, "k")).toBe("from 7");
+    expect(w.penalties()).toEqual([]);
+  });
+});
