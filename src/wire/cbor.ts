@@ -48,10 +48,21 @@ const LONE_SURROGATE = /\p{Cs}/u; // with the u flag a valid surrogate pair is o
  * ```
  */
 export function encode(value: unknown): Uint8Array {
-  const w = new Writer();
-  w.value(value, 0);
-  return w.done();
+  // One writer, its buffer kept from call to call: a node encodes frames all the time, most of them
+  // a few dozen bytes, and a fresh buffer for each was a good part of the garbage collector's work.
+  const w = spare ?? new Writer();
+  spare = null;
+  try {
+    w.value(value, 0);
+    return w.done();
+  } finally {
+    w.reset();
+    spare = w;
+  }
 }
+
+/** The writer `encode` reuses (null while it is in use). */
+let spare: Writer | null = null;
 
 /**
  * Decodes one frame under `limits` (default {@link DEFAULT_DECODE_LIMITS}). Throws a remote
@@ -87,8 +98,18 @@ class Writer {
   #view = new DataView(this.#buf.buffer);
   #pos = 0;
 
+  /** A copy of what was written. */
   done(): Uint8Array {
     return this.#buf.slice(0, this.#pos);
+  }
+
+  /** Empties the writer for the next value; a buffer grown past 64 KiB is let go. */
+  reset(): void {
+    this.#pos = 0;
+    if (this.#buf.length > 65_536) {
+      this.#buf = new Uint8Array(256);
+      this.#view = new DataView(this.#buf.buffer);
+    }
   }
 
   #room(n: number): void {

@@ -338,3 +338,17 @@ describe("cbor-x behaviours src/wire works around", () => {
     expect(raw.decode(fromHex("9f0102ff"))).toEqual([1, 2]);
   });
 });
+
+describe("the writer encode keeps between calls", () => {
+  it("leaves nothing of one value in the next: a large value, then small ones, give the bytes a fresh writer gives", () => {
+    const small = [1, new Uint8Array([7, 8]), "x"];
+    const first = encode(small);
+    const large = encode({ a: new Uint8Array(100_000).fill(9), b: "y".repeat(1000) });
+    expect(large.length).toBeGreaterThan(100_000);
+    expect(encode(small)).toEqual(first);
+    expect(encode([])).toEqual(new Uint8Array([0x80]));
+    // A value that cannot be encoded leaves the writer usable.
+    expect(() => encode([1, () => 0])).toThrow(TypeError);
+    expect(encode(small)).toEqual(first);
+  });
+});
