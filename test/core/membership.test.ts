@@ -461,29 +461,38 @@ describe("membership: dissemination", () => {
     expect(w.penalties()).toEqual([]);
   });
 
-  it("ids a peer announces and never sends cost a bounded list and one ask each; a WANT gets only claims held", async () => {
-    const w = new World(2, { ...FAST, claimQueueMax: 8 });
+  it("ids a peer announces and never sends cost a bounded share of the list and one ask each; a WANT gets only claims held", async () => {
+    // claimQueueMax 8: at most 8 missing ids, at most 2 of them first announced by any one link.
+    const w = new World(3, { ...FAST, claimQueueMax: 8 });
     w.link(0, 1);
+    w.link(0, 2);
     await w.settle();
     await runFor(w, 2000);
-    const asked: Uint8Array[] = [];
+    const asked = new Map<number, string[]>(); // link → ids node 0 asked of it
     const filter = w.filter;
     w.filter = (from, to, bytes) => {
       if (from === 0 && bytes[1] === MEMBER_FRAME.IDS) {
         const f = decodeMemberFrame(bytes, { frameBytesMax: 1 << 20, claimsMax: 1024 });
-        if (f.type === MEMBER_FRAME.IDS && f.op === IDS_OP.WANT) asked.push(...f.ids);
+        if (f.type === MEMBER_FRAME.IDS && f.op === IDS_OP.WANT) asked.set(to, [...(asked.get(to) ?? []), ...f.ids.map(toHex)]);
       }
       return filter(from, to, bytes);
     };
+    // Node 1 announces 20 ids it will never send; then node 2 announces a real claim's id.
     const junk = Array.from({ length: 20 }, (_, i) => new Uint8Array(8).fill(i + 1));
     w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: junk.slice(0, 10) }));
     w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: junk.slice(10) }));
+    const generation = w.engines[1].membership.selfClaim!.fields.generation;
+    const claim = await signed(w, 2, { kind: CLAIM_KIND.SUSPECT, member: w.keys[1].publicKey, generation, incarnation: 0, claimer: w.keys[2].publicKey, addr: null });
+    w.engines[2].receive(w.now, 0, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [claim] })); // node 2 holds it (as if from elsewhere)
+    await w.settle();
+    w.engines[0].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: [claimId(claim)] }));
     await w.settle();
     await runFor(w, 5000);
-    // At most claimQueueMax ids are held as missing; each asked for once of its one announcer, then dropped.
-    expect(asked.length).toBe(8);
-    expect(new Set(asked.map(toHex)).size).toBe(8);
-    expect(w.engines[0].membership.stats.idsWanted).toBe(8);
+    // Node 1's junk took two places, each asked for once, then dropped; node 2's id got its place.
+    expect(asked.get(1)).toHaveLength(2);
+    expect(asked.get(1)!.every((id) => junk.some((j) => toHex(j) === id))).toBe(true);
+    expect(asked.get(2)).toEqual([toHex(claimId(claim))]);
+    expect(memberEvents(w, 0).some((e) => toHex(e.member) === toHex(w.keys[1].publicKey) && e.state === "suspect")).toBe(true);
     // A WANT of ids node 0 does not hold is answered with nothing.
     const sent = w.engines[0].membership.stats.claimsSent;
     w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.WANT, ids: junk.slice(0, 4) }));

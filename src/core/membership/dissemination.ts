@@ -13,8 +13,9 @@
  * A frame to a peer that is suspect or dead in this node's view carries that accusation first, so
  * the peer can refute it at once (Lifeguard's buddy system).
  *
- * What a peer can make this node do with ids: hold at most `claimQueueMax` ids it is missing
- * (further ones are ignored until those are had or given up), ask each announcer in turn, and
+ * What a peer can make this node do with ids: hold at most `claimQueueMax` ids it is missing, a
+ * quarter of them first announced by any one link (further ones are ignored until those are had
+ * or given up, so one peer's junk cannot crowd out the others' news), ask each announcer in turn, and
  * answer a WANT only with claims it holds, charged to the link's answer budget. An id asked for
  * and not sent is not provably anything (the claim may have left the announcer's memory): nobody
  * is penalised for it.
@@ -61,7 +62,9 @@ export class Dissemination {
   /** Claims had lately, by hex id, oldest first: not asked for again, and sent when asked. */
   #known = new Map<string, { claim: ClaimWire; at: number }>();
   /** Ids announced to this node whose claims it has not had: who announced them, when to ask. */
-  #missing = new Map<string, { id: Uint8Array; from: LinkId[]; due: number }>();
+  #missing = new Map<string, { id: Uint8Array; from: LinkId[]; due: number; by: LinkId }>();
+  /** Missing ids each link was the first to announce: no link holds more than a quarter of the list. */
+  #missingBy = new Map<LinkId, number>();
 
   constructor(cx: Context, queue: ClaimQueue, table: MemberTable, self: SelfClaims, links: LinkTable) {
     this.#cx = cx;
@@ -79,7 +82,7 @@ export class Dissemination {
   /** A claim came in (any frame, before it is checked): it is had, not missing, and can be sent when asked. */
   heard(now: number, c: ClaimWire): void {
     const id = toHex(claimId(c));
-    this.#missing.delete(id);
+    this.#unmiss(id);
     this.#remember(now, id, c);
   }
 
@@ -117,14 +120,17 @@ export class Dissemination {
   onIds(now: number, linkId: LinkId, f: IdsFrame): void {
     if (f.op === IDS_OP.HAVE) {
       const wait = this.#cx.options.memberGossipIntervalMs;
+      const max = this.#cx.options.claimQueueMax;
+      const share = Math.max(1, Math.floor(max / 4));
       for (const id of f.ids) {
         const hex = toHex(id);
         if (this.#known.has(hex)) continue;
         const m = this.#missing.get(hex);
         if (m) {
           if (m.from.length < ANNOUNCERS_MAX && !m.from.includes(linkId)) m.from.push(linkId);
-        } else if (this.#missing.size < this.#cx.options.claimQueueMax) {
-          this.#missing.set(hex, { id: id.slice(), from: [linkId], due: now + wait });
+        } else if (this.#missing.size < max && (this.#missingBy.get(linkId) ?? 0) < share) {
+          this.#missing.set(hex, { id: id.slice(), from: [linkId], due: now + wait, by: linkId });
+          this.#missingBy.set(linkId, (this.#missingBy.get(linkId) ?? 0) + 1);
         }
       }
       return;
@@ -150,7 +156,7 @@ export class Dissemination {
       let link: LinkId | undefined;
       while (m.from.length && !this.#links.has((link = m.from.shift()!))) link = undefined;
       if (link === undefined) {
-        this.#missing.delete(hex);
+        this.#unmiss(hex);
         continue;
       }
       m.due = now + 2 * this.#cx.options.memberGossipIntervalMs;
@@ -163,6 +169,16 @@ export class Dissemination {
       this.#cx.stats.idsWanted += ids.length;
       for (let k = 0; k < ids.length; k += per) this.#cx.send(link, { type: MEMBER_FRAME.IDS, op: IDS_OP.WANT, ids: ids.slice(k, k + per) });
     }
+  }
+
+  /** The id is had, or given up: off the missing list, and off its first announcer's share. */
+  #unmiss(id: string): void {
+    const m = this.#missing.get(id);
+    if (!m) return;
+    this.#missing.delete(id);
+    const n = (this.#missingBy.get(m.by) ?? 1) - 1;
+    if (n > 0) this.#missingBy.set(m.by, n);
+    else this.#missingBy.delete(m.by);
   }
 
   #remember(now: number, id: string, c: ClaimWire): void {
