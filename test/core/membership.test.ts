@@ -403,6 +403,27 @@ describe("membership: dissemination", () => {
     expect(w.penalties()).toEqual([]);
   });
 
+  it("a claim whose signature fails is never sent on in answer to a WANT (a forgery would blame the node that passed it)", async () => {
+    const w = new World(3, FAST);
+    w.link(0, 1);
+    w.link(0, 2);
+    await w.settle();
+    await runFor(w, 2000);
+    const generation = w.engines[2].membership.selfClaim!.fields.generation;
+    const genuine = await signed(w, 1, { kind: CLAIM_KIND.SUSPECT, member: w.keys[2].publicKey, generation, incarnation: 0, claimer: w.keys[1].publicKey, addr: null });
+    const signature = genuine.signature.slice();
+    signature[63] ^= 1; // the id (its first 8 bytes) is the genuine one's
+    const forged = { ...genuine, signature };
+    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [forged] }));
+    await w.settle();
+    expect(w.penalties(0).map((p) => p.code)).toEqual(["CRYPTO_BAD_SIGNATURE"]);
+    const sent = w.engines[0].membership.stats.claimsSent;
+    w.engines[0].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.WANT, ids: [claimId(forged)] }));
+    await w.settle();
+    expect(w.engines[0].membership.stats.claimsSent).toBe(sent);
+    expect(w.penalties(2)).toEqual([]);
+  });
+
   it("a hub tells as many peers of a claim as its transmit limit allows, not every link", async () => {
     const w = new World(21, FAST);
     for (let i = 1; i < 21; i++) w.link(0, i);
@@ -435,26 +456,31 @@ describe("membership: dissemination", () => {
   });
 
   it("a node told only an id asks an announcer for the claim, and gets it", async () => {
-    const w = new World(3, FAST);
+    // A line 2 – 1 – 3 plus 0 – 1; node 3 goes away, and node 1 holds a suspicion of it.
+    const w = new World(4, FAST);
     w.link(0, 1);
     w.link(1, 2);
+    w.link(1, 3);
     await w.settle();
     await runFor(w, 2000);
     // Node 2 is told the claim's id, and node 1's claims reach it only once it has asked.
     let wanted = false;
     const filter = w.filter;
     w.filter = (from, to, bytes) => {
+      if (from === 3 || to === 3) return false;
       if (from === 2 && to === 1 && bytes[1] === MEMBER_FRAME.IDS) wanted = true;
-      if (from === 1 && to === 2 && bytes[1] === MEMBER_FRAME.CLAIMS && !wanted) return false;
+      const carriesClaims = [MEMBER_FRAME.CLAIMS, MEMBER_FRAME.PING, MEMBER_FRAME.ACK, MEMBER_FRAME.PING_REQ].includes(bytes[1] as 12);
+      if (from === 1 && to === 2 && carriesClaims && !wanted) return false;
       return filter(from, to, bytes);
     };
-    const generation = w.engines[0].membership.selfClaim!.fields.generation;
-    const claim = await signed(w, 1, { kind: CLAIM_KIND.SUSPECT, member: w.keys[0].publicKey, generation, incarnation: 0, claimer: w.keys[1].publicKey, addr: null });
+    const generation = w.engines[3].membership.selfClaim!.fields.generation;
+    const claim = await signed(w, 0, { kind: CLAIM_KIND.SUSPECT, member: w.keys[3].publicKey, generation, incarnation: 0, claimer: w.keys[0].publicKey, addr: null });
     w.engines[1].receive(w.now, 0, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [claim] }));
     await w.settle();
+    await runFor(w, 1000); // a protocol period: node 1 has announced it (and so will send it when asked)
     w.engines[2].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: [claimId(claim)] }));
     await w.settle();
-    const heard = () => memberEvents(w, 2).some((e) => toHex(e.member) === toHex(w.keys[0].publicKey) && e.state === "suspect");
+    const heard = () => memberEvents(w, 2).some((e) => toHex(e.member) === toHex(w.keys[3].publicKey) && e.state === "suspect");
     expect(await runFor(w, 5000, heard)).toBe(true);
     expect(wanted).toBe(true);
     expect(w.engines[2].membership.stats.idsWanted).toBe(1);
@@ -485,6 +511,7 @@ describe("membership: dissemination", () => {
     const claim = await signed(w, 2, { kind: CLAIM_KIND.SUSPECT, member: w.keys[1].publicKey, generation, incarnation: 0, claimer: w.keys[2].publicKey, addr: null });
     w.engines[2].receive(w.now, 0, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [claim] })); // node 2 holds it (as if from elsewhere)
     await w.settle();
+    await runFor(w, 1000); // a protocol period: node 2 has announced it (and so will send it when asked)
     w.engines[0].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.HAVE, ids: [claimId(claim)] }));
     await w.settle();
     await runFor(w, 5000);

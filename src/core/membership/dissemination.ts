@@ -15,10 +15,10 @@
  *
  * What a peer can make this node do with ids: hold at most `claimQueueMax` ids it is missing, a
  * quarter of them first announced by any one link (further ones are ignored until those are had
- * or given up, so one peer's junk cannot crowd out the others' news), ask each announcer in turn, and
- * answer a WANT only with claims it holds, charged to the link's answer budget. An id asked for
- * and not sent is not provably anything (the claim may have left the announcer's memory): nobody
- * is penalised for it.
+ * or given up, so one peer's junk cannot crowd out the others' news), and ask each announcer in
+ * turn; a WANT is answered only with claims this node announced (checked, or its own), charged to
+ * the link's answer budget, so it never passes on a forgery. An id asked for and not sent is not
+ * provably anything (the claim may have left the announcer's memory): nobody is penalised for it.
  *
  * Budgets: what this node sends because a peer asked (an ACK to its PING, a PING relayed for its
  * PING_REQ) carries at most the link's piggyback allowance of claims, a few per protocol period,
@@ -59,8 +59,12 @@ export class Dissemination {
   #table: MemberTable;
   #self: SelfClaims;
   #links: LinkTable;
-  /** Claims had lately, by hex id, oldest first: not asked for again, and sent when asked. */
-  #known = new Map<string, { claim: ClaimWire; at: number }>();
+  /**
+   * Claims had lately, by hex id, oldest first: not asked for again; and those this node queued
+   * (checked, or its own) are sent when asked. A claim that merely came in is never sent from
+   * here: its signature may not have been checked, and a forgery sent on would blame this node.
+   */
+  #known = new Map<string, { claim: ClaimWire | null; at: number }>();
   /** Ids announced to this node whose claims it has not had: who announced them, when to ask. */
   #missing = new Map<string, { id: Uint8Array; from: LinkId[]; due: number; by: LinkId }>();
   /** Missing ids each link was the first to announce: no link holds more than a quarter of the list. */
@@ -79,11 +83,11 @@ export class Dissemination {
     return this.#queue.waiting || this.#missing.size > 0;
   }
 
-  /** A claim came in (any frame, before it is checked): it is had, not missing, and can be sent when asked. */
+  /** A claim came in (any frame, before it is checked): its id is had, not missing. */
   heard(now: number, c: ClaimWire): void {
     const id = toHex(claimId(c));
     this.#unmiss(id);
-    this.#remember(now, id, c);
+    this.#remember(now, id, null);
   }
 
   /**
@@ -138,7 +142,7 @@ export class Dissemination {
     const claims: ClaimWire[] = [];
     for (const id of f.ids) {
       const k = this.#known.get(toHex(id));
-      if (k) claims.push(k.claim);
+      if (k?.claim) claims.push(k.claim);
     }
     if (!claims.length) return;
     const bytes = encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims });
@@ -181,8 +185,12 @@ export class Dissemination {
     else this.#missingBy.delete(m.by);
   }
 
-  #remember(now: number, id: string, c: ClaimWire): void {
-    if (this.#known.has(id)) return;
+  #remember(now: number, id: string, c: ClaimWire | null): void {
+    const k = this.#known.get(id);
+    if (k) {
+      k.claim ??= c; // a claim queued after it came in: checked now, so it may be sent
+      return;
+    }
     this.#known.set(id, { claim: c, at: now });
     if (this.#known.size > this.#cx.options.claimQueueMax) this.#known.delete(this.#known.keys().next().value!);
   }
