@@ -13,6 +13,15 @@ describe("hash", () => {
     );
   });
 
+  it("a digest is the caller's own: the next one (the hasher is reused) does not touch it", () => {
+    const a = sha256(new Uint8Array([1]));
+    const copy = a.slice();
+    sha256(new Uint8Array(200).fill(9));
+    sha512(new Uint8Array([2]));
+    expect(a).toEqual(copy);
+    expect(toHex(a)).toBe(createHash("sha256").update(new Uint8Array([1])).digest("hex"));
+  });
+
   it("agrees with node:crypto on random inputs", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), (data) => {
