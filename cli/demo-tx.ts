@@ -244,7 +244,7 @@ export async function runDemoTx(o: DemoTxOptions): Promise<DemoTxSummary> {
   for (let i = 1; i <= o.peers; i++) {
     const p = spawnPeer(`peer-${i}`, script, [
       "--relay", served.url, "--name", `peer-${i}`, "--network", NETWORK, "--interval", String(o.intervalMs), "--links", String(o.links),
-      "--tx", relay.id, "--capacity", String(o.capacity), "--window", String(NONCE_WINDOW),
+      `--tx=${relay.id}`, "--capacity", String(o.capacity), "--window", String(NONCE_WINDOW),
     ], onMessage);
     processes.push(p);
     void p.exited.then((code) => {
