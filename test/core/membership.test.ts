@@ -581,6 +581,39 @@ describe("membership: dissemination", () => {
   });
 });
 
+describe("membership: shuffles in a quiet mesh", () => {
+  it("shuffles slow to a quarter as often while the view stays as it was, and a change brings the full rate back", async () => {
+    const w = new World(7, { ...FAST, shuffleIntervalMs: 2000 });
+    for (let a = 0; a < 6; a++) for (let b = a + 1; b < 6; b++) w.link(a, b); // node 6 joins later
+    await w.settle();
+    const at: number[][] = [[], [], [], [], [], []]; // when each of nodes 0–5 sent a shuffle request
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (bytes[1] === MEMBER_FRAME.SHUFFLE && bytes[2] === 0 && from < 6) at[from].push(w.now); // requests, not replies
+      return filter(from, to, bytes);
+    };
+    await runFor(w, 30_000, () => false, 100); // the view settles
+    const from = w.now;
+    await runFor(w, 40_000, () => false, 100);
+    const quiet = at.reduce((n, t) => n + t.filter((x) => x > from).length, 0);
+    // Six nodes at 2 s would send 120 in 40 s; at a quarter of the rate, 30.
+    expect(quiet).toBeGreaterThanOrEqual(24);
+    expect(quiet).toBeLessThanOrEqual(36);
+    // A member joins. Each node's next shuffle finds the view changed, and the one after it comes
+    // 2 s later (then the period doubles again while nothing more changes).
+    const joined = w.now;
+    for (let a = 0; a < 6; a++) w.link(a, 6);
+    await w.settle();
+    await runFor(w, 12_000, () => false, 100);
+    for (const times of at) {
+      const after = times.filter((x) => x > joined);
+      expect(after.length).toBeGreaterThanOrEqual(2);
+      expect(after[1] - after[0]).toBeLessThanOrEqual(2100);
+    }
+    expect(w.penalties()).toEqual([]);
+  });
+});
+
 describe("membership: partitions", () => {
   it("with no seeds, a healed partition becomes one view again: nodes re-dial dead members, which refute", async () => {
     const w = new World(6, { ...FAST, seedRetryMs: 2000 });

@@ -48,6 +48,9 @@ import { MemberTable, type MemberInfo } from "./table.ts";
 import { Timers } from "./timers.ts";
 import { Views } from "./views.ts";
 
+/** Quiet shuffles double the shuffle period at most this many times (to 4 × `shuffleIntervalMs`). */
+const QUIET_SHUFFLE_DOUBLINGS = 2;
+
 export type { MembershipHost, MembershipStats } from "./context.ts";
 export type { MemberInfo } from "./table.ts";
 
@@ -98,6 +101,11 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
   #views: Views;
   #timers: Timers<TimerName>;
   #wakeAt = Infinity;
+  /** Links that came up or went down (with the table's version: has the view changed since the last shuffle?). */
+  #linkChanges = 0;
+  /** The view as of the last shuffle, and how many shuffles in a row found it unchanged. */
+  #shuffledView = -1;
+  #quietShuffles = 0;
   /** The latest time seen: any input's `now`, or the engine's when a job's result comes back. */
   #clock: number;
 
@@ -216,6 +224,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
     this.#observe(now);
     const peerId = peer ? toHex(peer) : null;
     this.#links.set({ id: linkId, peer, peerId, lastFrameAt: now, dropping: false, piggyback: piggybackAllowance(this.#o, now), relaying: 0 });
+    this.#linkChanges++;
     if (peerId) this.#views.linked(peerId);
     this.#spread.linked();
     // A new link starts with both sides sending their whole view.
@@ -226,6 +235,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
   linkDown(now: number, linkId: LinkId): void {
     this.#observe(now);
     const link = this.#links.delete(linkId);
+    this.#linkChanges++;
     if (!link?.peerId || !this.enabled || this.#self.left) return this.#rearm();
     this.#detector.forgetLink(linkId);
     // The link was how this node watched the peer: with no other link to it, nobody here can
@@ -332,11 +342,25 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
     const o = this.#o;
     const peers = this.#links.distinct();
     if (this.#timers.fire("pushPull", now, o.pushPullIntervalMs)) this.#views.pushPull(peers);
-    if (this.#timers.fire("shuffle", now, o.shuffleIntervalMs)) this.#views.shuffle(peers);
+    if (now >= this.#timers.at("shuffle") && this.#timers.fire("shuffle", now, this.#shuffleEvery())) this.#views.shuffle(peers);
     if (this.#timers.fire("seed", now, o.seedRetryMs)) {
       this.#views.retrySeeds(now, peers);
       this.#views.reconnect(now, peers);
     }
+  }
+
+  /**
+   * The period until the next shuffle, decided as one goes out: `shuffleIntervalMs` while the view
+   * changes, and twice, then four times that once shuffles keep finding it as it was (no member
+   * added, changed or removed, no link up or down since the last one). A shuffle refreshes passive
+   * views; in a mesh where nothing changes, each one carries the same sample again, and shuffles
+   * were most of a quiet mesh's bytes.
+   */
+  #shuffleEvery(): number {
+    const view = this.#table.version + this.#linkChanges;
+    this.#quietShuffles = view === this.#shuffledView ? this.#quietShuffles + 1 : 0;
+    this.#shuffledView = view;
+    return this.#o.shuffleIntervalMs * 2 ** Math.min(this.#quietShuffles, QUIET_SHUFFLE_DOUBLINGS);
   }
 
   #observe(now: number): void {

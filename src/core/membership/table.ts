@@ -78,6 +78,7 @@ export class MemberTable {
   #onRemove: (id: string) => void;
   #members = new Map<string, Member>();
   #live = 0;
+  #version = 0;
   #suspects = new Set<string>();
   /** Members collected after death or departure, remembered for another TTL so stale claims do not revive them. */
   #gone = new Map<string, { generation: number; incarnation: number; at: number }>();
@@ -95,6 +96,11 @@ export class MemberTable {
   /** Every record, in the order members were learned. */
   values(): IterableIterator<Member> {
     return this.#members.values();
+  }
+
+  /** Grows whenever a member is added, changes state or rank, or is removed (not on confirmations). */
+  get version(): number {
+    return this.#version;
   }
 
   /** Records held (any state). */
@@ -168,6 +174,7 @@ export class MemberTable {
       this.#members.set(id, m);
       this.#gone.delete(id);
       this.#live++;
+      this.#version++;
       this.#stats.claimsAccepted++;
       return { kind: "added", member: m };
     }
@@ -194,6 +201,7 @@ export class MemberTable {
     }
     const isLive = m.state === "alive" || m.state === "suspect";
     this.#live += (isLive ? 1 : 0) - (wasLive ? 1 : 0);
+    this.#version++;
     // After the live count moved: the timeout follows the member count as it is now.
     if (m.state === "suspect") {
       m.suspicion = startSuspicion(now, toHex(f.claimer!), this.suspicionMs(m, 0));
@@ -217,6 +225,7 @@ export class MemberTable {
   }
 
   remove(m: Member): void {
+    this.#version++;
     this.#members.delete(m.id);
     this.#suspects.delete(m.id);
     this.#onRemove(m.id);
