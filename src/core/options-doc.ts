@@ -79,7 +79,7 @@ export const ENGINE_OPTION_DOCS: { readonly [K in keyof EngineOptions]: string }
   activeViewSize: "links wanted (0: auto)",
   activeViewMax: "links kept at most (0: no bound)",
   shuffleLength: "claims per view shuffle",
-  shuffleIntervalMs: "view shuffles",
+  shuffleIntervalMs: "view shuffles (2x, then 4x as far apart while the view does not change)",
   seedRetryMs: "seeds re-asked for while unlinked",
   addr: "URL where this node accepts links, advertised in its alive claim",
   scopesMax: "scopes (rooms, topics) this node may join at once",

@@ -192,7 +192,7 @@ export interface EngineOptions {
   activeViewMax: number;
   /** A random sample of this many alive members is swapped with one peer every `shuffleIntervalMs`. */
   shuffleLength: number;
-  /** How often views are shuffled with a random linked peer. */
+  /** How often views are shuffled with a random linked peer (2×, then 4× as far apart while the view does not change). */
   shuffleIntervalMs: number;
   /** Seeds are re-tried this often while unlinked (see `Membership.setSeeds`). */
   seedRetryMs: number;
