@@ -144,7 +144,12 @@ describe("WebRTC direct links in Chromium", () => {
       for (let i = 0; i < 10; i++) await call(a, "publish", next++);
       await pageUntil(a, async () =>
         (await call(a, "get", "after", idb)) === "b" && (await call(b, "get", "after", ida)) === "a" && (await call(b, "received", ida)).length === next, 10_000, "convergence without the relay");
-      expect(await call(b, "received", ida)).toEqual(Array.from({ length: next }, (_, i) => i));
+      // Every message delivered, once. Not necessarily in order: a message that crossed the tree
+      // while it was being rebuilt (the direct link came up, the relay went) may come by repair
+      // (IHAVE, GRAFT) after later ones — CI saw message 22 arrive after 39 once.
+      const received = (await call(b, "received", ida)) as number[];
+      expect(received).toHaveLength(next);
+      expect([...received].sort((x, y) => x - y)).toEqual(Array.from({ length: next }, (_, i) => i));
       expect(errors).toEqual([]);
     } finally {
       for (const p of pages) await p.close();
