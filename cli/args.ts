@@ -9,6 +9,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { joinFlagValues } from "../relay/args.ts";
 
 /** A mistake in the command line; the message is meant for the user. */
 export class UsageError extends Error {
@@ -58,7 +59,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Values
   for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.type, ...(o.multiple ? { multiple: true } : {}) };
   let values: Values;
   try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Values;
+    values = parseArgs({ args: joinFlagValues(argv, options), options, strict: true, allowPositionals: false }).values as Values;
   } catch (e) {
     throw new UsageError(`${spec.name}: ${e instanceof Error ? e.message.split("\n")[0].replace(/\. To specify a positional.*$/, "") : String(e)}`);
   }

@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { main, version } from "../../cli/grapevine.ts";
 import { createNode, dial, exportSecretKey, generateKeyPair, importSecretKey, nodeIdToText } from "../../mod.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
-import { parseRelayArgs, RelayUsageError } from "../../relay/args.ts";
+import { joinFlagValues, parseRelayArgs, RelayUsageError } from "../../relay/args.ts";
+import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { RELAY_SETTINGS, relayOptionsOf } from "../../relay/config.ts";
 import { until } from "./helpers.ts";
 
@@ -41,6 +42,14 @@ describe("relay settings", () => {
     expect(parseRelayArgs([], (k) => env[k])).toMatchObject({ port: 9000, host: "127.0.0.1", peers: ["wss://x/", "wss://y/"], network: "lobby", key: "gvsk1.abc" });
     // A flag wins over its variable.
     expect(parseRelayArgs(["--network", "flag"], (k) => env[k])).toMatchObject({ network: "flag" });
+  });
+
+  it("take a node id that begins with '-' as the value of the flag before it (one id in 64 does)", () => {
+    const id = nodeIdToText(keyPairFromSeed(new Uint8Array(32).fill(1)).publicKey).replace(/^./, "-");
+    expect(parseRelayArgs(["--allow", id, "--port", "0"], none)).toMatchObject({ port: 0, admission: { allow: [id] } });
+    // A flag where a value should be is still a missing value, not the value.
+    expect(() => parseRelayArgs(["--network", "--port", "0"], none)).toThrow(RelayUsageError);
+    expect(joinFlagValues(["--allow", "-x", "-h"], { allow: { type: "string" }, help: { type: "boolean", short: "h" } })).toEqual(["--allow=-x", "-h"]);
   });
 
   it("listen on 0.0.0.0 when the platform gives the port in PORT, unless a host is named", () => {
