@@ -484,6 +484,11 @@ describe("membership: dissemination", () => {
     expect(await runFor(w, 5000, heard)).toBe(true);
     expect(wanted).toBe(true);
     expect(w.engines[2].membership.stats.idsWanted).toBe(1);
+    // A WANT naming the id many times gets one copy.
+    const sent = w.engines[1].membership.stats.claimsSent;
+    w.engines[1].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.WANT, ids: Array.from({ length: 50 }, () => claimId(claim)) }));
+    await w.settle();
+    expect(w.engines[1].membership.stats.claimsSent - sent).toBe(1);
     expect(w.penalties()).toEqual([]);
   });
 

@@ -139,15 +139,16 @@ export class Dissemination {
       }
       return;
     }
-    const claims: ClaimWire[] = [];
+    // Each claim once, however often the frame names it: a WANT of one id 256 times buys one copy.
+    const claims = new Set<ClaimWire>();
     for (const id of f.ids) {
       const k = this.#known.get(toHex(id));
-      if (k?.claim) claims.push(k.claim);
+      if (k?.claim) claims.add(k.claim);
     }
-    if (!claims.length) return;
-    const bytes = encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims });
+    if (!claims.size) return;
+    const bytes = encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [...claims] });
     if (!this.#cx.host.answer(linkId, now, bytes.length)) return;
-    this.#cx.stats.claimsSent += claims.length;
+    this.#cx.stats.claimsSent += claims.size;
     this.#cx.host.send(linkId, bytes);
   }
 
