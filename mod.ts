@@ -25,7 +25,6 @@
  */
 
 export {
-  createNode,
   GrapevineNode,
   PROTOCOL_VERSION,
   type AdmissionOptions,
@@ -39,6 +38,7 @@ export {
   type NodeOptions,
   type Validator,
 } from "./src/runtime/node.ts";
+export { createNode } from "./src/runtime/create.ts";
 export { ScopeHandle } from "./src/runtime/scopes.ts";
 export { scopeIdOf } from "./src/core/scopes.ts";
 export {

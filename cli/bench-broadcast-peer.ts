@@ -58,8 +58,8 @@ await Promise.all(nodes.map(async (node, p) => {
 }));
 await new Promise((r) => setTimeout(r, cfg.drainMs));
 const cpu = process.cpuUsage(cpuStart);
-const duplicates = nodes.reduce((s, n) => s + n.engine.broadcast.stats.duplicates, 0);
-const payloads = nodes.reduce((s, n) => s + n.engine.broadcast.stats.payloadsReceived, 0);
+const duplicates = nodes.reduce((s, n) => s + n.engine.broadcast!.stats.duplicates, 0);
+const payloads = nodes.reduce((s, n) => s + n.engine.broadcast!.stats.payloadsReceived, 0);
 console.log(JSON.stringify({
   process: cfg.process,
   published,

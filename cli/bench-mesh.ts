@@ -295,7 +295,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     let grafts = 0;
     for (const i of live) {
       // The topic's own tree (a scope); the mesh-wide tree carries nothing here.
-      const s = nodes[i].engine.scope(BENCH_SCOPE)!.broadcast.stats;
+      const s = nodes[i].engine.scope(BENCH_SCOPE)!.broadcast!.stats;
       copies += s.payloadsReceived;
       ihaveIds += s.ihaveIdsSent;
       grafts += s.graftsSent;

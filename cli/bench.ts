@@ -5,9 +5,10 @@
  * is gzipped at level 9 — the same method as the anchors in DESIGN.md §12.
  *
  * `entries` measures what a tab pays for what it imports, one bundle per entry under `cli/size/`:
- * presence only (node, dialer, room), presence with the topic API, presence with WebRTC direct
- * links, every export of the main entry, and presence with `grapevine/react` (React itself left out:
- * it is the app's).
+ * presence only (a `grapevine/lite` node with no parts, dialer, room), presence with the broadcast
+ * part (room messages, the topic API), presence with WebRTC direct links, presence with the main
+ * entry's `createNode` (every part), every export of the main entry, and presence with
+ * `grapevine/react` (React itself left out: it is the app's).
  *
  * @module
  */
@@ -50,6 +51,7 @@ export const SIZE_ENTRIES = {
   presence: { stem: "size/presence", external: [] as string[] },
   "presence+broadcast": { stem: "size/broadcast", external: [] as string[] },
   "presence+webrtc": { stem: "size/webrtc", external: [] as string[] },
+  "presence+all-parts": { stem: "size/all-parts", external: [] as string[] },
   everything: { stem: "size/everything", external: [] as string[] },
   "presence+react": { stem: "size/react", external: ["react", "react-dom"] },
 } as const;

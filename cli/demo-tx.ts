@@ -23,7 +23,7 @@
 
 import { toBase64Url } from "../src/bytes.ts";
 import { createSignatureSuite } from "../src/crypto/ed25519.ts";
-import { createNode } from "../src/runtime/node.ts";
+import { createNode } from "../src/runtime/create.ts";
 import { dial } from "../src/runtime/dial.ts";
 import { nodeWebSocket } from "../src/transport/ws-node.ts";
 import { nodeScript } from "./bundle.ts";

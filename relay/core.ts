@@ -19,7 +19,8 @@
  * @module
  */
 
-import { createNode, type GrapevineNode, type NodeOptions } from "../src/runtime/node.ts";
+import { createNode } from "../src/runtime/create.ts";
+import { type GrapevineNode, type NodeOptions } from "../src/runtime/node.ts";
 import { nodeIdFromText, nodeIdToText } from "../src/crypto/identity.ts";
 import type { Link } from "../src/transport/link.ts";
 import { GrapevineError, remoteError } from "../src/errors.ts";

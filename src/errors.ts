@@ -20,7 +20,8 @@ export type ErrorCode =
   | "STATE_STALE"
   | "LINK_CLOSED"
   | "LINK_BACKPRESSURE"
-  | "ENGINE_CLOSED";
+  | "ENGINE_CLOSED"
+  | "ENGINE_PART_MISSING";
 
 /** Where the fault lies: this process (`local`) or a peer (`remote`). */
 export type ErrorSource = "local" | "remote";

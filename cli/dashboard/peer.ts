@@ -16,7 +16,8 @@
  */
 
 import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
-import { createNode, type GrapevineNode } from "../../src/runtime/node.ts";
+import { createNode } from "../../src/runtime/create.ts";
+import { type GrapevineNode } from "../../src/runtime/node.ts";
 import { dial, type Dialer } from "../../src/runtime/dial.ts";
 
 /** Options of {@link startBrowserPeer}. */

@@ -83,7 +83,7 @@ export interface ScopeReader {
     scope(id: Uint8Array): {
       links: number;
       store: { selfId: string; origins: ReadonlyMap<string, { entries: ReadonlyMap<string, unknown> }> };
-      broadcast: { stats: { delivered: number; payloadsReceived: number; ihaveIdsSent: number } };
+      broadcast: { stats: { delivered: number; payloadsReceived: number; ihaveIdsSent: number } } | null;
     } | undefined;
   };
 }
@@ -94,6 +94,6 @@ export function readRoom(node: ScopeReader, id: Uint8Array, hex: string, name: s
   if (!s) return null;
   let members = 0;
   for (const [origin, o] of s.store.origins) if (origin !== s.store.selfId && o.entries.size > 0) members++;
-  const b = s.broadcast.stats;
+  const b = s.broadcast?.stats ?? { delivered: 0, payloadsReceived: 0, ihaveIdsSent: 0 };
   return { scope: hex, name, members, links: s.links, delivered: b.delivered, payloadsReceived: b.payloadsReceived, ihaveIdsSent: b.ihaveIdsSent };
 }

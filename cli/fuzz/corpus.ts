@@ -30,7 +30,7 @@ import { nodeIdToText } from "../../src/crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../../src/crypto/types.ts";
 import { credentialToWire, issueCredential } from "../../src/runtime/credential.ts";
 import { type HandshakeConfig, runHandshake } from "../../src/runtime/handshake.ts";
-import { createNode } from "../../src/runtime/node.ts";
+import { createNode } from "../../src/runtime/create.ts";
 import { createMemoryLinkPair } from "../../src/transport/memory.ts";
 import type { Link } from "../../src/transport/link.ts";
 import type { CredentialWire } from "../../src/wire/link-frames.ts";

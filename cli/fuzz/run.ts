@@ -336,7 +336,7 @@ function sample(report: FuzzReport, s: Session): void {
   report.memory.heap_max_mb = Math.max(report.memory.heap_max_mb, mb(m.heapUsed));
   report.memory.rss_max_mb = Math.max(report.memory.rss_max_mb, mb(m.rss));
   const e = s.engine.engine;
-  report.victim.max_members = Math.max(report.victim.max_members, e.membership.known);
+  report.victim.max_members = Math.max(report.victim.max_members, e.membership?.known ?? 0);
   report.victim.max_origins = Math.max(report.victim.max_origins, e.store.origins.size);
 }
 

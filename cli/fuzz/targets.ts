@@ -23,13 +23,14 @@
 
 import { performance } from "node:perf_hooks";
 import { bytesEqual } from "../../src/bytes.ts";
-import { type Engine, frameLimitsFor } from "../../src/core/engine.ts";
+import { type EngineCore as Engine, frameLimitsFor } from "../../src/core/engine-core.ts";
 import type { JobResult, LinkId } from "../../src/core/events.ts";
 import { deriveSeed, randomBelow, seededRng } from "../../src/core/random.ts";
 import type { KeyPair, SignatureSuite } from "../../src/crypto/types.ts";
 import { GrapevineError } from "../../src/errors.ts";
 import { type HandshakeResult, runHandshake } from "../../src/runtime/handshake.ts";
-import { createNode, type GrapevineNode } from "../../src/runtime/node.ts";
+import { createNode } from "../../src/runtime/create.ts";
+import { type GrapevineNode } from "../../src/runtime/node.ts";
 import { createMemoryLinkPair } from "../../src/transport/memory.ts";
 import type { Link } from "../../src/transport/link.ts";
 import { decodeFrame, FRAME } from "../../src/wire/frames.ts";
@@ -124,7 +125,7 @@ function outputProblem(bytes: Uint8Array, engine: Engine): string | null {
  */
 function selfProblem(engine: Engine): string | null {
   try {
-    const claim = engine.membership.selfClaim;
+    const claim = engine.membership?.selfClaim;
     if (claim) decodeClaimBody(claim.body);
     const root = engine.store.self.root;
     if (root) decodeRootBody(root.body);

@@ -1,11 +1,12 @@
 /**
- * What an engine starts from: its key, generation, seeded randomness, start time, wall clock and
- * options (`engine.ts`).
+ * What an engine starts from: its key, generation, seeded randomness, start time, wall clock,
+ * options and parts (`engine-core.ts`).
  *
  * @module
  */
 
 import type { EngineOptions } from "./options.ts";
+import type { EngineParts } from "./parts.ts";
 import type { Rng } from "./random.ts";
 
 /** What an engine starts from. */
@@ -21,4 +22,9 @@ export interface EngineInit {
   /** Wall-clock ms since the Unix epoch at monotonic `now`, for signed timestamps. Default: `now` itself. */
   wallClock?: (now: number) => number;
   options?: Partial<EngineOptions>;
+  /**
+   * The optional parts (`parts.ts`): membership, broadcast. `Engine` has both unless told
+   * otherwise; `EngineCore` has only those given. `options.membership` needs the membership part.
+   */
+  parts?: EngineParts;
 }

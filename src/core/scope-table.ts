@@ -23,6 +23,7 @@ import { decodeFrame, encodeFrame, FRAME, SUBSCRIBE_FLAG, type FrameLimits, type
 import { peekFrameType } from "../wire/link-frames.ts";
 import { frameOwner } from "../wire/registry.ts";
 import type { BroadcastFrame, BroadcastView } from "./broadcast.ts";
+import type { BroadcastPart } from "./parts.ts";
 import { TokenBucket } from "./budget.ts";
 import { emptyMap, emptySet, isShared } from "./empty.ts";
 import type { EngineEvent, LinkId } from "./events.ts";
@@ -35,7 +36,8 @@ import type { SyncFrame, SyncHost, SyncStats } from "./sync.ts";
 export interface ScopeView {
   readonly id: Uint8Array;
   readonly store: StateView;
-  readonly broadcast: BroadcastView;
+  /** Null without the broadcast part. */
+  readonly broadcast: BroadcastView | null;
   /** Links whose peers want the scope too. */
   readonly links: number;
   /** The node has left and the scope goes soon. */
@@ -85,10 +87,15 @@ export class ScopeTable {
   #pool: BytePool;
   /** When the node's next mesh-wide round is due (scopes' rounds line up with it). */
   #roundsAt: () => number;
+  #broadcast: BroadcastPart | undefined;
 
-  /** @param pool the node's count of state bytes held, shared with its other stores (`storeBytesMax` bounds the sum) */
-  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits, pool: BytePool = { held: 0 }, roundsAt: () => number = () => Infinity) {
+  /**
+   * @param pool the node's count of state bytes held, shared with its other stores (`storeBytesMax` bounds the sum)
+   * @param broadcast the engine's broadcast part, if it has one: each scope gets its own
+   */
+  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits, pool: BytePool = { held: 0 }, roundsAt: () => number = () => Infinity, broadcast?: BroadcastPart) {
     this.#pool = pool;
+    this.#broadcast = broadcast;
     this.#roundsAt = roundsAt;
     this.#host = host;
     this.#selfKey = selfKey;
@@ -126,7 +133,7 @@ export class ScopeTable {
     if (isShared(this.#generations)) this.#generations = new Map();
     this.#generations.set(key, generation);
     const rng = seededRng(deriveSeed(this.#seedBase, parseInt(key.slice(0, 8), 16)));
-    const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now, this.#pool, this.#roundsAt());
+    const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now, this.#pool, this.#roundsAt(), this.#broadcast);
     if (isShared(this.#scopes)) this.#scopes = new Map();
     this.#scopes.set(key, scope);
     for (const link of this.#links.keys()) {
@@ -247,10 +254,10 @@ export class ScopeTable {
     if (owner === "sync") return scope.sync.receive(now, link, inner as SyncFrame);
     if (!scope.links.has(link)) {
       // A publisher that has not joined pushes its message in through a peer that has.
-      if (inner.type === FRAME.GOSSIP) scope.broadcast.receiveOutside(now, link, inner);
+      if (inner.type === FRAME.GOSSIP) scope.broadcast?.receiveOutside(now, link, inner);
       return;
     }
-    scope.broadcast.receive(now, link, inner as BroadcastFrame);
+    scope.broadcast?.receive(now, link, inner as BroadcastFrame); // without the part: ignored
   }
 
   /** Publishes into a scope this node has not joined, through up to `fanout` peers that want it. */

@@ -20,7 +20,8 @@ import { toHex } from "../bytes.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { encodeFrame, FRAME } from "../wire/frames.ts";
 import { SCOPE_ID_BYTES } from "../wire/records.ts";
-import { Broadcast } from "./broadcast.ts";
+import type { Broadcast } from "./broadcast.ts";
+import type { BroadcastPart } from "./parts.ts";
 import type { LinkId } from "./events.ts";
 import type { Rng } from "./random.ts";
 import { type BytePool, Store } from "./store.ts";
@@ -54,7 +55,8 @@ export class Scope {
   readonly key: string;
   readonly store: Store;
   readonly sync: Sync;
-  readonly broadcast: Broadcast;
+  /** Null without the broadcast part: the scope carries state only. */
+  readonly broadcast: Broadcast | null;
   /** Links whose peers want the scope too: the scope's subsystems run over these. */
   readonly links = new Set<LinkId>();
   /** Set once the node leaves: the scope goes at this time, after its farewell had a chance to spread. */
@@ -64,8 +66,9 @@ export class Scope {
    * @param host the engine's host; its `send` is wrapped so every frame goes in this scope's envelope
    * @param generation the generation of this node's map in the scope (a rejoin after a leave takes a newer one)
    * @param firstRoundAt the node's next gossip round: the scope's rounds run with it (one wake-up for both)
+   * @param broadcast the engine's broadcast part, if it has one
    */
-  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool?: BytePool, firstRoundAt?: number) {
+  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool?: BytePool, firstRoundAt?: number, broadcast?: BroadcastPart) {
     this.id = id;
     this.key = toHex(id);
     const scoped: SyncHost = {
@@ -77,31 +80,31 @@ export class Scope {
       emit: (e) => host.emit(e.type === "change" ? { type: "change", change: { ...e.change, scope: id } } : e),
     };
     this.store = new Store(selfKey, generation, host.options, id, pool);
-    this.broadcast = new Broadcast(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key);
-    this.sync = new Sync(scoped, this.store, rng, stats, now, (peers) => this.broadcast.round(scoped.now(), peers), firstRoundAt);
+    this.broadcast = broadcast?.make(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key) ?? null;
+    this.sync = new Sync(scoped, this.store, rng, stats, now, (peers) => this.broadcast?.round(scoped.now(), peers), firstRoundAt);
   }
 
   /** Both ends want the scope over `link` now. */
   linkUp(now: number, link: LinkId, peer: Uint8Array | null): void {
     if (this.links.has(link)) return;
     this.links.add(link);
-    this.broadcast.linkUp(now, link, peer);
+    this.broadcast?.linkUp(now, link, peer);
     this.sync.linkUp(now, link, peer);
   }
 
   /** The link is gone, or one end no longer wants the scope. */
   linkDown(now: number, link: LinkId): void {
     if (!this.links.delete(link)) return;
-    this.broadcast.linkDown(now, link);
+    this.broadcast?.linkDown(now, link);
     this.sync.linkDown(now, link);
   }
 
   tick(now: number): void {
-    if (now >= this.broadcast.wakeAt()) this.broadcast.tick(now);
+    if (this.broadcast && now >= this.broadcast.wakeAt()) this.broadcast.tick(now);
     if (now >= this.sync.wakeAt()) this.sync.tick(now);
   }
 
   wakeAt(): number {
-    return Math.min(this.broadcast.wakeAt(), this.sync.wakeAt(), this.leavingUntil ?? Infinity);
+    return Math.min(this.broadcast?.wakeAt() ?? Infinity, this.sync.wakeAt(), this.leavingUntil ?? Infinity);
   }
 }

@@ -26,11 +26,12 @@ import { userCredentialToWire, type UserCredential, type UserCredentialWire } fr
 import { encode } from "../wire/cbor.ts";
 import type { LeaveReason, PresenceEntry, PresenceEventMap, PresenceSnapshot, RoomMessage, RoomOptions } from "./types.ts";
 import type { UserVerifier } from "./user.ts";
-import { buildSnapshot, dropStaleReach, entryOf, type Other } from "./snapshot.ts";
+import { buildSnapshot, dropStaleReach, entryOf, selfEntryOf, type Other } from "./snapshot.ts";
 import { expiryDeadline, timeoutDeadline, timerAt } from "./deadlines.ts";
-import { checkRoomId, parsePresence, presenceValue, roomLimits, roomUserOf, type Limits, type Parsed } from "./value.ts";
+import { checkRoomId, parsePresence, presenceValue, roomLimits, roomMessage, roomUserOf, sameEntry, type Limits, type Parsed } from "./value.ts";
 
 const SYNC_QUIET_MS = 300;
+type Timer = ReturnType<typeof setTimeout>;
 
 /** What the core asks of a handle. */
 export interface HandleSink<S> {
@@ -62,12 +63,12 @@ export class RoomCore<S = unknown> {
   /** Values waiting for their credential's verdict, by peer: only the newest is applied. */
   #pending = new Map<string, object>();
   #written: { bytes: string; at: number } | null = null;
-  #writeTimer: ReturnType<typeof setTimeout> | null = null;
-  #timeoutTimer: ReturnType<typeof setTimeout> | null = null;
+  #writeTimer: Timer | null = null;
+  #timeoutTimer: Timer | null = null;
   #timeoutAt = Infinity;
-  #expiryTimer: ReturnType<typeof setTimeout> | null = null;
-  #syncTimer: ReturnType<typeof setTimeout> | null = null;
-  #settleTimer: ReturnType<typeof setTimeout> | null = null;
+  #expiryTimer: Timer | null = null;
+  #syncTimer: Timer | null = null;
+  #settleTimer: Timer | null = null;
   #sweepTimer: ReturnType<typeof setInterval> | null = null;
   #synced = false;
   #disposed = false;
@@ -92,10 +93,9 @@ export class RoomCore<S = unknown> {
     this.#off.push(node.on("link", (l) => this.#onLink(l.up)));
     this.#off.push(node.on("close", () => this.#dispose()));
     this.#off.push(node.subscribe(this.topic, (m) => this.#onMessage(m.origin, m.payload, m.local)));
-    if (node.options.membership) {
-      this.#sweepTimer = setInterval(() => this.#sweep(), Math.max(250, Math.min(this.limits.timeoutMs / 2, 10_000)));
-      (this.#sweepTimer as { unref?: () => void }).unref?.();
-    }
+    // One timer: the sweep (members membership forgets) and renewals (members heard of only through their entries).
+    this.#sweepTimer = setInterval(() => (this.#sweep(), this.#renew()), Math.max(250, Math.min(this.limits.timeoutMs / 3, 10_000)));
+    (this.#sweepTimer as { unref?: () => void }).unref?.();
     for (const origin of this.#scope.origins()) {
       if (origin === node.id) continue;
       const v = this.#scope.get(this.key, origin);
@@ -266,10 +266,10 @@ export class RoomCore<S = unknown> {
     const cur = this.#others.get(peer);
     if (!cur) {
       const member = this.#node.memberState(peer);
-      // A member that membership does not know would never be heard of again, farewell or
-      // failure (membership drops claims about strangers): unless it becomes known, it times out
-      // like an unreachable one. The sweep catches members membership forgets later.
-      const unknown = member === undefined && this.#node.options.membership;
+      // A member that membership does not know (or any member, on a node without membership) is
+      // heard of only through its entry, which it renews (`#renew`): unless it becomes known, it
+      // times out that long after it was last written. The sweep catches members membership forgets later.
+      const unknown = member === undefined;
       const o: Other = {
         peer, user: parsed.user, state: parsed.state, lastSeen: now, unreachableSince: unknown ? now : null,
         present: member !== "dead" && member !== "left", credential: parsed.credential, verified, entry: null,
@@ -280,11 +280,14 @@ export class RoomCore<S = unknown> {
       if (o.present && announce && this.#synced) this.#emit("join", { type: "join", entry: this.#entry(o) });
     } else {
       const previous = cur.state as S;
+      const heardOnly = this.#node.memberState(peer) === undefined; // known only through its entry: a write is its sign of life
+      if (heardOnly) (cur.unreachableSince = now), this.#armTimeout();
+      if (cur.present && sameEntry(cur, parsed, verified)) return; // a renewal: nothing to show
       Object.assign(cur, { state: parsed.state, user: parsed.user, credential: parsed.credential, verified, lastSeen: now, entry: null });
       this.#changed();
       if (!cur.present) {
         cur.present = true;
-        cur.unreachableSince = null;
+        if (!heardOnly) cur.unreachableSince = null;
         if (this.#synced) this.#emit("join", { type: "join", entry: this.#entry(cur) });
       } else if (this.#synced) this.#emit("update", { type: "update", entry: this.#entry(cur), previous });
     }
@@ -342,6 +345,14 @@ export class RoomCore<S = unknown> {
       }
     }
     if (armed) this.#armTimeout();
+  }
+
+  /** Renews this member's entry (same value, new version) while some member may know of it only through it: this node runs no membership, or the room holds one its membership does not know. */
+  #renew(): void {
+    if (!this.#self || this.#disposed || this.#writeTimer) return;
+    if (this.#node.options.membership && ![...this.#others.values()].some((o) => this.#node.memberState(o.peer) === undefined)) return;
+    this.#written = null;
+    this.#write();
   }
 
   #armTimeout(): void {
@@ -415,13 +426,7 @@ export class RoomCore<S = unknown> {
   #selfEntryOf(): PresenceEntry<S> | null {
     const s = this.#self;
     if (!s) return null;
-    if (!this.#selfEntry) {
-      const c = this.#credential;
-      const verified = !!c?.verified && c.wire.expiresAtMs > Date.now();
-      const claims = verified ? Object.freeze(Object.fromEntries(c!.wire.claims)) : null;
-      this.#selfEntry = Object.freeze({ peer: this.#node.id, user: this.user, verified, claims, state: s.state, lastSeen: s.at, reach: "self" as const });
-    }
-    return this.#selfEntry;
+    return (this.#selfEntry ??= selfEntryOf<S>(this.#node.id, this.user, s, this.#credential));
   }
 
   /** The current snapshot: the same frozen object until something in it changes. */
@@ -467,14 +472,8 @@ export class RoomCore<S = unknown> {
   }
 
   #onMessage(origin: string, payload: unknown, local: boolean): void {
-    if (local || typeof payload !== "object" || payload === null) return;
-    const m = payload as Record<string, unknown>;
-    if (typeof m.t !== "string" || typeof m.u !== "string") return;
-    // The user of a message is the sender's verified user when it has one; else what it says.
-    const sender = this.#others.get(origin);
-    const verified = !!sender?.present && sender.verified;
-    const message: RoomMessage = { type: m.t, payload: m.p, peer: origin, user: verified ? sender!.user : m.u, verified };
-    for (const h of [...this.#handles]) h._message(message);
+    const message = local ? null : roomMessage(origin, payload, this.#others.get(origin));
+    if (message) for (const h of [...this.#handles]) h._message(message);
   }
 
   /** Stops everything and lets go of the room's scope (this node's key there goes with the scope's farewell). */

@@ -82,3 +82,10 @@ export function buildSnapshot<S>(self: PresenceEntry<S> | null, others: readonly
   const users = new FrozenMap([...groups].map(([k, v]) => [k, Object.freeze(v)] as [string, readonly PresenceEntry<S>[]]));
   return Object.freeze({ self, others, users });
 }
+
+/** This member's own entry: verified (and its claims shown) while its credential holds and has not run out. */
+export function selfEntryOf<S>(peer: string, user: string, self: { state: S; at: number }, credential: { wire: UserCredentialWire; verified: boolean } | null): PresenceEntry<S> {
+  const verified = !!credential?.verified && credential.wire.expiresAtMs > Date.now();
+  const claims = verified ? Object.freeze(Object.fromEntries(credential!.wire.claims)) : null;
+  return Object.freeze({ peer, user, verified, claims, state: self.state, lastSeen: self.at, reach: "self" as const });
+}

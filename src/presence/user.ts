@@ -18,7 +18,7 @@
  */
 
 import { concatBytes, toBase64Url } from "../bytes.ts";
-import { PROTOCOL_VERSION } from "../core/engine.ts";
+import { PROTOCOL_VERSION } from "../core/engine-core.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { BoundedCache } from "../crypto/lru.ts";
 import {

@@ -15,7 +15,8 @@ import { checkOption, type OptionSpec } from "../core/schema.ts";
 import type { GrapevineNode } from "../runtime/node.ts";
 import type { UserCredentialWire } from "../runtime/credential.ts";
 import { encode } from "../wire/cbor.ts";
-import type { RoomOptions } from "./types.ts";
+import type { RoomMessage, RoomOptions } from "./types.ts";
+import { bytesEqual } from "../bytes.ts";
 import { CREDENTIAL_WIRE_BYTES_MAX, credentialFromPresence, credentialToPresence } from "./user.ts";
 
 export const USER_BYTES_MAX = 256;
@@ -98,4 +99,24 @@ export function parsePresence(value: unknown, stateBytesMax: number): Parsed | n
   if (encode(v.s).length > stateBytesMax) return null;
   // A malformed credential is no credential: the entry stays, unverified.
   return { state: v.s, user: v.u, credential: v.c === undefined ? null : credentialFromPresence(v.c, v.u) };
+}
+
+/**
+ * A room message from `origin`, or null when malformed. Its user is the sender's verified user
+ * when it has one (`sender`, the room's record of it); else what the message says.
+ */
+export function roomMessage(origin: string, payload: unknown, sender: { present: boolean; verified: boolean; user: string } | undefined): RoomMessage | null {
+  if (typeof payload !== "object" || payload === null) return null;
+  const m = payload as Record<string, unknown>;
+  if (typeof m.t !== "string" || typeof m.u !== "string") return null;
+  const verified = !!sender?.present && sender.verified;
+  return { type: m.t, payload: m.p, peer: origin, user: verified ? sender!.user : m.u, verified };
+}
+
+/** Whether a value read again says what the room shows already (a renewal): same state, user and credential verdict. */
+export function sameEntry(cur: { state: unknown; user: string; verified: boolean; credential: UserCredentialWire | null }, parsed: Parsed, verified: boolean): boolean {
+  if (cur.user !== parsed.user || cur.verified !== verified) return false;
+  if ((cur.credential === null) !== (parsed.credential === null)) return false;
+  if (cur.credential && parsed.credential && !bytesEqual(cur.credential.signature, parsed.credential.signature)) return false;
+  return bytesEqual(encode(cur.state), encode(parsed.state));
 }

@@ -17,7 +17,7 @@
  */
 
 import { fromBase64Url, toBase64Url } from "../bytes.ts";
-import { PROTOCOL_VERSION } from "../core/engine.ts";
+import { PROTOCOL_VERSION } from "../core/engine-core.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { createSignatureSuite } from "../crypto/ed25519.ts";
 import { importSecretKey, nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";

@@ -12,8 +12,8 @@
  */
 
 import { bytesEqual } from "../bytes.ts";
-import type { Engine } from "../core/engine.ts";
-import { PROTOCOL_VERSION } from "../core/engine.ts";
+import type { EngineCore as Engine } from "../core/engine-core.ts";
+import { PROTOCOL_VERSION } from "../core/engine-core.ts";
 import type { LinkId } from "../core/events.ts";
 import { nodeIdToText } from "../crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";

@@ -1,17 +1,18 @@
 /**
- * The runtime driver and the public node: it runs one {@link Engine} with the real clock, real
+ * The runtime driver and the public node: it runs one {@link EngineCore} with the real clock, real
  * timers, platform randomness and a {@link SignatureSuite}, moving bytes between the engine and
  * its {@link Link}s. Values are any CBOR-encodable data (JSON-like values and `Uint8Array`), encoded
  * once on write and decoded, within the value cap, on read.
  *
  * Its links (handshake, link-layer frames, backpressure, link faults) are `links.ts`; its public
- * types `node-types.ts`; the driver's settings `settings.ts`; scopes `scopes.ts`.
+ * types `node-types.ts`; the driver's settings `settings.ts`; scopes `scopes.ts`; `createNode`
+ * `create.ts`.
  *
  * @module
  */
 
 import { fromHex, toHex } from "../bytes.ts";
-import { Engine, PROTOCOL_VERSION } from "../core/engine.ts";
+import { EngineCore, PROTOCOL_VERSION, type EngineParts } from "../core/engine-core.ts";
 import type { EngineEvent, LinkId } from "../core/events.ts";
 import { resolveOptions, type EngineOptions } from "../core/options.ts";
 import { seededRng } from "../core/random.ts";
@@ -49,40 +50,12 @@ export type {
 export { DRIVER_OPTION_SPECS } from "./settings.ts";
 export { PROTOCOL_VERSION };
 
-/**
- * Creates a node: an identity, an engine and its driver. Connect it to peers with
- * {@link GrapevineNode.connect} or {@link dial}.
- *
- * @example
- * ```ts
- * import { createNode, createMemoryLinkPair } from "grapevine";
- * const a = await createNode({ network: "example" });
- * const b = await createNode({ network: "example" });
- * const [la, lb] = createMemoryLinkPair();
- * await Promise.all([a.connect(la), b.connect(lb)]);
- * a.set("status", { text: "online" });
- * b.addEventListener("change", (e) => console.log((e as CustomEvent).detail));
- * ```
- */
-export async function createNode(options: NodeOptions = {}): Promise<GrapevineNode> {
-  const { keyPair, suite, generation, seed, admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake, ...engineOptions } = options;
-  if (onWake !== undefined && typeof onWake !== "function") throw new TypeError("onWake must be a function");
-  const resolved = resolveOptions(engineOptions); // fail fast on bad options, before any key work
-  const kp = typeof keyPair === "string"
-    ? importSecretKey(keyPair)
-    : keyPair ?? generateKeyPair(randomBytes);
-  // Checks of keys seen for the first time yield to the event loop's next turn in between.
-  const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle, yieldTo: nextTurn }));
-  const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake }, kp, s, resolved.network);
-  return new GrapevineNode(kp, s, engineOptions, generation ?? Date.now(), seed ?? randomSeed(), driver);
-}
-
 /** A running node. Create it with {@link createNode}. */
 export class GrapevineNode extends NodeEventTarget {
   /** The node id: its public key in base64url. */
   readonly id: string;
   readonly publicKey: Uint8Array;
-  readonly engine: Engine;
+  readonly engine: EngineCore;
   #keyPair: KeyPair;
   #suite: SignatureSuite;
   #driver: DriverSettings;
@@ -93,15 +66,15 @@ export class GrapevineNode extends NodeEventTarget {
   #jobs: Jobs;
   #valueLimits;
 
-  /** @internal Use {@link createNode}. */
-  constructor(keyPair: KeyPair, suite: SignatureSuite, options: Partial<EngineOptions>, generation: number, seed: number, driver: DriverSettings) {
+  /** @internal Use `createNode`. */
+  constructor(keyPair: KeyPair, suite: SignatureSuite, options: Partial<EngineOptions>, generation: number, seed: number, driver: DriverSettings, parts: EngineParts) {
     super();
     this.#keyPair = keyPair;
     this.#suite = suite;
     this.#driver = driver;
     this.publicKey = keyPair.publicKey;
     this.id = nodeIdToText(keyPair.publicKey);
-    this.engine = new Engine({ publicKey: keyPair.publicKey, generation, random: seededRng(seed), now: monotonicNow(), options });
+    this.engine = new EngineCore({ publicKey: keyPair.publicKey, generation, random: seededRng(seed), now: monotonicNow(), options, parts });
     this.#valueLimits = { ...DEFAULT_DECODE_LIMITS, frameBytesMax: this.engine.options.valueBytesMax, bytesLengthMax: this.engine.options.valueBytesMax };
     const engine = this.engine;
     this.#scopeHost = {
@@ -246,13 +219,13 @@ export class GrapevineNode extends NodeEventTarget {
 
   /** Membership's view of the node `id`: alive, suspect, dead, left, or undefined when unknown. */
   memberState(id: string): MemberState | undefined {
-    if (id === this.id) return this.engine.membership.left ? "left" : "alive";
-    return this.engine.membership.stateOf(toHex(nodeIdFromText(id)));
+    if (id === this.id) return this.engine.membership?.left ? "left" : "alive";
+    return this.engine.membership?.stateOf(toHex(nodeIdFromText(id))); // without membership: nobody is known
   }
 
   /** Every member this node knows of (itself excluded), with its state. */
   members(): { id: string; state: MemberState; incarnation: number; url: string | null; linked: boolean }[] {
-    return this.engine.membership.members().map((m) => ({ id: nodeIdToText(m.id), state: m.state, incarnation: m.incarnation, url: m.addr, linked: m.linked }));
+    return (this.engine.membership?.members() ?? []).map((m) => ({ id: nodeIdToText(m.id), state: m.state, incarnation: m.incarnation, url: m.addr, linked: m.linked }));
   }
 
   /** Ids of the peers this node holds authenticated links to (each once). */

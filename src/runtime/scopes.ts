@@ -11,7 +11,7 @@
  */
 
 import { toHex } from "../bytes.ts";
-import type { Engine } from "../core/engine.ts";
+import type { EngineCore as Engine } from "../core/engine-core.ts";
 import { scopeIdOf } from "../core/scopes.ts";
 import { nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";
 import { fromHex } from "../bytes.ts";

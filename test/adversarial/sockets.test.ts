@@ -61,7 +61,7 @@ describe("adversarial: on real sockets against a Node relay", () => {
     }
     await until(() => ids.length === 150, 15_000, "published");
     // The relay carries the topic for its client (a scope of its own) and holds its messages there.
-    await until(() => (served.relay.node.engine.scope(bulk)?.broadcast.stats.delivered ?? 0) >= 150, 8000, "relay holds the messages");
+    await until(() => (served.relay.node.engine.scope(bulk)?.broadcast?.stats.delivered ?? 0) >= 150, 8000, "relay holds the messages");
 
     await suiteReady;
     const socket = new (nodeWebSocketWith(1 << 20))(served.url);

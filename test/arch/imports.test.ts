@@ -33,7 +33,7 @@ function layer(file: string): { rank: number; name: string } {
     // Presence rooms are part of the node's facade (`node.room()` opens one); presence reaches the
     // node through its public types only, so there is no cycle.
     [/^src\/(runtime|presence)\//, "runtime/presence"],
-    [/^src\/react\//, "react"],
+    [/^src\/(react|lite)\//, "entries"], // grapevine/react and grapevine/lite
     [/^mod\.ts$/, "mod"],
     [/^(relay|cli)\//, "relay/cli"],
   ];

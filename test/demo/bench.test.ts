@@ -1,5 +1,6 @@
 /** `grapevine bench size`: the browser peer's bundle, measured the way DESIGN.md §12's anchors were. */
 import { describe, expect, it, vi } from "vitest";
+import { bundleForBrowser, entryPath, loadEsbuild } from "../../cli/bundle.ts";
 import { main } from "../../cli/grapevine.ts";
 
 describe("grapevine bench size", () => {
@@ -26,7 +27,7 @@ describe("grapevine bench size", () => {
     expect(Object.keys(r.packages)).not.toContain("cbor-x"); // the wire codec is the package's own
     // One bundle per kind of tab; each grows with what it imports.
     const e = r.entries as Record<string, { bytes_min: number; bytes_min_gzip: number; kib_min_gzip: number }>;
-    expect(Object.keys(e)).toEqual(["presence", "presence+broadcast", "presence+webrtc", "everything", "presence+react"]);
+    expect(Object.keys(e)).toEqual(["presence", "presence+broadcast", "presence+webrtc", "presence+all-parts", "everything", "presence+react"]);
     for (const v of Object.values(e)) {
       expect(v.bytes_min_gzip).toBeGreaterThan(1_000);
       expect(v.bytes_min_gzip).toBeLessThan(v.bytes_min);
@@ -35,9 +36,33 @@ describe("grapevine bench size", () => {
     expect(e["presence+webrtc"].bytes_min).toBeGreaterThan(e.presence.bytes_min);
     expect(e["presence+react"].bytes_min).toBeGreaterThan(e.presence.bytes_min);
     expect(e.everything.bytes_min).toBeGreaterThanOrEqual(e["presence+webrtc"].bytes_min);
+    // A part costs only the tabs that take it: broadcast adds to presence, membership to that.
+    expect(e["presence+broadcast"].bytes_min).toBeGreaterThan(e.presence.bytes_min);
+    expect(e["presence+all-parts"].bytes_min).toBeGreaterThan(e["presence+broadcast"].bytes_min);
     expect(r.targets).toEqual({ presence_kib: 30, everything_kib: 45 });
     const sizes = r.modules.map((m: { bytes: number }) => m.bytes);
     expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+  }, 120_000);
+
+  it("leaves out of a tab's bundle the parts it does not take", async () => {
+    const esbuild = await loadEsbuild();
+    if ("missing" in esbuild) throw new Error(esbuild.missing);
+    const inputs = async (stem: string) => {
+      const { metafile } = await bundleForBrowser(esbuild, entryPath(stem), { minify: true });
+      return Object.entries(Object.values(metafile.outputs)[0].inputs).filter(([, v]) => v.bytesInOutput > 0).map(([k]) => k.split("\\").join("/"));
+    };
+    const membership = (files: string[]) => files.filter((f) => /src\/core\/membership\/|src\/wire\/member-frames/.test(f));
+    const broadcast = (files: string[]) => files.filter((f) => /src\/core\/(broadcast|repair)\.ts/.test(f));
+    const presence = await inputs("size/presence");
+    expect(membership(presence)).toEqual([]);
+    expect(broadcast(presence)).toEqual([]);
+    expect(presence.some((f) => f.endsWith("src/core/sync.ts"))).toBe(true);
+    const withBroadcast = await inputs("size/broadcast");
+    expect(membership(withBroadcast)).toEqual([]);
+    expect(broadcast(withBroadcast).length).toBeGreaterThan(0);
+    const all = await inputs("size/all-parts");
+    expect(membership(all).length).toBeGreaterThan(0);
+    expect(broadcast(all).length).toBeGreaterThan(0);
   }, 120_000);
 
   it("refuses unknown benchmarks", async () => {

@@ -39,7 +39,7 @@ const pv = {
     return Date.now();
   },
   awareness(): number {
-    return node.engine.membership.awareness;
+    return node.engine.membership!.awareness;
   },
   throttle(): void {
     const realTimeout = globalThis.setTimeout;

@@ -125,7 +125,7 @@ describe("presence", () => {
     await until(() => a.memberState(b.id) === "suspect", 2000, "suspected");
     await link(a, b);
     await until(() => a.memberState(b.id) === "alive", 3000, "refuted");
-    expect(b.engine.membership.incarnation).toBeGreaterThan(0);
+    expect(b.engine.membership!.incarnation).toBeGreaterThan(0);
     expect(ra.presence.others.map((o) => o.peer)).toEqual([b.id]);
     expect(log.filter((e) => e.type === "leave" || e.type === "join")).toEqual([]);
   });
