@@ -105,3 +105,16 @@ export function hooks(): void {
   // @ts-expect-error presence must match the room's state type
   useRoom<Cursor>(node, "doc", { presence: { name: 1 } });
 }
+
+export async function lite(): Promise<void> {
+  const { broadcastPart, createNode, membershipPart } = await import("../../src/lite/mod.ts");
+  const bare: GrapevineNode = await createNode({ network: "app" });
+  const withBroadcast = await createNode({ network: "app", parts: { broadcast: broadcastPart } });
+  const everything = await createNode({ network: "app", parts: { broadcast: broadcastPart, membership: membershipPart } });
+  const room: Room<Cursor> = withBroadcast.room<Cursor>("doc", { presence: { name: "Ada", color: "#c33" } });
+  void [bare, everything, room];
+  // @ts-expect-error a part is a part object, not a flag
+  await createNode({ parts: { broadcast: true } });
+  // @ts-expect-error there is no such part
+  await createNode({ parts: { webrtc: broadcastPart } });
+}
