@@ -349,7 +349,7 @@ export class RoomCore<S = unknown> {
 
   /** Renews this member's entry (same value, new version) while some member may know of it only through it: this node runs no membership, or the room holds one its membership does not know. */
   #renew(): void {
-    if (!this.#self || this.#disposed || this.#writeTimer) return;
+    if (!this.#self || this.#disposed || this.#writeTimer || (this.#written && Date.now() - this.#written.at < this.limits.timeoutMs / 3)) return;
     if (this.#node.options.membership && ![...this.#others.values()].some((o) => this.#node.memberState(o.peer) === undefined)) return;
     this.#written = null;
     this.#write();
