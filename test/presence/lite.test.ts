@@ -172,6 +172,22 @@ describe("grapevine/lite", () => {
     expect(tab.members()).toEqual([]); // still no membership
   });
 
+  it("a full node does not probe a linked peer without membership (no failed probes, no health penalty)", async () => {
+    const tab = await lite(18);
+    const r = await relay(19);
+    const b = await full(20);
+    await link(tab, r);
+    await link(r, b);
+    await until(() => r.memberState(b.id) === "alive", 5000, "b a member of r");
+    const before = r.engine.membership!.stats.probes;
+    await new Promise((res) => setTimeout(res, 1500)); // 15 protocol periods
+    const m = r.engine.membership!;
+    expect(m.stats.probes - before).toBeGreaterThan(5); // it probes b
+    expect(m.stats.probesFailed).toBe(0);
+    expect(m.stats.indirectProbes).toBe(0);
+    expect(m.awareness).toBe(0);
+  });
+
   it("membership needs its part: refused without it, run with it", async () => {
     await expect(lite(11, { membership: true })).rejects.toThrow(TypeError);
     await expect(lite(11, { parts: null as never })).rejects.toThrow(TypeError);

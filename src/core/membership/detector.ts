@@ -315,9 +315,15 @@ export class FailureDetector {
     return undefined;
   }
 
+  /**
+   * A link is probed while its peer is a member this node holds (alive or suspect): a peer that
+   * signed no ALIVE claim (yet, or ever: a node without membership) cannot be accused, and a PING
+   * it never answers would only count against this node's own health.
+   */
   #probeable(l: PeerLink): boolean {
     if (!l.peerId || l.dropping) return false;
-    return this.#table.get(l.peerId)?.state !== "left";
+    const m = this.#table.get(l.peerId);
+    return m !== undefined && m.state !== "left";
   }
 
   #goIndirect(p: Probe): void {
