@@ -88,8 +88,7 @@ export class EngineCore {
     rounds: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, framesRejected: 0,
     verifies: 0, verifyCacheHits: 0, deltasDropped: 0, eventsDropped: 0, answersDeferred: 0,
   };
-  /** Null while membership is off and nothing has asked for it (see `#members`). */
-  #membership: Membership | null = null;
+  #membership: Membership | null = null; // null while off and nothing asked for it (see `#members`)
   /** Makes the membership while membership is off and nothing has asked for it; null once made or without the part. */
   #makeMembership: (() => Membership) | null = null;
   #membershipPart: EngineParts["membership"];
