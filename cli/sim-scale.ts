@@ -58,13 +58,16 @@ export interface HeapPlan {
 }
 
 /**
- * Bytes a node holds at the end of a spread (its peak): a fixed part (replicated state, engine,
- * broadcast) and a part per link end (its state in the engine's subsystems, the simulator's link
- * table). Fitted to `--profile-memory` at 10,000 nodes with 16 and 40 links per node (21.7 and
- * 36.0 KB per node: 595 bytes per link end, 12.2 KB besides), rounded up.
+ * Bytes a node holds at the end of a spread (its peak): a fixed part (replicated state, engine)
+ * and a part per link end (its state in the engine's subsystems, the simulator's link table).
+ * Fitted to `--profile-memory` at 10,000 nodes with 16 and 40 links per node (18.2 and 28.7 KB per
+ * node: 435 bytes per link end, 11.3 KB besides), rounded up. The spread's nodes run no broadcast;
+ * the broadcast scenario's do, which adds about 160 bytes per link end and 0.4 KB per node.
  */
-const NODE_BYTES = 12_300;
-const LINK_END_BYTES = 620;
+const NODE_BYTES = 11_500;
+const LINK_END_BYTES = 450;
+const BROADCAST_NODE_BYTES = 500;
+const BROADCAST_LINK_END_BYTES = 170;
 /** A node's share of one replicated origin (partition: every node writes), of one broadcast message it keeps, of one member it knows. */
 const ORIGIN_BYTES = 2_500;
 const MESSAGE_BYTES = 600;
@@ -88,7 +91,7 @@ export function heapNeedBytes(p: HeapPlan): number {
       live = 2 * ORIGIN_BYTES * (p.origins ?? 0);
       break;
     case "broadcast":
-      live = perNode(p.nodes, MESSAGE_BYTES * Math.min(p.messages ?? 0, 10_000));
+      live = perNode(p.nodes, BROADCAST_NODE_BYTES + BROADCAST_LINK_END_BYTES * ends + MESSAGE_BYTES * Math.min(p.messages ?? 0, 10_000));
       break;
     case "membership": {
       // The scale phase holds a sample of about 30 members per node; the others, every member.

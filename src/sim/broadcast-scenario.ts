@@ -5,11 +5,16 @@
  * @module
  */
 
+import { broadcastPart } from "../core/broadcast-part.ts";
+import type { EngineParts } from "../core/parts.ts";
 import { deriveSeed, seededRng } from "../core/random.ts";
 import { FRAME } from "../wire/frames.ts";
 import { countPenalties, makeSim, memoryWatch, round4, withMemory, type ScenarioOptions } from "./scenarios.ts";
 import type { MemoryProfile } from "./memory.ts";
 
+
+/** The broadcast scenario runs broadcast over state sync (membership off). */
+const BROADCAST_ONLY: EngineParts = Object.freeze({ broadcast: broadcastPart });
 /** Report of the `broadcast` scenario. */
 export interface BroadcastReport {
   scenario: "broadcast";
@@ -61,7 +66,7 @@ export async function runBroadcast(
 ): Promise<BroadcastReport> {
   const started = o.clock();
   const watch = memoryWatch(o);
-  const sim = makeSim(o, { loss: o.loss });
+  const sim = makeSim(o, { loss: o.loss }, o.progress, BROADCAST_ONLY);
   watch.booted();
   const penalties = countPenalties(sim);
   const n = o.nodes;
@@ -75,10 +80,10 @@ export async function runBroadcast(
   const crashed = Math.floor(b.crash * n);
   const live = order.slice(crashed);
   // One warm-up message floods and leaves the eager spanning tree behind; reported on its own.
-  const warmBefore = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.payloadsReceived, 0);
+  const warmBefore = live.reduce((s, i) => s + sim.broadcast(i).stats.payloadsReceived, 0);
   sim.publish(live[0], "warmup", new Uint8Array(1));
   await sim.runTo(sim.now + 3000);
-  const warmupCopies = (live.reduce((s, i) => s + sim.engine(i).broadcast.stats.payloadsReceived, 0) - warmBefore) / (live.length - 1);
+  const warmupCopies = (live.reduce((s, i) => s + sim.broadcast(i).stats.payloadsReceived, 0) - warmBefore) / (live.length - 1);
   const firstAt = new Map<string, number>();
   const times = new Map<string, number[]>();
   let hopsMax = 0;
@@ -96,8 +101,8 @@ export async function runBroadcast(
   // The crash comes after the tree formed, just before publishing: the tree loses a fifth of its nodes.
   for (const i of order.slice(0, crashed)) sim.crash(i);
   const base = new Map([...sim.trafficByType].map(([k, v]) => [k, { ...v }]));
-  const payloadsBefore = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.payloadsReceived, 0);
-  const ihaveIdsBefore = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.ihaveIdsSent, 0);
+  const payloadsBefore = live.reduce((s, i) => s + sim.broadcast(i).stats.payloadsReceived, 0);
+  const ihaveIdsBefore = live.reduce((s, i) => s + sim.broadcast(i).stats.ihaveIdsSent, 0);
   const payload = new Uint8Array(b.payloadBytes);
   const gap = 1000 / b.ratePerSecond;
   for (let k = 0; k < b.messages; k++) {
@@ -121,9 +126,9 @@ export async function runBroadcast(
   }
   let bytes = 0;
   for (const type of BROADCAST_TYPES) bytes += (sim.trafficByType.get(type)?.bytes ?? 0) - (base.get(type)?.bytes ?? 0);
-  const payloads = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.payloadsReceived, 0) - payloadsBefore;
-  const grafts = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.graftsSent, 0);
-  const ihaveIds = live.reduce((s, i) => s + sim.engine(i).broadcast.stats.ihaveIdsSent, 0) - ihaveIdsBefore;
+  const payloads = live.reduce((s, i) => s + sim.broadcast(i).stats.payloadsReceived, 0) - payloadsBefore;
+  const grafts = live.reduce((s, i) => s + sim.broadcast(i).stats.graftsSent, 0);
+  const ihaveIds = live.reduce((s, i) => s + sim.broadcast(i).stats.ihaveIdsSent, 0) - ihaveIdsBefore;
   const pct = (a: number[], q: number) => (a.length ? Math.round(a.sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(q * a.length))]) : null);
   const allMax = toAll.length === b.messages ? pct(toAll, 1) : null;
   return {

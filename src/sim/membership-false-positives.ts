@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Engine } from "../core/engine.ts";
+import type { ReadonlyMembership } from "../core/membership/membership.ts";
 import { DEFAULT_SLOW, type SlowProfile } from "./slow.ts";
 import {
   activeViewDegree,
@@ -110,8 +110,8 @@ export async function runFalsePositiveArm(
   const m = meter(sim);
   await sim.runTo(t0 + durationMs);
   const hours = (o.nodes * durationMs) / 3_600_000;
-  const engines = sim.nodes.map((_, i) => sim.engine(i));
-  const sum = (f: (e: Engine) => number, which: (i: number) => boolean = () => true) =>
+  const engines = sim.nodes.map((_, i) => sim.membership(i));
+  const sum = (f: (e: ReadonlyMembership) => number, which: (i: number) => boolean = () => true) =>
     engines.reduce((s, e, i) => s + (which(i) ? f(e) : 0), 0);
   const slowCount = sim.nodes.filter((n) => n.slow).length;
   const l = load(m(), o.nodes, durationMs, o.probeIntervalMs);
@@ -135,13 +135,13 @@ export async function runFalsePositiveArm(
     false_positives_of_slow: fp.deadOfSlow,
     suspicions: fp.suspect,
     suspicions_per_node_hour: round2(fp.suspect / hours),
-    suspicions_raised: sum((e) => e.membership.stats.suspicionsRaised),
-    suspicions_raised_by_slow: sum((e) => e.membership.stats.suspicionsRaised, (i) => !!sim.nodes[i].slow),
-    refutations: sum((e) => e.membership.stats.refutations),
-    late_timers: sum((e) => e.membership.stats.lateTimers),
-    lag_announcements: sum((e) => e.membership.stats.lagAnnouncements),
-    awareness_mean_slow: slowCount ? round2(sum((e) => e.membership.awareness, (i) => !!sim.nodes[i].slow) / slowCount) : 0,
-    awareness_mean_healthy: round2(sum((e) => e.membership.awareness, (i) => !sim.nodes[i].slow) / (o.nodes - slowCount)),
+    suspicions_raised: sum((e) => e.stats.suspicionsRaised),
+    suspicions_raised_by_slow: sum((e) => e.stats.suspicionsRaised, (i) => !!sim.nodes[i].slow),
+    refutations: sum((e) => e.stats.refutations),
+    late_timers: sum((e) => e.stats.lateTimers),
+    lag_announcements: sum((e) => e.stats.lagAnnouncements),
+    awareness_mean_slow: slowCount ? round2(sum((e) => e.awareness, (i) => !!sim.nodes[i].slow) / slowCount) : 0,
+    awareness_mean_healthy: round2(sum((e) => e.awareness, (i) => !sim.nodes[i].slow) / (o.nodes - slowCount)),
     ...l,
     penalties: penalties.count,
     wall_ms: Math.round(o.clock() - started),

@@ -45,7 +45,7 @@ export async function runMembershipPartition(o: MembershipScenarioOptions, parti
   let deadFrac = 0;
   for (let i = 0; i < n; i++) {
     let dead = 0;
-    for (let j = 0; j < n; j++) if (half(j) !== half(i) && sim.engine(i).membership.stateOf(ids[j]) === "dead") dead++;
+    for (let j = 0; j < n; j++) if (half(j) !== half(i) && sim.membership(i).stateOf(ids[j]) === "dead") dead++;
     deadFrac += dead / sizes[1 - half(i)];
   }
   sim.heal();
@@ -59,7 +59,7 @@ export async function runMembershipPartition(o: MembershipScenarioOptions, parti
   const m = meter(sim);
   const oneView = () => {
     for (let i = 0; i < n; i++) {
-      const mem = sim.engine(i).membership;
+      const mem = sim.membership(i);
       for (let j = 0; j < n; j++) if (j !== i && mem.stateOf(ids[j]) !== "alive") return false;
     }
     return true;

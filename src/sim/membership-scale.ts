@@ -41,15 +41,15 @@ export async function runScale(o: MembershipScenarioOptions, sizes: number[], pa
     const { sim, degree } = await start({ ...o, nodes, engine: { membersMax: 4 * passiveView, ...o.engine } }, passiveView);
     await sim.runTo(sim.now + 10 * o.probeIntervalMs);
     const m = meter(sim);
-    const probes0 = sim.nodes.reduce((s, _, i) => s + sim.engine(i).membership.stats.probes, 0);
+    const probes0 = sim.nodes.reduce((s, _, i) => s + sim.membership(i).stats.probes, 0);
     const t0 = sim.now;
     await sim.runTo(t0 + periods * o.probeIntervalMs);
-    const probes = sim.nodes.reduce((s, _, i) => s + sim.engine(i).membership.stats.probes, 0) - probes0;
+    const probes = sim.nodes.reduce((s, _, i) => s + sim.membership(i).stats.probes, 0) - probes0;
     const l = load(m(), nodes, sim.now - t0, o.probeIntervalMs);
     rows.push({
       nodes,
       degree,
-      view_mean: round2(sim.nodes.reduce((s, _, i) => s + sim.engine(i).membership.known, 0) / nodes),
+      view_mean: round2(sim.nodes.reduce((s, _, i) => s + sim.membership(i).known, 0) / nodes),
       ...l,
       probes_per_member_per_period: round2(probes / nodes / periods),
       wall_ms: Math.round(o.clock() - started),

@@ -23,6 +23,8 @@
  * @module
  */
 
+import { membershipPart } from "../core/membership/part.ts";
+import type { EngineParts } from "../core/parts.ts";
 import type { EngineOptions } from "../core/options.ts";
 import { deriveSeed, seededRng } from "../core/random.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
@@ -32,6 +34,9 @@ import { simKeyPair } from "./scenarios.ts";
 import { Simulation, type SimProgress } from "./sim.ts";
 import type { SlowProfile } from "./slow.ts";
 
+
+/** Membership scenarios run membership over state sync (nobody publishes, so no broadcast). */
+const MEMBERSHIP_ONLY: EngineParts = Object.freeze({ membership: membershipPart });
 /** Knobs common to the membership experiments. */
 export interface MembershipScenarioOptions {
   nodes: number;
@@ -71,6 +76,7 @@ interface Run {
 export async function start(o: MembershipScenarioOptions, view: "all" | number, slow: { fraction: number; profile?: Partial<SlowProfile> } = { fraction: 0 }): Promise<Run> {
   const degree = o.degree > 0 ? o.degree : activeViewDegree(o.nodes);
   const sim = new Simulation({
+    parts: MEMBERSHIP_ONLY,
     nodes: o.nodes,
     seed: o.seed,
     degree,
@@ -87,8 +93,8 @@ export async function start(o: MembershipScenarioOptions, view: "all" | number, 
     progress: o.progress,
   });
   const ids = sim.nodes.map((n) => toHex(n.publicKey));
-  await sim.runUntil(() => sim.nodes.every((_, i) => sim.engine(i).membership.selfClaim !== null), 1000);
-  const claims = sim.nodes.map((_, i) => sim.engine(i).membership.selfClaim!) as ClaimWire[];
+  await sim.runUntil(() => sim.nodes.every((_, i) => sim.membership(i).selfClaim !== null), 1000);
+  const claims = sim.nodes.map((_, i) => sim.membership(i).selfClaim!) as ClaimWire[];
   const pick = seededRng(deriveSeed(o.seed, 91));
   const batch = 64;
   for (let i = 0; i < o.nodes; i++) {
@@ -277,7 +283,7 @@ export async function runDetection(o: MembershipScenarioOptions, crash = 0.01, m
   const detMeter = meter(sim);
   const liveCount = o.nodes - victims.length;
   const allDead = (v: number) => {
-    for (let i = 0; i < o.nodes; i++) if (sim.alive(i) && sim.engine(i).membership.stateOf(ids[v]) !== "dead") return false;
+    for (let i = 0; i < o.nodes; i++) if (sim.alive(i) && sim.membership(i).stateOf(ids[v]) !== "dead") return false;
     return true;
   };
   let checkAt = 0;

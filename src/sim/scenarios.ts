@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { EngineParts } from "../core/parts.ts";
 import type { EngineOptions, GossipMode } from "../core/options.ts";
 import { deriveSeed, seededRng } from "../core/random.ts";
 import { keyPairFromSeed } from "../crypto/ed25519.ts";
@@ -67,9 +68,13 @@ export function simKeyPair(seed: number, i: number): KeyPair {
  */
 const MEMBERSHIP_OFF = Object.freeze({ membership: false });
 
-/** The simulation of a state or broadcast scenario (membership off). */
-export function makeSim(o: ScenarioOptions, network: { loss: number }, progress = o.progress) {
+/** State scenarios run state sync alone: no node holds broadcast state it never uses. */
+export const STATE_ONLY: EngineParts = Object.freeze({});
+
+/** The simulation of a state or broadcast scenario (membership off; `parts`: what else the nodes run). */
+export function makeSim(o: ScenarioOptions, network: { loss: number }, progress = o.progress, parts: EngineParts = STATE_ONLY) {
   return new Simulation({
+    parts,
     nodes: o.nodes,
     seed: o.seed,
     degree: o.degree > 0 ? o.degree : defaultDegree(o.nodes, o.fanout),

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Engine } from "../core/engine.ts";
+import type { EngineCore, EngineParts } from "../core/engine-core.ts";
 import type { Delivery, Verdict } from "../core/broadcast.ts";
 import type { CryptoJob, EngineEvent, JobResult } from "../core/events.ts";
 import type { EngineOptions } from "../core/options.ts";
@@ -36,8 +36,13 @@ export interface SimOptions {
   cryptoDelayMs: number;
   /** The application's broadcast validator (every message accepted when absent). */
   validate?: (message: Delivery) => Verdict;
+  /**
+   * The engine parts every node runs (`core/parts.ts`); default both. A scenario that measures one
+   * layer leaves out what it does not use: no node then holds state for a part that never runs.
+   */
+  parts?: EngineParts;
   /** Called with each engine as it boots (or restarts), before its links come up. */
-  onBoot?: (index: number, engine: Engine) => void;
+  onBoot?: (index: number, engine: EngineCore) => void;
   /** Called for every frame as it reaches a live node, before its engine reads it (a tap for reports). */
   onDeliver?: (node: number, linkId: number, bytes: Uint8Array, now: number) => void;
   /** Called for every crypto job a node's engine hands out (sign, verify, validate), for reports. */
@@ -73,7 +78,7 @@ export const KEY_STRIDE = 64;
  * still the overlay's, they are read from the overlay (no table of its own).
  */
 export class SimNode {
-  engine: Engine | null = null;
+  engine: EngineCore | null = null;
   generation = 0;
   /** The wake-up scheduled for its engine (Infinity when none). */
   wakeAt = Infinity;
@@ -107,7 +112,7 @@ export class SimNode {
 
 /** A crypto event whose result is not ready yet: `runUntil` waits for it. */
 export interface Stall {
-  engine: Engine;
+  engine: EngineCore;
   node: number;
   job: number;
   pending: PendingResult;

@@ -10,7 +10,9 @@
  * @module
  */
 
-import { Engine } from "../core/engine.ts";
+import { ALL_PARTS, EngineCore } from "../core/engine.ts";
+import type { BroadcastView } from "../core/broadcast.ts";
+import type { ReadonlyMembership } from "../core/membership/membership.ts";
 import type { CryptoJob, EngineEvent, JobResult } from "../core/events.ts";
 import type { EngineOptions } from "../core/options.ts";
 import { deriveSeed, randomUnit, seededRng, type Rng } from "../core/random.ts";
@@ -102,10 +104,24 @@ export class Simulation {
   }
 
   /** The engine of a live node (throws for a crashed one). */
-  engine(i: number): Engine {
+  engine(i: number): EngineCore {
     const e = this.nodes[i].engine;
     if (!e) throw new Error(`node ${i} is down`);
     return e;
+  }
+
+  /** Membership's view on live node i (throws unless the simulation runs membership). */
+  membership(i: number): ReadonlyMembership {
+    const m = this.engine(i).membership;
+    if (!m) throw new Error("this simulation runs no membership");
+    return m;
+  }
+
+  /** Broadcast's counters on live node i (throws unless the simulation runs broadcast). */
+  broadcast(i: number): BroadcastView {
+    const b = this.engine(i).broadcast;
+    if (!b) throw new Error("this simulation runs no broadcast");
+    return b;
   }
 
   /** Whether node i is up. */
@@ -368,7 +384,8 @@ export class Simulation {
   #boot(i: number): void {
     const n = this.nodes[i];
     n.generation++;
-    const engine = new Engine({
+    const engine = new EngineCore({
+      parts: this.options.parts ?? ALL_PARTS,
       publicKey: n.publicKey,
       generation: n.generation,
       random: seededRng(deriveSeed(this.options.seed, 1000 + i * 7919 + n.generation)),
@@ -419,7 +436,7 @@ export class Simulation {
    * One pass over an engine's outputs. Another is needed only if it had events: acting on one (or
    * an observer) may call the engine again; jobs and frames alone give it no input.
    */
-  #drainOnce(i: number, n: SimNode, e: Engine): boolean {
+  #drainOnce(i: number, n: SimNode, e: EngineCore): boolean {
     let again = false;
     for (let job: CryptoJob | undefined; (job = e.pollJob()); ) {
       this.options.onJob?.(i, job);
