@@ -21,6 +21,7 @@ import { credentialFromPresence, credentialToPresence } from "../../src/presence
 import type { PresenceEvent, Room } from "../../src/presence/room.ts";
 import { keyPair } from "../core/harness.ts";
 import { until } from "../relay/helpers.ts";
+import { link, record } from "./helpers.ts";
 
 const NETWORK = "presence-users";
 const FAST: NodeOptions = { network: NETWORK, intervalMs: 50, probeIntervalMs: 100, probeTimeoutMs: 50, memberGossipIntervalMs: 20 };
@@ -51,11 +52,6 @@ async function node(i: number, suite?: SignatureSuite): Promise<GrapevineNode> {
   return n;
 }
 
-async function link(a: GrapevineNode, b: GrapevineNode): Promise<void> {
-  const [x, y] = createMemoryLinkPair();
-  await Promise.all([a.connect(x), b.connect(y)]);
-}
-
 function issue(member: GrapevineNode | string, user: string, extra: { claims?: Record<string, string>; expiresAtMs?: number; authority?: typeof AUTHORITY } = {}) {
   return issueUserCredential(extra.authority ?? AUTHORITY, {
     network: NETWORK, member: typeof member === "string" ? member : member.id, user, claims: extra.claims, expiresAtMs: extra.expiresAtMs ?? Date.now() + HOUR,
@@ -67,12 +63,6 @@ function writeRaw(n: GrapevineNode, room: string, state: unknown, user: string, 
   const c = credential ? credentialToPresence({ ...userCredentialToWire({ ...credential, member: member! }, member!, 0) }) : undefined;
   // The room's key in the room's scope, written past the room's API (the hold lasts the node's life).
   n.scope(`room/${room}`).set("presence", c ? { s: state, u: user, c } : { s: state, u: user });
-}
-
-function record<S>(room: Room<S>): PresenceEvent<S>[] {
-  const log: PresenceEvent<S>[] = [];
-  for (const type of ["sync", "join", "update", "leave"] as const) room.presence.on(type, (d) => log.push(d));
-  return log;
 }
 
 describe("user credentials", () => {

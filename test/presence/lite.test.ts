@@ -9,8 +9,9 @@ import { keyPair } from "../core/harness.ts";
 import { until } from "../relay/helpers.ts";
 import { CarriedScopes } from "../../relay/carry.ts";
 import { SILENT_LOG } from "../../relay/log.ts";
+import { FAST_TIMING, link, record } from "./helpers.ts";
 
-const FAST: NodeOptions = { network: "lite", intervalMs: 50, probeIntervalMs: 100, probeTimeoutMs: 50, memberGossipIntervalMs: 20 };
+const FAST: NodeOptions = { ...FAST_TIMING, network: "lite" };
 
 const nodes: GrapevineNode[] = [];
 afterEach(async () => {
@@ -29,22 +30,11 @@ async function lite(i: number, options: LiteNodeOptions = {}): Promise<Grapevine
   return n;
 }
 
-async function link(a: GrapevineNode, b: GrapevineNode): Promise<void> {
-  const [x, y] = createMemoryLinkPair();
-  await Promise.all([a.connect(x), b.connect(y)]);
-}
-
 /** A full node that carries the rooms its peers join, as a relay does. */
 async function relay(i: number): Promise<GrapevineNode> {
   const n = await full(i);
   new CarriedScopes(n, () => false, SILENT_LOG);
   return n;
-}
-
-function record<S>(room: Room<S>): PresenceEvent<S>[] {
-  const log: PresenceEvent<S>[] = [];
-  for (const type of ["sync", "join", "update", "leave"] as const) room.presence.on(type, (detail) => log.push(detail));
-  return log;
 }
 
 describe("grapevine/lite", () => {

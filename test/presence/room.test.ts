@@ -7,6 +7,7 @@ import { keyPair } from "../core/harness.ts";
 import { until } from "../relay/helpers.ts";
 import { CarriedScopes } from "../../relay/carry.ts";
 import { SILENT_LOG } from "../../relay/log.ts";
+import { link, record } from "./helpers.ts";
 
 const FAST: NodeOptions = { network: "presence", intervalMs: 50, probeIntervalMs: 100, probeTimeoutMs: 50, memberGossipIntervalMs: 20 };
 
@@ -21,21 +22,9 @@ async function node(i: number, options: NodeOptions = {}): Promise<GrapevineNode
   return n;
 }
 
-async function link(a: GrapevineNode, b: GrapevineNode): Promise<void> {
-  const [x, y] = createMemoryLinkPair();
-  await Promise.all([a.connect(x), b.connect(y)]);
-}
-
 /** `n` carries the rooms its peers join, as a relay does (a room's members are one swarm through it). */
 function carry(n: GrapevineNode): void {
   new CarriedScopes(n, () => false, SILENT_LOG);
-}
-
-/** Records a room's presence events. */
-function record<S>(room: Room<S>): PresenceEvent<S>[] {
-  const log: PresenceEvent<S>[] = [];
-  for (const type of ["sync", "join", "update", "leave"] as const) room.presence.on(type, (detail) => log.push(detail));
-  return log;
 }
 
 /** The first recorded event of `type`, typed as such. */
