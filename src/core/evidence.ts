@@ -21,7 +21,7 @@ import type { TokenBucket } from "./budget.ts";
 import type { LinkId } from "./events.ts";
 import type { SignedRoot } from "./origin.ts";
 import type { Store } from "./store.ts";
-import { emptySet, isShared } from "./empty.ts";
+import { isShared } from "./empty.ts";
 import type { SubsystemHost } from "./subsystem.ts";
 
 /** Evidence this node holds and has told its links about. */
@@ -29,23 +29,16 @@ export class Evidence {
   #host: SubsystemHost;
   #store: Store;
   #stats: { deltasDropped: number };
-  /** Per link: distrusted origins whose evidence it was sent (or sent us); the shared empty set until one is. */
-  #told = new Map<LinkId, Set<string>>();
+  /** State sync's links: each keeps the distrusted origins whose evidence it was sent (or sent us), `told`. */
+  #links: ReadonlyMap<LinkId, { told: Set<string> }>;
   /** Pairs being checked, by their two signatures, with the links that sent them. */
   #pending = new Map<string, Set<LinkId>>();
 
-  constructor(host: SubsystemHost, store: Store, stats: { deltasDropped: number }) {
+  constructor(host: SubsystemHost, store: Store, stats: { deltasDropped: number }, links: ReadonlyMap<LinkId, { told: Set<string> }>) {
     this.#host = host;
     this.#store = store;
     this.#stats = stats;
-  }
-
-  linkUp(linkId: LinkId): void {
-    this.#told.set(linkId, emptySet());
-  }
-
-  linkDown(linkId: LinkId): void {
-    this.#told.delete(linkId);
+    this.#links = links;
   }
 
   /**
@@ -100,20 +93,20 @@ export class Evidence {
     const f = evidence[0].fields;
     this.#host.emit({ type: "equivocation", origin: f.origin, evidence });
     const id = toHex(f.origin);
-    for (const linkId of this.#told.keys()) if (!from?.has(linkId)) this.tell(linkId, id);
+    for (const linkId of this.#links.keys()) if (!from?.has(linkId)) this.tell(linkId, id);
   }
 
   /** The link's own told set (made on the first write), or undefined for a link that is not up. */
   #toldOn(linkId: LinkId): Set<string> | undefined {
-    let told = this.#told.get(linkId);
-    if (told && isShared(told)) this.#told.set(linkId, (told = new Set()));
-    return told;
+    const link = this.#links.get(linkId);
+    if (link && isShared(link.told)) link.told = new Set();
+    return link?.told;
   }
 
   /** Sends a peer the evidence against `originId`, once per link. */
   tell(linkId: LinkId, originId: string): void {
     const ev = this.#store.origins.get(originId)?.evidence;
-    const told = this.#told.get(linkId);
+    const told = this.#links.get(linkId)?.told;
     if (!ev || !told || told.has(originId)) return;
     this.#toldOn(linkId)!.add(originId);
     const roots: EvidenceFrame["roots"] = [{ body: ev[0].body, signature: ev[0].signature }, { body: ev[1].body, signature: ev[1].signature }];

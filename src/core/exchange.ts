@@ -61,6 +61,8 @@ export interface SyncLink {
    */
   intakeBytes: TokenBucket | null;
   newOrigins: TokenBucket | null;
+  /** Distrusted origins whose evidence the peer was sent (or sent us): the shared empty set until one is (`evidence.ts`). */
+  told: Set<string>;
 }
 
 /** The shared empty `behind` list: replaced, never written to. */

@@ -24,6 +24,7 @@ import { signingBytes } from "../crypto/context.ts";
 import { DELTA_FLAG, encodeFrame, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type OriginDeltaWire, type TreeFrame } from "../wire/frames.ts";
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
+import { emptySet } from "./empty.ts";
 import { Evidence } from "./evidence.ts";
 import { addBehind, dropBehind, Exchange, newOriginsBucket, NO_ROWS, NOT_BEHIND, type SyncContext, type SyncHost, type SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
@@ -79,7 +80,7 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#onRound = onRound;
     const phase = now + randomBelow(rng, Math.max(1, Math.floor(host.options.intervalMs)));
     this.#nextRoundAt = firstRoundAt !== undefined && firstRoundAt >= now ? firstRoundAt : phase;
-    this.#evidence = new Evidence(host, store, stats);
+    this.#evidence = new Evidence(host, store, stats, this.#links);
     const context: SyncContext = { host, store, rng, stats, evidence: this.#evidence, differs: () => (this.#changed = true) };
     this.#exchange = new Exchange(context);
     this.#intake = new Intake(context, (id) => this.#links.get(id), (id, link, from) => this.#markHot(id, link, from));
@@ -94,9 +95,8 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#changed = true;
     this.#links.set(linkId, {
       id: linkId, pendingVerifies: 0, sentId: 0, sentRows: NO_ROWS, sentIdBefore: 0, sentRowsBefore: NO_ROWS, behind: this.#hot.size ? [...this.#hot.keys()] : NOT_BEHIND,
-      intakeBytes: null, newOrigins: null,
+      intakeBytes: null, newOrigins: null, told: emptySet(),
     });
-    this.#evidence.linkUp(linkId);
     // A new link learns the state at once rather than at the next round. A node holding nothing
     // has nothing to push: its digest is only a pull, and `fanout` pulls a round are enough (each
     // peer has what the mesh has; a peer holding state sends its own digest at link-up, which this
@@ -109,7 +109,6 @@ export class Sync implements Subsystem<SyncFrame> {
   linkDown(_now: number, linkId: LinkId): void {
     this.#changed = true;
     this.#links.delete(linkId);
-    this.#evidence.linkDown(linkId);
   }
 
   receive(now: number, linkId: LinkId, frame: SyncFrame): void {
