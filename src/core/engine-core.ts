@@ -136,7 +136,7 @@ export class EngineCore {
     const makeMembership = made ? () => made.make({ ...host, forget, emit }, seededRng(deriveSeed(base, 4)), init.now, this.#sync.wakeAt()) : null;
     if (this.options.membership) this.#membership = makeMembership!();
     else this.#makeMembership = makeMembership;
-    this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits, pool, () => this.#sync.wakeAt(), parts.broadcast);
+    this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits, pool, () => this.#sync.wakeAt(), parts.broadcast, this.#links);
   }
 
   /** Every origin's state as this node holds it, read-only. */
@@ -221,7 +221,7 @@ export class EngineCore {
     this.#broadcast?.linkUp(now, linkId, peer);
     this.#membership?.linkUp(now, linkId, peer);
     this.#sync.linkUp(now, linkId, peer);
-    this.#scopes.linkUp(now, linkId, peer, resumed);
+    this.#scopes.linkUp(now, linkId, resumed);
   }
 
   /** A link is gone. */

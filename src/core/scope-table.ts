@@ -46,7 +46,8 @@ export interface ScopeView {
 
 /**
  * What the table keeps per link that carries (or has carried) a subscription. A link that never
- * has is kept as its peer's key alone (`#links`), since most links of a large mesh carry none.
+ * has has no record here (the engine's link table says it is up and whose it is), since most links
+ * of a large mesh carry none.
  */
 class PeerScopes {
   /** Scopes (hex ids) the peer wants (the shared empty set while none). */
@@ -79,7 +80,10 @@ export class ScopeTable {
   /** Joined scopes; this and #generations are the shared empty Map until one is joined (most engines never join one). */
   #scopes = emptyMap<string, Scope>();
   /** Every link: its `PeerScopes` once it has carried a subscription, else the peer's key (`#entry`). */
-  #links = new Map<LinkId, PeerScopes | Uint8Array | null>();
+  /** The engine's links, in the order they came up: which are up, and whose. */
+  #links: ReadonlyMap<LinkId, { readonly peer: Uint8Array | null }>;
+  /** Records of the links that carry or have carried a subscription (the shared empty Map until one does). */
+  #records = emptyMap<LinkId, PeerScopes>();
   /** The generation of this node's map in each scope it has joined this run (a rejoin takes the next). */
   #generations = emptyMap<string, number>();
   #flushAt = Infinity;
@@ -92,8 +96,10 @@ export class ScopeTable {
   /**
    * @param pool the node's count of state bytes held, shared with its other stores (`storeBytesMax` bounds the sum)
    * @param broadcast the engine's broadcast part, if it has one: each scope gets its own
+   * @param links the engine's link table (a link is in it before `linkUp` is called here, and gone before `linkDown`)
    */
-  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits, pool: BytePool = { held: 0 }, roundsAt: () => number = () => Infinity, broadcast?: BroadcastPart) {
+  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits, pool: BytePool, roundsAt: () => number, broadcast: BroadcastPart | undefined, links: ReadonlyMap<LinkId, { readonly peer: Uint8Array | null }>) {
+    this.#links = links;
     this.#pool = pool;
     this.#broadcast = broadcast;
     this.#roundsAt = roundsAt;
@@ -162,18 +168,17 @@ export class ScopeTable {
   }
 
   /** A link came up: the peer is told this node's whole set (asked for its own when `resumed`). */
-  linkUp(now: number, link: LinkId, peer: Uint8Array | null, resumed = false): void {
-    this.#links.set(link, peer);
+  linkUp(now: number, link: LinkId, resumed = false): void {
     const mine = [...this.#scopes.values()].filter((s) => s.leavingUntil === null).map((s) => s.key);
     if (mine.length || resumed) this.#send(now, link, this.#entry(link)!, SUBSCRIBE_FLAG.RESET | (resumed ? SUBSCRIBE_FLAG.ASK : 0), mine, []);
   }
 
   /** The link is gone: its scopes run without it, and each scope its peer wanted is an `interest` lost. */
   linkDown(now: number, link: LinkId): void {
-    const p = this.#links.get(link);
-    this.#links.delete(link);
+    const p = this.#records.get(link);
+    this.#records.delete(link);
     for (const s of this.#scopes.values()) s.linkDown(now, link);
-    if (p instanceof PeerScopes) for (const k of p.wants) this.#emit({ type: "interest", linkId: link, peer: p.peer, scope: fromHex(k), wanted: false });
+    if (p) for (const k of p.wants) this.#emit({ type: "interest", linkId: link, peer: p.peer, scope: fromHex(k), wanted: false });
   }
 
   /** A SUBSCRIBE or SCOPED frame. Throws a remote `GrapevineError` for a bad one. */
@@ -268,7 +273,7 @@ export class ScopeTable {
   /** Links whose peers want scope `id`, in link order. */
   wanting(id: Uint8Array): LinkId[] {
     const key = toHex(id);
-    return [...this.#links].filter(([, p]) => p instanceof PeerScopes && p.wants.has(key)).map(([l]) => l);
+    return [...this.#links.keys()].filter((l) => this.#records.get(l)?.wants.has(key));
   }
 
   #drop(now: number, scope: Scope): void {
@@ -288,11 +293,13 @@ export class ScopeTable {
 
   /** `link`'s entry, made from its peer's key the first time it is needed; undefined for a link not up. */
   #entry(link: LinkId): PeerScopes | undefined {
-    if (!this.#links.has(link)) return undefined;
-    const v = this.#links.get(link)!;
-    if (v instanceof PeerScopes) return v;
-    const p = new PeerScopes(v);
-    this.#links.set(link, p);
+    const up = this.#links.get(link);
+    if (!up) return undefined;
+    let p = this.#records.get(link);
+    if (!p) {
+      if (isShared(this.#records)) this.#records = new Map();
+      this.#records.set(link, (p = new PeerScopes(up.peer)));
+    }
     return p;
   }
 
@@ -306,8 +313,9 @@ export class ScopeTable {
   /** Sends what each link's budget allows of the queued changes; wakes to send the rest later. */
   #flush(now: number): void {
     this.#flushAt = Infinity;
-    for (const [link, p] of this.#links) {
-      if (!(p instanceof PeerScopes) || (!p.add.size && !p.remove.size)) continue;
+    for (const link of this.#links.keys()) {
+      const p = this.#records.get(link);
+      if (!p || (!p.add.size && !p.remove.size)) continue;
       const room = Math.floor((p.changesOut ??= this.#changeBucket(now)).room(now));
       const add = [...p.add].slice(0, room);
       const remove = [...p.remove].slice(0, room - add.length);
