@@ -33,6 +33,8 @@ export interface Limits {
 /** A received presence value that passed the check. */
 export interface Parsed {
   state: unknown;
+  /** The state's encoding (measured against `stateBytesMax` already; compared by `sameEntry`). */
+  stateBytes: Uint8Array;
   user: string;
   credential: UserCredentialWire | null;
 }
@@ -96,9 +98,10 @@ export function parsePresence(value: unknown, stateBytesMax: number): Parsed | n
   if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) return null;
   const v = value as Record<string, unknown>;
   if (!Object.hasOwn(v, "s") || typeof v.u !== "string" || v.u.length === 0 || utf8Length(v.u) > USER_BYTES_MAX) return null;
-  if (encode(v.s).length > stateBytesMax) return null;
+  const stateBytes = encode(v.s);
+  if (stateBytes.length > stateBytesMax) return null;
   // A malformed credential is no credential: the entry stays, unverified.
-  return { state: v.s, user: v.u, credential: v.c === undefined ? null : credentialFromPresence(v.c, v.u) };
+  return { state: v.s, stateBytes, user: v.u, credential: v.c === undefined ? null : credentialFromPresence(v.c, v.u) };
 }
 
 /**
@@ -118,5 +121,5 @@ export function sameEntry(cur: { state: unknown; user: string; verified: boolean
   if (cur.user !== parsed.user || cur.verified !== verified) return false;
   if ((cur.credential === null) !== (parsed.credential === null)) return false;
   if (cur.credential && parsed.credential && !bytesEqual(cur.credential.signature, parsed.credential.signature)) return false;
-  return bytesEqual(encode(cur.state), encode(parsed.state));
+  return bytesEqual(encode(cur.state), parsed.stateBytes);
 }

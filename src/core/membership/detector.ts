@@ -139,7 +139,7 @@ export class FailureDetector {
   /** A protocol period starts: probes the next peers in the round robin. */
   startPeriod(now: number): void {
     const busy = new Set([...this.#probes.values()].map((p) => p.peerId));
-    for (let k = this.#probesPerPeriod(); k > 0; k--) this.#startProbe(now, busy);
+    for (let k = this.#probesPerPeriod(); k > 0 && this.#startProbe(now, busy); k--);
   }
 
   /**
@@ -275,13 +275,16 @@ export class FailureDetector {
 
   // ---------------------------------------------------------------- probing
 
+  /** One a period, more on a hub: counted over the links that can be probed (a relay's clients without membership are not). */
   #probesPerPeriod(): number {
-    return Math.max(1, Math.ceil(this.#links.distinct().length / (4 * this.#deps.activeViewTarget())));
+    const probeable = this.#links.distinct().filter((l) => this.#probeable(l)).length;
+    return Math.max(1, Math.ceil(probeable / (4 * this.#deps.activeViewTarget())));
   }
 
-  #startProbe(now: number, busy: Set<string>): void {
+  /** Probes the next link in the round robin; false when none can be probed now. */
+  #startProbe(now: number, busy: Set<string>): boolean {
     const link = this.#nextProbeTarget(busy);
-    if (!link) return;
+    if (!link) return false;
     busy.add(link.peerId!);
     const seq = this.#nextSeq();
     const o = this.#cx.options;
@@ -294,6 +297,7 @@ export class FailureDetector {
       indirect: false, expectedNacks: 0, nacks: 0, acked: false,
     });
     this.#cx.send(link.id, { type: MEMBER_FRAME.PING, seq, claims: this.#spread.claimsFor(link.peerId) });
+    return true;
   }
 
   /** Round robin over a shuffled list of linked peers (one link per peer), reshuffled each pass. */
