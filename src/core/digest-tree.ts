@@ -111,6 +111,33 @@ function leafHash(e: DigestEntry): Uint8Array {
 
 const EMPTY_TAG = new Uint8Array(0);
 
+/** The ids of `take` rows of `root`'s subtree in trie order, after skipping its first `skip`. */
+function* idsOf(root: Node, skip: number, take: number): Generator<string> {
+  const stack: Node[] = [root];
+  while (stack.length > 0 && take > 0) {
+    const n = stack.pop()!;
+    if (skip >= n.count) {
+      skip -= n.count;
+      continue;
+    }
+    if (isBucket(n)) {
+      for (const id of n.leaves.keys()) {
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
+        if (take-- <= 0) return;
+        yield id;
+      }
+      continue;
+    }
+    for (let i = 15; i >= 0; i--) {
+      const c = n.children[i];
+      if (c) stack.push(c);
+    }
+  }
+}
+
 /** The digest trie. Keys are origin ids as lowercase hex (the store's key), values digest rows. */
 export class DigestTrie {
   #root: Inner = { count: 0, hash: null, children: new Array(16) };
@@ -223,41 +250,16 @@ export class DigestTrie {
   }
 
   /**
-   * The rows under `pos` in trie order, starting at the `start`-th (wrapping round), one at a
-   * time: a caller that stops early pays for what it took, not for every origin under `pos`.
+   * The ids (store keys) of the rows under `pos` in trie order, starting at the `start`-th
+   * (wrapping round), one at a time: a caller that stops early pays for what it took, not for every
+   * origin under `pos`. One generator and one small stack per walk, however deep the trie.
    */
-  *walk(pos: TriePosition, start: number): Generator<DigestEntry> {
+  *walkIds(pos: TriePosition, start: number): Generator<string> {
     const n = this.#find(pos);
     if (!n || n.count === 0) return;
     const first = ((start % n.count) + n.count) % n.count;
-    yield* this.#from(n, first);
-    if (first > 0) yield* this.#upTo(n, first);
-  }
-
-  /** Rows of `n` from rank `skip` on. */
-  *#from(n: Node, skip: number): Generator<DigestEntry> {
-    if (isBucket(n)) {
-      let i = 0;
-      for (const { entry } of n.leaves.values()) if (i++ >= skip) yield entry;
-      return;
-    }
-    for (const c of n.children) {
-      if (!c) continue;
-      if (skip >= c.count) {
-        skip -= c.count;
-        continue;
-      }
-      yield* this.#from(c, skip);
-      skip = 0;
-    }
-  }
-
-  /** The first `count` rows of `n`. */
-  *#upTo(n: Node, count: number): Generator<DigestEntry> {
-    for (const e of this.#from(n, 0)) {
-      if (count-- <= 0) return;
-      yield e;
-    }
+    yield* idsOf(n, first, n.count - first);
+    if (first > 0) yield* idsOf(n, 0, first);
   }
 
   #collect(n: Node, out: DigestEntry[], max: number): void {

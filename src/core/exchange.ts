@@ -132,6 +132,8 @@ export const NO_ROWS: readonly DigestRowWire[] = Object.freeze([]);
 export function sentRowsOf(link: SyncLink, id: number): readonly DigestRowWire[] | undefined {
   return id === 0 ? undefined : id === link.sentId ? link.sentRows : id === link.sentIdBefore ? link.sentRowsBefore : undefined;
 }
+/** The rows of a digest that had none, by origin: one shared Map, never written to. */
+const NO_PEER_ROWS: Map<string, DigestRowWire> = new Map();
 /** An answer is not started with less of the link's answer budget left than this. */
 const ANSWER_BYTES_MIN = 512;
 /** What looking at one candidate origin for an answer is charged, in answer-budget bytes. */
@@ -139,10 +141,6 @@ const CANDIDATE_COST_BYTES = 16;
 
 function swapRole(flags: number): number {
   return (flags & ~FLAG_ROLE_MASK) | ((flags & DIGEST_FLAG.WANT) << 1) | ((flags & DIGEST_FLAG.OFFER) >> 1);
-}
-
-function* mapIterable<T, U>(it: Iterable<T>, f: (t: T) => U): Generator<U> {
-  for (const t of it) yield f(t);
 }
 
 function* rotate<T>(a: T[], start: number): Generator<T> {
@@ -235,7 +233,8 @@ export class Exchange {
       this.#answer(link, now, { type: FRAME.TREE, flags: f.flags & FLAG_ROLE_MASK, nodes: [node] });
       return;
     }
-    const peer = new Map<string, DigestRowWire>();
+    // Most digests of a round carry no rows (a node that holds nothing yet): no Map for those.
+    const peer = f.rows.length > 0 ? new Map<string, DigestRowWire>() : NO_PEER_ROWS;
     const exactPull = (f.flags & DIGEST_FLAG.WANT) !== 0 && (f.flags & DIGEST_FLAG.EXACT) !== 0;
     for (const r of f.rows) {
       if (!inScope(r.origin, f.scope)) throw remoteError("WIRE_SHAPE", "digest row outside its scope");
@@ -253,7 +252,7 @@ export class Exchange {
       const count = trie.countAt(f.scope);
       const candidates = f.flags & DIGEST_FLAG.EXACT
         ? rotate([...peer.keys()], peer.size ? randomBelow(this.#c.rng, peer.size) : 0)
-        : mapIterable(trie.walk(f.scope, count ? randomBelow(this.#c.rng, count) : 0), (e) => toHex(e.origin));
+        : trie.walkIds(f.scope, count ? randomBelow(this.#c.rng, count) : 0);
       this.#sendDeltas(now, link, candidates, peer, f.id);
     }
     if (f.flags & DIGEST_FLAG.OFFER) {
@@ -297,7 +296,7 @@ export class Exchange {
    * link's answer budget; an answer the budget cannot cover (a delta carries at least one entry)
    * waits for a later request.
    */
-  #sendDeltas(now: number, link: SyncLink, candidates: Iterable<string>, peer: Map<string, DigestRowWire>, replyTo: number): void {
+  #sendDeltas(now: number, link: SyncLink, candidates: Iterable<string>, peer: ReadonlyMap<string, DigestRowWire>, replyTo: number): void {
     const budget = this.#c.host.answerBudget(link.id);
     const allowance = Math.min(this.#c.host.options.deltaBytesMax, budget?.room(now) ?? 0);
     if (!budget || allowance < ANSWER_BYTES_MIN) {

@@ -92,7 +92,11 @@ export function randomUnit(rng: Rng): number {
  * length. O(length) copy, O(k) swaps.
  */
 export function sample<T>(rng: Rng, items: readonly T[], k: number): T[] {
-  const a = items.slice();
+  return sampleInPlace(rng, items.slice(), k);
+}
+
+/** {@link sample} on an array the caller gives up: shuffled in place and cut to the `k` picked. */
+export function sampleInPlace<T>(rng: Rng, a: T[], k: number): T[] {
   const m = Math.min(k, a.length);
   for (let i = 0; i < m; i++) {
     const j = i + randomBelow(rng, a.length - i);

@@ -28,7 +28,7 @@ import { emptySet } from "./empty.ts";
 import { Evidence } from "./evidence.ts";
 import { addBehind, dropBehind, Exchange, newOriginsBucket, NO_ROWS, NOT_BEHIND, type SyncContext, type SyncHost, type SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
-import { randomBelow, sample, weightedSample, type Rng } from "./random.ts";
+import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
 import type { Subsystem } from "./subsystem.ts";
 
@@ -215,7 +215,9 @@ export class Sync implements Subsystem<SyncFrame> {
   }
 
   #usableLinks(): SyncLink[] {
-    return [...this.#links.values()].filter((l) => this.#host.usable(l.id));
+    const out: SyncLink[] = [];
+    for (const l of this.#links.values()) if (this.#host.usable(l.id)) out.push(l);
+    return out;
   }
 
   #selectPeers(k: number): SyncLink[] {
@@ -224,7 +226,7 @@ export class Sync implements Subsystem<SyncFrame> {
       const bias = this.#host.options.hotBias;
       return weightedSample(this.#rng, links, (l) => 1 + bias * l.behind.length, k);
     }
-    return sample(this.#rng, links, k);
+    return sampleInPlace(this.#rng, links, k);
   }
 
   #rumorRounds(): number {

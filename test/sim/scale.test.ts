@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { randomBelow, seededRng, type Rng } from "../../src/core/random.ts";
 import { neighbours, randomOverlay } from "../../src/sim/network.ts";
 import { EventQueue } from "../../src/sim/queue.ts";
-import { heapDecision, heapNeedBytes, simProgressText, type HeapPlan } from "../../cli/sim-scale.ts";
+import { heapDecision, heapNeedBytes, SEMI_SPACE_MB, simProgressText, type HeapPlan } from "../../cli/sim-scale.ts";
 
 const SEED = Number(process.env.GRAPEVINE_SEED ?? 20261121);
 
@@ -107,11 +107,18 @@ describe("simulator at scale", () => {
     const gb = 2 ** 30;
     const plan = (nodes: number, scenario = "spread"): HeapPlan => ({ scenario, nodes, degree: 2 * Math.ceil(Math.log2(nodes)) + 3 });
     expect(heapDecision(plan(10_000), 4 * gb, 24 * gb, true)).toEqual({ action: "run" });
+    // Fits the heap but large: re-run once with a larger young generation only (not when it cannot re-run).
+    expect(heapNeedBytes(plan(100_000))).toBeLessThan(4 * gb);
+    expect(heapDecision(plan(100_000), 4 * gb, 24 * gb, true)).toEqual({ action: "reexec", heapMb: null, semiSpaceMb: SEMI_SPACE_MB });
+    expect(heapDecision(plan(100_000), 4 * gb, 24 * gb, false)).toEqual({ action: "run" });
     const need = heapNeedBytes(plan(1_000_000));
     expect(need).toBeGreaterThan(4 * gb);
     const big = heapDecision(plan(1_000_000), 4 * gb, 2 * need, true);
     expect(big.action).toBe("reexec");
-    if (big.action === "reexec") expect(big.heapMb * 2 ** 20).toBeGreaterThanOrEqual(need);
+    if (big.action === "reexec") {
+      expect(big.heapMb! * 2 ** 20).toBeGreaterThanOrEqual(need);
+      expect(big.semiSpaceMb).toBe(SEMI_SPACE_MB);
+    }
     expect(heapDecision(plan(1_000_000), 4 * gb, 2 * need, false).action).toBe("stop");
     // Too large for the machine, or no way to re-run: how many nodes fit where it runs.
     for (const [limit, machine, canReexec] of [[4 * gb, 8 * gb, true], [4 * gb, 64 * gb, false]] as const) {
