@@ -79,8 +79,9 @@ export { DEFAULT_OPTIONS, resolveOptions, type EngineOptions, type GossipMode, t
 export { deriveSeed, randomBelow, sample, seededRng, type Rng } from "./src/core/random.ts";
 export type { Change } from "./src/core/store.ts";
 
-export { createSignatureSuite, generateKeyPair, keyPairFromSeed, type SignatureSuiteOptions } from "./src/crypto/ed25519.ts";
-export { exportSecretKey, importSecretKey, nodeIdFromText, nodeIdToText, shortId } from "./src/crypto/identity.ts";
+export { createSignatureSuite, keyPairFromSeedAsync, type SignatureSuiteOptions } from "./src/crypto/ed25519.ts";
+export { generateKeyPair, importSecretKey, keyPairFromSeed } from "./src/crypto/keys.ts";
+export { exportSecretKey, nodeIdFromText, nodeIdToText, shortId } from "./src/crypto/identity.ts";
 export type { KeyPair, SignatureSuite } from "./src/crypto/types.ts";
 
 export { GrapevineError, type ErrorCode, type ErrorSource } from "./src/errors.ts";

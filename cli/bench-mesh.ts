@@ -29,7 +29,8 @@ import { WebSocket, WebSocketServer } from "ws";
 import { createNode, type GrapevineNode } from "../mod.ts";
 import { deriveSeed, randomBelow, seededRng } from "../src/core/random.ts";
 import { scopeIdOf } from "../src/core/scopes.ts";
-import { createSignatureSuite, keyPairFromSeed } from "../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../src/crypto/keys.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
 import { nodeWebSocket } from "../src/transport/ws-node.ts";
 

@@ -23,7 +23,8 @@
 import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { createNode, dial, PROTOCOL_VERSION } from "../mod.ts";
-import { createSignatureSuite, generateKeyPair } from "../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../src/crypto/ed25519.ts";
+import { generateKeyPair } from "../src/crypto/keys.ts";
 import type { SignatureSuite } from "../src/crypto/types.ts";
 import { type HandshakeConfig, runHandshake } from "../src/runtime/handshake.ts";
 import type { Link } from "../src/transport/link.ts";

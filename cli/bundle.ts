@@ -69,6 +69,52 @@ export async function bundleForBrowser(
   return { code: result.outputFiles[0].text, metafile: result.metafile };
 }
 
+/** What a page loads at start and what it may load later, as {@link bundleInitialLoad} measures it. */
+export interface InitialLoad {
+  /** The entry's file and the chunks it imports statically: what a page loads before it runs. */
+  initial: { files: string[]; inputs: string[] };
+  /** Chunks only reached by `import()` (the noble fallback): loaded where needed, if ever. */
+  lazy: { files: string[]; inputs: string[] };
+}
+
+/**
+ * Bundles `entry` for browsers with code splitting, as a bundler that honours `import()` ships it,
+ * and sorts the output into what loads at start and what loads only on demand.
+ */
+export async function bundleInitialLoad(esbuild: Esbuild, entry: string, options: { external?: string[] }): Promise<InitialLoad> {
+  const result = await esbuild.build({
+    external: options.external ?? [],
+    entryPoints: [entry],
+    bundle: true,
+    splitting: true,
+    outdir: "out",
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    legalComments: "none",
+    define: { "process.env.NODE_ENV": JSON.stringify("production") },
+    metafile: true,
+    write: false,
+    logLevel: "silent",
+  });
+  const outputs = result.metafile.outputs;
+  const text = new Map(result.outputFiles.map((f) => [f.path.split("\\").join("/").replace(/^.*?\/out\//, "out/"), f.text]));
+  const start = Object.keys(outputs).find((k) => outputs[k].entryPoint !== undefined)!;
+  const initial = new Set<string>();
+  const walk = (k: string) => {
+    if (initial.has(k)) return;
+    initial.add(k);
+    for (const i of outputs[k].imports) if (i.kind === "import-statement" && outputs[i.path]) walk(i.path);
+  };
+  walk(start);
+  const part = (keys: string[]) => ({
+    files: keys.map((k) => text.get(k) ?? ""),
+    inputs: keys.flatMap((k) => Object.entries(outputs[k].inputs).filter(([, v]) => v.bytesInOutput > 0).map(([p]) => p.split("\\").join("/"))),
+  });
+  return { initial: part([...initial]), lazy: part(Object.keys(outputs).filter((k) => !initial.has(k) && k.endsWith(".js"))) };
+}
+
 /** A page's script bundled for browsers, or why it could not be. */
 export type PageScript = { code: string } | { problem: string };
 

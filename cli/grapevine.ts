@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { generateKeyPair } from "../src/crypto/ed25519.ts";
+import { generateKeyPair } from "../src/crypto/keys.ts";
 import { exportSecretKey, nodeIdToText } from "../src/crypto/identity.ts";
 import type { GossipMode } from "../src/core/options.ts";
 import { runPartition, runSpread, type ScenarioOptions } from "../src/sim/scenarios.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { importSecretKey } from "../src/crypto/identity.ts";
+import { importSecretKey } from "../src/crypto/keys.ts";
 import type { KeyPair } from "../src/crypto/types.ts";
 import { parseRelayArgs, RELAY_FLAGS_HELP, RelayUsageError, type RelayConfig } from "./args.ts";
 import { relayOptionsOf } from "./config.ts";

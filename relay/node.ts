@@ -27,7 +27,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { WebSocketServer } from "ws";
-import { createSignatureSuite, keyPairFromSeed } from "../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../src/crypto/keys.ts";
 import { nextTurn } from "../src/runtime/turn.ts";
 import type { SignatureSuite } from "../src/crypto/types.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
@@ -166,6 +167,10 @@ export async function nodeSignatureSuite(): Promise<SignatureSuite | undefined> 
     },
     verify(_algorithm: unknown, key: KeyObject, signature: Uint8Array, data: Uint8Array): Promise<boolean> {
       return Promise.resolve(nodeVerify(null, data, key, signature));
+    },
+    // A seed's public key, as WebCrypto gives it: the JWK's `x`.
+    exportKey(_format: "jwk", key: KeyObject): Promise<JsonWebKey> {
+      return Promise.resolve(key.export({ format: "jwk" }));
     },
   };
   try {

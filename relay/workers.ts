@@ -55,8 +55,9 @@
  * @module
  */
 
-import { exportSecretKey, importSecretKey } from "../src/crypto/identity.ts";
-import { generateKeyPair } from "../src/crypto/ed25519.ts";
+import { exportSecretKey } from "../src/crypto/identity.ts";
+import { importSecretKey } from "../src/crypto/keys.ts";
+import { generateKeyPair } from "../src/crypto/keys.ts";
 import { localError } from "../src/errors.ts";
 import type { Link } from "../src/transport/link.ts";
 import { clipUtf8, CLOSE_REASON_BYTES_MAX, peekFrameType } from "../src/wire/link-frames.ts";

@@ -9,7 +9,8 @@
  */
 
 import { toBase64Url } from "../../src/bytes.ts";
-import { createSignatureSuite, generateKeyPair } from "../../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
+import { generateKeyPair } from "../../src/crypto/keys.ts";
 import { attachTx, type TxNode, wallClock } from "../tx/flood.ts";
 import { signTx, txToWire } from "../tx/tx.ts";
 import type { TxRecordSnapshot, TxSnapshot } from "../tx/tx-view.ts";

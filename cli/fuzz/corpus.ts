@@ -24,7 +24,7 @@ import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import type { EngineOptions } from "../../src/core/options.ts";
 import { deriveSeed, seededRng } from "../../src/core/random.ts";
 import { signingBytes } from "../../src/crypto/context.ts";
-import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import { sha256 } from "../../src/crypto/hash.ts";
 import { nodeIdToText } from "../../src/crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../../src/crypto/types.ts";

@@ -17,7 +17,7 @@
  */
 
 import { toHex } from "../../src/bytes.ts";
-import { generateKeyPair } from "../../src/crypto/ed25519.ts";
+import { generateKeyPair } from "../../src/crypto/keys.ts";
 import type { KeyPair, SignatureSuite } from "../../src/crypto/types.ts";
 import { encode } from "../../src/wire/cbor.ts";
 import type { Block } from "./flood.ts";

@@ -3,7 +3,8 @@
  * `S < L`, canonical `A` and `R`, no small-order `A` or `R`, torsion-free `A`, cofactorless
  * `[S]B = R + [k]A`). The byte rules (`rules.ts`) and the torsion-free key check run here, before
  * any backend; then WebCrypto — when given, and when it passes the startup probe — or noble does the
- * arithmetic.
+ * arithmetic. Noble (`noble.ts`) is loaded with `import()` only when it is chosen, so a page whose
+ * WebCrypto has Ed25519 never downloads it; the synchronous key functions are in `keys.ts`.
  *
  * Bounded LRU caches keep the hot path fast: the backend's prepared verifier per public key
  * (imported `CryptoKey`), prepared signers, and verified signatures. Only successes enter the
@@ -11,7 +12,7 @@
  * exactly a triple that verified before.
  *
  * The torsion-free check of a key seen for the first time is the one costly step (a scalar
- * multiplication in JavaScript, about a millisecond): its verdict, a pure function of the key's
+ * multiplication in JavaScript, `edwards.ts`, about a millisecond): its verdict, a pure function of the key's
  * bytes, is shared by every suite in the process, and checks of new keys run one at a time with a
  * yield to the caller's event loop before each (`yieldTo`), so a hundred new keys arriving at once
  * do not hold the loop for a hundred milliseconds.
@@ -19,16 +20,19 @@
  * @module
  */
 
-import { bytesEqual, concatBytes, toBase64Url } from "../bytes.ts";
+import { bytesEqual, concatBytes, fromHex, toBase64Url } from "../bytes.ts";
 import { localError } from "../errors.ts";
-import { nobleBackend, type Ed25519Backend, type Signer, type Verifier } from "./backend.ts";
+import type { Ed25519Backend, PreparedSigner, Verifier } from "./backend.ts";
+import { isTorsionFreeKey } from "./edwards.ts";
 import { sha256 } from "./hash.ts";
 import { BoundedCache } from "./lru.ts";
-import { decodeKeyPoint, decodeTorsionFreeKey, noblePublicKey, type EdPoint } from "./noble.ts";
-import { probeBackend } from "./probe.ts";
+import { PROBE_SIGNING_VECTOR, probeBackend } from "./probe.ts";
 import { ED25519_KEY_BYTES, passesByteRules } from "./rules.ts";
 import type { KeyPair, SignatureSuite } from "./types.ts";
-import { createWebCryptoBackend } from "./webcrypto.ts";
+import { createWebCryptoBackend, webCryptoPublicKey } from "./webcrypto.ts";
+
+/** The pure-JavaScript backend's module, loaded the first time it is needed. */
+const loadNoble = () => import("./noble.ts");
 
 /** Default bound of the verified-signature cache, in entries (about 100 bytes each). */
 export const VERIFIED_CACHE_MAX_DEFAULT = 65_536;
@@ -72,7 +76,8 @@ const KEY_VERDICTS = new BoundedCache<string, boolean>(4 * KEY_CACHE_MAX_DEFAULT
  *
  * @example
  * ```ts
- * import { createSignatureSuite, keyPairFromSeed } from "./ed25519.ts";
+ * import { createSignatureSuite } from "./ed25519.ts";
+import { keyPairFromSeed } from "./keys.ts";
  * const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
  * const keyPair = keyPairFromSeed(new Uint8Array(32));
  * const message = new TextEncoder().encode("hello");
@@ -95,20 +100,15 @@ export async function createSignatureSuite(options: SignatureSuiteOptions = {}):
 }
 
 async function chooseBackend(choice: "webcrypto" | "noble" | "auto", subtle: SubtleCrypto | undefined): Promise<Ed25519Backend> {
-  if (choice === "noble") return nobleBackend;
+  if (choice === "noble") return (await loadNoble()).nobleBackend;
   if (subtle === undefined || subtle === null) {
     if (choice === "webcrypto") throw localError("CRYPTO_UNAVAILABLE", "backend \"webcrypto\" requested without a SubtleCrypto");
-    return nobleBackend;
+    return (await loadNoble()).nobleBackend;
   }
   const webCrypto = createWebCryptoBackend(subtle);
   if (await probeBackend(webCrypto)) return webCrypto;
   if (choice === "webcrypto") throw localError("CRYPTO_UNAVAILABLE", "WebCrypto Ed25519 is missing or failed the startup probe");
-  return nobleBackend;
-}
-
-interface PreparedSigner {
-  readonly publicKey: Uint8Array;
-  readonly sign: Signer;
+  return (await loadNoble()).nobleBackend;
 }
 
 class Ed25519Suite implements SignatureSuite {
@@ -177,14 +177,14 @@ class Ed25519Suite implements SignatureSuite {
     if (entry === undefined) {
       const known = KEY_VERDICTS.get(id);
       if (known === false) entry = Promise.resolve(null);
-      else if (known === true) entry = this.#prepare(publicKey, this.#impl.name === "webcrypto" ? undefined : decodeKeyPoint(publicKey));
+      else if (known === true) entry = this.#prepare(publicKey);
       else {
-        // A key never checked in this process (or, for the JavaScript backend, its point): one
-        // at a time, after a yield, so many new keys at once cannot hold the event loop.
+        // A key never checked in this process: one at a time, after a yield, so many new keys at
+        // once cannot hold the event loop.
         const check = this.#checks.then(() => this.#yieldTo()).then(() => {
-          const point = decodeTorsionFreeKey(publicKey);
-          KEY_VERDICTS.set(id, point !== undefined);
-          return point === undefined ? null : this.#prepare(publicKey, point);
+          const ok = isTorsionFreeKey(publicKey);
+          KEY_VERDICTS.set(id, ok);
+          return ok ? this.#prepare(publicKey) : null;
         });
         this.#checks = check.catch(() => null);
         entry = check.catch(() => null);
@@ -194,18 +194,16 @@ class Ed25519Suite implements SignatureSuite {
     return entry;
   }
 
-  /** The backend's verifier for a key that passed the key rules (`point`: its decoded point, if at hand). */
-  #prepare(publicKey: Uint8Array, point: EdPoint | undefined): Promise<Verifier | null> {
-    return this.#impl.verifier(publicKey, point as EdPoint).catch(() => null);
+  /** The backend's verifier for a key that passed the key rules. */
+  #prepare(publicKey: Uint8Array): Promise<Verifier | null> {
+    return this.#impl.verifier(publicKey).catch(() => null);
   }
 
   #signerFor(seed: Uint8Array): Promise<PreparedSigner> {
     const id = toBase64Url(sha256(seed));
     let entry = this.#signers.get(id);
     if (entry === undefined) {
-      const ownSeed = seed.slice();
-      const publicKey = noblePublicKey(ownSeed);
-      entry = this.#impl.signer(ownSeed).then((sign) => ({ publicKey, sign }));
+      entry = this.#impl.signer(seed.slice());
       entry.catch(() => this.#signers.delete(id));
       this.#signers.set(id, entry);
     }
@@ -213,41 +211,42 @@ class Ed25519Suite implements SignatureSuite {
   }
 }
 
+/** Per `SubtleCrypto`: whether it derives RFC 8032 TEST 1's public key from its seed (checked once). */
+const DERIVES = new WeakMap<SubtleCrypto, Promise<boolean>>();
+
+function derivesRight(subtle: SubtleCrypto): Promise<boolean> {
+  let ok = DERIVES.get(subtle);
+  if (ok === undefined) {
+    const v = PROBE_SIGNING_VECTOR;
+    ok = webCryptoPublicKey(subtle, fromHex(v.secretKey)).then((k) => bytesEqual(k, fromHex(v.publicKey)), () => false);
+    DERIVES.set(subtle, ok);
+  }
+  return ok;
+}
+
 /**
- * The key pair of a 32-byte RFC 8032 seed, computed synchronously with noble. The seed is copied.
- * Throws `TypeError` unless `seed` is a 32-byte `Uint8Array`.
+ * The key pair of a 32-byte RFC 8032 seed, derived by WebCrypto where `subtle` has Ed25519 (and
+ * derives RFC 8032's TEST 1 key right), else by noble, loaded only then. The same pair as
+ * `keyPairFromSeed` (`keys.ts`), without the pure-JavaScript Ed25519 in a page that does not need
+ * it. The seed is copied. Rejects with `TypeError` unless `seed` is a 32-byte `Uint8Array`.
  *
  * @example
  * ```ts
- * import { keyPairFromSeed } from "./ed25519.ts";
- * const { publicKey } = keyPairFromSeed(new Uint8Array(32).fill(7));
+ * import { keyPairFromSeedAsync } from "./ed25519.ts";
+ * const { publicKey } = await keyPairFromSeedAsync(new Uint8Array(32).fill(7), globalThis.crypto.subtle);
  * publicKey.length; // 32
  * ```
  */
-export function keyPairFromSeed(seed: Uint8Array): KeyPair {
-  assertBytes(seed, ED25519_KEY_BYTES, "keyPairFromSeed: seed");
+export async function keyPairFromSeedAsync(seed: Uint8Array, subtle?: SubtleCrypto): Promise<KeyPair> {
+  assertBytes(seed, ED25519_KEY_BYTES, "keyPairFromSeedAsync: seed");
   const secretKey = seed.slice();
-  return Object.freeze({ publicKey: noblePublicKey(secretKey), secretKey });
+  let publicKey: Uint8Array | undefined;
+  if (subtle && (await derivesRight(subtle))) publicKey = await webCryptoPublicKey(subtle, secretKey).catch(() => undefined);
+  publicKey ??= (await loadNoble()).noblePublicKey(secretKey);
+  return Object.freeze({ publicKey, secretKey });
 }
 
-/**
- * A fresh key pair from 32 bytes of the injected `random` source (for example
- * `(n) => crypto.getRandomValues(new Uint8Array(n))`, or a seeded generator in the simulator).
- * Throws `TypeError` if `random(32)` does not return 32 bytes.
- *
- * @example
- * ```ts
- * import { generateKeyPair } from "./ed25519.ts";
- * const keyPair = generateKeyPair((n) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
- * ```
- */
-export function generateKeyPair(random: (n: number) => Uint8Array): KeyPair {
-  if (typeof random !== "function") throw new TypeError("generateKeyPair: random must be a function");
-  const seed = random(ED25519_KEY_BYTES);
-  assertBytes(seed, ED25519_KEY_BYTES, "generateKeyPair: random(32)");
-  return keyPairFromSeed(seed);
-}
-
-function assertBytes(value: unknown, length: number, what: string): asserts value is Uint8Array {
+/** Throws `TypeError` unless `value` is a `length`-byte `Uint8Array`. */
+export function assertBytes(value: unknown, length: number, what: string): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array) || value.length !== length) throw new TypeError(`${what} must be a ${length}-byte Uint8Array`);
 }

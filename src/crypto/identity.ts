@@ -8,7 +8,6 @@
  */
 
 import { fromBase64Url, toBase64Url } from "../bytes.ts";
-import { keyPairFromSeed } from "./ed25519.ts";
 import type { KeyPair } from "./types.ts";
 
 const KEY_BYTES = 32;
@@ -66,9 +65,8 @@ export function shortId(publicKey: Uint8Array): string {
  *
  * @example
  * ```ts
- * import { exportSecretKey, importSecretKey } from "./identity.ts";
- * import { keyPairFromSeed } from "./ed25519.ts";
- * const text = exportSecretKey(keyPairFromSeed(new Uint8Array(32)));
+ * import { exportSecretKey } from "./identity.ts";
+ *  * const text = exportSecretKey(keyPairFromSeed(new Uint8Array(32)));
  * importSecretKey(text).publicKey; // the same node id
  * ```
  */
@@ -78,21 +76,15 @@ export function exportSecretKey(keyPair: KeyPair): string {
 }
 
 /**
- * Parses {@link exportSecretKey}'s form and recomputes the key pair. Throws `TypeError` on a
- * missing or different prefix, bad base64url, or a seed that is not 32 bytes.
- *
- * @example
- * ```ts
- * import { importSecretKey } from "./identity.ts";
- * const kp = importSecretKey("gvsk1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
- * kp.publicKey.length; // 32
- * ```
+ * The seed in {@link exportSecretKey}'s form. Throws `TypeError` (naming `caller`) on a missing or
+ * different prefix, bad base64url, or a seed that is not 32 bytes. `importSecretKey` (`keys.ts`)
+ * and `createNode` derive the key pair from it.
  */
-export function importSecretKey(text: string): KeyPair {
+export function seedOfSecretKey(text: string, caller: string): Uint8Array {
   if (typeof text !== "string" || !text.startsWith(SECRET_KEY_PREFIX)) {
-    throw new TypeError(`importSecretKey: expected text starting with ${JSON.stringify(SECRET_KEY_PREFIX)}`);
+    throw new TypeError(`${caller}: expected text starting with ${JSON.stringify(SECRET_KEY_PREFIX)}`);
   }
-  return keyPairFromSeed(keyBytesFromText(text.slice(SECRET_KEY_PREFIX.length), "importSecretKey"));
+  return keyBytesFromText(text.slice(SECRET_KEY_PREFIX.length), caller);
 }
 
 function keyBytesFromText(text: string, caller: string): Uint8Array {

@@ -20,13 +20,14 @@
 export type { KeyPair, SignatureSuite } from "./types.ts";
 export {
   createSignatureSuite,
-  generateKeyPair,
-  keyPairFromSeed,
+  keyPairFromSeedAsync,
   KEY_CACHE_MAX_DEFAULT,
   VERIFIED_CACHE_MAX_DEFAULT,
   type SignatureSuiteOptions,
 } from "./ed25519.ts";
 export { NETWORK_NAME_BYTES_MAX, SIGNED_KIND_CODES, signingBytes, type SignedKind } from "./context.ts";
-export { exportSecretKey, importSecretKey, nodeIdFromText, nodeIdToText, SECRET_KEY_PREFIX, shortId } from "./identity.ts";
-export { sha256, sha512 } from "./hash.ts";
+export { generateKeyPair, importSecretKey, keyPairFromSeed } from "./keys.ts";
+export { exportSecretKey, nodeIdFromText, nodeIdToText, SECRET_KEY_PREFIX, shortId } from "./identity.ts";
+export { sha256 } from "./hash.ts";
+export { sha512 } from "./sha512.ts";
 export { leafHash, MERKLE_PROOF_LENGTH_MAX, MerkleTree, nodeHash, verifyInclusion } from "./merkle.ts";

@@ -1,8 +1,9 @@
 /**
  * The startup probe that decides whether a runtime's WebCrypto may be trusted with the pinned rule
- * set. The byte rules and the torsion-free key check run before any backend, but two things reach
- * the backend itself: the cofactorless equation and decoding `R`. The probe signs and verifies a
- * known RFC 8032 vector and runs the frozen edge vectors that only the backend can judge — chiefly
+ * set. The byte rules and the torsion-free key check run before any backend, but three things reach
+ * the backend itself: deriving a seed's public key, the cofactorless equation and decoding `R`. The
+ * probe derives, signs and verifies a known RFC 8032 vector and runs the frozen edge vectors that
+ * only the backend can judge — chiefly
  * a mixed-order `R`, which a cofactored verifier accepts and the pinned rule rejects. Any wrong
  * verdict, or any exception, fails the probe.
  *
@@ -11,7 +12,7 @@
 
 import { bytesEqual, fromHex } from "../bytes.ts";
 import type { Ed25519Backend } from "./backend.ts";
-import { decodeTorsionFreeKey } from "./noble.ts";
+import { isTorsionFreeKey } from "./edwards.ts";
 
 /** One frozen vector the probe runs; all hex. Taken from `test/vectors/ed25519.json`. */
 export interface ProbeVector {
@@ -68,14 +69,15 @@ export const PROBE_VERIFY_VECTORS: readonly ProbeVector[] = Object.freeze([
 ]);
 
 /**
- * Whether `backend` signs RFC 8032 TEST 1 exactly and gives the pinned verdict on every
+ * Whether `backend` derives RFC 8032 TEST 1's public key, signs it exactly, and gives the pinned verdict on every
  * {@link PROBE_VERIFY_VECTORS} entry (and rejects a bit-flipped TEST 1 signature). Never throws.
  */
 export async function probeBackend(backend: Ed25519Backend): Promise<boolean> {
   try {
     const v = PROBE_SIGNING_VECTOR;
-    const sign = await backend.signer(fromHex(v.secretKey));
-    const signature = await sign(fromHex(v.message));
+    const signer = await backend.signer(fromHex(v.secretKey));
+    if (!bytesEqual(signer.publicKey, fromHex(v.publicKey))) return false;
+    const signature = await signer.sign(fromHex(v.message));
     if (!bytesEqual(signature, fromHex(v.signature))) return false;
     const flipped = signature.slice();
     flipped[0] ^= 1;
@@ -86,9 +88,8 @@ export async function probeBackend(backend: Ed25519Backend): Promise<boolean> {
     ];
     for (const c of cases) {
       const publicKey = fromHex(c.publicKey);
-      const point = decodeTorsionFreeKey(publicKey);
-      if (point === undefined) return false;
-      const verify = await backend.verifier(publicKey, point);
+      if (!isTorsionFreeKey(publicKey)) return false;
+      const verify = await backend.verifier(publicKey);
       const sig = typeof c.signature === "string" ? fromHex(c.signature) : c.signature;
       if ((await verify(fromHex(c.message), sig)) !== c.valid) return false;
     }

@@ -8,8 +8,8 @@
 import { ALL_PARTS } from "../core/engine.ts";
 import { resolveOptions } from "../core/options.ts";
 import type { EngineParts } from "../core/parts.ts";
-import { createSignatureSuite, generateKeyPair } from "../crypto/ed25519.ts";
-import { importSecretKey } from "../crypto/identity.ts";
+import { createSignatureSuite, keyPairFromSeedAsync } from "../crypto/ed25519.ts";
+import { seedOfSecretKey } from "../crypto/identity.ts";
 import { GrapevineNode } from "./node.ts";
 import type { NodeOptions } from "./node-types.ts";
 import { randomBytes, randomSeed, resolveDriverSettings } from "./settings.ts";
@@ -45,9 +45,11 @@ export async function createNodeWith(parts: EngineParts, options: NodeOptions = 
   if (!parts.membership && engineOptions.membership === undefined) engineOptions.membership = false;
   if (engineOptions.membership && !parts.membership) throw new TypeError("membership: true needs the membership part (membershipPart from grapevine/lite)");
   const resolved = resolveOptions(engineOptions); // fail fast on bad options, before any key work
+  // Derived through WebCrypto where it has Ed25519: a page that has it never loads noble.
+  const subtle = globalThis.crypto?.subtle;
   const kp = typeof keyPair === "string"
-    ? importSecretKey(keyPair)
-    : keyPair ?? generateKeyPair(randomBytes);
+    ? await keyPairFromSeedAsync(seedOfSecretKey(keyPair, "createNode: keyPair"), subtle)
+    : keyPair ?? (await keyPairFromSeedAsync(randomBytes(32), subtle));
   // Checks of keys seen for the first time yield to the event loop's next turn in between.
   const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle, yieldTo: nextTurn }));
   const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake }, kp, s, resolved.network);

@@ -19,8 +19,8 @@
 import { fromBase64Url, toBase64Url } from "../bytes.ts";
 import { PROTOCOL_VERSION } from "../core/engine-core.ts";
 import { signingBytes } from "../crypto/context.ts";
-import { createSignatureSuite } from "../crypto/ed25519.ts";
-import { importSecretKey, nodeIdFromText, nodeIdToText } from "../crypto/identity.ts";
+import { createSignatureSuite, keyPairFromSeedAsync } from "../crypto/ed25519.ts";
+import { nodeIdFromText, nodeIdToText, seedOfSecretKey } from "../crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 import { encode } from "../wire/cbor.ts";
 import { type CredentialWire, memberSigningBytes } from "../wire/link-frames.ts";
@@ -45,6 +45,11 @@ export interface Credential {
   signature: string;
 }
 
+/** An authority's key pair, given as one or in `exportSecretKey`'s text form. */
+function authorityOf(authorityKeyPair: KeyPair | string, caller: string): Promise<KeyPair> | KeyPair {
+  return typeof authorityKeyPair === "string" ? keyPairFromSeedAsync(seedOfSecretKey(authorityKeyPair, caller), globalThis.crypto?.subtle) : authorityKeyPair;
+}
+
 /**
  * Signs a credential admitting `memberPublicKey` to `network` until `expiresAtMs`. The authority's
  * key pair may be given in its text form (`gvsk1.…`); the member as a node id or as key bytes.
@@ -66,7 +71,7 @@ export async function issueCredential(
   network: string,
   suite?: SignatureSuite,
 ): Promise<Credential> {
-  const authority = typeof authorityKeyPair === "string" ? importSecretKey(authorityKeyPair) : authorityKeyPair;
+  const authority = await authorityOf(authorityKeyPair, "issueCredential");
   const member = typeof memberPublicKey === "string" ? nodeIdFromText(memberPublicKey) : memberPublicKey;
   if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs < 0) throw new RangeError("issueCredential: expiresAtMs must be a non-negative integer (ms since the epoch)");
   const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle }));
@@ -230,7 +235,7 @@ export async function issueUserCredential(
   request: UserCredentialRequest,
   suite?: SignatureSuite,
 ): Promise<UserCredential> {
-  const authority = typeof authorityKeyPair === "string" ? importSecretKey(authorityKeyPair) : authorityKeyPair;
+  const authority = await authorityOf(authorityKeyPair, "issueUserCredential");
   if (typeof request !== "object" || request === null) throw new TypeError("issueUserCredential: request must be an object");
   const member = typeof request.member === "string" ? nodeIdFromText(request.member) : request.member;
   const claims = userClaimPairs(request.claims);

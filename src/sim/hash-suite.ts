@@ -7,7 +7,7 @@
  */
 
 import { bytesEqual, concatBytes } from "../bytes.ts";
-import { sha512 } from "../crypto/hash.ts";
+import { sha512 } from "../crypto/sha512.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 
 /** The insecure stand-in. Never use it outside the simulator. */

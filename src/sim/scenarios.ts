@@ -12,7 +12,7 @@
 import type { EngineParts } from "../core/parts.ts";
 import type { EngineOptions, GossipMode } from "../core/options.ts";
 import { deriveSeed, seededRng } from "../core/random.ts";
-import { keyPairFromSeed } from "../crypto/ed25519.ts";
+import { keyPairFromSeed } from "../crypto/keys.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 import { Simulation, type SimProgress } from "./sim.ts";
 import type { MemoryMeasure, MemoryProfile } from "./memory.ts";

@@ -7,7 +7,7 @@ import { compareBytes, toHex } from "../../src/bytes.ts";
 import { signingBytes } from "../../src/crypto/context.ts";
 import { leafHash, MerkleTree } from "../../src/crypto/merkle.ts";
 import type { KeyPair } from "../../src/crypto/types.ts";
-import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import type { OriginDeltaWire } from "../../src/wire/frames.ts";
 import { encodeLeaf, encodeRootBody } from "../../src/wire/records.ts";
 import { suite, type World } from "../core/harness.ts";

@@ -5,7 +5,8 @@ import type { EngineEvent } from "../../src/core/events.ts";
 import type { Delivery, Verdict } from "../../src/core/broadcast.ts";
 import type { EngineOptions } from "../../src/core/options.ts";
 import { seededRng } from "../../src/core/random.ts";
-import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import type { KeyPair, SignatureSuite } from "../../src/crypto/types.ts";
 
 export const enc = (s: string) => new TextEncoder().encode(s);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
-import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import { SIGNED_KIND_CODES, signingBytes, type SignedKind } from "../../src/crypto/context.ts";
 
 const body = Uint8Array.of(0xaa, 0xbb);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { GrapevineError } from "../../src/errors.ts";
-import { createSignatureSuite, generateKeyPair, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { createSignatureSuite, keyPairFromSeedAsync } from "../../src/crypto/ed25519.ts";
+import { generateKeyPair, keyPairFromSeed } from "../../src/crypto/keys.ts";
 import type { SignatureSuite } from "../../src/crypto/types.ts";
 
 const subtle = globalThis.crypto.subtle;
@@ -26,6 +27,9 @@ function countingSubtle(overrides: Partial<Record<"verify" | "importKey", (...ar
     sign(...args: unknown[]) {
       counts.sign++;
       return (subtle.sign as (...a: unknown[]) => unknown)(...args);
+    },
+    exportKey(...args: unknown[]) {
+      return (subtle.exportKey as (...a: unknown[]) => unknown)(...args);
     },
   };
   const reset = () => Object.assign(counts, { importRaw: 0, importPkcs8: 0, verify: 0, sign: 0 });
@@ -173,7 +177,8 @@ describe("caches", () => {
     spy.reset();
     const kp = keyPairFromSeed(seed(7));
     for (let i = 0; i < 4; i++) await suite.sign(kp, text(`m${i}`));
-    expect(spy.counts.importPkcs8).toBe(1);
+    // Prepared once: imported to derive its public key (extractable, then dropped) and to sign.
+    expect(spy.counts.importPkcs8).toBe(2);
     expect(spy.counts.sign).toBe(4);
   });
 
@@ -207,7 +212,8 @@ describe("caches", () => {
     expect(spy.counts.importRaw).toBe(4); // evicted earlier, imported again
     await suite.sign(kps[0], text("s"));
     await suite.sign(kps[1], text("s"));
-    expect(spy.counts.importPkcs8).toBe(2); // the signer cache was bounded too: kps[0], kps[1] re-imported
+    // The signer cache was bounded too: kps[0], kps[1] prepared again (two imports each: see above).
+    expect(spy.counts.importPkcs8).toBe(4);
   });
 });
 
@@ -233,5 +239,35 @@ describe("key pairs", () => {
     expect(toHex(kp.publicKey)).toBe(toHex(keyPairFromSeed(seed(42)).publicKey));
     expect(() => generateKeyPair(() => new Uint8Array(16))).toThrow(TypeError);
     expect(() => generateKeyPair("random" as unknown as () => Uint8Array)).toThrow(TypeError);
+  });
+});
+
+describe("keyPairFromSeedAsync", () => {
+  it("derives keyPairFromSeed's pair through WebCrypto, and through noble where WebCrypto lacks Ed25519 or derives wrong", async () => {
+    const lacking = { importKey: () => Promise.reject(new DOMException("no Ed25519", "NotSupportedError")) } as unknown as SubtleCrypto;
+    // A WebCrypto that derives a wrong key for every seed (RFC 8032's TEST 1 included): not trusted.
+    const lying = {
+      importKey: (...a: unknown[]) => (subtle.importKey as (...x: unknown[]) => unknown)(...a),
+      exportKey: async (...a: unknown[]) => ({ ...(await (subtle.exportKey as (...x: unknown[]) => Promise<JsonWebKey>)(...a)), x: "A".repeat(43) }),
+    } as unknown as SubtleCrypto;
+    const exports = { n: 0 };
+    const counting = {
+      importKey: (...a: unknown[]) => (subtle.importKey as (...x: unknown[]) => unknown)(...a),
+      exportKey: (...a: unknown[]) => {
+        exports.n++;
+        return (subtle.exportKey as (...x: unknown[]) => unknown)(...a);
+      },
+    } as unknown as SubtleCrypto;
+    for (const i of [1, 2, 77, 255]) {
+      const expected = keyPairFromSeed(seed(i));
+      for (const s of [subtle, counting, lacking, lying, undefined]) {
+        const kp = await keyPairFromSeedAsync(seed(i), s);
+        expect(toHex(kp.publicKey)).toBe(toHex(expected.publicKey));
+        expect(toHex(kp.secretKey)).toBe(toHex(seed(i)));
+      }
+    }
+    // The counting WebCrypto did the work: TEST 1 once, then one export per seed.
+    expect(exports.n).toBe(1 + 4);
+    await expect(keyPairFromSeedAsync(new Uint8Array(31), subtle)).rejects.toThrow(TypeError);
   });
 });

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
-import { sha256, sha512 } from "../../src/crypto/hash.ts";
+import { sha256 } from "../../src/crypto/hash.ts";
+import { sha512 } from "../../src/crypto/sha512.ts";
 
 describe("hash", () => {
   it("matches the FIPS 180 'abc' digests", () => {
@@ -20,6 +21,13 @@ describe("hash", () => {
     sha512(new Uint8Array([2]));
     expect(a).toEqual(copy);
     expect(toHex(a)).toBe(createHash("sha256").update(new Uint8Array([1])).digest("hex"));
+  });
+
+  it("SHA-256 agrees with node:crypto at every length around the block and padding boundaries, and on a large input", () => {
+    const data = new Uint8Array(1 << 20);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    for (let n = 0; n <= 200; n++) expect(toHex(sha256(data.subarray(0, n))), `length ${n}`).toBe(createHash("sha256").update(data.subarray(0, n)).digest("hex"));
+    expect(toHex(sha256(data))).toBe(createHash("sha256").update(data).digest("hex"));
   });
 
   it("agrees with node:crypto on random inputs", () => {

@@ -3,7 +3,8 @@
 // after the injected yield, so many new keys cannot hold the event loop in one go.
 import { describe, expect, it } from "vitest";
 import { fromHex } from "../../src/bytes.ts";
-import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 /** A mixed-order key (A + T8) and a signature whose cofactorless equation holds: only the torsion check refuses it. */

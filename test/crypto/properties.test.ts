@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import type { SignatureSuite } from "../../src/crypto/types.ts";
 
 // Replay a failure with the printed seed: FC_SEED=<seed> npx vitest run test/crypto/properties.test.ts

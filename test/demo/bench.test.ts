@@ -1,6 +1,6 @@
 /** `grapevine bench size`: the browser peer's bundle, measured the way DESIGN.md §12's anchors were. */
 import { describe, expect, it, vi } from "vitest";
-import { bundleForBrowser, entryPath, loadEsbuild } from "../../cli/bundle.ts";
+import { bundleForBrowser, bundleInitialLoad, entryPath, loadEsbuild } from "../../cli/bundle.ts";
 import { main } from "../../cli/grapevine.ts";
 
 describe("grapevine bench size", () => {
@@ -26,12 +26,15 @@ describe("grapevine bench size", () => {
     expect(Object.keys(r.packages)).toEqual(expect.arrayContaining(["grapevine", "@noble/hashes", "@noble/ed25519"]));
     expect(Object.keys(r.packages)).not.toContain("cbor-x"); // the wire codec is the package's own
     // One bundle per kind of tab; each grows with what it imports.
-    const e = r.entries as Record<string, { bytes_min: number; bytes_min_gzip: number; kib_min_gzip: number }>;
+    const e = r.entries as Record<string, { bytes_min: number; bytes_min_gzip: number; kib_min_gzip: number; lazy_kib_min_gzip: number }>;
     expect(Object.keys(e)).toEqual(["presence", "presence+broadcast", "presence+webrtc", "presence+all-parts", "everything", "presence+react"]);
-    for (const v of Object.values(e)) {
+    for (const [name, v] of Object.entries(e)) {
       expect(v.bytes_min_gzip).toBeGreaterThan(1_000);
       expect(v.bytes_min_gzip).toBeLessThan(v.bytes_min);
       expect(v.kib_min_gzip).toBeCloseTo(v.bytes_min_gzip / 1024, 1);
+      // The pure-JavaScript Ed25519 is a chunk of its own, loaded on demand (every export includes
+      // the synchronous key functions, which need it at once).
+      if (name !== "everything") expect(v.lazy_kib_min_gzip, name).toBeGreaterThan(3);
     }
     expect(e["presence+webrtc"].bytes_min).toBeGreaterThan(e.presence.bytes_min);
     expect(e["presence+react"].bytes_min).toBeGreaterThan(e.presence.bytes_min);
@@ -63,6 +66,18 @@ describe("grapevine bench size", () => {
     const all = await inputs("size/all-parts");
     expect(membership(all).length).toBeGreaterThan(0);
     expect(broadcast(all).length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("loads the pure-JavaScript Ed25519 and SHA-512 only on demand: a page whose WebCrypto has Ed25519 never fetches them", async () => {
+    const esbuild = await loadEsbuild();
+    if ("missing" in esbuild) throw new Error(esbuild.missing);
+    for (const stem of ["size/presence", "size/broadcast", "size/webrtc", "size/all-parts", "size/react"]) {
+      const { initial, lazy } = await bundleInitialLoad(esbuild, entryPath(stem), { external: ["react", "react-dom"] });
+      expect(initial.inputs.filter((f) => /@noble\/|src\/crypto\/(noble|sha512)\./.test(f)), stem).toEqual([]);
+      expect(initial.inputs.some((f) => /src\/crypto\/edwards\./.test(f)), stem).toBe(true); // the key rule is always there
+      expect(lazy.inputs.some((f) => f.includes("@noble/ed25519/")), stem).toBe(true);
+      expect(lazy.inputs.some((f) => f.includes("@noble/hashes/")), stem).toBe(true);
+    }
   }, 120_000);
 
   it("refuses unknown benchmarks", async () => {

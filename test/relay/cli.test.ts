@@ -12,7 +12,7 @@ import { main, version } from "../../cli/grapevine.ts";
 import { createNode, dial, exportSecretKey, generateKeyPair, importSecretKey, nodeIdToText } from "../../mod.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
 import { joinFlagValues, parseRelayArgs, RelayUsageError } from "../../relay/args.ts";
-import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import { RELAY_SETTINGS, relayOptionsOf } from "../../relay/config.ts";
 import { until } from "./helpers.ts";
 

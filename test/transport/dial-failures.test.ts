@@ -10,7 +10,7 @@ import { createNode, dial, type GrapevineNode, type LinkFailedDetail } from "../
 import { parseRelayArgs } from "../../relay/args.ts";
 import { relayOptionsOf } from "../../relay/config.ts";
 import { serveRelay } from "../../relay/node.ts";
-import { generateKeyPair } from "../../src/crypto/ed25519.ts";
+import { generateKeyPair } from "../../src/crypto/keys.ts";
 import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
 import { runHandshake } from "../../src/runtime/handshake.ts";
 import { websocketLink } from "../../src/transport/websocket.ts";

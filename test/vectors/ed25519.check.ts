@@ -13,7 +13,8 @@
  */
 
 import { fromHex, toHex } from "../../src/bytes.ts";
-import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import type { SignatureSuite } from "../../src/crypto/types.ts";
 import vectors from "./ed25519.json" with { type: "json" };
 

@@ -3,7 +3,8 @@
 import { fromHex, toHex } from "../../src/bytes.ts";
 import { Engine, PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { seededRng } from "../../src/core/random.ts";
-import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import { DIGEST_FLAG, encodeFrame, FRAME, type Frame } from "../../src/wire/frames.ts";
 import { encodeLeaf, encodeMessageBody, encodeRootBody } from "../../src/wire/records.ts";
 import { signingBytes } from "../../src/crypto/context.ts";

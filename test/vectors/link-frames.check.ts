@@ -5,7 +5,8 @@
 //   npx deno run -A test/vectors/link-frames.check.ts --write
 import { PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { fromHex, toHex } from "../../src/bytes.ts";
-import { createSignatureSuite, keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import {
   CLOSE_CODE,
   decodeLinkFrame,

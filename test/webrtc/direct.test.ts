@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import { attachDirectLinks, type DirectLinks, type GrapevineNode, type RTCPeerConnectionConstructor } from "../../mod.ts";
 import { createRelay, type Relay } from "../../relay/core.ts";
-import { generateKeyPair } from "../../src/crypto/ed25519.ts";
+import { generateKeyPair } from "../../src/crypto/keys.ts";
 import { SIGNAL, decodeSignal, encodeSignal, encodeSignalBody, looksLikeSignal } from "../../src/runtime/signal.ts";
 import { attach, until } from "../relay/helpers.ts";
 
