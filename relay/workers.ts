@@ -56,8 +56,7 @@
  */
 
 import { exportSecretKey } from "../src/crypto/identity.ts";
-import { importSecretKey } from "../src/crypto/keys.ts";
-import { generateKeyPair } from "../src/crypto/keys.ts";
+import { generateKeyPair, importSecretKey } from "../src/crypto/keys.ts";
 import { localError } from "../src/errors.ts";
 import type { Link } from "../src/transport/link.ts";
 import { clipUtf8, CLOSE_REASON_BYTES_MAX, peekFrameType } from "../src/wire/link-frames.ts";

@@ -77,7 +77,7 @@ const KEY_VERDICTS = new BoundedCache<string, boolean>(4 * KEY_CACHE_MAX_DEFAULT
  * @example
  * ```ts
  * import { createSignatureSuite } from "./ed25519.ts";
-import { keyPairFromSeed } from "./keys.ts";
+ * import { keyPairFromSeed } from "./keys.ts";
  * const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
  * const keyPair = keyPairFromSeed(new Uint8Array(32));
  * const message = new TextEncoder().encode("hello");

@@ -1,9 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
-import { keyPairFromSeed } from "../../src/crypto/keys.ts";
+import { importSecretKey, keyPairFromSeed } from "../../src/crypto/keys.ts";
 import { exportSecretKey, nodeIdFromText, nodeIdToText, SECRET_KEY_PREFIX, shortId } from "../../src/crypto/identity.ts";
-import { importSecretKey } from "../../src/crypto/keys.ts";
 
 const rfcSeed = Uint8Array.from(Buffer.from("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", "hex"));
 
