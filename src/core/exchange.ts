@@ -50,10 +50,12 @@ export interface SyncLink {
   sentIdBefore: number;
   sentRowsBefore: readonly DigestRowWire[];
   /**
-   * Hot origins this peer is presumed to lack: at most `HOT_MAX` (64) ids, so a plain array (about a
-   * third of a Set's bytes; `NOT_BEHIND` when empty, as most links are most of the time).
+   * Hot origins this peer is presumed to lack, at most `HOT_MAX` (64): `NOT_BEHIND` when none, the
+   * id itself when one (as on most links while a change spreads: no array a link), else an array
+   * (about a third of a Set's bytes). Read through `behindCount`, `isBehind`; written through
+   * `addBehind`, `dropBehind`.
    */
-  behind: string[];
+  behind: string | string[];
   /**
    * State bytes and new origins this node still takes in from the peer, made at first use
    * (`intakeBucket`, `newOriginsBucket`): a bucket never spent from is full, so a link that has sent
@@ -68,18 +70,38 @@ export interface SyncLink {
 /** The shared empty `behind` list: replaced, never written to. */
 export const NOT_BEHIND: string[] = Object.freeze([]) as unknown as string[];
 
+/** How many hot origins `link` is presumed to lack. */
+export function behindCount(link: SyncLink): number {
+  const b = link.behind;
+  return typeof b === "string" ? 1 : b.length;
+}
+
+/** Whether `link` is presumed to lack hot origin `id`. */
+export function isBehind(link: SyncLink, id: string): boolean {
+  const b = link.behind;
+  return typeof b === "string" ? b === id : b.includes(id);
+}
+
 /** Marks `link` as lacking hot origin `id`. */
 export function addBehind(link: SyncLink, id: string): void {
-  if (link.behind === NOT_BEHIND) link.behind = [id];
-  else if (!link.behind.includes(id)) link.behind.push(id);
+  const b = link.behind;
+  if (b === NOT_BEHIND) link.behind = id;
+  else if (typeof b === "string") {
+    if (b !== id) link.behind = [b, id];
+  } else if (!b.includes(id)) b.push(id);
 }
 
 /** `link` no longer lacks `id`. */
 export function dropBehind(link: SyncLink, id: string): void {
-  const i = link.behind.indexOf(id);
+  const b = link.behind;
+  if (typeof b === "string") {
+    if (b === id) link.behind = NOT_BEHIND;
+    return;
+  }
+  const i = b.indexOf(id);
   if (i < 0) return;
-  if (link.behind.length === 1) link.behind = NOT_BEHIND;
-  else link.behind.splice(i, 1);
+  if (b.length === 2) link.behind = b[1 - i];
+  else b.splice(i, 1);
 }
 
 /** `link`'s state-bytes budget (`stateBytesPerLinkPerSecondMax`), made full if it has none yet. */
@@ -286,7 +308,7 @@ export class Exchange {
 
   /** A peer's digest row tells whether it still lacks a hot origin. */
   #learn(link: SyncLink, id: string, r: DigestRowWire): void {
-    if (!link.behind.includes(id)) return;
+    if (!isBehind(link, id)) return;
     const mine = this.#c.store.position(id);
     if (mine && (r.generation > mine.generation || (r.generation === mine.generation && r.have >= mine.version))) dropBehind(link, id);
   }

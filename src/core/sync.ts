@@ -26,7 +26,7 @@ import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import { emptySet } from "./empty.ts";
 import { Evidence } from "./evidence.ts";
-import { addBehind, dropBehind, Exchange, newOriginsBucket, NO_ROWS, NOT_BEHIND, type SyncContext, type SyncHost, type SyncLink, type SyncStats } from "./exchange.ts";
+import { addBehind, behindCount, dropBehind, Exchange, newOriginsBucket, NO_ROWS, NOT_BEHIND, type SyncContext, type SyncHost, type SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
 import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
@@ -94,7 +94,7 @@ export class Sync implements Subsystem<SyncFrame> {
     const o = this.#host.options;
     this.#changed = true;
     this.#links.set(linkId, {
-      id: linkId, pendingVerifies: 0, sentId: 0, sentRows: NO_ROWS, sentIdBefore: 0, sentRowsBefore: NO_ROWS, behind: this.#hot.size ? [...this.#hot.keys()] : NOT_BEHIND,
+      id: linkId, pendingVerifies: 0, sentId: 0, sentRows: NO_ROWS, sentIdBefore: 0, sentRowsBefore: NO_ROWS, behind: this.#hot.size === 0 ? NOT_BEHIND : this.#hot.size === 1 ? this.#hot.keys().next().value! : [...this.#hot.keys()],
       intakeBytes: null, newOrigins: null, told: emptySet(),
     });
     // A new link learns the state at once rather than at the next round. A node holding nothing
@@ -224,7 +224,7 @@ export class Sync implements Subsystem<SyncFrame> {
     const links = this.#usableLinks();
     if (this.#host.options.peerSelection === "hot" && this.#hot.size > 0) {
       const bias = this.#host.options.hotBias;
-      return weightedSample(this.#rng, links, (l) => 1 + bias * l.behind.length, k);
+      return weightedSample(this.#rng, links, (l) => 1 + bias * behindCount(l), k);
     }
     return sampleInPlace(this.#rng, links, k);
   }
