@@ -19,6 +19,8 @@ const K = /* @__PURE__ */ Uint32Array.from([
   0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
+/** SHA-256's initial hash value. */
+const H0 = /* @__PURE__ */ Uint32Array.from([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 /** The message schedule and the last block(s) with their padding: reused, digests being synchronous. */
 const W = new Uint32Array(64);
 const TAIL = new Uint8Array(128);
@@ -63,16 +65,16 @@ function compress(bytes: Uint8Array, at: number): void {
  * ```
  */
 export function sha256(data: Uint8Array): Uint8Array {
-  STATE.set([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  STATE.set(H0);
   const n = data.length;
   const full = n - (n % 64);
   for (let at = 0; at < full; at += 64) compress(data, at);
   // The rest, 0x80, zeros, and the length in bits (big-endian, 64 bits): one block or two.
   const rest = n - full;
   const tail = rest < 56 ? 64 : 128;
-  TAIL.fill(0, 0, tail);
-  TAIL.set(data.subarray(full), 0);
+  for (let i = 0; i < rest; i++) TAIL[i] = data[full + i];
   TAIL[rest] = 0x80;
+  TAIL.fill(0, rest + 1, tail - 8);
   const bits = n * 8;
   const hi = Math.floor(bits / 2 ** 32);
   const lo = bits >>> 0;
