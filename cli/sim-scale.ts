@@ -69,9 +69,15 @@ const NODE_BYTES = 11_500;
 const LINK_END_BYTES = 450;
 const BROADCAST_NODE_BYTES = 500;
 const BROADCAST_LINK_END_BYTES = 170;
-/** A node's share of one replicated origin (partition: every node writes), of one broadcast message it keeps, of one member it knows. */
+/**
+ * A node's share of one replicated origin (partition: every node writes), of one broadcast message
+ * (kept, and its copies in flight while the run publishes: the broadcast scenario's peak, fitted to
+ * 10,000-node runs of 20 and 60 messages at 10 a second — 1,064 and 1,791 MB peak RSS, 1.8 KB per
+ * message a node; the 600 this was before let a 100,000-node run re-run itself with too small a
+ * heap), of one member it knows.
+ */
 const ORIGIN_BYTES = 2_500;
-const MESSAGE_BYTES = 600;
+const MESSAGE_BYTES = 1_900;
 const MEMBER_BYTES = 1_500;
 /** The heap a run needs beyond its live bytes for the collector to work in, as a factor. */
 const HEADROOM = 1.15;
