@@ -147,7 +147,7 @@ export function keysNeeded(p: HeapPlan): number {
 export type HeapDecision =
   | { action: "run" }
   | { action: "reexec"; heapMb: number | null; semiSpaceMb: number | null }
-  | { action: "stop"; fitNodes: number };
+  | { action: "stop"; fitNodes: number; flag: "--nodes" | "--scale-nodes" };
 
 /**
  * From this many estimated heap bytes a run re-runs itself with a young generation of
@@ -174,14 +174,17 @@ export function heapDecision(p: HeapPlan, limit: number, machine: number, canRee
   const usable = machine * 0.85;
   if (canReexec && need <= usable) return { action: "reexec", heapMb: Math.ceil(need / 2 ** 20), semiSpaceMb };
   const room = canReexec ? Math.max(usable, limit) : limit;
+  // The size that binds: membership's scale phase sizes (`--scale-nodes`) when they are the largest.
+  const scaleMax = p.scenario === "membership" && p.phase !== "detect" && p.phase !== "fp" && p.phase !== "partition" ? Math.max(0, ...(p.scaleNodes ?? [])) : 0;
+  const flag = scaleMax > p.nodes ? "--scale-nodes" : "--nodes";
   let lo = 0;
-  let hi = p.nodes;
+  let hi = Math.max(p.nodes, scaleMax);
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (heapNeedBytes({ ...p, nodes: mid, scaleNodes: p.scaleNodes?.map((n) => Math.min(n, mid)) }) <= room) lo = mid;
+    if (heapNeedBytes({ ...p, nodes: Math.min(p.nodes, mid), scaleNodes: p.scaleNodes?.map((n) => Math.min(n, mid)) }) <= room) lo = mid;
     else hi = mid - 1;
   }
-  return { action: "stop", fitNodes: lo };
+  return { action: "stop", fitNodes: lo, flag };
 }
 
 const REEXEC_ENV = "GRAPEVINE_SIM_HEAP_MB";
@@ -201,7 +204,7 @@ export async function ensureHeap(argv: readonly string[], plan: HeapPlan): Promi
   const d = heapDecision(plan, limit, machine, canReexec);
   const gib = (b: number) => (b / 2 ** 30).toFixed(1);
   const need = heapNeedBytes(plan);
-  const what = `${plan.nodes.toLocaleString("en-US")} nodes (${plan.scenario})`;
+  const what = `${keysNeeded(plan).toLocaleString("en-US")} nodes (${plan.scenario}${plan.scenario === "membership" ? `, phase ${plan.phase ?? "all"}` : ""})`;
   if (d.action === "run") return null;
   if (d.action === "reexec") {
     const flags = [
@@ -222,7 +225,7 @@ export async function ensureHeap(argv: readonly string[], plan: HeapPlan): Promi
   const where = canReexec ? `this machine has ${gib(machine)} GiB` : `this Node allows ${gib(limit)} GiB`;
   console.error(
     `grapevine sim: ${what} need about ${gib(need)} GiB of heap and ${where}; about ${d.fitNodes.toLocaleString("en-US")} fit: ` +
-      `use --nodes ${d.fitNodes}${canReexec ? "" : `, or NODE_OPTIONS=--max-old-space-size=${mb} on a machine with more memory`}`,
+      `use ${d.flag} ${d.fitNodes}${canReexec ? "" : `, or NODE_OPTIONS=--max-old-space-size=${mb} on a machine with more memory`}`,
   );
   return 2;
 }
