@@ -79,3 +79,8 @@ export { dial, type DialOptions, type Dialer } from "../runtime/dial.ts";
 export { websocketLink, type WebSocketConstructor, type WebSocketLike } from "../transport/websocket.ts";
 export { createMemoryLinkPair } from "../transport/memory.ts";
 export { GrapevineError, type ErrorCode } from "../errors.ts";
+// A tab keeps its identity across reloads by storing `exportSecretKey(keyPair)` and passing it back
+// as `keyPair`; `keyPairFromSeedAsync` derives a pair through WebCrypto (no pure-JavaScript Ed25519).
+export { keyPairFromSeedAsync } from "../crypto/ed25519.ts";
+export { exportSecretKey, nodeIdFromText, nodeIdToText, shortId } from "../crypto/identity.ts";
+export type { KeyPair } from "../crypto/types.ts";

@@ -3,7 +3,8 @@
 // part left out is refused where it is needed, with a typed error, not silently.
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryLinkPair, createNode, GrapevineError, type GrapevineNode, type NodeOptions } from "../../mod.ts";
-import { broadcastPart, createNode as createLiteNode, membershipPart, type LiteNodeOptions } from "../../src/lite/mod.ts";
+import { broadcastPart, createNode as createLiteNode, exportSecretKey, keyPairFromSeedAsync, membershipPart, nodeIdToText, type LiteNodeOptions } from "../../src/lite/mod.ts";
+import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import type { PresenceEvent, Room } from "../../src/presence/room.ts";
 import { keyPair } from "../core/harness.ts";
 import { until } from "../relay/helpers.ts";
@@ -38,6 +39,20 @@ async function relay(i: number): Promise<GrapevineNode> {
 }
 
 describe("grapevine/lite", () => {
+  it("keeps a tab's identity across a reload: its secret key's text form, passed back as keyPair, is the same node", async () => {
+    const seed = new Uint8Array(32).fill(9);
+    const kp = await keyPairFromSeedAsync(seed, globalThis.crypto.subtle);
+    expect(kp.publicKey).toEqual(keyPairFromSeed(seed).publicKey);
+    const first = await createLiteNode({ ...FAST, keyPair: exportSecretKey(kp) });
+    nodes.push(first);
+    expect(first.id).toBe(nodeIdToText(kp.publicKey));
+    // A node made without a key gets a fresh one, derived the same way.
+    const fresh = await createLiteNode(FAST);
+    nodes.push(fresh);
+    expect(fresh.id).not.toBe(first.id);
+    await expect(createLiteNode({ ...FAST, keyPair: "gvsk1.nope" })).rejects.toThrow(TypeError);
+  });
+
   it("a node with no parts shows presence to full nodes through a relay: join, update, leave with its farewell", async () => {
     const tab = await lite(1);
     const r = await relay(2);
