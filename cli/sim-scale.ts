@@ -204,7 +204,7 @@ export async function ensureHeap(argv: readonly string[], plan: HeapPlan): Promi
   const d = heapDecision(plan, limit, machine, canReexec);
   const gib = (b: number) => (b / 2 ** 30).toFixed(1);
   const need = heapNeedBytes(plan);
-  const what = `${keysNeeded(plan).toLocaleString("en-US")} nodes (${plan.scenario}${plan.scenario === "membership" ? `, phase ${plan.phase ?? "all"}` : ""})`;
+  const what = `${Math.max(plan.nodes, keysNeeded(plan)).toLocaleString("en-US")} nodes (${plan.scenario}${plan.scenario === "membership" ? `, phase ${plan.phase ?? "all"}` : ""})`;
   if (d.action === "run") return null;
   if (d.action === "reexec") {
     const flags = [
