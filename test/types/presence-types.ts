@@ -117,4 +117,12 @@ export async function lite(): Promise<void> {
   await createNode({ parts: { broadcast: true } });
   // @ts-expect-error there is no such part
   await createNode({ parts: { webrtc: broadcastPart } });
+  // README: a tab keeps its identity across reloads (the key's text form is accepted as is).
+  const { exportSecretKey, keyPairFromSeedAsync } = await import("../../src/lite/mod.ts");
+  const storage = new Map<string, string>();
+  const saved: string | undefined = storage.get("grapevine-key");
+  const keyPair = saved ?? exportSecretKey(await keyPairFromSeedAsync(crypto.getRandomValues(new Uint8Array(32)), crypto.subtle));
+  storage.set("grapevine-key", keyPair);
+  const again: GrapevineNode = await createNode({ network: "my-app", keyPair });
+  void again;
 }
