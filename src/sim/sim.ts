@@ -24,7 +24,8 @@ import { DEFAULT_NETWORK, neighbours, randomOverlay, type NetworkOptions, type O
 import { EVENT, EventQueue } from "./queue.ts";
 import { DEFAULT_SLOW, SlowClock, type SlowProfile } from "./slow.ts";
 import { FrameIntern, INTERN_BYTES_MAX, INTERN_ENTRIES_MAX, KEY_STRIDE, PROGRESS_EVENTS_MASK, PROGRESS_NODES, PendingResult, SimNode, type SimObserver, type SimOptions, type SimProgress, type Stall, type TrafficCounters } from "./sim-parts.ts";
-export { SimNode, type SimOptions, type SimProgress, type SimObserver, type TrafficCounters } from "./sim-parts.ts";
+export type { SimOptions, SimProgress, SimObserver, TrafficCounters } from "./sim-parts.ts";
+export { SimNode } from "./sim-parts.ts";
 
 /**
  * A running simulation.
@@ -63,7 +64,6 @@ export class Simulation {
   #engineOptions: Readonly<Partial<EngineOptions>>;
   #memo: VerifyMemo | null;
   #frames = new FrameIntern();
-  #upGen: Int32Array; // per node: its generation while up, 0 while down (read per frame, not touching the node)
   /** Whether any node was made slow (else no event needs its node's clock). */
   #anySlow = false;
   /** `trafficByType`'s counters by type + 1 (−1 for a type that is not one byte): no lookup per frame. */
@@ -82,7 +82,6 @@ export class Simulation {
     // At boot every link end sends a digest at once: room for that burst from the start.
     this.#queue = new EventQueue(offsets[nodes] + 2 * nodes);
     this.#keys = new Uint8Array(nodes * KEY_STRIDE);
-    this.#upGen = new Int32Array(nodes);
     this.nodes = [];
     const progress = options.progress;
     for (let i = 0; i < nodes; i++) {
@@ -155,7 +154,6 @@ export class Simulation {
     if (!n.engine) return;
     n.engine.close();
     n.engine = null;
-    this.#upGen[i] = 0;
     n.wakeAt = Infinity;
   }
 
@@ -343,6 +341,7 @@ export class Simulation {
   }
 
   // ------------------------------------------------------------------ links
+
   /** The peer behind node n's link k, or −1 (closed or never made). */
   #peerOf(n: SimNode, k: number): number {
     if (!(k >= 0 && k < n.linkCount)) return -1;
@@ -381,6 +380,7 @@ export class Simulation {
   }
 
   // ------------------------------------------------------------------ running engines
+
   #boot(i: number): void {
     const n = this.nodes[i];
     n.generation++;
@@ -393,7 +393,6 @@ export class Simulation {
       options: this.#engineOptions,
     });
     n.engine = engine;
-    this.#upGen[i] = n.generation;
     this.options.onBoot?.(i, engine);
     for (let k = 0; k < n.linkCount; k++) {
       const j = this.#peerOf(n, k);
@@ -455,17 +454,17 @@ export class Simulation {
       const j = this.#peerOf(n, t.linkId);
       if (j < 0) continue;
       if (this.partition && this.partition[i] !== this.partition[j]) continue;
-      const gen = this.#upGen[j];
-      if (gen === 0) continue;
+      const to = this.nodes[j];
+      if (!to.engine) continue;
       // The frame's fate, drawn as `frameFate` draws it: lost, or one copy, or two.
       const rng = this.#netRng;
       if (net.loss > 0 && randomUnit(rng) < net.loss) continue;
       const remote = this.#remoteOf(n, t.linkId);
       const bytes = this.#frames.intern(t.bytes);
       const span = net.latencyMaxMs - net.latencyMinMs;
-      this.#push(this.now + net.latencyMinMs + randomUnit(rng) * span, EVENT.DELIVER, j, remote, gen, bytes);
+      this.#push(this.now + net.latencyMinMs + randomUnit(rng) * span, EVENT.DELIVER, j, remote, to.generation, bytes);
       if (net.duplicate > 0 && randomUnit(rng) < net.duplicate) {
-        this.#push(this.now + net.latencyMinMs + randomUnit(rng) * span, EVENT.DELIVER, j, remote, gen, bytes);
+        this.#push(this.now + net.latencyMinMs + randomUnit(rng) * span, EVENT.DELIVER, j, remote, to.generation, bytes);
       }
     }
     for (let ev; (ev = e.pollEvent()); ) {
