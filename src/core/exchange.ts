@@ -154,8 +154,8 @@ export const NO_ROWS: readonly DigestRowWire[] = Object.freeze([]);
 export function sentRowsOf(link: SyncLink, id: number): readonly DigestRowWire[] | undefined {
   return id === 0 ? undefined : id === link.sentId ? link.sentRows : id === link.sentIdBefore ? link.sentRowsBefore : undefined;
 }
-/** The rows of a digest that had none, by origin: one shared Map, never written to. */
-const NO_PEER_ROWS: Map<string, DigestRowWire> = new Map();
+/** The rows of a digest that had none, by origin: one shared, read-only Map. */
+const NO_PEER_ROWS: ReadonlyMap<string, DigestRowWire> = new Map();
 /** An answer is not started with less of the link's answer budget left than this. */
 const ANSWER_BYTES_MIN = 512;
 /** What looking at one candidate origin for an answer is charged, in answer-budget bytes. */
@@ -256,12 +256,13 @@ export class Exchange {
       return;
     }
     // Most digests of a round carry no rows (a node that holds nothing yet): no Map for those.
-    const peer = f.rows.length > 0 ? new Map<string, DigestRowWire>() : NO_PEER_ROWS;
+    const rows = f.rows.length > 0 ? new Map<string, DigestRowWire>() : null;
+    const peer: ReadonlyMap<string, DigestRowWire> = rows ?? NO_PEER_ROWS;
     const exactPull = (f.flags & DIGEST_FLAG.WANT) !== 0 && (f.flags & DIGEST_FLAG.EXACT) !== 0;
     for (const r of f.rows) {
       if (!inScope(r.origin, f.scope)) throw remoteError("WIRE_SHAPE", "digest row outside its scope");
       const id = toHex(r.origin);
-      peer.set(id, r);
+      rows!.set(id, r); // made above: this digest has rows
       this.#learn(link, id, r);
       if (this.#c.store.distrusted(id)) this.#c.evidence.tell(link.id, id); // it still holds an origin proven to equivocate
       // It still holds an origin that left (and an exact pull of it gets the farewell anyway).

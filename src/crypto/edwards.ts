@@ -9,8 +9,9 @@
  */
 
 const P = 2n ** 255n - 19n;
-/** The prime order of the base point's subgroup. */
+/** The prime order of the base point's subgroup, and its highest bit. */
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const L_TOP_BIT = BigInt(L.toString(2).length - 1);
 /** The curve constant −121665/121666 mod p, and twice it. */
 const D = 37095705934669439343138083508754565189542113879843219016388785533085940283555n;
 const D2 = (2n * D) % P;
@@ -87,7 +88,7 @@ export function isTorsionFreeKey(publicKey: Uint8Array): boolean {
   const a = decode(publicKey);
   if (!a || isIdentity(a)) return false;
   let r = IDENTITY;
-  for (let i = BigInt(L.toString(2).length - 1); i >= 0n; i--) {
+  for (let i = L_TOP_BIT; i >= 0n; i--) {
     r = add(r, r);
     if ((L >> i) & 1n) r = add(r, a);
   }

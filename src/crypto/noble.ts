@@ -15,6 +15,7 @@
 import * as ed from "@noble/ed25519";
 import { sha512 as nobleSha512 } from "@noble/hashes/sha2.js";
 import type { Ed25519Backend, PreparedSigner, Verifier } from "./backend.ts";
+import { sha512 } from "./sha512.ts";
 
 ed.hashes.sha512 = nobleSha512;
 
@@ -66,7 +67,7 @@ export function nobleVerifyCofactorless(A: EdPoint, publicKey: Uint8Array, messa
   challenge.set(signature.subarray(0, 32), 0);
   challenge.set(publicKey, 32);
   challenge.set(message, 64);
-  const k = littleEndianToBigInt(nobleSha512(challenge)) % L;
+  const k = littleEndianToBigInt(sha512(challenge)) % L;
   const sB = ed.Point.BASE.multiply(s, false);
   const kA = A.multiply(k, false);
   return sB.equals(R.add(kA));

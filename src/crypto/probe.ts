@@ -3,9 +3,8 @@
  * set. The byte rules and the torsion-free key check run before any backend, but three things reach
  * the backend itself: deriving a seed's public key, the cofactorless equation and decoding `R`. The
  * probe derives, signs and verifies a known RFC 8032 vector and runs the frozen edge vectors that
- * only the backend can judge — chiefly
- * a mixed-order `R`, which a cofactored verifier accepts and the pinned rule rejects. Any wrong
- * verdict, or any exception, fails the probe.
+ * only the backend can judge — chiefly a mixed-order `R`, which a cofactored verifier accepts and
+ * the pinned rule rejects. Any wrong verdict, or any exception, fails the probe.
  *
  * @module
  */
@@ -69,8 +68,9 @@ export const PROBE_VERIFY_VECTORS: readonly ProbeVector[] = Object.freeze([
 ]);
 
 /**
- * Whether `backend` derives RFC 8032 TEST 1's public key, signs it exactly, and gives the pinned verdict on every
- * {@link PROBE_VERIFY_VECTORS} entry (and rejects a bit-flipped TEST 1 signature). Never throws.
+ * Whether `backend` derives RFC 8032 TEST 1's public key, signs TEST 1 exactly, and gives the
+ * pinned verdict on every {@link PROBE_VERIFY_VECTORS} entry (and rejects a bit-flipped TEST 1
+ * signature). Never throws.
  */
 export async function probeBackend(backend: Ed25519Backend): Promise<boolean> {
   try {

@@ -51,7 +51,7 @@ export async function createNodeWith(parts: EngineParts, options: NodeOptions = 
     ? await keyPairFromSeedAsync(seedOfSecretKey(keyPair, "createNode: keyPair"), subtle)
     : keyPair ?? (await keyPairFromSeedAsync(randomBytes(32), subtle));
   // Checks of keys seen for the first time yield to the event loop's next turn in between.
-  const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle, yieldTo: nextTurn }));
+  const s = suite ?? (await createSignatureSuite({ subtle, yieldTo: nextTurn }));
   const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake }, kp, s, resolved.network);
   return new GrapevineNode(kp, s, engineOptions, generation ?? Date.now(), seed ?? randomSeed(), driver, parts);
 }
