@@ -270,4 +270,23 @@ describe("keyPairFromSeedAsync", () => {
     expect(exports.n).toBe(1 + 4);
     await expect(keyPairFromSeedAsync(new Uint8Array(31), subtle)).rejects.toThrow(TypeError);
   });
+
+  it("a WebCrypto that signs and verifies right but derives a wrong public key fails the start-up probe", async () => {
+    const derivingWrong = {
+      importKey: pass("importKey"),
+      sign: pass("sign"),
+      verify: pass("verify"),
+      exportKey: async (...a: unknown[]) => ({ ...(await (subtle.exportKey as (...x: unknown[]) => Promise<JsonWebKey>)(...a)), x: "A".repeat(43) }),
+    } as unknown as SubtleCrypto;
+    expect((await createSignatureSuite({ subtle: derivingWrong })).backend).toBe("noble");
+    await expect(createSignatureSuite({ subtle: derivingWrong, backend: "webcrypto" })).rejects.toThrow(GrapevineError);
+    // The same object with the real export passes.
+    const honest = { ...derivingWrong, exportKey: pass("exportKey") } as unknown as SubtleCrypto;
+    expect((await createSignatureSuite({ subtle: honest })).backend).toBe("webcrypto");
+  });
 });
+
+/** `subtle`'s own method `name`, as a plain function of a stand-in object. */
+function pass(name: "importKey" | "sign" | "verify" | "exportKey") {
+  return (...a: unknown[]) => (subtle[name] as (...x: unknown[]) => unknown).apply(subtle, a);
+}
