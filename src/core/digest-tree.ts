@@ -55,22 +55,46 @@ export interface TrieNodeView extends TriePosition {
   childCounts: number[]; // 16
 }
 
-interface Bucket {
+/** A row as the trie holds it, with its leaf hash. */
+interface Leaf {
+  entry: DigestEntry;
+  hash: Uint8Array;
+}
+
+/**
+ * Every row under its position, in one table. At bucket depth ({@link TRIE_DEPTH}) that is what
+ * the trie is made of; above it, a flat node stands for a subtree of at most {@link FLAT_MAX} rows
+ * (it splits into an inner node past that), so a small store keeps one table instead of a chain of
+ * sixteen-slot nodes down to every row. Its table's order is the order its rows came in, which is
+ * what a bucket's would be.
+ */
+interface Flat {
   count: number;
   hash: Uint8Array | null;
-  leaves: Map<string, { entry: DigestEntry; hash: Uint8Array }>;
+  leaves: Map<string, Leaf>;
 }
 
 interface Inner {
   count: number;
   hash: Uint8Array | null;
-  children: (Inner | Bucket | undefined)[];
+  children: (Node | undefined)[];
 }
 
-type Node = Inner | Bucket;
+type Node = Inner | Flat;
 
-function isBucket(n: Node): n is Bucket {
-  return (n as Bucket).leaves !== undefined;
+/**
+ * Rows a node above bucket depth holds in one table before it splits; an inner node that falls to
+ * half of it becomes flat again. Hashes, counts, views and orders are those of the full trie either
+ * way: a flat node computes what its subtree would (a few hashes per row, when asked).
+ */
+export const FLAT_MAX = 16;
+
+function isFlat(n: Node): n is Flat {
+  return (n as Flat).leaves !== undefined;
+}
+
+function flat(): Flat {
+  return { count: 0, hash: null, leaves: new Map() };
 }
 
 function nibble(origin: Uint8Array, i: number): number {
@@ -111,6 +135,60 @@ function leafHash(e: DigestEntry): Uint8Array {
 
 const EMPTY_TAG = new Uint8Array(0);
 
+/** `leaves` split by their nibble at `depth`: the sixteen children a full trie would hold there. */
+function grouped(leaves: Iterable<Leaf>, depth: number): (Leaf[] | undefined)[] {
+  const groups: (Leaf[] | undefined)[] = new Array(16);
+  for (const l of leaves) (groups[nibble(l.entry.origin, depth)] ??= []).push(l);
+  return groups;
+}
+
+/** The hash of the subtree at `depth` holding exactly `leaves` (none: the empty trie's root). */
+function subtreeHash(leaves: Leaf[], depth: number): Uint8Array {
+  let buf: Uint8Array;
+  if (depth === TRIE_DEPTH) {
+    const hashes = leaves.map((l) => l.hash).sort(compareBytes);
+    buf = new Uint8Array(hashes.length * TRIE_HASH_BYTES);
+    hashes.forEach((h, i) => buf.set(h, i * TRIE_HASH_BYTES));
+  } else {
+    buf = new Uint8Array(16 * TRIE_HASH_BYTES);
+    grouped(leaves, depth).forEach((g, i) => g && buf.set(subtreeHash(g, depth + 1), i * TRIE_HASH_BYTES));
+  }
+  return sha256(buf).subarray(0, TRIE_HASH_BYTES);
+}
+
+/** A flat node's rows in trie order: by bucket, and within a bucket in the order they came. */
+function inTrieOrder(n: Flat): [string, Leaf][] {
+  const rows = [...n.leaves];
+  if (rows.length < 2) return rows;
+  const bucket = rows.map(([, l]) => positionOf(l.entry.origin, TRIE_DEPTH).index);
+  const order = rows.map((_, i) => i).sort((a, b) => bucket[a] - bucket[b] || a - b);
+  return order.map((i) => rows[i]);
+}
+
+/** Replaces flat `n` at `depth` by an inner node over flat children (split again where still too big). */
+function split(n: Flat, depth: number): Inner {
+  const children: (Node | undefined)[] = new Array(16);
+  for (const [key, l] of n.leaves) {
+    const i = nibble(l.entry.origin, depth);
+    const c = (children[i] ??= flat()) as Flat;
+    c.leaves.set(key, l);
+    c.count++;
+  }
+  if (depth + 1 < TRIE_DEPTH) {
+    for (let i = 0; i < 16; i++) {
+      const c = children[i] as Flat | undefined;
+      if (c && c.count > FLAT_MAX) children[i] = split(c, depth + 1);
+    }
+  }
+  return { count: n.count, hash: null, children };
+}
+
+/** Every row under `n` into `out` (by key), keeping each bucket's order. */
+function gather(n: Node, out: Map<string, Leaf>): void {
+  if (isFlat(n)) for (const [key, l] of n.leaves) out.set(key, l);
+  else for (const c of n.children) if (c) gather(c, out);
+}
+
 /** The ids of `take` rows of `root`'s subtree in trie order, after skipping its first `skip`. */
 function* idsOf(root: Node, skip: number, take: number): Generator<string> {
   const stack: Node[] = [root];
@@ -120,14 +198,12 @@ function* idsOf(root: Node, skip: number, take: number): Generator<string> {
       skip -= n.count;
       continue;
     }
-    if (isBucket(n)) {
-      for (const id of n.leaves.keys()) {
-        if (skip > 0) {
-          skip--;
-          continue;
-        }
+    if (isFlat(n)) {
+      const keys = n.count === 1 ? n.leaves.keys() : inTrieOrder(n).slice(skip).map(([key]) => key);
+      skip = 0;
+      for (const key of keys) {
         if (take-- <= 0) return;
-        yield id;
+        yield key;
       }
       continue;
     }
@@ -140,7 +216,7 @@ function* idsOf(root: Node, skip: number, take: number): Generator<string> {
 
 /** The digest trie. Keys are origin ids as lowercase hex (the store's key), values digest rows. */
 export class DigestTrie {
-  #root: Inner = { count: 0, hash: null, children: new Array(16) };
+  #root: Node = flat();
 
   /** Number of origins. */
   get size(): number {
@@ -149,64 +225,78 @@ export class DigestTrie {
 
   /** Inserts or updates an origin's row. */
   set(key: string, entry: DigestEntry): void {
-    const path: Node[] = [this.#root];
-    let node: Inner = this.#root;
-    for (let d = 0; d < TRIE_DEPTH; d++) {
-      const i = nibble(entry.origin, d);
-      let child = node.children[i];
-      if (!child) {
-        child = d === TRIE_DEPTH - 1
-          ? { count: 0, hash: null, leaves: new Map() }
-          : { count: 0, hash: null, children: new Array(16) };
-        node.children[i] = child;
-      }
-      path.push(child);
-      if (isBucket(child)) break;
-      node = child;
+    const path: Node[] = [];
+    let node: Node = this.#root;
+    let depth = 0;
+    while (!isFlat(node)) {
+      path.push(node);
+      const i = nibble(entry.origin, depth++);
+      node = node.children[i] ??= flat();
     }
-    const bucket = path[path.length - 1] as Bucket;
-    const isNew = !bucket.leaves.has(key);
-    bucket.leaves.set(key, { entry, hash: leafHash(entry) });
-    for (const n of path) {
-      n.hash = null;
-      if (isNew) n.count++;
-    }
+    const isNew = !node.leaves.has(key);
+    node.leaves.set(key, { entry, hash: leafHash(entry) });
+    node.hash = null;
+    for (const n of path) n.hash = null;
+    if (!isNew) return;
+    node.count++;
+    for (const n of path) n.count++;
+    if (depth === TRIE_DEPTH || node.count <= FLAT_MAX) return;
+    const inner = split(node, depth);
+    if (path.length === 0) this.#root = inner;
+    else (path[path.length - 1] as Inner).children[nibble(entry.origin, depth - 1)] = inner;
   }
 
-  /** Removes an origin's row, pruning empty nodes. */
+  /** Removes an origin's row, pruning empty nodes and flattening small subtrees. */
   delete(key: string, origin: Uint8Array): void {
-    const path: Node[] = [this.#root];
-    const slots: number[] = [];
+    const path: Inner[] = [];
     let node: Node = this.#root;
-    for (let d = 0; d < TRIE_DEPTH; d++) {
-      const i = nibble(origin, d);
-      const child: Node | undefined = (node as Inner).children[i];
+    let depth = 0;
+    while (!isFlat(node)) {
+      path.push(node);
+      const child: Node | undefined = node.children[nibble(origin, depth++)];
       if (!child) return;
-      path.push(child);
-      slots.push(i);
       node = child;
     }
-    const bucket = node as Bucket;
-    if (!bucket.leaves.delete(key)) return;
-    for (let d = path.length - 1; d >= 0; d--) {
-      const n = path[d];
+    if (!node.leaves.delete(key)) return;
+    node.count--;
+    node.hash = null;
+    for (const n of path) {
       n.count--;
       n.hash = null;
-      if (n.count === 0 && d > 0) (path[d - 1] as Inner).children[slots[d - 1]] = undefined;
+    }
+    // The highest inner node on the path that is now small becomes flat (its rows in bucket order);
+    // below it nothing needs pruning. Otherwise an emptied node leaves its parent.
+    const small = path.findIndex((n) => n.count <= FLAT_MAX / 2);
+    if (small >= 0) {
+      const f = flat();
+      gather(path[small], f.leaves);
+      f.count = f.leaves.size;
+      if (small === 0) this.#root = f;
+      else path[small - 1].children[nibble(origin, small - 1)] = f;
+    } else if (node.count === 0 && path.length > 0) {
+      path[path.length - 1].children[nibble(origin, depth - 1)] = undefined;
     }
   }
 
   /** The root hash and origin count: what a digest summary carries. */
   summary(): { hash: Uint8Array; count: number } {
-    return { hash: this.#hash(this.#root), count: this.#root.count };
+    return { hash: this.#hash(this.#root, 0), count: this.#root.count };
   }
 
-  /** The node at `pos`, or undefined where no origin lies below it. */
+  /**
+   * The node at `pos`, or undefined where no origin lies below it. Below a flat node it is a flat
+   * node made for the call (the rows of the flat node that lie under `pos`).
+   */
   #find(pos: TriePosition): Node | undefined {
     if (pos.depth < 0 || pos.depth > TRIE_DEPTH || pos.index < 0 || pos.index >= 16 ** pos.depth) return undefined;
     let node: Node | undefined = this.#root;
     for (let d = 0; d < pos.depth && node; d++) {
-      if (isBucket(node)) return undefined;
+      if (isFlat(node)) {
+        const under = flat();
+        for (const [key, l] of node.leaves) if (inScope(l.entry.origin, pos)) under.leaves.set(key, l);
+        under.count = under.leaves.size;
+        return under.count > 0 ? under : undefined;
+      }
       const shift = 16 ** (pos.depth - d - 1);
       node = node.children[Math.floor(pos.index / shift) % 16];
     }
@@ -221,7 +311,7 @@ export class DigestTrie {
   /** Hash of the node at `pos` (zeros where nothing lies). */
   hashAt(pos: TriePosition): Uint8Array {
     const n = this.#find(pos);
-    return n ? this.#hash(n) : EMPTY;
+    return n ? this.#hash(n, pos.depth) : EMPTY;
   }
 
   /** Children of an inner node at `pos`, as a descent frame carries them; undefined at bucket depth. */
@@ -230,11 +320,17 @@ export class DigestTrie {
     const n = this.#find(pos);
     const childHashes = new Uint8Array(16 * TRIE_HASH_BYTES);
     const childCounts = new Array<number>(16).fill(0);
-    if (n && !isBucket(n)) {
+    if (n && isFlat(n)) {
+      grouped(n.leaves.values(), pos.depth).forEach((g, i) => {
+        if (!g) return;
+        childHashes.set(subtreeHash(g, pos.depth + 1), i * TRIE_HASH_BYTES);
+        childCounts[i] = g.length;
+      });
+    } else if (n) {
       for (let i = 0; i < 16; i++) {
         const c = n.children[i];
         if (!c) continue;
-        childHashes.set(this.#hash(c), i * TRIE_HASH_BYTES);
+        childHashes.set(this.#hash(c, pos.depth + 1), i * TRIE_HASH_BYTES);
         childCounts[i] = c.count;
       }
     }
@@ -264,8 +360,8 @@ export class DigestTrie {
 
   #collect(n: Node, out: DigestEntry[], max: number): void {
     if (out.length >= max) return;
-    if (isBucket(n)) {
-      for (const { entry } of n.leaves.values()) {
+    if (isFlat(n)) {
+      for (const [, { entry }] of inTrieOrder(n)) {
         if (out.length >= max) return;
         out.push(entry);
       }
@@ -274,16 +370,13 @@ export class DigestTrie {
     for (const c of n.children) if (c) this.#collect(c, out, max);
   }
 
-  #hash(n: Node): Uint8Array {
+  #hash(n: Node, depth: number): Uint8Array {
     if (n.hash) return n.hash;
-    if (isBucket(n)) {
-      const hashes = [...n.leaves.values()].map((l) => l.hash).sort(compareBytes);
-      const buf = new Uint8Array(hashes.length * TRIE_HASH_BYTES);
-      hashes.forEach((h, i) => buf.set(h, i * TRIE_HASH_BYTES));
-      n.hash = sha256(buf).subarray(0, TRIE_HASH_BYTES);
+    if (isFlat(n)) {
+      n.hash = subtreeHash([...n.leaves.values()], depth);
     } else {
       const buf = new Uint8Array(16 * TRIE_HASH_BYTES);
-      n.children.forEach((c, i) => c && buf.set(this.#hash(c), i * TRIE_HASH_BYTES));
+      n.children.forEach((c, i) => c && buf.set(this.#hash(c, depth + 1), i * TRIE_HASH_BYTES));
       n.hash = sha256(buf).subarray(0, TRIE_HASH_BYTES);
     }
     return n.hash;
