@@ -31,6 +31,7 @@ import type { ClaimWire } from "../wire/member-frames.ts";
 import { frameOwner } from "../wire/registry.ts";
 import type { Broadcast, BroadcastFrame, BroadcastView } from "./broadcast.ts";
 import { TokenBucket } from "./budget.ts";
+import { EngineLink } from "./engine-link.ts";
 import type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, Transmit } from "./events.ts";
 import { Fifo } from "./fifo.ts";
 import type { Membership, ReadonlyMembership } from "./membership/membership.ts";
@@ -50,18 +51,6 @@ export { frameLimitsFor };
 
 /** Version of the gossip protocol; part of every signed byte string. */
 export const PROTOCOL_VERSION = 2;
-
-/** What the engine keeps per link; each subsystem keeps its own besides. */
-interface LinkState {
-  id: LinkId;
-  peer: Uint8Array | null;
-  /** The link's one penalty score (link-layer faults reported by the driver included). */
-  score: number;
-  closed: boolean;
-  /** The transport's send buffer is past its high-water mark: no gossip is started to it. */
-  congested: boolean;
-  answers: TokenBucket | null; // bytes it may still send in answer to the peer (`answerBytesPerSecondMax`), made at first use (a bucket never spent from is full)
-}
 
 type NewJob = CryptoJob extends infer J ? (J extends CryptoJob ? Omit<J, "id"> : never) : never;
 
@@ -99,7 +88,7 @@ export class EngineCore {
   #store: Store;
   #sync: Sync;
   #broadcast: Broadcast | null; // null without the broadcast part
-  #links = new Map<LinkId, LinkState>();
+  #links = new Map<LinkId, EngineLink>();
   #transmits = new Fifo<Transmit>();
   #jobs = new Fifo<CryptoJob>();
   #events = new Fifo<EngineEvent>();
@@ -125,7 +114,7 @@ export class EngineCore {
     this.#broadcast = parts.broadcast?.make(host) ?? null;
     // State sync draws the round phase first, then membership its own stream, so probing never
     // shifts the gossip rounds' choices.
-    this.#sync = new Sync(host, this.#store, init.random, this.stats, init.now, (peers) => this.#broadcast?.round(this.#now, peers));
+    this.#sync = new Sync(host, this.#store, init.random, this.stats, init.now, (peers) => this.#broadcast?.round(this.#now, peers), undefined, this.#links);
     const base = init.random.nextU32();
     const forget = (member: Uint8Array, now: number) => (this.#store.forget(toHex(member), now), this.#scopes.forget(toHex(member), now));
     // A member that left (a claim only it signs) takes its scoped keys along at once: its scoped farewell may not have gone out.
@@ -171,7 +160,7 @@ export class EngineCore {
       this.#jobs.push({ ...j, id } as CryptoJob);
     };
     const rate = this.options.answerBytesPerSecondMax;
-    const answers = (link: LinkState, now: number) => (link.answers ??= new TokenBucket(rate, rate, now));
+    const answers = (link: EngineLink, now: number) => (link.answers ??= new TokenBucket(rate, rate, now));
     const host: SyncHost & SubsystemHost = {
       options: this.options,
       protocolVersion: PROTOCOL_VERSION,
@@ -214,13 +203,11 @@ export class EngineCore {
   linkUp(now: number, linkId: LinkId, peer: Uint8Array | null = null, resumed = false): void {
     this.#assertOpen();
     this.#observe(now);
-    this.#links.set(linkId, {
-      id: linkId, peer, score: 0, closed: false, congested: false,
-      answers: null,
-    });
+    const link = new EngineLink(linkId, peer, this.#sync.behindNow());
+    this.#links.set(linkId, link);
     this.#broadcast?.linkUp(now, linkId, peer);
     this.#membership?.linkUp(now, linkId, peer);
-    this.#sync.linkUp(now, linkId, peer);
+    this.#sync.linkUp(now, linkId, peer, link);
     this.#scopes.linkUp(now, linkId, resumed);
   }
 
@@ -467,7 +454,7 @@ export class EngineCore {
     this.#events.push(e);
   }
 
-  #penalize(link: LinkState, err: unknown, points?: number): void {
+  #penalize(link: EngineLink, err: unknown, points?: number): void {
     this.stats.framesRejected++;
     if (!(err instanceof GrapevineError)) throw err; // a bug of ours must not be blamed on the peer
     points ??= PENALTY[err.code] ?? 10;

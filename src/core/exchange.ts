@@ -28,6 +28,7 @@ import {
   type TreeNodeWire,
 } from "../wire/frames.ts";
 import { TokenBucket } from "./budget.ts";
+import { emptySet } from "./empty.ts";
 import { inScope, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "./digest-tree.ts";
 import type { LinkId } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
@@ -36,19 +37,22 @@ import { randomBelow, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
 import type { SubsystemHost } from "./subsystem.ts";
 
-/** What state sync keeps per link. */
-export interface SyncLink {
-  id: LinkId;
-  pendingVerifies: number;
+/**
+ * What state sync keeps per link. A record an owner keeps in its own link table may extend it (the
+ * engine's, `EngineLink`: one record a link for the engine and its state sync).
+ */
+export class SyncLink {
+  readonly id: LinkId;
+  pendingVerifies = 0;
   /**
    * Our last two digests to this peer (`SENT_DIGESTS_PER_LINK`): their ids (0: none) and the rows
    * we sent (shared with the trie, never copied), so an answer at or below a row it answers is a
    * provable replay. Four fields rather than a Map a link (`sentRows`, `rememberDigest`).
    */
-  sentId: number;
-  sentRows: readonly DigestRowWire[];
-  sentIdBefore: number;
-  sentRowsBefore: readonly DigestRowWire[];
+  sentId = 0;
+  sentRows: readonly DigestRowWire[] = NO_ROWS;
+  sentIdBefore = 0;
+  sentRowsBefore: readonly DigestRowWire[] = NO_ROWS;
   /**
    * Hot origins this peer is presumed to lack, at most `HOT_MAX` (64): `NOT_BEHIND` when none, the
    * id itself when one (as on most links while a change spreads: no array a link), else an array
@@ -61,10 +65,16 @@ export interface SyncLink {
    * (`intakeBucket`, `newOriginsBucket`): a bucket never spent from is full, so a link that has sent
    * nothing holds none.
    */
-  intakeBytes: TokenBucket | null;
-  newOrigins: TokenBucket | null;
+  intakeBytes: TokenBucket | null = null;
+  newOrigins: TokenBucket | null = null;
   /** Distrusted origins whose evidence the peer was sent (or sent us): the shared empty set until one is (`evidence.ts`). */
-  told: Set<string>;
+  told: Set<string> = emptySet();
+
+  /** @param behind the hot origins the peer is presumed to lack when the link comes up (`Sync.behindNow`) */
+  constructor(id: LinkId, behind: string | string[]) {
+    this.id = id;
+    this.behind = behind;
+  }
 }
 
 /** The shared empty `behind` list: replaced, never written to. */

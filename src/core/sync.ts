@@ -24,9 +24,8 @@ import { signingBytes } from "../crypto/context.ts";
 import { DELTA_FLAG, encodeFrame, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type OriginDeltaWire, type TreeFrame } from "../wire/frames.ts";
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
-import { emptySet } from "./empty.ts";
 import { Evidence } from "./evidence.ts";
-import { addBehind, behindCount, dropBehind, Exchange, newOriginsBucket, NO_ROWS, NOT_BEHIND, type SyncContext, type SyncHost, type SyncLink, type SyncStats } from "./exchange.ts";
+import { addBehind, behindCount, dropBehind, Exchange, newOriginsBucket, NOT_BEHIND, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
 import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
@@ -52,7 +51,7 @@ export class Sync implements Subsystem<SyncFrame> {
   #store: Store;
   #rng: Rng;
   #stats: SyncStats;
-  #links = new Map<LinkId, SyncLink>();
+  #links: Map<LinkId, SyncLink>;
   #hot = new Map<string, { from: number; roundsLeft: number }>();
   #signing = false;
   #nextRoundAt: number;
@@ -71,9 +70,13 @@ export class Sync implements Subsystem<SyncFrame> {
    * @param firstRoundAt when the first round is due, to line up with the node's other periodic work
    *   (a node then wakes once a round for all of it); default a random phase. The phase is drawn
    *   either way, so the random stream is the same.
+   * @param links the table of this sync's links: its own, or its owner's when the owner keeps one
+   *   record a link for itself and state sync (the engine's `EngineLink`); the owner then passes each
+   *   record to `linkUp` and may drop it from the table before calling `linkDown`.
    */
-  constructor(host: SyncHost, store: Store, rng: Rng, stats: SyncStats, now: number, onRound: (peers: LinkId[]) => void, firstRoundAt?: number) {
+  constructor(host: SyncHost, store: Store, rng: Rng, stats: SyncStats, now: number, onRound: (peers: LinkId[]) => void, firstRoundAt?: number, links = new Map<LinkId, SyncLink>()) {
     this.#host = host;
+    this.#links = links;
     this.#store = store;
     this.#rng = rng;
     this.#stats = stats;
@@ -90,20 +93,23 @@ export class Sync implements Subsystem<SyncFrame> {
     return this.#nextRoundAt;
   }
 
-  linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null): void {
+  /** The hot origins a link that comes up now is presumed to lack (its `behind`). */
+  behindNow(): string | string[] {
+    return this.#hot.size === 0 ? NOT_BEHIND : this.#hot.size === 1 ? this.#hot.keys().next().value! : [...this.#hot.keys()];
+  }
+
+  /** A link is up; `link` is its record when the owner keeps it in its own table (see the constructor). */
+  linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null, link = new SyncLink(linkId, this.behindNow())): void {
     const o = this.#host.options;
     this.#changed = true;
-    this.#links.set(linkId, {
-      id: linkId, pendingVerifies: 0, sentId: 0, sentRows: NO_ROWS, sentIdBefore: 0, sentRowsBefore: NO_ROWS, behind: this.#hot.size === 0 ? NOT_BEHIND : this.#hot.size === 1 ? this.#hot.keys().next().value! : [...this.#hot.keys()],
-      intakeBytes: null, newOrigins: null, told: emptySet(),
-    });
+    this.#links.set(linkId, link);
     // A new link learns the state at once rather than at the next round. A node holding nothing
     // has nothing to push: its digest is only a pull, and `fanout` pulls a round are enough (each
     // peer has what the mesh has; a peer holding state sends its own digest at link-up, which this
     // node answers). A node that comes up with dozens of links at once (a restarted hub, every
     // simulated node at boot) would otherwise send as many empty digests, most to peers as empty.
     if (this.#store.origins.size === 0 && this.#emptyPulls++ >= o.fanout) return;
-    this.#exchange.start(this.#links.get(linkId)!, o.mode === "push" ? "pushpull" : o.mode);
+    this.#exchange.start(link, o.mode === "push" ? "pushpull" : o.mode);
   }
 
   linkDown(_now: number, linkId: LinkId): void {

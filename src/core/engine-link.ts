@@ -1,0 +1,28 @@
+/**
+ * The engine's record of a link: its own fields and its state sync's in one object, kept in one
+ * table that state sync shares (a simulated node holds dozens of links, a mesh of a million nodes
+ * tens of millions: one record and one table entry a link instead of two of each).
+ *
+ * @module
+ */
+
+import type { TokenBucket } from "./budget.ts";
+import type { LinkId } from "./events.ts";
+import { SyncLink } from "./exchange.ts";
+
+/** What the engine keeps per link; broadcast and membership keep their own besides. */
+export class EngineLink extends SyncLink {
+  readonly peer: Uint8Array | null;
+  /** The link's one penalty score (link-layer faults reported by the driver included). */
+  score = 0;
+  closed = false;
+  /** The transport's send buffer is past its high-water mark: no gossip is started to it. */
+  congested = false;
+  /** Bytes it may still send in answer to the peer (`answerBytesPerSecondMax`), made at first use (a bucket never spent from is full). */
+  answers: TokenBucket | null = null;
+
+  constructor(id: LinkId, peer: Uint8Array | null, behind: string | string[]) {
+    super(id, behind);
+    this.peer = peer;
+  }
+}
