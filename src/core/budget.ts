@@ -33,6 +33,14 @@ export class TokenBucket {
     return this.#tokens;
   }
 
+  /**
+   * Whether the bucket is full at `now`. A full bucket is the same as one made full at `now`, so an
+   * owner that makes its buckets at first use may drop a full one and hold none until the next use.
+   */
+  isFull(now: number): boolean {
+    return this.room(now) >= this.depth;
+  }
+
   /** Takes `n` tokens if that many are there; false (and nothing taken) otherwise. */
   take(now: number, n: number): boolean {
     if (this.room(now) < n) return false;

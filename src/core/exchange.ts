@@ -124,6 +124,12 @@ export function newOriginsBucket(link: SyncLink, o: EngineOptions, now: number):
   return (link.newOrigins ??= new TokenBucket(o.newOriginsPerLinkPerSecondMax, Math.max(2 * o.newOriginsPerLinkPerSecondMax, o.deltaOriginsMax), now));
 }
 
+/** Drops `link`'s budgets that are full again (the same as none: see `TokenBucket.isFull`). */
+export function dropFullBuckets(link: SyncLink, now: number): void {
+  if (link.intakeBytes?.isFull(now)) link.intakeBytes = null;
+  if (link.newOrigins?.isFull(now)) link.newOrigins = null;
+}
+
 /** State sync's counters. */
 export interface SyncStats {
   rounds: number;
