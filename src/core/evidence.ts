@@ -21,7 +21,7 @@ import type { TokenBucket } from "./budget.ts";
 import type { LinkId } from "./events.ts";
 import type { SignedRoot } from "./origin.ts";
 import type { Store } from "./store.ts";
-import { isShared } from "./empty.ts";
+import { emptyMap, isShared } from "./empty.ts";
 import type { SubsystemHost } from "./subsystem.ts";
 
 /** Evidence this node holds and has told its links about. */
@@ -32,7 +32,7 @@ export class Evidence {
   /** State sync's links: each keeps the distrusted origins whose evidence it was sent (or sent us), `told`. */
   #links: ReadonlyMap<LinkId, { told: Set<string> }>;
   /** Pairs being checked, by their two signatures, with the links that sent them. */
-  #pending = new Map<string, Set<LinkId>>();
+  #pending = emptyMap<string, Set<LinkId>>(); // the shared empty Map while nothing waits
 
   constructor(host: SubsystemHost, store: Store, stats: { deltasDropped: number }, links: ReadonlyMap<LinkId, { told: Set<string> }>) {
     this.#host = host;
@@ -63,6 +63,7 @@ export class Evidence {
       return;
     }
     const links = new Set([linkId]);
+    if (isShared(this.#pending)) this.#pending = new Map();
     this.#pending.set(key, links);
     const roots = f.roots.map((r, i): SignedRoot => ({ body: r.body, signature: r.signature, fields: i === 0 ? a : b })) as [SignedRoot, SignedRoot];
     const host = this.#host;
@@ -70,12 +71,12 @@ export class Evidence {
       const r = roots[i];
       host.verify(r.fields.origin, signingBytes("root", host.options.network, host.protocolVersion, r.body), r.signature, (ok) => {
         if (!ok) {
-          this.#pending.delete(key);
+          this.#settled(key);
           for (const l of links) host.penalize(l, remoteError("CRYPTO_BAD_SIGNATURE", "evidence: a root signature does not verify"));
           return;
         }
         if (i === 0) return check(1);
-        this.#pending.delete(key);
+        this.#settled(key);
         this.distrust(host.now(), roots, links);
       });
     };
@@ -86,6 +87,12 @@ export class Evidence {
    * An origin is proven to equivocate: its state goes, the application hears of it, and every
    * link that has not told this node is sent the evidence.
    */
+  /** A check of evidence under `key` is over: it waits no more (the shared empty Map again when none does). */
+  #settled(key: string): void {
+    this.#pending.delete(key);
+    if (this.#pending.size === 0) this.#pending = emptyMap();
+  }
+
   distrust(now: number, evidence: [SignedRoot, SignedRoot], from: Set<LinkId> | null): void {
     const changes = this.#store.distrust(evidence, now);
     if (changes === null) return;

@@ -18,6 +18,7 @@ import { signingBytes } from "../crypto/context.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { remoteError } from "../errors.ts";
 import { DELTA_FLAG, type DeltaFrame } from "../wire/frames.ts";
+import { emptyMap, isShared } from "./empty.ts";
 import type { LinkId } from "./events.ts";
 import { intakeBucket, newOriginsBucket, sendFarewell, sentRowsOf, type SyncContext, type SyncLink } from "./exchange.ts";
 import type { CheckedDelta } from "./store.ts";
@@ -29,7 +30,7 @@ interface PendingVerify {
 /** Deltas in, up to the store. */
 export class Intake {
   #c: SyncContext;
-  #pending = new Map<string, PendingVerify>();
+  #pending = emptyMap<string, PendingVerify>(); // the shared empty Map while nothing waits (most of a node's life)
   #pendingCount = 0;
   #linkOf: (id: LinkId) => SyncLink | undefined;
   /** An origin advanced (from version `from`, over `link`): sync marks it hot. */
@@ -90,6 +91,7 @@ export class Intake {
     if (!p) {
       const pending: PendingVerify = { waiting: [] };
       p = pending;
+      if (isShared(this.#pending)) this.#pending = new Map();
       this.#pending.set(key, pending);
       const message = signingBytes("root", o.network, this.#c.host.protocolVersion, cd.root.body);
       this.#c.host.verify(cd.root.fields.origin, message, cd.root.signature, (ok) => this.#verified(key, pending, ok));
@@ -102,6 +104,7 @@ export class Intake {
   #verified(key: string, p: PendingVerify, ok: boolean): void {
     const now = this.#c.host.now();
     this.#pending.delete(key);
+    if (this.#pending.size === 0) this.#pending = emptyMap();
     this.#pendingCount -= p.waiting.length;
     this.#c.stats.verifies++;
     for (const w of p.waiting) {

@@ -22,9 +22,9 @@ import type { Change } from "./store.ts";
 
 const utf8 = new TextEncoder();
 
-/** An entry as stored, built from its leaf bytes. */
-export function makeEntry(leaf: Uint8Array, key: string, version: number, value: Uint8Array | null): StoredEntry {
-  return { key, keyBytes: utf8.encode(key), version, value, leaf, leafHash: leafHash(leaf) };
+/** An entry as stored, built from its leaf bytes (`keyBytes`: the key's bytes in them, when decoded from them). */
+export function makeEntry(leaf: Uint8Array, key: string, version: number, value: Uint8Array | null, keyBytes: Uint8Array = utf8.encode(key)): StoredEntry {
+  return { key, keyBytes, version, value, leaf, leafHash: leafHash(leaf) };
 }
 
 /** This node's own map. */

@@ -200,7 +200,7 @@ export class Store implements StateView {
       keys.add(leaf.key);
       prev = leaf.version;
       bytes += w.leaf.length;
-      const e = makeEntry(w.leaf, leaf.key, leaf.version, leaf.value);
+      const e = makeEntry(w.leaf, leaf.key, leaf.version, leaf.value, leaf.keyBytes);
       if (!od.full && !verifyInclusion(e.leafHash, w.index, fields.count, w.proof, fields.root)) {
         throw remoteError("STATE_BAD_PROOF", `inclusion proof of ${JSON.stringify(leaf.key)} does not match the signed root`);
       }

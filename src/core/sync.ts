@@ -25,6 +25,7 @@ import { DELTA_FLAG, encodeFrame, FRAME, type DeltaFrame, type DigestFrame, type
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import { Evidence } from "./evidence.ts";
+import { emptyMap, isShared } from "./empty.ts";
 import { addBehind, behindCount, dropBehind, dropFullBuckets, Exchange, newOriginsBucket, NOT_BEHIND, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
 import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
@@ -52,7 +53,7 @@ export class Sync implements Subsystem<SyncFrame> {
   #rng: Rng;
   #stats: SyncStats;
   #links: Map<LinkId, SyncLink>;
-  #hot = new Map<string, { from: number; roundsLeft: number }>();
+  #hot = emptyMap<string, { from: number; roundsLeft: number }>(); // the shared empty Map while nothing is hot
   #signing = false;
   #nextRoundAt: number;
   #evidence: Evidence;
@@ -253,6 +254,7 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#changed = true;
     const prev = this.#hot.get(originId);
     this.#hot.delete(originId);
+    if (isShared(this.#hot)) this.#hot = new Map();
     // A rumor still spreading keeps its older start, so peers that missed the earlier step catch up.
     this.#hot.set(originId, { from: prev ? Math.min(prev.from, from) : from, roundsLeft: this.#rumorRounds() });
     if (this.#hot.size > HOT_MAX) {
@@ -272,6 +274,7 @@ export class Sync implements Subsystem<SyncFrame> {
       this.#hot.delete(id);
       for (const l of this.#links.values()) dropBehind(l, id);
     }
+    if (this.#hot.size === 0) this.#hot = emptyMap();
   }
 
   #pushRumors(link: SyncLink): void {

@@ -68,7 +68,9 @@ let spare: Writer | null = null;
  * Decodes one frame under `limits` (default {@link DEFAULT_DECODE_LIMITS}). Throws a remote
  * `GrapevineError`: `WIRE_FRAME_TOO_LARGE`, `WIRE_LIMIT` or `WIRE_MALFORMED` (also for duplicate
  * map keys, `1` and `"1"` included). Throws `TypeError` if `bytes` is not a `Uint8Array`. The
- * result is typed `unknown`: check its shape with the helpers in `shape.ts`.
+ * result is typed `unknown`: check its shape with the helpers in `shape.ts`. Byte strings are copies,
+ * or with `borrow` views of `bytes` (for a record whose bytes the caller keeps as long as what it
+ * decodes from them: no buffer of their own).
  *
  * @example
  * ```ts
@@ -77,16 +79,29 @@ let spare: Writer | null = null;
  * console.log(decode(fromHex("a2616141ff6162820120"))); // { a: Uint8Array [255], b: [1, -1] }
  * ```
  */
-export function decode(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): unknown {
+export function decode(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS, borrow = false): unknown {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("decode: expected a Uint8Array");
   scanCbor(bytes, limits);
   try {
-    return new Reader(bytes).item();
+    return new Reader(bytes, borrow).item();
   } catch (e) {
     if (e instanceof GrapevineError) throw e;
     // Only nesting past what this runtime's stack holds, under limits looser than any default.
     throw remoteError("WIRE_MALFORMED", `frame could not be read: ${e instanceof Error ? e.message : String(e)}`, e);
   }
+}
+
+/**
+ * The argument of the head at `pos` in bytes that `decode` accepted, and where its content starts
+ * (for a text or byte string, its bytes): a caller that keeps the encoded bytes finds a part in them.
+ */
+export function headAt(bytes: Uint8Array, pos: number): { arg: number; next: number } {
+  const info = bytes[pos] & 31;
+  if (info < 24) return { arg: info, next: pos + 1 };
+  const len = 1 << (info - 24);
+  let arg = 0;
+  for (let i = 1; i <= len; i++) arg = arg * 256 + bytes[pos + i];
+  return { arg, next: pos + 1 + len };
 }
 
 // ---------------------------------------------------------------------------- writing
@@ -251,10 +266,12 @@ class Reader {
   #b: Uint8Array;
   #view: DataView;
   #pos = 0;
+  #borrow: boolean;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, borrow: boolean) {
     this.#b = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength); // plain, so slices are plain copies (a Node Buffer's would be Buffer views)
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#borrow = borrow;
   }
 
   /** The argument of a head whose low bits are `info` (< 28: the scanner refused the rest). */
@@ -289,7 +306,7 @@ class Reader {
         return -1 - this.#arg(info);
       case 2: {
         const n = this.#arg(info);
-        const out = this.#b.slice(this.#pos, this.#pos + n);
+        const out = this.#borrow ? this.#b.subarray(this.#pos, this.#pos + n) : this.#b.slice(this.#pos, this.#pos + n);
         this.#pos += n;
         return out;
       }

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { decode, encode } from "./cbor.ts";
+import { decode, encode, headAt } from "./cbor.ts";
 import type { DecodeLimits } from "./limits.ts";
 import { asArray, asBytes, asText, asUint } from "./shape.ts";
 import { remoteError } from "../errors.ts";
@@ -60,8 +60,13 @@ export function encodeLeaf(leaf: Leaf): Uint8Array {
   return encode([leaf.key, leaf.version, leaf.value]);
 }
 
+/** A decoded leaf, with its key's UTF-8 bytes as they stand in the leaf (a view of it). */
+export interface DecodedLeaf extends Leaf {
+  keyBytes: Uint8Array;
+}
+
 /** Decodes a leaf, bounding the key to `keyBytesMax` and the value to `valueBytesMax`. */
-export function decodeLeaf(bytes: Uint8Array, keyBytesMax: number, valueBytesMax: number): Leaf {
+export function decodeLeaf(bytes: Uint8Array, keyBytesMax: number, valueBytesMax: number): DecodedLeaf {
   const limits = RECORD_LIMITS(valueBytesMax);
   limits.textBytesMax = keyBytesMax;
   const a = asArray(decode(bytes, limits), "leaf", 3, 3);
@@ -69,7 +74,10 @@ export function decodeLeaf(bytes: Uint8Array, keyBytesMax: number, valueBytesMax
   const version = asUint(a[1], "leaf.version");
   if (version === 0) throw remoteError("WIRE_SHAPE", "leaf.version: must be at least 1");
   const value = a[2] === null ? null : asBytes(a[2], "leaf.value", undefined, valueBytesMax);
-  return { key, version, value };
+  // The key is the array's first item; its bytes are valid UTF-8 (the decoder is strict), so they
+  // are the key's encoding exactly.
+  const text = headAt(bytes, headAt(bytes, 0).next);
+  return { key, version, value, keyBytes: bytes.subarray(text.next, text.next + text.arg) };
 }
 
 /** Encodes a root body. */
@@ -82,7 +90,8 @@ export function encodeRootBody(r: RootBody): Uint8Array {
 
 /** Decodes a root body. */
 export function decodeRootBody(bytes: Uint8Array): RootBody {
-  const a = asArray(decode(bytes, ROOT_LIMITS), "root", 7, 8);
+  // Its byte strings are views of `bytes`: a root is kept with its body.
+  const a = asArray(decode(bytes, ROOT_LIMITS, true), "root", 7, 8);
   const body: RootBody = {
     origin: asBytes(a[0], "root.origin", 32),
     generation: asUint(a[1], "root.generation"),
