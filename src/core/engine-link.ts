@@ -10,19 +10,39 @@ import type { TokenBucket } from "./budget.ts";
 import type { LinkId } from "./events.ts";
 import { SyncLink } from "./exchange.ts";
 
+const CLOSED = 1;
+const CONGESTED = 2;
+
 /** What the engine keeps per link; broadcast and membership keep their own besides. */
 export class EngineLink extends SyncLink {
   readonly peer: Uint8Array | null;
   /** The link's one penalty score (link-layer faults reported by the driver included). */
   score = 0;
-  closed = false;
-  /** The transport's send buffer is past its high-water mark: no gossip is started to it. */
-  congested = false;
+  /** `closed` and `congested`, one field for both. */
+  #flags = 0;
   /** Bytes it may still send in answer to the peer (`answerBytesPerSecondMax`), made at first use (a bucket never spent from is full). */
   answers: TokenBucket | null = null;
 
   constructor(id: LinkId, peer: Uint8Array | null, behind: string | string[]) {
     super(id, behind);
     this.peer = peer;
+  }
+
+  /** Closed for penalties: nothing more is taken from it or sent to it. */
+  get closed(): boolean {
+    return (this.#flags & CLOSED) !== 0;
+  }
+
+  set closed(on: boolean) {
+    this.#flags = on ? this.#flags | CLOSED : this.#flags & ~CLOSED;
+  }
+
+  /** The transport's send buffer is past its high-water mark: no gossip is started to it. */
+  get congested(): boolean {
+    return (this.#flags & CONGESTED) !== 0;
+  }
+
+  set congested(on: boolean) {
+    this.#flags = on ? this.#flags | CONGESTED : this.#flags & ~CONGESTED;
   }
 }

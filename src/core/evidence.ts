@@ -29,12 +29,14 @@ export class Evidence {
   #host: SubsystemHost;
   #store: Store;
   #stats: { deltasDropped: number };
-  /** State sync's links: each keeps the distrusted origins whose evidence it was sent (or sent us), `told`. */
-  #links: ReadonlyMap<LinkId, { told: Set<string> }>;
+  /** State sync's links. */
+  #links: ReadonlyMap<LinkId, unknown>;
+  /** Distrusted origins whose evidence each link was sent (or sent us): only links that have any. */
+  #told = emptyMap<LinkId, Set<string>>();
   /** Pairs being checked, by their two signatures, with the links that sent them. */
   #pending = emptyMap<string, Set<LinkId>>(); // the shared empty Map while nothing waits
 
-  constructor(host: SubsystemHost, store: Store, stats: { deltasDropped: number }, links: ReadonlyMap<LinkId, { told: Set<string> }>) {
+  constructor(host: SubsystemHost, store: Store, stats: { deltasDropped: number }, links: ReadonlyMap<LinkId, unknown>) {
     this.#host = host;
     this.#store = store;
     this.#stats = stats;
@@ -103,18 +105,26 @@ export class Evidence {
     for (const linkId of this.#links.keys()) if (!from?.has(linkId)) this.tell(linkId, id);
   }
 
-  /** The link's own told set (made on the first write), or undefined for a link that is not up. */
+  /** The link's told set (made on the first write), or undefined for a link that is not up. */
   #toldOn(linkId: LinkId): Set<string> | undefined {
-    const link = this.#links.get(linkId);
-    if (link && isShared(link.told)) link.told = new Set();
-    return link?.told;
+    if (!this.#links.has(linkId)) return undefined;
+    let told = this.#told.get(linkId);
+    if (!told) {
+      if (isShared(this.#told)) this.#told = new Map();
+      this.#told.set(linkId, (told = new Set()));
+    }
+    return told;
+  }
+
+  /** A link came up or went down: it has been told nothing (yet, or any more). */
+  forgetLink(linkId: LinkId): void {
+    this.#told.delete(linkId);
   }
 
   /** Sends a peer the evidence against `originId`, once per link. */
   tell(linkId: LinkId, originId: string): void {
     const ev = this.#store.origins.get(originId)?.evidence;
-    const told = this.#links.get(linkId)?.told;
-    if (!ev || !told || told.has(originId)) return;
+    if (!ev || !this.#links.has(linkId) || this.#told.get(linkId)?.has(originId)) return;
     this.#toldOn(linkId)!.add(originId);
     const roots: EvidenceFrame["roots"] = [{ body: ev[0].body, signature: ev[0].signature }, { body: ev[1].body, signature: ev[1].signature }];
     this.#host.send(linkId, encodeFrame({ type: FRAME.EVIDENCE, roots }));

@@ -28,7 +28,6 @@ import {
   type TreeNodeWire,
 } from "../wire/frames.ts";
 import { TokenBucket } from "./budget.ts";
-import { emptySet } from "./empty.ts";
 import { inScope, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "./digest-tree.ts";
 import type { LinkId } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
@@ -67,8 +66,6 @@ export class SyncLink {
    */
   intakeBytes: TokenBucket | null = null;
   newOrigins: TokenBucket | null = null;
-  /** Distrusted origins whose evidence the peer was sent (or sent us): the shared empty set until one is (`evidence.ts`). */
-  told: Set<string> = emptySet();
 
   /** @param behind the hot origins the peer is presumed to lack when the link comes up (`Sync.behindNow`) */
   constructor(id: LinkId, behind: string | string[]) {

@@ -104,6 +104,7 @@ export class Sync implements Subsystem<SyncFrame> {
     const o = this.#host.options;
     this.#changed = true;
     this.#links.set(linkId, link);
+    this.#evidence.forgetLink(linkId);
     // A new link learns the state at once rather than at the next round. A node holding nothing
     // has nothing to push: its digest is only a pull, and `fanout` pulls a round are enough (each
     // peer has what the mesh has; a peer holding state sends its own digest at link-up, which this
@@ -116,6 +117,7 @@ export class Sync implements Subsystem<SyncFrame> {
   linkDown(_now: number, linkId: LinkId): void {
     this.#changed = true;
     this.#links.delete(linkId);
+    this.#evidence.forgetLink(linkId);
   }
 
   receive(now: number, linkId: LinkId, frame: SyncFrame): void {

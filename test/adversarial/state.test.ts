@@ -6,6 +6,7 @@ import { Engine, frameLimitsFor } from "../../src/core/engine.ts";
 import { DEFAULT_OPTIONS } from "../../src/core/options.ts";
 import { seededRng } from "../../src/core/random.ts";
 import { decodeFrame, DELTA_FLAG, DIGEST_FLAG, encodeFrame, FRAME, type DeltaFrame } from "../../src/wire/frames.ts";
+import { peekFrameType } from "../../src/wire/link-frames.ts";
 import { enc, World } from "../core/harness.ts";
 import { attachAttacker, fullOriginDelta, originId, outsiderKey, report } from "./helpers.ts";
 
@@ -75,6 +76,14 @@ describe("adversarial: equivocation", () => {
     for (let j; (j = twin.pollJob()); ) if (j.kind === "sign") twin.completeJob(w.now, j.id, await s.sign(w.keys[0], j.message));
     const rootA = deltaServedBy(w.engines[0], w.now);
     const rootB = deltaServedBy(twin, w.now);
+    // Evidence goes over each link once, however often the nodes meet the origin again.
+    const evidenceOn = new Map<string, number>();
+    const counted = w.filter;
+    w.filter = (from, to, bytes) => {
+      const ok = counted(from, to, bytes);
+      if (ok && peekFrameType(bytes) === FRAME.EVIDENCE) evidenceOn.set(`${from}>${to}`, (evidenceOn.get(`${from}>${to}`) ?? 0) + 1);
+      return ok;
+    };
     // Each honest node hears from "the origin" (link 50: the origin or its twin) once.
     const inner = w.filter;
     w.filter = (from, to, bytes) => to < 50 && inner(from, to, bytes);
@@ -109,6 +118,8 @@ describe("adversarial: equivocation", () => {
       expect(v.value, `node ${v.node} holds no value`).toBeNull();
     }
     expect(after.every((v) => v === null)).toBe(true);
+    expect(evidenceOn.size).toBeGreaterThan(0);
+    expect([...evidenceOn.values()].every((c) => c === 1), JSON.stringify([...evidenceOn])).toBe(true);
     // Evidence with two equal roots proves nothing: malformed, penalised.
     const a = attachAttacker(w, 3, ATTACKER, outsiderKey(4));
     const r0 = rootA.origins[0];
