@@ -60,13 +60,12 @@ export interface HeapPlan {
 /**
  * Bytes a node holds at the end of a spread (its peak): a fixed part (replicated state, engine)
  * and a part per link end (its state in the engine's subsystems, the simulator's link table).
- * Fitted to `--profile-memory` at 10,000 nodes with 16 and 40 links per node (18.2 and 28.7 KB per
- * node: 435 bytes per link end, 11.3 KB besides), rounded up. The spread's nodes run no broadcast;
+ * Fitted to `--profile-memory` at 10,000 nodes with 16 and 40 links per node (11.2 and 15.7 KB per
+ * node: 185 bytes per link end, 8.3 KB besides), rounded up. The spread's nodes run no broadcast;
  * the broadcast scenario's do, which adds about 160 bytes per link end and 0.4 KB per node.
- * (Two per-link maps went since the fit, about 60 bytes an end: the estimate errs high.)
  */
-const NODE_BYTES = 11_500;
-const LINK_END_BYTES = 450;
+const NODE_BYTES = 8_500;
+const LINK_END_BYTES = 190;
 const BROADCAST_NODE_BYTES = 500;
 const BROADCAST_LINK_END_BYTES = 170;
 /**

@@ -30,17 +30,17 @@ import { peekFrameType } from "../wire/link-frames.ts";
 import type { ClaimWire } from "../wire/member-frames.ts";
 import { frameOwner } from "../wire/registry.ts";
 import type { Broadcast, BroadcastFrame, BroadcastView } from "./broadcast.ts";
-import { TokenBucket } from "./budget.ts";
+import { bindEngineHost, EngineHost } from "./engine-host.ts";
 import { EngineLink } from "./engine-link.ts";
 import type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, Transmit } from "./events.ts";
 import { Fifo } from "./fifo.ts";
+import type { MembershipHost } from "./membership/context.ts";
 import type { Membership, ReadonlyMembership } from "./membership/membership.ts";
 import type { EngineParts } from "./parts.ts";
 import { scopeIdOf } from "./scopes.ts";
 import { resolveOptions, type EngineOptions } from "./options.ts";
 import { deriveSeed, seededRng } from "./random.ts";
 import { Store, type StateView } from "./store.ts";
-import type { SubsystemHost } from "./subsystem.ts";
 import { Sync, type SyncFrame, type SyncHost } from "./sync.ts";
 import { ScopeTable, type ScopeView } from "./scope-table.ts";
 import { frameLimitsFor, PENALTY } from "./limits.ts";
@@ -52,7 +52,8 @@ export { frameLimitsFor };
 /** Version of the gossip protocol; part of every signed byte string. */
 export const PROTOCOL_VERSION = 2;
 
-type NewJob = CryptoJob extends infer J ? (J extends CryptoJob ? Omit<J, "id"> : never) : never;
+/** The wall clock of an engine given none: the engine's own clock. */
+const sameClock = (now: number) => now;
 
 /** Simulator memory profile only (not API): drops a subsystem of an engine never used again; then it only takes `linkDown`. */
 export let releaseForProfile: (engine: EngineCore, part: "broadcast" | "membership" | "store") => void;
@@ -103,29 +104,34 @@ export class EngineCore {
     this.options = resolveOptions(init.options);
     this.id = init.publicKey;
     this.#now = init.now;
-    this.#wallClock = init.wallClock ?? ((now) => now);
+    this.#wallClock = init.wallClock ?? sameClock;
     this.#frameLimits = frameLimitsFor(this.options);
     const parts = init.parts ?? {};
     if (this.options.membership && !parts.membership) throw new TypeError("options.membership needs the membership part (parts.membership), or set membership: false");
     this.#membershipPart = parts.membership;
     const pool = { held: 0 }; // storeBytesMax bounds the mesh-wide store and every scope's together
     this.#store = new Store(init.publicKey, init.generation, this.options, undefined, pool);
-    const host = this.#makeHost(init.generation);
+    const host = new EngineHost(this, init.generation, PROTOCOL_VERSION);
     this.#broadcast = parts.broadcast?.make(host) ?? null;
     // State sync draws the round phase first, then membership its own stream, so probing never
     // shifts the gossip rounds' choices.
     this.#sync = new Sync(host, this.#store, init.random, this.stats, init.now, (peers) => this.#broadcast?.round(this.#now, peers), undefined, this.#links);
     const base = init.random.nextU32();
-    const forget = (member: Uint8Array, now: number) => (this.#store.forget(toHex(member), now), this.#scopes.forget(toHex(member), now));
-    // A member that left (a claim only it signs) takes its scoped keys along at once: its scoped farewell may not have gone out.
-    const emit = (e: EngineEvent) => (e.type === "member" && e.state === "left" && this.#scopes.forget(toHex(e.member), this.#now), host.emit(e));
     // Membership off: none is made until asked for (its stream and start time fixed here, so it is the same one).
     // Membership's periodic work runs at the rounds' phase (one wake-up a round for both).
     const made = parts.membership;
-    const makeMembership = made ? () => made.make({ ...host, forget, emit }, seededRng(deriveSeed(base, 4)), init.now, this.#sync.wakeAt()) : null;
+    const makeMembership = made ? () => made.make(this.#membershipHost(host), seededRng(deriveSeed(base, 4)), init.now, this.#sync.wakeAt()) : null;
     if (this.options.membership) this.#membership = makeMembership!();
     else this.#makeMembership = makeMembership;
     this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits, pool, () => this.#sync.wakeAt(), parts.broadcast, this.#links);
+  }
+
+  /** Membership's host: the engine's, and a member forgotten or gone takes its state along. */
+  #membershipHost(host: SyncHost): MembershipHost {
+    const forget = (member: Uint8Array, now: number) => (this.#store.forget(toHex(member), now), this.#scopes.forget(toHex(member), now));
+    // A member that left (a claim only it signs) takes its scoped keys along at once: its scoped farewell may not have gone out.
+    const emit = (e: EngineEvent) => (e.type === "member" && e.state === "left" && this.#scopes.forget(toHex(e.member), this.#now), host.emit(e));
+    return Object.assign(Object.create(host) as SyncHost, { forget, emit });
   }
 
   /** Every origin's state as this node holds it, read-only. */
@@ -151,46 +157,6 @@ export class EngineCore {
   /** Broadcast's counters and eager links, read-only; null without the broadcast part. */
   get broadcast(): BroadcastView | null {
     return this.#broadcast;
-  }
-
-  #makeHost(generation: number): SyncHost {
-    const job = (j: NewJob, done: (r: JobResult) => void) => {
-      const id = this.#nextJobId++;
-      this.#jobCallbacks.set(id, done);
-      this.#jobs.push({ ...j, id } as CryptoJob);
-    };
-    const rate = this.options.answerBytesPerSecondMax;
-    const answers = (link: EngineLink, now: number) => (link.answers ??= new TokenBucket(rate, rate, now));
-    const host: SyncHost & SubsystemHost = {
-      options: this.options,
-      protocolVersion: PROTOCOL_VERSION,
-      id: this.id,
-      generation,
-      now: () => this.#now,
-      wallClock: (now) => this.#wallClock(now),
-      send: (linkId, bytes) => this.#sendEncoded(linkId, bytes),
-      answer: (linkId, now, bytes) => {
-        const link = this.#links.get(linkId);
-        return !!link && !link.closed && answers(link, now).take(now, bytes);
-      },
-      answerBudget: (linkId) => {
-        const link = this.#links.get(linkId);
-        return link && !link.closed ? answers(link, this.#now) : undefined;
-      },
-      usable: (linkId) => {
-        const link = this.#links.get(linkId);
-        return !!link && !link.closed && !link.congested;
-      },
-      sign: (message, done) => job({ kind: "sign", message }, (r) => done(r instanceof Uint8Array ? r : null)),
-      verify: (publicKey, message, signature, done) => job({ kind: "verify", publicKey, message, signature }, (r) => done(r === true)),
-      validate: (message, done) => job({ kind: "validate", message }, (r) => done(r === "reject" || r === "ignore" ? r : r === "accept" || r === true ? "accept" : "ignore")),
-      emit: (e) => this.#emit(e),
-      penalize: (linkId, err) => {
-        const link = this.#links.get(linkId);
-        if (link) this.#penalize(link, err);
-      },
-    };
-    return host;
   }
 
   // ------------------------------------------------------------------ inputs
@@ -432,7 +398,9 @@ export class EngineCore {
   }
 
   /** Penalty score of a link (0 when unknown). */
-  linkScore = (linkId: LinkId): number => this.#links.get(linkId)?.score ?? 0;
+  linkScore(linkId: LinkId): number {
+    return this.#links.get(linkId)?.score ?? 0;
+  }
 
   // ------------------------------------------------------------------ plumbing
 
@@ -474,6 +442,20 @@ export class EngineCore {
   }
 
   static {
+    // What the engine's subsystem host reaches inside it: one set of functions for every engine.
+    bindEngineHost({
+      now: (e) => e.#now,
+      wallClock: (e, now) => e.#wallClock(now),
+      send: (e, linkId, bytes) => e.#sendEncoded(linkId, bytes),
+      link: (e, linkId) => e.#links.get(linkId),
+      job: (e, j, done) => {
+        const id = e.#nextJobId++;
+        e.#jobCallbacks.set(id, done);
+        e.#jobs.push({ ...j, id } as CryptoJob);
+      },
+      emit: (e, event) => e.#emit(event),
+      penalize: (e, link, err) => e.#penalize(link, err),
+    });
     releaseForProfile = (e, part) => {
       // Stand-ins that take the calls a released engine still gets (its links going down).
       const stub = { linkDown() {}, wakeAt: () => Infinity } as unknown;

@@ -22,7 +22,7 @@ import { encodeFrame, FRAME } from "../wire/frames.ts";
 import { SCOPE_ID_BYTES } from "../wire/records.ts";
 import type { Broadcast } from "./broadcast.ts";
 import type { BroadcastPart } from "./parts.ts";
-import type { LinkId } from "./events.ts";
+import type { EngineEvent, LinkId } from "./events.ts";
 import type { Rng } from "./random.ts";
 import { type BytePool, Store } from "./store.ts";
 import { Sync, type SyncHost, type SyncStats } from "./sync.ts";
@@ -71,14 +71,14 @@ export class Scope {
   constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool?: BytePool, firstRoundAt?: number, broadcast?: BroadcastPart) {
     this.id = id;
     this.key = toHex(id);
-    const scoped: SyncHost = {
-      ...host,
+    // The engine's host underneath (its prototype: the engine's host keeps its methods there).
+    const scoped: SyncHost = Object.assign(Object.create(host) as SyncHost, {
       generation,
-      send: (link, bytes) => host.send(link, encodeFrame({ type: FRAME.SCOPED, scope: id, frame: bytes })),
-      usable: (link) => this.links.has(link) && host.usable(link),
+      send: (link: LinkId, bytes: Uint8Array) => host.send(link, encodeFrame({ type: FRAME.SCOPED, scope: id, frame: bytes })),
+      usable: (link: LinkId) => this.links.has(link) && host.usable(link),
       // Changes say which scope they are in: one key name may live in many rooms.
-      emit: (e) => host.emit(e.type === "change" ? { type: "change", change: { ...e.change, scope: id } } : e),
-    };
+      emit: (e: EngineEvent) => host.emit(e.type === "change" ? { type: "change", change: { ...e.change, scope: id } } : e),
+    });
     this.store = new Store(selfKey, generation, host.options, id, pool);
     this.broadcast = broadcast?.make(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key) ?? null;
     this.sync = new Sync(scoped, this.store, rng, stats, now, (peers) => this.broadcast?.round(scoped.now(), peers), firstRoundAt);
