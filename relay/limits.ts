@@ -1,7 +1,7 @@
 /**
  * A relay's limits, in one place (STYLE.md item 6), and the two mechanisms that enforce them: a
- * token bucket and an admission gate that decides, before any handshake work, whether a new
- * connection may proceed. Runtime-neutral: time comes in as `now` (ms) from the caller.
+ * token bucket (the engine's) and an admission gate that decides, before any handshake work,
+ * whether a new connection may proceed. Runtime-neutral: time comes in as `now` (ms) from the caller.
  *
  * Invariants: every limit is a finite positive number; the gate's per-address table only holds
  * addresses with an open connection or a bucket still refilling (about one second after their last
@@ -9,6 +9,8 @@
  *
  * @module
  */
+
+import { TokenBucket } from "../src/core/budget.ts";
 
 /** Limits of one relay. Units are in the names; every field has a default in {@link DEFAULT_RELAY_LIMITS}. */
 export interface RelayLimits {
@@ -67,45 +69,8 @@ export function resolveRelayLimits(partial: Partial<RelayLimits> = {}): RelayLim
   return limits;
 }
 
-/**
- * A token bucket: holds at most `burst` tokens and gains `ratePerSecond` tokens a second.
- *
- * @example
- * ```ts
- * const bucket = new TokenBucket(10, 10, 0);
- * bucket.take(0, 10); // true
- * bucket.take(0); // false: empty until time passes
- * bucket.take(100); // true: 100 ms bought one token
- * ```
- */
-export class TokenBucket {
-  #tokens: number;
-  #at: number;
-
-  constructor(readonly ratePerSecond: number, readonly burst: number, now: number) {
-    this.#tokens = burst;
-    this.#at = now;
-  }
-
-  /** Takes `amount` tokens if there are that many; otherwise takes none. */
-  take(now: number, amount = 1): boolean {
-    this.#refill(now);
-    if (this.#tokens < amount) return false;
-    this.#tokens -= amount;
-    return true;
-  }
-
-  /** The bucket is full again: forgetting it changes nothing. */
-  isFull(now: number): boolean {
-    this.#refill(now);
-    return this.#tokens >= this.burst;
-  }
-
-  #refill(now: number): void {
-    if (now > this.#at) this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) * this.ratePerSecond) / 1000);
-    this.#at = Math.max(this.#at, now);
-  }
-}
+// The engine's token bucket: a relay's budgets (bytes and forwards a link, log lines) are the same kind.
+export { TokenBucket };
 
 /** Why a connection was refused: a metrics label and the close reason the peer sees. */
 export interface Refusal {

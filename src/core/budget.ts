@@ -9,7 +9,17 @@
  * @module
  */
 
-/** A token bucket. */
+/**
+ * A token bucket.
+ *
+ * @example
+ * ```ts
+ * const bucket = new TokenBucket(10, 10, 0);
+ * bucket.take(0, 10); // true
+ * bucket.take(0); // false: empty until time passes
+ * bucket.take(100); // true: 100 ms bought one token
+ * ```
+ */
 export class TokenBucket {
   #tokens: number;
   #at: number;
@@ -41,8 +51,8 @@ export class TokenBucket {
     return this.room(now) >= this.depth;
   }
 
-  /** Takes `n` tokens if that many are there; false (and nothing taken) otherwise. */
-  take(now: number, n: number): boolean {
+  /** Takes `n` tokens (default one) if that many are there; false (and nothing taken) otherwise. */
+  take(now: number, n = 1): boolean {
     if (this.room(now) < n) return false;
     this.#tokens -= n;
     return true;
