@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { randomBelow, seededRng, type Rng } from "../../src/core/random.ts";
 import { neighbours, randomOverlay } from "../../src/sim/network.ts";
 import { EventQueue } from "../../src/sim/queue.ts";
+import { defaultDegree } from "../../src/sim/scenarios.ts";
 import { heapDecision, heapNeedBytes, SEMI_SPACE_MB, simProgressText, type HeapPlan } from "../../cli/sim-scale.ts";
 
 const SEED = Number(process.env.GRAPEVINE_SEED ?? 20261121);
@@ -101,6 +102,15 @@ describe("simulator at scale", () => {
     const rest: number[] = [];
     for (let e; (e = q.pop()); ) rest.push(e.arg);
     expect(rest).toEqual(Array.from({ length: 300 }, (_, i) => n + i * 1000));
+  });
+
+  it("a million-node spread at the default degree is planned to run on a 24 GB machine, with a heap above its measured peak", () => {
+    // Measured (README): seed 42, 43 links a node, 18,071 MiB peak RSS on a machine of 24,105 MiB.
+    const plan: HeapPlan = { scenario: "spread", nodes: 1_000_000, degree: defaultDegree(1_000_000, 3) };
+    expect(plan.degree).toBe(43);
+    expect(heapNeedBytes(plan)).toBeGreaterThanOrEqual(18_071 * 2 ** 20);
+    const d = heapDecision(plan, 4 * 2 ** 30, 24_105 * 2 ** 20, true);
+    expect(d.action).toBe("reexec");
   });
 
   it("the heap plan runs what fits, re-runs larger runs with a heap sized for them, and stops otherwise", () => {
