@@ -72,6 +72,12 @@ interface Flat {
   count: number;
   hash: Uint8Array | null;
   leaves: Map<string, Leaf>;
+  /**
+   * Hashes of positions below it asked for since it last changed (`hashBelow`): a peer's descent
+   * frames that keep asking about a small subtree cost a lookup, not its hashes again. At most one
+   * per position with rows under it: 16 rows × 4 depths.
+   */
+  below: Map<number, Uint8Array> | null;
 }
 
 interface Inner {
@@ -94,7 +100,15 @@ function isFlat(n: Node): n is Flat {
 }
 
 function flat(): Flat {
-  return { count: 0, hash: null, leaves: new Map() };
+  return { count: 0, hash: null, leaves: new Map(), below: null };
+}
+
+/** The hash of the subtree at `pos` holding exactly `leaves`, from `below` when it was asked before. */
+function hashBelow(below: Map<number, Uint8Array>, leaves: Leaf[], pos: TriePosition): Uint8Array {
+  const key = pos.depth * 16 ** TRIE_DEPTH + pos.index;
+  let h = below.get(key);
+  if (!h) below.set(key, (h = subtreeHash(leaves, pos.depth)));
+  return h;
 }
 
 function nibble(origin: Uint8Array, i: number): number {
@@ -236,6 +250,7 @@ export class DigestTrie {
     const isNew = !node.leaves.has(key);
     node.leaves.set(key, { entry, hash: leafHash(entry) });
     node.hash = null;
+    node.below = null;
     for (const n of path) n.hash = null;
     if (!isNew) return;
     node.count++;
@@ -260,6 +275,7 @@ export class DigestTrie {
     if (!node.leaves.delete(key)) return;
     node.count--;
     node.hash = null;
+    node.below = null;
     for (const n of path) {
       n.count--;
       n.hash = null;
@@ -285,9 +301,10 @@ export class DigestTrie {
 
   /**
    * The node at `pos`, or undefined where no origin lies below it. Below a flat node it is a flat
-   * node made for the call (the rows of the flat node that lie under `pos`).
+   * node made for the call (the rows of the flat node that lie under `pos`), with `below` the flat
+   * node's table of hashes asked below it.
    */
-  #find(pos: TriePosition): Node | undefined {
+  #locate(pos: TriePosition): { node: Node; below: Map<number, Uint8Array> | null } | undefined {
     if (pos.depth < 0 || pos.depth > TRIE_DEPTH || pos.index < 0 || pos.index >= 16 ** pos.depth) return undefined;
     let node: Node | undefined = this.#root;
     for (let d = 0; d < pos.depth && node; d++) {
@@ -295,12 +312,16 @@ export class DigestTrie {
         const under = flat();
         for (const [key, l] of node.leaves) if (inScope(l.entry.origin, pos)) under.leaves.set(key, l);
         under.count = under.leaves.size;
-        return under.count > 0 ? under : undefined;
+        return under.count > 0 ? { node: under, below: (node.below ??= new Map()) } : undefined;
       }
       const shift = 16 ** (pos.depth - d - 1);
       node = node.children[Math.floor(pos.index / shift) % 16];
     }
-    return node;
+    return node ? { node, below: null } : undefined;
+  }
+
+  #find(pos: TriePosition): Node | undefined {
+    return this.#locate(pos)?.node;
   }
 
   /** Origin count under `pos` (0 where nothing lies). */
@@ -310,20 +331,23 @@ export class DigestTrie {
 
   /** Hash of the node at `pos` (zeros where nothing lies). */
   hashAt(pos: TriePosition): Uint8Array {
-    const n = this.#find(pos);
-    return n ? this.#hash(n, pos.depth) : EMPTY;
+    const at = this.#locate(pos);
+    if (!at) return EMPTY;
+    return at.below ? hashBelow(at.below, [...(at.node as Flat).leaves.values()], pos) : this.#hash(at.node, pos.depth);
   }
 
   /** Children of an inner node at `pos`, as a descent frame carries them; undefined at bucket depth. */
   nodeView(pos: TriePosition): TrieNodeView | undefined {
     if (pos.depth >= TRIE_DEPTH) return undefined;
-    const n = this.#find(pos);
+    const at = this.#locate(pos);
+    const n = at?.node;
     const childHashes = new Uint8Array(16 * TRIE_HASH_BYTES);
     const childCounts = new Array<number>(16).fill(0);
     if (n && isFlat(n)) {
+      const below = at!.below ?? (n.below ??= new Map());
       grouped(n.leaves.values(), pos.depth).forEach((g, i) => {
         if (!g) return;
-        childHashes.set(subtreeHash(g, pos.depth + 1), i * TRIE_HASH_BYTES);
+        childHashes.set(hashBelow(below, g, { depth: pos.depth + 1, index: pos.index * 16 + i }), i * TRIE_HASH_BYTES);
         childCounts[i] = g.length;
       });
     } else if (n) {

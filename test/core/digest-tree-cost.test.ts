@@ -1,0 +1,36 @@
+// What a peer's descent frames make a node hash: a small subtree is kept as one flat table and its
+// hashes computed when asked, so asking about it again must cost lookups, not hashes.
+import { describe, expect, it, vi } from "vitest";
+
+const calls = vi.hoisted(() => ({ sha256: 0 }));
+vi.mock("../../src/crypto/hash.ts", async (original) => {
+  const m = await original<typeof import("../../src/crypto/hash.ts")>();
+  return { ...m, sha256: (data: Uint8Array) => (calls.sha256++, m.sha256(data)) };
+});
+
+const { DigestTrie, TRIE_DEPTH, positionOf } = await import("../../src/core/digest-tree.ts");
+const { toHex } = await import("../../src/bytes.ts");
+
+describe("digest trie: the cost of descent requests", () => {
+  it("asking again about positions below a flat subtree hashes nothing; a change makes the next ask hash again", () => {
+    const t = new DigestTrie();
+    // 16 rows, the most a subtree above bucket depth keeps flat, spread under one depth-1 position.
+    const origins = Array.from({ length: 16 }, (_, i) => new Uint8Array(32).map((_, k) => (k === 0 ? 0x30 | (i % 4) : k === 1 ? i * 17 : (i * 31 + k) & 255)));
+    for (const o of origins) t.set(toHex(o), { origin: o, generation: 1, have: 1 });
+    const positions = origins.flatMap((o) => Array.from({ length: TRIE_DEPTH }, (_, d) => positionOf(o, d)));
+    const ask = () => {
+      const before = calls.sha256;
+      for (const p of positions) {
+        t.nodeView(p);
+        t.hashAt(p);
+      }
+      return calls.sha256 - before;
+    };
+    const first = ask();
+    expect(first).toBeGreaterThan(0);
+    expect(ask()).toBe(0);
+    t.set(toHex(origins[3]), { origin: origins[3], generation: 1, have: 2 });
+    expect(ask()).toBeGreaterThan(0);
+    expect(ask()).toBe(0);
+  });
+});
