@@ -239,10 +239,7 @@ export class EngineCore {
     this.#observe(now);
     if (this.#broadcast && now >= this.#broadcast.wakeAt()) this.#broadcast.tick(now);
     if (this.#membership && now >= this.#membership.wakeAt()) this.#membership.tick(now);
-    if (now >= this.#sync.wakeAt()) {
-      for (const link of this.#links.values()) if (link.answers?.isFull(now)) link.answers = null; // as state sync's own (`dropFullBuckets`)
-      this.#sync.tick(now);
-    }
+    if (now >= this.#sync.wakeAt()) this.#sync.tick(now);
     if (now >= this.#scopes.wakeAt()) this.#scopes.tick(now);
   }
 

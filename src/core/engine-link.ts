@@ -28,6 +28,12 @@ export class EngineLink extends SyncLink {
     this.peer = peer;
   }
 
+  /** State sync's round drops the full budgets of each link: the engine's answer budget goes with them. */
+  override dropFullBudgets(now: number): void {
+    super.dropFullBudgets(now);
+    if (this.answers?.isFull(now)) this.answers = null;
+  }
+
   /** Closed for penalties: nothing more is taken from it or sent to it. */
   get closed(): boolean {
     return (this.#flags & CLOSED) !== 0;

@@ -72,6 +72,15 @@ export class SyncLink {
     this.id = id;
     this.behind = behind;
   }
+
+  /**
+   * Drops the link's budgets that are full again (the same as none: see `TokenBucket.isFull`);
+   * state sync's round calls it on every link, and a record that extends this one drops its own too.
+   */
+  dropFullBudgets(now: number): void {
+    if (this.intakeBytes?.isFull(now)) this.intakeBytes = null;
+    if (this.newOrigins?.isFull(now)) this.newOrigins = null;
+  }
 }
 
 /** The shared empty `behind` list: replaced, never written to. */
@@ -119,12 +128,6 @@ export function intakeBucket(link: SyncLink, o: EngineOptions, now: number): Tok
 /** `link`'s new-origins budget (`newOriginsPerLinkPerSecondMax`), made full if it has none yet. */
 export function newOriginsBucket(link: SyncLink, o: EngineOptions, now: number): TokenBucket {
   return (link.newOrigins ??= new TokenBucket(o.newOriginsPerLinkPerSecondMax, Math.max(2 * o.newOriginsPerLinkPerSecondMax, o.deltaOriginsMax), now));
-}
-
-/** Drops `link`'s budgets that are full again (the same as none: see `TokenBucket.isFull`). */
-export function dropFullBuckets(link: SyncLink, now: number): void {
-  if (link.intakeBytes?.isFull(now)) link.intakeBytes = null;
-  if (link.newOrigins?.isFull(now)) link.newOrigins = null;
 }
 
 /** State sync's counters. */

@@ -26,7 +26,7 @@ import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import { Evidence } from "./evidence.ts";
 import { emptyMap, isShared } from "./empty.ts";
-import { addBehind, behindCount, dropBehind, dropFullBuckets, Exchange, newOriginsBucket, NOT_BEHIND, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
+import { addBehind, behindCount, dropBehind, Exchange, newOriginsBucket, NOT_BEHIND, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
 import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
@@ -191,7 +191,7 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#stats.rounds++;
     // A link that sent nothing for a round holds no budgets (a mesh of a million nodes has tens of
     // millions of links, most of them quiet at any time).
-    for (const l of this.#links.values()) dropFullBuckets(l, now);
+    for (const l of this.#links.values()) l.dropFullBudgets(now);
     this.#store.collectTombstones(now);
     this.#store.collectOrigins(now);
     this.#maybeSign();
