@@ -204,6 +204,7 @@ export class EngineCore {
     if (!link || link.closed || this.#closed) return;
     this.stats.framesIn++;
     this.stats.bytesIn += bytes.length;
+    this.#membership?.heard(now, linkId); // any frame shows the peer alive: no probe is needed soon
     if (bytes.length > this.options.frameBytesMax) {
       this.#penalize(link, remoteError("WIRE_FRAME_TOO_LARGE", `frame of ${bytes.length} bytes exceeds frameBytesMax ${this.options.frameBytesMax}`));
       return;

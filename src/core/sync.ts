@@ -45,6 +45,8 @@ const HOT_MAX = 64;
  */
 export const QUIET_ROUNDS_BEFORE_IDLE = 3;
 export const QUIET_ROUNDS_BEFORE_IDLE_EMPTY = 10;
+/** While nothing changes, the rounds between idle exchanges double this many times (to 4 × `idleRoundEvery`). */
+export const IDLE_GAP_DOUBLINGS = 2;
 
 /** The state sync subsystem. */
 export class Sync implements Subsystem<SyncFrame> {
@@ -64,6 +66,9 @@ export class Sync implements Subsystem<SyncFrame> {
   /** Something changed since the last round (see `#exchangeTargets`), and how many rounds in a row nothing did. */
   #changed = true;
   #quietRounds = 0;
+  /** The quiet round of the next idle exchange, and the rounds since the last one (0: not idle yet). */
+  #idleDue = 0;
+  #idleGap = 0;
   /** Links that came up this round while this node held nothing, and were pulled from at once. */
   #emptyPulls = 0;
 
@@ -211,10 +216,12 @@ export class Sync implements Subsystem<SyncFrame> {
    * The links this round's exchange goes to: all of `peers`, unless the round is idle — for
    * `QUIET_ROUNDS_BEFORE_IDLE` rounds (`…_EMPTY` for a node that holds nothing) nothing changed here:
    * no origin advanced, no link came or went, no exchange found a difference (every digest it sent or
-   * got matched). An idle round's exchange goes to one peer, every `idleRoundEvery` rounds:
+   * got matched). An idle round's exchange goes to one peer, `idleRoundEvery` rounds after the
+   * last, then twice and four times as many while nothing changes (`IDLE_GAP_DOUBLINGS`):
    * anti-entropy goes on (a difference nobody announced is still found, by this node or by its
-   * peers' rounds) at a cost in proportion to what changes, and the first difference brings back
-   * full rounds.
+   * peers' rounds: each node's peers send it a digest every few rounds between them) at a cost in
+   * proportion to what changes, and the first difference brings back full rounds. A mesh that
+   * stays quiet sends a digest a node every `4 × idleRoundEvery` rounds.
    */
   #exchangeTargets(peers: SyncLink[]): SyncLink[] {
     const quiet = !this.#changed && this.#hot.size === 0;
@@ -222,8 +229,18 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#quietRounds = quiet ? this.#quietRounds + 1 : 0;
     const idleFrom = this.#store.origins.size > 0 ? QUIET_ROUNDS_BEFORE_IDLE : QUIET_ROUNDS_BEFORE_IDLE_EMPTY;
     const every = this.#host.options.idleRoundEvery;
-    if (every <= 1 || this.#quietRounds <= idleFrom) return peers;
-    return (this.#quietRounds - idleFrom) % every === 0 ? peers.slice(0, 1) : [];
+    if (every <= 1 || this.#quietRounds <= idleFrom) {
+      this.#idleGap = 0;
+      return peers;
+    }
+    if (this.#idleGap === 0) {
+      this.#idleGap = every;
+      this.#idleDue = idleFrom + every;
+    }
+    if (this.#quietRounds < this.#idleDue) return [];
+    this.#idleGap = Math.min(2 * this.#idleGap, every * 2 ** IDLE_GAP_DOUBLINGS);
+    this.#idleDue = this.#quietRounds + this.#idleGap;
+    return peers.slice(0, 1);
   }
 
   #usableLinks(): SyncLink[] {

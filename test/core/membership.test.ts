@@ -21,7 +21,7 @@ import {
 import { encode } from "../../src/wire/cbor.ts";
 import { Engine, PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { seededRng } from "../../src/core/random.ts";
-import { suite, World } from "./harness.ts";
+import { enc, suite, World } from "./harness.ts";
 
 const FAST = { probeIntervalMs: 1000, probeTimeoutMs: 500, intervalMs: 60_000 };
 
@@ -311,14 +311,60 @@ describe("membership: failure detection", () => {
     await w.settle();
     await runFor(w, 2000);
     const hub = w.engines[0].membership;
-    const before = hub.stats.probes;
+    const turns = () => hub.stats.probes + hub.stats.probesSkipped;
+    const before = turns();
     await runFor(w, 10_000);
-    expect(hub.stats.probes - before).toBeGreaterThanOrEqual(25); // ceil(30 / (4 · 3)) = 3 a period
-    expect(w.engines[5].membership.stats.probes).toBeLessThan(15); // a spoke: one a period
+    // ceil(30 / (4 · 3)) = 3 turns a period, each a probe or passed over (its spoke was heard from
+    // within the hub's pass of 10 periods: the spokes probe the hub).
+    expect(turns() - before).toBeGreaterThanOrEqual(25);
+    expect(w.engines[5].membership.stats.probes).toBeLessThan(15); // a spoke: one a period at most
     w.filter = (from, to) => from !== 30 && to !== 30; // hung: the socket stays open, nothing answers
     const hungAt = w.now;
     expect(await runFor(w, 20_000, () => stateAt(w, 0, 30) !== "alive")).toBe(true);
     expect(w.now - hungAt).toBeLessThan(13_000); // found within a round of the hub's 30 links
+  });
+
+  it("a quiet mesh probes each link about once a pass, not once from each end, and still finds a member that stops", async () => {
+    const w = new World(6, FAST);
+    w.linkAll(); // 5 peers each: a pass is 5 periods
+    await w.settle();
+    await runFor(w, 5000);
+    let pings = 0;
+    w.filter = (_from, _to, bytes) => (bytes[1] === MEMBER_FRAME.PING && pings++, true);
+    const skipped = w.engines.reduce((n, e) => n + e.membership.stats.probesSkipped, 0);
+    await runFor(w, 30_000);
+    // One probe a node a period would be 6 × 30 = 180; each of the 15 links once a pass is 90.
+    console.log(`membership.test.ts: PINGs in 30 quiet periods of 6 nodes: ${pings} (180 if every turn probed)`);
+    expect(pings).toBeLessThanOrEqual(120);
+    expect(pings).toBeGreaterThanOrEqual(60); // every link is still probed
+    expect(w.engines.reduce((n, e) => n + e.membership.stats.probesSkipped, 0)).toBeGreaterThan(skipped);
+    expect(memberEvents(w).filter((e) => e.state !== "alive")).toEqual([]);
+    // A member that stops is suspected within a few periods by one of its monitors.
+    const stoppedAt = w.now;
+    w.filter = (from, to) => from !== 5 && to !== 5;
+    expect(await runFor(w, 20_000, () => [0, 1, 2, 3, 4].some((i) => stateAt(w, i, 5) !== "alive"))).toBe(true);
+    expect(w.now - stoppedAt).toBeLessThanOrEqual(5000);
+  });
+
+  it("a peer that was sending often is probed once silent for about a period, not a pass", async () => {
+    // A hub of 7 spokes (a pass of 7 periods); spoke 7 writes every 100 ms, which state sync's
+    // 100 ms rounds carry to the hub.
+    const w = new World(8, { ...FAST, intervalMs: 100 });
+    for (let i = 1; i < 8; i++) w.link(0, i);
+    await w.settle();
+    for (let t = 0; t < 60; t++) {
+      w.engines[7].set(w.now, "cursor", enc(`${t}`));
+      await runFor(w, 100);
+    }
+    const hub = w.engines[0].membership;
+    const probes = hub.stats.probes;
+    w.filter = (from, to) => from !== 7 && to !== 7; // it hangs: the socket stays open, nothing comes
+    const hungAt = w.now;
+    expect(await runFor(w, 20_000, () => stateAt(w, 0, 7) !== "alive")).toBe(true);
+    // Silent for a period, probed, unanswered for a period: suspected within about three, where a
+    // pass of silence (7 s) would come first if its traffic did not shorten the wait.
+    expect(w.now - hungAt).toBeLessThanOrEqual(3500);
+    expect(hub.stats.probes - probes).toBeGreaterThanOrEqual(1);
   });
 
   it("a restarted member rejoins with a new generation, which outranks its old death", async () => {
@@ -882,7 +928,7 @@ describe("membership: views and collection", () => {
     expect(toHex(wants.find((x) => x.node === 0)!.event.peer)).toBe(toHex(w.keys[2].publicKey));
     w.filter = (from, to) => from !== 3 && to !== 3;
     expect(await runFor(w, 60_000, () => stateAt(w, 0, 3) === "dead")).toBe(true);
-    await runFor(w, 2000);
+    await runFor(w, 3000); // silent for two periods since its death: the link is let go at the next upkeep
     expect(w.events.some((x) => x.node === 0 && x.event.type === "drop-link" && x.event.linkId === 3)).toBe(true);
     const id3 = w.engines[3].store.selfId;
     expect(w.engines[0].store.origins.has(id3)).toBe(true);

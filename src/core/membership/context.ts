@@ -35,6 +35,8 @@ export interface MembershipHost extends Omit<SubsystemHost, "wallClock" | "valid
 /** Membership counters. */
 export interface MembershipStats {
   probes: number;
+  /** Probe turns passed over: the peer had been heard from within the last pass. */
+  probesSkipped: number;
   probesFailed: number;
   indirectProbes: number;
   acksRelayed: number;
@@ -62,7 +64,7 @@ export interface MembershipStats {
 
 function newStats(): MembershipStats {
   return {
-    probes: 0, probesFailed: 0, indirectProbes: 0, acksRelayed: 0, nacksSent: 0, suspicionsRaised: 0,
+    probes: 0, probesSkipped: 0, probesFailed: 0, indirectProbes: 0, acksRelayed: 0, nacksSent: 0, suspicionsRaised: 0,
     deathsDeclared: 0, refutations: 0, lateTimers: 0, lagAnnouncements: 0, claimsSent: 0, claimsReceived: 0, claimsAccepted: 0,
     verifies: 0, verifyDropped: 0, wantLinks: 0, dropLinks: 0, corrections: 0, idsAnnounced: 0, idsWanted: 0,
   };

@@ -2,15 +2,22 @@
  * The failure detector: SWIM's probes over this node's links, PING_REQs relayed for others, and
  * the accusations that follow when a member cannot be reached.
  *
- * A probe: every protocol period the node PINGs one linked peer (round robin over a shuffled
- * list, one link per peer). An ACK within `probeTimeoutMs` clears it; otherwise `indirectProbes`
+ * A probe: every protocol period the node PINGs one linked peer, the one it least lately heard
+ * from or probed (one link per peer), unless it heard from that peer within the last pass — the
+ * periods a probe of every peer once takes — and has no news for it. Both ends of a link probe,
+ * and a frame either way shows the peer alive, so a quiet link is probed about once a pass instead
+ * of once from each end, and a link that carries traffic not at all: a quiet mesh sends half the
+ * PINGs and ACKs it would, and a busy one next to none. A member that stops is still probed soon:
+ * on a busy link once it has been silent for about a period (`#heardLately`); in a quiet mesh its
+ * monitors heard it last at times spread over a pass (its own probes of them among them), and the
+ * first whose last frame from it is a pass old probes it, a period or two after it stopped.
+ * An ACK within `probeTimeoutMs` clears a probe; otherwise `indirectProbes`
  * other linked alive peers are asked to ping it (PING_REQ) — those holding a link to it do, the
  * rest answer NACK — and the direct PING is sent once more, and a third time halfway through the
  * indirect phase (lost frames, not dead peers, fail most probes on a lossy path). No ACK by the end
  * of the period: the node signs a suspicion. Each node's links are its monitors, so a crashed node
- * is probed by about one monitor per period, SWIM's expected first detection of e/(e − 1) ≈ 1.58
- * periods. A node with far more links than its active view wants (a relay) probes one link per
- * `4 × target` links each period, so none goes unprobed for long.
+ * is probed by about one monitor per period. A node with far more links than its active view
+ * wants (a relay) probes one link per `4 × target` links each period, so none goes unprobed for long.
  *
  * Lifeguard (`lifeguard.ts`): probe timing is stretched by the local health score, which a
  * failed probe raises (by the NACKs that did not come: the helpers did not hear back either, so
@@ -47,6 +54,11 @@ const RELAY_COST_BYTES = 128;
  * about the time a suspicion takes to reach the member's other neighbours.
  */
 const LINK_LOST_PERIODS = 3;
+
+/** When this node last heard from a link's peer or probed it: the least recent is probed first. */
+function lastContact(l: PeerLink): number {
+  return Math.max(l.lastFrameAt, l.probedAt);
+}
 
 interface Probe {
   seq: number;
@@ -92,7 +104,6 @@ export class FailureDetector {
   #seq = 0;
   /** Probes in flight by seq: one per period, more on a node with many more links than it wants. */
   #probes = new Map<number, Probe>();
-  #probeOrder: LinkId[] = [];
   #relays = new Map<number, Relay>();
   /** Members whose last link here went down: when this node accuses them (see `linkLost`). */
   #lost = new Map<string, number>();
@@ -136,10 +147,28 @@ export class FailureDetector {
     }
   }
 
-  /** A protocol period starts: probes the next peers in the round robin. */
+  /**
+   * A protocol period starts: probes the peers least lately heard from or probed, one a period or
+   * more on a hub, passing over those heard from within the last pass (`#heardLately`).
+   */
   startPeriod(now: number): void {
     const busy = new Set([...this.#probes.values()].map((p) => p.peerId));
-    for (let k = this.#probesPerPeriod(); k > 0 && this.#startProbe(now, busy); k--);
+    const probeable = this.#links.distinct().filter((l) => this.#probeable(l));
+    // One a period, more on a hub: counted over the links that can be probed (a relay's clients
+    // without membership are not).
+    const perPeriod = Math.max(1, Math.ceil(probeable.length / (4 * this.#deps.activeViewTarget())));
+    // A pass: the periods it takes to probe every peer once, `perPeriod` at a time.
+    const periodMs = this.#health.scale(this.#cx.options.probeIntervalMs);
+    const passMs = Math.ceil(probeable.length / perPeriod) * periodMs;
+    probeable.sort((a, b) => lastContact(a) - lastContact(b)); // stable: ties in the order links came up
+    let left = perPeriod;
+    for (const link of probeable) {
+      if (left === 0) return;
+      if (busy.has(link.peerId!) || this.#heardLately(now, link, periodMs, passMs)) continue;
+      this.#startProbe(now, link);
+      left--;
+    }
+    this.#cx.stats.probesSkipped += left;
   }
 
   /**
@@ -275,20 +304,12 @@ export class FailureDetector {
 
   // ---------------------------------------------------------------- probing
 
-  /** One a period, more on a hub: counted over the links that can be probed (a relay's clients without membership are not). */
-  #probesPerPeriod(): number {
-    const probeable = this.#links.distinct().filter((l) => this.#probeable(l)).length;
-    return Math.max(1, Math.ceil(probeable / (4 * this.#deps.activeViewTarget())));
-  }
-
-  /** Probes the next link in the round robin; false when none can be probed now. */
-  #startProbe(now: number, busy: Set<string>): boolean {
-    const link = this.#nextProbeTarget(busy);
-    if (!link) return false;
-    busy.add(link.peerId!);
+  /** Probes `link`'s peer: a PING now, and the probe's deadlines. */
+  #startProbe(now: number, link: PeerLink): void {
     const seq = this.#nextSeq();
     const o = this.#cx.options;
     this.#cx.stats.probes++;
+    link.probedAt = now;
     this.#probes.set(seq, {
       seq, linkId: link.id, peerId: link.peerId!, peer: link.peer!,
       directDeadline: now + this.#health.scale(o.probeTimeoutMs),
@@ -297,26 +318,22 @@ export class FailureDetector {
       indirect: false, expectedNacks: 0, nacks: 0, acked: false,
     });
     this.#cx.send(link.id, { type: MEMBER_FRAME.PING, seq, claims: this.#spread.claimsFor(link.peerId) });
-    return true;
   }
 
-  /** Round robin over a shuffled list of linked peers (one link per peer), reshuffled each pass. */
-  #nextProbeTarget(busy: Set<string>): PeerLink | undefined {
-    for (let pass = 0; pass < 2; pass++) {
-      while (this.#probeOrder.length) {
-        const link = this.#links.get(this.#probeOrder.pop()!);
-        if (link && this.#probeable(link) && !busy.has(link.peerId!)) return link;
-      }
-      const seen = new Set<string>();
-      const order: LinkId[] = [];
-      for (const l of this.#links.values()) {
-        if (!this.#probeable(l) || seen.has(l.peerId!)) continue;
-        seen.add(l.peerId!);
-        order.push(l.id);
-      }
-      this.#probeOrder = sample(this.#cx.rng, order, order.length);
-    }
-    return undefined;
+  /**
+   * Whether a probe of `link`'s peer would tell this node nothing new: a frame came from the peer
+   * (any frame: an answer to a probe of ours, a probe of its own, a digest) lately, it is alive
+   * here, no news waits that the probe would carry, and this node is healthy (Lifeguard lowers a
+   * raised health score only as probes are answered). "Lately" is within twice the silence before
+   * the peer's last frame, at least a period and at most a pass: a quiet link's peer is probed once
+   * its last frame is a pass old, and a busy one's once it has been silent for a period — when its
+   * frames stop, it is found about as soon as if every turn were a probe (then each answered probe
+   * doubles the wait, back to a pass in a few).
+   */
+  #heardLately(now: number, link: PeerLink, periodMs: number, passMs: number): boolean {
+    const lately = Math.min(passMs, Math.max(periodMs, 2 * link.gapMs));
+    if (now - link.lastFrameAt >= lately || this.#health.score > 0 || this.#spread.pending) return false;
+    return this.#table.get(link.peerId!)?.state === "alive";
   }
 
   /**

@@ -21,6 +21,14 @@ export interface PeerLink {
   peerId: string | null;
   /** When a frame last came over it (a dead member whose link still talks is not dropped). */
   lastFrameAt: number;
+  /**
+   * How long the peer had been silent when its last frame came, ms (`Infinity` until a second
+   * frame has): the silence that makes a busy link's peer worth a probe is short, a quiet one's
+   * a whole pass.
+   */
+  gapMs: number;
+  /** When this node last probed the peer over it (`-Infinity`: never). */
+  probedAt: number;
   dropping: boolean;
   /**
    * Claims this node may piggyback on frames the peer made it send (ACKs, relayed PINGs): each one
@@ -94,4 +102,12 @@ export class LinkTable {
     for (const l of this.#links.values()) if (l.peerId && !l.dropping) s.add(l.peerId);
     return s;
   }
+}
+
+/** A frame came from the link's peer at `now` (frames within one millisecond count as one). */
+export function heardOn(link: PeerLink, now: number): void {
+  const gap = now - link.lastFrameAt;
+  if (gap <= 0) return;
+  link.gapMs = gap;
+  link.lastFrameAt = now;
 }

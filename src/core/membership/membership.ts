@@ -41,7 +41,7 @@ import { Context, type MembershipHost, type MembershipStats } from "./context.ts
 import { FailureDetector } from "./detector.ts";
 import { Dissemination, piggybackAllowance } from "./dissemination.ts";
 import { ClaimIntake } from "./intake.ts";
-import { LinkTable, type PeerLink } from "./links.ts";
+import { heardOn, LinkTable, type PeerLink } from "./links.ts";
 import { SelfClaims } from "./self.ts";
 import { ClaimSigner } from "./signer.ts";
 import { MemberTable, type MemberInfo } from "./table.ts";
@@ -223,7 +223,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
   linkUp(now: number, linkId: LinkId, peer: Uint8Array | null): void {
     this.#observe(now);
     const peerId = peer ? toHex(peer) : null;
-    this.#links.set({ id: linkId, peer, peerId, lastFrameAt: now, dropping: false, piggyback: piggybackAllowance(this.#o, now), relaying: 0 });
+    this.#links.set({ id: linkId, peer, peerId, lastFrameAt: now, gapMs: Infinity, probedAt: -Infinity, dropping: false, piggyback: piggybackAllowance(this.#o, now), relaying: 0 });
     this.#linkChanges++;
     if (peerId) this.#views.linked(peerId);
     this.#spread.linked();
@@ -245,12 +245,21 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
     this.#rearm();
   }
 
+  /**
+   * A frame of any subsystem came over a link: its peer is alive now, so the failure detector need
+   * not probe it for a while (see `detector.ts`). Called by the engine before the frame is decoded.
+   */
+  heard(now: number, linkId: LinkId): void {
+    const link = this.#links.get(linkId);
+    if (link) heardOn(link, now);
+  }
+
   /** A decoded membership frame (types 8–14) from a link. Throws a remote `GrapevineError` for a bad one. */
   receive(now: number, linkId: LinkId, frame: MemberFrame): void {
     this.#observe(now);
     const link = this.#links.get(linkId);
     if (!link || !this.enabled) return;
-    link.lastFrameAt = now;
+    heardOn(link, now);
     try {
       this.#route(now, link, frame);
     } finally {

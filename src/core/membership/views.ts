@@ -163,8 +163,10 @@ export class Views {
       if (!link.peerId || link.dropping) continue;
       const m = this.#table.get(link.peerId);
       // A dead member whose link still carries frames is alive after all: it will hear the claim
-      // in the next PING and refute; only a silent one is let go.
-      const dead = m && (m.state === "left" || (m.state === "dead" && link.lastFrameAt < m.changedAt));
+      // and refute; only one silent since for two periods is let go (a quiet link carries no
+      // frame for up to a pass, while a member that hears it was declared dead refutes and tells
+      // its peers within a period or so).
+      const dead = m && (m.state === "left" || (m.state === "dead" && link.lastFrameAt < m.changedAt && now - m.changedAt >= 2 * o.probeIntervalMs));
       if (dead) this.#drop(link, m.state === "left" ? "member left" : "member dead");
     }
     const peers = this.#links.distinct();
