@@ -69,6 +69,8 @@ export class Sync implements Subsystem<SyncFrame> {
   /** The quiet round of the next idle exchange, and the rounds since the last one (0: not idle yet). */
   #idleDue = 0;
   #idleGap = 0;
+  /** The last round left this node idle: it sleeps until its next idle exchange or a change (see `wakeAt`). */
+  #slept = false;
   /** Links that came up this round while this node held nothing, and were pulled from at once. */
   #emptyPulls = 0;
 
@@ -95,8 +97,28 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#intake = new Intake(context, (id) => this.#links.get(id), (id, link, from) => this.#markHot(id, link, from));
   }
 
+  /**
+   * When the next round that has work is due: the next round, or — while idle (see
+   * `#exchangeTargets`) — the round of the next idle exchange: the rounds between do nothing
+   * (nothing changed, nothing is hot), so an idle node sleeps through them. Rounds stay on the
+   * node's grid (`intervalMs` apart from its phase), even when a change wakes an idle node
+   * between its rounds.
+   */
   wakeAt(): number {
+    const interval = this.#host.options.intervalMs;
+    if (this.#slept) {
+      if (this.#asleep()) return this.#nextRoundAt + Math.max(0, this.#idleDue - this.#quietRounds - 1) * interval;
+      // A change woke this node while it slept: its next round is the next one on its grid.
+      const now = this.#host.now();
+      if (this.#nextRoundAt < now) this.#nextRoundAt += Math.ceil((now - this.#nextRoundAt) / interval) * interval;
+      this.#slept = false;
+    }
     return this.#nextRoundAt;
+  }
+
+  /** Idle, and nothing changed since the last round: the rounds before the next idle exchange may be slept through. */
+  #asleep(): boolean {
+    return this.#idleGap > 0 && !this.#changed && this.#hot.size === 0 && !this.#signing;
   }
 
   /** The hot origins a link that comes up now is presumed to lack (its `behind`). */
@@ -144,12 +166,20 @@ export class Sync implements Subsystem<SyncFrame> {
 
   /** Time passes: runs the gossip round if it is due. */
   tick(now: number): void {
-    if (now < this.#nextRoundAt) return;
+    if (now < this.wakeAt()) return;
     const interval = this.#host.options.intervalMs;
-    // A node that slept through several rounds (a throttled tab) runs one and moves on.
-    this.#nextRoundAt = now - this.#nextRoundAt >= interval ? now + interval : this.#nextRoundAt + interval;
+    const missed = Math.floor((now - this.#nextRoundAt) / interval);
+    if (this.#slept) {
+      // Still asleep (see `wakeAt`): the rounds slept through were quiet ones; rounds stay on the grid.
+      this.#quietRounds += missed;
+      this.#nextRoundAt += (missed + 1) * interval;
+    } else {
+      // A node that slept through several rounds (a throttled tab) runs one and moves on.
+      this.#nextRoundAt = missed >= 1 ? now + interval : this.#nextRoundAt + interval;
+    }
     this.#emptyPulls = 0;
     this.#round(now);
+    this.#slept = this.#asleep();
   }
 
   // ------------------------------------------------------------------ local writes

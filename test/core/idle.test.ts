@@ -70,6 +70,40 @@ describe("idle anti-entropy", () => {
   });
 });
 
+describe("an idle node sleeps", () => {
+  it("wakes only for its idle exchanges while nothing changes, and a change wakes it at its next round on the same grid", async () => {
+    const w = new World(6, { ...OPTIONS, idleRoundEvery: 4 });
+    w.linkAll();
+    for (let i = 0; i < 6; i++) w.engines[i].set(w.now, "k", enc(`v${i}`));
+    await w.settle();
+    for (let r = 0; r < 40; r++) await w.round(1000);
+    const e = w.engines[2];
+    const grid = e.nextWakeAt() % 1000; // its rounds' phase
+    // Over 64 quiet seconds in 100 ms steps: how often is the node due (woken)?
+    let wakes = 0;
+    for (let t = 0; t < 640; t++) {
+      w.now += 100;
+      if (e.nextWakeAt() <= w.now) wakes++;
+      for (const x of w.engines) x.tick(w.now);
+      await w.settle();
+    }
+    // One idle exchange every 16 rounds, not a wake-up every round (64), give or take the rounds
+    // its peers' digests keep it from sleeping through.
+    console.log(`idle.test.ts: an idle node woke ${wakes} times in 64 quiet rounds`);
+    expect(wakes).toBeLessThanOrEqual(12);
+    expect(wakes).toBeGreaterThanOrEqual(3);
+    expect(e.nextWakeAt() - w.now).toBeGreaterThan(1000); // asleep past its next round
+    // A write wakes it at its next round, on the grid it had.
+    w.now += 30;
+    e.set(w.now, "k", enc("news"));
+    await w.settle();
+    const at = e.nextWakeAt();
+    expect(at - w.now).toBeLessThanOrEqual(1000);
+    expect(at % 1000).toBe(grid);
+    expect(w.penalties()).toEqual([]);
+  });
+});
+
 describe("link-up pulls of a node holding nothing", () => {
   it("a node that comes up holding nothing with ten links pulls from fanout of them at once, and still gets what its peers hold", async () => {
     const w = new World(11, OPTIONS);
