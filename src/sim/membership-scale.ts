@@ -16,8 +16,6 @@ export interface ScaleRow {
   messages_per_member_per_period: number;
   bytes_per_member_per_period: number;
   probes_per_member_per_period: number;
-  /** Probe turns (a probe, or passed over: the peer had been heard from lately) per member per period. */
-  probe_turns_per_member_per_period: number;
   wall_ms: number;
 }
 
@@ -43,13 +41,11 @@ export async function runScale(o: MembershipScenarioOptions, sizes: number[], pa
     const { sim, degree } = await start({ ...o, nodes, engine: { membersMax: 4 * passiveView, ...o.engine } }, passiveView);
     await sim.runTo(sim.now + 10 * o.probeIntervalMs);
     const m = meter(sim);
-    const count = (f: (s: { probes: number; probesSkipped: number }) => number) => sim.nodes.reduce((n, _, i) => n + f(sim.membership(i).stats), 0);
-    const probes0 = count((s) => s.probes);
-    const turns0 = count((s) => s.probes + s.probesSkipped);
+    const probesNow = () => sim.nodes.reduce((n, _, i) => n + sim.membership(i).stats.probes, 0);
+    const probes0 = probesNow();
     const t0 = sim.now;
     await sim.runTo(t0 + periods * o.probeIntervalMs);
-    const probes = count((s) => s.probes) - probes0;
-    const turns = count((s) => s.probes + s.probesSkipped) - turns0;
+    const probes = probesNow() - probes0;
     const l = load(m(), nodes, sim.now - t0, o.probeIntervalMs);
     rows.push({
       nodes,
@@ -57,7 +53,6 @@ export async function runScale(o: MembershipScenarioOptions, sizes: number[], pa
       view_mean: round2(sim.nodes.reduce((s, _, i) => s + sim.membership(i).known, 0) / nodes),
       ...l,
       probes_per_member_per_period: round2(probes / nodes / periods),
-      probe_turns_per_member_per_period: round2(turns / nodes / periods),
       wall_ms: Math.round(o.clock() - started),
     });
   }

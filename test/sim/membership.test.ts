@@ -101,9 +101,8 @@ describe("simulator: membership", () => {
       const r = await runScale(base(seed), [50, 400], 20, 15);
       const [small, large] = r.rows;
       expect(large.view_mean).toBeLessThan(large.nodes / 2); // partial views
-      // Every member takes a probe turn each period; a link heard from within a pass is passed
-      // over, so a quiet mesh sends about one probe a link a pass (half a probe a member a period).
-      expect(large.probe_turns_per_member_per_period).toBeGreaterThan(0.8);
+      // A link heard from within a pass is not probed, so a quiet mesh sends about one probe a
+      // link a pass (half a probe a member a period, not one).
       expect(large.probes_per_member_per_period).toBeGreaterThan(0.3);
       expect(large.probes_per_member_per_period).toBeLessThan(0.75);
       expect(large.messages_per_member_per_period).toBeLessThan(small.messages_per_member_per_period * 1.5);

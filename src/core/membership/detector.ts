@@ -8,7 +8,7 @@
  * and a frame either way shows the peer alive, so a quiet link is probed about once a pass instead
  * of once from each end, and a link that carries traffic not at all: a quiet mesh sends half the
  * PINGs and ACKs it would, and a busy one next to none. A member that stops is still probed soon:
- * on a busy link once it has been silent for about a period (`#heardLately`); in a quiet mesh its
+ * on a busy link once it has been silent for about a period (`#quietUntil`); in a quiet mesh its
  * monitors heard it last at times spread over a pass (its own probes of them among them), and the
  * first whose last frame from it is a pass old probes it, a period or two after it stopped.
  * An ACK within `probeTimeoutMs` clears a probe; otherwise `indirectProbes`
@@ -102,6 +102,7 @@ export class FailureDetector {
   #health: LocalHealth;
   #deps: DetectorDeps;
   #seq = 0;
+  #epoch = 0;
   /** Probes in flight by seq: one per period, more on a node with many more links than it wants. */
   #probes = new Map<number, Probe>();
   #relays = new Map<number, Relay>();
@@ -149,7 +150,7 @@ export class FailureDetector {
 
   /**
    * A protocol period starts: probes the peers least lately heard from or probed, one a period or
-   * more on a hub, passing over those heard from within the last pass (`#heardLately`).
+   * more on a hub, passing over those heard from within the last pass (`#quietUntil`).
    */
   startPeriod(now: number): void {
     const busy = new Set([...this.#probes.values()].map((p) => p.peerId));
@@ -163,12 +164,36 @@ export class FailureDetector {
     probeable.sort((a, b) => lastContact(a) - lastContact(b)); // stable: ties in the order links came up
     let left = perPeriod;
     for (const link of probeable) {
-      if (left === 0) return;
-      if (busy.has(link.peerId!) || this.#heardLately(now, link, periodMs, passMs)) continue;
+      if (left === 0) break;
+      if (busy.has(link.peerId!) || now < this.#quietUntil(link, periodMs, passMs)) continue;
       this.#startProbe(now, link);
       left--;
     }
     this.#cx.stats.probesSkipped += left;
+    this.#epoch++;
+  }
+
+  /**
+   * When a probe turn next has a peer to probe (`Infinity`: none; a time already past: at the
+   * next turn): the earliest time a linked peer stops being heard from lately. Peers with a probe
+   * in flight are left out (its deadlines are `nextDeadline`'s). A frame from a peer only puts its
+   * time later, so the answer stays good until `epoch` or the links or the table change.
+   */
+  probeDueAt(): number {
+    if (this.#deps.left()) return Infinity;
+    const busy = new Set([...this.#probes.values()].map((p) => p.peerId));
+    const probeable = this.#links.distinct().filter((l) => this.#probeable(l));
+    const perPeriod = Math.max(1, Math.ceil(probeable.length / (4 * this.#deps.activeViewTarget())));
+    const periodMs = this.#health.scale(this.#cx.options.probeIntervalMs);
+    const passMs = Math.ceil(probeable.length / perPeriod) * periodMs;
+    let due = Infinity;
+    for (const link of probeable) if (!busy.has(link.peerId!)) due = Math.min(due, this.#quietUntil(link, periodMs, passMs));
+    return due;
+  }
+
+  /** Grows when a probe turn is taken or a probe of this node's ends: `probeDueAt` may have moved. */
+  get epoch(): number {
+    return this.#epoch;
   }
 
   /**
@@ -251,6 +276,7 @@ export class FailureDetector {
     const p = this.#probes.get(f.seq);
     if (p && !p.acked) {
       p.acked = true;
+      this.#epoch++;
       this.#health.apply(-1);
     }
   }
@@ -321,19 +347,19 @@ export class FailureDetector {
   }
 
   /**
-   * Whether a probe of `link`'s peer would tell this node nothing new: a frame came from the peer
-   * (any frame: an answer to a probe of ours, a probe of its own, a digest) lately, it is alive
-   * here, no news waits that the probe would carry, and this node is healthy (Lifeguard lowers a
-   * raised health score only as probes are answered). "Lately" is within twice the silence before
+   * Until when a probe of `link`'s peer would tell this node nothing new (`-Infinity`: a probe is
+   * wanted now): while a frame came from the peer (any frame: an answer to a probe of ours, a probe
+   * of its own, a digest) lately, it is alive here, no news waits that the probe would carry, and
+   * this node is healthy (Lifeguard lowers a raised health score only as probes are answered).
+   * "Lately" is within twice the silence before
    * the peer's last frame, at least a period and at most a pass: a quiet link's peer is probed once
    * its last frame is a pass old, and a busy one's once it has been silent for a period — when its
    * frames stop, it is found about as soon as if every turn were a probe (then each answered probe
    * doubles the wait, back to a pass in a few).
    */
-  #heardLately(now: number, link: PeerLink, periodMs: number, passMs: number): boolean {
-    const lately = Math.min(passMs, Math.max(periodMs, 2 * link.gapMs));
-    if (now - link.lastFrameAt >= lately || this.#health.score > 0 || this.#spread.pending) return false;
-    return this.#table.get(link.peerId!)?.state === "alive";
+  #quietUntil(link: PeerLink, periodMs: number, passMs: number): number {
+    if (this.#health.score > 0 || this.#spread.pending || this.#table.get(link.peerId!)?.state !== "alive") return -Infinity;
+    return link.lastFrameAt + Math.min(passMs, Math.max(periodMs, 2 * link.gapMs));
   }
 
   /**
@@ -369,6 +395,7 @@ export class FailureDetector {
 
   #probeFailed(p: Probe): void {
     this.#probes.delete(p.seq);
+    this.#epoch++;
     this.#cx.stats.probesFailed++;
     // Missing NACKs mean the helpers did not hear back in time either: likely this node is slow.
     this.#health.apply(p.expectedNacks > 0 ? Math.max(0, p.expectedNacks - p.nacks) : 1);

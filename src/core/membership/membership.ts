@@ -106,6 +106,10 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
   /** The view as of the last shuffle, and how many shuffles in a row found it unchanged. */
   #shuffledView = -1;
   #quietShuffles = 0;
+  /** The view (table version plus link changes) at which upkeep found nothing to do (-1: it had some). */
+  #settledAt = -1;
+  /** When a probe turn next has work (`detector.probeDueAt`), and the view and probe epoch it was worked out at. */
+  #probeDue = { at: -Infinity, view: -1, epoch: -1 };
   /** The latest time seen: any input's `now`, or the engine's when a job's result comes back. */
   #clock: number;
 
@@ -344,6 +348,10 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
     for (const m of this.#table.collect(now)) this.#host.forget(m.key, now);
     this.#views.expireWants(now);
     if (!this.#self.left) this.#views.maintain(now);
+    // Nothing left to collect, watch or mend: upkeep sleeps until the table or the links change.
+    const t = this.#table;
+    const settled = t.count === t.live && t.goneCount === 0 && !this.#self.lagging && (this.#self.left || this.#views.settled());
+    this.#settledAt = settled ? t.version + this.#linkChanges : -1;
   }
 
   /** Push-pull, shuffles and seeds, each on its own period. */
@@ -376,19 +384,45 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
     this.#clock = Math.max(this.#clock, now);
   }
 
+  /**
+   * When the probe timer must wake this node: its next deadline while a turn may have work (news
+   * waiting, a health score above zero, a lag being stated), else the first deadline of its grid
+   * at or after the time a linked peer stops being heard from lately (`detector.probeDueAt`,
+   * worked out again when the view changes or a probe turn is taken or ends: a frame from a peer
+   * only makes it later).
+   * A quiet node does not wake for probe turns that would pass every peer over.
+   */
+  #probeWake(view: number): number {
+    const period = this.#health.scale(this.#o.probeIntervalMs);
+    if (this.#spread.pending || this.#health.score > 0 || this.#self.lagging) return this.#timers.at("probe");
+    const d = this.#probeDue;
+    const epoch = this.#detector.epoch;
+    if (d.view !== view || d.epoch !== epoch) {
+      d.at = this.#detector.probeDueAt();
+      d.view = view;
+      d.epoch = epoch;
+    }
+    return this.#timers.gridAt("probe", d.at, period);
+  }
+
   #rearm(): void {
     if (!this.enabled) {
       this.#wakeAt = Infinity;
       return;
     }
     const left = this.#self.left;
-    // What this node waits on: upkeep always; gossip only while news waits (it paces itself, so
-    // news queued after a quiet spell goes out at once); the rest stops once it has left, and the
-    // seed timer matters only with seeds (it still runs the reconnect when a tick comes by).
+    // What this node waits on: upkeep until it has settled (see `#maintain`); probe turns when one
+    // may have work (`#probeWake`); gossip only while news waits (it paces itself, so news queued
+    // after a quiet spell goes out at once); the rest stops once it has left, and the seed timer
+    // matters only with seeds (it still runs the reconnect when a tick comes by). A timer left out
+    // keeps its phase, and fires with the next tick that comes by.
+    const view = this.#table.version + this.#linkChanges;
     const waiting = (name: TimerName) => {
       switch (name) {
         case "maintain":
-          return true;
+          return view !== this.#settledAt;
+        case "probe":
+          return false; // below
         case "gossip":
           return this.#spread.pending;
         case "seed":
@@ -397,7 +431,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
           return !left;
       }
     };
-    const t = Math.min(this.#timers.next(waiting), this.#detector.nextDeadline());
+    const t = Math.min(this.#timers.next(waiting), this.#detector.nextDeadline(), left ? Infinity : this.#probeWake(view));
     // A deadline already past (a suspicion shortened by confirmations) is due now, not late.
     this.#wakeAt = Math.max(t, this.#clock);
   }

@@ -77,6 +77,11 @@ export class SelfClaims {
     return this.#left;
   }
 
+  /** Timers ran late lately: the stated lag is looked at every period as it decays (`restateLag`). */
+  get lagging(): boolean {
+    return this.#lag.ms > 0;
+  }
+
   /** The lag (ms) the alive claim states. */
   get statedLag(): number {
     return this.#statedLag;

@@ -108,6 +108,11 @@ export class MemberTable {
     return this.#members.size;
   }
 
+  /** Members collected and still remembered (`gone`). */
+  get goneCount(): number {
+    return this.#gone.size;
+  }
+
   /** Alive and suspect members. */
   get live(): number {
     return this.#live;

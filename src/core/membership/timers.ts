@@ -2,11 +2,12 @@
  * A small table of named periodic deadlines: membership's probe period, gossip pace, upkeep,
  * push-pull, shuffle and seed retry.
  *
- * Each timer fires at or after its deadline and is then re-armed a period later, counted from the
- * time it fired (not from the missed deadline: a node that slept through several periods does the
- * work once and moves on). A timer the owner is not waiting on (gossip with nothing queued, seed
- * retry without seeds) keeps its deadline but is left out of `next`, so it neither wakes the node
- * nor loses its phase. A deadline of `Infinity` never fires (a feature switched off).
+ * Each timer fires at or after its deadline and is then re-armed at the next deadline of its
+ * grid (its first deadline plus whole periods) after the time it fired: a node that slept through
+ * several periods does the work once and moves on, in step with its other periodic work. A timer
+ * the owner is not waiting on (gossip with nothing queued, seed retry without seeds, probes and
+ * upkeep of a quiet node) keeps its deadline but is left out of `next`, so it neither wakes the
+ * node nor loses its phase. A deadline of `Infinity` never fires (a feature switched off).
  *
  * @module
  */
@@ -26,15 +27,21 @@ export class Timers<N extends string> {
   }
 
   /**
-   * Whether `name` is due at `now`; if so it is re-armed `periodMs` after the time it was due, so
-   * a timer woken a little late keeps its phase (and stays in step with the node's other periodic
-   * work: one wake-up for all); one that slept through a whole period starts over from `now`.
+   * Whether `name` is due at `now`; if so it is re-armed at the first deadline of its grid (`at`
+   * plus whole `periodMs`) after `now`, so a timer woken late keeps its phase and stays in step
+   * with the node's other periodic work: one wake-up for all.
    */
   fire(name: N, now: number, periodMs: number): boolean {
     const at = this.at(name);
     if (now < at) return false;
-    this.#at.set(name, now - at < periodMs ? at + periodMs : now + periodMs);
+    this.#at.set(name, at + (Math.floor((now - at) / periodMs) + 1) * periodMs);
     return true;
+  }
+
+  /** The first deadline of `name`'s grid at or after `t` (its deadline if that is later). */
+  gridAt(name: N, t: number, periodMs: number): number {
+    const at = this.at(name);
+    return t <= at ? at : at + Math.ceil((t - at) / periodMs) * periodMs;
   }
 
   /** The earliest deadline among the timers `waiting` says the owner waits on (`Infinity`: none). */

@@ -152,6 +152,23 @@ export class Views {
     for (const [id, at] of this.#wanted) if (now - at >= WANT_RETRY_MS) this.#wanted.delete(id);
   }
 
+  /**
+   * Whether `maintain` has nothing to do until the table or the links change: no link waits to be
+   * closed, no link asked for, the view neither over `activeViewMax` nor short with a member to
+   * ask. (Links to dead and departed members are the table's to tell: it holds none then.)
+   */
+  settled(): boolean {
+    if (this.#wanted.size > 0) return false;
+    for (const l of this.#links.values()) if (l.disconnectAt !== undefined) return false;
+    const peers = this.#links.distinct();
+    const max = this.#cx.options.activeViewMax;
+    if (max > 0 && peers.length > max) return false;
+    if (peers.length >= this.activeViewTarget()) return true;
+    const linked = new Set(peers.map((l) => l.peerId!));
+    for (const m of this.#table.values()) if (m.state === "alive" && !linked.has(m.id)) return false;
+    return true;
+  }
+
   /** Once a period: drop links to the dead and departed, trim an overfull view, fill a short one. */
   maintain(now: number): void {
     const o = this.#cx.options;
