@@ -3,19 +3,20 @@
  * the accusations that follow when a member cannot be reached.
  *
  * A probe: every protocol period the node PINGs one linked peer, the one it least lately heard
- * from or probed (one link per peer), unless it heard from that peer within the last pass — the
- * periods a probe of every peer once takes — and has no news for it. Both ends of a link probe,
- * and a frame either way shows the peer alive, so a quiet link is probed about once a pass instead
- * of once from each end, and a link that carries traffic not at all: a quiet mesh sends half the
- * PINGs and ACKs it would, and a busy one next to none. A member that stops is still probed soon:
- * on a busy link once it has been silent for about a period (`#quietUntil`); in a quiet mesh its
- * monitors heard it last at times spread over a pass (its own probes of them among them), and the
- * first whose last frame from it is a pass old probes it, a period or two after it stopped.
- * An ACK within `probeTimeoutMs` clears a probe; otherwise `indirectProbes`
- * other linked alive peers are asked to ping it (PING_REQ) — those holding a link to it do, the
- * rest answer NACK — and the direct PING is sent once more, and a third time halfway through the
- * indirect phase (lost frames, not dead peers, fail most probes on a lossy path). No ACK by the end
- * of the period: the node signs a suspicion. Each node's links are its monitors, so a crashed node
+ * from or probed (one link per peer), unless it heard from that peer lately — within the last
+ * pass (the periods a probe of every peer once takes) or less on a busy link (`#quietUntil`) —
+ * and has no news for it; a node with no peer to probe sleeps through the turn (`probeDueAt`,
+ * which the coordinator wakes it by). Both ends of a link probe, and a frame either way shows
+ * the peer alive, so a quiet link is probed about once a pass instead of once from each end, and
+ * a link that carries traffic not at all: a quiet mesh sends half the PINGs and ACKs it would,
+ * and a busy one next to none. A member that stops is still probed soon: on a busy link once it
+ * has been silent for about a period; in a quiet mesh its monitors heard it last at times spread
+ * over a pass (its own probes of them among them), and the first whose last frame from it is a
+ * pass old probes it, a period or two after it stopped. An ACK within `probeTimeoutMs` clears a
+ * probe; otherwise `indirectProbes` other linked alive peers are asked to ping it (PING_REQ) —
+ * those holding a link to it do, the rest answer NACK — and the direct PING is sent once more, and
+ * a third time halfway through the indirect phase (lost frames, not dead peers, fail most probes
+ * on a lossy path). No ACK by the end of the period: the node signs a suspicion. Each node's links are its monitors, so a crashed node
  * is probed by about one monitor per period. A node with far more links than its active view
  * wants (a relay) probes one link per `4 × target` links each period, so none goes unprobed for long.
  *
@@ -153,14 +154,7 @@ export class FailureDetector {
    * more on a hub, passing over those heard from within the last pass (`#quietUntil`).
    */
   startPeriod(now: number): void {
-    const busy = new Set([...this.#probes.values()].map((p) => p.peerId));
-    const probeable = this.#links.distinct().filter((l) => this.#probeable(l));
-    // One a period, more on a hub: counted over the links that can be probed (a relay's clients
-    // without membership are not).
-    const perPeriod = Math.max(1, Math.ceil(probeable.length / (4 * this.#deps.activeViewTarget())));
-    // A pass: the periods it takes to probe every peer once, `perPeriod` at a time.
-    const periodMs = this.#health.scale(this.#cx.options.probeIntervalMs);
-    const passMs = Math.ceil(probeable.length / perPeriod) * periodMs;
+    const { busy, probeable, perPeriod, periodMs, passMs } = this.#turn();
     probeable.sort((a, b) => lastContact(a) - lastContact(b)); // stable: ties in the order links came up
     let left = perPeriod;
     for (const link of probeable) {
@@ -181,11 +175,7 @@ export class FailureDetector {
    */
   probeDueAt(): number {
     if (this.#deps.left()) return Infinity;
-    const busy = new Set([...this.#probes.values()].map((p) => p.peerId));
-    const probeable = this.#links.distinct().filter((l) => this.#probeable(l));
-    const perPeriod = Math.max(1, Math.ceil(probeable.length / (4 * this.#deps.activeViewTarget())));
-    const periodMs = this.#health.scale(this.#cx.options.probeIntervalMs);
-    const passMs = Math.ceil(probeable.length / perPeriod) * periodMs;
+    const { busy, probeable, periodMs, passMs } = this.#turn();
     let due = Infinity;
     for (const link of probeable) if (!busy.has(link.peerId!)) due = Math.min(due, this.#quietUntil(link, periodMs, passMs));
     return due;
@@ -330,6 +320,20 @@ export class FailureDetector {
 
   // ---------------------------------------------------------------- probing
 
+  /**
+   * What a probe turn works with: the peers with a probe in flight, the links that can be probed
+   * (one a peer), how many a turn probes — one, more on a hub, counted over the links that can be
+   * probed (a relay's clients without membership are not) — the period, and the pass: the periods
+   * it takes to probe every peer once, that many at a time.
+   */
+  #turn(): { busy: Set<string>; probeable: PeerLink[]; perPeriod: number; periodMs: number; passMs: number } {
+    const busy = new Set([...this.#probes.values()].map((p) => p.peerId));
+    const probeable = this.#links.distinct().filter((l) => this.#probeable(l));
+    const perPeriod = Math.max(1, Math.ceil(probeable.length / (4 * this.#deps.activeViewTarget())));
+    const periodMs = this.#health.scale(this.#cx.options.probeIntervalMs);
+    return { busy, probeable, perPeriod, periodMs, passMs: Math.ceil(probeable.length / perPeriod) * periodMs };
+  }
+
   /** Probes `link`'s peer: a PING now, and the probe's deadlines. */
   #startProbe(now: number, link: PeerLink): void {
     const seq = this.#nextSeq();
@@ -351,11 +355,10 @@ export class FailureDetector {
    * wanted now): while a frame came from the peer (any frame: an answer to a probe of ours, a probe
    * of its own, a digest) lately, it is alive here, no news waits that the probe would carry, and
    * this node is healthy (Lifeguard lowers a raised health score only as probes are answered).
-   * "Lately" is within twice the silence before
-   * the peer's last frame, at least a period and at most a pass: a quiet link's peer is probed once
-   * its last frame is a pass old, and a busy one's once it has been silent for a period — when its
-   * frames stop, it is found about as soon as if every turn were a probe (then each answered probe
-   * doubles the wait, back to a pass in a few).
+   * "Lately" is within twice the silence before the peer's last frame, at least a period and at
+   * most a pass: a quiet link's peer is probed once its last frame is a pass old, and a busy one's
+   * once it has been silent for a period — when its frames stop, it is found about as soon as if
+   * every turn were a probe (then each answered probe doubles the wait, back to a pass in a few).
    */
   #quietUntil(link: PeerLink, periodMs: number, passMs: number): number {
     if (this.#health.score > 0 || this.#spread.pending || this.#table.get(link.peerId!)?.state !== "alive") return -Infinity;

@@ -77,9 +77,9 @@ export class SelfClaims {
     return this.#left;
   }
 
-  /** Timers ran late lately: the stated lag is looked at every period as it decays (`restateLag`). */
+  /** A lag is stated, or one is to be (timers ran a period or more late lately): `restateLag` has work as it decays. */
   get lagging(): boolean {
-    return this.#lag.ms > 0;
+    return this.#statedLag > 0 || this.#lagToState(this.#cx.clock.now()) > 0;
   }
 
   /** The lag (ms) the alive claim states. */
