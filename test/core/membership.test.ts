@@ -803,6 +803,16 @@ describe("membership: Lifeguard", () => {
     expect(w.engines[1].membership.lagOf(id)).toBe(0);
     expect(w.engines[2].membership.stats.lagAnnouncements - announced).toBeGreaterThanOrEqual(1);
     expect(w.engines[2].membership.stats.lagAnnouncements - announced).toBeLessThanOrEqual(3);
+    // With no lag left to state, its upkeep and probe turns sleep again: fewer wake-ups than periods.
+    await runFor(w, 10_000);
+    let wakes = 0;
+    for (let t = 0; t < 600; t++) {
+      w.now += 50;
+      if (w.engines[2].nextWakeAt() <= w.now) wakes++;
+      for (const e of w.engines) e.tick(w.now);
+      await w.settle();
+    }
+    expect(wakes).toBeLessThan(25); // 30 periods
   });
 
   it("late timers raise local health; healthy again, it comes back down", async () => {
