@@ -44,6 +44,21 @@ async function runFor(w: World, ms: number, done: () => boolean = () => false, s
 }
 
 /**
+ * Runs `ms` in 50 ms steps and counts the steps at which node `n`'s timers were due (a node wakes
+ * for those, and for frames as they come).
+ */
+async function timerWakes(w: World, n: number, ms: number): Promise<number> {
+  let wakes = 0;
+  for (const until = w.now + ms; w.now < until; ) {
+    w.now += 50;
+    if (w.engines[n].nextWakeAt() <= w.now) wakes++;
+    for (const e of w.engines) e.tick(w.now);
+    await w.settle();
+  }
+  return wakes;
+}
+
+/**
  * Runs `ms` with node `n` frozen for the first `stallMs` (a starved process): it is not ticked and
  * frames to it are held; when it wakes its timers fire first, then the held frames arrive.
  */
@@ -332,14 +347,7 @@ describe("membership: failure detection", () => {
     let pings = 0;
     w.filter = (_from, _to, bytes) => (bytes[1] === MEMBER_FRAME.PING && pings++, true);
     const skipped = w.engines.reduce((n, e) => n + e.membership.stats.probesSkipped, 0);
-    // Node 0 wakes when its timers are due or a frame comes: count the timer wake-ups.
-    let wakes = 0;
-    for (let t = 0; t < 600; t++) {
-      w.now += 50;
-      if (w.engines[0].nextWakeAt() <= w.now) wakes++;
-      for (const e of w.engines) e.tick(w.now);
-      await w.settle();
-    }
+    const wakes = await timerWakes(w, 0, 30_000);
     // One probe a node a period would be 6 × 30 = 180; each of the 15 links once a pass is 90.
     console.log(`membership.test.ts: PINGs in 30 quiet periods of 6 nodes: ${pings} (180 if every turn probed); node 0 woke ${wakes} times`);
     // It wakes for its own probes (about one a pass a link, half of them its own) and for the
@@ -805,14 +813,7 @@ describe("membership: Lifeguard", () => {
     expect(w.engines[2].membership.stats.lagAnnouncements - announced).toBeLessThanOrEqual(3);
     // With no lag left to state, its upkeep and probe turns sleep again: fewer wake-ups than periods.
     await runFor(w, 10_000);
-    let wakes = 0;
-    for (let t = 0; t < 600; t++) {
-      w.now += 50;
-      if (w.engines[2].nextWakeAt() <= w.now) wakes++;
-      for (const e of w.engines) e.tick(w.now);
-      await w.settle();
-    }
-    expect(wakes).toBeLessThan(25); // 30 periods
+    expect(await timerWakes(w, 2, 30_000)).toBeLessThan(25); // 30 periods
   });
 
   it("late timers raise local health; healthy again, it comes back down", async () => {
