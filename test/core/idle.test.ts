@@ -19,15 +19,21 @@ async function digestsOver(w: World, rounds: number): Promise<number> {
   return digests;
 }
 
+/** Six linked nodes, each writing one key, then `rounds` rounds of 1 s in which nothing changes. */
+async function quietMesh(idleRoundEvery: number, rounds: number): Promise<World> {
+  const w = new World(6, { ...OPTIONS, idleRoundEvery });
+  w.linkAll();
+  for (let i = 0; i < 6; i++) w.engines[i].set(w.now, "k", enc(`v${i}`));
+  await w.settle();
+  for (let r = 0; r < rounds; r++) await w.round(1000);
+  return w;
+}
+
 describe("idle anti-entropy", () => {
   it("a mesh where nothing changes sends a digest from one node idleRoundEvery rounds apart, then 2× and 4× as far; full rounds when idleRoundEvery is 1", async () => {
     const counts: number[] = [];
     for (const idleRoundEvery of [4, 1]) {
-      const w = new World(6, { ...OPTIONS, idleRoundEvery });
-      w.linkAll();
-      for (let i = 0; i < 6; i++) w.engines[i].set(w.now, "k", enc(`v${i}`));
-      await w.settle();
-      for (let r = 0; r < 12; r++) await w.round(1000); // everything spreads, then nothing changes
+      const w = await quietMesh(idleRoundEvery, 12); // everything spreads, then nothing changes
       const early = await digestsOver(w, 12); // the first idle exchanges: 4, then 8 rounds apart
       counts.push(await digestsOver(w, 64));
       if (idleRoundEvery === 4) expect(early).toBeGreaterThan(0);
@@ -43,11 +49,7 @@ describe("idle anti-entropy", () => {
   });
 
   it("a difference that no rumor carried is found while idle, and brings back full rounds", async () => {
-    const w = new World(6, { ...OPTIONS, idleRoundEvery: 4 });
-    w.linkAll();
-    for (let i = 0; i < 6; i++) w.engines[i].set(w.now, "k", enc(`v${i}`));
-    await w.settle();
-    for (let r = 0; r < 12; r++) await w.round(1000);
+    const w = await quietMesh(4, 12);
     // Node 0 writes while every frame it sends is lost: its rumors never arrive.
     w.filter = (from) => from !== 0;
     w.engines[0].set(w.now, "k", enc("news nobody heard"));
@@ -72,11 +74,7 @@ describe("idle anti-entropy", () => {
 
 describe("an idle node sleeps", () => {
   it("wakes only for its idle exchanges while nothing changes, and a change wakes it at its next round on the same grid", async () => {
-    const w = new World(6, { ...OPTIONS, idleRoundEvery: 4 });
-    w.linkAll();
-    for (let i = 0; i < 6; i++) w.engines[i].set(w.now, "k", enc(`v${i}`));
-    await w.settle();
-    for (let r = 0; r < 40; r++) await w.round(1000);
+    const w = await quietMesh(4, 40);
     const e = w.engines[2];
     const grid = e.nextWakeAt() % 1000; // its rounds' phase
     // Over 64 quiet seconds in 100 ms steps: how often is the node due (woken)?

@@ -262,8 +262,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
   receive(now: number, linkId: LinkId, frame: MemberFrame): void {
     this.#observe(now);
     const link = this.#links.get(linkId);
-    if (!link || !this.enabled) return;
-    heardOn(link, now);
+    if (!link || !this.enabled) return; // the engine has told `heard` of the frame already
     try {
       this.#route(now, link, frame);
     } finally {
