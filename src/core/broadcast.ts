@@ -89,9 +89,10 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   #lastPrune: { at: number; id: string } = { at: -Infinity, id: "" };
   #pending = emptyMap<string, Pending>();
   #ihaveDueAt = Infinity;
-  /** Ids accepted since the last round, and those of the last rounds (newest first): re-announced at rounds. */
+  /** Ids accepted since the last round, and those of the last rounds (newest first): re-announced at rounds (`announcing`: some wait, so state sync does not sleep through its rounds). */
   #recent: Uint8Array[] = [];
   #history: Uint8Array[][] = [];
+  announcing = (): boolean => this.#recent.length > 0 || this.#history.some((ids) => ids.length > 0);
   #wakeAt = Infinity;
   #sweepAt = 0;
   #nonce = 0;

@@ -115,7 +115,7 @@ export class EngineCore {
     this.#broadcast = parts.broadcast?.make(host) ?? null;
     // State sync draws the round phase first, then membership its own stream, so probing never
     // shifts the gossip rounds' choices.
-    this.#sync = new Sync(host, this.#store, init.random, this.stats, init.now, (peers) => this.#broadcast?.round(this.#now, peers), undefined, this.#links);
+    this.#sync = new Sync(host, this.#store, init.random, this.stats, init.now, { round: (peers) => this.#broadcast?.round(this.#now, peers), wanted: () => this.#broadcast?.announcing() ?? false }, undefined, this.#links);
     const base = init.random.nextU32();
     // Membership off: none is made until asked for (its stream and start time fixed here, so it is the same one).
     // Membership's periodic work runs at the rounds' phase (one wake-up a round for both).

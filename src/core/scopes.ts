@@ -81,7 +81,7 @@ export class Scope {
     });
     this.store = new Store(selfKey, generation, host.options, id, pool);
     this.broadcast = broadcast?.make(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key) ?? null;
-    this.sync = new Sync(scoped, this.store, rng, stats, now, (peers) => this.broadcast?.round(scoped.now(), peers), firstRoundAt);
+    this.sync = new Sync(scoped, this.store, rng, stats, now, { round: (peers) => this.broadcast?.round(scoped.now(), peers), wanted: () => this.broadcast?.announcing() ?? false }, firstRoundAt);
   }
 
   /** Both ends want the scope over `link` now. */

@@ -48,6 +48,13 @@ export const QUIET_ROUNDS_BEFORE_IDLE_EMPTY = 10;
 /** While nothing changes, the rounds between idle exchanges double this many times (to 4 × `idleRoundEvery`). */
 export const IDLE_GAP_DOUBLINGS = 2;
 
+/** What runs with each round: broadcast's re-announcements. */
+export interface RoundListener {
+  round(peers: LinkId[]): void;
+  /** Whether it has work at the next rounds (an idle state sync does not sleep through them). */
+  wanted(): boolean;
+}
+
 /** The state sync subsystem. */
 export class Sync implements Subsystem<SyncFrame> {
   #host: SyncHost;
@@ -61,8 +68,8 @@ export class Sync implements Subsystem<SyncFrame> {
   #evidence: Evidence;
   #exchange: Exchange;
   #intake: Intake;
-  /** Called at each round with the round's peers (broadcast re-announces to them). */
-  #onRound: (peers: LinkId[]) => void;
+  /** Called at each round with the round's peers (broadcast re-announces to them); `wanted`: it has something to do at the next rounds. */
+  #onRound: RoundListener;
   /** Something changed since the last round (see `#exchangeTargets`), and how many rounds in a row nothing did. */
   #changed = true;
   #quietRounds = 0;
@@ -82,7 +89,7 @@ export class Sync implements Subsystem<SyncFrame> {
    *   record a link for itself and state sync (the engine's `EngineLink`); the owner then passes each
    *   record to `linkUp` and may drop it from the table before calling `linkDown`.
    */
-  constructor(host: SyncHost, store: Store, rng: Rng, stats: SyncStats, now: number, onRound: (peers: LinkId[]) => void, firstRoundAt?: number, links = new Map<LinkId, SyncLink>()) {
+  constructor(host: SyncHost, store: Store, rng: Rng, stats: SyncStats, now: number, onRound: RoundListener, firstRoundAt?: number, links = new Map<LinkId, SyncLink>()) {
     this.#host = host;
     this.#links = links;
     this.#store = store;
@@ -116,9 +123,13 @@ export class Sync implements Subsystem<SyncFrame> {
     return this.#nextRoundAt;
   }
 
-  /** Idle, and nothing changed since the last round: the rounds before the next idle exchange may be slept through. */
+  /**
+   * Idle, nothing changed since the last round, and the round's listener has nothing to do at the
+   * next rounds (broadcast's re-announcements ride on them): the rounds before the next idle
+   * exchange may be slept through.
+   */
   #asleep(): boolean {
-    return this.#idleGap > 0 && !this.#changed && this.#hot.size === 0 && !this.#signing;
+    return this.#idleGap > 0 && !this.#changed && this.#hot.size === 0 && !this.#signing && !this.#onRound.wanted();
   }
 
   /** The hot origins a link that comes up now is presumed to lack (its `behind`). */
@@ -232,7 +243,7 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#maybeSign();
     const o = this.#host.options;
     const peers = this.#selectPeers(o.fanout);
-    this.#onRound(peers.map((l) => l.id));
+    this.#onRound.round(peers.map((l) => l.id));
     if (o.mode === "push") {
       for (const link of peers) this.#pushRumors(link);
       if (this.#stats.rounds % o.antiEntropyEveryRounds === 0 && peers.length) this.#exchange.start(peers[0], "pushpull");

@@ -73,6 +73,24 @@ describe("idle anti-entropy", () => {
 });
 
 describe("an idle node sleeps", () => {
+  it("does not sleep through the rounds a broadcast message is re-announced at", async () => {
+    const w = await quietMesh(4, 40);
+    const rounds = () => w.engines.map((e) => e.stats.rounds);
+    const before = rounds();
+    for (let r = 0; r < 3; r++) await w.round(1000);
+    // Asleep: nothing changed in state, so no node runs a round in 3 s (an idle exchange is 16 apart).
+    const asleep = rounds().filter((n, i) => n > before[i]).length;
+    w.engines[1].publish(w.now, "news", enc("hello")); // broadcast, not state: sync sees no change
+    await w.settle();
+    const at = rounds();
+    for (let r = 0; r < 3; r++) await w.round(1000);
+    // Every node holds the message's id to re-announce at its next rounds (broadcast's safety net
+    // on lossy links), so each runs them.
+    expect(rounds().every((n, i) => n - at[i] >= 2)).toBe(true);
+    expect(asleep).toBeLessThanOrEqual(3);
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("wakes only for its idle exchanges while nothing changes, and a change wakes it at its next round on the same grid", async () => {
     const w = await quietMesh(4, 40);
     const e = w.engines[2];
