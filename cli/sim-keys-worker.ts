@@ -6,12 +6,15 @@
  */
 
 import { parentPort, workerData } from "node:worker_threads";
-import { simKeyPair } from "../src/sim/scenarios.ts";
+import { simKeySeed } from "../src/sim/scenarios.ts";
+import { simKeyDeriver } from "./sim-keys.ts";
 
 const { seed, from, to, keys } = workerData as { seed: number; from: number; to: number; keys: Uint8Array };
-for (let i = from; i < to; i++) {
-  const kp = simKeyPair(seed, i);
-  keys.set(kp.publicKey, i * 64);
-  keys.set(kp.secretKey, i * 64 + 32);
+if (from < to) {
+  const publicKey = simKeyDeriver(seed, from);
+  for (let i = from; i < to; i++) {
+    keys.set(publicKey(i), i * 64);
+    keys.set(simKeySeed(seed, i), i * 64 + 32);
+  }
 }
 parentPort!.postMessage("done");

@@ -29,6 +29,7 @@ export {
   runPartition,
   runSpread,
   simKeyPair,
+  simKeySeed,
   type PartitionReport,
   type ScenarioOptions,
   type SpreadReport,

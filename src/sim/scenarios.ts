@@ -54,12 +54,17 @@ export function defaultDegree(nodes: number, fanout: number): number {
   return Math.max(12, Math.ceil(2 * Math.log2(nodes)) + fanout);
 }
 
-/** A deterministic key pair for node `i` of a run seeded with `seed`. */
-export function simKeyPair(seed: number, i: number): KeyPair {
+/** The Ed25519 seed (signing key) of node `i` of a run seeded with `seed`. */
+export function simKeySeed(seed: number, i: number): Uint8Array {
   const rng = seededRng(deriveSeed(seed, 5_000_000 + i));
   const s = new Uint8Array(32);
   for (let k = 0; k < 32; k += 4) new DataView(s.buffer).setUint32(k, rng.nextU32());
-  return keyPairFromSeed(s);
+  return s;
+}
+
+/** A deterministic key pair for node `i` of a run seeded with `seed`: `simKeySeed`'s key pair. */
+export function simKeyPair(seed: number, i: number): KeyPair {
+  return keyPairFromSeed(simKeySeed(seed, i));
 }
 
 /**

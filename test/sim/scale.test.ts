@@ -9,6 +9,8 @@ import { neighbours, randomOverlay } from "../../src/sim/network.ts";
 import { EventQueue } from "../../src/sim/queue.ts";
 import { defaultDegree } from "../../src/sim/scenarios.ts";
 import { heapDecision, heapNeedBytes, SEMI_SPACE_MB, simProgressText, type HeapPlan } from "../../cli/sim-scale.ts";
+import { nativePublicKey, simKeyDeriver } from "../../cli/sim-keys.ts";
+import { simKeyPair, simKeySeed } from "../../src/sim/scenarios.ts";
 
 const SEED = Number(process.env.GRAPEVINE_SEED ?? 20261121);
 
@@ -102,6 +104,19 @@ describe("simulator at scale", () => {
     const rest: number[] = [];
     for (let e; (e = q.pop()); ) rest.push(e.arg);
     expect(rest).toEqual(Array.from({ length: 300 }, (_, i) => n + i * 1000));
+  });
+
+  it(`the key workers' native derivation gives every node the key simKeyPair gives it (seed ${SEED})`, () => {
+    for (const seed of [SEED, 1, 42]) {
+      const derive = simKeyDeriver(seed, 0);
+      for (let i = 0; i < 40; i++) {
+        const expected = simKeyPair(seed, i).publicKey;
+        expect(nativePublicKey(simKeySeed(seed, i)), `seed ${seed} node ${i}`).toEqual(expected);
+        expect(derive(i), `seed ${seed} node ${i}`).toEqual(expected);
+      }
+    }
+    // Not an Ed25519 seed: no native key, and the deriver falls back to the JavaScript one.
+    expect(nativePublicKey(new Uint8Array(31))).toBeUndefined();
   });
 
   it("a million-node spread at the default degree is planned to run on a 24 GB machine, with a heap above its measured peak", () => {
