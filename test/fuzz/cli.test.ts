@@ -85,25 +85,27 @@ function plantedVictim(c: Corpus) {
   const pollTransmit = e.pollTransmit.bind(e);
   e.pollTransmit = () => {
     const t = pollTransmit();
-    // planted: every DELTA goes out with a byte too many
-    return t && t.bytes[0] === 0x84 && t.bytes[1] === 0x02 ? { linkId: t.linkId, bytes: Uint8Array.of(...t.bytes, 0) } : t;
+    // planted: every DIGEST goes out with a byte too many (a victim sends digests on its own
+    // rounds and in answer, whatever frames the fuzzer draws)
+    return t && t.bytes[0] === 0x86 && t.bytes[1] === 0x01 ? { linkId: t.linkId, bytes: Uint8Array.of(...t.bytes, 0) } : t;
   };
   return e;
 }
 
 describe("the fuzzer finds planted bugs", () => {
-  it("reports each with a replay command that reproduces it, and fails the run", async () => {
-    const o = { frames: 300, seed: 77, epoch: 32, driver: false, handshake: false, types: ["ping", "nack", "digest", "ihave"], buildVictim: plantedVictim };
+  const seed = Number(process.env.GRAPEVINE_SEED ?? 77);
+  it(`reports each with a replay command that reproduces it, and fails the run (seed ${seed})`, async () => {
+    const o = { frames: 300, seed, epoch: 32, driver: false, handshake: false, types: ["ping", "nack", "digest", "ihave"], buildVictim: plantedVictim };
     const r = await runFuzz(o);
     expect(r.ok).toBe(false);
     const crash = r.crashes.find((c) => c.kind === "crash");
     expect(crash).toMatchObject({ target: "engine", phase: "receive", type: "PING", error: "TypeError: planted: PING handler bug", reproduced: true, known: null });
-    expect(crash!.replay).toBe(`npx grapevine fuzz --seed 77 --replay ${crash!.index} --types ping,nack,digest,ihave --epoch 32 --no-driver --no-handshake`);
+    expect(crash!.replay).toBe(`npx grapevine fuzz --seed ${seed} --replay ${crash!.index} --types ping,nack,digest,ihave --epoch 32 --no-driver --no-handshake`);
     // Minimised to the smallest frame that still trips it: the array head and the type.
     expect(crash!.minimized_hex).toMatch(/^8308/);
     expect(crash!.minimized_hex!.length).toBeLessThan(crash!.hex.length + 1);
     expect(r.crashes.find((c) => c.kind === "unpenalised")).toMatchObject({ type: "IHAVE", known: null });
-    expect(r.crashes.find((c) => c.kind === "bad-output")).toMatchObject({ phase: "sent DELTA", known: null });
+    expect(r.crashes.find((c) => c.kind === "bad-output")).toMatchObject({ phase: "sent DIGEST", known: null });
     const slow = r.hangs.find((h) => h.reason === "time" && h.type === "NACK");
     expect(slow).toMatchObject({ target: "engine", confirmed: true });
     expect(slow!.retimed_ms[0]).toBeGreaterThan(100);
