@@ -17,7 +17,7 @@ export const ENGINE_OPTION_DOCS: { readonly [K in keyof EngineOptions]: string }
   hotBias: "extra weight per hot origin a peer lags on (peerSelection hot)",
   rumorRounds: "rounds a changed origin is pushed in push mode (0: from fanout and size)",
   antiEntropyEveryRounds: "in push mode, one push-pull every this many rounds",
-  idleRoundEvery: "after a few rounds with nothing changed, one digest this many rounds later, then twice and four times as many while nothing changes (1: never idle)",
+  idleRoundEvery: "after a few rounds with nothing changed, one digest within this many rounds, then about twice and four times as many rounds apart while nothing changes (1: never idle)",
   frameBytesMax: "largest frame sent or accepted",
   deltaBytesMax: "bytes of state per answer",
   deltaOriginsMax: "origin deltas per frame",

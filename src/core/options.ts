@@ -38,9 +38,9 @@ export interface EngineOptions {
   antiEntropyEveryRounds: number;
   /**
    * Once nothing has changed for a few rounds (no new state, no link change, every digest matched),
-   * a node's anti-entropy exchange goes to one peer this many rounds later instead of `fanout` peers
-   * every round, then twice and four times as many rounds apart while nothing changes; any change
-   * brings back full rounds. 1 keeps full rounds always.
+   * a node's anti-entropy exchange goes to one peer within this many rounds instead of `fanout`
+   * peers every round, then about twice and four times as many rounds apart while nothing changes;
+   * any change brings back full rounds. 1 keeps full rounds always.
    */
   idleRoundEvery: number;
 

@@ -257,12 +257,13 @@ export class Sync implements Subsystem<SyncFrame> {
    * The links this round's exchange goes to: all of `peers`, unless the round is idle — for
    * `QUIET_ROUNDS_BEFORE_IDLE` rounds (`…_EMPTY` for a node that holds nothing) nothing changed here:
    * no origin advanced, no link came or went, no exchange found a difference (every digest it sent or
-   * got matched). An idle round's exchange goes to one peer, `idleRoundEvery` rounds after the
-   * last, then twice and four times as many while nothing changes (`IDLE_GAP_DOUBLINGS`):
+   * got matched). An idle round's exchange goes to one peer, at a random one of the first
+   * `idleRoundEvery` idle rounds, then about twice and four times as many rounds apart while
+   * nothing changes (`IDLE_GAP_DOUBLINGS`; each gap drawn from half to one and a half of that):
    * anti-entropy goes on (a difference nobody announced is still found, by this node or by its
    * peers' rounds: each node's peers send it a digest every few rounds between them) at a cost in
    * proportion to what changes, and the first difference brings back full rounds. A mesh that
-   * stays quiet sends a digest a node every `4 × idleRoundEvery` rounds.
+   * stays quiet sends a digest a node about every `4 × idleRoundEvery` rounds.
    */
   #exchangeTargets(peers: SyncLink[]): SyncLink[] {
     const quiet = !this.#changed && this.#hot.size === 0;
@@ -275,12 +276,17 @@ export class Sync implements Subsystem<SyncFrame> {
       return peers;
     }
     if (this.#idleGap === 0) {
+      // The first idle exchange at a random one of the next `every` rounds, and each later one a
+      // random gap on: nodes that went quiet together (the same change reached them all) spread
+      // their idle digests over the rounds instead of sending them in the same one.
       this.#idleGap = every;
-      this.#idleDue = idleFrom + every;
+      this.#idleDue = idleFrom + 1 + randomBelow(this.#rng, every);
     }
     if (this.#quietRounds < this.#idleDue) return [];
     this.#idleGap = Math.min(2 * this.#idleGap, every * 2 ** IDLE_GAP_DOUBLINGS);
-    this.#idleDue = this.#quietRounds + this.#idleGap;
+    // About `#idleGap` rounds on (half of it to one and a half): the idle exchanges of nodes keep
+    // apart, whatever rounds they started in.
+    this.#idleDue = this.#quietRounds + Math.ceil(this.#idleGap / 2) + randomBelow(this.#rng, this.#idleGap);
     return peers.slice(0, 1);
   }
 

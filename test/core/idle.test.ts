@@ -48,6 +48,20 @@ describe("idle anti-entropy", () => {
     expect(idle).toBeGreaterThanOrEqual((6 * 64) / 16 - 6); // anti-entropy goes on
   });
 
+  it("nodes that went quiet together spread their idle digests over the rounds", async () => {
+    const w = new World(6, { ...OPTIONS, idleRoundEvery: 4 });
+    w.linkAll();
+    for (let i = 0; i < 6; i++) w.engines[i].set(w.now, "k", enc(`v${i}`));
+    await w.settle();
+    for (let r = 0; r < 40; r++) await w.round(1000);
+    const rounds: number[] = [];
+    for (let r = 0; r < 64; r++) rounds.push(await digestsOver(w, 1));
+    const busy = rounds.filter((n) => n > 0).length;
+    console.log(`idle.test.ts: 64 quiet rounds, ${rounds.reduce((a, b) => a + b, 0)} digests in ${busy} of them`);
+    // 6 nodes × 64 / 16 = 24 digests: in the same 4 rounds if every node kept the same count.
+    expect(busy).toBeGreaterThanOrEqual(12);
+  });
+
   it("a difference that no rumor carried is found while idle, and brings back full rounds", async () => {
     const w = await quietMesh(4, 12);
     // Node 0 writes while every frame it sends is lost: its rumors never arrive.
