@@ -187,6 +187,8 @@ export function heapDecision(p: HeapPlan, limit: number, machine: number, canRee
 }
 
 const REEXEC_ENV = "GRAPEVINE_SIM_HEAP_MB";
+/** Collections `heapMeasure` runs at most before it takes a reading that is still moving. */
+const MEASURE_ROUNDS_MAX = 8;
 
 /**
  * Checks the heap before a run is built. Returns null to go on in this process, or an exit code:
@@ -242,11 +244,22 @@ export function heapMeasure(): MemoryMeasure {
     gc = runInNewContext("gc") as () => void;
   }
   const collect = gc;
-  return () => {
-    collect();
+  const read = () => {
     collect();
     const m = process.memoryUsage();
     return m.heapUsed + m.external;
+  };
+  return () => {
+    // Memory outside the heap (array buffers' bytes) is given back by a background thread after
+    // a collection: collect again until two readings agree, or a reading is taken too early and
+    // what is given back later counts under the next structure measured.
+    let before = read();
+    for (let i = 0; i < MEASURE_ROUNDS_MAX; i++) {
+      const now = read();
+      if (now === before) break;
+      before = now;
+    }
+    return before;
   };
 }
 
