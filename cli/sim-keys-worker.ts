@@ -6,15 +6,8 @@
  */
 
 import { parentPort, workerData } from "node:worker_threads";
-import { simKeySeed } from "../src/sim/scenarios.ts";
-import { simKeyDeriver } from "./sim-keys.ts";
+import { fillSimKeys } from "./sim-keys.ts";
 
 const { seed, from, to, keys } = workerData as { seed: number; from: number; to: number; keys: Uint8Array };
-if (from < to) {
-  const publicKey = simKeyDeriver(seed, from);
-  for (let i = from; i < to; i++) {
-    keys.set(publicKey(i), i * 64);
-    keys.set(simKeySeed(seed, i), i * 64 + 32);
-  }
-}
+fillSimKeys(keys, seed, from, to);
 parentPort!.postMessage("done");

@@ -19,27 +19,40 @@ const WORKERS_FROM_NODES = 20_000;
 const KEY_BYTES = 64;
 
 /**
- * `simKeyPair(seed, i)` for i below `n`, derived by worker threads, or undefined when that is not
- * worth it (a small run) or not possible (run from TypeScript sources, as tests do).
+ * `simKeyPair(seed, i)` for i below `n`, derived before the run: by worker threads, or in this
+ * thread for a small run (quicker than starting workers) or where workers cannot start (run from
+ * TypeScript sources, as tests do).
  */
-export async function deriveSimKeys(seed: number, n: number): Promise<((i: number) => KeyPair) | undefined> {
+export async function deriveSimKeys(seed: number, n: number): Promise<(i: number) => KeyPair> {
   const worker = new URL("./sim-keys-worker.js", import.meta.url);
-  if (n < WORKERS_FROM_NODES || !import.meta.url.endsWith(".js")) return undefined;
   const keys = new Uint8Array(new SharedArrayBuffer(n * KEY_BYTES));
-  const parts = Math.max(1, availableParallelism());
-  await Promise.all(
-    Array.from({ length: parts }, (_, k) => {
-      const from = Math.floor((k * n) / parts);
-      const to = Math.floor(((k + 1) * n) / parts);
-      return new Promise<void>((resolve, reject) => {
-        const w = new Worker(worker, { workerData: { seed, from, to, keys } });
-        w.once("message", () => resolve());
-        w.once("error", reject);
-        w.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`key worker exited with ${code}`))));
-      });
-    }),
-  );
+  if (n < WORKERS_FROM_NODES || !import.meta.url.endsWith(".js")) fillSimKeys(keys, seed, 0, n);
+  else {
+    const parts = Math.max(1, availableParallelism());
+    await Promise.all(
+      Array.from({ length: parts }, (_, k) => {
+        const from = Math.floor((k * n) / parts);
+        const to = Math.floor(((k + 1) * n) / parts);
+        return new Promise<void>((resolve, reject) => {
+          const w = new Worker(worker, { workerData: { seed, from, to, keys } });
+          w.once("message", () => resolve());
+          w.once("error", reject);
+          w.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`key worker exited with ${code}`))));
+        });
+      }),
+    );
+  }
   return (i) => ({ publicKey: keys.subarray(i * KEY_BYTES, i * KEY_BYTES + 32), secretKey: keys.subarray(i * KEY_BYTES + 32, (i + 1) * KEY_BYTES) });
+}
+
+/** Writes `simKeyPair(seed, i)` (public key, then signing seed) for `from` ≤ i < `to` into `keys`, 64 bytes a node. */
+export function fillSimKeys(keys: Uint8Array, seed: number, from: number, to: number): void {
+  if (from >= to) return;
+  const publicKey = simKeyDeriver(seed, from);
+  for (let i = from; i < to; i++) {
+    keys.set(publicKey(i), i * KEY_BYTES);
+    keys.set(simKeySeed(seed, i), i * KEY_BYTES + 32);
+  }
 }
 
 /**

@@ -48,7 +48,7 @@ describe("grapevine sim (command line)", () => {
     // Memoized: every node's check is counted, and far fewer were run.
     expect(memo.crypto_verified).toBeGreaterThan(0);
     expect(memo.crypto_verified).toBeLessThan(memo.crypto_checks / 4);
-    for (const r of [each, memo]) for (const k of ["wall_ms", "crypto", "crypto_checks", "crypto_verified", "peak_rss_mb"]) delete r[k];
+    for (const r of [each, memo]) for (const k of ["wall_ms", "keys_ms", "crypto", "crypto_checks", "crypto_verified", "peak_rss_mb"]) delete r[k];
     expect(memo).toEqual(each);
     expect((await capture(["sim", "--crypto", "rot13"])).code).toBe(2);
   });

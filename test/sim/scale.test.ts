@@ -9,7 +9,7 @@ import { neighbours, randomOverlay } from "../../src/sim/network.ts";
 import { EventQueue } from "../../src/sim/queue.ts";
 import { defaultDegree } from "../../src/sim/scenarios.ts";
 import { heapDecision, heapNeedBytes, SEMI_SPACE_MB, simProgressText, type HeapPlan } from "../../cli/sim-scale.ts";
-import { nativePublicKey, simKeyDeriver } from "../../cli/sim-keys.ts";
+import { deriveSimKeys, nativePublicKey, simKeyDeriver } from "../../cli/sim-keys.ts";
 import { simKeyPair, simKeySeed } from "../../src/sim/scenarios.ts";
 
 const SEED = Number(process.env.GRAPEVINE_SEED ?? 20261121);
@@ -117,6 +117,11 @@ describe("simulator at scale", () => {
     }
     // Not an Ed25519 seed: no native key, and the deriver falls back to the JavaScript one.
     expect(nativePublicKey(new Uint8Array(31))).toBeUndefined();
+  });
+
+  it(`the command's keys, derived before a run, are simKeyPair's (seed ${SEED})`, async () => {
+    const keyPair = await deriveSimKeys(SEED, 30);
+    for (let i = 0; i < 30; i++) expect(keyPair(i), `node ${i}`).toEqual(simKeyPair(SEED, i));
   });
 
   it("a million-node spread at the default degree is planned to run on a 24 GB machine, with a heap above its measured peak", () => {
