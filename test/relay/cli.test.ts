@@ -136,7 +136,7 @@ describe("every command", () => {
     expect(await main(["sim", "--nodes", "8", "--seed", "3", "--crypto=insecure-hash", "--json"])).toBe(0);
     const b = JSON.parse(out.at(-1)!);
     expect(a.nodes).toBe(8);
-    expect({ ...a, wall_ms: 0, peak_rss_mb: 0 }).toEqual({ ...b, wall_ms: 0, peak_rss_mb: 0 });
+    expect({ ...a, wall_ms: 0, keys_ms: 0, peak_rss_mb: 0 }).toEqual({ ...b, wall_ms: 0, keys_ms: 0, peak_rss_mb: 0 });
     expect(out[0]).toMatch(/^seed: 3 {2}\(replay: grapevine sim .*--seed 3/);
   });
 
