@@ -11,6 +11,7 @@
 import { createPrivateKey } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { keyPairFromSeed } from "../src/crypto/keys.ts";
 import type { KeyPair } from "../src/crypto/types.ts";
 import { simKeyPair, simKeySeed } from "../src/sim/scenarios.ts";
 
@@ -50,8 +51,9 @@ export function fillSimKeys(keys: Uint8Array, seed: number, from: number, to: nu
   if (from >= to) return;
   const publicKey = simKeyDeriver(seed, from);
   for (let i = from; i < to; i++) {
-    keys.set(publicKey(i), i * KEY_BYTES);
-    keys.set(simKeySeed(seed, i), i * KEY_BYTES + 32);
+    const s = simKeySeed(seed, i);
+    keys.set(publicKey(s), i * KEY_BYTES);
+    keys.set(s, i * KEY_BYTES + 32);
   }
 }
 
@@ -73,13 +75,13 @@ export function nativePublicKey(seed: Uint8Array): Uint8Array | undefined {
 const PLACEHOLDER_X = Buffer.alloc(32).toString("base64url");
 
 /**
- * The public key of `simKeyPair(seed, i)` for the run seeded with `seed`: through `node:crypto`
- * if that gives node `probe`'s key exactly as `simKeyPair` does (checked once), else as
- * `simKeyPair` derives it.
+ * The public key of a seed of the run seeded with `seed`, as `simKeyPair` gives it: through
+ * `native` if that gives node `probe`'s key exactly (checked once), else (and for any seed it
+ * has no key for) by the JavaScript derivation `simKeyPair` uses.
  */
-export function simKeyDeriver(seed: number, probe: number): (i: number) => Uint8Array {
+export function simKeyDeriver(seed: number, probe: number, native: (s: Uint8Array) => Uint8Array | undefined = nativePublicKey): (s: Uint8Array) => Uint8Array {
   const expected = simKeyPair(seed, probe).publicKey;
-  const got = nativePublicKey(simKeySeed(seed, probe));
-  const native = got !== undefined && got.length === expected.length && got.every((v, k) => v === expected[k]);
-  return (i) => (native && nativePublicKey(simKeySeed(seed, i))) || simKeyPair(seed, i).publicKey;
+  const got = native(simKeySeed(seed, probe));
+  const same = got !== undefined && got.length === expected.length && got.every((v, k) => v === expected[k]);
+  return (s) => (same && native(s)) || keyPairFromSeed(s).publicKey;
 }

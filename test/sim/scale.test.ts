@@ -112,11 +112,21 @@ describe("simulator at scale", () => {
       for (let i = 0; i < 40; i++) {
         const expected = simKeyPair(seed, i).publicKey;
         expect(nativePublicKey(simKeySeed(seed, i)), `seed ${seed} node ${i}`).toEqual(expected);
-        expect(derive(i), `seed ${seed} node ${i}`).toEqual(expected);
+        expect(derive(simKeySeed(seed, i)), `seed ${seed} node ${i}`).toEqual(expected);
       }
     }
-    // Not an Ed25519 seed: no native key, and the deriver falls back to the JavaScript one.
-    expect(nativePublicKey(new Uint8Array(31))).toBeUndefined();
+    expect(nativePublicKey(new Uint8Array(31))).toBeUndefined(); // not an Ed25519 seed
+  });
+
+  it(`where the native derivation is missing or gives other keys, the deriver gives simKeyPair's (seed ${SEED})`, () => {
+    const wrong = (s: Uint8Array) => s.slice(); // a "public key" that is not one
+    let calls = 0;
+    const counted = (s: Uint8Array) => (calls++, wrong(s));
+    for (const native of [() => undefined, counted]) {
+      const derive = simKeyDeriver(SEED, 3, native);
+      for (let i = 0; i < 10; i++) expect(derive(simKeySeed(SEED, i)), `node ${i}`).toEqual(simKeyPair(SEED, i).publicKey);
+    }
+    expect(calls).toBe(1); // checked once against node 3, then never used
   });
 
   it(`the command's keys, derived before a run, are simKeyPair's (seed ${SEED})`, async () => {
