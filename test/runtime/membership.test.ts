@@ -27,16 +27,18 @@ async function link(a: GrapevineNode, b: GrapevineNode) {
 describe("membership in the driver", () => {
   it("dispatches member events, and want-link only for members with an address", async () => {
     const a = await node(1);
+    // Listening from the start: a asks for a link to a member once (again only after 30 s), and it
+    // may hear of `listening` while the links below are still being made.
+    const events: MemberEventDetail[] = [];
+    const wants: { peer: string; url: string }[] = [];
+    a.addEventListener("member", (e) => events.push((e as CustomEvent<MemberEventDetail>).detail));
+    a.addEventListener("want-link", (e) => wants.push((e as CustomEvent<{ peer: string; url: string }>).detail));
     const hub = await node(2);
     const listening = await node(3, { addr: "ws://127.0.0.1:9/" });
     const hidden = await node(4);
     await link(a, hub);
     await link(listening, hub);
     await link(hidden, hub);
-    const events: MemberEventDetail[] = [];
-    const wants: { peer: string; url: string }[] = [];
-    a.addEventListener("member", (e) => events.push((e as CustomEvent<MemberEventDetail>).detail));
-    a.addEventListener("want-link", (e) => wants.push((e as CustomEvent<{ peer: string; url: string }>).detail));
     await until(() => a.members().filter((m) => m.state === "alive").length === 3, 5000, "a knows everyone");
     expect(a.memberState(listening.id)).toBe("alive");
     expect(a.members().find((m) => m.id === listening.id)).toMatchObject({ url: "ws://127.0.0.1:9/", linked: false });
