@@ -209,7 +209,8 @@ export function encodeClaimBody(c: ClaimBody): Uint8Array {
 
 /** Decodes and checks a claim body: who signs it must follow from its kind. */
 export function decodeClaimBody(bytes: Uint8Array): ClaimBody {
-  const a = asArray(decode(bytes, BODY_LIMITS), "claim", 6, 7);
+  // Borrowed: the member and claimer keys are views of the body, which the claim keeps anyway.
+  const a = asArray(decode(bytes, BODY_LIMITS, true), "claim", 6, 7);
   const kind = asUint(a[0], "claim.kind", 0xff);
   if (kind < CLAIM_KIND.ALIVE || kind > CLAIM_KIND.LEFT) throw remoteError("WIRE_SHAPE", `claim.kind: unknown kind ${kind}`);
   const member = asBytes(a[1], "claim.member", 32);
@@ -290,22 +291,33 @@ function decodeClaims(v: unknown, path: string, max: number): ClaimWire[] {
  */
 function decodeClaim(c: unknown, path: string): ClaimWire {
   const x = asArray(c, path, 2, 4);
-  const body = asBytes(x[0], `${path}.body`, undefined, CLAIM_BODY_BYTES_MAX);
-  const signature = asBytes(x[1], `${path}.signature`, 64);
-  const fields = decodeClaimBody(body);
-  const accusation = fields.kind === CLAIM_KIND.SUSPECT || fields.kind === CLAIM_KIND.DEAD;
+  const claim = ownClaim(asBytes(x[0], `${path}.body`, undefined, CLAIM_BODY_BYTES_MAX), asBytes(x[1], `${path}.signature`, 64));
+  const accusation = claim.fields.kind === CLAIM_KIND.SUSPECT || claim.fields.kind === CLAIM_KIND.DEAD;
   if (!accusation) {
     if (x.length !== 2) throw remoteError("WIRE_SHAPE", `${path}: only an accusation carries a proof`);
-    return { body, signature, fields };
+    return claim;
   }
+  const fields = claim.fields;
   if (x.length !== 4) throw remoteError("WIRE_SHAPE", `${path}: an accusation must carry the member's alive claim at the accused rank`);
-  const proofBody = asBytes(x[2], `${path}.proof.body`, undefined, CLAIM_BODY_BYTES_MAX);
-  const proof: ClaimWire = { body: proofBody, signature: asBytes(x[3], `${path}.proof.signature`, 64), fields: decodeClaimBody(proofBody) };
+  const proof = ownClaim(asBytes(x[2], `${path}.proof.body`, undefined, CLAIM_BODY_BYTES_MAX), asBytes(x[3], `${path}.proof.signature`, 64));
   const p = proof.fields;
   if (p.kind !== CLAIM_KIND.ALIVE || !bytesEqual(p.member, fields.member) || p.generation !== fields.generation || p.incarnation !== fields.incarnation) {
     throw remoteError("WIRE_SHAPE", `${path}.proof: not the accused member's alive claim at the accused rank`);
   }
-  return { body, signature, fields, proof };
+  return { ...claim, proof };
+}
+
+/**
+ * A claim decoded from views of a frame: its body and signature copied into one buffer of their
+ * own (the frame is not kept alive by a claim a table holds for long), and its fields views of it.
+ * One buffer instead of one for each byte string: a member table holds a claim or two per member.
+ */
+function ownClaim(bodyView: Uint8Array, signatureView: Uint8Array): ClaimWire {
+  const own = new Uint8Array(bodyView.length + signatureView.length);
+  own.set(bodyView);
+  own.set(signatureView, bodyView.length);
+  const body = own.subarray(0, bodyView.length);
+  return { body, signature: own.subarray(bodyView.length), fields: decodeClaimBody(body) };
 }
 
 /** Decodes and validates a membership frame. Throws `GrapevineError` (`WIRE_*`) on anything malformed. */
@@ -313,7 +325,8 @@ export function decodeMemberFrame(bytes: Uint8Array, limits: MemberFrameLimits):
   if (bytes.length > limits.frameBytesMax) {
     throw remoteError("WIRE_FRAME_TOO_LARGE", `frame of ${bytes.length} bytes exceeds frameBytesMax ${limits.frameBytesMax}`);
   }
-  const raw = asArray(decode(bytes, frameDecodeLimits(limits)), "frame", 1, 16);
+  // Borrowed views of the frame: a claim copies what it keeps (`ownClaim`), other byte strings are copied below.
+  const raw = asArray(decode(bytes, frameDecodeLimits(limits), true), "frame", 1, 16);
   const type = asUint(raw[0], "frame.type");
   const seqMax = 0xffff_ffff;
   switch (type) {
@@ -328,7 +341,7 @@ export function decodeMemberFrame(bytes: Uint8Array, limits: MemberFrameLimits):
       return {
         type,
         seq: asUint(a[1], "pingReq.seq", seqMax),
-        target: asBytes(a[2], "pingReq.target", 32),
+        target: asBytes(a[2], "pingReq.target", 32).slice(),
         claims: decodeClaims(a[3], "pingReq.claims", limits.claimsMax),
       };
     }
@@ -350,7 +363,7 @@ export function decodeMemberFrame(bytes: Uint8Array, limits: MemberFrameLimits):
       const op = raw[1];
       if (op !== IDS_OP.HAVE && op !== IDS_OP.WANT) return { type: "unknown", code: type };
       const a = asArray(raw, "ids", 3, 3);
-      const ids = asArray(a[2], "ids.ids", 0, limits.claimsMax).map((x, i) => asBytes(x, `ids.ids[${i}]`, CLAIM_ID_BYTES));
+      const ids = asArray(a[2], "ids.ids", 0, limits.claimsMax).map((x, i) => asBytes(x, `ids.ids[${i}]`, CLAIM_ID_BYTES).slice());
       return { type, op, ids };
     }
     default:
