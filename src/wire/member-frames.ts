@@ -287,7 +287,8 @@ function decodeClaims(v: unknown, path: string, max: number): ClaimWire[] {
 
 /**
  * One claim: `[body, signature]`, or for an accusation `[body, signature, proofBody, proofSignature]`
- * where the proof is the accused member's alive claim at exactly the accused rank.
+ * where the proof is the accused member's alive claim at exactly the accused rank. Gossip may leave
+ * an accusation's proof out (`[body, signature]`) once that rank is old news (see `Dissemination`).
  */
 function decodeClaim(c: unknown, path: string): ClaimWire {
   const x = asArray(c, path, 2, 4);
@@ -298,7 +299,8 @@ function decodeClaim(c: unknown, path: string): ClaimWire {
     return claim;
   }
   const fields = claim.fields;
-  if (x.length !== 4) throw remoteError("WIRE_SHAPE", `${path}: an accusation must carry the member's alive claim at the accused rank`);
+  if (x.length === 2) return claim; // its proof left out: the receiver holds that alive claim, or ignores it
+  if (x.length !== 4) throw remoteError("WIRE_SHAPE", `${path}: an accusation carries the member's alive claim at the accused rank whole, or not at all`);
   const proof = ownClaim(asBytes(x[2], `${path}.proof.body`, undefined, CLAIM_BODY_BYTES_MAX), asBytes(x[3], `${path}.proof.signature`, 64));
   const p = proof.fields;
   if (p.kind !== CLAIM_KIND.ALIVE || !bytesEqual(p.member, fields.member) || p.generation !== fields.generation || p.incarnation !== fields.incarnation) {

@@ -42,7 +42,7 @@ function claimsFrameWithoutProof(c: ClaimWire): Uint8Array {
 }
 
 describe("adversarial: forged and false deaths", () => {
-  it("a death at a rank the member never signed is refused and its sender penalised; a death at its real rank is refuted, and the member stays alive, linked and holding its state", async () => {
+  it("a death at a rank the member never signed is refused (its sender penalised when it forged a proof or broke the wire's bounds); a death at its real rank is refuted, and the member stays alive, linked and holding its state", async () => {
     // 0..3 honest, 2 the victim, 4 the attacker (a member like any other, speaking the protocol).
     const w = new World(5, FAST);
     w.linkAll();
@@ -70,11 +70,17 @@ describe("adversarial: forged and false deaths", () => {
       refutedEveryTime &&= observers.every((o) => stateAt(w, o, 2) === "alive");
     }
     const heldDeadMeanwhile = w.events.filter((x) => observers.includes(x.node) && x.event.type === "member" && x.event.state === "dead").length;
-    // Then forgeries: (a) the largest incarnation the wire can carry, (b) the next generation —
-    // neither signed by the victim — and (c) the next generation with a "proof" the attacker signed.
+    // Then forgeries: (a) the largest incarnation a CBOR integer carries, (b) the next generation —
+    // neither signed by the victim, both without a proof: gossip leaves a proof out of an
+    // accusation of a rank it has long held, so a receiver that does not hold that rank ignores
+    // it (an honest sender may be ahead of it) and penalises nobody — and (c) the next generation
+    // with a "proof" the attacker signed.
     const current = w.engines[2].membership.selfClaim!.fields;
+    const unproven = () => observers.map((o) => w.engines[o].membership.stats.accusationsUnproven);
+    const unprovenBefore = unproven();
     send(claimsFrameWithoutProof(await dead(current.generation, 2 ** 53 - 1)));
     send(claimsFrameWithoutProof(await dead(current.generation + 1, 0)));
+    const ignoredUnproven = unproven().map((n, k) => n - unprovenBefore[k]);
     const fakeAlive = await sign(attacker, { kind: CLAIM_KIND.ALIVE, member: w.keys[2].publicKey, generation: current.generation + 1, incarnation: 0, claimer: null, addr: null });
     send(encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [{ ...(await dead(current.generation + 1, 0)), proof: fakeAlive }] }));
     await w.settle();
@@ -85,14 +91,16 @@ describe("adversarial: forged and false deaths", () => {
     const drops = w.events.filter((x) => x.event.type === "drop-link" && x.event.linkId === 2 && observers.includes(x.node));
     const holdingState = observers.filter((o) => w.get(o, 2, "status") === "here").length;
     report("forged-death", {
-      forged_refused: forgedRefused, attacker_penalties: attackerPenalties, false_deaths_refuted: refutedEveryTime,
+      forged_refused: forgedRefused, ignored_unproven: ignoredUnproven, attacker_penalties: attackerPenalties, false_deaths_refuted: refutedEveryTime,
       held_dead_events_meanwhile: heldDeadMeanwhile,
       victim_alive_at: observers.filter((o) => stateAt(w, o, 2) === "alive").length, observers: observers.length,
       victim_penalised: victimPenalties.length, victim_links_dropped: drops.length, holding_victim_state: holdingState,
       victim_incarnation: w.engines[2].membership.incarnation,
     });
     expect(forgedRefused).toBe(true);
-    expect(attackerPenalties).toEqual(["WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE", "CRYPTO_BAD_SIGNATURE", "CRYPTO_BAD_SIGNATURE", "CRYPTO_BAD_SIGNATURE"]);
+    // (a) is malformed on the wire (an incarnation above 2^40), (b) ignored, (c) a bad signature.
+    expect(ignoredUnproven).toEqual([1, 1, 1]);
+    expect(attackerPenalties).toEqual(["WIRE_SHAPE", "WIRE_SHAPE", "WIRE_SHAPE", "CRYPTO_BAD_SIGNATURE", "CRYPTO_BAD_SIGNATURE", "CRYPTO_BAD_SIGNATURE"]);
     expect(refutedEveryTime).toBe(true);
     expect(w.engines[2].membership.incarnation).toBeGreaterThanOrEqual(5); // it refuted each one
     for (const o of observers) expect(stateAt(w, o, 2)).toBe("alive");

@@ -22,25 +22,12 @@ import { encode } from "../../src/wire/cbor.ts";
 import { Engine, PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { seededRng } from "../../src/core/random.ts";
 import { enc, suite, World } from "./harness.ts";
+import { onClaimsSent, runFor, signed, stateAt } from "./membership-helpers.ts";
 
 const FAST = { probeIntervalMs: 1000, probeTimeoutMs: 500, intervalMs: 60_000 };
 
 function memberEvents(w: World, node?: number): MemberEvent[] {
   return w.events.filter((x) => x.event.type === "member" && (node === undefined || x.node === node)).map((x) => x.event as MemberEvent);
-}
-
-function stateAt(w: World, observer: number, member: number): string | undefined {
-  return w.engines[observer].membership.stateOf(toHex(w.keys[member].publicKey));
-}
-
-/** Advances time in small steps (so probe deadlines are met on time) until `done` or `ms` pass. */
-async function runFor(w: World, ms: number, done: () => boolean = () => false, step = 50): Promise<boolean> {
-  const until = w.now + ms;
-  while (w.now < until) {
-    await w.round(step);
-    if (done()) return true;
-  }
-  return done();
 }
 
 /**
@@ -81,34 +68,6 @@ async function runStalled(w: World, n: number, stallMs: number, ms: number): Pro
   for (const [from, bytes] of held) w.engines[n].receive(w.now, from, bytes);
   await w.settle();
   await runFor(w, ms - stallMs);
-}
-
-/**
- * A claim signed by node `signer`. An accusation carries its proof: by default the accused node's
- * own current alive claim (the rank it signed), or `proof` when a test needs another.
- */
-async function signed(w: World, signer: number, body: ClaimBody, proof?: ClaimWire): Promise<ClaimWire> {
-  const bytes = encodeClaimBody(body);
-  const s = await suite();
-  const signature = await s.sign(w.keys[signer], signingBytes("member", "grapevine", PROTOCOL_VERSION, bytes));
-  const c: ClaimWire = { body: bytes, signature, fields: body };
-  if (body.kind === CLAIM_KIND.SUSPECT || body.kind === CLAIM_KIND.DEAD) {
-    c.proof = proof ?? w.engines[w.keys.findIndex((k) => toHex(k.publicKey) === toHex(body.member))].membership.selfClaim!;
-  }
-  return c;
-}
-
-/** Calls `visit` for every claim node `from` sends (in any membership frame), on top of the world's filter. */
-function onClaimsSent(w: World, from: number, visit: (to: number, c: ClaimWire) => void): void {
-  const o = w.engines[from].options;
-  const filter = w.filter;
-  w.filter = (f, to, bytes) => {
-    if (f === from && bytes[1] >= 8 && bytes[1] <= 15) {
-      const frame = decodeMemberFrame(bytes, { frameBytesMax: o.frameBytesMax, claimsMax: o.claimsPerFrameMax });
-      if ("claims" in frame) for (const c of frame.claims) visit(to, c);
-    }
-    return filter(f, to, bytes);
-  };
 }
 
 describe("membership: joining and views", () => {

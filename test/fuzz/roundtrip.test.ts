@@ -42,10 +42,10 @@ const claimBody: fc.Arbitrary<ClaimBody> = fc.integer({ min: CLAIM_KIND.ALIVE, m
     return body;
   });
 });
-/** A claim; an accusation carries its proof, the member's alive claim at the accused rank. */
-const claim = fc.tuple(claimBody, bytes(64), bytes(64), fc.option(text(60), { nil: null })).map(([fields, signature, proofSignature, addr]) => {
+/** A claim; an accusation carries its proof, the member's alive claim at the accused rank, or (as gossip sends an old rank's) none. */
+const claim = fc.tuple(claimBody, bytes(64), bytes(64), fc.option(text(60), { nil: null }), fc.boolean()).map(([fields, signature, proofSignature, addr, withProof]) => {
   const c: ClaimWire = { body: encodeClaimBody(fields), signature, fields };
-  if (fields.kind === CLAIM_KIND.SUSPECT || fields.kind === CLAIM_KIND.DEAD) {
+  if ((fields.kind === CLAIM_KIND.SUSPECT || fields.kind === CLAIM_KIND.DEAD) && withProof) {
     const alive: ClaimBody = { kind: CLAIM_KIND.ALIVE, member: fields.member, generation: fields.generation, incarnation: fields.incarnation, claimer: null, addr };
     c.proof = { body: encodeClaimBody(alive), signature: proofSignature, fields: alive };
   }

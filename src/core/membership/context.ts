@@ -52,6 +52,8 @@ export interface MembershipStats {
   claimsAccepted: number;
   verifies: number;
   verifyDropped: number;
+  /** Accusations that came without their proof at a rank this node does not hold: ignored. */
+  accusationsUnproven: number;
   wantLinks: number;
   dropLinks: number;
   /** Newer claims sent back to a peer that sent an older one. */
@@ -66,7 +68,7 @@ function newStats(): MembershipStats {
   return {
     probes: 0, probesSkipped: 0, probesFailed: 0, indirectProbes: 0, acksRelayed: 0, nacksSent: 0, suspicionsRaised: 0,
     deathsDeclared: 0, refutations: 0, lateTimers: 0, lagAnnouncements: 0, claimsSent: 0, claimsReceived: 0, claimsAccepted: 0,
-    verifies: 0, verifyDropped: 0, wantLinks: 0, dropLinks: 0, corrections: 0, idsAnnounced: 0, idsWanted: 0,
+    verifies: 0, verifyDropped: 0, accusationsUnproven: 0, wantLinks: 0, dropLinks: 0, corrections: 0, idsAnnounced: 0, idsWanted: 0,
   };
 }
 

@@ -146,7 +146,7 @@ export class Dissemination {
       if (k?.claim) claims.add(k.claim);
     }
     if (!claims.size) return;
-    const bytes = encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [...claims] });
+    const bytes = encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [...claims].map((c) => this.#gossiped(c, now)) });
     if (!this.#cx.host.answer(linkId, now, bytes.length)) return;
     this.#cx.stats.claimsSent += claims.size;
     this.#cx.host.send(linkId, bytes);
@@ -238,7 +238,24 @@ export class Dissemination {
     if (m && (m.state === "suspect" || m.state === "dead")) out.push(m.claim);
     const o = this.#cx.options;
     const limit = Math.min(o.memberGossipFanout, retransmitLimit(this.#table.size, o.retransmitMult));
-    return out.concat(this.#queue.take(max - out.length, limit, out[0], peerId));
+    const now = this.#cx.clock.now();
+    return out.concat(this.#queue.take(max - out.length, limit, out[0], peerId)).map((c) => this.#gossiped(c, now));
+  }
+
+  /**
+   * A claim as gossip sends it: an accusation without its proof once this node has held the
+   * accused rank for a minimum suspicion (`minMs`, the time SWIM gives news to reach every member),
+   * so its peers hold that alive claim too and would not check the proof anyway — 112 bytes of a
+   * 257-byte suspicion. A peer without it ignores the accusation (`ClaimIntake`) and has it whole
+   * from push-pull: SYNC and SHUFFLE always carry proofs, and so does gossip of a fresh rank (a
+   * refutation just signed, a restart), where a peer may not have the alive claim yet.
+   */
+  #gossiped(c: ClaimWire, now: number): ClaimWire {
+    if (!c.proof) return c;
+    const f = c.fields;
+    const m = this.#table.get(toHex(f.member));
+    if (!m || m.generation !== f.generation || m.incarnation !== f.incarnation || now - m.rankAt < this.#table.params().minMs) return c;
+    return { body: c.body, signature: c.signature, fields: f };
   }
 
   /** Claims to piggyback on a frame the peer made this node send, within the link's allowance. */

@@ -27,6 +27,8 @@ import type { SelfClaims } from "./self.ts";
 import type { ClaimSigner } from "./signer.ts";
 import type { Member, MemberTable, Source } from "./table.ts";
 
+const isAccusation = (c: ClaimWire) => c.fields.kind === CLAIM_KIND.SUSPECT || c.fields.kind === CLAIM_KIND.DEAD;
+
 /** The claim intake of one node. */
 export class ClaimIntake {
   #cx: Context;
@@ -66,9 +68,14 @@ export class ClaimIntake {
   receive(linkId: LinkId | null, claims: readonly ClaimWire[], source: Source): void {
     const cx = this.#cx;
     const corrections: ClaimWire[] = [];
-    for (const c of claims) {
+    for (const wire of claims) {
       cx.stats.claimsReceived++;
-      if (linkId !== null) this.heard(c);
+      if (linkId !== null) this.heard(wire);
+      const c = wire.proof || !isAccusation(wire) ? wire : this.#proven(wire);
+      if (!c) {
+        cx.stats.accusationsUnproven++; // nobody penalised: the sender could not know; push-pull brings it whole
+        continue;
+      }
       if (!this.#wants(c, source)) {
         const newer = linkId === null ? null : this.#newerThan(c);
         if (newer && corrections.length < cx.options.claimsPerMessageMax && !corrections.includes(newer)) corrections.push(newer);
@@ -144,6 +151,21 @@ export class ClaimIntake {
         if (news) this.#queue.push(id, c, false, from);
         return;
     }
+  }
+
+  /**
+   * An accusation whose proof was left out (gossip does, once the accused rank is old news):
+   * proven by the alive claim this node holds at that very rank, which it checked when it took it.
+   * Null when this node holds an older rank of the member, or nothing of itself: nothing here can
+   * show that the member ever signed the accused rank, so it is ignored. As it came when this node
+   * holds a newer rank (stale: corrected) or no record (a stranger's accusation changes nothing).
+   */
+  #proven(c: ClaimWire): ClaimWire | null {
+    const f = c.fields;
+    const held = this.#heldAlive(f.member);
+    if (!held) return bytesEqual(f.member, this.#cx.host.id) ? null : c;
+    const r = compareRank(f.generation, f.incarnation, held.fields.generation, held.fields.incarnation);
+    return r === 0 ? { ...c, proof: held } : r < 0 ? c : null;
   }
 
   /** Whether a claim would change this node's view (cheap; decides whether to verify it). */

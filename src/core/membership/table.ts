@@ -45,6 +45,8 @@ export interface Member {
   alive: ClaimWire | null;
   addr: string | null;
   changedAt: number;
+  /** When this node first held the member at its current rank. */
+  rankAt: number;
   suspicion: Suspicion | null;
 }
 
@@ -175,7 +177,7 @@ export class MemberTable {
     if (!m) {
       if (f.kind !== CLAIM_KIND.ALIVE) return { kind: "none" };
       if (this.#members.size >= this.#o.membersMax && !this.#evictPassive(linked())) return { kind: "none" };
-      m = { id, key: f.member, state: "alive", generation: f.generation, incarnation: f.incarnation, claim: c, alive: c, addr: f.addr, changedAt: now, suspicion: null };
+      m = { id, key: f.member, state: "alive", generation: f.generation, incarnation: f.incarnation, claim: c, alive: c, addr: f.addr, changedAt: now, rankAt: now, suspicion: null };
       this.#members.set(id, m);
       this.#gone.delete(id);
       this.#live++;
@@ -197,6 +199,7 @@ export class MemberTable {
     const previous = m.state;
     const wasLive = previous === "alive" || previous === "suspect";
     m.state = stateOf(f.kind);
+    if (f.generation !== m.generation || f.incarnation !== m.incarnation) m.rankAt = now;
     m.generation = f.generation;
     m.incarnation = f.incarnation;
     m.claim = c;
