@@ -74,12 +74,18 @@ describe("membership: accusation proofs", () => {
     await runFor(w, 3000);
     const alive = w.engines[2].membership.selfClaim!;
     const f = alive.fields;
-    // At a rank node 0 does not hold (the next incarnation, which node 2 never signed): ignored.
+    // At a rank node 0 does not hold (the next incarnation, which node 2 never signed): ignored,
+    // and node 0's own claim goes back to the sender (which would answer with the accusation whole).
     const ahead = await signed(w, 1, { kind: CLAIM_KIND.SUSPECT, member: f.member, generation: f.generation, incarnation: f.incarnation + 1, claimer: w.keys[1].publicKey, addr: null }, alive);
+    const back: ClaimWire[] = [];
+    onClaimsSent(w, 0, (to, c, type) => {
+      if (to === 1 && type === MEMBER_FRAME.CLAIMS && toHex(c.fields.member) === toHex(f.member)) back.push(c);
+    });
     w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [proofless(ahead)] }));
     await w.settle();
     expect(w.engines[0].membership.stats.accusationsUnproven).toBe(1);
     expect(stateAt(w, 0, 2)).toBe("alive");
+    expect(back.map((c) => [c.fields.kind, c.fields.incarnation])).toEqual([[CLAIM_KIND.ALIVE, f.incarnation]]);
     // At the rank node 0 holds: taken (node 2 is told and refutes, but node 0 held it suspect first).
     const suspect = await signed(w, 1, { kind: CLAIM_KIND.SUSPECT, member: f.member, generation: f.generation, incarnation: f.incarnation, claimer: w.keys[1].publicKey, addr: null });
     const synced: ClaimWire[] = [];

@@ -73,7 +73,11 @@ export class ClaimIntake {
       if (linkId !== null) this.heard(wire);
       const c = wire.proof || !isAccusation(wire) ? wire : this.#proven(wire);
       if (!c) {
-        cx.stats.accusationsUnproven++; // nobody penalised: the sender could not know; push-pull brings it whole
+        // Nobody penalised: the sender could not know. This node's own, older claim goes back, and
+        // the sender answers an older claim with what it holds: the accusation with its proof.
+        cx.stats.accusationsUnproven++;
+        const held = linkId === null ? undefined : this.#table.get(toHex(wire.fields.member))?.claim;
+        if (held && corrections.length < cx.options.claimsPerMessageMax && !corrections.includes(held)) corrections.push(held);
         continue;
       }
       if (!this.#wants(c, source)) {
