@@ -246,9 +246,10 @@ export class Dissemination {
    * A claim as gossip sends it: an accusation without its proof once this node has held the
    * accused rank for a minimum suspicion (`minMs`, the time SWIM gives news to reach every member),
    * so its peers hold that alive claim too and would not check the proof anyway — 112 bytes of a
-   * 257-byte suspicion. A peer without it ignores the accusation (`ClaimIntake`) and has it whole
-   * from push-pull: SYNC and SHUFFLE always carry proofs, and so does gossip of a fresh rank (a
-   * refutation just signed, a restart), where a peer may not have the alive claim yet.
+   * 257-byte suspicion. A peer without it ignores the accusation and sends back the claim it
+   * holds, which this node answers with the accusation whole (`ClaimIntake`); SYNC and SHUFFLE
+   * always carry proofs, and so does gossip of a fresh rank (a refutation just signed, a restart),
+   * where a peer may not have the alive claim yet.
    */
   #gossiped(c: ClaimWire, now: number): ClaimWire {
     if (!c.proof) return c;

@@ -8,7 +8,9 @@
  * `claimVerifyPendingMax` run at once (past that, claims are dropped: gossip and push-pull bring
  * them again). A claim that fails the check penalises every link that brought it. A claim older
  * than what this node holds gets the newer one sent back (a correction), so a stale view heals at
- * once. An accusation of this node is answered by `SelfClaims.refute`.
+ * once. An accusation of this node is answered by `SelfClaims.refute`. An accusation that came
+ * without its proof (gossip of an old rank) is proven by the alive claim held at its rank, or
+ * ignored — and the claim held sent back, so the sender corrects it — when this node holds none.
  *
  * News (claims that came by gossip, SYNC or this node's own accusations) is queued to be spread
  * on; what came by introduction or shuffle only updates the table.
