@@ -172,4 +172,37 @@ describe("adversarial: requests for the claim queue and the view", () => {
     expect(answered).toBeLessThanOrEqual(3 * 1_048_576); // burst plus two seconds of the default budget
     expect(answered).toBeLessThan(viewBytes * 100 / 5);
   });
+
+  it("accusations this node cannot prove, sent without pause, are answered with the claims it holds only within the link's answer budget", async () => {
+    const budget = 8192;
+    const w = new World(1, { ...FAST, answerBytesPerSecondMax: budget, deltaBytesMax: budget });
+    const e = w.engines[0];
+    const members: ClaimWire[] = [];
+    for (let i = 0; i < 16; i++) {
+      const k = outsiderKey(7000 + i);
+      members.push(await sign(k, { kind: CLAIM_KIND.ALIVE, member: k.publicKey, generation: 1, incarnation: 0, claimer: null, addr: "wss://a-long-enough-address.example/relay" }));
+    }
+    e.introduce(w.now, members);
+    await w.settle();
+    const attacker = outsiderKey(9);
+    const a = attachAttacker(w, 0, 99, attacker);
+    await w.settle();
+    // One frame: each member accused at an incarnation it never signed, without a proof.
+    const lies = await Promise.all(members.map((m) => sign(attacker, { kind: CLAIM_KIND.SUSPECT, member: m.fields.member, generation: 1, incarnation: 1, claimer: attacker.publicKey, addr: null })));
+    const frame = encode([MEMBER_FRAME.CLAIMS, lies.map((c) => [c.body, c.signature])]);
+    const start = a.bytesSent();
+    const unproven = e.membership.stats.accusationsUnproven;
+    let sent = 0;
+    for (let t = 0; t < 20; t++) {
+      for (let k = 0; k < 10; k++) a.send(frame), (sent += frame.length);
+      await w.round(100);
+    }
+    const answered = a.bytesSent() - start;
+    report("unproven-flood", { seconds: 2, bytes_sent: sent, bytes_answered: answered, budget_bytes_per_s: budget });
+    expect(e.membership.stats.accusationsUnproven - unproven).toBe(200 * 16);
+    expect(answered).toBeGreaterThan(0); // the claims held do go back, as far as the budget goes
+    expect(answered).toBeLessThanOrEqual(3 * budget); // burst plus two seconds
+    for (const m of members) expect(e.membership.stateOf(toHex(m.fields.member))).toBe("alive");
+    expect(w.penalties()).toEqual([]);
+  });
 });

@@ -107,4 +107,17 @@ export class Context {
     if ("claims" in f) this.stats.claimsSent += f.claims.length;
     this.host.send(linkId, encodeMemberFrame(f));
   }
+
+  /**
+   * Sends a frame the peer made this node send, charged to the link's answer budget (nothing is
+   * sent past it): what a peer's frames can make this node send is bounded per second, whatever
+   * they hold. Returns whether it went.
+   */
+  answer(linkId: LinkId, now: number, f: MemberFrame): boolean {
+    const bytes = encodeMemberFrame(f);
+    if (!this.host.answer(linkId, now, bytes.length)) return false;
+    if ("claims" in f) this.stats.claimsSent += f.claims.length;
+    this.host.send(linkId, bytes);
+    return true;
+  }
 }

@@ -146,10 +146,7 @@ export class Dissemination {
       if (k?.claim) claims.add(k.claim);
     }
     if (!claims.size) return;
-    const bytes = encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [...claims].map((c) => this.#gossiped(c, now)) });
-    if (!this.#cx.host.answer(linkId, now, bytes.length)) return;
-    this.#cx.stats.claimsSent += claims.size;
-    this.#cx.host.send(linkId, bytes);
+    this.#cx.answer(linkId, now, { type: MEMBER_FRAME.CLAIMS, claims: [...claims].map((c) => this.#gossiped(c, now)) });
   }
 
   /** Asks for the claims announced a gossip interval ago and still not had, each of its next announcer. */

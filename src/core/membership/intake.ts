@@ -119,9 +119,11 @@ export class ClaimIntake {
         cx.rearm();
       });
     }
-    if (corrections.length && linkId !== null) {
+    // Within the link's answer budget: a stale or unprovable claim costs its sender about what the
+    // correction costs this node (one held claim for each, at most claimsPerMessageMax a frame),
+    // but a correction may be an accusation with its proof, longer than what brought it.
+    if (corrections.length && linkId !== null && cx.answer(linkId, cx.clock.now(), { type: MEMBER_FRAME.CLAIMS, claims: corrections })) {
       cx.stats.corrections += corrections.length;
-      cx.send(linkId, { type: MEMBER_FRAME.CLAIMS, claims: corrections });
     }
   }
 

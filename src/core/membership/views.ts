@@ -20,7 +20,7 @@
  * @module
  */
 
-import { MEMBER_FRAME, SHUFFLE_FLAG, SYNC_FLAG, encodeMemberFrame, type ClaimWire } from "../../wire/member-frames.ts";
+import { MEMBER_FRAME, SHUFFLE_FLAG, SYNC_FLAG, type ClaimWire } from "../../wire/member-frames.ts";
 import { toHex } from "../../bytes.ts";
 import type { LinkId } from "../events.ts";
 import { randomBelow, randomUnit, sample } from "../random.ts";
@@ -85,8 +85,7 @@ export class Views {
 
   /** Answers a peer's shuffle with a sample of ours, within the link's answer budget. */
   answerShuffle(now: number, link: PeerLink): void {
-    const reply = encodeMemberFrame({ type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY, claims: this.#sampleAlive(link.peerId) });
-    if (this.#cx.host.answer(link.id, now, reply.length)) this.#cx.host.send(link.id, reply);
+    this.#cx.answer(link.id, now, { type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY, claims: this.#sampleAlive(link.peerId) });
   }
 
   /** This node's alive claim and a random sample of alive members' (not the peer's own). */
