@@ -128,21 +128,20 @@ export function inScope(origin: Uint8Array, pos: TriePosition): boolean {
   return positionOf(origin, pos.depth).index === pos.index;
 }
 
-function u64be(n: number): Uint8Array {
-  const out = new Uint8Array(8);
+/** Writes `n` (an integer < 2^53) as 8 bytes big-endian at `at`. */
+function putU64be(out: Uint8Array, at: number, n: number): void {
   const hi = Math.floor(n / 2 ** 32);
   const lo = n >>> 0;
-  out[0] = hi >>> 24; out[1] = hi >>> 16; out[2] = hi >>> 8; out[3] = hi;
-  out[4] = lo >>> 24; out[5] = lo >>> 16; out[6] = lo >>> 8; out[7] = lo;
-  return out;
+  out[at] = hi >>> 24; out[at + 1] = hi >>> 16; out[at + 2] = hi >>> 8; out[at + 3] = hi;
+  out[at + 4] = lo >>> 24; out[at + 5] = lo >>> 16; out[at + 6] = lo >>> 8; out[at + 7] = lo;
 }
 
 function leafHash(e: DigestEntry): Uint8Array {
   const tag = e.tag ?? EMPTY_TAG;
   const buf = new Uint8Array(e.origin.length + 16 + tag.length);
   buf.set(e.origin, 0);
-  buf.set(u64be(e.generation), e.origin.length);
-  buf.set(u64be(e.have), e.origin.length + 8);
+  putU64be(buf, e.origin.length, e.generation);
+  putU64be(buf, e.origin.length + 8, e.have);
   buf.set(tag, e.origin.length + 16);
   return sha256(buf).subarray(0, TRIE_HASH_BYTES);
 }

@@ -14,6 +14,7 @@
 import { MerkleTree } from "../crypto/merkle.ts";
 import { compareBytes } from "../bytes.ts";
 import type { RootBody } from "../wire/records.ts";
+import { rootTag } from "./digest-tree.ts";
 
 /** An entry as stored: the leaf bytes exactly as the origin encoded them, and what they say. */
 export interface StoredEntry {
@@ -100,11 +101,26 @@ export class OriginState implements OriginView {
   /** When the evidence was accepted (the distrust lasts `distrustedOriginTtlMs`). */
   distrustedAt: number | null = null;
 
+  /** The root `#tag` was computed for (a digest row's tag is asked for each time a peer's row is compared). */
+  #tagRoot: SignedRoot | null = null;
+  #tag: Uint8Array | null = null;
+
   constructor(readonly origin: Uint8Array, readonly id: string) {}
 
   /** Whether every entry of the latest root is held. */
   get complete(): boolean {
     return this.root !== null && this.have === this.root.fields.version;
+  }
+
+  /** The digest row's root tag (`rootTag` of the signed root) when the whole root is held, else null. */
+  get tag(): Uint8Array | null {
+    const root = this.root;
+    if (root === null || this.have !== root.fields.version) return null;
+    if (this.#tagRoot !== root) {
+      this.#tag = rootTag(root.body);
+      this.#tagRoot = root;
+    }
+    return this.#tag;
   }
 
   /** Replaces (or adds) an entry, keeping the byte count. */

@@ -17,7 +17,7 @@ import { MerkleTree, verifyInclusion } from "../crypto/merkle.ts";
 import { remoteError, type GrapevineError } from "../errors.ts";
 import type { OriginDeltaWire } from "../wire/frames.ts";
 import { decodeLeaf, decodeRootBody, ROOT_FLAG_LEFT } from "../wire/records.ts";
-import { DigestTrie, rootTag, type DigestEntry } from "./digest-tree.ts";
+import { DigestTrie, type DigestEntry } from "./digest-tree.ts";
 import { emptyMap, isShared } from "./empty.ts";
 import { LocalMap, makeEntry } from "./local.ts";
 import { deltaOf } from "./serve.ts";
@@ -413,7 +413,8 @@ export class Store implements StateView {
       return;
     }
     const row: DigestEntry = { origin: st.origin, generation: st.generation, have: st.have };
-    if (st.root && st.complete) row.tag = rootTag(st.root.body);
+    const tag = st.tag;
+    if (tag) row.tag = tag;
     this.trie.set(st.id, row);
   }
 
@@ -439,7 +440,7 @@ export class Store implements StateView {
   /** The tag of the root this node holds complete for an origin (see `DigestEntry.tag`), or null. */
   tagOf(originId: string): Uint8Array | null {
     const st = this.origins.get(originId);
-    return st?.root && st.complete ? rootTag(st.root.body) : null;
+    return st?.tag ?? null;
   }
 
   // ---------------------------------------------------------------- serving

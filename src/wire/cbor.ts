@@ -264,34 +264,36 @@ const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** Builds the value of a frame the scanner accepted (well-formed, in the profile, within limits). */
 class Reader {
   #b: Uint8Array;
-  #view: DataView;
   #pos = 0;
   #borrow: boolean;
 
   constructor(bytes: Uint8Array, borrow: boolean) {
-    this.#b = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength); // plain, so slices are plain copies (a Node Buffer's would be Buffer views)
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Plain, so slices are plain copies (a Node Buffer's would be Buffer views); a frame is read
+    // many times a second, so a plain array is used as it is, and no DataView is made for it
+    // (heads are read byte by byte, floats through a view made when one is met).
+    this.#b = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#borrow = borrow;
   }
 
   /** The argument of a head whose low bits are `info` (< 28: the scanner refused the rest). */
   #arg(info: number): number {
     if (info < 24) return info;
-    const v = this.#view;
+    const b = this.#b;
     const p = this.#pos;
     switch (info) {
       case 24:
         this.#pos += 1;
-        return this.#b[p];
+        return b[p];
       case 25:
         this.#pos += 2;
-        return v.getUint16(p);
+        return (b[p] << 8) | b[p + 1];
       case 26:
         this.#pos += 4;
-        return v.getUint32(p);
+        return b[p] * 0x100_0000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
       default:
         this.#pos += 8;
-        return v.getUint32(p) * 0x1_0000_0000 + v.getUint32(p + 4);
+        return (b[p] * 0x100_0000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3])) * 0x1_0000_0000 +
+          b[p + 4] * 0x100_0000 + ((b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]);
     }
   }
 
@@ -336,7 +338,7 @@ class Reader {
   }
 
   #simple(info: number): unknown {
-    const v = this.#view;
+    const b = this.#b;
     const p = this.#pos;
     switch (info) {
       case 20:
@@ -347,13 +349,13 @@ class Reader {
         return null;
       case 25:
         this.#pos += 2;
-        return halfToNumber(v.getUint16(p));
+        return halfToNumber((b[p] << 8) | b[p + 1]);
       case 26:
         this.#pos += 4;
-        return v.getFloat32(p);
+        return new DataView(b.buffer, b.byteOffset + p, 4).getFloat32(0);
       case 27:
         this.#pos += 8;
-        return v.getFloat64(p);
+        return new DataView(b.buffer, b.byteOffset + p, 8).getFloat64(0);
       default:
         throw remoteError("WIRE_MALFORMED", `simple value ${info} outside the profile`);
     }

@@ -239,6 +239,19 @@ describe("decode results", () => {
     expect(decode(big.subarray(3, 3 + inner.length))).toEqual(["offset", new Uint8Array([5])]);
   });
 
+  it("reads every head width and float at a non-zero offset, and from a Buffer", () => {
+    // 1-, 2-, 4- and 8-byte heads, binary16/32/64 floats, a byte string: each read at an odd offset
+    // of a larger buffer (heads are read byte by byte, floats through a view of their own bytes).
+    const hex = "8a" + "18ff" + "19fffe" + "1afffffffd" + "1b0000010000000001" + "3a7fffffff" + "f93e00" + "fa3fc00000" + "fbc010000000000000" + "43010203" + "f5";
+    const want = [255, 65534, 4294967293, 2 ** 40 + 1, -(2 ** 31), 1.5, 1.5, -4, new Uint8Array([1, 2, 3]), true];
+    const inner = fromHex(hex);
+    const big = new Uint8Array(inner.length + 5);
+    big.set(inner, 5);
+    expect(decode(big.subarray(5))).toEqual(want);
+    expect(decode(Buffer.from(inner))).toEqual(want);
+    expect(decode(Buffer.from(inner), DEFAULT_DECODE_LIMITS, true)).toEqual(want);
+  });
+
   it("maps are plain objects; unsigned-int keys become decimal strings", () => {
     const out = decode(fromHex("a20102616103")) as Record<string, unknown>;
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
