@@ -289,10 +289,12 @@ export class Exchange {
       // Every origin in scope is a candidate (unless EXACT), walked lazily from a random place so
       // that under a tight budget none starves, and a digest costs what its answer holds.
       const count = trie.countAt(f.scope);
-      const candidates = f.flags & DIGEST_FLAG.EXACT
-        ? rotate([...peer.keys()], peer.size ? randomBelow(this.#c.rng, peer.size) : 0)
-        : trie.walkIds(f.scope, count ? randomBelow(this.#c.rng, count) : 0);
-      this.#sendDeltas(now, link, candidates, peer, f.id);
+      const exact = (f.flags & DIGEST_FLAG.EXACT) !== 0;
+      // Nothing to look at (a node that holds nothing in scope yet): no answer and no budget touched.
+      if (exact ? peer.size > 0 : count > 0) {
+        const candidates = exact ? rotate([...peer.keys()], randomBelow(this.#c.rng, peer.size)) : trie.walkIds(f.scope, randomBelow(this.#c.rng, count));
+        this.#sendDeltas(now, link, candidates, peer, f.id);
+      }
     }
     if (f.flags & DIGEST_FLAG.OFFER) {
       const want: DigestRowWire[] = [];
