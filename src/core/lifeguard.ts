@@ -49,6 +49,20 @@ export function retransmitLimit(members: number, retransmitMult: number): number
   return retransmitMult * Math.max(1, Math.ceil(Math.log10(members + 1)));
 }
 
+/**
+ * About how long a claim takes to reach every member of a view of `members`: the hops of a spread
+ * in which each holder sends it whole to `memberGossipFanout` peers, a gossip interval each, then
+ * one protocol period for the ids announced to the rest and two gossip intervals for them to ask.
+ * A node that has held a member's rank this long may gossip accusations of it without their proof.
+ */
+export function spreadMs(
+  members: number,
+  o: { memberGossipFanout: number; memberGossipIntervalMs: number; probeIntervalMs: number },
+): number {
+  const hops = Math.ceil(Math.log(Math.max(2, members)) / Math.log(Math.max(2, o.memberGossipFanout)));
+  return (hops + 2) * o.memberGossipIntervalMs + o.probeIntervalMs;
+}
+
 /** Lifeguard's local health: the score and what it does to timing. */
 export class LocalHealth {
   #score = 0;

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { CLAIM_KIND, encodeMemberFrame, MEMBER_FRAME, type ClaimWire } from "../../src/wire/member-frames.ts";
+import { spreadMs, suspicionParams } from "../../src/core/lifeguard.ts";
 import { World } from "./harness.ts";
 import { onClaimsSent, runFor, signed, stateAt } from "./membership-helpers.ts";
 
@@ -18,7 +19,7 @@ describe("membership: accusation proofs", () => {
     const w = new World(5, { ...FAST, pushPullIntervalMs: 2000 });
     w.linkAll();
     await w.settle();
-    // Minimum suspicion at 5 members: 4 × max(1, log10 5) periods = 4 s; node 4's rank is older by the crash.
+    // News reaches 5 members in (⌈log 5 / log 3⌉ + 2) gossip intervals and a period: 1.8 s; node 4's rank is older by the crash.
     await runFor(w, 6000);
     const victim = toHex(w.keys[4].publicKey);
     const sent = { gossipWith: 0, gossipWithout: 0, syncWith: 0, syncWithout: 0 };
@@ -59,12 +60,49 @@ describe("membership: accusation proofs", () => {
     onClaimsSent(w, 0, (_, c, type) => {
       if (GOSSIP.has(type) && accusation(c) && c.fields.incarnation === fresh.fields.incarnation) seen.push(!!c.proof);
     });
-    // Node 2 accuses it again at the new rank; node 0 takes it and gossips it on within the minimum suspicion.
+    // Node 2 accuses it again at the new rank; node 0 takes it and gossips it on while the rank is news.
     const again = await signed(w, 2, { kind: CLAIM_KIND.SUSPECT, member: w.keys[3].publicKey, generation: fresh.fields.generation, incarnation: fresh.fields.incarnation, claimer: w.keys[2].publicKey, addr: null });
     w.engines[0].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [again] }));
     await runFor(w, 1000);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((withProof) => withProof)).toBe(true);
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("a rank held as long as news takes to spread, well within a minimum suspicion, is accused without the proof", async () => {
+    const w = new World(4, FAST);
+    w.linkAll();
+    await w.settle();
+    await runFor(w, 6000);
+    const spread = spreadMs(4, w.engines[0].options);
+    expect(spread).toBe(1800); // (⌈log 4 / log 3⌉ + 2) gossip intervals of 200 ms, and a 1000 ms period
+    const minMs = suspicionParams(4, w.engines[0].options).minMs;
+    expect(minMs).toBe(4000);
+    // A false accusation of node 3: it refutes with a new incarnation, held by every node from then.
+    const t0 = w.now;
+    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [await signed(w, 1, {
+      kind: CLAIM_KIND.SUSPECT, member: w.keys[3].publicKey, generation: w.engines[3].membership.selfClaim!.fields.generation,
+      incarnation: w.engines[3].membership.incarnation, claimer: w.keys[1].publicKey, addr: null,
+    })] }));
+    const before = w.engines[3].membership.incarnation;
+    expect(await runFor(w, 5000, () => w.engines[3].membership.incarnation > before && [0, 1, 2].every((i) => stateAt(w, i, 3) === "alive"))).toBe(true);
+    const fresh = w.engines[3].membership.selfClaim!;
+    // Node 3 is cut off (so it cannot refute again), and node 0 has held the rank for `spread`.
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => from !== 3 && to !== 3 && filter(from, to, bytes);
+    await runFor(w, spread);
+    expect(w.now - t0).toBeLessThan(minMs); // the minimum suspicion the old rule waited has not passed
+    const seen: boolean[] = [];
+    onClaimsSent(w, 0, (_, c, type) => {
+      if (GOSSIP.has(type) && accusation(c) && c.fields.incarnation === fresh.fields.incarnation) seen.push(!!c.proof);
+    });
+    const again = await signed(w, 2, { kind: CLAIM_KIND.SUSPECT, member: w.keys[3].publicKey, generation: fresh.fields.generation, incarnation: fresh.fields.incarnation, claimer: w.keys[2].publicKey, addr: null });
+    w.engines[0].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [again] }));
+    await runFor(w, 1000);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((withProof) => !withProof)).toBe(true);
+    expect(w.engines.slice(0, 3).map((e) => e.membership.stats.accusationsUnproven)).toEqual([0, 0, 0]);
+    expect(w.penalties()).toEqual([]);
   });
 
   it("a proofless accusation is proven by the alive claim held at its rank, and the table keeps it with that proof; at a rank not held it is ignored, nobody penalised", async () => {

@@ -241,9 +241,9 @@ export class Dissemination {
 
   /**
    * A claim as gossip sends it: an accusation without its proof once this node has held the
-   * accused rank for a minimum suspicion (`minMs`, the time SWIM gives news to reach every member),
-   * so its peers hold that alive claim too and would not check the proof anyway — 112 bytes of a
-   * 257-byte suspicion. A peer without it ignores the accusation and sends back the claim it
+   * accused rank for as long as news takes to reach every member (`spreadMs`: a few gossip
+   * intervals and one protocol period), so its peers hold that alive claim too and would not check
+   * the proof anyway — 112 bytes of a 257-byte suspicion. A peer without it ignores the accusation and sends back the claim it
    * holds, which this node answers with the accusation whole (`ClaimIntake`); SYNC and SHUFFLE
    * always carry proofs, and so does gossip of a fresh rank (a refutation just signed, a restart),
    * where a peer may not have the alive claim yet.
@@ -252,7 +252,7 @@ export class Dissemination {
     if (!c.proof) return c;
     const f = c.fields;
     const m = this.#table.get(toHex(f.member));
-    if (!m || m.generation !== f.generation || m.incarnation !== f.incarnation || now - m.rankAt < this.#table.params().minMs) return c;
+    if (!m || m.generation !== f.generation || m.incarnation !== f.incarnation || now - m.rankAt < this.#table.spreadMs()) return c;
     return { body: c.body, signature: c.signature, fields: f };
   }
 

@@ -24,7 +24,7 @@ import type { ClaimWire } from "../../wire/member-frames.ts";
 import { CLAIM_KIND } from "../../wire/member-frames.ts";
 import { toHex } from "../../bytes.ts";
 import { compareRank, effectOf, stateOf, type MemberState } from "../claims.ts";
-import { suspicionParams, type SuspicionParams } from "../lifeguard.ts";
+import { spreadMs, suspicionParams, type SuspicionParams } from "../lifeguard.ts";
 import type { EngineOptions } from "../options.ts";
 import type { MembershipStats } from "./context.ts";
 import { startSuspicion, suspicionMs, type Suspicion } from "./suspicion.ts";
@@ -133,6 +133,11 @@ export class MemberTable {
   /** Lifeguard's suspicion bounds at the current size. */
   params(): SuspicionParams {
     return suspicionParams(this.size, this.#o);
+  }
+
+  /** About how long news takes to reach every member (`spreadMs`). */
+  spreadMs(): number {
+    return spreadMs(this.size, this.#o);
   }
 
   /** How long a suspicion of `m` lasts after `confirmations` confirmations. */
