@@ -14,6 +14,37 @@ const GOSSIP = new Set<number>([MEMBER_FRAME.PING, MEMBER_FRAME.ACK, MEMBER_FRAM
 const accusation = (c: ClaimWire) => c.fields.kind === CLAIM_KIND.SUSPECT || c.fields.kind === CLAIM_KIND.DEAD;
 const proofless = (c: ClaimWire): ClaimWire => ({ body: c.body, signature: c.signature, fields: c.fields });
 
+/**
+ * Four linked nodes; node 3 is falsely accused (by node 1, to node 0) and refutes: returns the
+ * world, the alive claim at its new rank, and the time the accusation was sent.
+ */
+async function refuted(): Promise<{ w: World; fresh: ClaimWire; t0: number }> {
+  const w = new World(4, FAST);
+  w.linkAll();
+  await w.settle();
+  await runFor(w, 6000);
+  const t0 = w.now;
+  w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [await signed(w, 1, {
+    kind: CLAIM_KIND.SUSPECT, member: w.keys[3].publicKey, generation: w.engines[3].membership.selfClaim!.fields.generation,
+    incarnation: w.engines[3].membership.incarnation, claimer: w.keys[1].publicKey, addr: null,
+  })] }));
+  const before = w.engines[3].membership.incarnation;
+  expect(await runFor(w, 5000, () => w.engines[3].membership.incarnation > before && [0, 1, 2].every((i) => stateAt(w, i, 3) === "alive"))).toBe(true);
+  return { w, fresh: w.engines[3].membership.selfClaim!, t0 };
+}
+
+/** Node `by` accuses node 3 at `fresh`'s rank to node 0; whether each accusation node 0 gossips at that rank carries the proof. */
+async function accusedAgain(w: World, fresh: ClaimWire, by: number): Promise<boolean[]> {
+  const seen: boolean[] = [];
+  onClaimsSent(w, 0, (_, c, type) => {
+    if (GOSSIP.has(type) && accusation(c) && c.fields.incarnation === fresh.fields.incarnation) seen.push(!!c.proof);
+  });
+  const again = await signed(w, by, { kind: CLAIM_KIND.SUSPECT, member: w.keys[3].publicKey, generation: fresh.fields.generation, incarnation: fresh.fields.incarnation, claimer: w.keys[by].publicKey, addr: null });
+  w.engines[0].receive(w.now, by, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [again] }));
+  await runFor(w, 1000);
+  return seen;
+}
+
 describe("membership: accusation proofs", () => {
   it("gossip leaves the proof out once the accused rank is old news; SYNC carries it; every node still holds the crashed member dead", async () => {
     const w = new World(5, { ...FAST, pushPullIntervalMs: 2000 });
@@ -44,61 +75,27 @@ describe("membership: accusation proofs", () => {
   });
 
   it("an accusation of a rank just signed is gossiped with its proof", async () => {
-    const w = new World(4, FAST);
-    w.linkAll();
-    await w.settle();
-    await runFor(w, 6000);
-    // A false accusation of node 3: it refutes with a new incarnation, a rank its peers hold from now.
-    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [await signed(w, 1, {
-      kind: CLAIM_KIND.SUSPECT, member: w.keys[3].publicKey, generation: w.engines[3].membership.selfClaim!.fields.generation,
-      incarnation: w.engines[3].membership.incarnation, claimer: w.keys[1].publicKey, addr: null,
-    })] }));
-    const before = w.engines[3].membership.incarnation;
-    expect(await runFor(w, 5000, () => w.engines[3].membership.incarnation > before && [0, 1, 2].every((i) => stateAt(w, i, 3) === "alive"))).toBe(true);
-    const fresh = w.engines[3].membership.selfClaim!;
-    const seen: boolean[] = [];
-    onClaimsSent(w, 0, (_, c, type) => {
-      if (GOSSIP.has(type) && accusation(c) && c.fields.incarnation === fresh.fields.incarnation) seen.push(!!c.proof);
-    });
-    // Node 2 accuses it again at the new rank; node 0 takes it and gossips it on while the rank is news.
-    const again = await signed(w, 2, { kind: CLAIM_KIND.SUSPECT, member: w.keys[3].publicKey, generation: fresh.fields.generation, incarnation: fresh.fields.incarnation, claimer: w.keys[2].publicKey, addr: null });
-    w.engines[0].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [again] }));
-    await runFor(w, 1000);
+    // Node 3's refutation is a rank its peers hold from now; node 2 accuses it again at once, and
+    // node 0 gossips that on while the rank is news.
+    const { w, fresh } = await refuted();
+    const seen = await accusedAgain(w, fresh, 2);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((withProof) => withProof)).toBe(true);
     expect(w.penalties()).toEqual([]);
   });
 
   it("a rank held as long as news takes to spread, well within a minimum suspicion, is accused without the proof", async () => {
-    const w = new World(4, FAST);
-    w.linkAll();
-    await w.settle();
-    await runFor(w, 6000);
+    const { w, fresh, t0 } = await refuted();
     const spread = spreadMs(4, w.engines[0].options);
     expect(spread).toBe(1800); // (⌈log 4 / log 3⌉ + 2) gossip intervals of 200 ms, and a 1000 ms period
     const minMs = suspicionParams(4, w.engines[0].options).minMs;
     expect(minMs).toBe(4000);
-    // A false accusation of node 3: it refutes with a new incarnation, held by every node from then.
-    const t0 = w.now;
-    w.engines[0].receive(w.now, 1, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [await signed(w, 1, {
-      kind: CLAIM_KIND.SUSPECT, member: w.keys[3].publicKey, generation: w.engines[3].membership.selfClaim!.fields.generation,
-      incarnation: w.engines[3].membership.incarnation, claimer: w.keys[1].publicKey, addr: null,
-    })] }));
-    const before = w.engines[3].membership.incarnation;
-    expect(await runFor(w, 5000, () => w.engines[3].membership.incarnation > before && [0, 1, 2].every((i) => stateAt(w, i, 3) === "alive"))).toBe(true);
-    const fresh = w.engines[3].membership.selfClaim!;
     // Node 3 is cut off (so it cannot refute again), and node 0 has held the rank for `spread`.
     const filter = w.filter;
     w.filter = (from, to, bytes) => from !== 3 && to !== 3 && filter(from, to, bytes);
     await runFor(w, spread);
     expect(w.now - t0).toBeLessThan(minMs); // the minimum suspicion the old rule waited has not passed
-    const seen: boolean[] = [];
-    onClaimsSent(w, 0, (_, c, type) => {
-      if (GOSSIP.has(type) && accusation(c) && c.fields.incarnation === fresh.fields.incarnation) seen.push(!!c.proof);
-    });
-    const again = await signed(w, 2, { kind: CLAIM_KIND.SUSPECT, member: w.keys[3].publicKey, generation: fresh.fields.generation, incarnation: fresh.fields.incarnation, claimer: w.keys[2].publicKey, addr: null });
-    w.engines[0].receive(w.now, 2, encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [again] }));
-    await runFor(w, 1000);
+    const seen = await accusedAgain(w, fresh, 2);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((withProof) => !withProof)).toBe(true);
     expect(w.engines.slice(0, 3).map((e) => e.membership.stats.accusationsUnproven)).toEqual([0, 0, 0]);
