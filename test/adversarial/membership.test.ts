@@ -37,6 +37,18 @@ async function sign(key: KeyPair, body: ClaimBody): Promise<ClaimWire> {
 }
 
 /** A claim in the wire's older form (no proof): `[body, signature]` only. */
+/** Introduces `n` members (alive, generation 1, keys `outsiderKey(firstKey + i)`) to node `node`; returns their claims. */
+async function introduceMembers(w: World, node: number, n: number, firstKey: number): Promise<ClaimWire[]> {
+  const claims: ClaimWire[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = outsiderKey(firstKey + i);
+    claims.push(await sign(k, { kind: CLAIM_KIND.ALIVE, member: k.publicKey, generation: 1, incarnation: 0, claimer: null, addr: "wss://a-long-enough-address.example/relay" }));
+  }
+  w.engines[node].introduce(w.now, claims);
+  await w.settle();
+  return claims;
+}
+
 function claimsFrameWithoutProof(c: ClaimWire): Uint8Array {
   return encode([MEMBER_FRAME.CLAIMS, [[c.body, c.signature]]]);
 }
@@ -146,13 +158,7 @@ describe("adversarial: requests for the claim queue and the view", () => {
     const w = new World(1, { ...FAST, membersMax: 20_000 });
     const e = w.engines[0];
     // A view of 1,500 members, as a relay's might be.
-    const claims: ClaimWire[] = [];
-    for (let i = 0; i < 1500; i++) {
-      const k = outsiderKey(5000 + i);
-      claims.push(await sign(k, { kind: CLAIM_KIND.ALIVE, member: k.publicKey, generation: 1, incarnation: 0, claimer: null, addr: "wss://a-long-enough-address.example/relay" }));
-    }
-    e.introduce(w.now, claims);
-    await w.settle();
+    const claims = await introduceMembers(w, 0, 1500, 5000);
     expect(e.membership.known).toBe(1500);
     const a = attachAttacker(w, 0, 99, outsiderKey(8));
     await w.settle();
@@ -177,13 +183,7 @@ describe("adversarial: requests for the claim queue and the view", () => {
     const budget = 8192;
     const w = new World(1, { ...FAST, answerBytesPerSecondMax: budget, deltaBytesMax: budget });
     const e = w.engines[0];
-    const members: ClaimWire[] = [];
-    for (let i = 0; i < 16; i++) {
-      const k = outsiderKey(7000 + i);
-      members.push(await sign(k, { kind: CLAIM_KIND.ALIVE, member: k.publicKey, generation: 1, incarnation: 0, claimer: null, addr: "wss://a-long-enough-address.example/relay" }));
-    }
-    e.introduce(w.now, members);
-    await w.settle();
+    const members = await introduceMembers(w, 0, 16, 7000);
     const attacker = outsiderKey(9);
     const a = attachAttacker(w, 0, 99, attacker);
     await w.settle();
