@@ -12,8 +12,9 @@
  * @module
  */
 
+import { bytesEqual, toHex } from "../bytes.ts";
 import type { ClaimWire } from "../wire/member-frames.ts";
-import { CLAIM_KIND } from "../wire/member-frames.ts";
+import { CLAIM_KIND, claimId } from "../wire/member-frames.ts";
 
 /** The state a member is in, in one node's view. */
 export type MemberState = "alive" | "suspect" | "dead" | "left";
@@ -62,24 +63,51 @@ export function effectOf(
   return STRENGTH[next] > STRENGTH[cur.state] ? "change" : "none";
 }
 
+/**
+ * Peers a claim came from (as many copies of it, each from another peer) once it has spread
+ * around this node: it is no longer sent whole from here, only announced by id.
+ */
+export const SPREAD_HEARD = 2;
+
 interface Queued {
   claim: ClaimWire;
+  /** Its id, hex (`claimId`). */
+  id: string;
   memberId: string;
   transmits: number;
   order: number;
-  /** Peers it went to: links are reliable streams, so nobody is sent one claim twice. */
+  /** Peers it went to or came from: links are reliable streams, so nobody is sent one claim twice. */
   sentTo: Set<string> | null;
+  /** Peers it came from. */
+  heard: number;
   /** A newer claim about the member replaced it: not worth announcing. */
   replaced?: boolean;
+}
+
+/**
+ * Whether a queued accusation or farewell has spread around this node (see `ClaimQueue`). An
+ * alive claim never has: a refutation races the suspicion's deadline, and a join is news to all.
+ */
+function spreadHere(q: Queued): boolean {
+  return q.heard >= SPREAD_HEARD && q.claim.fields.kind !== CLAIM_KIND.ALIVE;
 }
 
 /**
  * Claims waiting to be sent, each at most `limit` times (memberlist's TransmitLimitedQueue). The
  * least-sent go first, the newest among equals, so fresh news overtakes old. A newer claim about a
  * member replaces the queued ones about it (confirmations of one suspicion are kept side by side).
+ *
+ * An accusation or farewell that came from `SPREAD_HEARD` peers has spread around this node
+ * (Demers' rumor mongering loses interest the same way): it leaves the queue, so it is no longer
+ * sent whole from here, and is still announced by id (`takeFresh`) to the peers not known to hold
+ * it, which ask for it if they lack it. Pushing each claim whole to `limit` peers from every node
+ * cost each node about `limit` copies of it; the copies that come late in a spread are the ones
+ * this saves.
  */
 export class ClaimQueue {
   #items: Queued[] = [];
+  /** The items of `#items` by claim id. */
+  #byId = new Map<string, Queued>();
   /** Claims queued since `takeFresh` last ran (to be announced by id). */
   #fresh: Queued[] = [];
   #order = 0;
@@ -117,10 +145,16 @@ export class ClaimQueue {
    * `heardFrom`: peers that sent it here, which have it (it is never sent to them).
    */
   push(memberId: string, claim: ClaimWire, confirmation = false, heardFrom: readonly string[] = []): void {
-    if (!confirmation) this.#items = this.#items.filter((q) => q.memberId !== memberId || !(q.replaced = true));
-    const q: Queued = { claim, memberId, transmits: 0, order: this.#order++, sentTo: heardFrom.length ? new Set(heardFrom) : null };
-    this.#items.push(q);
+    if (!confirmation) {
+      this.#keep((q) => q.memberId !== memberId);
+      for (const q of this.#fresh) if (q.memberId === memberId) q.replaced = true; // queued or not (spread already, or sent out)
+    }
+    const sentTo = heardFrom.length ? new Set(heardFrom) : null;
+    const q: Queued = { claim, id: toHex(claimId(claim)), memberId, transmits: 0, order: this.#order++, sentTo, heard: sentTo?.size ?? 0 };
     if (this.#fresh.length < this.max) this.#fresh.push(q);
+    if (spreadHere(q)) return; // announced only (see the class)
+    this.#items.push(q);
+    this.#byId.set(q.id, q);
     this.#settled = false;
     if (this.#items.length > this.max) {
       // Over the bound: drop the most-sent (ties: oldest), which the mesh most likely has.
@@ -130,8 +164,32 @@ export class ClaimQueue {
         const b = this.#items[worst];
         if (a.transmits > b.transmits || (a.transmits === b.transmits && a.order < b.order)) worst = k;
       }
+      this.#unindex(this.#items[worst]);
       this.#items.splice(worst, 1);
     }
+  }
+
+  /**
+   * A copy of a queued claim came from `peerId` (before any check: only an exact copy counts, and
+   * an exact copy of a checked claim is that claim): the peer holds it, and from `SPREAD_HEARD`
+   * peers it has spread around here, so it leaves the queue (see the class).
+   */
+  heardFrom(id: string, claim: ClaimWire, peerId: string): void {
+    const q = this.#byId.get(id);
+    if (!q || q.sentTo?.has(peerId) || !bytesEqual(q.claim.signature, claim.signature) || !bytesEqual(q.claim.body, claim.body)) return;
+    (q.sentTo ??= new Set()).add(peerId);
+    q.heard++;
+    if (spreadHere(q)) this.#keep((x) => x !== q);
+  }
+
+  /** Keeps the items `pred` holds for, and their index entries. */
+  #keep(pred: (q: Queued) => boolean): void {
+    this.#items = this.#items.filter((q) => pred(q) || this.#unindex(q));
+  }
+
+  #unindex(q: Queued): false {
+    if (this.#byId.get(q.id) === q) this.#byId.delete(q.id);
+    return false;
   }
 
   /**
@@ -146,7 +204,7 @@ export class ClaimQueue {
 
   /** Drops every queued claim about `memberId`. */
   drop(memberId: string): void {
-    this.#items = this.#items.filter((q) => q.memberId !== memberId);
+    this.#keep((q) => q.memberId !== memberId);
   }
 
   /**
@@ -165,7 +223,7 @@ export class ClaimQueue {
       q.transmits++;
       if (to !== null) (q.sentTo ??= new Set()).add(to);
     }
-    if (picked.some((q) => q.transmits >= limit)) this.#items = this.#items.filter((q) => q.transmits < limit);
+    if (picked.some((q) => q.transmits >= limit)) this.#keep((q) => q.transmits < limit);
     return picked.map((q) => q.claim);
   }
 }

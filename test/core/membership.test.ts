@@ -421,6 +421,9 @@ describe("membership: dissemination", () => {
     const stats = w.engines.slice(0, 15).map((e) => e.membership.stats);
     const wanted = stats.reduce((n, s) => n + s.idsWanted, 0);
     expect(received).toBeLessThanOrEqual(15 * fanout + wanted);
+    // Fewer than every node pushing it to `fanout` peers: a node that has had it from two peers
+    // stops sending it whole (45 copies before that rule, 34 with it).
+    expect(received).toBeLessThan(15 * fanout);
     expect(received).toBeLessThan(15 * 14 / 2);
     expect(stats.reduce((n, s) => n + s.idsAnnounced, 0)).toBeGreaterThan(0);
     expect(w.penalties()).toEqual([]);
@@ -843,6 +846,41 @@ describe("membership: claims and frames", () => {
     q.push("y", c(6));
     q.push("z", c(7)); // over the bound: the most-sent goes
     expect(q.size).toBe(3);
+  });
+
+  it("an accusation heard from two peers leaves the queue and is only announced; an alive claim does not", () => {
+    const c = (n: number, kind: number = CLAIM_KIND.SUSPECT): ClaimWire => ({ body: new Uint8Array([n]), signature: new Uint8Array(64).fill(n), fields: { kind } as ClaimBody });
+    const id = (x: ClaimWire) => toHex(claimId(x));
+    const q = new ClaimQueue(8);
+    q.push("a", c(1), false, ["p1"]); // came from p1: never sent back there
+    q.push("b", c(2));
+    expect(q.take(5, 9, undefined, "p1")).toEqual([c(2)]);
+    // A copy that is not the queued claim (its id, another body) counts for nothing; nor does p1 again.
+    q.heardFrom(id(c(1)), { ...c(1), body: new Uint8Array([9]) }, "p2");
+    q.heardFrom(id(c(1)), c(1), "p1");
+    expect(q.take(5, 9, undefined, "p3")).toEqual([c(1), c(2)]); // least sent first
+    // A second peer sends the very claim: it has spread around here and is no longer sent whole.
+    q.heardFrom(id(c(1)), c(1), "p2");
+    expect(q.take(5, 9, undefined, "p4")).toEqual([c(2)]);
+    expect(q.size).toBe(1);
+    // Still announced by id, to peers other than the two that hold it.
+    const fresh = q.takeFresh();
+    const one = fresh.find((f) => f.claim.body[0] === 1)!;
+    expect([one.has("p1"), one.has("p2"), one.has("p3")]).toEqual([true, true, true]); // p3 was sent it whole above
+    expect(one.has("p4")).toBe(false);
+    // Heard from two peers before it was queued: announced, never sent whole.
+    q.push("c", c(3), false, ["p1", "p2"]);
+    q.push("d", c(4));
+    expect(q.take(5, 9, undefined, "p5").map((x) => x.body[0]).sort()).toEqual([2, 4]);
+    expect(q.takeFresh().map((f) => f.claim.body[0]).sort()).toEqual([3, 4]);
+    // Newer news about a member also stops the announcement of what it replaced.
+    q.push("c", c(6), false, ["p1", "p2"]);
+    q.push("c", c(7));
+    expect(q.takeFresh().map((f) => f.claim.body[0])).toEqual([7]);
+    // An alive claim (a refutation racing a deadline, a join) is sent whole however often it came.
+    q.push("e", c(8, CLAIM_KIND.ALIVE), false, ["p1", "p2"]);
+    q.heardFrom(id(c(8)), c(8, CLAIM_KIND.ALIVE), "p3");
+    expect(q.take(5, 9, undefined, "p6").map((x) => x.body[0])).toContain(8);
   });
 
   it("claim bodies name a claimer exactly for accusations, an address and a lag only in alive", () => {

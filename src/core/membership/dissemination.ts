@@ -4,12 +4,15 @@
  *
  * News waits in the transmit-limited claim queue (`claims.ts`); each node sends each claim in full
  * to at most `min(memberGossipFanout, retransmitLimit)` peers (`lifeguard.ts`), never twice to one
- * peer, and once a protocol period tells other peers it links to the ids of the claims it queued
- * since (IDS HAVE, 9 bytes a claim instead of about 300) — as many as bring the claim's sends to
+ * peer nor to one it came from; an accusation or farewell not at all once copies have come from
+ * `SPREAD_HEARD` peers (it has spread around this node), while an alive claim, which may be a
+ * refutation racing a deadline, always is. Once a
+ * protocol period it tells other peers it links to the ids of the claims it queued since (IDS
+ * HAVE, 9 bytes a claim instead of about 300) — as many as bring the claim's sends to
  * `retransmitLimit`, so a hub does not announce every claim on every link. A peer that was told an
  * id and has not had the claim a gossip interval later asks for it (IDS WANT), one announcer at a time.
  * Flooding the claims themselves over every link cost each node about as many copies of each
- * claim as it has links; now it takes about `memberGossipFanout` copies, and ids for the rest.
+ * claim as it has links; now it takes two or three copies, and ids for the rest.
  * A frame to a peer that is suspect or dead in this node's view carries that accusation first, so
  * the peer can refute it at once (Lifeguard's buddy system).
  *
@@ -83,11 +86,13 @@ export class Dissemination {
     return this.#queue.waiting || this.#missing.size > 0;
   }
 
-  /** A claim came in (any frame, before it is checked): its id is had, not missing. */
-  heard(now: number, c: ClaimWire): void {
+  /** A claim came in from `linkId` (any frame, before it is checked): its id is had, not missing, and the peer holds it. */
+  heard(now: number, c: ClaimWire, linkId: LinkId): void {
     const id = toHex(claimId(c));
     this.#unmiss(id);
     this.#remember(now, id, null);
+    const peerId = this.#links.get(linkId)?.peerId;
+    if (peerId) this.#queue.heardFrom(id, c, peerId);
   }
 
   /**

@@ -53,7 +53,7 @@ export class ClaimIntake {
     signer: ClaimSigner,
     queue: ClaimQueue,
     links: LinkTable,
-    readonly heard: (c: ClaimWire) => void = () => {},
+    readonly heard: (c: ClaimWire, linkId: LinkId) => void = () => {},
   ) {
     this.#cx = cx;
     this.#table = table;
@@ -72,7 +72,7 @@ export class ClaimIntake {
     const corrections: ClaimWire[] = [];
     for (const wire of claims) {
       cx.stats.claimsReceived++;
-      if (linkId !== null) this.heard(wire);
+      if (linkId !== null) this.heard(wire, linkId);
       const c = wire.proof || !isAccusation(wire) ? wire : this.#proven(wire);
       if (!c) {
         // Nobody penalised: the sender could not know. This node's own, older claim goes back, and

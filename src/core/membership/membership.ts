@@ -129,7 +129,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
     const table = (this.#table = new MemberTable(o, cx.stats, (id) => queue.drop(id)));
     const self = (this.#self = new SelfClaims(cx, signer, this.#health, queue, this.#links));
     const spread = (this.#spread = new Dissemination(cx, queue, table, self, this.#links));
-    const intake = (this.#intake = new ClaimIntake(cx, table, self, signer, queue, this.#links, (c) => spread.heard(this.#clock, c)));
+    const intake = (this.#intake = new ClaimIntake(cx, table, self, signer, queue, this.#links, (c, linkId) => spread.heard(this.#clock, c, linkId)));
     const views = (this.#views = new Views(cx, table, this.#links, spread, self, (linkId) => this.#detector.forgetLink(linkId)));
     this.#detector = new FailureDetector(cx, table, this.#links, spread, signer, this.#health, {
       accept: (at, c, source) => intake.accept(at, c, source),
