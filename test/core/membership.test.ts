@@ -429,6 +429,31 @@ describe("membership: dissemination", () => {
     expect(w.penalties()).toEqual([]);
   });
 
+  it("two peers sending a node copies of an accusation stop it sending that accusation whole, not spreading it: its id goes on, and the rest ask", async () => {
+    // 1 and 2 hang off node 0, the chain 0–3–4–5 leads on; node 6 (known through node 1) is gone.
+    const w = new World(7, FAST);
+    for (const [a, b] of [[0, 1], [0, 2], [0, 3], [3, 4], [4, 5], [1, 6]]) w.link(a, b);
+    await w.settle();
+    await runFor(w, 3000, () => [0, 3, 4, 5].every((i) => stateAt(w, i, 6) === "alive"));
+    w.filter = (from, to) => from !== 6 && to !== 6;
+    const generation = w.engines[6].membership.selfClaim!.fields.generation;
+    const claim = await signed(w, 1, { kind: CLAIM_KIND.SUSPECT, member: w.keys[6].publicKey, generation, incarnation: 0, claimer: w.keys[1].publicKey, addr: null });
+    const sig = toHex(claim.signature);
+    const got = new Map<number, number>(); // node → copies of this very claim it was sent
+    for (const from of [0, 3, 4]) onClaimsSent(w, from, (to, c) => void (toHex(c.signature) === sig && got.set(to, (got.get(to) ?? 0) + 1)));
+    const frame = encodeMemberFrame({ type: MEMBER_FRAME.CLAIMS, claims: [claim] });
+    w.engines[0].receive(w.now, 1, frame);
+    w.engines[0].receive(w.now, 2, frame); // the same bytes from a second peer, before the first is checked
+    await w.settle();
+    const wanted0 = w.engines[3].membership.stats.idsWanted;
+    expect(await runFor(w, 4000, () => [3, 4, 5].every((i) => got.has(i)))).toBe(true);
+    // Node 0 never pushed it (it came from two peers); node 3 had its id, asked, and got one copy.
+    expect(got.get(3)).toBe(1);
+    expect(w.engines[3].membership.stats.idsWanted).toBeGreaterThan(wanted0);
+    expect([3, 4, 5].every((i) => ["suspect", "dead"].includes(stateAt(w, i, 6)!))).toBe(true);
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("a claim whose signature fails is never sent on in answer to a WANT (a forgery would blame the node that passed it)", async () => {
     const w = new World(3, FAST);
     w.link(0, 1);
