@@ -169,7 +169,6 @@ export class ScopeTable {
 
   /** A link came up: the peer is told this node's whole set (asked for its own when `resumed`). */
   linkUp(now: number, link: LinkId, resumed = false): void {
-    if (this.#scopes.size === 0 && !resumed) return; // a node in no scope (every link of a mesh-wide node) says nothing
     const mine: string[] = [];
     for (const s of this.#scopes.values()) if (s.leavingUntil === null) mine.push(s.key);
     if (mine.length || resumed) this.#send(now, link, this.#entry(link)!, SUBSCRIBE_FLAG.RESET | (resumed ? SUBSCRIBE_FLAG.ASK : 0), mine, []);

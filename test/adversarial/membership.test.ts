@@ -36,7 +36,6 @@ async function sign(key: KeyPair, body: ClaimBody): Promise<ClaimWire> {
   return { body: bytes, signature, fields: body };
 }
 
-/** A claim in the wire's older form (no proof): `[body, signature]` only. */
 /** Introduces `n` members (alive, generation 1, keys `outsiderKey(firstKey + i)`) to node `node`; returns their claims. */
 async function introduceMembers(w: World, node: number, n: number, firstKey: number): Promise<ClaimWire[]> {
   const claims: ClaimWire[] = [];
@@ -49,6 +48,7 @@ async function introduceMembers(w: World, node: number, n: number, firstKey: num
   return claims;
 }
 
+/** A claim in the wire's older form (no proof): `[body, signature]` only. */
 function claimsFrameWithoutProof(c: ClaimWire): Uint8Array {
   return encode([MEMBER_FRAME.CLAIMS, [[c.body, c.signature]]]);
 }

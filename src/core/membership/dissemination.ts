@@ -6,11 +6,11 @@
  * to at most `min(memberGossipFanout, retransmitLimit)` peers (`lifeguard.ts`), never twice to one
  * peer nor to one it came from; an accusation or farewell not at all once copies have come from
  * `SPREAD_HEARD` peers (it has spread around this node), while an alive claim, which may be a
- * refutation racing a deadline, always is. Once a
- * protocol period it tells other peers it links to the ids of the claims it queued since (IDS
- * HAVE, 9 bytes a claim instead of about 300) — as many as bring the claim's sends to
- * `retransmitLimit`, so a hub does not announce every claim on every link. A peer that was told an
- * id and has not had the claim a gossip interval later asks for it (IDS WANT), one announcer at a time.
+ * refutation racing a deadline, always is. Once a protocol period it tells other peers it links to
+ * the ids of the claims it queued since (IDS HAVE, 9 bytes a claim instead of about 300) — as many
+ * as bring the claim's sends to `retransmitLimit`, so a hub does not announce every claim on every
+ * link. A peer that was told an id and has not had the claim a gossip interval later asks for it
+ * (IDS WANT), one announcer at a time.
  * Flooding the claims themselves over every link cost each node about as many copies of each
  * claim as it has links; now it takes two or three copies, and ids for the rest.
  * A frame to a peer that is suspect or dead in this node's view carries that accusation first, so
@@ -248,8 +248,9 @@ export class Dissemination {
    * A claim as gossip sends it: an accusation without its proof once this node has held the
    * accused rank for as long as news takes to reach every member (`spreadMs`: a few gossip
    * intervals and one protocol period), so its peers hold that alive claim too and would not check
-   * the proof anyway — 112 bytes of a 257-byte suspicion. A peer without it ignores the accusation and sends back the claim it
-   * holds, which this node answers with the accusation whole (`ClaimIntake`); SYNC and SHUFFLE
+   * the proof anyway — 112 bytes of a 257-byte suspicion. A peer without it ignores the accusation
+   * and sends back the claim it holds, which this node answers with the accusation whole
+   * (`ClaimIntake`); SYNC and SHUFFLE
    * always carry proofs, and so does gossip of a fresh rank (a refutation just signed, a restart),
    * where a peer may not have the alive claim yet.
    */
