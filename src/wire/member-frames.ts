@@ -55,6 +55,13 @@ export const IDS_OP = Object.freeze({
   HAVE: 1,
   /** Send me these claims. */
   WANT: 2,
+  /**
+   * A shuffle: the ids of the sender's own alive claim and of a random sample of the alive members
+   * it holds. Ask for those you lack (WANT), and answer with a sample of yours (SAMPLE_REPLY).
+   */
+  SAMPLE: 3,
+  /** The answer to a SAMPLE: a sample of the sender's alive claims by id; not answered. */
+  SAMPLE_REPLY: 4,
 });
 
 /** A claim's id: the first bytes of its signature (a signature is unique to its signer and body). */
@@ -161,10 +168,10 @@ export interface ShuffleFrame {
   claims: ClaimWire[];
 }
 
-/** `[15, op, ids]`: claim ids the sender holds (HAVE), or asks for (WANT). */
+/** `[15, op, ids]`: claim ids the sender holds (HAVE, or a shuffle's SAMPLE and SAMPLE_REPLY), or asks for (WANT). */
 export interface IdsFrame {
   type: typeof MEMBER_FRAME.IDS;
-  op: typeof IDS_OP.HAVE | typeof IDS_OP.WANT;
+  op: (typeof IDS_OP)[keyof typeof IDS_OP];
   ids: Uint8Array[];
 }
 
@@ -363,7 +370,7 @@ export function decodeMemberFrame(bytes: Uint8Array, limits: MemberFrameLimits):
     }
     case MEMBER_FRAME.IDS: {
       const op = raw[1];
-      if (op !== IDS_OP.HAVE && op !== IDS_OP.WANT) return { type: "unknown", code: type };
+      if (op !== IDS_OP.HAVE && op !== IDS_OP.WANT && op !== IDS_OP.SAMPLE && op !== IDS_OP.SAMPLE_REPLY) return { type: "unknown", code: type };
       const a = asArray(raw, "ids", 3, 3);
       const ids = asArray(a[2], "ids.ids", 0, limits.claimsMax).map((x, i) => asBytes(x, `ids.ids[${i}]`, CLAIM_ID_BYTES).slice());
       return { type, op, ids };

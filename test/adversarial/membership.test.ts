@@ -7,9 +7,11 @@ import { signingBytes } from "../../src/crypto/context.ts";
 import { encode } from "../../src/wire/cbor.ts";
 import {
   CLAIM_KIND,
+  claimId,
   decodeMemberFrame,
   encodeClaimBody,
   encodeMemberFrame,
+  IDS_OP,
   MEMBER_FRAME,
   SYNC_FLAG,
   type ClaimBody,
@@ -203,6 +205,67 @@ describe("adversarial: requests for the claim queue and the view", () => {
     expect(answered).toBeGreaterThan(0); // the claims held do go back, as far as the budget goes
     expect(answered).toBeLessThanOrEqual(3 * budget); // burst plus two seconds
     for (const m of members) expect(e.membership.stateOf(toHex(m.fields.member))).toBe("alive");
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("WANTs without pause for every alive claim the node holds (a shuffle names them by id) are answered within the link's answer budget", async () => {
+    const budget = 8192;
+    const w = new World(1, { ...FAST, membersMax: 20_000, answerBytesPerSecondMax: budget, deltaBytesMax: budget });
+    const claims = await introduceMembers(w, 0, 500, 11_000);
+    const a = attachAttacker(w, 0, 99, outsiderKey(10));
+    await w.settle();
+    const ids = claims.map((c) => claimId(c));
+    const per = 32; // an answer of 32 claims fits the budget's burst
+    const start = a.bytesSent();
+    let asked = 0;
+    for (let t = 0; t < 20; t++) {
+      for (let k = 0; k < ids.length; k += per) {
+        const f = encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.WANT, ids: ids.slice(k, k + per) });
+        asked += f.length;
+        a.send(f);
+      }
+      await w.round(100);
+    }
+    const answered = a.bytesSent() - start;
+    const viewBytes = claims.reduce((s, c) => s + c.body.length + 70, 0);
+    report("want-flood", { seconds: 2, request_bytes: asked, view_bytes: viewBytes, bytes_answered: answered, budget_bytes_per_s: budget });
+    expect(answered).toBeGreaterThan(budget / 2); // held claims are sent when asked for…
+    expect(answered).toBeLessThanOrEqual(3 * budget); // …as far as the budget goes: burst plus two seconds
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("shuffle samples naming ids nobody holds cost the node at most a quarter of its missing list, asked for once each, and a SAMPLE_REPLY each within the answer budget", async () => {
+    const w = new World(3, { ...FAST, claimQueueMax: 64 });
+    w.link(0, 1);
+    await w.settle();
+    const a = attachAttacker(w, 0, 99, outsiderKey(12));
+    await w.settle();
+    let wantedOfAttacker = 0;
+    let replies = 0;
+    const junk = (t: number) => Array.from({ length: 16 }, (_, i) => Uint8Array.of(0xee, t, i, 0, 0, 0, 0, 0));
+    for (let t = 0; t < 40; t++) {
+      a.send(encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE, ids: junk(t) }));
+      await w.round(100);
+    }
+    await runFor(w, 3000);
+    for (const f of a.sent) {
+      if (f[1] !== MEMBER_FRAME.IDS) continue;
+      const d = decodeMemberFrame(f, { frameBytesMax: 1 << 20, claimsMax: 256 });
+      if (d.type !== MEMBER_FRAME.IDS) continue;
+      if (d.op === IDS_OP.WANT) wantedOfAttacker += d.ids.length;
+      if (d.op === IDS_OP.SAMPLE_REPLY) replies++;
+    }
+    report("junk-samples", { samples: 40, ids_named: 640, ids_asked_for: wantedOfAttacker, replies });
+    // At most a quarter of claimQueueMax (16) of the attacker's ids are held and asked for at a
+    // time; each is given up when asked and not sent, so over the run it is a bounded trickle.
+    expect(wantedOfAttacker).toBeGreaterThan(0);
+    expect(wantedOfAttacker).toBeLessThan(640 / 2);
+    expect(replies).toBeGreaterThan(0);
+    expect(replies).toBeLessThanOrEqual(40);
+    // Node 1 still hears of a newcomer through node 0: the junk crowded nothing out.
+    w.link(0, 2);
+    await runFor(w, 3000);
+    expect(w.engines[1].membership.stateOf(toHex(w.keys[2].publicKey))).toBe("alive");
     expect(w.penalties()).toEqual([]);
   });
 });

@@ -645,7 +645,7 @@ describe("membership: shuffles in a quiet mesh", () => {
     const at: number[][] = [[], [], [], [], [], []]; // when each of nodes 0–5 sent a shuffle request
     const filter = w.filter;
     w.filter = (from, to, bytes) => {
-      if (bytes[1] === MEMBER_FRAME.SHUFFLE && bytes[2] === 0 && from < 6) at[from].push(w.now); // requests, not replies
+      if (bytes[1] === MEMBER_FRAME.IDS && bytes[2] === IDS_OP.SAMPLE && from < 6) at[from].push(w.now); // requests, not replies
       return filter(from, to, bytes);
     };
     await runFor(w, 30_000, () => false, 100); // the view settles
@@ -666,6 +666,47 @@ describe("membership: shuffles in a quiet mesh", () => {
       expect(after.length).toBeGreaterThanOrEqual(2);
       expect(after[1] - after[0]).toBeLessThanOrEqual(2100);
     }
+    expect(w.penalties()).toEqual([]);
+  });
+  it("a shuffle names its sample by id: peers holding the claims ask for none; a node lacking members asks for those, takes them into its view and does not spread them", async () => {
+    const w = new World(8, { ...FAST, shuffleIntervalMs: 2000 });
+    for (let a = 0; a < 6; a++) for (let b = a + 1; b < 6; b++) w.link(a, b);
+    await w.settle();
+    await runFor(w, 3000, () => false, 100);
+    // A chain 0–6–7 whose ends never get a view (SYNCs to 6 and 7 are lost): 6 and 7 can learn of
+    // nodes 1–5 only from shuffles.
+    const seen: { from: number; to: number; type: number; op: number; frame: Uint8Array }[] = [];
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (to >= 6 && bytes[1] === MEMBER_FRAME.SYNC) return false;
+      seen.push({ from, to, type: bytes[1], op: bytes[2], frame: bytes });
+      return filter(from, to, bytes);
+    };
+    w.link(0, 6);
+    w.link(6, 7);
+    await w.settle();
+    const knows = (n: number) => [1, 2, 3, 4, 5].filter((i) => w.engines[n].membership.stateOf(toHex(w.keys[i].publicKey)) === "alive").length;
+    expect([knows(6), knows(7)]).toEqual([0, 0]);
+    await runFor(w, 60_000, () => false, 100);
+    expect([knows(6), knows(7)]).toEqual([5, 5]);
+    const limits = { frameBytesMax: 1 << 20, claimsMax: 256 };
+    const decoded = (from: number, to: number, type: number) =>
+      seen.filter((x) => x.from === from && x.to === to && x.type === type).map((x) => decodeMemberFrame(x.frame, limits));
+    // Shuffles went by id only (9 bytes a member), and the clique, which holds every claim named,
+    // asked for none.
+    const samples = seen.filter((x) => x.type === MEMBER_FRAME.IDS && (x.op === IDS_OP.SAMPLE || x.op === IDS_OP.SAMPLE_REPLY));
+    expect(samples.length).toBeGreaterThan(20);
+    expect(Math.max(...samples.map((x) => x.frame.length))).toBeLessThanOrEqual(4 + 7 * 9); // its own id and ≤ 6 others
+    expect(seen.filter((x) => x.type === MEMBER_FRAME.SHUFFLE)).toEqual([]);
+    expect(seen.filter((x) => x.type === MEMBER_FRAME.IDS && x.op === IDS_OP.WANT).every((x) => x.from >= 6)).toBe(true);
+    // What node 6 took from shuffles only fills its view: every claim it sent 7 was its own or one
+    // 7 had asked for (a claim spread on as news would have gone whole, unasked).
+    const asked = new Set(decoded(7, 6, MEMBER_FRAME.IDS).flatMap((f) => (f.type === MEMBER_FRAME.IDS && f.op === IDS_OP.WANT ? f.ids.map(toHex) : [])));
+    const carrying = [MEMBER_FRAME.CLAIMS, MEMBER_FRAME.PING, MEMBER_FRAME.ACK, MEMBER_FRAME.PING_REQ];
+    const sent = carrying.flatMap((t) => decoded(6, 7, t)).flatMap((f) => ("claims" in f ? f.claims : []));
+    const others = sent.filter((c) => toHex(decodeClaimBody(c.body).member) !== toHex(w.keys[6].publicKey));
+    expect(others.length).toBeGreaterThanOrEqual(5);
+    expect(others.filter((c) => !asked.has(toHex(claimId(c))))).toEqual([]);
     expect(w.penalties()).toEqual([]);
   });
 });
@@ -941,7 +982,10 @@ describe("membership: claims and frames", () => {
     expect(decodeMemberFrame(encodeMemberFrame(ids), limits)).toEqual(ids);
     // An IDS frame of an op a later version added is ignored, whatever it holds.
     expect(decodeMemberFrame(encode([15, "future"]), limits)).toEqual({ type: "unknown", code: 15 });
-    expect(decodeMemberFrame(encode([15, 3, { a: 1 }]), limits)).toEqual({ type: "unknown", code: 15 });
+    expect(decodeMemberFrame(encode([15, 5, { a: 1 }]), limits)).toEqual({ type: "unknown", code: 15 });
+    const sample = { type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE, ids: [new Uint8Array(8).fill(2)] };
+    expect(decodeMemberFrame(encodeMemberFrame(sample), limits)).toEqual(sample);
+    expect(() => decodeMemberFrame(encode([15, IDS_OP.SAMPLE_REPLY, { a: 1 }]), limits)).toThrow(GrapevineError);
     expect(() => decodeMemberFrame(encode([15, IDS_OP.HAVE, Array.from({ length: 5 }, () => new Uint8Array(8))]), limits)).toThrow(GrapevineError);
     expect(() => decodeMemberFrame(encode([15, IDS_OP.HAVE, [new Uint8Array(9)]]), limits)).toThrow(GrapevineError);
     const tooMany = encode([MEMBER_FRAME.CLAIMS, Array.from({ length: 5 }, () => [new Uint8Array(10), new Uint8Array(64)])]);

@@ -68,8 +68,11 @@ export class Dissemination {
    * here: its signature may not have been checked, and a forgery sent on would blame this node.
    */
   #known = new Map<string, { claim: ClaimWire | null; at: number }>();
-  /** Ids announced to this node whose claims it has not had: who announced them, when to ask. */
-  #missing = new Map<string, { id: Uint8Array; from: LinkId[]; due: number; by: LinkId }>();
+  /**
+   * Ids announced to this node whose claims it has not had: who announced them, when to ask, and
+   * whether only shuffles' samples named them (their claims then only fill the view).
+   */
+  #missing = new Map<string, { id: Uint8Array; from: LinkId[]; due: number; by: LinkId; sample: boolean }>();
   /** Missing ids each link was the first to announce: no link holds more than a quarter of the list. */
   #missingBy = new Map<LinkId, number>();
 
@@ -86,13 +89,19 @@ export class Dissemination {
     return this.#queue.waiting || this.#missing.size > 0;
   }
 
-  /** A claim came in from `linkId` (any frame, before it is checked): its id is had, not missing, and the peer holds it. */
-  heard(now: number, c: ClaimWire, linkId: LinkId): void {
+  /**
+   * A claim came in from `linkId` (any frame, before it is checked): its id is had, not missing,
+   * and the peer holds it. True when this node asked for it because a shuffle's sample named it
+   * (and no announcement did): it only fills the view, as a claim in a SHUFFLE frame does.
+   */
+  heard(now: number, c: ClaimWire, linkId: LinkId): boolean {
     const id = toHex(claimId(c));
+    const sample = this.#missing.get(id)?.sample ?? false;
     this.#unmiss(id);
     this.#remember(now, id, null);
     const peerId = this.#links.get(linkId)?.peerId;
     if (peerId) this.#queue.heardFrom(id, c, peerId);
+    return sample;
   }
 
   /**
@@ -125,33 +134,47 @@ export class Dissemination {
     }
   }
 
-  /** An IDS frame from `linkId`: note the ids announced that this node lacks, or send the claims asked for. */
+  /**
+   * An IDS frame from `linkId`: note the ids announced (or named by a shuffle's sample) that this
+   * node lacks, or send the claims asked for.
+   */
   onIds(now: number, linkId: LinkId, f: IdsFrame): void {
-    if (f.op === IDS_OP.HAVE) {
+    if (f.op !== IDS_OP.WANT) {
+      const sample = f.op !== IDS_OP.HAVE;
       const wait = this.#cx.options.memberGossipIntervalMs;
       const max = this.#cx.options.claimQueueMax;
       const share = Math.max(1, Math.floor(max / 4));
       for (const id of f.ids) {
         const hex = toHex(id);
-        if (this.#known.has(hex)) continue;
+        if (this.#known.has(hex) || (sample && this.#held(hex))) continue;
         const m = this.#missing.get(hex);
         if (m) {
           if (m.from.length < ANNOUNCERS_MAX && !m.from.includes(linkId)) m.from.push(linkId);
+          if (!sample) m.sample = false; // announced: news after all
         } else if (this.#missing.size < max && (this.#missingBy.get(linkId) ?? 0) < share) {
-          this.#missing.set(hex, { id: id.slice(), from: [linkId], due: now + wait, by: linkId });
+          this.#missing.set(hex, { id: id.slice(), from: [linkId], due: now + wait, by: linkId, sample });
           this.#missingBy.set(linkId, (this.#missingBy.get(linkId) ?? 0) + 1);
         }
       }
       return;
     }
     // Each claim once, however often the frame names it: a WANT of one id 256 times buys one copy.
+    // Claims announced lately, or any alive claim held (a shuffle's sample names those).
     const claims = new Set<ClaimWire>();
     for (const id of f.ids) {
-      const k = this.#known.get(toHex(id));
-      if (k?.claim) claims.add(k.claim);
+      const hex = toHex(id);
+      const c = this.#known.get(hex)?.claim ?? this.#held(hex);
+      if (c) claims.add(c);
     }
     if (!claims.size) return;
     this.#cx.answer(linkId, now, { type: MEMBER_FRAME.CLAIMS, claims: [...claims].map((c) => this.#gossiped(c, now)) });
+  }
+
+  /** The alive claim this node holds (checked, or its own) with this hex claim id. */
+  #held(hex: string): ClaimWire | null {
+    const own = this.#self.alive;
+    if (own && toHex(claimId(own)) === hex) return own;
+    return this.#table.aliveById(hex);
   }
 
   /** Asks for the claims announced a gossip interval ago and still not had, each of its next announcer. */

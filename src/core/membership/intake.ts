@@ -44,7 +44,8 @@ export class ClaimIntake {
 
   /**
    * @param heard told of every claim that comes in, before anything else (dissemination: it need
-   *   not be asked for)
+   *   not be asked for); true when the claim was asked for only because a shuffle's sample named
+   *   it, so it is taken as from a shuffle
    */
   constructor(
     cx: Context,
@@ -53,7 +54,7 @@ export class ClaimIntake {
     signer: ClaimSigner,
     queue: ClaimQueue,
     links: LinkTable,
-    readonly heard: (c: ClaimWire, linkId: LinkId) => void = () => {},
+    readonly heard: (c: ClaimWire, linkId: LinkId) => boolean = () => false,
   ) {
     this.#cx = cx;
     this.#table = table;
@@ -67,12 +68,12 @@ export class ClaimIntake {
    * Claims from `linkId` (null: learned out of band, see `Membership.introduce`): the ones that
    * would change something are verified and then accepted; older ones are corrected.
    */
-  receive(linkId: LinkId | null, claims: readonly ClaimWire[], source: Source): void {
+  receive(linkId: LinkId | null, claims: readonly ClaimWire[], frameSource: Source): void {
     const cx = this.#cx;
     const corrections: ClaimWire[] = [];
     for (const wire of claims) {
       cx.stats.claimsReceived++;
-      if (linkId !== null) this.heard(wire, linkId);
+      const source = linkId !== null && this.heard(wire, linkId) ? "shuffle" : frameSource;
       const c = wire.proof || !isAccusation(wire) ? wire : this.#proven(wire);
       if (!c) {
         // Nobody penalised: the sender could not know. This node's own, older claim goes back, and

@@ -30,7 +30,7 @@
  */
 
 import { toHex } from "../../bytes.ts";
-import { CLAIM_KIND, MEMBER_FRAME, SHUFFLE_FLAG, SYNC_FLAG, type ClaimWire, type MemberFrame } from "../../wire/member-frames.ts";
+import { CLAIM_KIND, IDS_OP, MEMBER_FRAME, SHUFFLE_FLAG, SYNC_FLAG, type ClaimWire, type MemberFrame } from "../../wire/member-frames.ts";
 import { ClaimQueue, type MemberState } from "../claims.ts";
 import type { LinkId } from "../events.ts";
 import { LocalHealth } from "../lifeguard.ts";
@@ -331,7 +331,9 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
         }
         return;
       case MEMBER_FRAME.IDS:
-        return this.#spread.onIds(now, link.id, f);
+        this.#spread.onIds(now, link.id, f);
+        if (f.op === IDS_OP.SAMPLE && !this.#self.left) this.#views.answerSample(now, link);
+        return;
       case MEMBER_FRAME.SHUFFLE:
         if (f.flags & SHUFFLE_FLAG.DISCONNECT) return this.#views.letGo(link);
         this.#intake.receive(link.id, f.claims, "shuffle");

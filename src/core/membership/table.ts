@@ -15,13 +15,14 @@
  *   member this node is not linked to (never a suspect), or is refused;
  * - a member collected after `deadMemberTtlMs` dead or gone is remembered (`gone`, bounded) for
  *   another TTL at its last rank, so a stale alive claim cannot bring it back;
- * - removing a record calls `onRemove`, which drops what is queued about the member.
+ * - removing a record calls `onRemove`, which drops what is queued about the member;
+ * - `byAlive` indexes every record by the id of its alive claim (a shuffle names claims by id).
  *
  * @module
  */
 
 import type { ClaimWire } from "../../wire/member-frames.ts";
-import { CLAIM_KIND } from "../../wire/member-frames.ts";
+import { CLAIM_KIND, claimId } from "../../wire/member-frames.ts";
 import { toHex } from "../../bytes.ts";
 import { compareRank, effectOf, stateOf, type MemberState } from "../claims.ts";
 import { spreadMs, suspicionParams, type SuspicionParams } from "../lifeguard.ts";
@@ -82,6 +83,8 @@ export class MemberTable {
   #live = 0;
   #version = 0;
   #suspects = new Set<string>();
+  /** Records by the hex id (`claimId`) of their alive claim. */
+  #byAlive = new Map<string, Member>();
   /** Members collected after death or departure, remembered for another TTL so stale claims do not revive them. */
   #gone = new Map<string, { generation: number; incarnation: number; at: number }>();
 
@@ -103,6 +106,11 @@ export class MemberTable {
   /** Grows whenever a member is added, changes state or rank, or is removed (not on confirmations). */
   get version(): number {
     return this.#version;
+  }
+
+  /** The alive claim held with this hex claim id (the member's newest), if any. */
+  aliveById(id: string): ClaimWire | null {
+    return this.#byAlive.get(id)?.alive ?? null;
   }
 
   /** Records held (any state). */
@@ -184,6 +192,7 @@ export class MemberTable {
       if (this.#members.size >= this.#o.membersMax && !this.#evictPassive(linked())) return { kind: "none" };
       m = { id, key: f.member, state: "alive", generation: f.generation, incarnation: f.incarnation, claim: c, alive: c, addr: f.addr, changedAt: now, rankAt: now, suspicion: null };
       this.#members.set(id, m);
+      this.#byAlive.set(toHex(claimId(c)), m);
       this.#gone.delete(id);
       this.#live++;
       this.#version++;
@@ -209,6 +218,8 @@ export class MemberTable {
     m.incarnation = f.incarnation;
     m.claim = c;
     if (f.kind === CLAIM_KIND.ALIVE) {
+      this.#unindex(m);
+      this.#byAlive.set(toHex(claimId(c)), m);
       m.alive = c;
       m.addr = f.addr;
     }
@@ -227,6 +238,11 @@ export class MemberTable {
     return { kind: "changed", member: m, previous };
   }
 
+  #unindex(m: Member): void {
+    const k = m.alive && toHex(claimId(m.alive));
+    if (k && this.#byAlive.get(k) === m) this.#byAlive.delete(k);
+  }
+
   /** Makes room in a full table: the oldest-learned member this node is not linked to goes. */
   #evictPassive(linked: Set<string>): boolean {
     for (const m of this.#members.values()) {
@@ -240,6 +256,7 @@ export class MemberTable {
   remove(m: Member): void {
     this.#version++;
     this.#members.delete(m.id);
+    this.#unindex(m);
     this.#suspects.delete(m.id);
     this.#onRemove(m.id);
     if (m.state === "alive" || m.state === "suspect") this.#live--;

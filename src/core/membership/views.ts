@@ -6,8 +6,10 @@
  * it wants (`activeViewTarget`, about log10 N + 1), a `drop-link` event for a link to a dead or
  * departed member. Above `activeViewMax` a node tells one peer it lets their link go (SHUFFLE with
  * DISCONNECT) and the peer closes it, so the peer does not take the closed link for a crash.
- * Random samples of alive claims are swapped with a linked peer every `shuffleIntervalMs`
- * (SHUFFLE), so a node whose table is full still sees fresh members; a periodic SYNC with one peer
+ * Random samples of alive claims are swapped with a linked peer every `shuffleIntervalMs`, so a
+ * node whose table is full still sees fresh members — by id (IDS SAMPLE, answered with SAMPLE_REPLY;
+ * each side asks for the claims it lacks): nine bytes a member where a whole claim is about 110, and
+ * a node mostly holds them already. A periodic SYNC with one peer
  * (push-pull) repairs what gossip missed, as after a partition. Seeds are re-tried every
  * `seedRetryMs`: seeds keep linked to each other, any other node that lost all its links asks for
  * one, so a partitioned or isolated node rejoins by itself; and a member declared dead is retried
@@ -20,7 +22,7 @@
  * @module
  */
 
-import { MEMBER_FRAME, SHUFFLE_FLAG, SYNC_FLAG, type ClaimWire } from "../../wire/member-frames.ts";
+import { IDS_OP, MEMBER_FRAME, SHUFFLE_FLAG, SYNC_FLAG, claimId, type ClaimWire } from "../../wire/member-frames.ts";
 import { toHex } from "../../bytes.ts";
 import type { LinkId } from "../events.ts";
 import { randomBelow, randomUnit, sample } from "../random.ts";
@@ -88,6 +90,11 @@ export class Views {
     this.#cx.answer(link.id, now, { type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY, claims: this.#sampleAlive(link.peerId) });
   }
 
+  /** Answers a peer's sample (IDS SAMPLE) with the ids of a sample of ours, within the link's answer budget. */
+  answerSample(now: number, link: PeerLink): void {
+    this.#cx.answer(link.id, now, { type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE_REPLY, ids: this.#sampleAlive(link.peerId).map(claimId) });
+  }
+
   /** This node's alive claim and a random sample of alive members' (not the peer's own). */
   #sampleAlive(exceptId: string | null): ClaimWire[] {
     const alive: ClaimWire[] = [];
@@ -104,11 +111,15 @@ export class Views {
     if (peers.length) this.#spread.sendView(peers[randomBelow(this.#cx.rng, peers.length)].id, SYNC_FLAG.WANT);
   }
 
-  /** Starts a shuffle with one random peer. */
+  /**
+   * Starts a shuffle with one random peer: the ids of a sample (IDS SAMPLE), not the claims — in a
+   * mesh where members know each other, the peer holds most of them already, and asks (WANT) for
+   * the few it lacks.
+   */
   shuffle(peers: PeerLink[]): void {
     if (!peers.length) return;
     const link = peers[randomBelow(this.#cx.rng, peers.length)];
-    this.#cx.send(link.id, { type: MEMBER_FRAME.SHUFFLE, flags: 0, claims: this.#sampleAlive(link.peerId) });
+    this.#cx.send(link.id, { type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE, ids: this.#sampleAlive(link.peerId).map(claimId) });
   }
 
   retrySeeds(now: number, peers: PeerLink[]): void {
