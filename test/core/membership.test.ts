@@ -709,6 +709,24 @@ describe("membership: shuffles in a quiet mesh", () => {
     expect(others.filter((c) => !asked.has(toHex(claimId(c))))).toEqual([]);
     expect(w.penalties()).toEqual([]);
   });
+
+  it("a node whose table is full (the mesh is larger than its view) swaps whole claims, which its peer most likely lacks", async () => {
+    const w = new World(6, { ...FAST, shuffleIntervalMs: 2000, membersMax: 3 });
+    for (let a = 0; a < 6; a++) w.link(a, (a + 1) % 6);
+    await w.settle();
+    const kinds = { whole: 0, ids: 0 };
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (bytes[1] === MEMBER_FRAME.SHUFFLE && bytes[2] === 0) kinds.whole++;
+      if (bytes[1] === MEMBER_FRAME.IDS && bytes[2] === IDS_OP.SAMPLE) kinds.ids++;
+      return filter(from, to, bytes);
+    };
+    await runFor(w, 20_000, () => false, 100);
+    expect(w.engines.every((e) => e.membership.known === 3)).toBe(true);
+    expect(kinds.whole).toBeGreaterThan(10);
+    expect(kinds.ids).toBe(0);
+    expect(w.penalties()).toEqual([]);
+  });
 });
 
 describe("membership: partitions", () => {

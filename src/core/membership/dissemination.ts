@@ -33,7 +33,7 @@
  * @module
  */
 
-import { toHex } from "../../bytes.ts";
+import { bytesEqual, toHex } from "../../bytes.ts";
 import { IDS_OP, MEMBER_FRAME, SYNC_FLAG, claimId, encodeMemberFrame, type ClaimWire, type IdsFrame, type MemberFrame } from "../../wire/member-frames.ts";
 import { TokenBucket } from "../budget.ts";
 import type { ClaimQueue } from "../claims.ts";
@@ -148,7 +148,7 @@ export class Dissemination {
       const share = Math.max(1, Math.floor(max / 4));
       for (const id of f.ids) {
         const hex = toHex(id);
-        if (this.#known.has(hex) || (sample && this.#held(hex))) continue;
+        if (this.#known.has(hex) || (sample && this.#held(id))) continue;
         const m = this.#missing.get(hex);
         if (m) {
           if (m.from.length < ANNOUNCERS_MAX && !m.from.includes(linkId)) m.from.push(linkId);
@@ -165,18 +165,18 @@ export class Dissemination {
     const claims = new Set<ClaimWire>();
     for (const id of f.ids) {
       const hex = toHex(id);
-      const c = this.#known.get(hex)?.claim ?? this.#held(hex);
+      const c = this.#known.get(hex)?.claim ?? this.#held(id);
       if (c) claims.add(c);
     }
     if (!claims.size) return;
     this.#cx.answer(linkId, now, { type: MEMBER_FRAME.CLAIMS, claims: [...claims].map((c) => this.#gossiped(c, now)) });
   }
 
-  /** The alive claim this node holds (checked, or its own) with this hex claim id. */
-  #held(hex: string): ClaimWire | null {
+  /** The alive claim this node holds (checked, or its own) with this claim id. */
+  #held(id: Uint8Array): ClaimWire | null {
     const own = this.#self.alive;
-    if (own && toHex(claimId(own)) === hex) return own;
-    return this.#table.aliveById(hex);
+    if (own && bytesEqual(claimId(own), id)) return own;
+    return this.#table.aliveById(id);
   }
 
   /** Asks for the claims announced a gossip interval ago and still not had, each of its next announcer. */

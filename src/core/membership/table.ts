@@ -16,19 +16,26 @@
  * - a member collected after `deadMemberTtlMs` dead or gone is remembered (`gone`, bounded) for
  *   another TTL at its last rank, so a stale alive claim cannot bring it back;
  * - removing a record calls `onRemove`, which drops what is queued about the member;
- * - `byAlive` indexes every record by the id of its alive claim (a shuffle names claims by id).
+ * - `byAlive` indexes every record by the id of its alive claim (a shuffle names claims by id),
+ *   keyed by the id's first 30 bits (a small integer, no string per member); ids that share a key
+ *   are told apart by their bytes.
  *
  * @module
  */
 
 import type { ClaimWire } from "../../wire/member-frames.ts";
 import { CLAIM_KIND, claimId } from "../../wire/member-frames.ts";
-import { toHex } from "../../bytes.ts";
+import { bytesEqual, toHex } from "../../bytes.ts";
 import { compareRank, effectOf, stateOf, type MemberState } from "../claims.ts";
 import { spreadMs, suspicionParams, type SuspicionParams } from "../lifeguard.ts";
 import type { EngineOptions } from "../options.ts";
 import type { MembershipStats } from "./context.ts";
 import { startSuspicion, suspicionMs, type Suspicion } from "./suspicion.ts";
+
+/** A claim id's index key: its first 30 bits, a small integer. */
+function aliveKey(id: Uint8Array): number {
+  return (id[0] << 22) | (id[1] << 14) | (id[2] << 6) | (id[3] >> 2);
+}
 
 /** How a claim reached this node: news is spread on, what came by introduction or shuffle is not. */
 export type Source = "gossip" | "sync" | "shuffle" | "intro" | "local";
@@ -83,8 +90,8 @@ export class MemberTable {
   #live = 0;
   #version = 0;
   #suspects = new Set<string>();
-  /** Records by the hex id (`claimId`) of their alive claim. */
-  #byAlive = new Map<string, Member>();
+  /** Records by the key (`aliveKey`) of their alive claim's id: one record, or the few that share it. */
+  #byAlive = new Map<number, Member | Member[]>();
   /** Members collected after death or departure, remembered for another TTL so stale claims do not revive them. */
   #gone = new Map<string, { generation: number; incarnation: number; at: number }>();
 
@@ -109,8 +116,16 @@ export class MemberTable {
   }
 
   /** The alive claim held with this hex claim id (the member's newest), if any. */
-  aliveById(id: string): ClaimWire | null {
-    return this.#byAlive.get(id)?.alive ?? null;
+  aliveById(id: Uint8Array): ClaimWire | null {
+    const e = this.#byAlive.get(aliveKey(id));
+    if (!e) return null;
+    for (const m of Array.isArray(e) ? e : [e]) if (m.alive && bytesEqual(claimId(m.alive), id)) return m.alive;
+    return null;
+  }
+
+  /** Whether the table holds `membersMax` records: the mesh is likely larger than this node's view. */
+  get full(): boolean {
+    return this.#members.size >= this.#o.membersMax;
   }
 
   /** Records held (any state). */
@@ -192,7 +207,7 @@ export class MemberTable {
       if (this.#members.size >= this.#o.membersMax && !this.#evictPassive(linked())) return { kind: "none" };
       m = { id, key: f.member, state: "alive", generation: f.generation, incarnation: f.incarnation, claim: c, alive: c, addr: f.addr, changedAt: now, rankAt: now, suspicion: null };
       this.#members.set(id, m);
-      this.#byAlive.set(toHex(claimId(c)), m);
+      this.#index(m, c);
       this.#gone.delete(id);
       this.#live++;
       this.#version++;
@@ -219,7 +234,7 @@ export class MemberTable {
     m.claim = c;
     if (f.kind === CLAIM_KIND.ALIVE) {
       this.#unindex(m);
-      this.#byAlive.set(toHex(claimId(c)), m);
+      this.#index(m, c);
       m.alive = c;
       m.addr = f.addr;
     }
@@ -238,9 +253,23 @@ export class MemberTable {
     return { kind: "changed", member: m, previous };
   }
 
+  #index(m: Member, alive: ClaimWire): void {
+    const k = aliveKey(claimId(alive));
+    const e = this.#byAlive.get(k);
+    this.#byAlive.set(k, !e ? m : Array.isArray(e) ? [...e, m] : [e, m]);
+  }
+
   #unindex(m: Member): void {
-    const k = m.alive && toHex(claimId(m.alive));
-    if (k && this.#byAlive.get(k) === m) this.#byAlive.delete(k);
+    if (!m.alive) return;
+    const k = aliveKey(claimId(m.alive));
+    const e = this.#byAlive.get(k);
+    if (e === m) this.#byAlive.delete(k);
+    else if (Array.isArray(e)) {
+      const rest = e.filter((x) => x !== m);
+      if (rest.length === e.length) return;
+      if (rest.length === 1) this.#byAlive.set(k, rest[0]);
+      else this.#byAlive.set(k, rest);
+    }
   }
 
   /** Makes room in a full table: the oldest-learned member this node is not linked to goes. */

@@ -7,9 +7,10 @@
  * departed member. Above `activeViewMax` a node tells one peer it lets their link go (SHUFFLE with
  * DISCONNECT) and the peer closes it, so the peer does not take the closed link for a crash.
  * Random samples of alive claims are swapped with a linked peer every `shuffleIntervalMs`, so a
- * node whose table is full still sees fresh members — by id (IDS SAMPLE, answered with SAMPLE_REPLY;
- * each side asks for the claims it lacks): nine bytes a member where a whole claim is about 110, and
- * a node mostly holds them already. A periodic SYNC with one peer
+ * node whose table is full still sees fresh members. A node whose table has room swaps them by id
+ * (IDS SAMPLE, answered with SAMPLE_REPLY; each side asks for the claims it lacks): nine bytes a
+ * member where a whole claim is about 110, and the peer mostly holds them already. A full table
+ * swaps whole claims (SHUFFLE): its peer most likely lacks them. A periodic SYNC with one peer
  * (push-pull) repairs what gossip missed, as after a partition. Seeds are re-tried every
  * `seedRetryMs`: seeds keep linked to each other, any other node that lost all its links asks for
  * one, so a partitioned or isolated node rejoins by itself; and a member declared dead is retried
@@ -112,14 +113,19 @@ export class Views {
   }
 
   /**
-   * Starts a shuffle with one random peer: the ids of a sample (IDS SAMPLE), not the claims — in a
-   * mesh where members know each other, the peer holds most of them already, and asks (WANT) for
-   * the few it lacks.
+   * Starts a shuffle with one random peer. While this node's table has room, it likely knows every
+   * member, and so does the peer: the sample goes by id (IDS SAMPLE) and the peer asks (WANT) for
+   * the few claims it lacks. A full table (`membersMax`) means a mesh larger than the views, where
+   * the peer most likely lacks what is sampled: the claims go whole (SHUFFLE), in one frame instead
+   * of three.
    */
   shuffle(peers: PeerLink[]): void {
     if (!peers.length) return;
     const link = peers[randomBelow(this.#cx.rng, peers.length)];
-    this.#cx.send(link.id, { type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE, ids: this.#sampleAlive(link.peerId).map(claimId) });
+    const claims = this.#sampleAlive(link.peerId);
+    this.#cx.send(link.id, this.#table.full
+      ? { type: MEMBER_FRAME.SHUFFLE, flags: 0, claims }
+      : { type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE, ids: claims.map(claimId) });
   }
 
   retrySeeds(now: number, peers: PeerLink[]): void {
