@@ -115,7 +115,7 @@ export class MemberTable {
     return this.#version;
   }
 
-  /** The alive claim held with this hex claim id (the member's newest), if any. */
+  /** The alive claim held (a member's newest) whose claim id is `id`, if any. */
   aliveById(id: Uint8Array): ClaimWire | null {
     const e = this.#byAlive.get(aliveKey(id));
     if (!e) return null;
