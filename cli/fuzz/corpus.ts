@@ -8,7 +8,8 @@
  *   window (IHAVE, GRAFT, PRUNE; a 60 KB message the victim then holds), publishers at once on
  *   all sides (crossing messages prune links; a leaf pruned by both neighbours asks back: an empty GRAFT), a crashed node
  *   (PING_REQ, NACK, suspect and dead claims), a stalled node (an alive claim stating its lag), a
- *   node leaving (left claims) and a node over its active view (SHUFFLE with DISCONNECT).
+ *   node leaving (left claims), a node over its active view (SHUFFLE with DISCONNECT) and one
+ *   whose member table is full (shuffles of whole claims; the others' go by id).
  * - HELLO, PROOF and CLOSE come from the real handshake (`runHandshake`) with seeded nonces, so
  *   the captured PROOFs verify again in the fuzzer's own handshakes.
  * - FORWARD and a CLOSE from an open link come from two real nodes (`createNode`) on memory links.
@@ -109,6 +110,7 @@ function engineOptions(i: number): Partial<EngineOptions> {
   if (i === 1) o.addr = "wss://node1.fuzz.example/";
   if (i === 3) o.mode = "push"; // deltas pushed as rumors
   if (i === 2) o.activeViewMax = 2; // lets one of its three links go: SHUFFLE with DISCONNECT
+  if (i === 6) o.membersMax = 3; // a full table shuffles whole claims (SHUFFLE); the others, by id (IDS SAMPLE)
   return o;
 }
 

@@ -14,7 +14,7 @@ import { frameLimitsFor } from "../../src/core/engine.ts";
 import { resolveOptions } from "../../src/core/options.ts";
 import { decodeFrame, DELTA_FLAG, FRAME, type Frame } from "../../src/wire/frames.ts";
 import { decodeLinkFrame, LINK_FRAME, peekFrameType, type LinkFrame } from "../../src/wire/link-frames.ts";
-import { CLAIM_KIND, decodeMemberFrame, MEMBER_FRAME, SHUFFLE_FLAG, SYNC_FLAG, type ClaimWire, type MemberFrame } from "../../src/wire/member-frames.ts";
+import { CLAIM_KIND, decodeMemberFrame, IDS_OP, MEMBER_FRAME, SHUFFLE_FLAG, SYNC_FLAG, type ClaimWire, type MemberFrame } from "../../src/wire/member-frames.ts";
 
 /** Who handles a family of types: the engine (state, broadcast, membership) or the link layer. */
 export type Layer = "engine" | "link";
@@ -108,6 +108,8 @@ export const VARIANTS: readonly Variant[] = [
   { type: "SHUFFLE", name: "request", has: (f) => as<{ flags: number }>(f).flags === 0 },
   { type: "SHUFFLE", name: "reply", has: (f) => as<{ flags: number }>(f).flags === SHUFFLE_FLAG.REPLY },
   { type: "SHUFFLE", name: "disconnect", has: (f) => (as<{ flags: number }>(f).flags & SHUFFLE_FLAG.DISCONNECT) !== 0 },
+  { type: "IDS", name: "sample", has: (f) => as<{ op: number }>(f).op === IDS_OP.SAMPLE },
+  { type: "IDS", name: "sample-reply", has: (f) => as<{ op: number }>(f).op === IDS_OP.SAMPLE_REPLY },
   { type: "*", name: "claim:alive+addr", has: anyClaim((c) => c.fields.kind === CLAIM_KIND.ALIVE && c.fields.addr !== null) },
   { type: "*", name: "claim:alive+lag", has: anyClaim((c) => c.fields.kind === CLAIM_KIND.ALIVE && (c.fields.lag ?? 0) > 0) },
   { type: "*", name: "claim:suspect", has: anyClaim(kind(CLAIM_KIND.SUSPECT)) },

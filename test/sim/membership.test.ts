@@ -96,10 +96,16 @@ describe("simulator: membership", () => {
       expect(r.penalties).toBe(0);
     }), 120_000);
 
-  it("steady-state load per member does not grow with the mesh", () =>
+  it("steady-state load per member does not grow with the mesh; a mesh whose members know each other shuffles by id, for a fraction of the bytes", () =>
     withSeed(SEED, async (seed) => {
-      const r = await runScale(base(seed), [50, 400], 20, 15);
-      const [small, large] = r.rows;
+      // Tables hold at most 4 × 20 = 80 members: 100 and 400 nodes have partial views (full
+      // tables, whole claims in shuffles), 50 nodes know each other (samples by id).
+      const r = await runScale(base(seed), [50, 100, 400], 20, 15);
+      const [known, small, large] = r.rows;
+      expect(known.view_mean).toBeGreaterThan(40); // nearly everyone, learnt from shuffles within the run
+      expect(known.bytes_per_member_per_period).toBeLessThan(small.bytes_per_member_per_period / 3);
+      expect(known.messages_per_member_per_period).toBeLessThan(small.messages_per_member_per_period * 1.5);
+      expect(small.view_mean).toBeLessThan(small.nodes);
       expect(large.view_mean).toBeLessThan(large.nodes / 2); // partial views
       // A link heard from within a pass is not probed, so a quiet mesh sends about one probe a
       // link a pass (half a probe a member a period, not one).
