@@ -216,6 +216,9 @@ describe("adversarial: requests for the claim queue and the view", () => {
     await w.settle();
     const ids = claims.map((c) => claimId(c));
     const per = 32; // an answer of 32 claims fits the budget's burst
+    // A shuffle by id first, so the victim answers WANTs from its whole table.
+    a.send(encodeMemberFrame({ type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE, ids: ids.slice(0, 16) }));
+    await w.settle();
     const start = a.bytesSent();
     let asked = 0;
     for (let t = 0; t < 20; t++) {

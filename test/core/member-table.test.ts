@@ -21,6 +21,7 @@ function alive(member: number, incarnation: number, prefix: number[]): ClaimWire
 describe("member table: alive claims by id", () => {
   it("finds each member's newest alive claim by its id, tells apart ids that share a key, and forgets replaced and removed ones", () => {
     const t = new MemberTable(resolveOptions({}), stats(), () => {});
+    t.indexById(); // built empty, kept up to date as claims come
     const linked = () => new Set<string>();
     // Ids of a and b share their first 30 bits (the index key) and differ in the last 2 bits of byte 3 and after.
     const a1 = alive(1, 0, [9, 8, 7, 0b100, 1]);
@@ -42,5 +43,14 @@ describe("member table: alive claims by id", () => {
     t.remove(t.get(toHex(b1.fields.member))!);
     expect(t.aliveById(claimId(b1))).toBeNull();
     expect(t.aliveById(claimId(c1))).toBe(c1);
+  });
+
+  it("holds no index until one is asked for (a full table that shuffles whole claims never builds it); built late, it holds every record", () => {
+    const t = new MemberTable(resolveOptions({}), stats(), () => {});
+    const claims = [1, 2, 3].map((i) => alive(i, 0, [i, i, i, i]));
+    for (const c of claims) t.apply(0, toHex(c.fields.member), c, () => new Set());
+    expect(t.aliveById(claimId(claims[0]))).toBeNull();
+    t.indexById();
+    for (const c of claims) expect(t.aliveById(claimId(c))).toBe(c);
   });
 });

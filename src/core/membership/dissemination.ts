@@ -144,6 +144,7 @@ export class Dissemination {
   onIds(now: number, linkId: LinkId, f: IdsFrame): void {
     if (f.op !== IDS_OP.WANT) {
       const sample = f.op !== IDS_OP.HAVE;
+      if (sample) this.#table.indexById(); // which of the claims named this node holds
       const wait = this.#cx.options.memberGossipIntervalMs;
       const max = this.#cx.options.claimQueueMax;
       const share = Math.max(1, Math.floor(max / 4));

@@ -16,9 +16,10 @@
  * - a member collected after `deadMemberTtlMs` dead or gone is remembered (`gone`, bounded) for
  *   another TTL at its last rank, so a stale alive claim cannot bring it back;
  * - removing a record calls `onRemove`, which drops what is queued about the member;
- * - `byAlive` indexes every record by the id of its alive claim (a shuffle names claims by id),
- *   keyed by the id's first 30 bits (a small integer, no string per member); ids that share a key
- *   are told apart by their bytes.
+ * - once built (`indexById`: the node shuffles by id), `byAlive` indexes every record by the id of
+ *   its alive claim, keyed by the id's first 30 bits (a small integer, no string per member); ids
+ *   that share a key are told apart by their bytes. A node whose table stays full shuffles whole
+ *   claims and never builds it.
  *
  * @module
  */
@@ -91,7 +92,7 @@ export class MemberTable {
   #version = 0;
   #suspects = new Set<string>();
   /** Records by the key (`aliveKey`) of their alive claim's id: one record, or the few that share it. */
-  #byAlive = new Map<number, Member | Member[]>();
+  #byAlive: Map<number, Member | Member[]> | null = null;
   /** Members collected after death or departure, remembered for another TTL so stale claims do not revive them. */
   #gone = new Map<string, { generation: number; incarnation: number; at: number }>();
 
@@ -115,12 +116,23 @@ export class MemberTable {
     return this.#version;
   }
 
-  /** The alive claim held (a member's newest) whose claim id is `id`, if any. */
+  /** The alive claim held (a member's newest) whose claim id is `id`, if any (none before `indexById`). */
   aliveById(id: Uint8Array): ClaimWire | null {
-    const e = this.#byAlive.get(aliveKey(id));
+    const e = this.#byAlive?.get(aliveKey(id));
     if (!e) return null;
     for (const m of Array.isArray(e) ? e : [e]) if (m.alive && bytesEqual(claimId(m.alive), id)) return m.alive;
     return null;
+  }
+
+  /**
+   * Builds the index of alive claims by id, if it is not built yet (a node that names claims by id
+   * in shuffles needs it, to tell which it holds and to answer the WANTs that follow); kept up to
+   * date from then on.
+   */
+  indexById(): void {
+    if (this.#byAlive) return;
+    this.#byAlive = new Map();
+    for (const m of this.#members.values()) if (m.alive) this.#index(m, m.alive);
   }
 
   /** Whether the table holds `membersMax` records: the mesh is likely larger than this node's view. */
@@ -254,21 +266,23 @@ export class MemberTable {
   }
 
   #index(m: Member, alive: ClaimWire): void {
+    const index = this.#byAlive;
+    if (!index) return;
     const k = aliveKey(claimId(alive));
-    const e = this.#byAlive.get(k);
-    this.#byAlive.set(k, !e ? m : Array.isArray(e) ? [...e, m] : [e, m]);
+    const e = index.get(k);
+    index.set(k, !e ? m : Array.isArray(e) ? [...e, m] : [e, m]);
   }
 
   #unindex(m: Member): void {
-    if (!m.alive) return;
+    const index = this.#byAlive;
+    if (!index || !m.alive) return;
     const k = aliveKey(claimId(m.alive));
-    const e = this.#byAlive.get(k);
-    if (e === m) this.#byAlive.delete(k);
+    const e = index.get(k);
+    if (e === m) index.delete(k);
     else if (Array.isArray(e)) {
       const rest = e.filter((x) => x !== m);
       if (rest.length === e.length) return;
-      if (rest.length === 1) this.#byAlive.set(k, rest[0]);
-      else this.#byAlive.set(k, rest);
+      index.set(k, rest.length === 1 ? rest[0] : rest);
     }
   }
 

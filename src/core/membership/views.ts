@@ -93,6 +93,7 @@ export class Views {
 
   /** Answers a peer's sample (IDS SAMPLE) with the ids of a sample of ours, within the link's answer budget. */
   answerSample(now: number, link: PeerLink): void {
+    this.#table.indexById(); // the WANTs that follow are answered from it
     this.#cx.answer(link.id, now, { type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE_REPLY, ids: this.#sampleAlive(link.peerId).map(claimId) });
   }
 
@@ -123,6 +124,7 @@ export class Views {
     if (!peers.length) return;
     const link = peers[randomBelow(this.#cx.rng, peers.length)];
     const claims = this.#sampleAlive(link.peerId);
+    if (!this.#table.full) this.#table.indexById(); // the WANTs that follow are answered from it
     this.#cx.send(link.id, this.#table.full
       ? { type: MEMBER_FRAME.SHUFFLE, flags: 0, claims }
       : { type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE, ids: claims.map(claimId) });
