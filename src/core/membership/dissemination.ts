@@ -19,9 +19,9 @@
  * What a peer can make this node do with ids: hold at most `claimQueueMax` ids it is missing, a
  * quarter of them first announced by any one link (further ones are ignored until those are had
  * or given up, so one peer's junk cannot crowd out the others' news), and ask each announcer in
- * turn; a WANT is answered only with claims this node announced (checked, or its own) or the alive
- * claims it holds (a shuffle's sample names those by id), charged to the link's answer budget, so
- * it never passes on a forgery. Ids a sample named are asked for the same way; a claim that comes
+ * turn; a WANT is answered only with claims this node announced (checked, or its own) or, once it
+ * shuffles by id, the alive claims it holds (a sample names those), charged to the link's answer
+ * budget, so it never passes on a forgery. Ids a sample named are asked for the same way; a claim that comes
  * because only a sample named it fills the view and is not spread on (`heard`). An id asked for and
  * not sent is not provably anything (the claim may have left the announcer's memory): nobody is
  * penalised for it.
