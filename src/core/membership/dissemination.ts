@@ -21,10 +21,10 @@
  * or given up, so one peer's junk cannot crowd out the others' news), and ask each announcer in
  * turn; a WANT is answered only with claims this node announced (checked, or its own) or, once it
  * shuffles by id, the alive claims it holds (a sample names those), charged to the link's answer
- * budget, so it never passes on a forgery. Ids a sample named are asked for the same way; a claim that comes
- * because only a sample named it fills the view and is not spread on (`heard`). An id asked for and
- * not sent is not provably anything (the claim may have left the announcer's memory): nobody is
- * penalised for it.
+ * budget, so it never passes on a forgery. Ids a sample named are asked for the same way; a claim
+ * that comes because only a sample named it fills the view and is not spread on (`heard`). An id
+ * asked for and not sent is not provably anything (the claim may have left the announcer's
+ * memory): nobody is penalised for it.
  *
  * Budgets: what this node sends because a peer asked (an ACK to its PING, a PING relayed for its
  * PING_REQ) carries at most the link's piggyback allowance of claims, a few per protocol period,
@@ -277,9 +277,8 @@ export class Dissemination {
    * intervals and one protocol period), so its peers hold that alive claim too and would not check
    * the proof anyway — 112 bytes of a 257-byte suspicion. A peer without it ignores the accusation
    * and sends back the claim it holds, which this node answers with the accusation whole
-   * (`ClaimIntake`); SYNC and SHUFFLE
-   * always carry proofs, and so does gossip of a fresh rank (a refutation just signed, a restart),
-   * where a peer may not have the alive claim yet.
+   * (`ClaimIntake`); SYNC always carries proofs, and so does gossip of a fresh rank (a refutation
+   * just signed, a restart), where a peer may not have the alive claim yet.
    */
   #gossiped(c: ClaimWire, now: number): ClaimWire {
     if (!c.proof) return c;

@@ -124,10 +124,12 @@ export class Views {
     if (!peers.length) return;
     const link = peers[randomBelow(this.#cx.rng, peers.length)];
     const claims = this.#sampleAlive(link.peerId);
-    if (!this.#table.full) this.#table.indexById(); // the WANTs that follow are answered from it
-    this.#cx.send(link.id, this.#table.full
-      ? { type: MEMBER_FRAME.SHUFFLE, flags: 0, claims }
-      : { type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE, ids: claims.map(claimId) });
+    if (this.#table.full) {
+      this.#cx.send(link.id, { type: MEMBER_FRAME.SHUFFLE, flags: 0, claims });
+    } else {
+      this.#table.indexById(); // the WANTs that follow are answered from it
+      this.#cx.send(link.id, { type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE, ids: claims.map(claimId) });
+    }
   }
 
   retrySeeds(now: number, peers: PeerLink[]): void {
