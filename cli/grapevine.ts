@@ -418,6 +418,16 @@ Commands:
 
 ${EXIT_CODES}`;
 
+const BENCH_HELP = `Usage: grapevine bench BENCHMARK [options]      (grapevine bench BENCHMARK --help for its options)
+
+Benchmarks:
+  size          the browser peer's bundle, minified and gzipped
+  relay         one Node relay: links held, fan-out against a bare ws server, latency
+  broadcast     signed-message ingest and peers flooding through a relay (--mesh: as mesh)
+  mesh          N nodes in one process over loopback WebSockets: cost per delivery, idle cost
+
+${EXIT_CODES}`;
+
 /** Runs the command line with `argv` (without the node and script paths). Returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -441,6 +451,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (name === "bench") {
       const [what, ...more] = rest;
+      if (what === "--help" || what === "-h") {
+        console.log(BENCH_HELP);
+        return 0;
+      }
       if (what === "relay") return await (await import("./bench-relay.ts")).benchRelayCommand(more);
       // `bench broadcast --mesh …` is the one-process mesh bench (`bench mesh`).
       if (what === "broadcast" && more.includes("--mesh")) return await runCommand(benchMeshCommand, more.filter((x) => x !== "--mesh"));

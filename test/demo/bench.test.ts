@@ -1,18 +1,11 @@
 /** `grapevine bench size`: the browser peer's bundle, measured the way DESIGN.md §12's anchors were. */
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bundleForBrowser, bundleInitialLoad, entryPath, loadEsbuild } from "../../cli/bundle.ts";
-import { main } from "../../cli/grapevine.ts";
+import { runCli } from "../helpers/cli.ts";
 
 describe("grapevine bench size", () => {
   it("prints one JSON line: minified and gzipped bytes, the largest modules, the anchors", async () => {
-    const out: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-    let code: number;
-    try {
-      code = await main(["bench", "size", "--json"]);
-    } finally {
-      log.mockRestore();
-    }
+    const { code, out } = await runCli(["bench", "size", "--json"]);
     expect(code).toBe(0);
     expect(out).toHaveLength(1);
     const r = JSON.parse(out[0]);
@@ -80,12 +73,12 @@ describe("grapevine bench size", () => {
     }
   }, 120_000);
 
-  it("refuses unknown benchmarks", async () => {
-    const err = vi.spyOn(console, "error").mockImplementation(() => {});
-    try {
-      expect(await main(["bench", "speed"])).toBe(2);
-    } finally {
-      err.mockRestore();
-    }
+  it("refuses unknown benchmarks and lists the known ones", async () => {
+    const { code, err } = await runCli(["bench", "speed"]);
+    expect(code).toBe(2);
+    expect(err.join("\n")).toMatch(/unknown benchmark speed; one of: size, relay, broadcast, mesh/);
+    const help = await runCli(["bench", "--help"]);
+    expect(help.code).toBe(0);
+    for (const b of ["size", "relay", "broadcast", "mesh"]) expect(help.out.join("\n")).toMatch(new RegExp(`^  ${b} `, "m"));
   });
 });

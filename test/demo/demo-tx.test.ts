@@ -4,9 +4,9 @@
  * bookkeeping (deliveries, latencies), its routes, and the whole demo for real — a relay and peer
  * processes on loopback, headless (`--json`), bounded by `--duration`.
  */
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createMemoryLinkPair, createNode, type GrapevineNode } from "../../mod.ts";
-import { main } from "../../cli/grapevine.ts";
+import { runCli } from "../helpers/cli.ts";
 import { hostileSchedule } from "../../cli/demo-tx.ts";
 import { attachTx, BLOCK_TOPIC, blockPayload, parseBlock, TX_TOPIC } from "../../cli/tx/flood.ts";
 import { BlockProducer, LoadGenerator } from "../../cli/tx/load.ts";
@@ -17,22 +17,9 @@ import { percentiles, TxView } from "../../cli/tx/tx-view.ts";
 import { keyPair, suite } from "../core/harness.ts";
 import { until } from "../helpers/until.ts";
 
-async function capture(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
-
 describe("grapevine demo-tx (command line)", () => {
   it("floods signed transactions from peer processes to every node; forged and stale ones stop at their first hop", async () => {
-    const { code, out } = await capture(["demo-tx", "--peers", "4", "--duration", "24", "--rate", "40", "--interval", "150", "--json"]);
+    const { code, out } = await runCli(["demo-tx", "--peers", "4", "--duration", "24", "--rate", "40", "--interval", "150", "--json"]);
     const s = JSON.parse(out[out.length - 1]);
     const report = JSON.stringify(s);
     expect(code, report).toBe(0);
@@ -61,7 +48,7 @@ describe("grapevine demo-tx (command line)", () => {
   }, 60_000);
 
   it("refuses unknown options", async () => {
-    const { code, err } = await capture(["demo-tx", "--browser"]);
+    const { code, err } = await runCli(["demo-tx", "--browser"]);
     expect(code).toBe(2);
     expect(err.join("\n")).toMatch(/Unknown option '--browser'/);
   });

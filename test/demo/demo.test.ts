@@ -2,31 +2,18 @@
  * `grapevine demo` for real: a relay and peer processes on loopback, headless (`--json`), bounded
  * by `--duration`; plus the demo's bookkeeping (who holds whose newest status) and its HTTP routes.
  */
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { demoRoutes } from "../../cli/demo/routes.ts";
 import { MeshView } from "../../cli/demo/mesh-view.ts";
 import { documentFrom, documentOfScope, documentsOfPeer } from "../../cli/demo/documents.ts";
 import { RoomTraffic } from "../../cli/demo/room-traffic.ts";
 import { toHex } from "../../src/bytes.ts";
 import { scopeIdOf } from "../../mod.ts";
-import { main } from "../../cli/grapevine.ts";
-
-async function capture(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+import { runCli } from "../helpers/cli.ts";
 
 describe("grapevine demo (command line)", () => {
   it("runs a relay and peer processes over WebSocket that converge, then prints one JSON summary", async () => {
-    const { code, out } = await capture(["demo", "--peers", "5", "--duration", "40", "--interval", "100", "--json"]);
+    const { code, out } = await runCli(["demo", "--peers", "5", "--duration", "40", "--interval", "100", "--json"]);
     const summary = JSON.parse(out[out.length - 1]);
     expect(summary, JSON.stringify(summary)).toMatchObject({ peers: 5, runtimes: ["node"], converged: true, members: 6 });
     expect(code).toBe(0);
@@ -49,7 +36,7 @@ describe("grapevine demo (command line)", () => {
   }, 60_000);
 
   it("refuses unknown options", async () => {
-    const { code, err } = await capture(["demo", "--nodes", "3"]);
+    const { code, err } = await runCli(["demo", "--nodes", "3"]);
     expect(code).toBe(2);
     expect(err.join("\n")).toMatch(/Unknown option '--nodes'/);
   });

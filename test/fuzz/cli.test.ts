@@ -3,29 +3,16 @@
 // run can fail: a crash, a refused frame left unpunished, a frame its peers would refuse and a
 // slow frame are each reported with a replay command that reproduces them.
 import { performance } from "node:perf_hooks";
-import { describe, expect, it, vi } from "vitest";
-import { main } from "../../cli/grapevine.ts";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.ts";
 import { KNOWN_FINDINGS } from "../../cli/fuzz/known.ts";
 import { FRAME_TYPES } from "../../cli/fuzz/registry.ts";
 import { type FuzzReport, runFuzz } from "../../cli/fuzz/run.ts";
 import type { Corpus } from "../../cli/fuzz/corpus.ts";
 
-async function capture(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
-
 describe("grapevine fuzz (command line)", () => {
   it("prints the seed first and one JSON report last, and exits 0 on the current code", async () => {
-    const { code, out } = await capture(["fuzz", "--frames", "2000", "--seed", "20260101", "--json"]);
+    const { code, out } = await runCli(["fuzz", "--frames", "2000", "--seed", "20260101", "--json"]);
     expect(out[0]).toMatch(/^seed: 20260101 {2}\(replay: npx grapevine fuzz --frames 2000 --seed 20260101\)/);
     expect(out).toHaveLength(2);
     const r = JSON.parse(out[1]) as FuzzReport;
@@ -56,13 +43,13 @@ describe("grapevine fuzz (command line)", () => {
   }, 240_000);
 
   it("bad flags exit 2 with a clear message", async () => {
-    let r = await capture(["fuzz", "--frames", "many"]);
+    let r = await runCli(["fuzz", "--frames", "many"]);
     expect(r.code).toBe(2);
     expect(r.err.join("\n")).toMatch(/--frames: expected an integer/);
-    r = await capture(["fuzz", "--frobnicate"]);
+    r = await runCli(["fuzz", "--frobnicate"]);
     expect(r.code).toBe(2);
     expect(r.err.join("\n")).toMatch(/frobnicate/);
-    r = await capture(["fuzz", "--frames", "10", "--seed", "1", "--types", "graft,bogus", "--no-driver", "--no-handshake"]);
+    r = await runCli(["fuzz", "--frames", "10", "--seed", "1", "--types", "graft,bogus", "--no-driver", "--no-handshake"]);
     expect(r.code).toBe(2);
     expect(r.err.join("\n")).toMatch(/unknown frame type bogus/);
   }, 60_000);

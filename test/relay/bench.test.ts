@@ -3,20 +3,13 @@
  * throughput run. Checks the report's shape and that every figure is there and positive; the
  * figures themselves are the bench's business, not the test's.
  */
-import { describe, expect, it, vi } from "vitest";
-import { main } from "../../cli/grapevine.ts";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.ts";
 import { Histogram } from "../../cli/bench-relay.ts";
 
 describe("grapevine bench relay", () => {
   it("prints one JSON line: links held with memory per link, fan-out against bare ws, latency", async () => {
-    const out: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-    let code: number;
-    try {
-      code = await main(["bench", "relay", "--json", "--links", "200", "--client-processes", "2", "--subscribers", "10", "--subscriber-processes", "2", "--seconds", "1", "--rounds", "2", "--latency-rate", "50", "--budget", "90"]);
-    } finally {
-      log.mockRestore();
-    }
+    const { code, out } = await runCli(["bench", "relay", "--json", "--links", "200", "--client-processes", "2", "--subscribers", "10", "--subscriber-processes", "2", "--seconds", "1", "--rounds", "2", "--latency-rate", "50", "--budget", "90"]);
     expect(code).toBe(0);
     expect(out).toHaveLength(1);
     const r = JSON.parse(out[0]);
@@ -63,14 +56,7 @@ describe("grapevine bench relay", () => {
   }, 120_000);
 
   it("refuses bad flags (exit 2)", async () => {
-    const err = vi.spyOn(console, "error").mockImplementation(() => {});
-    try {
-      expect(await main(["bench", "relay", "--links", "x"])).toBe(2);
-      expect(await main(["bench", "relay", "--links", "0"])).toBe(2);
-      expect(await main(["bench", "relay", "--nope", "1"])).toBe(2);
-    } finally {
-      err.mockRestore();
-    }
+    for (const bad of [["--links", "x"], ["--links", "0"], ["--nope", "1"]]) expect((await runCli(["bench", "relay", ...bad])).code).toBe(2);
   });
 
   it("histogram quantiles are within 1 % and merge", () => {

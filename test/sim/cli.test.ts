@@ -1,26 +1,13 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it, vi } from "vitest";
-import { main } from "../../cli/grapevine.ts";
-
-async function capture(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.ts";
 
 describe("grapevine sim (command line)", () => {
   it("prints the seed first and one JSON report last, with every promised field, and writes an SVG", async () => {
     const svg = join(mkdtempSync(join(tmpdir(), "gv-")), "plot.svg");
-    const { code, out } = await capture(["sim", "--nodes", "64", "--fanout", "3", "--mode", "pushpull", "--loss", "0.05", "--seed", "9", "--json", "--svg", svg]);
+    const { code, out } = await runCli(["sim", "--nodes", "64", "--fanout", "3", "--mode", "pushpull", "--loss", "0.05", "--seed", "9", "--json", "--svg", svg]);
     expect(code).toBe(0);
     expect(out[0]).toMatch(/^seed: 9 /);
     const report = JSON.parse(out[out.length - 1]);
@@ -36,7 +23,7 @@ describe("grapevine sim (command line)", () => {
 
   it("names the crypto mode; per-node and memoized checks give the same figures", async () => {
     const run = async (crypto: string) => {
-      const { code, out } = await capture(["sim", "--nodes", "50", "--seed", "11", "--crypto", crypto, "--json"]);
+      const { code, out } = await runCli(["sim", "--nodes", "50", "--seed", "11", "--crypto", crypto, "--json"]);
       expect(code).toBe(0);
       return JSON.parse(out[out.length - 1]);
     };
@@ -50,11 +37,11 @@ describe("grapevine sim (command line)", () => {
     expect(memo.crypto_verified).toBeLessThan(memo.crypto_checks / 4);
     for (const r of [each, memo]) for (const k of ["wall_ms", "keys_ms", "crypto", "crypto_checks", "crypto_verified", "peak_rss_mb"]) delete r[k];
     expect(memo).toEqual(each);
-    expect((await capture(["sim", "--crypto", "rot13"])).code).toBe(2);
+    expect((await runCli(["sim", "--crypto", "rot13"])).code).toBe(2);
   });
 
   it("--profile-memory reports bytes per node by structure", async () => {
-    const { code, out } = await capture(["sim", "--nodes", "300", "--seed", "2", "--profile-memory", "--json"]);
+    const { code, out } = await runCli(["sim", "--nodes", "300", "--seed", "2", "--profile-memory", "--json"]);
     expect(code).toBe(0);
     const m = JSON.parse(out[out.length - 1]).memory;
     expect(m).toMatchObject({ nodes: 300 });
@@ -65,13 +52,13 @@ describe("grapevine sim (command line)", () => {
     expect(Math.abs(m.by_structure.broadcast)).toBeLessThan(500);
     expect(m.bytes_per_node).toBeGreaterThan(m.by_structure.links + m.by_structure.store);
     expect(m.links_per_node).toBeGreaterThan(10);
-    const b = await capture(["sim", "--scenario", "broadcast", "--nodes", "300", "--messages", "5", "--seed", "2", "--profile-memory", "--json"]);
+    const b = await runCli(["sim", "--scenario", "broadcast", "--nodes", "300", "--messages", "5", "--seed", "2", "--profile-memory", "--json"]);
     expect(b.code).toBe(0);
     expect(JSON.parse(b.out[b.out.length - 1]).memory.by_structure.broadcast).toBeGreaterThan(500);
   }, 60_000);
 
   it("a run that cannot fit the heap stops at once with one line saying what fits", async () => {
-    const { code, err, out } = await capture(["sim", "--nodes", "50000000", "--seed", "1", "--json"]);
+    const { code, err, out } = await runCli(["sim", "--nodes", "50000000", "--seed", "1", "--json"]);
     expect(code).toBe(2);
     expect(out).toEqual([]); // nothing was built, not even the seed line
     expect(err).toHaveLength(1);
@@ -79,16 +66,16 @@ describe("grapevine sim (command line)", () => {
   });
 
   it("the partition scenario reports converged and lost_writes", async () => {
-    const { code, out } = await capture(["sim", "--scenario", "partition", "--nodes", "30", "--partition-ms", "10000", "--seed", "4", "--json"]);
+    const { code, out } = await runCli(["sim", "--scenario", "partition", "--nodes", "30", "--partition-ms", "10000", "--seed", "4", "--json"]);
     expect(code).toBe(0);
     expect(JSON.parse(out[out.length - 1])).toMatchObject({ scenario: "partition", converged: true, lost_writes: 0 });
   });
 
   it("bad flags exit 2 with a clear message", async () => {
-    const { code, err } = await capture(["sim", "--mode", "gossipy"]);
+    const { code, err } = await runCli(["sim", "--mode", "gossipy"]);
     expect(code).toBe(2);
     expect(err.join("\n")).toMatch(/--mode: unknown gossipy/);
-    expect((await capture(["sim", "--nodes"])).code).toBe(2);
-    expect((await capture(["frobnicate"])).code).toBe(2);
+    expect((await runCli(["sim", "--nodes"])).code).toBe(2);
+    expect((await runCli(["frobnicate"])).code).toBe(2);
   });
 });
