@@ -22,14 +22,13 @@
  */
 
 import { toBase64Url } from "../src/bytes.ts";
-import { createSignatureSuite } from "../src/crypto/ed25519.ts";
 import { createNode } from "../src/runtime/create.ts";
 import { dial } from "../src/runtime/dial.ts";
 import { nodeWebSocket } from "../src/transport/ws-node.ts";
 import { nodeScript } from "./bundle.ts";
 import { until, waitForEnd } from "./demo.ts";
 import { MeshView } from "./demo/mesh-view.ts";
-import { type ChildMessage, type PeerProcess, spawnPeer, stopPeers } from "./demo/processes.ts";
+import { type ChildMessage, type PeerProcess, serveDemoRelay, spawnPeer, stopPeers } from "./demo/processes.ts";
 import { demoRoutes } from "./demo/routes.ts";
 import { type DemoStatus, statusCounter } from "./demo/status.ts";
 import { attachTx, BLOCK_TOPIC, blockPayload, type PoolReport, TX_TOPIC, TX_TTL_MS, wallClock } from "./tx/flood.ts";
@@ -141,17 +140,7 @@ export async function runDemoTx(o: DemoTxOptions): Promise<DemoTxSummary> {
   const hostileOn = o.hostile !== false;
   const mesh = new MeshView({ expectedPeers: o.peers });
   const view = new TxView({ origin, rate: o.rate });
-  const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
-  const { serveRelay } = await import("../relay/node.ts");
-  const served = await serveRelay({
-    port: o.port,
-    host: "127.0.0.1",
-    network: NETWORK,
-    intervalMs: o.intervalMs,
-    suite,
-    connectionsPerIpMax: Math.max(64, 4 * o.peers + 32),
-    connectionsPerIpPerSecond: 1_000,
-  });
+  const { served, suite } = await serveDemoRelay({ network: NETWORK, port: o.port, intervalMs: o.intervalMs, peers: o.peers });
   const relay = served.relay;
   const base = `http://127.0.0.1:${served.port}/`;
   const dashboard = `${base}tx`;

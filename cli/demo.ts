@@ -19,11 +19,10 @@
 import { performance } from "node:perf_hooks";
 import { fromHex, toHex } from "../src/bytes.ts";
 import { scopeIdOf } from "../src/core/scopes.ts";
-import { createSignatureSuite } from "../src/crypto/ed25519.ts";
 import { nodeScript } from "./bundle.ts";
 import { type HeadlessPage, openHeadless } from "./demo/browser.ts";
 import { MeshView } from "./demo/mesh-view.ts";
-import { type ChildMessage, type PeerProcess, spawnPeer, stopPeers } from "./demo/processes.ts";
+import { type ChildMessage, type PeerProcess, serveDemoRelay, spawnPeer, stopPeers } from "./demo/processes.ts";
 import { documentOfScope, documentsOfPeer, DOCUMENTS, roomScope } from "./demo/documents.ts";
 import { readRoom, type RoomReading, RoomTraffic } from "./demo/room-traffic.ts";
 import { demoRoutes } from "./demo/routes.ts";
@@ -105,18 +104,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const started = performance.now();
   const now = () => Math.round(performance.now() - started);
   const view = new MeshView({ expectedPeers: o.peers });
-  const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
-  const { serveRelay } = await import("../relay/node.ts");
-  const served = await serveRelay({
-    port: o.port,
-    host: "127.0.0.1",
-    network: NETWORK,
-    intervalMs: o.intervalMs,
-    suite,
-    // Every peer of the demo connects from 127.0.0.1, at once.
-    connectionsPerIpMax: Math.max(64, 4 * o.peers + 32),
-    connectionsPerIpPerSecond: 1_000,
-  });
+  const { served, suite } = await serveDemoRelay({ network: NETWORK, port: o.port, intervalMs: o.intervalMs, peers: o.peers });
   const relay = served.relay;
   const dashboard = `http://127.0.0.1:${served.port}/`;
   const demo: RunningDemo = { dashboard, relayUrl: served.url, relayId: relay.id, view, now };

@@ -63,3 +63,23 @@ export async function stopPeers(peers: PeerProcess[], graceMs = 3_000): Promise<
   for (const p of peers) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
   await Promise.all(peers.map((p) => p.exited));
 }
+
+/**
+ * The relay a demo runs on 127.0.0.1 (with its signature suite): every peer process of the demo
+ * connects from that one address, at once, so the per-address limits are raised to fit them.
+ */
+export async function serveDemoRelay(o: { network: string; port: number; intervalMs: number; peers: number }) {
+  const { createSignatureSuite } = await import("../../src/crypto/ed25519.ts");
+  const { serveRelay } = await import("../../relay/node.ts");
+  const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
+  const served = await serveRelay({
+    port: o.port,
+    host: "127.0.0.1",
+    network: o.network,
+    intervalMs: o.intervalMs,
+    suite,
+    connectionsPerIpMax: Math.max(64, 4 * o.peers + 32),
+    connectionsPerIpPerSecond: 1_000,
+  });
+  return { served, suite };
+}

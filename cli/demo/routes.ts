@@ -9,6 +9,7 @@
  */
 
 import { pageScript } from "../bundle.ts";
+import { readReport } from "./report.ts";
 import { dashboardHtml } from "../dashboard/page.ts";
 import { presenceHtml, reactPresenceHtml } from "../presence/page.ts";
 import type { MeshSnapshot, MeshView } from "./mesh-view.ts";
@@ -75,20 +76,8 @@ function json(snapshot: MeshSnapshot): Response {
 
 /** Applies a browser's report to the view; returns what is wrong with it, or null. */
 async function acceptReport(host: RouteHost, request: Request): Promise<string | null> {
-  if (Number(request.headers.get("content-length") ?? 0) > REPORT_BYTES_MAX) return "report too large";
-  let text: string;
-  try {
-    text = await request.text();
-  } catch {
-    return "unreadable report";
-  }
-  if (text.length > REPORT_BYTES_MAX) return "report too large";
-  let r: Record<string, unknown>;
-  try {
-    r = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return "report is not JSON";
-  }
+  const r = await readReport(request, REPORT_BYTES_MAX);
+  if (typeof r === "string") return r;
   const { id, name, crypto, n, status, knows, peers, stats } = r;
   if (typeof id !== "string" || !NODE_ID.test(id)) return "report.id must be a node id";
   if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) return "report.n must be a counter";

@@ -8,6 +8,7 @@
  */
 
 import { pageScript } from "../bundle.ts";
+import { readReport } from "../demo/report.ts";
 import { txDashboardHtml } from "../dashboard/tx-page.ts";
 import type { PoolReport } from "./flood.ts";
 import type { TxView } from "./tx-view.ts";
@@ -65,21 +66,8 @@ const short = (v: unknown) => String(v ?? "?").slice(0, 12);
 
 /** Applies a tab's report to the view; returns what is wrong with it, or null. */
 async function acceptReport(host: TxRouteHost, request: Request): Promise<string | null> {
-  if (Number(request.headers.get("content-length") ?? 0) > REPORT_BYTES_MAX) return "report too large";
-  let text: string;
-  try {
-    text = await request.text();
-  } catch {
-    return "unreadable report";
-  }
-  if (text.length > REPORT_BYTES_MAX) return "report too large";
-  let r: Record<string, unknown>;
-  try {
-    r = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return "report is not JSON";
-  }
-  if (!r || typeof r !== "object") return "report must be an object";
+  const r = await readReport(request, REPORT_BYTES_MAX);
+  if (typeof r === "string") return r;
   const { id, name, crypto, peers, pool, arrivals, submitted } = r;
   if (typeof id !== "string" || !NODE_ID.test(id)) return "report.id must be a node id";
   if (!Array.isArray(peers) || !Array.isArray(arrivals)) return "report.peers and report.arrivals are required";

@@ -235,6 +235,11 @@ describe("tx demo routes", () => {
 
   it("refuse malformed reports with 400", async () => {
     expect((await post("{not json"))?.status).toBe(400);
+    for (const notAnObject of ["null", "5", "[1]", '"text"']) {
+      const r = await post(notAnObject);
+      expect(r?.status, notAnObject).toBe(400);
+      expect(await r!.json()).toEqual({ error: "report must be an object" });
+    }
     expect((await post({ id: "short", peers: [], arrivals: [] }))?.status).toBe(400);
     expect((await post({ id: T, peers: [] }))?.status).toBe(400);
     expect((await post({ id: T, peers: [], arrivals: Array.from({ length: 10_001 }, () => ["abcdefghijkl", 1]) }))?.status).toBe(400);

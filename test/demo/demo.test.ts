@@ -131,6 +131,11 @@ describe("demo routes", () => {
 
   it("refuse malformed reports with 400", async () => {
     expect((await post("{not json"))?.status).toBe(400);
+    for (const notAnObject of ["null", "5", "[1]", '"text"']) {
+      const r = await post(notAnObject);
+      expect(r?.status, notAnObject).toBe(400);
+      expect(await r!.json()).toEqual({ error: "report must be an object" });
+    }
     expect((await post({ id: "short", n: 1, knows: {}, peers: [] }))?.status).toBe(400);
     expect((await post({ id: T, n: -1, knows: {}, peers: [] }))?.status).toBe(400);
     expect((await post("x".repeat(300_000)))?.status).toBe(400);
