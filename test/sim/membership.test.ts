@@ -118,26 +118,19 @@ describe("simulator: membership", () => {
 
 describe("grapevine sim --scenario membership (command line)", () => {
   it("runs the phases asked for and prints one JSON report", async () => {
-    const { vi } = await import("vitest");
-    const { main } = await import("../../cli/grapevine.ts");
-    const out: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-    let code: number;
-    try {
-      code = await main(["sim", "--scenario", "membership", "--phase", "detect", "--nodes", "40", "--crash", "0.05", "--crypto", "insecure-hash", "--seed", "3", "--json"]);
-      expect(await main(["sim", "--scenario", "membership", "--phase", "nope"])).toBe(2);
-      expect(await main(["sim", "--scenario", "membership", "--phase", "fp", "--fp-arm", "maybe"])).toBe(2);
-      expect(await main(["sim", "--scenario", "membership", "--phase", "fp", "--fp-arm", "without", "--nodes", "20", "--duration-ms", "5000", "--crypto", "insecure-hash", "--seed", "3", "--json"])).toBe(0);
-    } finally {
-      log.mockRestore();
-    }
-    expect(code).toBe(0);
-    expect(out[0]).toMatch(/^seed: 3 /);
-    const report = JSON.parse(out.filter((l) => l.startsWith("{"))[0]);
+    const { runCli } = await import("../helpers/cli.ts");
+    const detect = await runCli(["sim", "--scenario", "membership", "--phase", "detect", "--nodes", "40", "--crash", "0.05", "--crypto", "insecure-hash", "--seed", "3", "--json"]);
+    expect((await runCli(["sim", "--scenario", "membership", "--phase", "nope"])).code).toBe(2);
+    expect((await runCli(["sim", "--scenario", "membership", "--phase", "fp", "--fp-arm", "maybe"])).code).toBe(2);
+    const fp = await runCli(["sim", "--scenario", "membership", "--phase", "fp", "--fp-arm", "without", "--nodes", "20", "--duration-ms", "5000", "--crypto", "insecure-hash", "--seed", "3", "--json"]);
+    expect(detect.code).toBe(0);
+    expect(fp.code).toBe(0);
+    expect(detect.out[0]).toMatch(/^seed: 3 /);
+    const report = JSON.parse(detect.out.filter((l) => l.startsWith("{"))[0]);
     expect(report).toMatchObject({ scenario: "membership", nodes: 40, seed: 3, crypto: "insecure-hash" });
     expect(report.detection).toMatchObject({ experiment: "detection", crashed: 2, undetected: 0 });
     expect(report.false_positives).toBeUndefined();
-    const arm = JSON.parse(out.filter((l) => l.startsWith("{")).at(-1)!);
+    const arm = JSON.parse(fp.out.filter((l) => l.startsWith("{")).at(-1)!);
     expect(arm.false_positives).toBeUndefined();
     expect(arm.false_positives_arm).toMatchObject({ experiment: "false_positives", lifeguard: false, duration_ms: 5000, slow_fraction: 0.1 });
   }, 60_000);
