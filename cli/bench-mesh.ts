@@ -6,8 +6,8 @@
  *
  * - connecting: time until every node has its links, and the event loop's delay meanwhile (first
  *   contact with a hundred keys);
- * - idle: CPU, frames and wire bytes per second of the linked mesh with nothing published, once it
- *   has been stable for `--settle` ms; and the floor for that traffic measured in the same run: the
+ * - idle: CPU (also in 1 s slices, with their least and median), frames and wire bytes per second
+ *   of the linked mesh with nothing published, once it has been stable for `--settle` ms; and the floor for that traffic measured in the same run: the
  *   CPU bare WebSockets in this process take to carry the same frames per second, of the same mean
  *   size, over as many sockets;
  * - publishing: payload copies, wire bytes, IHAVE ids and CPU per delivery; latency to 50, 99 and
@@ -71,6 +71,14 @@ export interface MeshBenchReport {
   connect_loop_delay_max_ms: number;
   settle_ms: number;
   idle_cpu_ms_per_s: number;
+  /**
+   * The idle window's CPU in 1 s slices (ms/s), and their least and median: other load on the
+   * machine can only add CPU time to this process, so the least slice is the mesh's own cost
+   * least disturbed, and the spread shows how much the mean above owes to the machine.
+   */
+  idle_cpu_ms_per_s_slices: number[];
+  idle_cpu_ms_per_s_min: number;
+  idle_cpu_ms_per_s_median: number;
   idle_bytes_per_s: number;
   idle_frames_per_s: number;
   /** CPU of bare WebSockets carrying the idle frames per second (same run, same process). */
@@ -116,6 +124,26 @@ async function rawVerifyMicros(): Promise<number> {
   const t0 = performance.now();
   for (let i = 1; i < msgs.length; i++) await suite.verify(kp.publicKey, msgs[i], sigs[i]);
   return ((performance.now() - t0) * 1000) / (msgs.length - 1);
+}
+
+/** Waits `ms`, measuring this process's CPU (ms per second) in slices of `sliceMs` (the last may be shorter; slices under 100 ms are left out). */
+async function cpuSlices(ms: number, sliceMs: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let left = ms; left > 0; left -= sliceMs) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(Math.min(sliceMs, left));
+    const cpu = process.cpuUsage(cpu0);
+    const elapsed = performance.now() - t0;
+    if (elapsed >= 100) out.push((cpu.user + cpu.system) / elapsed);
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
 }
 
 /**
@@ -262,7 +290,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   let cpu0 = process.cpuUsage();
   let bytes0 = traffic();
   const frames0 = framesOut();
-  await sleep(o.idleMs);
+  const slices = await cpuSlices(o.idleMs, 1000);
   let cpu = process.cpuUsage(cpu0);
   const idleCpu = ((cpu.user + cpu.system) / 1000) / (o.idleMs / 1000);
   const idleBytes = (traffic() - bytes0) / (o.idleMs / 1000);
@@ -361,6 +389,9 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     connect_loop_delay_max_ms: r2(connectDelayMax),
     settle_ms: o.settleMs,
     idle_cpu_ms_per_s: r2(idleCpu),
+    idle_cpu_ms_per_s_slices: slices.map(r2),
+    idle_cpu_ms_per_s_min: r2(slices.length ? Math.min(...slices) : idleCpu),
+    idle_cpu_ms_per_s_median: r2(slices.length ? median(slices) : idleCpu),
     idle_bytes_per_s: Math.round(idleBytes),
     idle_frames_per_s: r2(idleFrames),
     idle_floor_cpu_ms_per_s: r2(floorCpu),

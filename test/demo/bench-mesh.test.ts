@@ -3,7 +3,7 @@ import { runMeshBench } from "../../cli/bench-mesh.ts";
 
 describe("bench mesh (small)", () => {
   it("links a seeded mesh over loopback, delivers every message and reports each figure", async () => {
-    const r = await runMeshBench({ nodes: 8, messages: 10, ratePerSecond: 50, payloadBytes: 100, seed: 3, close: 0, closeAfterTree: 0, idleMs: 500, settleMs: 1000, intervalMs: 200 });
+    const r = await runMeshBench({ nodes: 8, messages: 10, ratePerSecond: 50, payloadBytes: 100, seed: 3, close: 0, closeAfterTree: 0, idleMs: 2500, settleMs: 1000, intervalMs: 200 });
     expect(r).toMatchObject({ bench: "broadcast-mesh", nodes: 8, messages: 10, seed: 3, delivered_fraction: 1 });
     expect(r.connect_ms).toBeLessThan(120_000); // linked: every node holds every other's state
     // Each message reached the 7 other nodes at least once; copies beyond one are the tree's redundancy.
@@ -15,5 +15,11 @@ describe("bench mesh (small)", () => {
     expect(r.idle_frames_per_s).toBeGreaterThan(0);
     expect(r.idle_floor_cpu_ms_per_s).toBeGreaterThan(0);
     expect(r.idle_cpu_over_floor).toBeGreaterThan(0);
+    // The 2.5 s idle window in slices of 1, 1 and 0.5 s; their least and median.
+    const slices = r.idle_cpu_ms_per_s_slices;
+    expect(slices).toHaveLength(3);
+    for (const x of slices) expect(x).toBeGreaterThan(0);
+    expect(r.idle_cpu_ms_per_s_min).toBe(Math.min(...slices));
+    expect(r.idle_cpu_ms_per_s_median).toBe([...slices].sort((a, b) => a - b)[1]);
   }, 120_000);
 });
