@@ -7,9 +7,9 @@
  * - connecting: time until every node has its links, and the event loop's delay meanwhile (first
  *   contact with a hundred keys);
  * - idle: CPU (also in 1 s slices, with their least and median), frames and wire bytes per second
- *   of the linked mesh with nothing published, once it has been stable for `--settle` ms; and the floor for that traffic measured in the same run: the
- *   CPU bare WebSockets in this process take to carry the same frames per second, of the same mean
- *   size, over as many sockets;
+ *   of the linked mesh with nothing published, once it has been stable for `--settle` ms; and the
+ *   floor for that traffic measured in the same run: the CPU bare WebSockets in this process take
+ *   to carry the same frames per second, of the same mean size, over as many sockets;
  * - publishing: payload copies, wire bytes, IHAVE ids and CPU per delivery; latency to 50, 99 and
  *   100 % of the nodes (p50 and p99 over messages); event-loop delay p99; delivered fraction;
  * - the raw Ed25519 verify rate of this runtime, measured in the same run, as the floor of CPU per
@@ -126,7 +126,10 @@ async function rawVerifyMicros(): Promise<number> {
   return ((performance.now() - t0) * 1000) / (msgs.length - 1);
 }
 
-/** Waits `ms`, measuring this process's CPU (ms per second) in slices of `sliceMs` (the last may be shorter; slices under 100 ms are left out). */
+/**
+ * Waits `ms`, measuring this process's CPU (ms per second) in slices of `sliceMs`; the last may be
+ * shorter, and a slice under 100 ms is left out.
+ */
 async function cpuSlices(ms: number, sliceMs: number): Promise<number[]> {
   const out: number[] = [];
   for (let left = ms; left > 0; left -= sliceMs) {
