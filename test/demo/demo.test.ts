@@ -140,4 +140,19 @@ describe("demo routes", () => {
     expect((await post({ id: T, n: -1, knows: {}, peers: [] }))?.status).toBe(400);
     expect((await post("x".repeat(300_000)))?.status).toBe(400);
   });
+
+  it("stop reading a report without a length once it passes the bound", async () => {
+    // A body that never ends, 64 KiB a pull: the route must not wait for its end.
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled += 65_536;
+        c.enqueue(new Uint8Array(65_536).fill(0x20));
+      },
+    });
+    const r = await routes(new Request("http://x/demo/state", { method: "POST", body: endless, duplex: "half" } as RequestInit));
+    expect(r?.status).toBe(400);
+    expect(await r!.json()).toEqual({ error: "report too large" });
+    expect(pulled).toBeLessThanOrEqual(262_144 + 3 * 65_536); // the bound, and the chunks the stream had queued
+  });
 });
