@@ -397,6 +397,19 @@ export function version(): string {
   return "unknown";
 }
 
+/** Each benchmark and its line in the help texts (`grapevine help`, `grapevine bench --help`). */
+const BENCH_SUMMARIES: readonly [string, string][] = [
+  ["size", "the browser peer's bundle, minified and gzipped"],
+  ["relay", "one Node relay: links held, fan-out against a bare ws server, latency"],
+  ["broadcast", "signed-message ingest and peers flooding through a relay (--mesh: as mesh)"],
+  ["mesh", "N nodes in one process over loopback WebSockets: cost per delivery, idle cost"],
+];
+
+/** The benchmarks' help lines, each name after `prefix`, in the help texts' column. */
+function benchLines(prefix: string): string {
+  return BENCH_SUMMARIES.map(([name, what]) => `  ${(prefix + name).padEnd(14)}${(prefix + name).length >= 14 ? "  " : ""}${what}`).join("\n");
+}
+
 const HELP = `grapevine — a gossip mesh for browsers, Deno, Bun and Node
 
 Usage: grapevine COMMAND [options]      (grapevine COMMAND --help for a command's options)
@@ -408,10 +421,7 @@ Commands:
   relay         run a relay (gossip peer + forwarder) until SIGINT/SIGTERM
   keygen        make a key pair (a relay's stable id: --key-file or GRAPEVINE_KEY)
   sim           run the deterministic simulator
-  bench size    the browser peer's bundle, minified and gzipped
-  bench relay   one Node relay: links held, fan-out against a bare ws server, latency
-  bench broadcast  signed-message ingest and peers flooding through a relay
-  bench mesh    N nodes in one process over loopback WebSockets: cost per delivery, idle cost
+${benchLines("bench ")}
   fuzz          mutated frames of every type against a live engine (fuzz --help)
   help          this text
   --version     the package's version
@@ -421,10 +431,7 @@ ${EXIT_CODES}`;
 const BENCH_HELP = `Usage: grapevine bench BENCHMARK [options]      (grapevine bench BENCHMARK --help for its options)
 
 Benchmarks:
-  size          the browser peer's bundle, minified and gzipped
-  relay         one Node relay: links held, fan-out against a bare ws server, latency
-  broadcast     signed-message ingest and peers flooding through a relay (--mesh: as mesh)
-  mesh          N nodes in one process over loopback WebSockets: cost per delivery, idle cost
+${benchLines("")}
 
 ${EXIT_CODES}`;
 
@@ -459,7 +466,7 @@ export async function main(argv: string[]): Promise<number> {
       // `bench broadcast --mesh …` is the one-process mesh bench (`bench mesh`).
       if (what === "broadcast" && more.includes("--mesh")) return await runCommand(benchMeshCommand, more.filter((x) => x !== "--mesh"));
       const bench = what === undefined ? undefined : BENCHES[what];
-      if (!bench) throw new UsageError(`bench: unknown benchmark ${what ?? "(none)"}; one of: size, relay, broadcast, mesh`);
+      if (!bench) throw new UsageError(`bench: unknown benchmark ${what ?? "(none)"}; one of: ${BENCH_SUMMARIES.map(([name]) => name).join(", ")}`);
       return await runCommand(bench, more);
     }
     if (name === "fuzz") return await (await import("./fuzz.ts")).fuzzCommand(rest);
