@@ -91,9 +91,12 @@ export class Views {
     this.#cx.answer(link.id, now, { type: MEMBER_FRAME.SHUFFLE, flags: SHUFFLE_FLAG.REPLY, claims: this.#sampleAlive(link.peerId) });
   }
 
-  /** Answers a peer's sample (IDS SAMPLE) with the ids of a sample of ours, within the link's answer budget. */
+  /**
+   * Answers a peer's sample (IDS SAMPLE) with the ids of a sample of ours, within the link's answer
+   * budget. The index by id that answers the WANTs that follow was built as the sample came in
+   * (`Dissemination.onIds`).
+   */
   answerSample(now: number, link: PeerLink): void {
-    this.#table.indexById(); // the WANTs that follow are answered from it
     this.#cx.answer(link.id, now, { type: MEMBER_FRAME.IDS, op: IDS_OP.SAMPLE_REPLY, ids: this.#sampleAlive(link.peerId).map(claimId) });
   }
 
