@@ -174,14 +174,16 @@ export class NetworkRegistry {
   }
 
   async fetch(request: Request): Promise<Response> {
-    let body: { network?: unknown; max?: unknown };
+    let body: unknown;
     try {
-      body = (await request.json()) as { network?: unknown; max?: unknown };
+      body = await request.json();
     } catch {
       return text("bad request", 400);
     }
-    const { network, max } = body;
-    if (typeof network !== "string" || network.length > NETWORK_BYTES_MAX || typeof max !== "number") return text("bad request", 400);
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return text("bad request", 400);
+    const { network, max } = body as { network?: unknown; max?: unknown };
+    if (typeof network !== "string" || new TextEncoder().encode(network).length > NETWORK_BYTES_MAX) return text("bad request", 400);
+    if (typeof max !== "number" || !(max >= 0)) return text("bad request", 400);
     if ((await this.#storage.get(`n:${network}`)) !== undefined) return text("known", 200);
     const count = (await this.#storage.get<number>("count")) ?? 0;
     if (count >= max) return text("full", 409);
