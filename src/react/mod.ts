@@ -31,6 +31,7 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import type { PresenceEntry, PresenceUsers, Room, RoomMessage, RoomOptions } from "../presence/room.ts";
 import type { GrapevineNode } from "../runtime/node.ts";
+import { selectFrom, type Selection } from "./select.ts";
 
 const NO_OTHERS: readonly never[] = Object.freeze([]);
 const NO_USERS: PresenceUsers<never> = new Map();
@@ -69,16 +70,80 @@ export function useRoom<S = unknown>(node: GrapevineNode | null | undefined, id:
   return room;
 }
 
-/** This member's entry (null before it enters, or while `room` is null); re-renders when it changes. */
-export function useSelf<S>(room: Room<S> | null): PresenceEntry<S> | null {
-  const getSelf = () => (room ? room.presence.self : null);
-  return useSyncExternalStore(room ? room.presence.subscribe : noSubscription, getSelf, getSelf);
+/**
+ * This member's entry (null before it enters, or while `room` is null); re-renders when it changes.
+ * With a `selector`, returns what it picks from the entry and re-renders only when that changes
+ * by `isEqual` (default `Object.is`; {@link shallow} compares arrays and plain objects one level
+ * deep).
+ */
+export function useSelf<S>(room: Room<S> | null): PresenceEntry<S> | null;
+export function useSelf<S, T>(room: Room<S> | null, selector: (self: PresenceEntry<S> | null) => T, isEqual?: (a: T, b: T) => boolean): T;
+export function useSelf<S, T>(room: Room<S> | null, selector?: (self: PresenceEntry<S> | null) => T, isEqual?: (a: T, b: T) => boolean): T | PresenceEntry<S> | null {
+  return useSelected(room, () => (room ? room.presence.self : null), selector, isEqual);
 }
 
-/** Everyone else present; re-renders when someone joins, changes or leaves. */
-export function useOthers<S>(room: Room<S> | null): readonly PresenceEntry<S>[] {
-  const getOthers = () => (room ? room.presence.others : NO_OTHERS);
-  return useSyncExternalStore(room ? room.presence.subscribe : noSubscription, getOthers, getOthers);
+/**
+ * Everyone else present; re-renders when someone joins, changes or leaves. With a `selector`,
+ * returns what it picks and re-renders only when that changes by `isEqual` (see {@link useSelf}):
+ * `useOthers(room, (o) => o.map((e) => e.state.name), shallow)` re-renders on a rename, not on
+ * every cursor move. An entry keeps its identity until its member changes, so a selector that
+ * returns entries pairs well with `shallow`.
+ */
+export function useOthers<S>(room: Room<S> | null): readonly PresenceEntry<S>[];
+export function useOthers<S, T>(room: Room<S> | null, selector: (others: readonly PresenceEntry<S>[]) => T, isEqual?: (a: T, b: T) => boolean): T;
+export function useOthers<S, T>(room: Room<S> | null, selector?: (others: readonly PresenceEntry<S>[]) => T, isEqual?: (a: T, b: T) => boolean): T | readonly PresenceEntry<S>[] {
+  return useSelected(room, () => (room ? room.presence.others : NO_OTHERS), selector, isEqual);
+}
+
+/**
+ * One other member's entry by its node id (`peer`), or null while it is not present; re-renders
+ * only when that entry changes (a list item that shows one member). With a `selector`, as
+ * {@link useSelf}.
+ */
+export function useOther<S>(room: Room<S> | null, peer: string): PresenceEntry<S> | null;
+export function useOther<S, T>(room: Room<S> | null, peer: string, selector: (entry: PresenceEntry<S> | null) => T, isEqual?: (a: T, b: T) => boolean): T;
+export function useOther<S, T>(room: Room<S> | null, peer: string, selector?: (entry: PresenceEntry<S> | null) => T, isEqual?: (a: T, b: T) => boolean): T | PresenceEntry<S> | null {
+  const select = (others: readonly PresenceEntry<S>[]) => {
+    const entry = others.find((o) => o.peer === peer) ?? null;
+    return selector ? selector(entry) : entry;
+  };
+  type Picked = T | PresenceEntry<S> | null;
+  return useSelected(room, () => (room ? room.presence.others : NO_OTHERS), select, isEqual as ((a: Picked, b: Picked) => boolean) | undefined) as Picked; // a selector is always given
+}
+
+/**
+ * Whether `a` and `b` are the same, or arrays of the same items, or plain objects with the same
+ * keys and values (compared with `Object.is`, one level deep): the usual `isEqual` of a selector
+ * that returns a new array or object each time.
+ */
+export function shallow(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => Object.is(x, b[i]));
+  }
+  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && Object.is((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/**
+ * The room's snapshot through `selector` (none: the snapshot itself), kept by identity while the
+ * snapshot and the selector are the same, and while the new selection `isEqual` to the last one.
+ */
+function useSelected<S, V, T>(room: Room<S> | null, read: () => V, selector: ((v: V) => T) | undefined, isEqual: ((a: T, b: T) => boolean) | undefined): T | V {
+  const memo = useRef<Selection<V, T> | null>(null);
+  const latest = useRef({ selector, isEqual });
+  latest.current = { selector, isEqual };
+  const get = () => {
+    const value = read();
+    const { selector: select, isEqual: same = Object.is } = latest.current;
+    if (!select) return value;
+    return (memo.current = selectFrom(memo.current, value, select, same)).selected;
+  };
+  return useSyncExternalStore(room ? room.presence.subscribe : noSubscription, get, get);
 }
 
 /** Everyone present by user (see `presence.byUser()`); re-renders when it changes. */

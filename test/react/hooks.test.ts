@@ -6,6 +6,8 @@
  *   presence key once and never deletes it, and the peer sees one join and no leave;
  * - the hooks show the peer (`useOthers`, `useUsers`), an idle room renders nothing more, a typed
  *   name reaches the peer as an update (`usePresence`), cursors go both ways (`useBroadcast`);
+ * - selectors (`useOthers` with `shallow`, `useOther`): a component re-renders only when what it
+ *   picked changed (a color change does not re-render the names, a rename not the color);
  * - unmounting leaves (reason `left`) and mounting again joins.
  *
  * Every wait is bounded. Without Chromium the test is skipped, unless GRAPEVINE_REQUIRE_BROWSER=1.
@@ -83,6 +85,27 @@ describe("grapevine/react in Chromium under StrictMode", () => {
       await page.mouse.move(100, 200);
       await page.mouse.move(300, 250, { steps: 5 });
       await until(() => cursors.some((c) => c.peer === id), 5000, "peer receives the page's cursor");
+
+      // Selectors: a component re-renders only when what it picked changed.
+      await rv(page, "mountProbe", peer.id);
+      const probe = () => rv<{ all: number; names: number; color: number; seen: { names: string[]; color: string | null } }>(page, "probe");
+      await until(async () => (await probe()).seen.color === "#000000", 5000, "probe sees the peer");
+      await new Promise((r) => setTimeout(r, 300));
+      const p0 = await probe();
+      expect(p0.seen.names).toEqual(["watcher"]);
+      watch.presence.update({ color: "#ff0000" });
+      await until(async () => (await probe()).seen.color === "#ff0000", 5000, "probe sees the new color");
+      await new Promise((r) => setTimeout(r, 300));
+      const p1 = await probe();
+      expect(p1.all).toBeGreaterThan(p0.all); // every change re-renders the plain hook
+      expect(p1.names).toBe(p0.names); // the names did not change
+      watch.presence.update({ name: "watcher2" });
+      await until(async () => (await probe()).seen.names[0] === "watcher2", 5000, "probe sees the new name");
+      await new Promise((r) => setTimeout(r, 300));
+      const p2 = await probe();
+      expect(p2.names).toBeGreaterThan(p1.names);
+      expect(p2.color).toBe(p1.color); // the color did not change
+      await rv(page, "unmountProbe");
 
       // Unmounting leaves (reason left); mounting again joins.
       const unmountedAt = Date.now();

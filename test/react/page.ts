@@ -7,6 +7,8 @@ import { createElement as h, StrictMode } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { createNode, dial, type GrapevineNode } from "../../mod.ts";
 import { PresenceApp, renders } from "../../cli/presence/react-app.ts";
+import { shallow, useOther, useOthers, useRoom } from "../../src/react/mod.ts";
+import type { Me } from "../../cli/presence/react-app.ts";
 
 let node: GrapevineNode;
 let root: Root | null = null;
@@ -15,6 +17,32 @@ let props: Parameters<typeof PresenceApp>[0];
 let opens = 0;
 /** This node's writes of its presence key: StrictMode's unmount must not delete it. */
 const writes = { set: 0, deleted: 0 };
+
+/** Renders of the selector probe, by what it reads. */
+const probe = { all: 0, names: 0, color: 0, seen: { names: [] as string[], color: null as string | null } };
+let probeRoot: Root | null = null;
+
+/** Reads the room three ways; each part counts its own renders. */
+function Probe({ peer }: { peer: string }) {
+  const room = useRoom<Me>(node, props.room!);
+  return h("div", null, h(All, { room }), h(Names, { room }), h(Color, { room, peer }));
+}
+function All({ room }: { room: ReturnType<typeof useRoom<Me>> }) {
+  probe.all++;
+  return h("span", null, String(useOthers(room).length));
+}
+function Names({ room }: { room: ReturnType<typeof useRoom<Me>> }) {
+  probe.names++;
+  const names = useOthers(room, (o) => o.map((e) => e.state.name), shallow);
+  probe.seen.names = [...names];
+  return h("span", null, names.join(","));
+}
+function Color({ room, peer }: { room: ReturnType<typeof useRoom<Me>>; peer: string }) {
+  probe.color++;
+  const color = useOther(room, peer, (e) => e?.state.color ?? null);
+  probe.seen.color = color;
+  return h("span", null, color);
+}
 
 const rv = {
   async start(o: { url: string; network: string; room: string; name: string; fast: Record<string, number> }): Promise<string> {
@@ -39,6 +67,17 @@ const rv = {
     root?.unmount();
     root = null;
   },
+  mountProbe(peer: string): void {
+    const el = document.createElement("div");
+    document.body.append(el);
+    probeRoot = createRoot(el);
+    probeRoot.render(h(StrictMode, null, h(Probe, { peer })));
+  },
+  unmountProbe(): void {
+    probeRoot?.unmount();
+    probeRoot = null;
+  },
+  probe: () => probe,
   renders: () => renders.count,
   opens: () => opens,
   writes: () => writes,

@@ -5,7 +5,7 @@
  * its line ever type-checks).
  */
 import type { BroadcastMessage, GrapevineNode, MemberEventDetail, PresenceEntry, PresenceEvent, PresenceSnapshot, Room } from "../../mod.ts";
-import { useBroadcast, useOthers, usePresence, useRoom, useSelf, useUsers } from "../../src/react/mod.ts";
+import { shallow, useBroadcast, useOther, useOthers, usePresence, useRoom, useSelf, useUsers } from "../../src/react/mod.ts";
 
 interface Cursor {
   name: string;
@@ -104,6 +104,18 @@ export function hooks(): void {
   send({ y: 1 });
   // @ts-expect-error presence must match the room's state type
   useRoom<Cursor>(node, "doc", { presence: { name: 1 } });
+
+  // Selectors: the selection's type is what the selector returns.
+  const names: string[] = useOthers(room, (o) => o.map((e) => e.state.name), shallow);
+  const color: string | null = useOther(room, "peer-id", (e) => e?.state.color ?? null);
+  const entry: PresenceEntry<Cursor> | null = useOther(room, "peer-id");
+  const myName: string | undefined = useSelf(room, (e) => e?.state.name);
+  void [names, color, entry, myName];
+  // @ts-expect-error the selected value is typed
+  const wrong: number[] = useOthers(room, (o) => o.map((e) => e.state.name));
+  // @ts-expect-error isEqual compares selections
+  useOthers(room, (o) => o.length, (a: string, b: string) => a === b);
+  void wrong;
 }
 
 export async function lite(): Promise<void> {
