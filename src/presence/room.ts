@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * Presence for web apps: who is in a room, what each one shows (a name, a colour, a cursor, a
  * status), and ephemeral messages among them.

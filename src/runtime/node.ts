@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * The runtime driver and the public node: it runs one {@link EngineCore} with the real clock, real
  * timers, platform randomness and a {@link SignatureSuite}, moving bytes between the engine and

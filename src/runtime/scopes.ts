@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * Scopes on a running node: rooms and topics as swarms of their own (see `core/scopes.ts`).
  *

@@ -5,7 +5,7 @@
  * script importing `grapevine`, as a user would write it) converging through it; run
  * `npx grapevine demo --duration 10 --json`, and the demo's dashboard with its pages built in; start
  * the relay adapters for Deno, Bun and Workers (workerd, through miniflare) from the installed
- * package, each with a Node peer linked. Catches a missing `files` entry, an export pointing at
+ * package, each with a Node peer linked; type-check a TypeScript consumer on a plain ES2022 lib. Catches a missing `files` entry, an export pointing at
  * nothing, `.ts` specifiers left in dist/, a runtime need left to a devDependency, and a bin that
  * only works from the repository. Slow (a build and an install), hence the timeouts; every child
  * process is killed on the way out.
@@ -49,8 +49,8 @@ beforeAll(() => {
   packedFiles = packed[0].files.map((f) => f.path);
   mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-  // A consumer of `grapevine/react` has React already (an optional peer dependency).
-  npm(["install", ...QUIET_INSTALL, tarball, `react@${pkg.devDependencies.react}`], project);
+  // A consumer of `grapevine/react` has React (and, writing TypeScript, its types) already.
+  npm(["install", ...QUIET_INSTALL, tarball, `react@${pkg.devDependencies.react}`, `@types/react@${pkg.devDependencies["@types/react"]}`], project);
   copyFileSync(join(ROOT, "test/pack/peer.mjs"), join(project, "peer.mjs"));
 }, 240_000);
 
@@ -148,6 +148,32 @@ describe("npm pack → install into an empty project → use", { timeout: 120_00
     expect(Object.keys(report)).toEqual(specifiers);
     for (const [specifier, names] of Object.entries(report)) expect(names.length, `${specifier} exports something`).toBeGreaterThan(0);
   });
+
+  it("type-checks a TypeScript consumer with lib ES2022 and DOM only, no Node types, skipLibCheck off", () => {
+    // The package's types use Symbol.dispose; they bring the lib that declares it with them.
+    writeFileSync(join(project, "app.ts"), [
+      `import { createNode, dial, type GrapevineNode } from "grapevine";`,
+      `import { createNode as createLite } from "grapevine/lite";`,
+      `import { shallow, useOthers, useRoom } from "grapevine/react";`,
+      `export async function start(): Promise<GrapevineNode> {`,
+      `  const node = await createNode({ network: "app" });`,
+      `  dial(node, "wss://relay.example");`,
+      `  { using room = node.room<{ name: string }>("doc", { presence: { name: "Ada" } }); void room.presence.others; }`,
+      `  await createLite({ network: "app" });`,
+      `  return node;`,
+      `}`,
+      `export function Names({ node }: { node: GrapevineNode }): string {`,
+      `  const names: string[] = useOthers(useRoom<{ name: string }>(node, "doc"), (o) => o.map((e) => e.state.name), shallow);`,
+      `  return names.join(", ");`,
+      `}`,
+    ].join("\n"));
+    writeFileSync(join(project, "tsconfig.json"), JSON.stringify({
+      compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", lib: ["ES2022", "DOM"], types: [], strict: true, skipLibCheck: false, noEmit: true },
+      files: ["app.ts"],
+    }));
+    const result = spawnSync(BIN("tsc"), ["-p", "tsconfig.json"], { cwd: project, encoding: "utf8", timeout: 120_000 });
+    expect(result.status, `tsc\n${result.stdout}\n${result.stderr}`).toBe(0);
+  }, 130_000);
 
   it("runs the bin: --help and --version", () => {
     for (const name of Object.keys(pkg.bin)) {
