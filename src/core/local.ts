@@ -127,6 +127,27 @@ export class LocalMap {
     }
   }
 
+  /**
+   * The root body the farewell would be signed under (what `leave` then `beginSign` would give)
+   * while the map is signed and quiet: clean, not signing, not left. Signed ahead, it serves `leave`
+   * as long as the map does not change. Null otherwise.
+   */
+  farewellBody(): Uint8Array | null {
+    if (this.#dirty || this.#signing || this.#flags & ROOT_FLAG_LEFT) return null;
+    const version = this.#version + 1;
+    const fields: RootBody = {
+      origin: this.key,
+      generation: this.generation,
+      version,
+      root: MerkleTree.fromLeafHashes([]).root,
+      count: 0,
+      floor: version,
+      flags: this.#flags | ROOT_FLAG_LEFT,
+    };
+    if (this.scope) fields.scope = this.scope;
+    return encodeRootBody(fields);
+  }
+
   /** Snapshots the live map and returns the root body to sign, or null if clean or already signing. */
   beginSign(): Uint8Array | null {
     if (!this.#dirty || this.#signing) return null;

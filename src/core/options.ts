@@ -79,6 +79,12 @@ export interface EngineOptions {
   tombstoneTtlMs: number;
   /** A departed (left) origin is forgotten this long after its farewell. */
   leftOriginTtlMs: number;
+  /**
+   * Sign each map's farewell ahead, once its state is quiet (one signature per quiet spell), so
+   * that `leave` sends it at once, with nothing asynchronous left: a page that closes its node in
+   * `pagehide` runs nothing to its end, and without it peers see it leave only by a timeout.
+   */
+  presignFarewell: boolean;
 
   /** Signature checks waiting for the crypto backend, all links together. */
   pendingVerifyMax: number;
@@ -237,6 +243,7 @@ export const ENGINE_OPTION_SPECS: OptionSpecs<EngineOptions> = Object.freeze({
 
   tombstoneTtlMs: { kind: "number", default: 600_000, min: 1, unit: "ms" },
   leftOriginTtlMs: { kind: "number", default: 600_000, min: 1, unit: "ms" },
+  presignFarewell: { kind: "boolean", default: true },
 
   pendingVerifyMax: { kind: "number", default: 4096, min: 1, integer: true, unit: "count" },
   pendingVerifyPerLinkMax: { kind: "number", default: 512, min: 1, integer: true, unit: "count" },

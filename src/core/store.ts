@@ -21,7 +21,6 @@ import { DigestTrie, type DigestEntry } from "./digest-tree.ts";
 import { emptyMap, isShared } from "./empty.ts";
 import { LocalMap, makeEntry } from "./local.ts";
 import { deltaOf } from "./serve.ts";
-
 import type { EngineOptions } from "./options.ts";
 import { buildSnapshot, byKeyBytes, OriginState, type OriginView, type SignedRoot, type StoredEntry } from "./origin.ts";
 
@@ -74,9 +73,7 @@ export interface StateView {
   distrusted(originId: string): boolean;
 }
 
-function sameScope(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : bytesEqual(a, b);
-}
+const sameScope = (a?: Uint8Array, b?: Uint8Array): boolean => (a === undefined || b === undefined ? a === b : bytesEqual(a, b));
 
 /** Bytes of others' state a node holds in all its stores (mesh-wide, each scope's): `storeBytesMax` bounds the sum. */
 export type BytePool = { held: number };
@@ -171,6 +168,11 @@ export class Store implements StateView {
   /** Abandons a signature that failed; the next `beginSign` retries. */
   abortSign(): void {
     this.#local.abortSign();
+  }
+
+  /** The farewell's root body while it can be signed ahead (`LocalMap.farewellBody`), else null. */
+  farewellBody(): Uint8Array | null {
+    return this.#local.farewellBody();
   }
 
   // ---------------------------------------------------------------- remote data
@@ -439,8 +441,7 @@ export class Store implements StateView {
 
   /** The tag of the root this node holds complete for an origin (see `DigestEntry.tag`), or null. */
   tagOf(originId: string): Uint8Array | null {
-    const st = this.origins.get(originId);
-    return st?.tag ?? null;
+    return this.origins.get(originId)?.tag ?? null;
   }
 
   // ---------------------------------------------------------------- serving

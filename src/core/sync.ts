@@ -20,6 +20,7 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { DELTA_FLAG, encodeFrame, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type OriginDeltaWire, type TreeFrame } from "../wire/frames.ts";
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
@@ -80,6 +81,8 @@ export class Sync implements Subsystem<SyncFrame> {
   #slept = false;
   /** Links that came up this round while this node held nothing, and were pulled from at once. */
   #emptyPulls = 0;
+  /** The farewell signed ahead (`presignFarewell`) for the map as it is: its body, and its signature once made. */
+  #farewell: { body: Uint8Array; signature: Uint8Array | null } | null = null;
 
   /**
    * @param firstRoundAt when the first round is due, to line up with the node's other periodic work
@@ -203,32 +206,70 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#maybeSign();
   }
 
-  /** Says farewell: own keys are deleted and the farewell root, once signed, goes to every link. */
+  /**
+   * Says farewell: own keys are deleted and the farewell root, once signed, goes to every link. A
+   * farewell signed ahead for this very state (`presignFarewell`) is published and pushed to every
+   * link at once, before this returns: a page closing in `pagehide` runs nothing asynchronous to
+   * its end, so a farewell still to be signed would never leave it.
+   */
   leave(): void {
     this.#changed = true;
+    const ready = this.#farewell;
+    this.#farewell = null;
     for (const change of this.#store.leave()) this.#host.emit({ type: "change", change });
+    const body = ready?.signature && !this.#signing ? this.#store.beginSign() : null;
+    if (body && bytesEqual(body, ready!.body)) {
+      this.#signed(ready!.signature!);
+      for (const link of this.#usableLinks()) this.#pushRumors(link);
+      return;
+    }
+    if (body) this.#store.abortSign(); // the map changed since: signed below, as any root
     this.#maybeSign();
   }
 
   #maybeSign(): void {
     if (this.#signing) return;
     const body = this.#store.beginSign();
-    if (!body) return;
+    if (!body) return this.#signFarewellAhead();
+    this.#sign(body, (signature) => {
+      if (signature) this.#signed(signature);
+      else this.#store.abortSign();
+    });
+  }
+
+  /** Signs `body` as a root of this node's own map, hands `done` the signature, then signs what is due next. */
+  #sign(body: Uint8Array, done: (signature: Uint8Array | null) => void): void {
     this.#signing = true;
     this.#host.sign(signingBytes("root", this.#host.options.network, this.#host.protocolVersion, body), (signature) => {
       this.#signing = false;
-      if (signature) {
-        const store = this.#store;
-        const prevHave = store.self.root ? store.self.have : 0;
-        const now = this.#host.now();
-        store.finishSign(signature, now);
-        const f = store.self.root!.fields;
-        this.#markHot(store.selfId, null, prevHave);
-        this.#host.emit({ type: "signed", generation: f.generation, version: f.version });
-        if (f.flags & ROOT_FLAG_LEFT) for (const link of this.#usableLinks()) this.#exchange.start(link, "pushpull");
-      } else this.#store.abortSign();
+      done(signature);
       this.#maybeSign();
     });
+  }
+
+  /** Publishes the root `beginSign` snapshotted, under `signature`, and spreads it. */
+  #signed(signature: Uint8Array): void {
+    const store = this.#store;
+    const prevHave = store.self.root ? store.self.have : 0;
+    store.finishSign(signature, this.#host.now());
+    const f = store.self.root!.fields;
+    this.#markHot(store.selfId, null, prevHave);
+    this.#host.emit({ type: "signed", generation: f.generation, version: f.version });
+    if (f.flags & ROOT_FLAG_LEFT) for (const link of this.#usableLinks()) this.#exchange.start(link, "pushpull");
+  }
+
+  /**
+   * With `presignFarewell`, signs the farewell ahead once the map is signed and quiet
+   * (`Store.farewellBody`): one signature per quiet spell, none while writes keep coming. Tried
+   * once per state: a failed signature is not retried until the map changes.
+   */
+  #signFarewellAhead(): void {
+    if (!this.#host.options.presignFarewell) return;
+    const body = this.#store.farewellBody();
+    if (!body || (this.#farewell && bytesEqual(this.#farewell.body, body))) return;
+    const ahead: { body: Uint8Array; signature: Uint8Array | null } = { body, signature: null };
+    this.#farewell = ahead;
+    this.#sign(body, (signature) => (ahead.signature = signature));
   }
 
   // ------------------------------------------------------------------ rounds

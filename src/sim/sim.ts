@@ -75,7 +75,8 @@ export class Simulation {
     if (!(Number.isInteger(nodes) && nodes >= 2)) throw new RangeError("a simulation needs at least 2 nodes");
     this.#net = { ...DEFAULT_NETWORK, ...options.network };
     this.#netRng = seededRng(deriveSeed(seed, 1));
-    this.#engineOptions = Object.freeze({ ...options.engine });
+    // Simulated nodes leave on the virtual clock, where signing the farewell then is as good.
+    this.#engineOptions = Object.freeze({ presignFarewell: false, ...options.engine });
     this.#memo = options.suite instanceof VerifyMemo ? options.suite : null;
     this.overlay = randomOverlay(seededRng(deriveSeed(seed, 2)), nodes, options.degree);
     const { offsets } = this.overlay;

@@ -1,0 +1,119 @@
+// A farewell signed ahead (`presignFarewell`): a node whose state is quiet has its farewell roots
+// (mesh-wide and each scope's) signed already, so `leave` publishes and pushes them before it
+// returns. A page closing in `pagehide` runs nothing asynchronous to its end: here the leaving
+// node "dies" right after `leave` — only the frames it queued during the call are delivered, its
+// crypto jobs never run — and its peers must still drop its keys, with no penalty. A write after
+// the farewell was signed ahead makes it stale: `leave` signs anew, as before.
+import { describe, expect, it } from "vitest";
+import { scopeIdOf } from "../../src/core/scopes.ts";
+import { decodeRootBody, ROOT_FLAG_LEFT } from "../../src/wire/records.ts";
+import { dec, enc, keyPair, suite, World } from "./harness.ts";
+
+const ROOM = scopeIdOf("room/1");
+
+/** Three nodes linked in a triangle, node 0 with a mesh-wide key and a key in ROOM, everything settled. */
+async function world(presignFarewell: boolean): Promise<World> {
+  const w = new World(3, { intervalMs: 500, membership: false, presignFarewell });
+  w.linkAll();
+  for (let i = 0; i < 3; i++) w.engines[i].joinScope(w.now, ROOM);
+  await w.settle();
+  w.engines[0].set(w.now, "k", enc("v0"));
+  w.engines[0].set(w.now, "presence", enc("ada"), ROOM);
+  await w.settle();
+  for (let r = 0; r < 3; r++) await w.round(500);
+  for (const i of [1, 2]) {
+    expect(w.get(i, 0, "k")).toBe("v0");
+    expect(roomValue(w, i)).toBe("ada");
+  }
+  return w;
+}
+
+function roomValue(w: World, i: number): string | null | undefined {
+  return dec(w.engines[i].scope(ROOM)!.store.get(w.engines[0].store.selfId, "presence"));
+}
+
+/** Node 0 leaves and dies at once: only what it sent during `leave` reaches its peers. Returns whether it wanted a signature. */
+async function leaveAndDie(w: World): Promise<boolean> {
+  const e = w.engines[0];
+  e.leave(w.now);
+  let wantedSignature = false;
+  for (let j; (j = e.pollJob()); ) if (j.kind === "sign") wantedSignature = true;
+  for (let t; (t = e.pollTransmit()); ) w.engines[t.linkId].receive(w.now, 0, t.bytes);
+  const inner = w.filter;
+  w.filter = (from, to, bytes) => from !== 0 && to !== 0 && inner(from, to, bytes);
+  await w.settle();
+  for (let r = 0; r < 3; r++) await w.round(500);
+  return wantedSignature;
+}
+
+describe("farewell signed ahead", () => {
+  it("leaves with the call: peers drop the node's mesh-wide and room keys though it never runs again", async () => {
+    const w = await world(true);
+    expect(await leaveAndDie(w)).toBe(false); // nothing left to sign
+    for (const i of [1, 2]) {
+      expect(w.get(i, 0, "k") ?? null, `node ${i}, mesh-wide`).toBeNull();
+      expect(roomValue(w, i) ?? null, `node ${i}, room`).toBeNull();
+    }
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("without it, a node that dies right after leave leaves nothing behind but its state", async () => {
+    const w = await world(false);
+    expect(await leaveAndDie(w)).toBe(true); // the farewell waits for a signature that never comes
+    for (const i of [1, 2]) {
+      expect(w.get(i, 0, "k")).toBe("v0");
+      expect(roomValue(w, i)).toBe("ada");
+    }
+  });
+
+  it("a write after the farewell was signed ahead makes it stale: leave signs anew and the farewell still spreads", async () => {
+    const w = await world(true);
+    w.engines[0].set(w.now, "k", enc("v1")); // not signed yet: the farewell signed ahead is for the state before
+    w.engines[0].leave(w.now);
+    const jobs = [];
+    for (let j; (j = w.engines[0].pollJob()); ) jobs.push(j);
+    expect(jobs.some((j) => j.kind === "sign")).toBe(true);
+    // Hand the jobs back: the world runs them (and everything else) as usual.
+    const e = w.engines[0];
+    const s = await suite();
+    for (const j of jobs) if (j.kind === "sign") e.completeJob(w.now, j.id, await s.sign(keyPair(0), j.message));
+    await w.settle();
+    for (let r = 0; r < 3; r++) await w.round(500);
+    for (const i of [1, 2]) {
+      expect(w.get(i, 0, "k") ?? null).toBeNull();
+      expect(roomValue(w, i) ?? null).toBeNull();
+    }
+    expect(w.engines[1].store.origins.get(e.store.selfId)?.root?.fields.flags).toBeTruthy(); // the left flag
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("costs one signature a quiet spell, none while writes keep coming", async () => {
+    const w = new World(2, { intervalMs: 500, membership: false, presignFarewell: true });
+    w.linkAll();
+    const e = w.engines[0];
+    const s = await suite();
+    /** Runs node 0's sign jobs one by one; the kinds of root each signed. */
+    const signAll = async (): Promise<string[]> => {
+      const kinds: string[] = [];
+      for (let j; (j = e.pollJob()); ) {
+        if (j.kind !== "sign") continue;
+        const body = decodeRootBody(j.message.subarray(14 + j.message[13])); // past the signing context
+        kinds.push(body.flags & ROOT_FLAG_LEFT ? "farewell" : `root v${body.version}`);
+        e.completeJob(w.now, j.id, await s.sign(keyPair(0), j.message));
+      }
+      return kinds;
+    };
+    e.set(w.now, "k", enc("v1")); // its root's signature pending while two more writes come
+    const first = e.pollJob()!;
+    e.set(w.now, "k", enc("v2"));
+    e.set(w.now, "k", enc("v3"));
+    e.completeJob(w.now, first.id, await s.sign(keyPair(0), first.message));
+    expect(await signAll()).toEqual(["root v3", "farewell"]); // the farewell only once quiet
+    expect(await signAll()).toEqual([]);
+    e.set(w.now, "k", enc("v4"));
+    expect(await signAll()).toEqual(["root v4", "farewell"]); // a new quiet spell, a new farewell
+    e.leave(w.now);
+    expect(await signAll()).toEqual([]); // the last one serves
+    expect(e.store.self.root!.fields.flags & ROOT_FLAG_LEFT).toBeTruthy();
+  });
+});
