@@ -105,6 +105,7 @@ describe("farewell signed ahead", () => {
     };
     e.set(w.now, "k", enc("v1")); // its root's signature pending while two more writes come
     const first = e.pollJob()!;
+    if (first.kind !== "sign") throw new Error(`expected a sign job, got ${first.kind}`);
     e.set(w.now, "k", enc("v2"));
     e.set(w.now, "k", enc("v3"));
     e.completeJob(w.now, first.id, await s.sign(keyPair(0), first.message));
