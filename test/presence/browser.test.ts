@@ -159,7 +159,7 @@ describe("presence in Chromium and Node through a relay", () => {
   it.skipIf(!chromium)(`lite tabs (no membership): a closed one leaves with reason left, five times in a row${chromium ? "" : ` — skipped: ${why}`}`, async () => {
     // A tab without membership has no signed `left` claim: its room's farewell root must be
     // signed ahead, or the page is gone before that signature exists and others wait for the
-    // timeout (what happened before, about four closes in five).
+    // timeout (what happened before: three closes in five in a Vite build; here, the first close).
     const network = `presence-lite-${process.pid}`;
     const served = await serveRelay({ port: 0, network });
     try {
