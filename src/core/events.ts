@@ -74,6 +74,11 @@ export type EngineEvent =
   | { type: "disconnect"; linkId: LinkId; reason: string }
   | { type: "equivocation"; origin: Uint8Array; evidence: [SignedRoot, SignedRoot] }
   | { type: "inconsistent"; origin: Uint8Array }
+  /**
+   * A state signed with this node's key under a newer `generation` arrived: the key is live in
+   * another node (two tabs sharing one stored key), whose state peers prefer to this one's.
+   */
+  | { type: "key-in-use"; generation: number }
   | MemberEvent
   | { type: "want-link"; peer: Uint8Array; addr: string | null }
   /** The peer on a link now wants (or no longer wants) a scope (see `scopes.ts`): relays follow their clients. */

@@ -35,6 +35,8 @@ export class Intake {
   #linkOf: (id: LinkId) => SyncLink | undefined;
   /** An origin advanced (from version `from`, over `link`): sync marks it hot. */
   #advanced: (originId: string, link: SyncLink | null, from: number) => void;
+  /** The newest generation of this node's own key seen signed by another node (0: none). */
+  #keyInUse = 0;
 
   constructor(context: SyncContext, linkOf: (id: LinkId) => SyncLink | undefined, advanced: (originId: string, link: SyncLink | null, from: number) => void) {
     this.#c = context;
@@ -129,6 +131,10 @@ export class Intake {
       this.#c.evidence.distrust(now, res.evidence, null);
     } else if (res.status === "inconsistent") {
       this.#c.host.emit({ type: "inconsistent", origin: cd.root.fields.origin });
+    } else if (res.status === "self" && cd.root.fields.generation > Math.max(this.#c.store.generation, this.#keyInUse)) {
+      // Signed with this node's key (verified), under a newer generation: another node runs it.
+      this.#keyInUse = cd.root.fields.generation;
+      this.#c.host.emit({ type: "key-in-use", generation: this.#keyInUse });
     }
     const after = this.#c.store.position(cd.originId);
     if (res.status === "applied" && after && (!before || after.have > before.have || after.generation !== before.generation)) {

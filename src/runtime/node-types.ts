@@ -163,6 +163,12 @@ export interface NodeEventMap {
    * node (each with a `change` event) and nothing of it is accepted for `distrustedOriginTtlMs`.
    */
   equivocation: { origin: string; generation: number; version: number };
+  /**
+   * A state signed with this node's own key under a newer `generation` (this node's: `ours`)
+   * arrived: another node runs with this key — two tabs that share one stored key — and peers take
+   * its state, not this node's. Keep a tab's key in `sessionStorage`; on this event, make a new key.
+   */
+  "key-in-use": { generation: number; ours: number };
   /** Membership wants a link to `peer` (the active view is short); `url` is where it says it listens (its `addr`). */
   "want-link": { peer: string; url: string };
   /** The peer of a link started (`wanted`) or stopped wanting a scope (id in hex); relays follow their clients' interest. */

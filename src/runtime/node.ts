@@ -65,6 +65,9 @@ export class GrapevineNode extends NodeEventTarget {
   #closed = false;
   #jobs: Jobs;
   #valueLimits;
+  /** This node's generation, and the newest other generation of its key seen (see `key-in-use`). */
+  #generation: number;
+  #keyInUse = 0;
 
   /** @internal Use `createNode`. */
   constructor(keyPair: KeyPair, suite: SignatureSuite, options: Partial<EngineOptions>, generation: number, seed: number, driver: DriverSettings, parts: EngineParts) {
@@ -72,6 +75,7 @@ export class GrapevineNode extends NodeEventTarget {
     this.#keyPair = keyPair;
     this.#suite = suite;
     this.#driver = driver;
+    this.#generation = generation;
     this.publicKey = keyPair.publicKey;
     this.id = nodeIdToText(keyPair.publicKey);
     this.engine = new EngineCore({ publicKey: keyPair.publicKey, generation, random: seededRng(seed), now: monotonicNow(), options, parts });
@@ -450,6 +454,9 @@ export class GrapevineNode extends NodeEventTarget {
       }
       case "member":
         return void emit("member", memberDetail(ev));
+      case "key-in-use": // once a generation, though every scope's store may tell
+        if (ev.generation > this.#keyInUse) emit("key-in-use", { generation: (this.#keyInUse = ev.generation), ours: this.#generation });
+        return;
       case "disconnect": // the engine's ledger closed it
       case "drop-link": { // membership lets it go: a dead or departed member, or HyParView's active view
         const entry = this.#links.table.get(ev.linkId);

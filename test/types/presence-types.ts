@@ -35,6 +35,8 @@ export function nodeEvents(): void {
   node.addEventListener("something-else", (e) => void e.type); // any other type: a plain Event
   // @ts-expect-error a FORWARD is `direct`; `message` is a broadcast message, which has no `from`
   node.on("message", (m) => void m.from);
+  const offKey = node.on("key-in-use", ({ generation, ours }) => void (generation > ours));
+  offKey();
   // @ts-expect-error `error` is never dispatched, so it is not in the map
   node.on("error", () => {});
   // @ts-expect-error the detail of a member event has no `peer`
