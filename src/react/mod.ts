@@ -1,7 +1,8 @@
 /**
- * React hooks over rooms (`grapevine/react`): open a room for as long as a component is mounted,
- * read its presence as snapshots that change identity only when something changed (so a component
- * re-renders only then), update this member's state, and send and receive room messages.
+ * React hooks over rooms (`grapevine/react`): keep a node and open a room for as long as a
+ * component is mounted, read its presence as snapshots that change identity only when something
+ * changed (so a component re-renders only then), update this member's state, and send and receive
+ * room messages.
  *
  * Built on `useSyncExternalStore` with `presence.subscribe` and the presence snapshot; nothing is
  * copied or cached here. `react` (18 or later) is an optional peer dependency: only this entry
@@ -36,6 +37,46 @@ import { selectFrom, type Selection } from "./select.ts";
 const NO_OTHERS: readonly never[] = Object.freeze([]);
 const NO_USERS: PresenceUsers<never> = new Map();
 const noSubscription = () => () => {};
+
+/**
+ * A node for as long as the component is mounted, or null until `create` resolves. `create` runs
+ * in an effect (again when `deps` change, the previous node closed first), and the node is closed
+ * on unmount — a node `create` resolves after its effect was cleaned up too (StrictMode mounts,
+ * unmounts and mounts again: its first node is closed, not left running). A `create` that rejects
+ * throws its error from the component's next render, for an error boundary.
+ *
+ * @example
+ * ```tsx
+ * const node = useNode(async () => {
+ *   const n = await createNode({ network: "my-app" });
+ *   dial(n, "wss://relay.example.com");
+ *   return n;
+ * });
+ * const room = useRoom(node, "doc-42", { presence: { name: "Ada" } });
+ * ```
+ */
+export function useNode(create: () => Promise<GrapevineNode>, deps: readonly unknown[] = []): GrapevineNode | null {
+  const [node, setNode] = useState<GrapevineNode | null>(null);
+  const [failure, setFailure] = useState<{ error: unknown } | null>(null);
+  const latest = useRef(create);
+  latest.current = create;
+  useEffect(() => {
+    let live = true;
+    let made: GrapevineNode | null = null;
+    latest.current().then((n) => {
+      if (!live) return void n.close();
+      made = n;
+      setNode(n);
+    }, (error: unknown) => void (live && setFailure({ error })));
+    return () => {
+      live = false;
+      if (made) void made.close();
+      setNode((cur) => (cur === made ? null : cur));
+    };
+  }, deps); // eslint-disable-line react-hooks/exhaustive-deps -- `deps` are the caller's
+  if (failure) throw failure.error;
+  return node;
+}
 
 /**
  * A handle on the room `id` of `node`, open while the component is mounted (and `node` is given),

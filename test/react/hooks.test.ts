@@ -8,6 +8,8 @@
  *   name reaches the peer as an update (`usePresence`), cursors go both ways (`useBroadcast`);
  * - selectors (`useOthers` with `shallow`, `useOther`): a component re-renders only when what it
  *   picked changed (a color change does not re-render the names, a rename not the color);
+ * - `useNode` under StrictMode closes the first mount's node and keeps the second, which the peer
+ *   sees join once and leave on unmount;
  * - unmounting leaves (reason `left`) and mounting again joins.
  *
  * Every wait is bounded. Without Chromium the test is skipped, unless GRAPEVINE_REQUIRE_BROWSER=1.
@@ -59,6 +61,7 @@ describe("grapevine/react in Chromium under StrictMode", () => {
       await page.waitForFunction(`typeof globalThis.rv === "object"`, null, { timeout: 20_000 });
       const id = await rv<string>(page, "start", { url: relay.url, network, room, name: "reacty", fast: FAST });
       const ofPage = () => events.filter(({ e }) => e.type !== "sync" && e.entry.peer === id).map(({ e }) => e);
+      const ofAll = () => events.map(({ e }) => e).filter((e) => e.type !== "sync");
 
       // StrictMode opened the room twice; the peer sees one join, and no leave even a while later.
       await until(() => ofPage().some((e) => e.type === "join"), 10_000, "peer sees the page join");
@@ -106,6 +109,19 @@ describe("grapevine/react in Chromium under StrictMode", () => {
       expect(p2.names).toBeGreaterThan(p1.names);
       expect(p2.color).toBe(p1.color); // the color did not change
       await rv(page, "unmountProbe");
+
+      // useNode under StrictMode: the first mount's node is closed once it exists, the second
+      // kept; the peer sees one member of its own node, which leaves on unmount.
+      await rv(page, "mountOwnNode", { url: relay.url, network, room, fast: FAST });
+      await until(async () => (await rv<{ id: string; closed: boolean }[]>(page, "made")).some((m) => !m.closed && ofAll().some((e) => e.type === "join" && e.entry.peer === m.id)), 10_000, "the peer sees the own node join");
+      await new Promise((r) => setTimeout(r, 500));
+      const made = await rv<{ id: string; closed: boolean }[]>(page, "made");
+      expect(made.length).toBe(2); // StrictMode ran the effect twice
+      expect(made.map((m) => m.closed)).toEqual([true, false]);
+      expect(ofAll().filter((e) => e.type === "join" && made.some((m) => m.id === e.entry.peer)).map((e) => e.type === "join" && e.entry.peer)).toEqual([made[1].id]);
+      await rv(page, "unmountOwnNode");
+      await until(async () => (await rv<{ closed: boolean }[]>(page, "made"))[1].closed, 5000, "the own node closes on unmount");
+      await until(() => ofAll().some((e) => e.type === "leave" && e.entry.peer === made[1].id), 5000, "the peer sees the own node leave");
 
       // Unmounting leaves (reason left); mounting again joins.
       const unmountedAt = Date.now();

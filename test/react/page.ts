@@ -7,7 +7,7 @@ import { createElement as h, StrictMode } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { createNode, dial, type GrapevineNode } from "../../mod.ts";
 import { PresenceApp, renders } from "../../cli/presence/react-app.ts";
-import { shallow, useOther, useOthers, useRoom } from "../../src/react/mod.ts";
+import { shallow, useNode, useOther, useOthers, useRoom } from "../../src/react/mod.ts";
 import type { Me } from "../../cli/presence/react-app.ts";
 
 let node: GrapevineNode;
@@ -44,6 +44,24 @@ function Color({ room, peer }: { room: ReturnType<typeof useRoom<Me>>; peer: str
   return h("span", null, color);
 }
 
+/** Nodes `useNode` created in the page, and which of them closed. */
+const made: { id: string; closed: boolean }[] = [];
+let nodeRoot: Root | null = null;
+
+/** A component that keeps its own node (`useNode`) and shows its presence in a room. */
+function OwnNode({ url, network, room, fast }: { url: string; network: string; room: string; fast: Record<string, number> }) {
+  const own = useNode(async () => {
+    const n = await createNode({ network, ...fast });
+    const rec = { id: n.id, closed: false };
+    made.push(rec);
+    n.addEventListener("close", () => void (rec.closed = true));
+    dial(n, url);
+    return n;
+  });
+  const r = useRoom<Me>(own, room, { presence: { name: "own-node", color: "#000000" } });
+  return h("span", { id: "own" }, own && r ? own.id : "");
+}
+
 const rv = {
   async start(o: { url: string; network: string; room: string; name: string; fast: Record<string, number> }): Promise<string> {
     node = await createNode({ network: o.network, ...o.fast });
@@ -78,6 +96,17 @@ const rv = {
     probeRoot = null;
   },
   probe: () => probe,
+  mountOwnNode(o: { url: string; network: string; room: string; fast: Record<string, number> }): void {
+    const el = document.createElement("div");
+    document.body.append(el);
+    nodeRoot = createRoot(el);
+    nodeRoot.render(h(StrictMode, null, h(OwnNode, o)));
+  },
+  unmountOwnNode(): void {
+    nodeRoot?.unmount();
+    nodeRoot = null;
+  },
+  made: () => made,
   renders: () => renders.count,
   opens: () => opens,
   writes: () => writes,

@@ -5,7 +5,7 @@
  * its line ever type-checks).
  */
 import type { BroadcastMessage, GrapevineNode, MemberEventDetail, PresenceEntry, PresenceEvent, PresenceSnapshot, Room } from "../../mod.ts";
-import { shallow, useBroadcast, useOther, useOthers, usePresence, useRoom, useSelf, useUsers } from "../../src/react/mod.ts";
+import { shallow, useBroadcast, useNode, useOther, useOthers, usePresence, useRoom, useSelf, useUsers } from "../../src/react/mod.ts";
 
 interface Cursor {
   name: string;
@@ -106,6 +106,12 @@ export function hooks(): void {
   send({ y: 1 });
   // @ts-expect-error presence must match the room's state type
   useRoom<Cursor>(node, "doc", { presence: { name: 1 } });
+
+  // useNode: a node or null, from an async factory.
+  const own: GrapevineNode | null = useNode(async () => node, []);
+  void useRoom<Cursor>(own, "doc");
+  // @ts-expect-error the factory resolves with a node
+  useNode(async () => "not a node");
 
   // Selectors: the selection's type is what the selector returns.
   const names: string[] = useOthers(room, (o) => o.map((e) => e.state.name), shallow);
