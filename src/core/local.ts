@@ -129,11 +129,12 @@ export class LocalMap {
 
   /**
    * The root body the farewell would be signed under (what `leave` then `beginSign` would give)
-   * while the map is signed and quiet: clean, not signing, not left. Signed ahead, it serves `leave`
-   * as long as the map does not change. Null otherwise.
+   * while the map is signed and quiet: clean, not signing, not left, and written at least once (a
+   * map never written has nothing out to take back: a relay's scopes sign nothing ahead). Signed
+   * ahead, it serves `leave` as long as the map does not change. Null otherwise.
    */
   farewellBody(): Uint8Array | null {
-    if (this.#dirty || this.#signing || this.#flags & ROOT_FLAG_LEFT) return null;
+    if (this.#version === 0 || this.#dirty || this.#signing || this.#flags & ROOT_FLAG_LEFT) return null;
     const version = this.#version + 1;
     const fields: RootBody = {
       origin: this.key,

@@ -218,19 +218,21 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#farewell = null;
     for (const change of this.#store.leave()) this.#host.emit({ type: "change", change });
     const body = ready?.signature && !this.#signing ? this.#store.beginSign() : null;
-    if (body && bytesEqual(body, ready!.body)) {
-      this.#signed(ready!.signature!);
-      for (const link of this.#usableLinks()) this.#pushRumors(link);
-      return;
-    }
-    if (body) this.#store.abortSign(); // the map changed since: signed below, as any root
-    this.#maybeSign();
+    if (!body) return this.#maybeSign();
+    if (!bytesEqual(body, ready!.body)) return this.#signRoot(body); // the map changed since
+    this.#signed(ready!.signature!);
+    for (const link of this.#usableLinks()) this.#pushRumors(link);
   }
 
   #maybeSign(): void {
     if (this.#signing) return;
     const body = this.#store.beginSign();
-    if (!body) return this.#signFarewellAhead();
+    if (body) this.#signRoot(body);
+    else this.#signFarewellAhead();
+  }
+
+  /** Signs the root `beginSign` snapshotted (`body`) and publishes it; a failed signature is retried. */
+  #signRoot(body: Uint8Array): void {
     this.#sign(body, (signature) => {
       if (signature) this.#signed(signature);
       else this.#store.abortSign();
@@ -249,6 +251,7 @@ export class Sync implements Subsystem<SyncFrame> {
 
   /** Publishes the root `beginSign` snapshotted, under `signature`, and spreads it. */
   #signed(signature: Uint8Array): void {
+    this.#farewell = null; // signed ahead for an older state, if at all
     const store = this.#store;
     const prevHave = store.self.root ? store.self.have : 0;
     store.finishSign(signature, this.#host.now());
@@ -261,12 +264,13 @@ export class Sync implements Subsystem<SyncFrame> {
   /**
    * With `presignFarewell`, signs the farewell ahead once the map is signed and quiet
    * (`Store.farewellBody`): one signature per quiet spell, none while writes keep coming. Tried
-   * once per state: a failed signature is not retried until the map changes.
+   * once per signed root (`#signed` clears it), so a round of a quiet node costs nothing here and
+   * a failed signature is not retried until the map changes.
    */
   #signFarewellAhead(): void {
-    if (!this.#host.options.presignFarewell) return;
+    if (!this.#host.options.presignFarewell || this.#farewell) return;
     const body = this.#store.farewellBody();
-    if (!body || (this.#farewell && bytesEqual(this.#farewell.body, body))) return;
+    if (!body) return;
     const ahead: { body: Uint8Array; signature: Uint8Array | null } = { body, signature: null };
     this.#farewell = ahead;
     this.#sign(body, (signature) => (ahead.signature = signature));

@@ -87,6 +87,28 @@ describe("farewell signed ahead", () => {
     expect(w.penalties()).toEqual([]);
   });
 
+  it("signs nothing ahead for a map never written (a relay's scopes), nor again in quiet rounds", async () => {
+    const s = await suite();
+    const sign = s.sign;
+    let signs = 0;
+    s.sign = (kp, message) => (signs++, sign.call(s, kp, message));
+    try {
+      const w = new World(2, { intervalMs: 500, membership: false, presignFarewell: true });
+      w.linkAll();
+      for (const e of w.engines) e.joinScope(w.now, ROOM);
+      await w.settle();
+      for (let r = 0; r < 6; r++) await w.round(500);
+      expect(signs).toBe(0); // nothing written, nothing signed
+      w.engines[0].set(w.now, "presence", enc("ada"), ROOM);
+      await w.settle();
+      expect(signs).toBe(2); // the root, then its farewell ahead
+      for (let r = 0; r < 6; r++) await w.round(500);
+      expect(signs).toBe(2); // quiet rounds sign nothing more
+    } finally {
+      s.sign = sign;
+    }
+  });
+
   it("costs one signature a quiet spell, none while writes keep coming", async () => {
     const w = new World(2, { intervalMs: 500, membership: false, presignFarewell: true });
     w.linkAll();
