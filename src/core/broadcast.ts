@@ -28,6 +28,7 @@ import { encodeFrame, FRAME, type Frame, type GossipFrame } from "../wire/frames
 import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/records.ts";
 import { emptyMap, emptySet, isShared, NO_IDS } from "./empty.ts";
 import type { Delivery, LinkId } from "./events.ts";
+import { IHaveBatch } from "./ihave-batch.ts";
 import { Repair, type Announcer } from "./repair.ts";
 import type { BroadcastFrame, BroadcastStats, BroadcastView } from "./broadcast-view.ts";
 import type { Subsystem, SubsystemHost } from "./subsystem.ts";
@@ -88,7 +89,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   /** This node's last prune: when, and for which message's duplicate. */
   #lastPrune: { at: number; id: string } = { at: -Infinity, id: "" };
   #pending = emptyMap<string, Pending>();
-  #ihaveDueAt = Infinity;
+  #ihave: IHaveBatch;
   /** Ids accepted since the last round, and those of the last rounds (newest first): re-announced at rounds (`announcing`: some wait, so state sync does not sleep through its rounds). */
   #recent: Uint8Array[] = [];
   #history: Uint8Array[][] = [];
@@ -108,6 +109,11 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   constructor(host: SubsystemHost, accepts: (topic: string) => boolean = () => true) {
     this.#host = host;
     this.#accepts = accepts;
+    this.#ihave = new IHaveBatch(host.options, (linkId, ids) => {
+      this.stats.ihaveSent++;
+      this.stats.ihaveIdsSent += ids.length;
+      this.#send(linkId, { type: FRAME.IHAVE, ids });
+    });
     this.#repair = new Repair(
       {
         options: host.options,
@@ -240,14 +246,20 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
 
   /** Whether this node has seen loss lately (see `round`): a request made or received, a link gone. */
   #lossy = (now: number): boolean => now - this.#lossSeenAt <= LOSS_MEMORY_ROUNDS * this.#host.options.intervalMs;
-  #lost = (now: number): void => void (this.#lossSeenAt = Math.max(this.#lossSeenAt, now));
+  #lost = (now: number): void => {
+    this.#lossSeenAt = Math.max(this.#lossSeenAt, now);
+    this.#wakeAt = Math.min(this.#wakeAt, this.#ihave.hurry(now));
+  };
   /** Whether loss was seen or the tree changed here (a PRUNE) lately: new messages go to every lazy link. */
   #unsettled = (now: number): boolean => this.#lossy(now) || now - this.#treeChangedAt <= TREE_CHANGE_ROUNDS * this.#host.options.intervalMs;
-  #treeChanged = (now: number): void => void (this.#treeChangedAt = Math.max(this.#treeChangedAt, now));
+  #treeChanged = (now: number): void => {
+    this.#treeChangedAt = Math.max(this.#treeChangedAt, now);
+    this.#wakeAt = Math.min(this.#wakeAt, this.#ihave.hurry(now));
+  };
 
   /** Time passes: flush announcements, chase missing messages, forget expired ones. */
   tick(now: number): void {
-    if (now >= this.#ihaveDueAt) this.#flushIHave();
+    if (now >= this.#ihave.dueAt) this.#ihave.flush(this.#peers);
     this.#repair.tick(now);
     this.#expire(now);
     this.#rearm(now);
@@ -349,7 +361,8 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
         this.#host.send(linkId, encoded);
       } else lazy.push([linkId, peer]);
     }
-    for (const [, peer] of this.#lazyTargets(now, lazy, idBytes)) this.#queueIHave(now, peer, idBytes);
+    const unsettled = this.#unsettled(now);
+    for (const [, peer] of this.#lazyTargets(lazy, idBytes, unsettled)) if (this.#ihave.add(now, peer, idBytes, unsettled)) this.#ihave.flush(this.#peers);
     this.#rearm(now);
   }
 
@@ -358,9 +371,9 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
    * here lately; otherwise at most `lazyPushMax`, picked per message by its id (so the choice
    * differs from message to message and every node hears of each message from several neighbours).
    */
-  #lazyTargets(now: number, lazy: [LinkId, PeerState][], id: Uint8Array): [LinkId, PeerState][] {
+  #lazyTargets(lazy: [LinkId, PeerState][], id: Uint8Array, unsettled: boolean): [LinkId, PeerState][] {
     const max = this.#host.options.lazyPushMax;
-    if (lazy.length <= max || this.#unsettled(now)) return lazy;
+    if (lazy.length <= max || unsettled) return lazy;
     const salt = ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0;
     const rank = (linkId: LinkId) => Math.imul((linkId ^ salt) >>> 0, 0x9e3779b1) >>> 0;
     return lazy.sort((a, b) => rank(a[0]) - rank(b[0])).slice(0, max);
@@ -456,24 +469,6 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     }
   }
 
-  #queueIHave(now: number, peer: PeerState, id: Uint8Array): void {
-    if (peer.ihave === NO_IDS) peer.ihave = [];
-    peer.ihave.push(id);
-    if (this.#ihaveDueAt === Infinity) this.#ihaveDueAt = now + this.#host.options.ihaveIntervalMs;
-    if (peer.ihave.length >= this.#host.options.idsPerFrameMax) this.#flushIHave();
-  }
-
-  #flushIHave(): void {
-    this.#ihaveDueAt = Infinity;
-    for (const [linkId, peer] of this.#peers) {
-      if (!peer.ihave.length) continue;
-      this.stats.ihaveSent++;
-      this.stats.ihaveIdsSent += peer.ihave.length;
-      this.#send(linkId, { type: FRAME.IHAVE, ids: peer.ihave });
-      peer.ihave = NO_IDS;
-    }
-  }
-
   #spend(now: number, peer: PeerState, bytes: number): boolean {
     const rate = this.#host.options.broadcastBytesPerSecondMax;
     peer.tokens = Math.min(rate, peer.tokens + ((now - peer.tokensAt) * rate) / 1000);
@@ -491,7 +486,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   }
 
   #rearm(now: number): void {
-    let t = Math.min(this.#ihaveDueAt, this.#repair.nextDeadline());
+    let t = Math.min(this.#ihave.dueAt, this.#repair.nextDeadline());
     // Expired ids are swept about once a second while any are held.
     if (this.#seen.size || this.#cache.size) t = Math.min(t, Math.max(this.#sweepAt, now + 1));
     this.#wakeAt = t;
