@@ -72,6 +72,7 @@ export {
   type WebRTCLinkOptions,
 } from "./src/transport/webrtc.ts";
 export { attachDirectLinks, DirectLinks, type DirectLinksOptions, type DirectLinksStats } from "./src/runtime/direct.ts";
+export type { DirectEventMap } from "./src/runtime/direct-options.ts";
 
 export { Engine, type EngineInit } from "./src/core/engine.ts";
 export type { CryptoJob, EngineEvent, EngineStats, JobResult, LinkId, SignJob, Transmit, ValidateJob, VerifyJob } from "./src/core/events.ts";

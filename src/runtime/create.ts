@@ -27,7 +27,7 @@ import { nextTurn } from "./turn.ts";
  * const [la, lb] = createMemoryLinkPair();
  * await Promise.all([a.connect(la), b.connect(lb)]);
  * a.set("status", { text: "online" });
- * b.addEventListener("change", (e) => console.log((e as CustomEvent).detail));
+ * b.on("change", ({ origin, key, value }) => console.log(origin, key, value));
  * ```
  */
 export function createNode(options: NodeOptions = {}): Promise<GrapevineNode> {

@@ -86,8 +86,7 @@ export interface Dialer {
  *
  * @example
  * ```ts
- * node.addEventListener("link-failed", (e) => {
- *   const { url, reason, retryInMs } = (e as CustomEvent<LinkFailedDetail>).detail;
+ * node.on("link-failed", ({ url, reason, retryInMs }) => {
  *   console.warn(`${url}: ${reason}; again in ${Math.round(retryInMs)} ms`);
  * });
  * ```
@@ -124,7 +123,7 @@ export interface LinkFailedDetail {
  * import { createNode, dial } from "grapevine";
  * const node = await createNode({ network: "lobby" });
  * const dialer = dial(node, "wss://relay.example/", { backoffMaxMs: 10_000 });
- * node.addEventListener("link-up", (e) => console.log("up", (e as CustomEvent).detail.peer));
+ * node.on("link-up", ({ peer }) => console.log("up", peer));
  * // later
  * dialer.close();
  * ```

@@ -73,6 +73,16 @@ export interface DirectLinksStats {
   signals: { sent: number; received: number; dropped: number };
 }
 
+/** The events of {@link DirectLinks} and their details (`direct.on(type, fn)` hands `fn` the detail). */
+export interface DirectEventMap {
+  /** A direct link to `peer` is up (authenticated). */
+  "direct-up": { peer: string };
+  /** A direct link went down. */
+  "direct-down": { peer: string; reason: string };
+  /** An attempt or probe ended before its link was up. */
+  "direct-failed": { peer: string; reason: string };
+}
+
 /** `v`, or `fallback` when undefined; a RangeError unless it is a positive finite number. */
 export function positiveOption(v: number | undefined, fallback: number, name: string): number {
   const x = v ?? fallback;

@@ -36,7 +36,8 @@ import {
   type WebRTCLinkOptions,
 } from "../transport/webrtc.ts";
 import type { GrapevineNode } from "./node.ts";
-import { positiveOption, type DirectLinksOptions, type DirectLinksStats } from "./direct-options.ts";
+import { positiveOption, type DirectEventMap, type DirectLinksOptions, type DirectLinksStats } from "./direct-options.ts";
+import { TypedEventTarget } from "./node-events.ts";
 import { newSession, randomSession, type Session } from "./direct-session.ts";
 import {
   decodeSignal,
@@ -71,7 +72,7 @@ const RETRY_MAX_PEERS = 1_024;
  * const node = await createNode({ network: "lobby" });
  * dial(node, "wss://relay.example/");
  * const direct = attachDirectLinks(node, { RTCPeerConnection, max: 4, pageHide: window });
- * direct.addEventListener("direct-up", (e) => console.log("direct link to", (e as CustomEvent).detail.peer));
+ * direct.on("direct-up", ({ peer }) => console.log("direct link to", peer));
  * ```
  */
 export function attachDirectLinks(node: GrapevineNode, options: DirectLinksOptions): DirectLinks {
@@ -79,11 +80,11 @@ export function attachDirectLinks(node: GrapevineNode, options: DirectLinksOptio
 }
 
 /**
- * Sets up and keeps WebRTC links for one node (see the module doc). Events (`CustomEvent`s):
- * `direct-up` (`detail: { peer }`), `direct-down` (a direct link went down: `{ peer, reason }`),
+ * Sets up and keeps WebRTC links for one node (see the module doc). Events ({@link DirectEventMap}):
+ * `direct-up` (`{ peer }`), `direct-down` (a direct link went down: `{ peer, reason }`),
  * `direct-failed` (an attempt or probe ended before its link was up: `{ peer, reason }`).
  */
-export class DirectLinks extends EventTarget {
+export class DirectLinks extends TypedEventTarget<DirectEventMap> {
   readonly node: GrapevineNode;
   readonly max: number;
   #ctor: RTCPeerConnectionConstructor;
@@ -150,8 +151,7 @@ export class DirectLinks extends EventTarget {
    *
    * @example
    * ```ts
-   * node.addEventListener("direct", (e) => {
-   *   const { payload } = (e as CustomEvent<{ payload: Uint8Array }>).detail;
+   * node.on("direct", ({ payload }) => {
    *   if (!DirectLinks.isSignal(payload)) handle(payload);
    * });
    * ```

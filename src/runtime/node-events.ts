@@ -14,13 +14,18 @@ import type { Change } from "../core/store.ts";
 import { nodeIdToText } from "../crypto/identity.ts";
 import { decode } from "../wire/cbor.ts";
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "../wire/limits.ts";
-import type { BroadcastMessage, ChangeEvent, MemberEventDetail, NodeEvent, NodeEventMap } from "./node-types.ts";
+import type { BroadcastMessage, ChangeEvent, MemberEventDetail, NodeEventMap } from "./node-types.ts";
 
-/** An event target whose listeners of the types in {@link NodeEventMap} get their events typed. */
-export class NodeEventTarget extends EventTarget {
+/** An event of a typed target: a `CustomEvent` with the type's detail, or a plain `Event` where it has none. */
+export type TypedEvent<D> = D extends undefined ? Event : CustomEvent<D>;
+
+/**
+ * An event target whose listeners of the types in `M` (event type → detail) get their events
+ * typed: `on(type, fn)` hands `fn` the detail, `addEventListener` the typed event.
+ */
+export class TypedEventTarget<M> extends EventTarget {
   /**
-   * Calls `listener` with the detail of every event of `type` (see {@link NodeEventMap}); returns a
-   * function that stops it.
+   * Calls `listener` with the detail of every event of `type`; returns a function that stops it.
    *
    * @example
    * ```ts
@@ -29,25 +34,28 @@ export class NodeEventTarget extends EventTarget {
    * off();
    * ```
    */
-  on<K extends keyof NodeEventMap>(type: K, listener: (detail: NodeEventMap[K]) => void): () => void {
-    const h = (e: Event) => listener((e as CustomEvent<NodeEventMap[K]>).detail);
+  on<K extends keyof M & string>(type: K, listener: (detail: M[K]) => void): () => void {
+    const h = (e: Event) => listener((e as CustomEvent<M[K]>).detail);
     super.addEventListener(type, h);
     return () => super.removeEventListener(type, h);
   }
 
-  /** Listeners of the types in {@link NodeEventMap} get their event typed. */
-  override addEventListener<K extends keyof NodeEventMap>(type: K, listener: ((event: NodeEvent<K>) => void) | null, options?: boolean | AddEventListenerOptions): void;
+  /** Listeners of the types in `M` get their event typed. */
+  override addEventListener<K extends keyof M & string>(type: K, listener: ((event: TypedEvent<M[K]>) => void) | null, options?: boolean | AddEventListenerOptions): void;
   override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
   override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((event: never) => void), options?: boolean | AddEventListenerOptions): void {
     super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
-  override removeEventListener<K extends keyof NodeEventMap>(type: K, listener: ((event: NodeEvent<K>) => void) | null, options?: boolean | EventListenerOptions): void;
+  override removeEventListener<K extends keyof M & string>(type: K, listener: ((event: TypedEvent<M[K]>) => void) | null, options?: boolean | EventListenerOptions): void;
   override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
   override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null | ((event: never) => void), options?: boolean | EventListenerOptions): void {
     super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 }
+
+/** The node's event target: {@link TypedEventTarget} over {@link NodeEventMap}. */
+export class NodeEventTarget extends TypedEventTarget<NodeEventMap> {}
 
 /** A change as subscribers see it; `label` names a scope by its id. */
 export function changeEvent(c: Change, limits: DecodeLimits, label: (scope: Uint8Array) => string): ChangeEvent {

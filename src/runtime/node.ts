@@ -179,10 +179,7 @@ export class GrapevineNode extends NodeEventTarget {
    *
    * @example
    * ```ts
-   * node.addEventListener("direct", (e) => {
-   *   const { from, payload } = (e as CustomEvent<{ from: string; payload: Uint8Array }>).detail;
-   *   console.log(from, new TextDecoder().decode(payload));
-   * });
+   * node.on("direct", ({ from, payload }) => console.log(from, new TextDecoder().decode(payload)));
    * other.sendTo(node.id, new TextEncoder().encode("hi"));
    * ```
    */

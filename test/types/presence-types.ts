@@ -4,7 +4,7 @@
  * casts or `!`, and what is wrong must not compile (each `@ts-expect-error` fails the type check if
  * its line ever type-checks).
  */
-import type { BroadcastMessage, GrapevineNode, MemberEventDetail, PresenceEntry, PresenceEvent, PresenceSnapshot, Room } from "../../mod.ts";
+import type { BroadcastMessage, DirectLinks, GrapevineNode, MemberEventDetail, PresenceEntry, PresenceEvent, PresenceSnapshot, Room } from "../../mod.ts";
 import { shallow, useBroadcast, useNode, useOther, useOthers, usePresence, useRoom, useSelf, useUsers } from "../../src/react/mod.ts";
 
 interface Cursor {
@@ -13,6 +13,19 @@ interface Cursor {
 }
 
 declare const node: GrapevineNode;
+
+declare const direct: DirectLinks;
+
+export function directEvents(): void {
+  const off = direct.on("direct-up", ({ peer }) => void peer.length);
+  off();
+  direct.on("direct-down", ({ peer, reason }) => void (peer + reason));
+  direct.addEventListener("direct-failed", (e) => void e.detail.reason);
+  // @ts-expect-error `direct-up` says only which peer
+  direct.on("direct-up", ({ reason }) => void reason);
+  // @ts-expect-error the links' events are not the node's
+  direct.on("member", () => {});
+}
 
 export function nodeEvents(): void {
   const off = node.on("member", (m) => {
