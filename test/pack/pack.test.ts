@@ -119,7 +119,7 @@ async function peer(runtime: "node" | "deno" | "bun", url: string, network: stri
 
 describe("npm pack → install into an empty project → use", { timeout: 120_000 }, () => {
   it("ships dist/ (every relay adapter, the built pages), the bin, LICENSE and CHANGELOG, not sources or tests", () => {
-    for (const f of ["package.json", "dist/mod.js", "LICENSE", "CHANGELOG.md", "README.md", "dist/cli/pages/dashboard-app.js", "dist/cli/pages/presence-app.js", "dist/cli/pages/tx-app.js"]) {
+    for (const f of ["package.json", "dist/mod.js", "LICENSE", "CHANGELOG.md", "README.md", "dist/cli/pages/dashboard-app.js", "dist/cli/pages/presence-app.js", "dist/cli/pages/tx-app.js", "relay/wrangler.toml"]) {
       expect(packedFiles, f).toContain(f);
     }
     for (const runtime of ["node", "deno", "bun", "workers"]) {
