@@ -10,8 +10,9 @@
  *   of the linked mesh with nothing published, once it has been stable for `--settle` ms; and the
  *   floor for that traffic measured in the same run: the CPU bare WebSockets in this process take
  *   to carry the same frames per second, of the same mean size, over as many sockets;
- * - publishing: payload copies, wire bytes, IHAVE ids and CPU per delivery; latency to 50, 99 and
- *   100 % of the nodes (p50 and p99 over messages); event-loop delay p99; delivered fraction;
+ * - publishing: payload copies, wire bytes, IHAVE ids and CPU per delivery (all of it, and above the
+ *   idle upkeep measured before); latency to 50, 99 and 100 % of the nodes (p50 and p99 over
+ *   messages); event-loop delay p99; delivered fraction;
  * - the raw Ed25519 verify rate of this runtime, measured in the same run, as the floor of CPU per
  *   delivery; and peak RSS.
  *
@@ -89,9 +90,16 @@ export interface MeshBenchReport {
   wire_bytes_per_delivery: number;
   ihave_ids_per_delivery: number;
   graft_ids: number;
+  /** Process CPU while publishing (the idle mesh's own upkeep included) per delivery. */
   cpu_us_per_delivery: number;
+  /**
+   * The same without the upkeep: CPU while publishing less the idle CPU rate measured before over
+   * as long, per delivery — what the messages themselves cost (at low rates the upkeep dominates).
+   */
+  cpu_us_per_delivery_above_idle: number;
   raw_verify_us: number;
   cpu_per_delivery_over_raw_verify: number;
+  cpu_per_delivery_above_idle_over_raw_verify: number;
   latency_ms: { to_50: Percentiles; to_99: Percentiles; to_all: Percentiles };
   loop_delay_p99_ms: number;
   peak_rss_mb: number;
@@ -339,6 +347,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   const s0 = stats();
   bytes0 = liveTraffic();
   cpu0 = process.cpuUsage();
+  const publishT0 = performance.now();
   const loop2 = monitorEventLoopDelay({ resolution: 5 });
   loop2.enable();
   const gap = 1000 / o.ratePerSecond;
@@ -356,6 +365,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   await sleep(200);
   loop2.disable();
   cpu = process.cpuUsage(cpu0);
+  const publishMs = performance.now() - publishT0;
   const s1 = stats();
   const wire = liveTraffic() - bytes0;
   const to50: number[] = [];
@@ -371,6 +381,8 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   }
   const raw = await rawVerifyMicros();
   const cpuPerDelivery = ((cpu.user + cpu.system) / Math.max(1, deliveries));
+  // idleCpu is ms of CPU per s; over publishMs ms that is idleCpu × publishMs µs.
+  const cpuAboveIdle = Math.max(0, cpu.user + cpu.system - idleCpu * publishMs) / Math.max(1, deliveries);
   clearInterval(rssTimer);
   await shutDown([...live].map((i) => nodes[i]), servers);
   // With the mesh closed, so the floor carries nothing else.
@@ -405,8 +417,10 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     ihave_ids_per_delivery: r2((s1.ihaveIds - s0.ihaveIds) / Math.max(1, deliveries)),
     graft_ids: s1.grafts - s0.grafts,
     cpu_us_per_delivery: Math.round(cpuPerDelivery),
+    cpu_us_per_delivery_above_idle: Math.round(cpuAboveIdle),
     raw_verify_us: Math.round(raw),
     cpu_per_delivery_over_raw_verify: r2(cpuPerDelivery / raw),
+    cpu_per_delivery_above_idle_over_raw_verify: r2(cpuAboveIdle / raw),
     latency_ms: {
       to_50: { p50: pct(to50, 0.5), p99: pct(to50, 0.99) },
       to_99: { p50: pct(to99, 0.5), p99: pct(to99, 0.99) },

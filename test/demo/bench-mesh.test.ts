@@ -10,6 +10,10 @@ describe("bench mesh (small)", () => {
     expect(r.copies_per_delivery).toBeGreaterThanOrEqual(1);
     expect(r.wire_bytes_per_delivery).toBeGreaterThan(100);
     expect(r.raw_verify_us).toBeGreaterThan(0);
+    // CPU above the idle upkeep is part of all the CPU while publishing.
+    expect(r.cpu_us_per_delivery_above_idle).toBeGreaterThanOrEqual(0);
+    expect(r.cpu_us_per_delivery_above_idle).toBeLessThanOrEqual(r.cpu_us_per_delivery);
+    expect(r.cpu_per_delivery_above_idle_over_raw_verify).toBeCloseTo(r.cpu_us_per_delivery_above_idle / r.raw_verify_us, 1);
     expect(r.latency_ms.to_all.p50).not.toBeNull();
     // Idle traffic flows (probes, rounds) and its bare-socket floor was measured in the same run.
     expect(r.idle_frames_per_s).toBeGreaterThan(0);
