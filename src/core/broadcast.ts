@@ -90,10 +90,14 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   #lastPrune: { at: number; id: string } = { at: -Infinity, id: "" };
   #pending = emptyMap<string, Pending>();
   #ihave: IHaveBatch;
-  /** Ids accepted since the last round, and those of the last rounds (newest first): re-announced at rounds (`announcing`: some wait, so state sync does not sleep through its rounds). */
+  /**
+   * Ids accepted since the last round, and those of the last rounds (newest first): re-announced
+   * at rounds (`announcing`: these or a batch of announcements wait for a round, so state sync does
+   * not sleep through its rounds).
+   */
   #recent: Uint8Array[] = [];
   #history: Uint8Array[][] = [];
-  announcing = (): boolean => this.#recent.length > 0 || this.#history.some((ids) => ids.length > 0);
+  announcing = (): boolean => this.#ihave.waiting || this.#recent.length > 0 || this.#history.some((ids) => ids.length > 0);
   #wakeAt = Infinity;
   #sweepAt = 0;
   #nonce = 0;
@@ -230,6 +234,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
    * asked, a link gone).
    */
   round(now: number, peers: readonly LinkId[]): void {
+    if (this.#ihave.waiting) this.#ihave.flush(this.#peers); // a settled batch goes with the round
     this.#history.unshift(this.#recent);
     this.#recent = [];
     if (this.#history.length > ANNOUNCE_ROUNDS) this.#history.pop();

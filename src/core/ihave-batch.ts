@@ -1,9 +1,11 @@
 /**
  * Lazy announcements (IHAVE) waiting to go out: each link's ids gather in one list, and a batch
- * sends one frame per link. A batch waits `ihaveIntervalMs` while its node has seen loss or a
- * change of its tree lately — announcements are then what repairs — and `ihaveSettledIntervalMs`
- * otherwise, when they are only the safety net of a tree that delivers; a sign of loss brings a
- * waiting batch forward. A list that reaches `idsPerFrameMax` goes at once.
+ * sends one frame per link. While its node has seen loss or a change of its tree lately, a batch
+ * goes `ihaveIntervalMs` after its first id (announcements are then what repairs); otherwise it
+ * waits for the node's next gossip round, when they are only the safety net of a tree that
+ * delivers: fewer, fuller frames, sent on a wake-up the node has anyway (rounds of different nodes
+ * fall at different times). A sign of loss brings a waiting batch forward to `ihaveIntervalMs`; a
+ * list that reaches `idsPerFrameMax` goes at once.
  *
  * @module
  */
@@ -17,10 +19,12 @@ export interface Announcing {
   ihave: Uint8Array[];
 }
 
-/** The batch of one broadcast: when it goes, and how it is sent. */
+/** The batch of one broadcast: whether one waits, when it goes, and how it is sent. */
 export class IHaveBatch {
-  /** When the waiting batch goes (`Infinity`: nothing waits). */
+  /** When the waiting batch goes by the clock (`Infinity`: at the next round, or nothing waits). */
   dueAt = Infinity;
+  /** Whether any link's list holds ids. */
+  waiting = false;
   #options: Readonly<EngineOptions>;
   #send: (linkId: LinkId, ids: Uint8Array[]) => void;
 
@@ -33,19 +37,21 @@ export class IHaveBatch {
   add(now: number, peer: Announcing, id: Uint8Array, unsettled: boolean): boolean {
     if (peer.ihave === NO_IDS) peer.ihave = [];
     peer.ihave.push(id);
-    if (this.dueAt === Infinity) this.dueAt = now + (unsettled ? this.#options.ihaveIntervalMs : this.#options.ihaveSettledIntervalMs);
+    this.waiting = true;
+    if (unsettled) this.dueAt = Math.min(this.dueAt, now + this.#options.ihaveIntervalMs);
     return peer.ihave.length >= this.#options.idsPerFrameMax;
   }
 
-  /** Loss was seen: a batch waiting longer than `ihaveIntervalMs` goes by then. Returns when it goes. */
+  /** Loss was seen: a waiting batch goes within `ihaveIntervalMs`. Returns when it goes. */
   hurry(now: number): number {
-    if (this.dueAt !== Infinity) this.dueAt = Math.min(this.dueAt, now + this.#options.ihaveIntervalMs);
+    if (this.waiting) this.dueAt = Math.min(this.dueAt, now + this.#options.ihaveIntervalMs);
     return this.dueAt;
   }
 
   /** Sends every waiting list, one frame per link. */
   flush(peers: Map<LinkId, Announcing>): void {
     this.dueAt = Infinity;
+    this.waiting = false;
     for (const [linkId, peer] of peers) {
       if (!peer.ihave.length) continue;
       this.#send(linkId, peer.ihave);

@@ -50,7 +50,6 @@ export const ENGINE_OPTION_DOCS: { readonly [K in keyof EngineOptions]: string }
   seenMax: "message ids remembered as seen",
   messageCacheMax: "messages kept to answer GRAFTs",
   ihaveIntervalMs: "announcement batching",
-  ihaveSettledIntervalMs: "announcement batching with no loss seen",
   lazyPushMax: "lazy links a message is announced to while nothing is lost",
   idsPerFrameMax: "ids per IHAVE or GRAFT",
   graftTimeoutMs: "wait before asking for an announced message",

@@ -124,15 +124,10 @@ export interface EngineOptions {
   messageCacheMax: number;
   /**
    * Delay that batches lazy announcements (IHAVE) to the same link while this node has seen loss
-   * or a change of its tree lately (announcements are then the repair's signal).
+   * or a change of its tree lately (announcements are then the repair's signal); otherwise they
+   * wait for the node's next gossip round, and a sign of loss brings them forward to this delay.
    */
   ihaveIntervalMs: number;
-  /**
-   * The same delay while neither was seen lately: announcements are then only the safety net of a
-   * tree that delivers, and a longer batch sends fewer, fuller frames. A sign of loss brings a
-   * waiting batch forward to `ihaveIntervalMs`.
-   */
-  ihaveSettledIntervalMs: number;
   /**
    * Lazy links (off the eager tree) each message is announced to, at most, picked per message,
    * while no loss has been seen lately (then it goes to all of them); the rest hear of it from
@@ -271,7 +266,6 @@ export const ENGINE_OPTION_SPECS: OptionSpecs<EngineOptions> = Object.freeze({
   seenMax: { kind: "number", default: 200_000, min: 1, integer: true, unit: "count" },
   messageCacheMax: { kind: "number", default: 10_000, min: 1, integer: true, unit: "count" },
   ihaveIntervalMs: { kind: "number", default: 50, min: 1, unit: "ms" },
-  ihaveSettledIntervalMs: { kind: "number", default: 1000, min: 1, unit: "ms" },
   lazyPushMax: { kind: "number", default: 5, min: 1, integer: true, unit: "count" },
   idsPerFrameMax: { kind: "number", default: 1024, min: 1, integer: true, unit: "count" },
   graftTimeoutMs: { kind: "number", default: 400, min: 1, unit: "ms" },
