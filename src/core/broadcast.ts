@@ -95,8 +95,8 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
    * at rounds (`announcing`: these or a batch of announcements wait for a round, so state sync does
    * not sleep through its rounds).
    */
-  #recent: Uint8Array[] = [];
-  #history: Uint8Array[][] = [];
+  #recent: string[] = [];
+  #history: string[][] = [];
   announcing = (): boolean => this.#ihave.waiting || this.#recent.length > 0 || this.#history.some((ids) => ids.length > 0);
   #wakeAt = Infinity;
   #sweepAt = 0;
@@ -239,7 +239,8 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     this.#recent = [];
     if (this.#history.length > ANNOUNCE_ROUNDS) this.#history.pop();
     const lossy = this.#lossy(now);
-    const ids = (lossy ? this.#history.flat() : this.#history[0]).slice(0, this.#host.options.idsPerFrameMax);
+    // Only ids this node can still answer a GRAFT for (rounds may outlast a message's life).
+    const ids = (lossy ? this.#history.flat() : this.#history[0]).filter((id) => this.#cache.has(id)).slice(0, this.#host.options.idsPerFrameMax).map(fromHex);
     if (!ids.length) return;
     for (const linkId of lossy ? peers : peers.slice(0, 1)) {
       if (!this.#peers.has(linkId)) continue;
@@ -352,7 +353,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     this.stats.delivered++;
     this.#host.emit({ type: "message", message: this.#delivery(id, body, hops, from === null) });
     const idBytes = fromHex(id);
-    if (this.#recent.length < this.#host.options.idsPerFrameMax) this.#recent.push(idBytes);
+    if (this.#recent.length < this.#host.options.idsPerFrameMax) this.#recent.push(id);
     let encoded: Uint8Array | null = null;
     const lazy: [LinkId, PeerState][] = [];
     for (const [linkId, peer] of this.#peers) {

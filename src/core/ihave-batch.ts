@@ -4,8 +4,10 @@
  * goes `ihaveIntervalMs` after its first id (announcements are then what repairs); otherwise it
  * waits for the node's next gossip round, when they are only the safety net of a tree that
  * delivers: fewer, fuller frames, sent on a wake-up the node has anyway (rounds of different nodes
- * fall at different times). A sign of loss brings a waiting batch forward to `ihaveIntervalMs`; a
- * list that reaches `idsPerFrameMax` goes at once.
+ * fall at different times) — but never more than {@link SETTLED_WAIT_INTERVALS} × `ihaveIntervalMs`
+ * (1 s by default), so a node with long rounds (a relay on Workers) does not hold them for a whole
+ * round. A sign of loss brings a waiting batch forward to `ihaveIntervalMs`; a list that reaches
+ * `idsPerFrameMax` goes at once.
  *
  * @module
  */
@@ -14,6 +16,9 @@ import { NO_IDS } from "./empty.ts";
 import type { LinkId } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
 
+/** The longest a settled batch waits for its round, in `ihaveIntervalMs`. */
+export const SETTLED_WAIT_INTERVALS = 20;
+
 /** A link's announcements not yet sent (`NO_IDS` when none). */
 export interface Announcing {
   ihave: Uint8Array[];
@@ -21,7 +26,7 @@ export interface Announcing {
 
 /** The batch of one broadcast: whether one waits, when it goes, and how it is sent. */
 export class IHaveBatch {
-  /** When the waiting batch goes by the clock (`Infinity`: at the next round, or nothing waits). */
+  /** When the waiting batch goes by the clock, unless a round sends it first (`Infinity`: nothing waits). */
   dueAt = Infinity;
   /** Whether any link's list holds ids. */
   waiting = false;
@@ -38,7 +43,8 @@ export class IHaveBatch {
     if (peer.ihave === NO_IDS) peer.ihave = [];
     peer.ihave.push(id);
     this.waiting = true;
-    if (unsettled) this.dueAt = Math.min(this.dueAt, now + this.#options.ihaveIntervalMs);
+    const wait = this.#options.ihaveIntervalMs * (unsettled ? 1 : SETTLED_WAIT_INTERVALS);
+    this.dueAt = Math.min(this.dueAt, now + wait);
     return peer.ihave.length >= this.#options.idsPerFrameMax;
   }
 

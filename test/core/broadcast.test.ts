@@ -323,6 +323,40 @@ describe("broadcast: what announcements cost", () => {
     expect(w.engines.every((e, i) => e.broadcast.stats.ihaveSent > before[i])).toBe(true); // the rest at their rounds
   });
 
+  it("rounds longer than a message's life: expired ids are not re-announced (no GRAFT, the tree stays), and a settled batch waits at most 20 × ihaveIntervalMs", async () => {
+    const n = 6;
+    const w = new World(n, { intervalMs: 100_000, membership: false, lazyPushMax: 2 });
+    w.linkAll();
+    await w.settle();
+    for (let k = 0; k < 3; k++) {
+      w.engines[k].publish(w.now, "t", enc(`warm-${k}`));
+      await run(w, 500);
+    }
+    const eager = w.engines.map((e) => e.broadcast.eagerLinks().length);
+    await run(w, 450_000, 50_000); // past the memory of the tree's forming (rounds of 100 s)
+    // Rounds outlast the messages (60 s): their ids are not announced once expired, so no GRAFT
+    // is drawn and the tree stays as it was (announced anyway, each node sent about 20 GRAFTs
+    // it could not get answered, and every link turned eager).
+    expect(w.engines.reduce((s, e) => s + e.broadcast.stats.graftsSent, 0)).toBe(0);
+    expect(w.engines.map((e) => e.broadcast.eagerLinks().length)).toEqual(eager);
+    const first = new Map<number, number>(); // node → when its first IHAVE went
+    w.filter = (from, _to, bytes) => {
+      if (bytes[1] === FRAME.IHAVE && !first.has(from)) first.set(from, w.now);
+      return true;
+    };
+    const t0 = w.now;
+    w.engines[0].publish(w.now, "t", enc("news"));
+    await run(w, 1500);
+    expect(messages(w).length).toBe(4 * n);
+    // Nodes announced (lazy links exist in a full mesh of 6 with a tree), none before the batch
+    // delay and none later than 1 s after it (no round fell in the window: they are 100 s apart).
+    expect(first.size).toBeGreaterThan(0);
+    for (const [, at] of first) {
+      expect(at - t0).toBeGreaterThan(50);
+      expect(at - t0).toBeLessThanOrEqual(1050);
+    }
+  });
+
   it("each message is announced to at most lazyPushMax lazy links, re-announced once, and more while loss is seen", async () => {
     const n = 12;
     const w = new World(n, { intervalMs: 500, membership: false, lazyPushMax: 3 });
