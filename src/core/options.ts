@@ -125,7 +125,8 @@ export interface EngineOptions {
   /**
    * Delay that batches lazy announcements (IHAVE) to the same link while this node has seen loss
    * or a change of its tree lately (announcements are then the repair's signal); otherwise they
-   * wait for the node's next gossip round, and a sign of loss brings them forward to this delay.
+   * wait for the node's next gossip round (at most 20 times this delay), and a sign of loss brings
+   * them forward to this delay.
    */
   ihaveIntervalMs: number;
   /**
