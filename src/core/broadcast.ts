@@ -90,13 +90,10 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   #lastPrune: { at: number; id: string } = { at: -Infinity, id: "" };
   #pending = emptyMap<string, Pending>();
   #ihave: IHaveBatch;
-  /**
-   * Ids accepted since the last round, and those of the last rounds (newest first): re-announced
-   * at rounds (`announcing`: these or a batch of announcements wait for a round, so state sync does
-   * not sleep through its rounds).
-   */
+  /** Ids accepted since the last round, and the last rounds' (newest first), re-announced. */
   #recent: string[] = [];
   #history: string[][] = [];
+  /** Whether ids or a batch wait for a round (state sync then keeps its rounds). */
   announcing = (): boolean => this.#ihave.waiting || this.#recent.length > 0 || this.#history.some((ids) => ids.length > 0);
   #wakeAt = Infinity;
   #sweepAt = 0;
