@@ -4,6 +4,7 @@ import { fromHex, toHex } from "../../src/bytes.ts";
 import { sha256 } from "../../src/crypto/hash.ts";
 import { signingBytes } from "../../src/crypto/context.ts";
 import type { EngineEvent } from "../../src/core/events.ts";
+import type { EngineOptions } from "../../src/core/options.ts";
 import { encodeFrame, FRAME } from "../../src/wire/frames.ts";
 import { encodeMessageBody } from "../../src/wire/records.ts";
 import { enc, World } from "./harness.ts";
@@ -22,6 +23,18 @@ function announce(w: World, to: number, from: number[], id: string): void {
 
 async function run(w: World, ms: number, step = 50): Promise<void> {
   for (let t = 0; t < ms; t += step) await w.round(step);
+}
+
+/** A full mesh of `n` whose eager tree was formed by `warm` messages, published 500 ms apart. */
+async function formedTree(n: number, options: Partial<EngineOptions>, warm: number): Promise<World> {
+  const w = new World(n, options);
+  w.linkAll();
+  await w.settle();
+  for (let k = 0; k < warm; k++) {
+    w.engines[k].publish(w.now, "t", enc(`warm-${k}`));
+    await run(w, 500);
+  }
+  return w;
 }
 
 describe("broadcast (Plumtree)", () => {
@@ -275,18 +288,12 @@ describe("broadcast: what announcements cost", () => {
   it("with nothing lost, announcements wait for the next round and go one frame per link and round; a sign of loss sends a waiting batch within ihaveIntervalMs", async () => {
     const n = 8;
     const intervalMs = 500;
-    const w = new World(n, { intervalMs, membership: false, lazyPushMax: 3 });
-    w.linkAll();
-    await w.settle();
-    for (let k = 0; k < 4; k++) {
-      w.engines[k].publish(w.now, "t", enc(`warm-${k}`));
-      await run(w, 500);
-    }
+    const w = await formedTree(n, { intervalMs, membership: false, lazyPushMax: 3 }, 4);
     await run(w, 2500); // past the memory of the prunes that formed the tree
-    // Each IHAVE frame as it goes: when, on which link, how many ids.
-    const ihaves: { at: number; from: number; to: number; ids: number }[] = [];
+    // Each IHAVE frame as it goes: on which link, how many ids.
+    const ihaves: { from: number; to: number; ids: number }[] = [];
     w.filter = (from, to, bytes) => {
-      if (bytes[1] === FRAME.IHAVE) ihaves.push({ at: w.now, from, to, ids: bytes[2] - 0x80 });
+      if (bytes[1] === FRAME.IHAVE) ihaves.push({ from, to, ids: bytes[2] - 0x80 });
       return true;
     };
     const t0 = w.now;
@@ -325,13 +332,7 @@ describe("broadcast: what announcements cost", () => {
 
   it("rounds longer than a message's life: expired ids are not re-announced (no GRAFT, the tree stays), and a settled batch waits at most 20 × ihaveIntervalMs", async () => {
     const n = 6;
-    const w = new World(n, { intervalMs: 100_000, membership: false, lazyPushMax: 2 });
-    w.linkAll();
-    await w.settle();
-    for (let k = 0; k < 3; k++) {
-      w.engines[k].publish(w.now, "t", enc(`warm-${k}`));
-      await run(w, 500);
-    }
+    const w = await formedTree(n, { intervalMs: 100_000, membership: false, lazyPushMax: 2 }, 3);
     const eager = w.engines.map((e) => e.broadcast.eagerLinks().length);
     await run(w, 450_000, 50_000); // past the memory of the tree's forming (rounds of 100 s)
     // Rounds outlast the messages (60 s): their ids are not announced once expired, so no GRAFT
@@ -359,13 +360,7 @@ describe("broadcast: what announcements cost", () => {
 
   it("each message is announced to at most lazyPushMax lazy links, re-announced once, and more while loss is seen", async () => {
     const n = 12;
-    const w = new World(n, { intervalMs: 500, membership: false, lazyPushMax: 3 });
-    w.linkAll();
-    await w.settle();
-    for (let k = 0; k < 4; k++) {
-      w.engines[k].publish(w.now, "t", enc(`warm-${k}`));
-      await run(w, 500);
-    }
+    const w = await formedTree(n, { intervalMs: 500, membership: false, lazyPushMax: 3 }, 4);
     // Prunes while the tree forms count as loss: let the formed tree stay still past that memory.
     await run(w, 2500);
     const ids = () => w.engines.reduce((s, e) => s + e.broadcast.stats.ihaveIdsSent, 0);
