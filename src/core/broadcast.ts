@@ -231,7 +231,10 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
    * asked, a link gone).
    */
   round(now: number, peers: readonly LinkId[]): void {
-    if (this.#ihave.waiting) this.#ihave.flush(this.#peers); // a settled batch goes with the round
+    if (this.#ihave.waiting) {
+      this.#ihave.flush(this.#peers); // a settled batch goes with the round, so its timer is off
+      this.#rearm(now);
+    }
     this.#history.unshift(this.#recent);
     this.#recent = [];
     if (this.#history.length > ANNOUNCE_ROUNDS) this.#history.pop();
@@ -370,9 +373,8 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   }
 
   /**
-   * The lazy links a message is announced to: all of them while loss was seen or the tree changed
-   * here lately; otherwise at most `lazyPushMax`, picked per message by its id (so the choice
-   * differs from message to message and every node hears of each message from several neighbours).
+   * The lazy links a message is announced to: all of them while `unsettled`; otherwise at most
+   * `lazyPushMax`, picked by its id (each node hears of each message from several neighbours).
    */
   #lazyTargets(lazy: [LinkId, PeerState][], id: Uint8Array, unsettled: boolean): [LinkId, PeerState][] {
     const max = this.#host.options.lazyPushMax;
