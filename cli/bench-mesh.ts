@@ -13,8 +13,9 @@
  * - publishing: payload copies, wire bytes, IHAVE ids and CPU per delivery (all of it, and above the
  *   idle upkeep measured before); latency to 50, 99 and 100 % of the nodes (p50 and p99 over
  *   messages); event-loop delay p99; delivered fraction;
- * - the raw Ed25519 verify rate of this runtime, measured in the same run, as the floor of CPU per
- *   delivery; and peak RSS.
+ * - the raw Ed25519 verify of this runtime, measured in the same run, as the floor of CPU per
+ *   delivery: through the suite the nodes use (`crypto`; `node:crypto` where the runtime has it)
+ *   and through WebCrypto (each with its ratio); and peak RSS.
  *
  * `--close F` closes a fraction of the nodes just before publishing (no tree yet: the first message
  * floods); `--close-after-tree F` publishes a few messages first, so the tree has formed, then
@@ -31,6 +32,7 @@ import { createNode, type GrapevineNode } from "../mod.ts";
 import { deriveSeed, randomBelow, seededRng } from "../src/core/random.ts";
 import { scopeIdOf } from "../src/core/scopes.ts";
 import { createSignatureSuite } from "../src/crypto/ed25519.ts";
+import { runtimeNodeCrypto } from "../src/runtime/node-crypto.ts";
 import { keyPairFromSeed } from "../src/crypto/keys.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
 import { nodeWebSocket } from "../src/transport/ws-node.ts";
@@ -97,9 +99,16 @@ export interface MeshBenchReport {
    * as long, per delivery — what the messages themselves cost (at low rates the upkeep dominates).
    */
   cpu_us_per_delivery_above_idle: number;
+  /** The nodes' signature backend. */
+  crypto: string;
+  /** Wall time per raw verify through that backend, one after another (CPU the same within 3 %). */
   raw_verify_us: number;
   cpu_per_delivery_over_raw_verify: number;
   cpu_per_delivery_above_idle_over_raw_verify: number;
+  /** The same through WebCrypto, and the ratios against it. */
+  raw_verify_webcrypto_us: number;
+  cpu_per_delivery_over_raw_webcrypto_verify: number;
+  cpu_per_delivery_above_idle_over_raw_webcrypto_verify: number;
   latency_ms: { to_50: Percentiles; to_99: Percentiles; to_all: Percentiles };
   loop_delay_p99_ms: number;
   peak_rss_mb: number;
@@ -122,16 +131,19 @@ function pct(values: number[], q: number): number | null {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Microseconds per raw Ed25519 verify through this runtime's suite (a fresh key each, no caches hit). */
-async function rawVerifyMicros(): Promise<number> {
-  const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle, verifiedCacheMax: 1 });
+/**
+ * Microseconds per raw Ed25519 verify through this runtime's suite (`backend`; default the one a
+ * node uses), one after another, no cache hit.
+ */
+async function rawVerifyMicros(backend: "auto" | "webcrypto" = "auto"): Promise<{ us: number; backend: string }> {
+  const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle, nodeCrypto: runtimeNodeCrypto(), verifiedCacheMax: 1, backend });
   const kp = keyPairFromSeed(new Uint8Array(32).fill(9));
   const msgs = Array.from({ length: 400 }, (_, i) => new TextEncoder().encode(`raw verify ${i}`));
   const sigs = await Promise.all(msgs.map((m) => suite.sign(kp, m)));
   await suite.verify(kp.publicKey, msgs[0], sigs[0]); // the key's check and import, outside the timing
   const t0 = performance.now();
   for (let i = 1; i < msgs.length; i++) await suite.verify(kp.publicKey, msgs[i], sigs[i]);
-  return ((performance.now() - t0) * 1000) / (msgs.length - 1);
+  return { us: ((performance.now() - t0) * 1000) / (msgs.length - 1), backend: suite.backend };
 }
 
 /**
@@ -379,7 +391,8 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     if (a.length >= Math.ceil(0.99 * others)) to99.push(at(0.99) - t0m);
     if (a.length >= others) toAll.push(a[others - 1] - t0m);
   }
-  const raw = await rawVerifyMicros();
+  const { us: raw, backend } = await rawVerifyMicros();
+  const { us: rawWebCrypto } = await rawVerifyMicros("webcrypto");
   const cpuPerDelivery = ((cpu.user + cpu.system) / Math.max(1, deliveries));
   // idleCpu is ms of CPU per s; over publishMs ms that is idleCpu × publishMs µs.
   const cpuAboveIdle = Math.max(0, cpu.user + cpu.system - idleCpu * publishMs) / Math.max(1, deliveries);
@@ -418,9 +431,13 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     graft_ids: s1.grafts - s0.grafts,
     cpu_us_per_delivery: Math.round(cpuPerDelivery),
     cpu_us_per_delivery_above_idle: Math.round(cpuAboveIdle),
+    crypto: backend,
     raw_verify_us: Math.round(raw),
     cpu_per_delivery_over_raw_verify: r2(cpuPerDelivery / raw),
     cpu_per_delivery_above_idle_over_raw_verify: r2(cpuAboveIdle / raw),
+    raw_verify_webcrypto_us: Math.round(rawWebCrypto),
+    cpu_per_delivery_over_raw_webcrypto_verify: r2(cpuPerDelivery / rawWebCrypto),
+    cpu_per_delivery_above_idle_over_raw_webcrypto_verify: r2(cpuAboveIdle / rawWebCrypto),
     latency_ms: {
       to_50: { p50: pct(to50, 0.5), p99: pct(to50, 0.99) },
       to_99: { p50: pct(to99, 0.5), p99: pct(to99, 0.99) },

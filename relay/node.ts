@@ -22,7 +22,7 @@
  * @module
  */
 
-import { createPrivateKey, createPublicKey, type KeyObject, sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
@@ -129,9 +129,6 @@ async function respond(relay: Relay, req: IncomingMessage, res: ServerResponse):
   }
 }
 
-/** DER prefix of an Ed25519 public key (SPKI), before its 32 bytes. */
-const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
-
 /**
  * Runs the signature paths once before the relay takes clients: the first key check and
  * verification in a process pay for compiling that code and building the curve's tables (tens of
@@ -147,36 +144,18 @@ async function warmUp(suite: SignatureSuite): Promise<void> {
 /**
  * The relay's signature suite on Node: the package's own (its encoding checks and pinned rule set
  * run first, its start-up probe checks the verdicts) over `node:crypto`'s one-shot Ed25519 sign and
- * verify, which run on the calling thread. A relay checks every broadcast message before it
- * forwards it, and WebCrypto's round trip through the thread pool costs more than the check itself
- * (measured here on Node 20: about 250 µs a check through WebCrypto, 110 µs one-shot). Both use the
- * same OpenSSL. Undefined (the default suite is used) if the probe fails. `serveRelay` uses it
- * unless given a `suite`.
+ * verify, which run on the calling thread, at most a few milliseconds of them in one turn of the
+ * event loop. A relay checks every broadcast message before it forwards it, and WebCrypto's round
+ * trip through the thread pool costs more than the check itself (measured on Node 20: about 180 µs
+ * of CPU a check through WebCrypto, 110 µs one-shot). Both use the same OpenSSL. A node's default
+ * suite is this one too wherever the runtime has `node:crypto`. Undefined (the default suite is
+ * used) if the probe fails. `serveRelay` uses it unless given a `suite`.
  */
 export async function nodeSignatureSuite(): Promise<SignatureSuite | undefined> {
-  const subtle = {
-    importKey(format: string, data: Uint8Array): Promise<KeyObject> {
-      const key = format === "pkcs8"
-        ? createPrivateKey({ key: Buffer.from(data), format: "der", type: "pkcs8" })
-        : createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, data]), format: "der", type: "spki" });
-      return Promise.resolve(key);
-    },
-    sign(_algorithm: unknown, key: KeyObject, data: Uint8Array): Promise<ArrayBuffer> {
-      const signature = nodeSign(null, data, key);
-      return Promise.resolve(signature.buffer.slice(signature.byteOffset, signature.byteOffset + signature.byteLength) as ArrayBuffer);
-    },
-    verify(_algorithm: unknown, key: KeyObject, signature: Uint8Array, data: Uint8Array): Promise<boolean> {
-      return Promise.resolve(nodeVerify(null, data, key, signature));
-    },
-    // A seed's public key, as WebCrypto gives it: the JWK's `x`.
-    exportKey(_format: "jwk", key: KeyObject): Promise<JsonWebKey> {
-      return Promise.resolve(key.export({ format: "jwk" }));
-    },
-  };
   try {
     // A new key's first check waits for the event loop's next turn (as a node's own suite does), so
     // a burst of clients with new keys cannot hold the loop one check after another.
-    return await createSignatureSuite({ subtle: subtle as unknown as SubtleCrypto, backend: "webcrypto", yieldTo: nextTurn });
+    return await createSignatureSuite({ backend: "node:crypto", nodeCrypto, yieldTo: nextTurn });
   } catch {
     return undefined;
   }

@@ -32,7 +32,7 @@ export interface BrowserPeerOptions {
 export interface BrowserPeer {
   node: GrapevineNode;
   dialer: Dialer;
-  /** The Ed25519 backend in use: `webcrypto` or `noble`. */
+  /** The Ed25519 backend in use: `node:crypto`, `webcrypto` or `noble`. */
   crypto: string;
   /** Leaves the mesh (peers drop this node's keys at once) and stops redialing. */
   close(): Promise<void>;

@@ -20,7 +20,7 @@ export interface MemberInfo {
   name: string;
   /** `relay` (the demo's relay), `node` (a peer process) or `browser` (a dashboard tab). */
   role: "relay" | "node" | "browser";
-  /** Which Ed25519 backend it signs with: `webcrypto` or `noble`. */
+  /** Which Ed25519 backend it signs with: `node:crypto`, `webcrypto` or `noble`. */
   crypto?: string;
   pid?: number;
 }

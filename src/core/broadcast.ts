@@ -76,8 +76,7 @@ interface PeerState extends Announcer {
 export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   readonly stats: BroadcastStats = {
     published: 0, delivered: 0, payloadsReceived: 0, duplicates: 0, ihaveSent: 0, ihaveIdsSent: 0, graftsSent: 0,
-    prunesSent: 0, expiredDropped: 0, seenFullDropped: 0, rateDropped: 0, missingGivenUp: 0, rejoins: 0,
-    graftsRefused: 0, announcementsIgnored: 0,
+    prunesSent: 0, expiredDropped: 0, seenFullDropped: 0, rateDropped: 0, missingGivenUp: 0, rejoins: 0, graftsRefused: 0, announcementsIgnored: 0,
   };
   #host: SubsystemHost;
   #peers = new Map<LinkId, PeerState>();
@@ -110,11 +109,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   constructor(host: SubsystemHost, accepts: (topic: string) => boolean = () => true) {
     this.#host = host;
     this.#accepts = accepts;
-    this.#ihave = new IHaveBatch(host.options, (linkId, ids) => {
-      this.stats.ihaveSent++;
-      this.stats.ihaveIdsSent += ids.length;
-      this.#send(linkId, { type: FRAME.IHAVE, ids });
-    });
+    this.#ihave = new IHaveBatch(host.options, this.#sendIHave);
     this.#repair = new Repair(
       {
         options: host.options,
@@ -138,10 +133,9 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   }
 
   linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null): void {
-    this.#peers.set(linkId, {
-      eager: true, firsts: 0, announced: emptySet(), grafting: 0, misses: 0,
-      tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: NO_IDS,
-    });
+    this.#peers.set(linkId, this.#newPeer(now, true));
+    // A new neighbour missed what went just before it came (its subscription still on its way).
+    this.#announce([linkId], this.#announceable([...this.#recent, ...this.#history.flat()]));
   }
 
   linkDown(now: number, linkId: LinkId): void {
@@ -174,12 +168,14 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     let peer = this.#outside.get(linkId);
     if (!peer) {
       if (this.#outside.size >= OUTSIDE_LINKS_MAX) this.#outside.delete(this.#outside.keys().next().value!);
-      peer = { eager: false, firsts: 0, announced: emptySet(), grafting: 0, misses: 0, tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: NO_IDS };
+      peer = this.#newPeer(now, false);
       if (isShared(this.#outside)) this.#outside = new Map();
       this.#outside.set(linkId, peer);
     }
     this.#onGossip(now, linkId, peer, f);
   }
+
+  #newPeer = (now: number, eager: boolean): PeerState => ({ eager, firsts: 0, announced: emptySet(), grafting: 0, misses: 0, tokens: this.#host.options.broadcastBytesPerSecondMax, tokensAt: now, ihave: NO_IDS });
 
   #seal(
     now: number, origin: Uint8Array, topic: string, payload: Uint8Array, ttlMs: number,
@@ -224,11 +220,10 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   /**
    * Called once per gossip round with the round's peers: re-announces what arrived lately.
    * Plumtree alone assumes links that lose nothing; on lossy ones a node whose copy and
-   * announcements were all lost would never learn of a message. This second announcement closes
-   * that gap at 32 bytes per id and peer, and costs in proportion to the loss seen: the last
-   * round's ids to one of the round's peers always (loss nobody noticed), and the last rounds'
-   * ids to all of them while this node has seen loss lately (a request it had to make or was
-   * asked, a link gone).
+   * announcements were all lost would never learn of a message. This second announcement costs
+   * in proportion to the loss seen: the last round's ids to one of the round's peers always, the
+   * last rounds' ids to all of them while this node has seen loss lately (a request made or
+   * received, a link gone).
    */
   round(now: number, peers: readonly LinkId[]): void {
     if (this.#ihave.waiting) {
@@ -239,16 +234,21 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     this.#recent = [];
     if (this.#history.length > ANNOUNCE_ROUNDS) this.#history.pop();
     const lossy = this.#lossy(now);
-    // Only ids this node can still answer a GRAFT for (rounds may outlast a message's life).
-    const ids = (lossy ? this.#history.flat() : this.#history[0]).filter((id) => this.#cache.has(id)).slice(0, this.#host.options.idsPerFrameMax).map(fromHex);
-    if (!ids.length) return;
-    for (const linkId of lossy ? peers : peers.slice(0, 1)) {
-      if (!this.#peers.has(linkId)) continue;
-      this.stats.ihaveSent++;
-      this.stats.ihaveIdsSent += ids.length;
-      this.#send(linkId, { type: FRAME.IHAVE, ids });
-    }
+    this.#announce(lossy ? peers : peers.slice(0, 1), this.#announceable(lossy ? this.#history.flat() : this.#history[0]));
   }
+
+  /** Of `ids`, those this node can still answer a GRAFT for (rounds may outlast a message's life). */
+  #announceable = (ids: string[]): Uint8Array[] => ids.filter((id) => this.#cache.has(id)).slice(0, this.#host.options.idsPerFrameMax).map(fromHex);
+
+  #announce(links: readonly LinkId[], ids: Uint8Array[]): void {
+    if (ids.length) for (const linkId of links) if (this.#peers.has(linkId)) this.#sendIHave(linkId, ids);
+  }
+
+  #sendIHave = (linkId: LinkId, ids: Uint8Array[]): void => {
+    this.stats.ihaveSent++;
+    this.stats.ihaveIdsSent += ids.length;
+    this.#send(linkId, { type: FRAME.IHAVE, ids });
+  };
 
   /** Whether this node has seen loss lately (see `round`): a request made or received, a link gone. */
   #lossy = (now: number): boolean => now - this.#lossSeenAt <= LOSS_MEMORY_ROUNDS * this.#host.options.intervalMs;

@@ -2,9 +2,11 @@
  * Ed25519 signing and verification under one pinned rule set on every runtime (strict RFC 8032:
  * `S < L`, canonical `A` and `R`, no small-order `A` or `R`, torsion-free `A`, cofactorless
  * `[S]B = R + [k]A`). The byte rules (`rules.ts`) and the torsion-free key check run here, before
- * any backend; then WebCrypto — when given, and when it passes the startup probe — or noble does the
- * arithmetic. Noble (`noble.ts`) is loaded with `import()` only when it is chosen, so a page whose
- * WebCrypto has Ed25519 never downloads it; the synchronous key functions are in `keys.ts`.
+ * any backend; then the first backend that is given and passes the startup probe does the
+ * arithmetic: the runtime's `node:crypto` (`native.ts`: Node, Deno, Bun), WebCrypto, or noble.
+ * `native.ts` and noble (`noble.ts`) are loaded with `import()` only when they may be chosen, so a
+ * page whose WebCrypto has Ed25519 downloads neither; the synchronous key functions are in
+ * `keys.ts`.
  *
  * Bounded LRU caches keep the hot path fast: the backend's prepared verifier per public key
  * (imported `CryptoKey`), prepared signers, and verified signatures. Only successes enter the
@@ -22,7 +24,7 @@
 
 import { bytesEqual, concatBytes, fromHex, toBase64Url } from "../bytes.ts";
 import { localError } from "../errors.ts";
-import type { Ed25519Backend, PreparedSigner, Verifier } from "./backend.ts";
+import type { BackendName, Ed25519Backend, PreparedSigner, Verifier } from "./backend.ts";
 import { isTorsionFreeKey } from "./edwards.ts";
 import { sha256 } from "./hash.ts";
 import { BoundedCache } from "./lru.ts";
@@ -30,9 +32,12 @@ import { PROBE_SIGNING_VECTOR, probeBackend } from "./probe.ts";
 import { ED25519_KEY_BYTES, passesByteRules } from "./rules.ts";
 import type { KeyPair, SignatureSuite } from "./types.ts";
 import { createWebCryptoBackend, webCryptoPublicKey } from "./webcrypto.ts";
+import type { NodeCryptoLike } from "./native.ts";
 
 /** The pure-JavaScript backend's module, loaded the first time it is needed. */
 const loadNoble = () => import("./noble.ts");
+/** The `node:crypto` backend's module, loaded only when `node:crypto` is given. */
+const loadNative = () => import("./native.ts");
 
 /** Default bound of the verified-signature cache, in entries (about 100 bytes each). */
 export const VERIFIED_CACHE_MAX_DEFAULT = 65_536;
@@ -44,10 +49,17 @@ export interface SignatureSuiteOptions {
   /** The runtime's `SubtleCrypto` (pass `globalThis.crypto.subtle`); without it, noble is used. */
   subtle?: SubtleCrypto;
   /**
-   * `"auto"` (default): WebCrypto if `subtle` is given and passes the startup probe, else noble.
-   * `"webcrypto"`: WebCrypto or a `GrapevineError` `CRYPTO_UNAVAILABLE`. `"noble"`: pure JavaScript.
+   * The runtime's `node:crypto` module, where it has one (Node, Deno, Bun: pass
+   * `process.getBuiltinModule("node:crypto")`): its one-shot Ed25519 costs less CPU than
+   * WebCrypto's. `createNode` passes it where the runtime has it.
    */
-  backend?: "webcrypto" | "noble" | "auto";
+  nodeCrypto?: NodeCryptoLike;
+  /**
+   * `"auto"` (default): `nodeCrypto` if given and it passes the startup probe, else WebCrypto if
+   * `subtle` is given and passes it, else noble. `"node:crypto"` or `"webcrypto"`: that backend
+   * or a `GrapevineError` `CRYPTO_UNAVAILABLE`. `"noble"`: pure JavaScript.
+   */
+  backend?: BackendName | "auto";
   /**
    * Most verified signatures remembered; default {@link VERIFIED_CACHE_MAX_DEFAULT}. 0 turns the
    * cache off (the simulator does, so that each simulated node verifies for itself).
@@ -56,8 +68,9 @@ export interface SignatureSuiteOptions {
   /** Most public keys and most signing seeds remembered (each); default {@link KEY_CACHE_MAX_DEFAULT}. */
   keyCacheMax?: number;
   /**
-   * Awaited before each check of a key not seen before, so the event loop can run in between
-   * (the runtime driver passes a macrotask, e.g. `setTimeout(0)`); default: none (a microtask).
+   * Awaited before each check of a key not seen before, and by the `node:crypto` backend after
+   * each turn's signatures (`native.ts`), so the event loop can run in between (the runtime driver
+   * passes a macrotask, e.g. `setImmediate`); default: none (a microtask).
    */
   yieldTo?: () => Promise<void>;
 }
@@ -87,20 +100,28 @@ const KEY_VERDICTS = new BoundedCache<string, boolean>(4 * KEY_CACHE_MAX_DEFAULT
  */
 export async function createSignatureSuite(options: SignatureSuiteOptions = {}): Promise<SignatureSuite> {
   const choice = options.backend ?? "auto";
-  if (choice !== "auto" && choice !== "webcrypto" && choice !== "noble") {
+  if (choice !== "auto" && choice !== "node:crypto" && choice !== "webcrypto" && choice !== "noble") {
     throw new RangeError(`createSignatureSuite: unknown backend ${JSON.stringify(choice)}`);
   }
   const verified = new BoundedCache<string, true>(options.verifiedCacheMax ?? VERIFIED_CACHE_MAX_DEFAULT);
   const keyCacheMax = options.keyCacheMax ?? KEY_CACHE_MAX_DEFAULT;
   const keys = new BoundedCache<string, Promise<Verifier | null>>(keyCacheMax);
   const signers = new BoundedCache<string, Promise<PreparedSigner>>(keyCacheMax);
-  const backend = await chooseBackend(choice, options.subtle);
   if (options.yieldTo !== undefined && typeof options.yieldTo !== "function") throw new TypeError("createSignatureSuite: yieldTo must be a function");
-  return new Ed25519Suite(backend, verified, keys, signers, options.yieldTo ?? (() => Promise.resolve()));
+  const yieldTo = options.yieldTo ?? (() => Promise.resolve());
+  const backend = await chooseBackend(choice, options.subtle, options.nodeCrypto, yieldTo);
+  return new Ed25519Suite(backend, verified, keys, signers, yieldTo);
 }
 
-async function chooseBackend(choice: "webcrypto" | "noble" | "auto", subtle: SubtleCrypto | undefined): Promise<Ed25519Backend> {
+async function chooseBackend(
+  choice: BackendName | "auto", subtle: SubtleCrypto | undefined, nodeCrypto: NodeCryptoLike | undefined, yieldTo: () => Promise<void>,
+): Promise<Ed25519Backend> {
   if (choice === "noble") return (await loadNoble()).nobleBackend;
+  if (choice === "node:crypto" || choice === "auto") {
+    const native = nodeCrypto ? await loadNative().then((m) => m.createNodeCryptoBackend(nodeCrypto, yieldTo)).catch(() => undefined) : undefined;
+    if (native !== undefined && (await probeBackend(native))) return native;
+    if (choice === "node:crypto") throw localError("CRYPTO_UNAVAILABLE", "node:crypto Ed25519 was not given or failed the startup probe");
+  }
   if (subtle === undefined || subtle === null) {
     if (choice === "webcrypto") throw localError("CRYPTO_UNAVAILABLE", "backend \"webcrypto\" requested without a SubtleCrypto");
     return (await loadNoble()).nobleBackend;
@@ -112,7 +133,7 @@ async function chooseBackend(choice: "webcrypto" | "noble" | "auto", subtle: Sub
 }
 
 class Ed25519Suite implements SignatureSuite {
-  readonly backend: "webcrypto" | "noble";
+  readonly backend: BackendName;
   readonly #impl: Ed25519Backend;
   readonly #verified: BoundedCache<string, true>;
   /** Public key (base64url) → the backend's verifier, or `null` if the key breaks the rules. */

@@ -17,8 +17,8 @@ export interface KeyPair {
  * The rules are checked before any backend sees a signature, so every runtime gives one verdict.
  */
 export interface SignatureSuite {
-  /** Which backend does the arithmetic: `"webcrypto"` or `"noble"`. */
-  readonly backend: "webcrypto" | "noble";
+  /** Which backend does the arithmetic: `"node:crypto"`, `"webcrypto"` or `"noble"`. */
+  readonly backend: "node:crypto" | "webcrypto" | "noble";
   sign(keyPair: KeyPair, message: Uint8Array): Promise<Uint8Array>;
   /** Never throws for bad input: a malformed key or signature simply does not verify. */
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;

@@ -13,6 +13,7 @@ import { seedOfSecretKey } from "../crypto/identity.ts";
 import { GrapevineNode } from "./node.ts";
 import type { NodeOptions } from "./node-types.ts";
 import { randomBytes, randomSeed, resolveDriverSettings } from "./settings.ts";
+import { runtimeNodeCrypto } from "./node-crypto.ts";
 import { nextTurn } from "./turn.ts";
 
 /**
@@ -50,8 +51,9 @@ export async function createNodeWith(parts: EngineParts, options: NodeOptions = 
   const kp = typeof keyPair === "string"
     ? await keyPairFromSeedAsync(seedOfSecretKey(keyPair, "createNode: keyPair"), subtle)
     : keyPair ?? (await keyPairFromSeedAsync(randomBytes(32), subtle));
-  // Checks of keys seen for the first time yield to the event loop's next turn in between.
-  const s = suite ?? (await createSignatureSuite({ subtle, yieldTo: nextTurn }));
+  // node:crypto where the runtime has it (less CPU a check than WebCrypto); checks of keys seen for
+  // the first time, and turns of synchronous checks, yield to the event loop's next turn.
+  const s = suite ?? (await createSignatureSuite({ subtle, nodeCrypto: runtimeNodeCrypto(), yieldTo: nextTurn }));
   const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake }, kp, s, resolved.network);
   return new GrapevineNode(kp, s, engineOptions, generation ?? Date.now(), seed ?? randomSeed(), driver, parts);
 }

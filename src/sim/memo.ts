@@ -52,7 +52,7 @@ export const VERIFY_MEMO_MAX_DEFAULT = 1 << 20;
  * ```
  */
 export class VerifyMemo implements SignatureSuite {
-  readonly backend: "webcrypto" | "noble";
+  readonly backend: SignatureSuite["backend"];
   readonly stats: VerifyMemoStats = { checks: 0, verified: 0 };
   readonly #inner: SignatureSuite;
   readonly #max: number;

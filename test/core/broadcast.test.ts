@@ -284,6 +284,27 @@ describe("broadcast (Plumtree)", () => {
   });
 });
 
+describe("broadcast: a neighbour that comes after a message", () => {
+  it("a link that comes up just after a message went hears of it (the last rounds' ids) and asks for it", async () => {
+    for (const later of [0, 1500, 2500]) {
+      const w = new World(4, { intervalMs: 1000 });
+      w.link(0, 1);
+      w.link(1, 2);
+      await w.settle();
+      w.engines[1].publish(w.now, "t", enc("before you came"));
+      await run(w, 200);
+      expect(messages(w).length, `later ${later}`).toBe(3);
+      await run(w, later);
+      w.link(3, 1); // node 3 joins now: the message went out before it was there
+      await run(w, 1000);
+      const got = messages(w, 3);
+      expect(got.length, `later ${later}`).toBe(1);
+      expect(new TextDecoder().decode(got[0].payload)).toBe("before you came");
+      expect(w.penalties()).toEqual([]);
+    }
+  });
+});
+
 describe("broadcast: what announcements cost", () => {
   it("with nothing lost, announcements wait for the next round and go one frame per link and round; a sign of loss sends a waiting batch within ihaveIntervalMs", async () => {
     const n = 8;

@@ -1,7 +1,9 @@
+import * as nodeCrypto from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { GrapevineError } from "../../src/errors.ts";
 import { createSignatureSuite, keyPairFromSeedAsync } from "../../src/crypto/ed25519.ts";
+import { SYNC_CHECKS_PER_TURN } from "../../src/crypto/native.ts";
 import { generateKeyPair, keyPairFromSeed } from "../../src/crypto/keys.ts";
 import type { SignatureSuite } from "../../src/crypto/types.ts";
 
@@ -37,6 +39,7 @@ function countingSubtle(overrides: Partial<Record<"verify" | "importKey", (...ar
 }
 
 const backends: [string, () => Promise<SignatureSuite>][] = [
+  ["node:crypto", () => createSignatureSuite({ backend: "node:crypto", nodeCrypto })],
   ["webcrypto", () => createSignatureSuite({ subtle, backend: "webcrypto" })],
   ["noble", () => createSignatureSuite({ backend: "noble" })],
 ];
@@ -65,7 +68,7 @@ describe.each(backends)("suite on %s", (name, make) => {
 
   it("signs deterministically, the same bytes as the other backend", async () => {
     const suite = await make();
-    const other = await createSignatureSuite({ backend: name === "noble" ? "webcrypto" : "noble", subtle });
+    const other = await createSignatureSuite({ backend: name === "noble" ? "node:crypto" : "noble", subtle, nodeCrypto });
     const kp = keyPairFromSeed(seed(3));
     expect(toHex(await suite.sign(kp, text("x")))).toBe(toHex(await other.sign(kp, text("x"))));
   });
@@ -108,10 +111,23 @@ describe.each(backends)("suite on %s", (name, make) => {
 });
 
 describe("backend choice", () => {
-  it("auto uses WebCrypto when given a good SubtleCrypto, noble otherwise", async () => {
+  it("auto uses node:crypto when given, else WebCrypto when given a good SubtleCrypto, else noble", async () => {
+    expect((await createSignatureSuite({ subtle, nodeCrypto })).backend).toBe("node:crypto");
+    expect((await createSignatureSuite({ nodeCrypto })).backend).toBe("node:crypto");
     expect((await createSignatureSuite({ subtle })).backend).toBe("webcrypto");
     expect((await createSignatureSuite()).backend).toBe("noble");
-    expect((await createSignatureSuite({ subtle, backend: "noble" })).backend).toBe("noble");
+    expect((await createSignatureSuite({ subtle, nodeCrypto, backend: "noble" })).backend).toBe("noble");
+    expect((await createSignatureSuite({ subtle, nodeCrypto, backend: "webcrypto" })).backend).toBe("webcrypto");
+    const err = await createSignatureSuite({ subtle, backend: "node:crypto" }).catch((e: unknown) => e);
+    expect((err as GrapevineError).code).toBe("CRYPTO_UNAVAILABLE");
+  });
+
+  it("a node:crypto with a wrong verdict, or without the functions, fails the start-up probe: auto falls back", async () => {
+    const lenient = { ...nodeCrypto, verify: () => true };
+    expect((await createSignatureSuite({ subtle, nodeCrypto: lenient })).backend).toBe("webcrypto");
+    await expect(createSignatureSuite({ nodeCrypto: lenient, backend: "node:crypto" })).rejects.toThrow(GrapevineError);
+    const partial = { sign: nodeCrypto.sign } as unknown as typeof nodeCrypto;
+    expect((await createSignatureSuite({ subtle, nodeCrypto: partial })).backend).toBe("webcrypto");
   });
 
   it("demanding webcrypto without SubtleCrypto is CRYPTO_UNAVAILABLE", async () => {
@@ -139,10 +155,79 @@ describe("backend choice", () => {
   });
 });
 
+describe("a synchronous backend (node:crypto)", () => {
+  it(`signs and checks at most ${SYNC_CHECKS_PER_TURN} signatures a turn, then waits for the next (yieldTo)`, async () => {
+    let releases: (() => void)[] = [];
+    const suite = await createSignatureSuite({ backend: "node:crypto", nodeCrypto, yieldTo: () => new Promise<void>((r) => releases.push(r)) });
+    const settle = () => new Promise((r) => setTimeout(r, 5));
+    const releaseAll = () => {
+      const now = releases;
+      releases = [];
+      for (const r of now) r();
+    };
+    const kp = keyPairFromSeed(seed(21));
+    // The key's first check (one yield) and a first signature, out of the way.
+    const warm = suite.sign(kp, text("warm")).then((sig) => suite.verify(kp.publicKey, text("warm"), sig));
+    while (!(await Promise.race([warm.then(() => true), settle().then(() => false)]))) releaseAll();
+    releaseAll();
+    await settle();
+    const messages = Array.from({ length: 100 }, (_, i) => text(`turn ${i}`));
+    let signed = 0;
+    const signing = messages.map((m) => suite.sign(kp, m).then((sig) => (signed++, sig)));
+    const sizes: number[] = [];
+    for (let turn = 0; turn < 10 && signed < messages.length; turn++) {
+      const before = signed;
+      await settle();
+      sizes.push(signed - before);
+      expect(releases.length).toBe(1); // the turn's end, awaited
+      releaseAll();
+    }
+    expect(sizes).toEqual([32, 32, 32, 4]);
+    const sigs = await Promise.all(signing);
+    let checked = 0;
+    const checking = messages.map((m, i) => suite.verify(kp.publicKey, m, sigs[i]).then((ok) => (checked++, ok)));
+    await settle();
+    expect(checked).toBe(SYNC_CHECKS_PER_TURN);
+    while (checked < messages.length) {
+      releaseAll();
+      await settle();
+    }
+    expect((await Promise.all(checking)).every((ok) => ok)).toBe(true);
+    // A cache hit costs no turn: the same checks again all finish without a yield.
+    releaseAll();
+    await settle();
+    let again = 0;
+    const hits = messages.map((m, i) => suite.verify(kp.publicKey, m, sigs[i]).then((ok) => (again++, ok)));
+    await settle();
+    expect(again).toBe(messages.length);
+    expect((await Promise.all(hits)).every((ok) => ok)).toBe(true);
+    // The count is the thread's, not the suite's: two suites (two nodes of one process) share it.
+    const other = await createSignatureSuite({ backend: "node:crypto", nodeCrypto, verifiedCacheMax: 1, yieldTo: () => new Promise<void>((r) => releases.push(r)) });
+    const fresh = Array.from({ length: 20 }, (_, i) => text(`shared ${i}`));
+    const freshSigs = await (async () => {
+      const out = Promise.all(fresh.map((m) => other.sign(kp, m)));
+      while (!(await Promise.race([out.then(() => true), settle().then(() => false)]))) releaseAll();
+      return out;
+    })();
+    releaseAll();
+    await settle();
+    let both = 0;
+    const checks = [suite, other].flatMap((x) => fresh.map((m, i) => x.verify(kp.publicKey, m, freshSigs[i]).then((ok) => (both++, ok))));
+    await settle();
+    expect(both).toBe(SYNC_CHECKS_PER_TURN);
+    while (both < checks.length) {
+      releaseAll();
+      await settle();
+    }
+    expect((await Promise.all(checks)).every((ok) => ok)).toBe(true);
+    releaseAll();
+  });
+});
+
 describe("caches", () => {
   it("a verified-cache hit skips the backend; failures are not cached", async () => {
     const spy = countingSubtle();
-    const suite = await createSignatureSuite({ subtle: spy.subtle });
+    const suite = await createSignatureSuite({ subtle: spy.subtle, backend: "webcrypto" });
     expect(suite.backend).toBe("webcrypto");
     const kp = keyPairFromSeed(seed(5));
     const message = text("cached");
@@ -158,7 +243,7 @@ describe("caches", () => {
 
   it("rule-breaking signatures never reach the backend", async () => {
     const spy = countingSubtle();
-    const suite = await createSignatureSuite({ subtle: spy.subtle });
+    const suite = await createSignatureSuite({ subtle: spy.subtle, backend: "webcrypto" });
     const kp = keyPairFromSeed(seed(6));
     const signature = await suite.sign(kp, text("m"));
     spy.reset();
@@ -173,7 +258,7 @@ describe("caches", () => {
 
   it("imported signing keys are cached", async () => {
     const spy = countingSubtle();
-    const suite = await createSignatureSuite({ subtle: spy.subtle });
+    const suite = await createSignatureSuite({ subtle: spy.subtle, backend: "webcrypto" });
     spy.reset();
     const kp = keyPairFromSeed(seed(7));
     for (let i = 0; i < 4; i++) await suite.sign(kp, text(`m${i}`));
@@ -184,7 +269,7 @@ describe("caches", () => {
 
   it("the verified cache stays bounded", async () => {
     const spy = countingSubtle();
-    const suite = await createSignatureSuite({ subtle: spy.subtle, verifiedCacheMax: 2 });
+    const suite = await createSignatureSuite({ subtle: spy.subtle, backend: "webcrypto", verifiedCacheMax: 2 });
     const kp = keyPairFromSeed(seed(8));
     const messages = [text("a"), text("b"), text("c")];
     const sigs = await Promise.all(messages.map((m) => suite.sign(kp, m)));
@@ -199,7 +284,7 @@ describe("caches", () => {
 
   it("the key caches stay bounded", async () => {
     const spy = countingSubtle();
-    const suite = await createSignatureSuite({ subtle: spy.subtle, keyCacheMax: 2, verifiedCacheMax: 1 });
+    const suite = await createSignatureSuite({ subtle: spy.subtle, backend: "webcrypto", keyCacheMax: 2, verifiedCacheMax: 1 });
     const kps = [1, 2, 3].map((i) => keyPairFromSeed(seed(20 + i)));
     const sigs = await Promise.all(kps.map((kp) => suite.sign(kp, text("k"))));
     spy.reset();
@@ -282,7 +367,7 @@ describe("keyPairFromSeedAsync", () => {
     await expect(createSignatureSuite({ subtle: derivingWrong, backend: "webcrypto" })).rejects.toThrow(GrapevineError);
     // The same object with the real export passes.
     const honest = { ...derivingWrong, exportKey: pass("exportKey") } as unknown as SubtleCrypto;
-    expect((await createSignatureSuite({ subtle: honest })).backend).toBe("webcrypto");
+    expect((await createSignatureSuite({ subtle: honest, backend: "webcrypto" })).backend).toBe("webcrypto");
   });
 });
 

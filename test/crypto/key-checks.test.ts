@@ -1,6 +1,7 @@
 // The torsion-free check of a key seen for the first time: its verdict is shared by every suite in
 // the process (a pure function of the key's bytes), and checks of new keys run one at a time, each
 // after the injected yield, so many new keys cannot hold the event loop in one go.
+import * as nodeCrypto from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { fromHex } from "../../src/bytes.ts";
 import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
@@ -15,10 +16,10 @@ const MIXED = {
 };
 
 describe("key checks", () => {
-  for (const backend of ["webcrypto", "noble"] as const) {
+  for (const backend of ["node:crypto", "webcrypto", "noble"] as const) {
     it(`a mixed-order key is refused by a first suite and by a second one that reuses the verdict (${backend})`, async () => {
-      const a = await createSignatureSuite({ backend, subtle: globalThis.crypto.subtle });
-      const b = await createSignatureSuite({ backend, subtle: globalThis.crypto.subtle });
+      const a = await createSignatureSuite({ backend, subtle: globalThis.crypto.subtle, nodeCrypto });
+      const b = await createSignatureSuite({ backend, subtle: globalThis.crypto.subtle, nodeCrypto });
       expect(await a.verify(MIXED.publicKey, MIXED.message, MIXED.signature)).toBe(false);
       expect(await b.verify(MIXED.publicKey, MIXED.message, MIXED.signature)).toBe(false);
       // An honest key checked by one suite verifies in another, through the shared verdict.
@@ -33,8 +34,11 @@ describe("key checks", () => {
   it("new keys are checked one at a time, each after a yield; keys already checked need none", async () => {
     const order: string[] = [];
     let releases: (() => void)[] = [];
+    // WebCrypto: its checks are asynchronous, so the only yields are the key checks' (a synchronous
+    // backend also yields once per turn of checks, tested in ed25519.test.ts).
     const suite = await createSignatureSuite({
       subtle: globalThis.crypto.subtle,
+      backend: "webcrypto",
       yieldTo: () => new Promise<void>((r) => {
         order.push("yield");
         releases.push(r);
@@ -60,7 +64,7 @@ describe("key checks", () => {
     expect(await Promise.all(verdicts)).toEqual([true, true, true, true, true]);
     expect(order.filter((x) => x === "yield").length).toBe(5);
     // The same keys again (a new suite: its own verifier cache, the process's verdicts): no yield.
-    const again = await createSignatureSuite({ subtle: globalThis.crypto.subtle, yieldTo: () => (order.push("yield"), Promise.resolve()) });
+    const again = await createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto", yieldTo: () => (order.push("yield"), Promise.resolve()) });
     for (const [i, kp] of pairs.entries()) expect(await again.verify(kp.publicKey, enc("m"), sigs[i])).toBe(true);
     expect(order.filter((x) => x === "yield").length).toBe(5);
   });

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import * as nodeCrypto from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
 import { keyPairFromSeed } from "../../src/crypto/keys.ts";
@@ -9,6 +10,7 @@ const seed = Number(process.env.FC_SEED ?? 0x6a7e);
 console.log(`properties.test.ts: fast-check seed ${seed} (replay: FC_SEED=${seed} npx vitest run test/crypto/properties.test.ts)`);
 
 const suites: [string, () => Promise<SignatureSuite>][] = [
+  ["node:crypto", () => createSignatureSuite({ backend: "node:crypto", nodeCrypto })],
   ["webcrypto", () => createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto" })],
   ["noble", () => createSignatureSuite({ backend: "noble" })],
 ];

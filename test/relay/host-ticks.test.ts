@@ -43,8 +43,13 @@ describe("host-driven ticks (onWake)", () => {
     expect(wakes.length).toBeGreaterThan(0);
     expect(wakes.at(-1)).toBeGreaterThanOrEqual(0);
     expect(wakes.at(-1)).toBeLessThanOrEqual(100);
+    a.set("before", 1);
     const [la, lb] = createMemoryLinkPair();
     await Promise.all([a.connect(la), b.connect(lb)]);
+    // The exchange a new link starts with runs without a tick; a write made while it is still under
+    // way may go with it, so the write below waits for it to end.
+    await until(() => b.get("before", a.id) === 1, 5000, "the link's first exchange");
+    await new Promise((r) => setTimeout(r, 100));
     a.set("k", "v1");
     await new Promise((r) => setTimeout(r, 400)); // four of a's rounds would have run on timers
     expect(b.get("k", a.id)).toBeUndefined();

@@ -1,6 +1,7 @@
 /**
- * Runs every vector of `ed25519.json` through both signature backends — WebCrypto (when a
- * `SubtleCrypto` is given and it passes the startup probe) and noble — and checks that signing the
+ * Runs every vector of `ed25519.json` through every signature backend — the runtime's `node:crypto`
+ * (where it has one: Node, Deno, Bun), WebCrypto (when a `SubtleCrypto` is given and it passes the
+ * startup probe) and noble — and checks that signing the
  * RFC 8032 vectors reproduces their signatures byte for byte. Runtime-neutral: no Node-only APIs,
  * so Node (vitest), Deno (`Deno.test`) and Bun (`bun test`) all run the same checks.
  *
@@ -15,6 +16,7 @@
 import { fromHex, toHex } from "../../src/bytes.ts";
 import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
 import { keyPairFromSeed } from "../../src/crypto/keys.ts";
+import { runtimeNodeCrypto } from "../../src/runtime/node-crypto.ts";
 import type { SignatureSuite } from "../../src/crypto/types.ts";
 import vectors from "./ed25519.json" with { type: "json" };
 
@@ -58,6 +60,15 @@ export async function run(subtle: SubtleCrypto | undefined): Promise<{ total: nu
   const failures: string[] = [];
   let total = 0;
   const suites: SignatureSuite[] = [await createSignatureSuite({ backend: "noble" })];
+  const nodeCrypto = runtimeNodeCrypto();
+  if (nodeCrypto !== undefined) {
+    try {
+      suites.push(await createSignatureSuite({ backend: "node:crypto", nodeCrypto }));
+    } catch (e) {
+      total++;
+      failures.push(`node:crypto: unavailable or failed the startup probe: ${String(e)}`);
+    }
+  }
   if (subtle !== undefined) {
     try {
       suites.push(await createSignatureSuite({ backend: "webcrypto", subtle }));
