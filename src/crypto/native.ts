@@ -19,8 +19,9 @@
 import type { Ed25519Backend, PreparedSigner, Verifier } from "./backend.ts";
 
 /**
- * The part of `node:crypto` this backend uses; the module itself fits. (Parameters typed `never`:
- * runtimes type their inputs differently; the calls below pass DER `Uint8Array`s, which all accept.)
+ * The part of `node:crypto` this backend uses; the module itself fits. (Parameters typed
+ * `never`: runtimes type their inputs differently; the calls below pass DER `Uint8Array`s, which
+ * all of them accept.)
  */
 export interface NodeCryptoLike {
   createPrivateKey(options: never): unknown;
@@ -60,14 +61,18 @@ const endTurn = () => {
   turn.count = 0;
 };
 
-/** A place among this turn's {@link SYNC_CHECKS_PER_TURN}: at once while there is one, else after the turn ends, in the order asked. */
+/**
+ * A place among this turn's {@link SYNC_CHECKS_PER_TURN}: at once while there is one, else after
+ * the turn ends, in the order asked.
+ */
 async function place(yieldTo: () => Promise<void>): Promise<void> {
   while (turn.count >= SYNC_CHECKS_PER_TURN) await turn.ends;
   if (turn.count++ === 0) turn.ends = yieldTo().then(endTurn, endTurn);
 }
 
 /**
- * The backend over `nodeCrypto`; `yieldTo` ends a turn of signatures (default: a microtask). Throws `TypeError` unless `c` has the four functions.
+ * The backend over `nodeCrypto`; `yieldTo` ends a turn of signatures (default: a microtask).
+ * Throws `TypeError` unless `nodeCrypto` has the four functions.
  *
  * @example
  * ```ts
