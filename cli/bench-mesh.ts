@@ -14,8 +14,8 @@
  *   idle upkeep measured before); latency to 50, 99 and 100 % of the nodes (p50 and p99 over
  *   messages); event-loop delay p99; delivered fraction;
  * - the raw Ed25519 verify of this runtime, measured in the same run, as the floor of CPU per
- *   delivery: through the suite the nodes use (`crypto`; `node:crypto` where the runtime has it)
- *   and through WebCrypto (each with its ratio); and peak RSS.
+ *   delivery: through the backend the nodes use (`crypto`: WebCrypto, or `node:crypto` with
+ *   `--node-crypto`), and through each; and peak RSS.
  *
  * `--close F` closes a fraction of the nodes just before publishing (no tree yet: the first message
  * floods); `--close-after-tree F` publishes a few messages first, so the tree has formed, then
@@ -54,6 +54,8 @@ export interface MeshBenchOptions {
   settleMs: number;
   /** Gossip interval of every node, ms. */
   intervalMs: number;
+  /** Whether every node signs and checks with `node:crypto` (default: WebCrypto). */
+  nodeCrypto?: boolean;
   /** Called with a short progress note (the CLI prints it on a terminal). */
   progress?: (note: string) => void;
 }
@@ -99,16 +101,14 @@ export interface MeshBenchReport {
    * as long, per delivery — what the messages themselves cost (at low rates the upkeep dominates).
    */
   cpu_us_per_delivery_above_idle: number;
-  /** The nodes' signature backend. */
+  /** The nodes' signature backend (`--node-crypto`: `node:crypto`; default `webcrypto`). */
   crypto: string;
-  /** Wall time per raw verify through that backend, one after another (CPU the same within 3 %). */
+  /** Wall time per raw verify through that backend, one after another, and the ratios to it. */
   raw_verify_us: number;
   cpu_per_delivery_over_raw_verify: number;
   cpu_per_delivery_above_idle_over_raw_verify: number;
-  /** The same through WebCrypto, and the ratios against it. */
-  raw_verify_webcrypto_us: number;
-  cpu_per_delivery_over_raw_webcrypto_verify: number;
-  cpu_per_delivery_above_idle_over_raw_webcrypto_verify: number;
+  /** The raw verify through each backend the runtime has. */
+  raw_verify_us_by_backend: { webcrypto: number; "node:crypto": number };
   latency_ms: { to_50: Percentiles; to_99: Percentiles; to_all: Percentiles };
   loop_delay_p99_ms: number;
   peak_rss_mb: number;
@@ -135,7 +135,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Microseconds per raw Ed25519 verify through this runtime's suite (`backend`; default the one a
  * node uses), one after another, no cache hit.
  */
-async function rawVerifyMicros(backend: "auto" | "webcrypto" = "auto"): Promise<{ us: number; backend: string }> {
+async function rawVerifyMicros(backend: "node:crypto" | "webcrypto"): Promise<number> {
   const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle, nodeCrypto: runtimeNodeCrypto(), verifiedCacheMax: 1, backend });
   const kp = keyPairFromSeed(new Uint8Array(32).fill(9));
   const msgs = Array.from({ length: 400 }, (_, i) => new TextEncoder().encode(`raw verify ${i}`));
@@ -143,7 +143,7 @@ async function rawVerifyMicros(backend: "auto" | "webcrypto" = "auto"): Promise<
   await suite.verify(kp.publicKey, msgs[0], sigs[0]); // the key's check and import, outside the timing
   const t0 = performance.now();
   for (let i = 1; i < msgs.length; i++) await suite.verify(kp.publicKey, msgs[i], sigs[i]);
-  return { us: ((performance.now() - t0) * 1000) / (msgs.length - 1), backend: suite.backend };
+  return ((performance.now() - t0) * 1000) / (msgs.length - 1);
 }
 
 /**
@@ -248,7 +248,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     // once queue thousands of claim and root checks ahead of a handshake's: a deployed node (a
     // process of its own) has its handshakes checked in milliseconds, so the handshake timeout here
     // is a minute, not the default 10 s. `connect_ms` reports how long linking took.
-    nodes.push(await createNode({ network: NETWORK, keyPair: keyPairFromSeed(seed), intervalMs: o.intervalMs, seed: deriveSeed(o.seed, 2000 + i), handshakeTimeoutMs: 60_000 }));
+    nodes.push(await createNode({ network: NETWORK, keyPair: keyPairFromSeed(seed), intervalMs: o.intervalMs, seed: deriveSeed(o.seed, 2000 + i), handshakeTimeoutMs: 60_000, nodeCrypto: o.nodeCrypto ? runtimeNodeCrypto() : undefined }));
   }
   // Each node writes one key, so "linked" can be judged by every node holding every other's state.
   nodes.forEach((x, i) => x.set("up", i));
@@ -391,8 +391,9 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     if (a.length >= Math.ceil(0.99 * others)) to99.push(at(0.99) - t0m);
     if (a.length >= others) toAll.push(a[others - 1] - t0m);
   }
-  const { us: raw, backend } = await rawVerifyMicros();
-  const { us: rawWebCrypto } = await rawVerifyMicros("webcrypto");
+  const backend = o.nodeCrypto ? "node:crypto" : "webcrypto";
+  const rawBy = { webcrypto: await rawVerifyMicros("webcrypto"), "node:crypto": await rawVerifyMicros("node:crypto") };
+  const raw = rawBy[backend];
   const cpuPerDelivery = ((cpu.user + cpu.system) / Math.max(1, deliveries));
   // idleCpu is ms of CPU per s; over publishMs ms that is idleCpu × publishMs µs.
   const cpuAboveIdle = Math.max(0, cpu.user + cpu.system - idleCpu * publishMs) / Math.max(1, deliveries);
@@ -435,9 +436,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     raw_verify_us: Math.round(raw),
     cpu_per_delivery_over_raw_verify: r2(cpuPerDelivery / raw),
     cpu_per_delivery_above_idle_over_raw_verify: r2(cpuAboveIdle / raw),
-    raw_verify_webcrypto_us: Math.round(rawWebCrypto),
-    cpu_per_delivery_over_raw_webcrypto_verify: r2(cpuPerDelivery / rawWebCrypto),
-    cpu_per_delivery_above_idle_over_raw_webcrypto_verify: r2(cpuAboveIdle / rawWebCrypto),
+    raw_verify_us_by_backend: { webcrypto: Math.round(rawBy.webcrypto), "node:crypto": Math.round(rawBy["node:crypto"]) },
     latency_ms: {
       to_50: { p50: pct(to50, 0.5), p99: pct(to50, 0.99) },
       to_99: { p50: pct(to99, 0.5), p99: pct(to99, 0.99) },

@@ -82,10 +82,12 @@ export interface SignatureSuiteOptions {
 const KEY_VERDICTS = new BoundedCache<string, boolean>(4 * KEY_CACHE_MAX_DEFAULT);
 
 /**
- * Creates a {@link SignatureSuite}. With `backend: "auto"` it probes `subtle` once (a few
- * milliseconds) and falls back to noble if WebCrypto lacks Ed25519 or gives a verdict other than
- * the pinned one. Throws `RangeError` for an unknown backend or a cache bound below 1, and
- * `GrapevineError` (`CRYPTO_UNAVAILABLE`, local) when `"webcrypto"` is demanded but unusable.
+ * Creates a {@link SignatureSuite}. With `backend: "auto"` it probes `nodeCrypto`, then `subtle`,
+ * once each (a few milliseconds) and falls back to noble if neither has Ed25519 with the pinned
+ * verdicts. Throws `RangeError` for an unknown backend or a cache bound below 1, `TypeError` for a
+ * `nodeCrypto` without `sign`, `verify`, `createPrivateKey` and `createPublicKey`, and
+ * `GrapevineError` (`CRYPTO_UNAVAILABLE`, local) when `"node:crypto"` or `"webcrypto"` is demanded
+ * but unusable.
  *
  * @example
  * ```ts
@@ -118,7 +120,7 @@ async function chooseBackend(
 ): Promise<Ed25519Backend> {
   if (choice === "noble") return (await loadNoble()).nobleBackend;
   if (choice === "node:crypto" || choice === "auto") {
-    const native = nodeCrypto ? await loadNative().then((m) => m.createNodeCryptoBackend(nodeCrypto, yieldTo)).catch(() => undefined) : undefined;
+    const native = nodeCrypto !== undefined ? (await loadNative()).createNodeCryptoBackend(nodeCrypto, yieldTo) : undefined;
     if (native !== undefined && (await probeBackend(native))) return native;
     if (choice === "node:crypto") throw localError("CRYPTO_UNAVAILABLE", "node:crypto Ed25519 was not given or failed the startup probe");
   }

@@ -13,7 +13,6 @@ import { seedOfSecretKey } from "../crypto/identity.ts";
 import { GrapevineNode } from "./node.ts";
 import type { NodeOptions } from "./node-types.ts";
 import { randomBytes, randomSeed, resolveDriverSettings } from "./settings.ts";
-import { runtimeNodeCrypto } from "./node-crypto.ts";
 import { nextTurn } from "./turn.ts";
 
 /**
@@ -41,7 +40,7 @@ export function createNode(options: NodeOptions = {}): Promise<GrapevineNode> {
  * and `options.membership` defaults to false.
  */
 export async function createNodeWith(parts: EngineParts, options: NodeOptions = {}): Promise<GrapevineNode> {
-  const { keyPair, suite, generation, seed, admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake, ...engineOptions } = options;
+  const { keyPair, suite, nodeCrypto, generation, seed, admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake, ...engineOptions } = options;
   if (onWake !== undefined && typeof onWake !== "function") throw new TypeError("onWake must be a function");
   if (!parts.membership && engineOptions.membership === undefined) engineOptions.membership = false;
   if (engineOptions.membership && !parts.membership) throw new TypeError("membership: true needs the membership part (membershipPart from grapevine/lite)");
@@ -51,9 +50,9 @@ export async function createNodeWith(parts: EngineParts, options: NodeOptions = 
   const kp = typeof keyPair === "string"
     ? await keyPairFromSeedAsync(seedOfSecretKey(keyPair, "createNode: keyPair"), subtle)
     : keyPair ?? (await keyPairFromSeedAsync(randomBytes(32), subtle));
-  // node:crypto where the runtime has it (less CPU a check than WebCrypto); checks of keys seen for
-  // the first time, and turns of synchronous checks, yield to the event loop's next turn.
-  const s = suite ?? (await createSignatureSuite({ subtle, nodeCrypto: runtimeNodeCrypto(), yieldTo: nextTurn }));
+  // Checks of keys seen for the first time, and turns of node:crypto's checks, yield to the event
+  // loop's next turn in between.
+  const s = suite ?? (await createSignatureSuite({ subtle, nodeCrypto, yieldTo: nextTurn }));
   const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake }, kp, s, resolved.network);
   return new GrapevineNode(kp, s, engineOptions, generation ?? Date.now(), seed ?? randomSeed(), driver, parts);
 }

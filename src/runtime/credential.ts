@@ -20,7 +20,6 @@ import { fromBase64Url, toBase64Url } from "../bytes.ts";
 import { PROTOCOL_VERSION } from "../core/engine-core.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { createSignatureSuite, keyPairFromSeedAsync } from "../crypto/ed25519.ts";
-import { runtimeNodeCrypto } from "./node-crypto.ts";
 import { nodeIdFromText, nodeIdToText, seedOfSecretKey } from "../crypto/identity.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 import { encode } from "../wire/cbor.ts";
@@ -75,7 +74,7 @@ export async function issueCredential(
   const authority = await authorityOf(authorityKeyPair, "issueCredential");
   const member = typeof memberPublicKey === "string" ? nodeIdFromText(memberPublicKey) : memberPublicKey;
   if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs < 0) throw new RangeError("issueCredential: expiresAtMs must be a non-negative integer (ms since the epoch)");
-  const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle, nodeCrypto: runtimeNodeCrypto() }));
+  const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle }));
   const signature = await s.sign(authority, memberSigningBytes(network, PROTOCOL_VERSION, member, expiresAtMs));
   return { member: nodeIdToText(member), authority: nodeIdToText(authority.publicKey), expiresAtMs, signature: toBase64Url(signature) };
 }
@@ -240,7 +239,7 @@ export async function issueUserCredential(
   if (typeof request !== "object" || request === null) throw new TypeError("issueUserCredential: request must be an object");
   const member = typeof request.member === "string" ? nodeIdFromText(request.member) : request.member;
   const claims = userClaimPairs(request.claims);
-  const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle, nodeCrypto: runtimeNodeCrypto() }));
+  const s = suite ?? (await createSignatureSuite({ subtle: globalThis.crypto?.subtle }));
   const toSign = userSigningBytes(request.network, PROTOCOL_VERSION, member, request.user, checkExpiry(request.expiresAtMs, "issueUserCredential"), claims);
   const signature = await s.sign(authority, toSign);
   return {

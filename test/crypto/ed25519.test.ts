@@ -122,12 +122,13 @@ describe("backend choice", () => {
     expect((err as GrapevineError).code).toBe("CRYPTO_UNAVAILABLE");
   });
 
-  it("a node:crypto with a wrong verdict, or without the functions, fails the start-up probe: auto falls back", async () => {
+  it("a node:crypto with a wrong verdict fails the start-up probe (auto falls back); one without the functions is a TypeError", async () => {
     const lenient = { ...nodeCrypto, verify: () => true };
     expect((await createSignatureSuite({ subtle, nodeCrypto: lenient })).backend).toBe("webcrypto");
     await expect(createSignatureSuite({ nodeCrypto: lenient, backend: "node:crypto" })).rejects.toThrow(GrapevineError);
     const partial = { sign: nodeCrypto.sign } as unknown as typeof nodeCrypto;
-    expect((await createSignatureSuite({ subtle, nodeCrypto: partial })).backend).toBe("webcrypto");
+    await expect(createSignatureSuite({ subtle, nodeCrypto: partial })).rejects.toThrow(TypeError);
+    await expect(createSignatureSuite({ subtle, nodeCrypto: 5 as unknown as typeof nodeCrypto })).rejects.toThrow(TypeError);
   });
 
   it("demanding webcrypto without SubtleCrypto is CRYPTO_UNAVAILABLE", async () => {
