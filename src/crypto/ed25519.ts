@@ -80,6 +80,8 @@ export interface SignatureSuiteOptions {
  * the key's bytes, so shared by every suite in the process. Bounded like the other key caches.
  */
 const KEY_VERDICTS = new BoundedCache<string, boolean>(4 * KEY_CACHE_MAX_DEFAULT);
+/** The last key check queued in this thread: checks of new keys run one after another. */
+let keyChecks: Promise<unknown> = Promise.resolve();
 
 /**
  * Creates a {@link SignatureSuite}. With `backend: "auto"` it probes `nodeCrypto`, then `subtle`,
@@ -143,8 +145,6 @@ class Ed25519Suite implements SignatureSuite {
   /** SHA-256 of the seed (never the seed itself) → its public key and prepared signer. */
   readonly #signers: BoundedCache<string, Promise<PreparedSigner>>;
   readonly #yieldTo: () => Promise<void>;
-  /** The last key check queued: checks of new keys run one after another, each after a yield. */
-  #checks: Promise<unknown> = Promise.resolve();
 
   constructor(
     impl: Ed25519Backend,
@@ -202,14 +202,15 @@ class Ed25519Suite implements SignatureSuite {
       if (known === false) entry = Promise.resolve(null);
       else if (known === true) entry = this.#prepare(publicKey);
       else {
-        // A key never checked in this process: one at a time, after a yield, so many new keys at
-        // once cannot hold the event loop.
-        const check = this.#checks.then(() => this.#yieldTo()).then(() => {
-          const ok = isTorsionFreeKey(publicKey);
+        // A key never checked in this process: one at a time over every suite of the thread (a
+        // process may run many nodes), each after a yield, so many new keys at once cannot hold
+        // the event loop; a key another suite checked meanwhile is not checked again.
+        const check = keyChecks.then(() => this.#yieldTo()).then(() => {
+          const ok = KEY_VERDICTS.get(id) ?? isTorsionFreeKey(publicKey);
           KEY_VERDICTS.set(id, ok);
           return ok ? this.#prepare(publicKey) : null;
         });
-        this.#checks = check.catch(() => null);
+        keyChecks = check.catch(() => null);
         entry = check.catch(() => null);
       }
       this.#keys.set(id, entry);

@@ -68,4 +68,38 @@ describe("key checks", () => {
     for (const [i, kp] of pairs.entries()) expect(await again.verify(kp.publicKey, enc("m"), sigs[i])).toBe(true);
     expect(order.filter((x) => x === "yield").length).toBe(5);
   });
+
+  it("checks of new keys are one at a time over every suite of the thread (two nodes in one process)", async () => {
+    let releases: (() => void)[] = [];
+    const yieldTo = () => new Promise<void>((r) => releases.push(r));
+    const a = await createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto", yieldTo });
+    const b = await createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto", yieldTo });
+    const signer = await createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto" });
+    const pairs = Array.from({ length: 4 }, (_, i) => {
+      const seed = new Uint8Array(32);
+      seed[0] = 0xd0;
+      seed[1] = i;
+      return keyPairFromSeed(seed);
+    });
+    const sigs = await Promise.all(pairs.map((kp) => signer.sign(kp, enc("m"))));
+    // a checks keys 0–2, b keys 1–3: keys 1 and 2 are asked for by both.
+    const verdicts = [
+      ...[0, 1, 2].map((i) => a.verify(pairs[i].publicKey, enc("m"), sigs[i])),
+      ...[1, 2, 3].map((i) => b.verify(pairs[i].publicKey, enc("m"), sigs[i])),
+    ];
+    let steps = 0;
+    let settled = false;
+    void Promise.all(verdicts).then(() => (settled = true));
+    while (!settled && steps < 20) {
+      await new Promise((r) => setTimeout(r, 2));
+      expect(releases.length).toBeLessThanOrEqual(1); // never two checks waiting at once
+      const r = releases.shift();
+      if (r) {
+        steps++;
+        r();
+      }
+    }
+    expect(await Promise.all(verdicts)).toEqual([true, true, true, true, true, true]);
+    expect(steps).toBe(6); // one yield per request (the second request of a key finds its verdict)
+  });
 });
