@@ -204,8 +204,8 @@ class Ed25519Suite implements SignatureSuite {
       else {
         // A key never checked in this process: one at a time over every suite of the thread (a
         // process may run many nodes), each after a yield, so many new keys at once cannot hold
-        // the event loop; a key another suite checked meanwhile is not checked again.
-        const check = keyChecks.then(() => this.#yieldTo()).then(() => {
+        // the event loop; a key another suite checked meanwhile is not checked again, nor waited for.
+        const check = keyChecks.then(() => (KEY_VERDICTS.get(id) === undefined ? this.#yieldTo() : undefined)).then(() => {
           const ok = KEY_VERDICTS.get(id) ?? isTorsionFreeKey(publicKey);
           KEY_VERDICTS.set(id, ok);
           return ok ? this.#prepare(publicKey) : null;
