@@ -15,14 +15,16 @@ import { toMessage } from "./node-events.ts";
 import { nextTurn } from "./turn.ts";
 
 /**
- * Results handed back in one turn of this thread's event loop, over every node in it; the rest wait
- * for the next turn. Checks finish in bursts (a new peer brings hundreds of signed claims and
- * roots; WebCrypto's thread pool completes them together), and each result sets off the engine's
- * work on it: unbounded, a burst held the loop for up to a second in a process of 100 nodes.
+ * Results handed back one after another, over every node of this thread, before the next waits for
+ * a turn of the event loop. Checks finish in bursts (a new peer brings hundreds of signed claims
+ * and roots; WebCrypto's thread pool completes them together), and each result sets off the
+ * engine's work on it: unbounded, a burst held the loop for up to a second in a process of 100
+ * nodes. The count runs across turns and restarts after each wait, so it costs one wait per
+ * {@link RESULTS_PER_TURN} results, not one per turn.
  */
 export const RESULTS_PER_TURN = 64;
 
-/** This thread's results handed back in the current turn, and the turn's end. */
+/** This thread's results since the last wait, and the wait under way once the count is full. */
 const turn: { count: number; ends: Promise<void> } = { count: 0, ends: Promise.resolve() };
 const endTurn = () => {
   turn.count = 0;
@@ -82,7 +84,7 @@ export class Jobs {
 
   async #finish(id: number, result: JobResult): Promise<void> {
     while (turn.count >= RESULTS_PER_TURN) await turn.ends;
-    if (turn.count++ === 0) turn.ends = nextTurn().then(endTurn);
+    if (++turn.count === RESULTS_PER_TURN) turn.ends = nextTurn().then(endTurn);
     this.#inFlight--;
     this.#done(id, result);
     if (this.#inFlight === 0) for (const r of this.#idleWaiters.splice(0)) r();
