@@ -147,9 +147,9 @@ async function warmUp(suite: SignatureSuite): Promise<void> {
  * verify, which run on the calling thread, at most a few milliseconds of them in one turn of the
  * event loop. A relay checks every broadcast message before it forwards it, and WebCrypto's round
  * trip through the thread pool costs more than the check itself (measured on Node 20: about 180 µs
- * of CPU a check through WebCrypto, 110 µs one-shot). Both use the same OpenSSL. A node's default
- * suite is this one too wherever the runtime has `node:crypto`. Undefined (the default suite is
- * used) if the probe fails. `serveRelay` uses it unless given a `suite`.
+ * of CPU a check through WebCrypto, 110 µs one-shot). Both use the same OpenSSL. A node gets the
+ * same with `createNode({ nodeCrypto })`. Undefined (the default suite is used) if the probe
+ * fails. `serveRelay` uses it unless given a `suite`.
  */
 export async function nodeSignatureSuite(): Promise<SignatureSuite | undefined> {
   try {

@@ -134,8 +134,10 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
 
   linkUp(now: number, linkId: LinkId, _peer: Uint8Array | null): void {
     this.#peers.set(linkId, this.#newPeer(now, true));
-    // A new neighbour missed what went just before it came (its subscription still on its way).
-    this.#announce([linkId], this.#announceable([...this.#recent, ...this.#history.flat()]));
+    // A new neighbour missed what went just before it came (its subscription still on its way): the
+    // last rounds' ids, charged to its answer budget (34 bytes an id) however often it comes back.
+    const ids = this.#announceable([...this.#recent, ...this.#history.flat()]);
+    if (ids.length && this.#host.answer(linkId, now, 34 * ids.length)) this.#announce([linkId], ids);
   }
 
   linkDown(now: number, linkId: LinkId): void {
@@ -218,12 +220,10 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   }
 
   /**
-   * Called once per gossip round with the round's peers: re-announces what arrived lately.
-   * Plumtree alone assumes links that lose nothing; on lossy ones a node whose copy and
-   * announcements were all lost would never learn of a message. This second announcement costs
-   * in proportion to the loss seen: the last round's ids to one of the round's peers always, the
-   * last rounds' ids to all of them while this node has seen loss lately (a request made or
-   * received, a link gone).
+   * Once per gossip round: re-announces what arrived lately (on lossy links a node whose copy and
+   * announcements were all lost would never learn of a message), in proportion to the loss seen:
+   * the last round's ids to one of the round's peers; while loss was seen lately (a request made
+   * or received, a link gone), the last rounds' ids to all of them.
    */
   round(now: number, peers: readonly LinkId[]): void {
     if (this.#ihave.waiting) {

@@ -3,15 +3,12 @@
  * and Bun all have them), which run on the calling thread. WebCrypto's `verify` does the same
  * arithmetic but goes through a promise and, on Node, the thread pool; measured on one machine, a
  * verify cost 180 µs of CPU through WebCrypto and 110 µs one-shot on Node 20 (Deno 71 and 40,
- * Bun 85 and 52). The module is injected (`SignatureSuiteOptions.nodeCrypto`; the runtime driver
- * finds it with `process.getBuiltinModule`, never an import, so a browser bundle holds no
- * reference to it). Whether its verdicts are the pinned ones is the startup probe's business
- * (`probe.ts`).
+ * Bun 85 and 52). The module is injected (`SignatureSuiteOptions.nodeCrypto`, `createNode`'s
+ * `nodeCrypto`), never imported here, so a browser bundle holds no reference to it. Whether its
+ * verdicts are the pinned ones is the startup probe's business (`probe.ts`).
  *
  * The work is synchronous, so a burst of checks would run back to back in one turn of the event
- * loop: at most {@link SYNC_CHECKS_PER_TURN} run back to back — counted over every suite of the
- * thread, which shares one event loop (a process may run many nodes) — before the rest wait for
- * the next turn (the suite's `yieldTo`).
+ * loop: the suite bounds it (`SYNC_CHECKS_PER_TURN` in `ed25519.ts`) through `pace`.
  *
  * @module
  */
@@ -47,33 +44,9 @@ const ED25519_PKCS8_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30,
 const ED25519_SPKI_PREFIX = new Uint8Array([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
 
 /**
- * Signatures made or checked one after another before the next waits for the suite's `yieldTo`
- * (about 3.5 ms of work on Node, 1.5 ms on Deno). The count runs across turns of the event loop
- * and restarts after each wait: one wait per {@link SYNC_CHECKS_PER_TURN} signatures.
- */
-export const SYNC_CHECKS_PER_TURN = 32;
-
-/**
- * This thread's signatures since the last wait, and the wait (the `yieldTo` of the suite whose
- * signature filled the count) after which the count starts again.
- */
-const turn: { count: number; ends: Promise<void> } = { count: 0, ends: Promise.resolve() };
-const endTurn = () => {
-  turn.count = 0;
-};
-
-/**
- * A place among the {@link SYNC_CHECKS_PER_TURN} before the next wait: at once while there is one,
- * else after the wait, in the order asked.
- */
-async function place(yieldTo: () => Promise<void>): Promise<void> {
-  while (turn.count >= SYNC_CHECKS_PER_TURN) await turn.ends;
-  if (++turn.count === SYNC_CHECKS_PER_TURN) turn.ends = yieldTo().then(endTurn, endTurn);
-}
-
-/**
- * The backend over `nodeCrypto`; `yieldTo` ends a turn of signatures (default: a microtask).
- * Throws `TypeError` unless `nodeCrypto` has the four functions.
+ * The backend over `nodeCrypto`; each signature made or checked first awaits `pace` (the suite's
+ * bound on synchronous work; default: none). Throws `TypeError` unless `nodeCrypto` has the four
+ * functions.
  *
  * @example
  * ```ts
@@ -82,7 +55,7 @@ async function place(yieldTo: () => Promise<void>): Promise<void> {
  * const backend = createNodeCryptoBackend(nodeCrypto);
  * ```
  */
-export function createNodeCryptoBackend(nodeCrypto: NodeCryptoLike, yieldTo: () => Promise<void> = () => Promise.resolve()): Ed25519Backend {
+export function createNodeCryptoBackend(nodeCrypto: NodeCryptoLike, pace: () => Promise<void> = () => Promise.resolve()): Ed25519Backend {
   for (const f of ["createPrivateKey", "createPublicKey", "sign", "verify"] as const) {
     if (typeof nodeCrypto?.[f] !== "function") throw new TypeError(`nodeCrypto.${f} must be a function`);
   }
@@ -99,11 +72,11 @@ export function createNodeCryptoBackend(nodeCrypto: NodeCryptoLike, yieldTo: () 
       }
       const spki = c.createPublicKey(key).export({ format: "der", type: "spki" });
       const publicKey = plain(spki.subarray(spki.length - 32));
-      return { publicKey, sign: async (message) => (await place(yieldTo), plain(c.sign(null, message, key))) };
+      return { publicKey, sign: async (message) => (await pace(), plain(c.sign(null, message, key))) };
     },
     async verifier(publicKey: Uint8Array): Promise<Verifier> {
       const key = c.createPublicKey({ key: concat(ED25519_SPKI_PREFIX, publicKey), format: "der", type: "spki" });
-      return async (message, signature) => (await place(yieldTo), c.verify(null, message, key, signature));
+      return async (message, signature) => (await pace(), c.verify(null, message, key, signature));
     },
   });
 }

@@ -8,6 +8,7 @@
 
 import type { Delivery, Verdict } from "../core/broadcast.ts";
 import type { CryptoJob, JobResult } from "../core/events.ts";
+import { TurnBound } from "../crypto/turns.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 import type { EngineOptions } from "../core/options.ts";
 import type { Validator } from "./node-types.ts";
@@ -19,16 +20,11 @@ import { nextTurn } from "./turn.ts";
  * a turn of the event loop. Checks finish in bursts (a new peer brings hundreds of signed claims
  * and roots; WebCrypto's thread pool completes them together), and each result sets off the
  * engine's work on it: unbounded, a burst held the loop for up to a second in a process of 100
- * nodes. The count runs across turns and restarts after each wait, so it costs one wait per
- * {@link RESULTS_PER_TURN} results, not one per turn.
+ * nodes. One wait per {@link RESULTS_PER_TURN} results (`TurnBound`), not one per turn.
  */
 export const RESULTS_PER_TURN = 64;
 
-/** This thread's results since the last wait, and the wait under way once the count is full. */
-const turn: { count: number; ends: Promise<void> } = { count: 0, ends: Promise.resolve() };
-const endTurn = () => {
-  turn.count = 0;
-};
+const RESULT_TURNS = new TurnBound(RESULTS_PER_TURN);
 
 /** Runs a node's jobs; `done` hands each result back (the node completes it on the engine). */
 export class Jobs {
@@ -83,8 +79,7 @@ export class Jobs {
   }
 
   async #finish(id: number, result: JobResult): Promise<void> {
-    while (turn.count >= RESULTS_PER_TURN) await turn.ends;
-    if (++turn.count === RESULTS_PER_TURN) turn.ends = nextTurn().then(endTurn);
+    await RESULT_TURNS.place(nextTurn);
     this.#inFlight--;
     this.#done(id, result);
     if (this.#inFlight === 0) for (const r of this.#idleWaiters.splice(0)) r();

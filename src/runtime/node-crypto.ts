@@ -1,8 +1,8 @@
 /**
  * The runtime's `node:crypto`, found without an import: `process.getBuiltinModule` (Node ≥ 20.16,
  * Deno, Bun) where the runtime has it, so a bundle for the browser neither refers to the module nor
- * fails on it. Nodes hand it to their signature suite, which prefers its one-shot Ed25519
- * (`src/crypto/native.ts`).
+ * fails on it. For code that runs on any runtime and wants `createNode`'s `nodeCrypto` where there
+ * is one (the benches, the vector checks); on Node alone, `import * as nodeCrypto from "node:crypto"`.
  *
  * @module
  */

@@ -305,6 +305,22 @@ describe("broadcast: a neighbour that comes after a message", () => {
   });
 });
 
+describe("broadcast: the announcement a new link gets is charged to its answer budget", () => {
+  it("past the link's budget no catch-up goes (a peer coming back again and again draws no more)", async () => {
+    for (const budget of [100_000, 1024]) {
+      const w = new World(3, { intervalMs: 100_000, answerBytesPerSecondMax: budget, deltaBytesMax: 1024 });
+      w.link(0, 1);
+      await w.settle();
+      for (let k = 0; k < 40; k++) w.engines[1].publish(w.now, "t", enc(`m${k}`)); // 40 ids: 1,360 bytes
+      await w.settle();
+      const before = w.engines[1].broadcast.stats.ihaveIdsSent;
+      w.link(2, 1);
+      const sent = w.engines[1].broadcast.stats.ihaveIdsSent - before;
+      expect(sent, `budget ${budget}`).toBe(budget > 1360 ? 40 : 0);
+    }
+  });
+});
+
 describe("broadcast: what announcements cost", () => {
   it("with nothing lost, announcements wait for the next round and go one frame per link and round; a sign of loss sends a waiting batch within ihaveIntervalMs", async () => {
     const n = 8;

@@ -2,8 +2,7 @@ import * as nodeCrypto from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { GrapevineError } from "../../src/errors.ts";
-import { createSignatureSuite, keyPairFromSeedAsync } from "../../src/crypto/ed25519.ts";
-import { SYNC_CHECKS_PER_TURN } from "../../src/crypto/native.ts";
+import { createSignatureSuite, keyPairFromSeedAsync, SYNC_CHECKS_PER_TURN } from "../../src/crypto/ed25519.ts";
 import { generateKeyPair, keyPairFromSeed } from "../../src/crypto/keys.ts";
 import type { SignatureSuite } from "../../src/crypto/types.ts";
 
