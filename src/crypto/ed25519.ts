@@ -93,6 +93,16 @@ export const SYNC_CHECKS_PER_TURN = 32;
 const SYNC_TURNS = new TurnBound(SYNC_CHECKS_PER_TURN);
 
 /**
+ * Signatures handed to WebCrypto back to back, over every suite of the thread, before the next
+ * waits for the suite's `yieldTo`. WebCrypto runs the arithmetic off the event loop's thread, but
+ * handing it over is not free (the call copies its arguments and queues a job: about 25 µs on Node
+ * 20), and checks come in bursts of hundreds when peers link: unpaced, a burst's hand-overs held
+ * the loop for tens of milliseconds. About 2 ms per turn.
+ */
+export const WEBCRYPTO_CALLS_PER_TURN = 64;
+const WEBCRYPTO_TURNS = new TurnBound(WEBCRYPTO_CALLS_PER_TURN);
+
+/**
  * Creates a {@link SignatureSuite}. With `backend: "auto"` it probes `nodeCrypto`, then `subtle`,
  * once each (a few milliseconds) and falls back to noble if neither has Ed25519 with the pinned
  * verdicts. Throws `RangeError` for an unknown backend or a cache bound below 1, `TypeError` for a
@@ -139,7 +149,7 @@ async function chooseBackend(
     if (choice === "webcrypto") throw localError("CRYPTO_UNAVAILABLE", "backend \"webcrypto\" requested without a SubtleCrypto");
     return (await loadNoble()).nobleBackend;
   }
-  const webCrypto = createWebCryptoBackend(subtle);
+  const webCrypto = createWebCryptoBackend(subtle, () => WEBCRYPTO_TURNS.place(yieldTo));
   if (await probeBackend(webCrypto)) return webCrypto;
   if (choice === "webcrypto") throw localError("CRYPTO_UNAVAILABLE", "WebCrypto Ed25519 is missing or failed the startup probe");
   return (await loadNoble()).nobleBackend;

@@ -2,8 +2,9 @@
  * A bound on work done back to back in one thread: at most `max` pieces run one after another
  * before the next waits for a turn of the event loop (an injected `yieldTo`, so this stays free of
  * timers). The count runs across turns and restarts after each wait, so the bound costs one wait
- * per `max` pieces, not one per turn. Used for the synchronous signatures of the `node:crypto`
- * backend (`ed25519.ts`) and for the results the runtime hands back to its engines (`jobs.ts`).
+ * per `max` pieces, not one per turn. Used for the signatures a suite makes or checks
+ * (`ed25519.ts`): the `node:crypto` backend's, which run on the caller's thread, and WebCrypto's
+ * hand-overs to its own threads.
  *
  * @module
  */

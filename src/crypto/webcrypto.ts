@@ -17,6 +17,7 @@ const ALGORITHM = { name: "Ed25519" } as const;
 
 /**
  * A backend over `subtle`. Its preparation steps are the key imports; the suite caches them.
+ * `pace` is awaited before each signature is handed over (the suite bounds how many a turn).
  *
  * @example
  * ```ts
@@ -24,7 +25,7 @@ const ALGORITHM = { name: "Ed25519" } as const;
  * const backend = createWebCryptoBackend(globalThis.crypto.subtle);
  * ```
  */
-export function createWebCryptoBackend(subtle: SubtleCrypto): Ed25519Backend {
+export function createWebCryptoBackend(subtle: SubtleCrypto, pace: () => Promise<void> = () => Promise.resolve()): Ed25519Backend {
   return Object.freeze({
     name: "webcrypto" as const,
     async signer(seed: Uint8Array): Promise<PreparedSigner> {
@@ -36,11 +37,20 @@ export function createWebCryptoBackend(subtle: SubtleCrypto): Ed25519Backend {
       } finally {
         pkcs8.fill(0); // the seed lives on only inside the non-extractable CryptoKey
       }
-      return { publicKey, sign: async (message) => new Uint8Array(await subtle.sign(ALGORITHM, key, ownBytes(message))) };
+      return {
+        publicKey,
+        sign: async (message) => {
+          await pace();
+          return new Uint8Array(await subtle.sign(ALGORITHM, key, ownBytes(message)));
+        },
+      };
     },
     async verifier(publicKey: Uint8Array): Promise<Verifier> {
       const key = await subtle.importKey("raw", ownBytes(publicKey), ALGORITHM, false, ["verify"]);
-      return (message, signature) => subtle.verify(ALGORITHM, key, ownBytes(signature), ownBytes(message));
+      return async (message, signature) => {
+        await pace();
+        return subtle.verify(ALGORITHM, key, ownBytes(signature), ownBytes(message));
+      };
     },
   });
 }

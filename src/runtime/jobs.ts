@@ -8,23 +8,11 @@
 
 import type { Delivery, Verdict } from "../core/broadcast.ts";
 import type { CryptoJob, JobResult } from "../core/events.ts";
-import { TurnBound } from "../crypto/turns.ts";
 import type { KeyPair, SignatureSuite } from "../crypto/types.ts";
 import type { EngineOptions } from "../core/options.ts";
 import type { Validator } from "./node-types.ts";
 import { toMessage } from "./node-events.ts";
-import { nextTurn } from "./turn.ts";
-
-/**
- * Results handed back one after another, over every node of this thread, before the next waits for
- * a turn of the event loop. Checks finish in bursts (a new peer brings hundreds of signed claims
- * and roots; WebCrypto's thread pool completes them together), and each result sets off the
- * engine's work on it: unbounded, a burst held the loop for up to a second in a process of 100
- * nodes. One wait per {@link RESULTS_PER_TURN} results (`TurnBound`), not one per turn.
- */
-export const RESULTS_PER_TURN = 64;
-
-const RESULT_TURNS = new TurnBound(RESULTS_PER_TURN);
+import { soon } from "./slice.ts";
 
 /** Runs a node's jobs; `done` hands each result back (the node completes it on the engine). */
 export class Jobs {
@@ -78,10 +66,16 @@ export class Jobs {
     }
   }
 
-  async #finish(id: number, result: JobResult): Promise<void> {
-    await RESULT_TURNS.place(nextTurn);
-    this.#inFlight--;
-    this.#done(id, result);
-    if (this.#inFlight === 0) for (const r of this.#idleWaiters.splice(0)) r();
+  /**
+   * Hands a result back within the thread's time slice (`slice.ts`): checks finish in bursts (a
+   * new peer brings hundreds of signed claims and roots; WebCrypto's thread pool completes them
+   * together), and each result sets off the engine's work on it.
+   */
+  #finish(id: number, result: JobResult): void {
+    soon(() => {
+      this.#inFlight--;
+      this.#done(id, result);
+      if (this.#inFlight === 0) for (const r of this.#idleWaiters.splice(0)) r();
+    });
   }
 }

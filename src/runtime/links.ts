@@ -31,6 +31,7 @@ import {
   peekFrameType,
 } from "../wire/link-frames.ts";
 import { type HandshakeConfig, runHandshake } from "./handshake.ts";
+import { Inbox } from "./inbox.ts";
 import type { LinkHandle, NodeEventMap } from "./node-types.ts";
 import { CONGESTION_POLL_MS, type DriverSettings, monotonicNow, randomBytes } from "./settings.ts";
 
@@ -53,6 +54,8 @@ export interface LinkEntry {
   bytesOut: number;
   closed: Promise<string>;
   resolveClosed: (reason: string) => void;
+  /** Frames received that wait for a turn of the event loop (`inbox.ts`), once the link is up. */
+  inbox: Inbox | null;
 }
 
 
@@ -121,8 +124,11 @@ export class Links {
       throw localError("LINK_CLOSED", "node closed during the handshake");
     }
     const handle = this.attach(entry, result.peer, false, result.admittedUntilMs);
-    for (const bytes of result.early) this.onFrame(entry, bytes);
-    if (result.lateClose !== null) this.linkGone(entry, result.lateClose);
+    for (const bytes of result.early) entry.inbox!.receive(bytes);
+    if (result.lateClose !== null) {
+      entry.inbox!.flush();
+      this.linkGone(entry, result.lateClose);
+    }
     return handle;
   }
 
@@ -132,8 +138,12 @@ export class Links {
     entry.peer = peer;
     entry.peerText = nodeIdToText(peer);
     entry.up = true;
-    link.onmessage = (bytes) => this.onFrame(entry, bytes);
-    link.onclose = (reason) => this.linkGone(entry, entry.closeReason ?? reason);
+    const inbox = entry.inbox = new Inbox((bytes) => this.onFrame(entry, bytes), this.#host.engine.options.frameBytesMax);
+    link.onmessage = (bytes) => inbox.receive(bytes);
+    link.onclose = (reason) => {
+      inbox.flush(); // what the peer sent before it closed (a farewell) is handled first
+      this.linkGone(entry, entry.closeReason ?? reason);
+    };
     this.#host.engine.linkUp(monotonicNow(), entry.id, peer, resumed);
     this.#host.pump();
     this.#host.emit("link", { peer: entry.peerText, link: entry.id, up: true });
@@ -158,7 +168,7 @@ export class Links {
     const closed = new Promise<string>((r) => (resolveClosed = r));
     const entry: LinkEntry = {
       id: this.#nextId++, link, peer: null, peerText: "", up: false, down: false, closeReason: null,
-      congestedSince: null, poll: null, bytesIn: 0, bytesOut: 0, closed, resolveClosed,
+      congestedSince: null, poll: null, bytesIn: 0, bytesOut: 0, closed, resolveClosed, inbox: null,
     };
     this.table.set(entry.id, entry);
     return entry;
@@ -304,6 +314,7 @@ export class Links {
   linkGone(entry: LinkEntry, reason: string): void {
     if (entry.down) return;
     entry.down = true;
+    entry.inbox?.clear();
     this.#stopPolling(entry);
     this.table.delete(entry.id);
     entry.resolveClosed(reason);

@@ -35,6 +35,7 @@ import { ScopeHandle, ScopeHolds, type ScopeHost } from "./scopes.ts";
 import { iterate, listen } from "./listen.ts";
 import { changeEvent, memberDetail, NodeEventTarget, toMessage } from "./node-events.ts";
 import { Jobs } from "./jobs.ts";
+import { soon } from "./slice.ts";
 import { type DriverSettings, monotonicNow, randomBytes, randomSeed, resolveDriverSettings } from "./settings.ts";
 
 /** How early a timer may fire and still count as on time (see `#pump`). */
@@ -427,9 +428,12 @@ export class GrapevineNode extends NodeEventTarget {
       this.#timer = wake === Infinity ? null : setTimeout(() => {
         this.#timer = null;
         this.#timerAt = Infinity;
-        const now = monotonicNow(); // a timer just early (the loop reads its clock once a turn) is on time, not a second wake-up
-        this.engine.tick(wake - now <= TIMER_EARLY_MS_MAX ? Math.max(now, wake) : now);
-        this.#pump();
+        soon(() => { // within the thread's time slice: a hundred nodes' rounds due at once take turns
+          if (this.#closed) return;
+          const now = monotonicNow(); // a timer just early (the loop reads its clock once a turn) is on time, not a second wake-up
+          this.engine.tick(wake - now <= TIMER_EARLY_MS_MAX ? Math.max(now, wake) : now);
+          this.#pump();
+        });
       }, Math.max(0, wake - monotonicNow()));
       // A node must not keep a process alive by itself (Node and Deno timers have unref).
       (this.#timer as { unref?: () => void } | null)?.unref?.();

@@ -5,12 +5,30 @@
  * @module
  */
 
-const setImmediateOf = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+const g = globalThis as {
+  setImmediate?: (f: () => void) => unknown;
+  MessageChannel?: new () => { port1: { onmessage: (() => void) | null; close(): void }; port2: { postMessage(message: unknown): void } };
+  document?: unknown;
+};
+const setImmediateOf = g.setImmediate;
+/** A page's window: a hidden tab throttles its timers (to one a minute), not its messages. */
+const Channel = setImmediateOf === undefined && g.document !== undefined ? g.MessageChannel : undefined;
 
 /**
  * Resolves on the event loop's next turn: `setImmediate` where the runtime has it (Node, Deno,
- * Bun), else a zero-delay timer (browsers, Workers).
+ * Bun), a message to itself in a page (a timer there may wait a minute in a hidden tab), else a
+ * zero-delay timer (Workers, web workers).
  */
 export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => (setImmediateOf ? setImmediateOf(() => resolve()) : setTimeout(resolve, 0)));
+  return new Promise((resolve) => {
+    if (setImmediateOf) setImmediateOf(() => resolve());
+    else if (Channel) {
+      const c = new Channel();
+      c.port1.onmessage = () => {
+        c.port1.close();
+        resolve();
+      };
+      c.port2.postMessage(0);
+    } else setTimeout(resolve, 0);
+  });
 }

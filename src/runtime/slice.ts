@@ -1,0 +1,104 @@
+/**
+ * This thread's work, bounded in time per turn of the event loop: the frames its nodes receive
+ * (`inbox.ts`), the results of their checks (`jobs.ts`) and their timers (`node.ts`) run at once
+ * while the thread has spent less than {@link SLICE_MS} on such work since its last turn; after
+ * that they wait for the next turn, where what waits takes turns, one piece each, until the slice
+ * is spent again. So a burst (a hundred peers linking, a thread pool finishing hundreds of checks
+ * together, a hundred nodes' timers due at once) holds the loop for about one slice, not for all of
+ * it, and timers and other I/O run in between.
+ *
+ * The state is the thread's, shared by every node in it: a process of a hundred nodes is bounded
+ * as one. One wait (`nextTurn`) is asked for per turn in which work ran, not one per piece.
+ *
+ * @module
+ */
+
+import { Fifo } from "../core/fifo.ts";
+import { monotonicNow } from "./settings.ts";
+import { nextTurn } from "./turn.ts";
+
+/** Milliseconds of work per turn of the event loop before the rest waits for the next turn. */
+export const SLICE_MS = 5;
+
+/** Work that waits for a turn: one piece of it runs per share. */
+export interface Waiting {
+  /** Runs the oldest piece (through {@link runTimed}). */
+  runOne(): void;
+  /** Pieces still waiting. */
+  readonly size: number;
+  /** Taken off the list (nothing waits): list it again when something does. */
+  unlisted(): void;
+}
+
+const thread = { spentMs: 0, turnAwaited: false, waiting: new Fifo<Waiting>() };
+
+/** Whether this turn's slice is spent (new work should wait). */
+export function sliceSpent(): boolean {
+  return thread.spentMs >= SLICE_MS;
+}
+
+/** Runs `work` now, charging its time to this turn's slice. */
+export function runTimed(work: () => void): void {
+  const start = monotonicNow();
+  try {
+    work();
+  } finally {
+    thread.spentMs += monotonicNow() - start;
+    awaitTurn();
+  }
+}
+
+/** Lists `w` for a share of the next turns (once, until `unlisted` is called). */
+export function waitForTurn(w: Waiting): void {
+  thread.waiting.push(w);
+  awaitTurn();
+}
+
+/** Thunks that wait (results, timers), in the order they came. */
+class Tasks implements Waiting {
+  #tasks = new Fifo<() => void>();
+  #listed = false;
+  get size(): number {
+    return this.#tasks.size;
+  }
+  push(task: () => void): void {
+    this.#tasks.push(task);
+    if (!this.#listed) this.#listed = true, waitForTurn(this);
+  }
+  unlisted(): void {
+    this.#listed = false;
+  }
+  runOne(): void {
+    const task = this.#tasks.shift();
+    if (task) runTimed(task);
+  }
+}
+const tasks = new Tasks();
+
+/** Runs `task` now if the slice is not spent and no task waits, else at a later turn, in order. */
+export function soon(task: () => void): void {
+  if (tasks.size === 0 && !sliceSpent()) runTimed(task);
+  else tasks.push(task);
+}
+
+/** The next turn starts a new slice (one wait per turn in which work ran). */
+function awaitTurn(): void {
+  if (thread.turnAwaited) return;
+  thread.turnAwaited = true;
+  nextTurn().then(onTurn);
+}
+
+function onTurn(): void {
+  thread.turnAwaited = false;
+  thread.spentMs = 0;
+  while (!sliceSpent()) {
+    const w = thread.waiting.shift();
+    if (w === undefined) return;
+    try {
+      w.runOne();
+    } finally {
+      if (w.size > 0) thread.waiting.push(w); // its turn again after the others'
+      else w.unlisted();
+    }
+  }
+}
