@@ -8,7 +8,10 @@
  * it, and timers and other I/O run in between.
  *
  * The state is the thread's, shared by every node in it: a process of a hundred nodes is bounded
- * as one. One wait (`nextTurn`) is asked for per turn in which work ran, not one per piece.
+ * as one. The slice starts over at a turn awaited once it is spent (`nextTurn`), not at every
+ * turn: an idle node's few frames a second add up over many turns to one slice, and then one
+ * of them waits a turn, instead of every turn paying for a wait. So a turn does at most a slice
+ * of this work, sometimes less.
  *
  * @module
  */
@@ -44,7 +47,7 @@ export function runTimed(work: () => void): void {
     work();
   } finally {
     thread.spentMs += monotonicNow() - start;
-    awaitTurn();
+    if (thread.spentMs >= SLICE_MS) awaitTurn();
   }
 }
 
@@ -81,7 +84,7 @@ export function soon(task: () => void): void {
   else tasks.push(task);
 }
 
-/** The next turn starts a new slice (one wait per turn in which work ran). */
+/** The next turn starts a new slice. */
 function awaitTurn(): void {
   if (thread.turnAwaited) return;
   thread.turnAwaited = true;

@@ -29,6 +29,8 @@ export interface Suspicion {
   deadline: number;
   /** This node is signing the death (at most one declaration per suspicion). */
   declaring: boolean;
+  /** `declareAt`'s last answer and what it depended on. */
+  memo?: { confirmers: number; deadline: number; minMs: number; expected: number; at: number };
 }
 
 /** What the timeout depends on besides the member count. */
@@ -54,20 +56,25 @@ export function startSuspicion(now: number, claimer: string, ms: number): Suspic
 
 /** When this node (hex id `selfId`) declares the suspect (hex id `memberId`) dead itself (see the module doc). */
 export function declareAt(s: Suspicion, selfId: string, memberId: string, p: SuspicionParams): number {
-  if (!s.confirmers.has(selfId)) return s.deadline + p.minMs / 2;
-  const mine = turnOf(selfId, memberId);
-  let before = 0;
-  for (const c of s.confirmers) if (turnOf(c, memberId) < mine) before++;
-  const step = p.minMs / (2 * (p.expected + 1));
-  // Within its step, too, an accuser waits its turn: accusers that know of nobody before them
-  // (each knows at most k others) are spread over the step instead of declaring together.
-  return s.deadline + Math.min(before + mine, p.expected + 1) * step;
+  // Asked at every re-arm of the membership's timer, for every suspect: kept until what it depends
+  // on changes (a confirmation, the deadline, the table's size through `p`).
+  const m = s.memo;
+  if (m !== undefined && m.confirmers === s.confirmers.size && m.deadline === s.deadline && m.minMs === p.minMs && m.expected === p.expected) return m.at;
+  let at: number;
+  if (!s.confirmers.has(selfId)) at = s.deadline + p.minMs / 2;
+  else {
+    const mine = turnOf(selfId, memberId);
+    let before = 0;
+    for (const c of s.confirmers) if (turnOf(c, memberId) < mine) before++;
+    const step = p.minMs / (2 * (p.expected + 1));
+    // Within its step, too, an accuser waits its turn: accusers that know of nobody before them
+    // (each knows at most k others) are spread over the step instead of declaring together.
+    at = s.deadline + Math.min(before + mine, p.expected + 1) * step;
+  }
+  s.memo = { confirmers: s.confirmers.size, deadline: s.deadline, minMs: p.minMs, expected: p.expected, at };
+  return at;
 }
 
-/**
- * An accuser's turn to declare `memberId` dead, in [0, 1): the first 48 bits of its id XOR the
- * member's. Every node computes the same order, and each member's accusers get a different one.
- */
 function turnOf(id: string, memberId: string): number {
   const hi = parseInt(id.slice(0, 6), 16) ^ parseInt(memberId.slice(0, 6), 16);
   const lo = parseInt(id.slice(6, 12), 16) ^ parseInt(memberId.slice(6, 12), 16);
