@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createMemoryLinkPair, createNode, type GrapevineNode, type Link } from "../../mod.ts";
 import { resolveOptions } from "../../src/core/options.ts";
 import type { SignatureSuite } from "../../src/crypto/types.ts";
-import { INBOX_FRAMES_MAX, Inbox } from "../../src/runtime/inbox.ts";
+import { INBOX_BYTES_MAX, INBOX_FRAMES_MAX, Inbox } from "../../src/runtime/inbox.ts";
 import { Jobs } from "../../src/runtime/jobs.ts";
 import { runTimed, SLICE_MS } from "../../src/runtime/slice.ts";
 import { keyPair } from "../core/harness.ts";
@@ -84,6 +84,23 @@ describe("received frames", () => {
     byBytes.receive(new Uint8Array(50)); // 110 bytes would wait: both now
     expect(handled).toEqual([60, 50]);
     await fresh();
+  });
+
+  it("wait at most INBOX_BYTES_MAX over the thread: past it a frame is handled at once", async () => {
+    await fresh();
+    const handled: number[] = [];
+    runTimed(() => busy(SLICE_MS));
+    const perLink = 1 << 20;
+    const links = Math.ceil(INBOX_BYTES_MAX / perLink) + 1;
+    const boxes = Array.from({ length: links }, () => new Inbox((b) => handled.push(b.length), perLink));
+    // Each link holds one frame just under its own bound until the thread's bound is reached.
+    const frame = perLink - 1;
+    const held = Math.floor(INBOX_BYTES_MAX / frame);
+    for (let i = 0; i < held; i++) boxes[i].receive(new Uint8Array(frame));
+    expect(handled).toEqual([]);
+    boxes[held].receive(new Uint8Array(frame)); // would take the thread past its bound
+    expect(handled).toEqual([frame]);
+    await until(() => handled.length === held + 1, 5000);
   });
 
   it("that wait on a link the peer closes are handled before the link goes down (a farewell is not lost)", async () => {
