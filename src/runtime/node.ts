@@ -427,8 +427,10 @@ export class GrapevineNode extends NodeEventTarget {
       }
       this.#timer = wake === Infinity ? null : setTimeout(() => {
         this.#timer = null;
-        this.#timerAt = Infinity;
-        soon(() => { // within the thread's time slice: a hundred nodes' rounds due at once take turns
+        // Within the thread's time slice: a hundred nodes' rounds due at once take turns. Until the
+        // tick runs, `#timerAt` stays, so output moved meanwhile does not set a second timer for it.
+        soon(() => {
+          if (this.#timerAt === wake) this.#timerAt = Infinity;
           if (this.#closed) return;
           const now = monotonicNow(); // a timer just early (the loop reads its clock once a turn) is on time, not a second wake-up
           this.engine.tick(wake - now <= TIMER_EARLY_MS_MAX ? Math.max(now, wake) : now);
