@@ -37,6 +37,7 @@ import { decodeFrame, FRAME } from "../../src/wire/frames.ts";
 import { decodeLinkFrame, isLinkFrameType, peekFrameType } from "../../src/wire/link-frames.ts";
 import { decodeClaimBody, decodeMemberFrame, isMemberFrameType } from "../../src/wire/member-frames.ts";
 import { decodeMessageBody, decodeRootBody } from "../../src/wire/records.ts";
+import { sliceSpent } from "../../src/runtime/slice.ts";
 import type { Corpus } from "./corpus.ts";
 import { typeOf } from "./registry.ts";
 
@@ -358,6 +359,11 @@ export class DriverTarget {
     const failures: Failure[] = [];
     const victim = this.#victim!;
     if (victim.linkCount === 0 || !this.#link?.onmessage) await this.#connect();
+    // A frame is handled on arrival unless the thread's time slice is spent (then it waits a turn,
+    // `src/runtime/slice.ts`): start each frame with a fresh slice, so it is handled, timed and
+    // penalised within the call that delivers it.
+    await victim.idle();
+    while (sliceSpent()) await new Promise((r) => setImmediate(r));
     processErrors.length = 0;
     const sentBefore = victim.traffic().bytesOut;
     let penalised = false;

@@ -103,6 +103,12 @@ export class Links {
     return targets.length > 0;
   }
 
+  /** Whether a frame received on any link waits for its turn (`inbox.ts`). */
+  framesWaiting(): boolean {
+    for (const e of this.table.values()) if ((e.inbox?.size ?? 0) > 0) return true;
+    return false;
+  }
+
   /** Links whose handshake is done and that are not down. */
   up(): LinkEntry[] {
     return [...this.table.values()].filter((e) => e.up);

@@ -368,9 +368,13 @@ export class GrapevineNode extends NodeEventTarget {
     return iterate<ChangeEvent>(this, "change", () => true, options, this.#closed);
   }
 
-  /** Resolves when no crypto work is pending (useful in tests and before close). */
-  idle(): Promise<void> {
-    return this.#jobs.idle();
+  /** Resolves when no crypto work is pending and no received frame waits for its turn (useful in tests and before close). */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.#jobs.idle();
+      if (!this.#links.framesWaiting()) return;
+      await nextTurn();
+    }
   }
 
   /**
