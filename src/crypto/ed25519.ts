@@ -95,9 +95,9 @@ const SYNC_TURNS = new TurnBound(SYNC_CHECKS_PER_TURN);
 /**
  * Signatures handed to WebCrypto back to back, over every suite of the thread, before the next
  * waits for the suite's `yieldTo`. WebCrypto runs the arithmetic off the event loop's thread, but
- * handing it over is not free (the call copies its arguments and queues a job: about 25 µs on Node
- * 20), and checks come in bursts of hundreds when peers link: unpaced, a burst's hand-overs held
- * the loop for tens of milliseconds. About 2 ms per turn.
+ * handing it over is not free (the call copies its arguments and queues a job: 15–22 µs on Node
+ * 20, measured), and checks come in bursts of hundreds when peers link: unpaced, a burst's
+ * hand-overs held the loop for tens of milliseconds. About 1–1.5 ms a turn.
  */
 export const WEBCRYPTO_CALLS_PER_TURN = 64;
 const WEBCRYPTO_TURNS = new TurnBound(WEBCRYPTO_CALLS_PER_TURN);

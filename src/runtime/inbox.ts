@@ -29,7 +29,6 @@ export class Inbox implements Waiting {
   readonly #bytesMax: number;
   #frames = new Fifo<Uint8Array>();
   #bytes = 0;
-  #listed = false;
 
   constructor(handle: (bytes: Uint8Array) => void, bytesMax: number) {
     this.#handle = handle;
@@ -51,10 +50,7 @@ export class Inbox implements Waiting {
     this.#frames.push(bytes);
     this.#bytes += bytes.length;
     threadBytes += bytes.length;
-    if (!this.#listed) {
-      this.#listed = true;
-      waitForTurn(this);
-    }
+    waitForTurn(this);
   }
 
   /** Handles every frame that waits, now. */
@@ -67,11 +63,6 @@ export class Inbox implements Waiting {
     threadBytes -= this.#bytes;
     this.#bytes = 0;
     this.#frames = new Fifo();
-  }
-
-  /** @internal */
-  unlisted(): void {
-    this.#listed = false;
   }
 
   /** @internal Handles the oldest frame that waits (a share of a turn, or a flush). */

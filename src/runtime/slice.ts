@@ -29,11 +29,10 @@ export interface Waiting {
   runOne(): void;
   /** Pieces still waiting. */
   readonly size: number;
-  /** Taken off the list (nothing waits): list it again when something does. */
-  unlisted(): void;
 }
 
-const thread = { spentMs: 0, turnAwaited: false, waiting: new Fifo<Waiting>() };
+/** Time spent since the slice started over; whether a turn is awaited; what waits, each listed once. */
+const thread = { spentMs: 0, turnAwaited: false, waiting: new Fifo<Waiting>(), listed: new Set<Waiting>() };
 
 /** Whether this turn's slice is spent (new work should wait). */
 export function sliceSpent(): boolean {
@@ -51,8 +50,10 @@ export function runTimed(work: () => void): void {
   }
 }
 
-/** Lists `w` for a share of the next turns (once, until `unlisted` is called). */
+/** Lists `w` for a share of the next turns, unless it is listed already (until nothing of it waits). */
 export function waitForTurn(w: Waiting): void {
+  if (thread.listed.has(w)) return;
+  thread.listed.add(w);
   thread.waiting.push(w);
   awaitTurn();
 }
@@ -60,16 +61,12 @@ export function waitForTurn(w: Waiting): void {
 /** Thunks that wait (results, timers), in the order they came. */
 class Tasks implements Waiting {
   #tasks = new Fifo<() => void>();
-  #listed = false;
   get size(): number {
     return this.#tasks.size;
   }
   push(task: () => void): void {
     this.#tasks.push(task);
-    if (!this.#listed) this.#listed = true, waitForTurn(this);
-  }
-  unlisted(): void {
-    this.#listed = false;
+    waitForTurn(this);
   }
   runOne(): void {
     const task = this.#tasks.shift();
@@ -101,7 +98,7 @@ function onTurn(): void {
       w.runOne();
     } finally {
       if (w.size > 0) thread.waiting.push(w); // its turn again after the others'
-      else w.unlisted();
+      else thread.listed.delete(w);
     }
   }
 }

@@ -8,6 +8,16 @@ import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
 import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
+
+/** `n` key pairs from seeds `tag, i, 0, …`: keys this process has not checked before (a tag per test). */
+function keyPairs(tag: number, n: number) {
+  return Array.from({ length: n }, (_, i) => {
+    const seed = new Uint8Array(32);
+    seed[0] = tag;
+    seed[1] = i;
+    return keyPairFromSeed(seed);
+  });
+}
 /** A mixed-order key (A + T8) and a signature whose cofactorless equation holds: only the torsion check refuses it. */
 const MIXED = {
   publicKey: fromHex("9e0d730756feb6e647de770979b279e9c808dfd7399828bade6c7728230e1670"),
@@ -45,12 +55,7 @@ describe("key checks", () => {
       }),
     });
     const signer = await createSignatureSuite({ subtle: globalThis.crypto.subtle });
-    const pairs = Array.from({ length: 5 }, (_, i) => {
-      const seed = new Uint8Array(32);
-      seed[0] = 0xc0;
-      seed[1] = i;
-      return keyPairFromSeed(seed);
-    });
+    const pairs = keyPairs(0xc0, 5);
     const sigs = await Promise.all(pairs.map((kp) => signer.sign(kp, enc("m"))));
     const verdicts = pairs.map((kp, i) => suite.verify(kp.publicKey, enc("m"), sigs[i]).then((ok) => (order.push(`done ${i}`), ok)));
     // Nothing is checked until the first yield returns; then one key per yield.
@@ -75,12 +80,7 @@ describe("key checks", () => {
     const a = await createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto", yieldTo });
     const b = await createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto", yieldTo });
     const signer = await createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto" });
-    const pairs = Array.from({ length: 4 }, (_, i) => {
-      const seed = new Uint8Array(32);
-      seed[0] = 0xd0;
-      seed[1] = i;
-      return keyPairFromSeed(seed);
-    });
+    const pairs = keyPairs(0xd0, 4);
     const sigs = await Promise.all(pairs.map((kp) => signer.sign(kp, enc("m"))));
     // a checks keys 0–2, b keys 1–3: keys 1 and 2 are asked for by both.
     const verdicts = [
