@@ -32,6 +32,7 @@ import { createNode, type GrapevineNode } from "../mod.ts";
 import { deriveSeed, randomBelow, seededRng } from "../src/core/random.ts";
 import { scopeIdOf } from "../src/core/scopes.ts";
 import { createSignatureSuite } from "../src/crypto/ed25519.ts";
+import { isTorsionFreeKey } from "../src/crypto/edwards.ts";
 import { runtimeNodeCrypto } from "../src/runtime/node-crypto.ts";
 import { keyPairFromSeed } from "../src/crypto/keys.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
@@ -109,6 +110,12 @@ export interface MeshBenchReport {
   cpu_per_delivery_above_idle_over_raw_verify: number;
   /** The raw verify through each backend the runtime has. */
   raw_verify_us_by_backend: { webcrypto: number; "node:crypto": number };
+  /**
+   * The key rule a node runs once per new key, before any backend sees it (strict decoding and
+   * torsion-free, in JavaScript): microseconds per key over 200 distinct keys, and over the raw verify.
+   */
+  key_check_us: number;
+  key_check_over_raw_verify: number;
   latency_ms: { to_50: Percentiles; to_99: Percentiles; to_all: Percentiles };
   loop_delay_p99_ms: number;
   peak_rss_mb: number;
@@ -144,6 +151,22 @@ async function rawVerifyMicros(backend: "node:crypto" | "webcrypto"): Promise<nu
   const t0 = performance.now();
   for (let i = 1; i < msgs.length; i++) await suite.verify(kp.publicKey, msgs[i], sigs[i]);
   return ((performance.now() - t0) * 1000) / (msgs.length - 1);
+}
+
+/** Microseconds per first-contact key check (`isTorsionFreeKey`), the median of three passes over 200 keys. */
+function keyCheckMicros(): number {
+  const keys = Array.from({ length: 200 }, (_, i) => {
+    const seed = new Uint8Array(32);
+    new DataView(seed.buffer).setUint32(0, 0x6b657900 + i);
+    return keyPairFromSeed(seed).publicKey;
+  });
+  const passes: number[] = [];
+  for (let pass = 0; pass < 3; pass++) {
+    const t0 = performance.now();
+    for (const k of keys) if (!isTorsionFreeKey(k)) throw new Error("bench mesh: an honest key failed the key rule");
+    passes.push(((performance.now() - t0) * 1000) / keys.length);
+  }
+  return median(passes);
 }
 
 /**
@@ -401,6 +424,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   const backend = o.nodeCrypto ? "node:crypto" : "webcrypto";
   const rawBy = { webcrypto: await rawVerifyMicros("webcrypto"), "node:crypto": await rawVerifyMicros("node:crypto") };
   const raw = rawBy[backend];
+  const keyCheck = keyCheckMicros();
   const cpuPerDelivery = ((cpu.user + cpu.system) / Math.max(1, deliveries));
   // idleCpu is ms of CPU per s; over publishMs ms that is idleCpu × publishMs µs.
   const cpuAboveIdle = Math.max(0, cpu.user + cpu.system - idleCpu * publishMs) / Math.max(1, deliveries);
@@ -444,6 +468,8 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     cpu_per_delivery_over_raw_verify: r2(cpuPerDelivery / raw),
     cpu_per_delivery_above_idle_over_raw_verify: r2(cpuAboveIdle / raw),
     raw_verify_us_by_backend: { webcrypto: Math.round(rawBy.webcrypto), "node:crypto": Math.round(rawBy["node:crypto"]) },
+    key_check_us: Math.round(keyCheck),
+    key_check_over_raw_verify: r2(keyCheck / raw),
     latency_ms: {
       to_50: { p50: pct(to50, 0.5), p99: pct(to50, 0.99) },
       to_99: { p50: pct(to99, 0.5), p99: pct(to99, 0.99) },

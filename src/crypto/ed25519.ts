@@ -142,7 +142,7 @@ async function chooseBackend(
   if (choice === "noble") return (await loadNoble()).nobleBackend;
   if (choice === "node:crypto" || choice === "auto") {
     const native = nodeCrypto !== undefined ? (await loadNative()).createNodeCryptoBackend(nodeCrypto, () => SYNC_TURNS.place(yieldTo)) : undefined;
-    if (native !== undefined && (await probeBackend(native))) return native;
+    if (native !== undefined && (await probedOnce(nodeCrypto!, native))) return native;
     if (choice === "node:crypto") throw localError("CRYPTO_UNAVAILABLE", "node:crypto Ed25519 was not given or failed the startup probe");
   }
   if (subtle === undefined || subtle === null) {
@@ -150,9 +150,25 @@ async function chooseBackend(
     return (await loadNoble()).nobleBackend;
   }
   const webCrypto = createWebCryptoBackend(subtle, () => WEBCRYPTO_TURNS.place(yieldTo));
-  if (await probeBackend(webCrypto)) return webCrypto;
+  if (await probedOnce(subtle, webCrypto)) return webCrypto;
   if (choice === "webcrypto") throw localError("CRYPTO_UNAVAILABLE", "WebCrypto Ed25519 is missing or failed the startup probe");
   return (await loadNoble()).nobleBackend;
+}
+
+/**
+ * The probe's verdict per source of Ed25519 (a `SubtleCrypto`, a `node:crypto` module): the same
+ * source gives the same verdicts, so a thread probes each once, however many nodes it runs (the
+ * probe is about 6 ms of work, most of it the key rule on five vectors).
+ */
+const PROBED = new WeakMap<object, Promise<boolean>>();
+
+function probedOnce(source: object, backend: Ed25519Backend): Promise<boolean> {
+  let ok = PROBED.get(source);
+  if (ok === undefined) {
+    ok = probeBackend(backend);
+    PROBED.set(source, ok);
+  }
+  return ok;
 }
 
 class Ed25519Suite implements SignatureSuite {

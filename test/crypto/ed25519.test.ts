@@ -148,6 +148,36 @@ describe("backend choice", () => {
     expect((await createSignatureSuite({ subtle: missing.subtle })).backend).toBe("noble");
   });
 
+  it("probes a source of Ed25519 once per thread: a second suite on the same SubtleCrypto or node:crypto starts without a call", async () => {
+    const counted = countingSubtle();
+    const first = await createSignatureSuite({ subtle: counted.subtle });
+    expect(first.backend).toBe("webcrypto");
+    expect(counted.counts.verify).toBeGreaterThan(0); // the probe ran
+    counted.reset();
+    const second = await createSignatureSuite({ subtle: counted.subtle });
+    expect(second.backend).toBe("webcrypto");
+    expect(counted.counts).toEqual({ importRaw: 0, importPkcs8: 0, verify: 0, sign: 0 });
+    // It works all the same, and the first verdict stands for a source that fails: a lenient one
+    // falls back to noble every time.
+    const kp = keyPairFromSeed(seed(4));
+    const sig = await second.sign(kp, text("once"));
+    expect(await second.verify(kp.publicKey, text("once"), sig)).toBe(true);
+    expect(await second.verify(kp.publicKey, text("twice"), sig)).toBe(false);
+    const lenient = countingSubtle({ verify: () => Promise.resolve(true) });
+    expect((await createSignatureSuite({ subtle: lenient.subtle })).backend).toBe("noble");
+    lenient.reset();
+    expect((await createSignatureSuite({ subtle: lenient.subtle })).backend).toBe("noble");
+    expect(lenient.counts.verify).toBe(0);
+    // node:crypto: a wrapper that counts checks, probed by the first suite only.
+    let checks = 0;
+    const counting = { ...nodeCrypto, verify: (...a: Parameters<typeof nodeCrypto.verify>) => (checks++, nodeCrypto.verify(...a)) } as typeof nodeCrypto;
+    expect((await createSignatureSuite({ nodeCrypto: counting })).backend).toBe("node:crypto");
+    expect(checks).toBeGreaterThan(0);
+    checks = 0;
+    expect((await createSignatureSuite({ nodeCrypto: counting })).backend).toBe("node:crypto");
+    expect(checks).toBe(0);
+  });
+
   it("rejects unknown backends and bad cache bounds", async () => {
     await expect(createSignatureSuite({ backend: "openssl" as "noble" })).rejects.toThrow(RangeError);
     await expect(createSignatureSuite({ verifiedCacheMax: -1 })).rejects.toThrow(RangeError);
