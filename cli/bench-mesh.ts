@@ -13,9 +13,11 @@
  * - publishing: payload copies, wire bytes, IHAVE ids and CPU per delivery (all of it, and above the
  *   idle upkeep measured before); latency to 50, 99 and 100 % of the nodes (p50 and p99 over
  *   messages); event-loop delay p99; delivered fraction;
- * - the raw Ed25519 verify of this runtime, measured in the same run, as the floor of CPU per
- *   delivery: through the backend the nodes use (`crypto`: WebCrypto, or `node:crypto` with
- *   `--node-crypto`), and through each; and peak RSS.
+ * - the raw Ed25519 verify of this runtime, measured in the same run: through the backend the
+ *   nodes use (`crypto`: WebCrypto, or `node:crypto` with `--node-crypto`), and through each; and
+ *   the floor of CPU per delivery: that verify plus what bare WebSockets in this process take to
+ *   carry the frames sent while publishing (as many a second, of the same mean size, over as many
+ *   sockets), per delivery; and peak RSS.
  *
  * `--close F` closes a fraction of the nodes just before publishing (no tree yet: the first message
  * floods); `--close-after-tree F` publishes a few messages first, so the tree has formed, then
@@ -108,6 +110,14 @@ export interface MeshBenchReport {
   raw_verify_us: number;
   cpu_per_delivery_over_raw_verify: number;
   cpu_per_delivery_above_idle_over_raw_verify: number;
+  /**
+   * The floor of CPU per delivery: one raw verify, plus the CPU bare WebSockets take to carry the
+   * frames sent while publishing (same rate, mean size and sockets, same run), per delivery; and
+   * the CPU per delivery over it.
+   */
+  delivery_floor_us: number;
+  delivery_frames: number;
+  cpu_per_delivery_over_floor: number;
   /** The raw verify through each backend the runtime has. */
   raw_verify_us_by_backend: { webcrypto: number; "node:crypto": number };
   /**
@@ -387,6 +397,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   const liveTraffic = () => [...live].reduce((s, i) => s + nodes[i].traffic().bytesOut, 0);
   note(`publishing ${o.messages} messages at ${o.ratePerSecond}/s`);
   const s0 = stats();
+  const pubFrames0 = framesOut();
   bytes0 = liveTraffic();
   cpu0 = process.cpuUsage();
   const publishT0 = performance.now();
@@ -410,6 +421,8 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   const publishMs = performance.now() - publishT0;
   const s1 = stats();
   const wire = liveTraffic() - bytes0;
+  // Closed nodes' counters stand still, so this is what the live ones sent.
+  const pubFrames = framesOut() - pubFrames0;
   const to50: number[] = [];
   const to99: number[] = [];
   const toAll: number[] = [];
@@ -433,6 +446,10 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   // With the mesh closed, so the floor carries nothing else.
   note("idle floor (bare WebSockets)");
   const floorCpu = await socketFloorCpu(idleFrames, idleFrames > 0 ? idleBytes / idleFrames : 0, edges.size, Math.min(o.idleMs, 10_000));
+  note("publishing floor (bare WebSockets)");
+  const pubFloorCpu = await socketFloorCpu(pubFrames / (publishMs / 1000), pubFrames > 0 ? wire / pubFrames : 0, edges.size, Math.min(publishMs, 10_000));
+  // ms per s over publishMs ms is pubFloorCpu × publishMs µs.
+  const deliveryFloor = raw + (pubFloorCpu * publishMs) / Math.max(1, deliveries);
   const r2 = (x: number) => Math.round(x * 100) / 100;
   return {
     bench: "broadcast-mesh",
@@ -467,6 +484,9 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     raw_verify_us: Math.round(raw),
     cpu_per_delivery_over_raw_verify: r2(cpuPerDelivery / raw),
     cpu_per_delivery_above_idle_over_raw_verify: r2(cpuAboveIdle / raw),
+    delivery_floor_us: Math.round(deliveryFloor),
+    delivery_frames: r2(pubFrames / Math.max(1, deliveries)),
+    cpu_per_delivery_over_floor: r2(cpuPerDelivery / deliveryFloor),
     raw_verify_us_by_backend: { webcrypto: Math.round(rawBy.webcrypto), "node:crypto": Math.round(rawBy["node:crypto"]) },
     key_check_us: Math.round(keyCheck),
     key_check_over_raw_verify: r2(keyCheck / raw),

@@ -11,6 +11,9 @@ describe("bench mesh (small)", () => {
     expect(r.wire_bytes_per_delivery).toBeGreaterThan(100);
     expect(r.raw_verify_us).toBeGreaterThan(0);
     expect(r.key_check_us).toBeGreaterThan(0);
+    expect(r.delivery_frames).toBeGreaterThan(0);
+    expect(r.delivery_floor_us).toBeGreaterThan(r.raw_verify_us);
+    expect(r.cpu_per_delivery_over_floor).toBeCloseTo(r.cpu_us_per_delivery / r.delivery_floor_us, 1);
     expect(r.key_check_over_raw_verify).toBeCloseTo(r.key_check_us / r.raw_verify_us, 1);
     // CPU above the idle upkeep is part of all the CPU while publishing.
     expect(r.cpu_us_per_delivery_above_idle).toBeGreaterThanOrEqual(0);
