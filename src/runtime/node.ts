@@ -31,7 +31,7 @@ import type { Room, RoomOptions } from "../presence/room.ts";
 import { Links } from "./links.ts";
 import type { BroadcastMessage, ChangeEvent, ConnectOptions, LinkHandle, NodeEventMap, NodeOptions, Validator } from "./node-types.ts";
 import type { MemberState } from "../core/claims.ts";
-import { ScopeHandle, ScopeHolds, type ScopeHost } from "./scopes.ts";
+import { originTexts, ScopeHandle, ScopeHolds, type ScopeHost } from "./scopes.ts";
 import { iterate, listen } from "./listen.ts";
 import { changeEvent, memberDetail, NodeEventTarget, toMessage } from "./node-events.ts";
 import { Jobs } from "./jobs.ts";
@@ -297,7 +297,7 @@ export class GrapevineNode extends NodeEventTarget {
 
   /** Ids of every node whose state this node holds (itself included once it has written). */
   origins(): string[] {
-    return [...this.engine.store.origins.values()].filter((o) => o.entries.size > 0 || o.id === this.engine.store.selfId).map((o) => nodeIdToText(fromHex(o.id)));
+    return originTexts(this.engine.store);
   }
 
   /**

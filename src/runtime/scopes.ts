@@ -99,6 +99,27 @@ export function idOf(scope: string | Uint8Array): Uint8Array {
   throw new TypeError(`a scope is a non-empty name or a ${SCOPE_ID_BYTES}-byte id`);
 }
 
+/** An origin record's text id, kept with the record: spelled out once, not on every call. */
+const ORIGIN_TEXT = new WeakMap<object, string>();
+
+/**
+ * Text ids of the origins in `store` with keys, and of this node once it has written (a caller
+ * polling `node.origins()` over a hundred nodes paid for spelling out every id every time).
+ */
+export function originTexts(store: { readonly selfId: string; readonly origins: ReadonlyMap<string, { readonly id: string; readonly entries: { readonly size: number } }> }): string[] {
+  const out: string[] = [];
+  for (const o of store.origins.values()) {
+    if (o.entries.size === 0 && o.id !== store.selfId) continue;
+    let text = ORIGIN_TEXT.get(o);
+    if (text === undefined) {
+      text = nodeIdToText(fromHex(o.id));
+      ORIGIN_TEXT.set(o, text);
+    }
+    out.push(text);
+  }
+  return out;
+}
+
 /**
  * A hold on one scope of a node: its keys there, and every member's. Get one with
  * `node.scope(name)`; `close()` releases it (the node leaves the scope when nothing else holds it).
@@ -176,7 +197,7 @@ export class ScopeHandle {
   origins(): string[] {
     const store = this.#store();
     if (!store) return [];
-    return [...store.origins.values()].filter((o) => o.entries.size > 0 || o.id === store.selfId).map((o) => nodeIdToText(fromHex(o.id)));
+    return originTexts(store);
   }
 
   /** Peers this node exchanges the scope with (links whose peers joined it too). */
