@@ -3,8 +3,36 @@
  * details with a bounded buffer (a slow reader loses the oldest, never grows memory), which ends
  * when the node closes, the signal aborts or the loop breaks.
  *
+ * A node does not keep a process alive by itself (its timers are unref'd), but a loop waiting on
+ * one of its iterators does: `for await (const c of node.changes())` in a script over in-memory
+ * links would otherwise end the process, its top-level await unsettled, before the change came.
+ *
  * @module
  */
+
+/**
+ * While at least one iterator waits, one long timer that holds the event loop open (in Node, Deno
+ * and Bun; in a page it changes nothing). Shared by every node of the thread.
+ */
+const waiting = { count: 0, timer: null as ReturnType<typeof setInterval> | null };
+
+/** Iterators of this thread waiting now (each holds the loop open through the one shared timer). */
+export function waitingIterators(): { count: number; holdsLoop: boolean } {
+  return { count: waiting.count, holdsLoop: waiting.timer !== null };
+}
+
+function holdOpen(): () => void {
+  if (waiting.count++ === 0) waiting.timer = setInterval(() => {}, 2 ** 30);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    if (--waiting.count === 0 && waiting.timer !== null) {
+      clearInterval(waiting.timer);
+      waiting.timer = null;
+    }
+  };
+}
 
 /** Calls `fn` with the detail of every `type` event until the returned function is called. */
 export function listen<T>(target: EventTarget, type: string, fn: (detail: T) => void): () => void {
@@ -50,7 +78,14 @@ export function iterate<T>(
   if (closed || options.signal?.aborted) finish();
   const iterator: AsyncIterableIterator<T> = {
     next: async (): Promise<IteratorResult<T>> => {
-      while (!buffer.length && !done) await new Promise<void>((r) => (wake = r));
+      while (!buffer.length && !done) {
+        const release = holdOpen();
+        try {
+          await new Promise<void>((r) => (wake = r));
+        } finally {
+          release();
+        }
+      }
       wake = null;
       if (buffer.length) return { value: buffer.shift()!, done: false };
       return { value: undefined, done: true };

@@ -362,7 +362,8 @@ export class GrapevineNode extends NodeEventTarget {
   /**
    * Changes as an async iterator, subscribed from the moment of the call. At most `bufferMax`
    * changes wait unread; beyond that the oldest are dropped, so a slow reader cannot grow memory
-   * without bound. Ends when the node closes, the signal aborts, or the loop breaks.
+   * without bound. Ends when the node closes, the signal aborts, or the loop breaks. While a loop
+   * waits on it the process stays alive (a node alone does not keep a process alive).
    */
   changes(options: { bufferMax?: number; signal?: AbortSignal } = {}): AsyncIterableIterator<ChangeEvent> {
     return iterate<ChangeEvent>(this, "change", () => true, options, this.#closed);

@@ -149,6 +149,19 @@ describe("npm pack → install into an empty project → use", { timeout: 120_00
     for (const [specifier, names] of Object.entries(report)) expect(names.length, `${specifier} exports something`).toBeGreaterThan(0);
   });
 
+  it("README's quick start runs as written in plain Node ESM, gets the change and exits by itself", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Quick start"));
+    const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(code, "README has a Quick start code block").toBeTruthy();
+    writeFileSync(join(project, "quickstart.mjs"), code!);
+    const result = spawnSync(process.execPath, ["quickstart.mjs"], { cwd: project, encoding: "utf8", timeout: 30_000 });
+    // Exit 0: the loop awaiting the change kept the process up until it came (exit 13 is Node's
+    // "unsettled top-level await"), and nothing left open kept it up after the nodes closed.
+    expect(result.status, `node quickstart.mjs\n${result.stdout}\n${result.stderr}`).toBe(0);
+    expect(result.stdout).toContain("status { text: 'online' }");
+  });
+
   it("type-checks a TypeScript consumer with lib ES2022 and DOM only, no Node types, skipLibCheck off", () => {
     // The package's types use Symbol.dispose; they bring the lib that declares it with them.
     writeFileSync(join(project, "app.ts"), [
