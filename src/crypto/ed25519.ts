@@ -156,18 +156,22 @@ async function chooseBackend(
 }
 
 /**
- * The probe's verdict per source of Ed25519 (a `SubtleCrypto`, a `node:crypto` module): the same
- * source gives the same verdicts, so a thread probes each once, however many nodes it runs (the
- * probe is about 6 ms of work, most of it the key rule on five vectors).
+ * Sources of Ed25519 (a `SubtleCrypto`, a `node:crypto` module) that passed the probe: the same
+ * source gives the same verdicts, so a thread probes a good one once, however many nodes it runs
+ * (the probe is about 6 ms of work, most of it the key rule on five vectors). A failure is not
+ * kept: the next suite probes again, so one failure (a transient error) does not leave every later
+ * node of the thread on the pure-JavaScript backend.
  */
-const PROBED = new WeakMap<object, Promise<boolean>>();
+const PASSED = new WeakMap<object, Promise<boolean>>();
 
 function probedOnce(source: object, backend: Ed25519Backend): Promise<boolean> {
-  let ok = PROBED.get(source);
-  if (ok === undefined) {
-    ok = probeBackend(backend);
-    PROBED.set(source, ok);
-  }
+  const known = PASSED.get(source);
+  if (known !== undefined) return known;
+  const ok = probeBackend(backend);
+  PASSED.set(source, ok); // shared by suites created meanwhile
+  void ok.then((passed) => {
+    if (!passed && PASSED.get(source) === ok) PASSED.delete(source);
+  });
   return ok;
 }
 
