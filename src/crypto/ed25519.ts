@@ -105,10 +105,10 @@ const WEBCRYPTO_TURNS = new TurnBound(WEBCRYPTO_CALLS_PER_TURN);
 /**
  * Creates a {@link SignatureSuite}. With `backend: "auto"` it probes `nodeCrypto`, then `subtle`
  * (a few milliseconds; a source that passed is not probed again in this thread) and falls back to
- * noble if neither has Ed25519 with the pinned verdicts. Throws `RangeError` for an unknown backend or a cache bound below 1, `TypeError` for a
- * `nodeCrypto` without `sign`, `verify`, `createPrivateKey` and `createPublicKey`, and
- * `GrapevineError` (`CRYPTO_UNAVAILABLE`, local) when `"node:crypto"` or `"webcrypto"` is demanded
- * but unusable.
+ * noble if neither has Ed25519 with the pinned verdicts. Throws `RangeError` for an unknown backend
+ * or a cache bound below 1, `TypeError` for a `nodeCrypto` without `sign`, `verify`,
+ * `createPrivateKey` and `createPublicKey`, and `GrapevineError` (`CRYPTO_UNAVAILABLE`, local) when
+ * `"node:crypto"` or `"webcrypto"` is demanded but unusable.
  *
  * @example
  * ```ts
