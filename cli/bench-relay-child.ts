@@ -21,7 +21,7 @@
  */
 
 import { readFileSync } from "node:fs";
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { performance } from "node:perf_hooks";
 import { createNode, dial, PROTOCOL_VERSION } from "../mod.ts";
 import { createSignatureSuite } from "../src/crypto/ed25519.ts";
 import { generateKeyPair } from "../src/crypto/keys.ts";
@@ -31,6 +31,7 @@ import type { Link } from "../src/transport/link.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
 import { nodeWebSocketWith, wsReceiveLimits } from "../src/transport/ws-node.ts";
 import { Histogram, MARKER } from "./bench-relay.ts";
+import { LoopDelay } from "./loop-delay.ts";
 import { scopeIdOf } from "../src/core/scopes.ts";
 import { encodeFrame, FRAME, SUBSCRIBE_FLAG } from "../src/wire/frames.ts";
 
@@ -95,11 +96,11 @@ async function relayRole(limits: Record<string, number>): Promise<void> {
   const { serveRelay } = await import("../relay/node.ts");
   const served = await serveRelay({ port: 0, network: "bench", ...limits });
   // The relay's event-loop delay since the last `loop` request: how long new keys connecting hold it.
-  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const loop = new LoopDelay(1);
   loop.enable();
   serve({
     stats: (req) => {
-      const delay = { loop_delay_p99_ms: loop.percentile(99) / 1e6, loop_delay_max_ms: loop.max / 1e6 };
+      const delay = { loop_delay_p99_ms: loop.percentileMs(99), loop_delay_max_ms: loop.maxMs() };
       if (req.loop) loop.reset();
       if (req.gc) collect();
       return { links: served.relay.node.linkCount, ...usage(), ...delay };
