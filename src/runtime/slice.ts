@@ -91,14 +91,20 @@ function awaitTurn(): void {
 function onTurn(): void {
   thread.turnAwaited = false;
   thread.spentMs = 0;
-  while (!sliceSpent()) {
-    const w = thread.waiting.shift();
-    if (w === undefined) return;
-    try {
-      w.runOne();
-    } finally {
-      if (w.size > 0) thread.waiting.push(w); // its turn again after the others'
-      else thread.listed.delete(w);
+  try {
+    while (!sliceSpent()) {
+      const w = thread.waiting.shift();
+      if (w === undefined) return;
+      try {
+        w.runOne();
+      } finally {
+        if (w.size > 0) thread.waiting.push(w); // its turn again after the others'
+        else thread.listed.delete(w);
+      }
     }
+  } finally {
+    // A piece that threw (a bug) ends this turn's share, not the thread's: what still waits gets
+    // the next turn (a spent slice has asked for it already).
+    if (thread.waiting.size > 0) awaitTurn();
   }
 }

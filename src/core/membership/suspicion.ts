@@ -57,7 +57,8 @@ export function startSuspicion(now: number, claimer: string, ms: number): Suspic
 /** When this node (hex id `selfId`) declares the suspect (hex id `memberId`) dead itself (see the module doc). */
 export function declareAt(s: Suspicion, selfId: string, memberId: string, p: SuspicionParams): number {
   // Asked at every re-arm of the membership's timer, for every suspect: kept until what it depends
-  // on changes (a confirmation, the deadline, the table's size through `p`).
+  // on changes (a confirmation, the deadline, the table's size through `p`). Confirmers are only
+  // ever added, so their count stands for the set.
   const m = s.memo;
   if (m !== undefined && m.confirmers === s.confirmers.size && m.deadline === s.deadline && m.minMs === p.minMs && m.expected === p.expected) return m.at;
   let at: number;
@@ -75,6 +76,10 @@ export function declareAt(s: Suspicion, selfId: string, memberId: string, p: Sus
   return at;
 }
 
+/**
+ * An accuser's turn to declare `memberId` dead, in [0, 1): the first 48 bits of its id XOR the
+ * member's. Every node computes the same order, and each member's accusers get a different one.
+ */
 function turnOf(id: string, memberId: string): number {
   const hi = parseInt(id.slice(0, 6), 16) ^ parseInt(memberId.slice(0, 6), 16);
   const lo = parseInt(id.slice(6, 12), 16) ^ parseInt(memberId.slice(6, 12), 16);
