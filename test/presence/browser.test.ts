@@ -165,9 +165,12 @@ describe("presence in Chromium and Node through a relay", () => {
     try {
       const a = await openPage();
       await call<string>(a, "start", { url: served.url, network, name: "ann", timeoutMs: TIMEOUT_MS, fast: {}, lite: true });
+      // a's first snapshot first: while a room catches up after its link comes up, joins and
+      // leaves are folded into that snapshot rather than emitted, so a tab that came and went in
+      // that window would give a neither event (under load, a's link can come up after b0's entry
+      // reached the relay, and b0's farewell land before a's snapshot: no `leave` ever).
+      await until(async () => (await call<Event[]>(a, "events")).some((e) => e.type === "sync"), 10_000, "a's first snapshot");
       const closeMs: number[] = [];
-      // Present at a: a join, or, for a tab that arrives while a is still catching up after its
-      // link came up, an entry of a's first snapshot (the `sync` event folds those in).
       const present = async (id: string) => (await call<{ peer: string }[]>(a, "others")).some((o) => o.peer === id);
       for (let i = 0; i < 5; i++) {
         const b = await openPage();
