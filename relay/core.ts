@@ -257,7 +257,7 @@ export class Relay {
     this.#gate.restore(info.ip);
     this.#admitted.add(guarded);
     this.#links.add(guarded);
-    guarded.nodeLink = this.node.adopt(guarded, info.peer, { admittedUntilMs: guarded.admittedUntilMs }).link;
+    guarded.nodeLink = this.node.adopt(guarded, info.peer, { admittedUntilMs: guarded.admittedUntilMs, client: !this.#trusted.has(info.peer) }).link;
     guarded.authenticated(info.peer, nodeIdFromText(info.peer));
     this.#byPeer.set(info.peer, guarded);
     this.log.debug("link_resumed", { peer: info.peer, ip: info.ip });
@@ -422,7 +422,9 @@ export class Relay {
   async #attach(link: GuardedLink): Promise<string | null> {
     this.#links.add(link);
     try {
-      const handle = await this.node.connect(link);
+      // A link the relay accepted is a client's (a tab, a node behind NAT): the changes the relay
+      // takes in go to it at once. Peer relays it dialed are gossiped with by rounds.
+      const handle = await this.node.connect(link, { client: link.peerRelay === null });
       if (link.isClosed) return null;
       link.nodeLink = handle.link;
       link.admittedUntilMs = handle.admittedUntilMs;

@@ -164,12 +164,16 @@ export class EngineCore {
   /**
    * A link to a peer is ready (for links with a handshake: after it). `resumed`: the link was
    * taken over from an earlier run of this node without a handshake (the peer does not know this
-   * node restarted), so the peer is asked what it wants again.
+   * node restarted), so the peer is asked what it wants again. `client`: the peer is a client this
+   * node serves (a relay's tab): every change of state this node takes in goes to it at once, in
+   * every scope both are in, instead of at a later gossip round. For links to leaves: a node that
+   * marked links to forwarders so would flood them (each would get a copy from every such peer).
    */
-  linkUp(now: number, linkId: LinkId, peer: Uint8Array | null = null, resumed = false): void {
+  linkUp(now: number, linkId: LinkId, peer: Uint8Array | null = null, resumed = false, client = false): void {
     this.#assertOpen();
     this.#observe(now);
     const link = new EngineLink(linkId, peer, this.#sync.behindNow());
+    link.client = client;
     this.#links.set(linkId, link);
     this.#broadcast?.linkUp(now, linkId, peer);
     this.#membership?.linkUp(now, linkId, peer);

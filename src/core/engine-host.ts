@@ -79,6 +79,10 @@ export class EngineHost implements SyncHost {
     return !!link && !link.closed && !link.congested;
   }
 
+  client(linkId: LinkId): boolean {
+    return inside.link(this.engine, linkId)?.client === true;
+  }
+
   sign(message: Uint8Array, done: (signature: Uint8Array | null) => void): void {
     inside.job(this.engine, { kind: "sign", message }, (r) => done(r instanceof Uint8Array ? r : null));
   }

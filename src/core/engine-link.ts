@@ -12,13 +12,14 @@ import { SyncLink } from "./exchange.ts";
 
 const CLOSED = 1;
 const CONGESTED = 2;
+const CLIENT = 4;
 
 /** What the engine keeps per link; broadcast and membership keep their own besides. */
 export class EngineLink extends SyncLink {
   readonly peer: Uint8Array | null;
   /** The link's one penalty score (link-layer faults reported by the driver included). */
   score = 0;
-  /** `closed` and `congested`, one field for both. */
+  /** `closed`, `congested` and `client`, one field for all three. */
   #flags = 0;
   /** Bytes it may still send in answer to the peer (`answerBytesPerSecondMax`), made at first use (a bucket never spent from is full). */
   answers: TokenBucket | null = null;
@@ -50,5 +51,14 @@ export class EngineLink extends SyncLink {
 
   set congested(on: boolean) {
     this.#flags = on ? this.#flags | CONGESTED : this.#flags & ~CONGESTED;
+  }
+
+  /** The peer is a client this node serves (see `EngineCore.linkUp`): state changes go to it at once. */
+  get client(): boolean {
+    return (this.#flags & CLIENT) !== 0;
+  }
+
+  set client(on: boolean) {
+    this.#flags = on ? this.#flags | CLIENT : this.#flags & ~CLIENT;
   }
 }

@@ -144,6 +144,8 @@ export interface SyncStats {
 export interface SyncHost extends SubsystemHost {
   /** False while a link is congested or closed for penalties: no round picks it. */
   usable(link: LinkId): boolean;
+  /** The peer is a client this node serves (`EngineCore.linkUp`): changes taken in go to it at once. */
+  client(link: LinkId): boolean;
   /** The link's answer budget (see `answerBytesPerSecondMax`), to size an answer before building it. */
   answerBudget(link: LinkId): TokenBucket | undefined;
 }

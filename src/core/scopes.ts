@@ -76,6 +76,7 @@ export class Scope {
       generation,
       send: (link: LinkId, bytes: Uint8Array) => host.send(link, encodeFrame({ type: FRAME.SCOPED, scope: id, frame: bytes })),
       usable: (link: LinkId) => this.links.has(link) && host.usable(link),
+      client: (link: LinkId) => this.links.has(link) && host.client(link),
       // Changes say which scope they are in: one key name may live in many rooms.
       emit: (e: EngineEvent) => host.emit(e.type === "change" ? { type: "change", change: { ...e.change, scope: id } } : e),
     });

@@ -26,8 +26,8 @@ import { DELTA_FLAG, encodeFrame, FRAME, type DeltaFrame, type DigestFrame, type
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import { Evidence } from "./evidence.ts";
-import { emptyMap, isShared } from "./empty.ts";
-import { addBehind, behindCount, dropBehind, Exchange, newOriginsBucket, NOT_BEHIND, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
+import { emptyMap, emptySet, isShared } from "./empty.ts";
+import { addBehind, behindCount, dropBehind, Exchange, isBehind, newOriginsBucket, NOT_BEHIND, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
 import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
@@ -40,6 +40,12 @@ export type SyncFrame = DigestFrame | DeltaFrame | TreeFrame | EvidenceFrame;
 
 /** Hot origins remembered (pushed as rumors, and what peers are presumed to lack). */
 const HOT_MAX = 64;
+/**
+ * The least time between two flushes of what goes at once (`Sync.#flushAtOnce`): the first change
+ * after a quiet spell goes with no wait, and however fast origins change, a link gets at most one
+ * such frame in this time (20 a second), each with what changed since the last.
+ */
+export const AT_ONCE_SPACING_MS = 50;
 /**
  * Rounds in which nothing changed before a node's rounds go idle (see `idleRoundEvery`); a node
  * that holds no state waits longer, since while news spreads its pulls are how it gets it soonest.
@@ -83,6 +89,17 @@ export class Sync implements Subsystem<SyncFrame> {
   #emptyPulls = 0;
   /** The farewell signed ahead (`presignFarewell`) for the map as it is: its body, and its signature once made. */
   #farewell: { body: Uint8Array; signature: Uint8Array | null } | null = null;
+  /**
+   * Origins that advanced here since the last flush (`#flushAtOnce`), each with the version it
+   * advanced from (what the flush sends is what is new since), and when the flush is due: this
+   * node's own go at once to every link, any to the links of clients this node serves (`clients`).
+   * Flushes are at least `AT_ONCE_SPACING_MS` apart; the shared empty Map while none waits.
+   */
+  #atOnce = emptyMap<string, number>();
+  #atOnceAt = Infinity;
+  #lastFlushAt = -Infinity;
+  /** The links whose peers are clients this node serves (`SyncHost.client`; most nodes have none). */
+  #clients = emptySet<LinkId>();
 
   /**
    * @param firstRoundAt when the first round is due, to line up with the node's other periodic work
@@ -115,6 +132,11 @@ export class Sync implements Subsystem<SyncFrame> {
    * between its rounds.
    */
   wakeAt(): number {
+    return Math.min(this.#atOnceAt, this.#roundAt());
+  }
+
+  /** When the next round is due (see `wakeAt`). */
+  #roundAt(): number {
     const interval = this.#host.options.intervalMs;
     if (this.#slept) {
       if (this.#asleep()) return this.#nextRoundAt + Math.max(0, this.#idleDue - this.#quietRounds - 1) * interval;
@@ -146,6 +168,10 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#changed = true;
     this.#links.set(linkId, link);
     this.#evidence.forgetLink(linkId);
+    if (this.#host.client(linkId)) {
+      if (isShared(this.#clients)) this.#clients = new Set();
+      this.#clients.add(linkId);
+    }
     // A new link learns the state at once rather than at the next round. A node holding nothing
     // has nothing to push: its digest is only a pull, and `fanout` pulls a round are enough (each
     // peer has what the mesh has; a peer holding state sends its own digest at link-up, which this
@@ -158,6 +184,7 @@ export class Sync implements Subsystem<SyncFrame> {
   linkDown(_now: number, linkId: LinkId): void {
     this.#changed = true;
     this.#links.delete(linkId);
+    this.#clients.delete(linkId);
     this.#evidence.forgetLink(linkId);
   }
 
@@ -180,7 +207,8 @@ export class Sync implements Subsystem<SyncFrame> {
 
   /** Time passes: runs the gossip round if it is due. */
   tick(now: number): void {
-    if (now < this.wakeAt()) return;
+    if (now >= this.#atOnceAt) this.#flushAtOnce(now);
+    if (now < this.#roundAt()) return;
     const interval = this.#host.options.intervalMs;
     const missed = Math.floor((now - this.#nextRoundAt) / interval);
     if (this.#slept) {
@@ -377,6 +405,42 @@ export class Sync implements Subsystem<SyncFrame> {
       if (l === fromLink) continue;
       addBehind(l, originId);
     }
+    if (originId === this.#store.selfId || this.#clients.size > 0) {
+      const since = this.#atOnce.get(originId);
+      if (since === undefined && this.#atOnce.size >= HOT_MAX) return; // the rest go by rounds
+      if (isShared(this.#atOnce)) this.#atOnce = new Map();
+      this.#atOnce.set(originId, since === undefined ? from : Math.min(since, from));
+      this.#atOnceAt = Math.min(this.#atOnceAt, Math.max(this.#host.now(), this.#lastFlushAt + AT_ONCE_SPACING_MS));
+    }
+  }
+
+  /**
+   * What advanced since the last flush goes as rumors, without waiting for a round: this node's
+   * own origin to every link (each peer lacks it: one copy each, as the rounds would send), any
+   * origin to the clients this node serves (a relay's tabs hear of a change as soon as the relay
+   * has it, not up to a round later). One frame a link, built once for links that lack the same
+   * origins. Links that are congested, or presumed to hold an origin already, are left to rounds.
+   */
+  #flushAtOnce(now: number): void {
+    const since = this.#atOnce;
+    const ids = [...since.keys()];
+    this.#atOnce = emptyMap();
+    this.#atOnceAt = Infinity;
+    this.#lastFlushAt = now;
+    const self = this.#store.selfId;
+    const rumors = new Map<string, { frame: Uint8Array; ids: string[] } | null>();
+    for (const link of this.#links.values()) {
+      if (!this.#host.usable(link.id)) continue;
+      const client = this.#clients.has(link.id);
+      const lacks = ids.filter((id) => (client || id === self) && isBehind(link, id));
+      if (lacks.length === 0) continue;
+      const key = lacks.join();
+      let rumor = rumors.get(key);
+      if (rumor === undefined) rumors.set(key, (rumor = this.#rumor(lacks, (id) => since.get(id)!)));
+      if (rumor === null) continue;
+      this.#host.send(link.id, rumor.frame);
+      for (const id of rumor.ids) dropBehind(link, id);
+    }
   }
 
   #ageHot(): void {
@@ -389,19 +453,28 @@ export class Sync implements Subsystem<SyncFrame> {
   }
 
   #pushRumors(link: SyncLink): void {
+    const rumor = this.#rumor([...this.#hot.keys()], (id) => this.#hot.get(id)!.from);
+    if (rumor === null) return;
+    for (const id of rumor.ids) dropBehind(link, id);
+    this.#host.send(link.id, rumor.frame);
+  }
+
+  /** A rumor of the hot origins among `ids` (each from version `fromOf(id)`) under the delta budget, and the ids it carries; null when none fits. */
+  #rumor(ids: readonly string[], fromOf: (id: string) => number): { frame: Uint8Array; ids: string[] } | null {
     const o = this.#host.options;
     let budget = o.deltaBytesMax;
     const frameRoom = o.frameBytesMax - 1024;
     const origins: OriginDeltaWire[] = [];
-    for (const [id, h] of this.#hot) {
+    const carried: string[] = [];
+    for (const id of ids) {
       const pos = this.#store.position(id);
-      if (!pos || budget <= 0 || origins.length >= o.deltaOriginsMax) continue;
-      const d = this.#store.deltaFor(id, pos.generation, h.from, budget, frameRoom - (o.deltaBytesMax - budget));
+      if (!this.#hot.has(id) || !pos || budget <= 0 || origins.length >= o.deltaOriginsMax) continue;
+      const d = this.#store.deltaFor(id, pos.generation, fromOf(id), budget, frameRoom - (o.deltaBytesMax - budget));
       if (!d) continue;
       origins.push(d.delta);
+      carried.push(id);
       budget -= d.bytes;
-      dropBehind(link, id);
     }
-    if (origins.length) this.#host.send(link.id, encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins, replyTo: 0 }));
+    return origins.length ? { frame: encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins, replyTo: 0 }), ids: carried } : null;
   }
 }

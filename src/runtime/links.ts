@@ -115,7 +115,7 @@ export class Links {
   }
 
   /** Runs the handshake on a new link, then attaches it (see `GrapevineNode.connect`). */
-  async connect(link: Link, expectedPeer: Uint8Array | null): Promise<LinkHandle> {
+  async connect(link: Link, expectedPeer: Uint8Array | null, client = false): Promise<LinkHandle> {
     const entry = this.newEntry(link);
     let result;
     try {
@@ -129,7 +129,7 @@ export class Links {
       link.close("node closed");
       throw localError("LINK_CLOSED", "node closed during the handshake");
     }
-    const handle = this.attach(entry, result.peer, false, result.admittedUntilMs);
+    const handle = this.attach(entry, result.peer, false, result.admittedUntilMs, client);
     for (const bytes of result.early) entry.inbox!.receive(bytes);
     if (result.lateClose !== null) {
       entry.inbox!.flush();
@@ -139,7 +139,7 @@ export class Links {
   }
 
   /** Makes an authenticated link part of the mesh: the engine hears of it and gossip starts. */
-  attach(entry: LinkEntry, peer: Uint8Array, resumed = false, admittedUntilMs: number | null = null): LinkHandle {
+  attach(entry: LinkEntry, peer: Uint8Array, resumed = false, admittedUntilMs: number | null = null, client = false): LinkHandle {
     const link = entry.link;
     entry.peer = peer;
     entry.peerText = nodeIdToText(peer);
@@ -150,7 +150,7 @@ export class Links {
       inbox.flush(); // what the peer sent before it closed (a farewell) is handled first
       this.linkGone(entry, entry.closeReason ?? reason);
     };
-    this.#host.engine.linkUp(monotonicNow(), entry.id, peer, resumed);
+    this.#host.engine.linkUp(monotonicNow(), entry.id, peer, resumed, client);
     this.#host.pump();
     this.#host.emit("link", { peer: entry.peerText, link: entry.id, up: true });
     return {

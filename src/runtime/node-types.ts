@@ -95,6 +95,15 @@ export interface NodeOptions extends Partial<EngineOptions> {
 export interface ConnectOptions {
   /** Accept only this peer (a node id); any other closes the link during the handshake. */
   peer?: string;
+  /**
+   * The peer is a client this node serves, as a relay serves browser tabs: every change of state
+   * this node takes in, in any scope both are in, is pushed to it at once instead of at a later
+   * gossip round, so a tab sees another tab's change as soon as their relay has it. Only for
+   * peers that are leaves: a peer linked to many nodes that all mark it so gets a copy of each
+   * change from each. Default false (changes go by gossip rounds; this node's own changes go to
+   * every link at once either way).
+   */
+  client?: boolean;
 }
 
 /**

@@ -139,7 +139,8 @@ export class GrapevineNode extends NodeEventTarget {
    */
   async connect(link: Link, options: ConnectOptions = {}): Promise<LinkHandle> {
     this.#assertOpen();
-    return this.#links.connect(link, options.peer === undefined ? null : nodeIdFromText(options.peer));
+    if (options.client !== undefined && typeof options.client !== "boolean") throw new TypeError("connect: client must be a boolean");
+    return this.#links.connect(link, options.peer === undefined ? null : nodeIdFromText(options.peer), options.client === true);
   }
 
   /**
@@ -155,10 +156,10 @@ export class GrapevineNode extends NodeEventTarget {
    * fresh.adopt(linkOverTheSameSocket, peer);   // after a restart: gossip resumes at once
    * ```
    */
-  adopt(link: Link, peer: string, options: { admittedUntilMs?: number | null } = {}): LinkHandle {
+  adopt(link: Link, peer: string, options: { admittedUntilMs?: number | null; client?: boolean } = {}): LinkHandle {
     this.#assertOpen();
     const key = nodeIdFromText(peer); // a bad id throws before anything is registered
-    return this.#links.attach(this.#links.newEntry(link), key, true, options.admittedUntilMs ?? null);
+    return this.#links.attach(this.#links.newEntry(link), key, true, options.admittedUntilMs ?? null, options.client === true);
   }
 
   /**

@@ -287,7 +287,8 @@ async function runOnce(o: RoomsOptions, L: RoomsLayout, active: number[], label:
       if (now > lastAt[k]) lastAt[k] = now;
     }
   });
-  for (const [a, b] of L.links) sim.link(a, b);
+  // A relay serves the clients linked to it (`ConnectOptions.client`); relays and clients among themselves do not.
+  for (const [a, b] of L.links) sim.link(a, b, a >= R && b < R ? a : b >= R && a < R ? b : -1);
   const rng = seededRng(deriveSeed(o.seed, 13_002));
   const enc = new TextEncoder();
   const presence = (i: number, tag: string) => {

@@ -206,8 +206,9 @@ export class Simulation {
   /**
    * Links nodes a and b now, as a driver would after dialing: both engines see `linkUp`. Refused
    * (returns false) when either is down, they are on two sides of a partition, or already linked.
+   * `client`: a or b, a client the other end serves (as a relay serves its tabs: `ConnectOptions.client`).
    */
-  link(a: number, b: number): boolean {
+  link(a: number, b: number, client = -1): boolean {
     const na = this.nodes[a];
     const nb = this.nodes[b];
     const apart = this.partition !== null && this.partition[a] !== this.partition[b];
@@ -216,8 +217,8 @@ export class Simulation {
     const kb = nb.linkCount;
     this.#setLink(na, ka, b, kb);
     this.#setLink(nb, kb, a, ka);
-    na.engine.linkUp(this.now, ka, nb.publicKey);
-    nb.engine.linkUp(this.now, kb, na.publicKey);
+    na.engine.linkUp(this.now, ka, nb.publicKey, false, client === b);
+    nb.engine.linkUp(this.now, kb, na.publicKey, false, client === a);
     this.#drain(a);
     this.#drain(b);
     return true;

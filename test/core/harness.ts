@@ -43,9 +43,21 @@ export class World {
     }
   }
 
-  link(a: number, b: number): void {
-    this.engines[a].linkUp(this.now, b, this.keys[b].publicKey);
-    this.engines[b].linkUp(this.now, a, this.keys[a].publicKey);
+  /** Links a and b; `client` (a or b): a client the other end serves (`ConnectOptions.client`). */
+  link(a: number, b: number, client = -1): void {
+    this.engines[a].linkUp(this.now, b, this.keys[b].publicKey, false, client === b);
+    this.engines[b].linkUp(this.now, a, this.keys[a].publicKey, false, client === a);
+  }
+
+  /** Settles, then ticks every engine due now (without moving the clock), until none is. */
+  async settleDue(maxSteps = 100): Promise<void> {
+    for (let step = 0; step < maxSteps; step++) {
+      await this.settle();
+      const due = this.engines.filter((e) => e.nextWakeAt() <= this.now);
+      if (due.length === 0) return;
+      for (const e of due) e.tick(this.now);
+    }
+    throw new Error("engines stayed due");
   }
 
   linkAll(): void {

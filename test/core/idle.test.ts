@@ -123,10 +123,13 @@ describe("an idle node sleeps", () => {
     expect(wakes).toBeLessThanOrEqual(12);
     expect(wakes).toBeGreaterThanOrEqual(3);
     expect(e.nextWakeAt() - w.now).toBeGreaterThan(1000); // asleep past its next round
-    // A write wakes it at its next round, on the grid it had.
+    // A write wakes it at once (its own change goes to its peers without waiting for a round), and
+    // its next round is on the grid it had.
     w.now += 30;
     e.set(w.now, "k", enc("news"));
     await w.settle();
+    expect(e.nextWakeAt()).toBe(w.now);
+    e.tick(w.now);
     const at = e.nextWakeAt();
     expect(at - w.now).toBeLessThanOrEqual(1000);
     expect(at % 1000).toBe(grid);

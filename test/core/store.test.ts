@@ -61,16 +61,21 @@ describe("replicated state: flow control and caps", () => {
 
 describe("peer selection", () => {
   async function roundsToInformStar(selection: "uniform" | "hot", seed: number): Promise<number> {
-    // A star: the writer links to 12 leaves that do not link to each other; only its own picks matter.
-    const w = new World(13, { mode: "push", fanout: 1, peerSelection: selection, rumorRounds: 200, antiEntropyEveryRounds: 1000 }, seed);
-    for (let i = 1; i < 13; i++) w.link(0, i);
+    // A star: a hub links to 13 leaves that do not link to each other. Leaf 1 writes (its own change
+    // goes to the hub at once); the hub relays it to the 12 others by its rounds, so only the hub's
+    // picks matter.
+    const w = new World(14, { mode: "push", fanout: 1, peerSelection: selection, rumorRounds: 200, antiEntropyEveryRounds: 1000 }, seed);
+    for (let i = 1; i < 14; i++) w.link(0, i);
     await w.settle();
-    w.engines[0].set(w.now, "k", enc("v"));
+    w.engines[1].set(w.now, "k", enc("v"));
     await w.settle();
+    for (const e of w.engines) e.tick(w.now); // the writer's change goes to the hub at once
+    await w.settle();
+    expect(w.get(0, 1, "k")).toBe("v");
     for (let r = 1; r <= 200; r++) {
       await w.round();
       let all = true;
-      for (let i = 1; i < 13; i++) if (w.get(i, 0, "k") !== "v") all = false;
+      for (let i = 2; i < 14; i++) if (w.get(i, 1, "k") !== "v") all = false;
       if (all) return r;
     }
     return Infinity;

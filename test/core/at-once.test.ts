@@ -1,0 +1,153 @@
+// Changes that go at once, without waiting for a gossip round: a node's own change to every link,
+// and any change a node takes in to the clients it serves (`ConnectOptions.client`, a relay's tabs),
+// mesh-wide and in a scope. Links that are not clients still get relayed changes by rounds (no
+// flooding), and a client that sent the change does not get it back.
+//
+// Rounds are an hour apart here, so nothing below can have come by a round: every engine's round
+// counter is checked to be 0.
+import { describe, expect, it } from "vitest";
+import { decodeFrame, FRAME } from "../../src/wire/frames.ts";
+import { frameLimitsFor } from "../../src/core/limits.ts";
+import { scopeIdOf } from "../../src/core/scopes.ts";
+import { AT_ONCE_SPACING_MS } from "../../src/core/sync.ts";
+import { dec, enc, World } from "./harness.ts";
+
+const OPTIONS = { intervalMs: 3_600_000, membership: false };
+const ROOM = scopeIdOf("room/at-once");
+
+/**
+ * A relay (0) serving clients 1, 2 and 3, and linked to two more nodes as peers (4 and 5: no
+ * clients). Node 1 writes.
+ */
+async function star(): Promise<World> {
+  const w = new World(6, OPTIONS, 3);
+  w.now = 1;
+  for (const c of [1, 2, 3]) w.link(0, c, c);
+  w.link(0, 4);
+  w.link(0, 5);
+  await w.settleDue();
+  return w;
+}
+
+function rounds(w: World): number {
+  return w.engines.reduce((n, e) => n + e.stats.rounds, 0);
+}
+
+function roomValue(w: World, at: number, origin: number, key: string): string | null | undefined {
+  return dec(w.engines[at].scope(ROOM)!.store.get(w.engines[origin].store.selfId, key));
+}
+
+describe("changes that go at once", () => {
+  it("a client's change reaches the relay and every other client without a round; the relay's peers wait for rounds", async () => {
+    const w = await star();
+    const deltasTo = new Map<number, number>();
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (from === 0 && bytes[1] === FRAME.DELTA) deltasTo.set(to, (deltasTo.get(to) ?? 0) + 1);
+      return filter(from, to, bytes);
+    };
+    w.engines[1].set(w.now, "status", enc("online"));
+    await w.settleDue();
+    expect(rounds(w)).toBe(0);
+    for (const i of [0, 2, 3]) expect(w.get(i, 1, "status"), `node ${i}`).toBe("online");
+    for (const i of [4, 5]) expect(w.get(i, 1, "status"), `node ${i}`).toBeUndefined();
+    // One copy to each other client, none back to the writer, none to the peers.
+    expect(deltasTo.get(2)).toBe(1);
+    expect(deltasTo.get(3)).toBe(1);
+    expect(deltasTo.get(1)).toBeUndefined();
+    expect(deltasTo.get(4)).toBeUndefined();
+    // The peers get it by the relay's rounds, as before.
+    for (let r = 0; r < 4; r++) await w.round(3_600_000);
+    for (const i of [4, 5]) expect(w.get(i, 1, "status"), `node ${i}`).toBe("online");
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("a node's own change goes to every link at once, clients or not", async () => {
+    const w = await star();
+    w.engines[0].set(w.now, "relay", enc("up"));
+    await w.settleDue();
+    expect(rounds(w)).toBe(0);
+    for (const i of [1, 2, 3, 4, 5]) expect(w.get(i, 0, "relay"), `node ${i}`).toBe("up");
+  });
+
+  it("a change from a peer that is not a client goes on to the clients at once, not to the other peers", async () => {
+    const w = await star();
+    w.engines[4].set(w.now, "from", enc("peer"));
+    await w.settleDue();
+    expect(rounds(w)).toBe(0);
+    for (const i of [0, 1, 2, 3]) expect(w.get(i, 4, "from"), `node ${i}`).toBe("peer");
+    expect(w.get(5, 4, "from")).toBeUndefined();
+  });
+
+  it("in a scope: a client's presence and its farewell reach the other clients in the room at once", async () => {
+    const w = await star();
+    for (const i of [0, 1, 2, 3]) w.engines[i].joinScope(w.now, ROOM);
+    await w.settleDue();
+    w.engines[1].set(w.now, "presence", enc("ada"), ROOM);
+    await w.settleDue();
+    expect(rounds(w)).toBe(0);
+    for (const i of [0, 2, 3]) expect(roomValue(w, i, 1, "presence"), `node ${i}`).toBe("ada");
+    // A second change right after: flushes are AT_ONCE_SPACING_MS apart, so it goes that much later
+    // (at the writer, then at the relay), still with no round.
+    w.engines[1].set(w.now, "presence", enc("ada (away)"), ROOM);
+    await w.settleDue();
+    for (const i of [0, 2, 3]) expect(roomValue(w, i, 1, "presence"), `node ${i}`).toBe("ada");
+    w.now += AT_ONCE_SPACING_MS;
+    await w.settleDue();
+    expect(roomValue(w, 0, 1, "presence")).toBe("ada (away)");
+    w.now += AT_ONCE_SPACING_MS;
+    await w.settleDue();
+    for (const i of [2, 3]) expect(roomValue(w, i, 1, "presence"), `node ${i}`).toBe("ada (away)");
+    w.engines[1].leave(w.now);
+    await w.settleDue();
+    expect(rounds(w)).toBe(0);
+    for (const i of [0, 2, 3]) expect(roomValue(w, i, 1, "presence"), `node ${i}`).toBeUndefined();
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("a client writing fast gets its relay to send each other client at most one frame per AT_ONCE_SPACING_MS, each with only what is new", async () => {
+    const w = await star();
+    const limits = frameLimitsFor(w.engines[0].options);
+    const frames: number[] = [];
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (from === 0 && to === 2 && bytes[1] === FRAME.DELTA) {
+        const f = decodeFrame(bytes, limits);
+        if (f.type === FRAME.DELTA) frames.push(f.origins.reduce((n, o) => n + o.entries.length, 0));
+      }
+      return filter(from, to, bytes);
+    };
+    const start = w.now;
+    for (let k = 0; k < 20; k++) {
+      w.engines[1].set(w.now, `k${k}`, enc("x".repeat(100)));
+      await w.settleDue();
+      w.now += 5; // 200 writes a second
+    }
+    w.now = start + 200;
+    await w.settleDue();
+    expect(rounds(w)).toBe(0);
+    for (let k = 0; k < 20; k++) expect(w.get(2, 1, `k${k}`)).toBe("x".repeat(100));
+    // 100 ms of writes: the first frame at once, then at most one each 50 ms.
+    expect(frames.length).toBeLessThanOrEqual(Math.floor(100 / AT_ONCE_SPACING_MS) + 2);
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    // Every write carried once: no frame resends what an earlier one had.
+    expect(frames.reduce((a, b) => a + b, 0)).toBe(20);
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("a mesh without clients relays by rounds only: a relayed change is not pushed on at once", async () => {
+    // A line 0 – 1 – 2: node 0 writes; 1 has it at once (0's own change), 2 only after a round of 1.
+    const w = new World(3, OPTIONS, 5);
+    w.now = 1;
+    w.link(0, 1);
+    w.link(1, 2);
+    await w.settleDue();
+    w.engines[0].set(w.now, "k", enc("v"));
+    await w.settleDue();
+    expect(rounds(w)).toBe(0);
+    expect(w.get(1, 0, "k")).toBe("v");
+    expect(w.get(2, 0, "k")).toBeUndefined();
+    for (let r = 0; r < 3 && w.get(2, 0, "k") === undefined; r++) await w.round(3_600_000);
+    expect(w.get(2, 0, "k")).toBe("v");
+  });
+});
