@@ -57,6 +57,7 @@
 
 import { exportSecretKey } from "../src/crypto/identity.ts";
 import { generateKeyPair, importSecretKey } from "../src/crypto/keys.ts";
+import { AT_ONCE_SPACING_MS } from "../src/core/sync.ts";
 import { localError } from "../src/errors.ts";
 import type { Link } from "../src/transport/link.ts";
 import { clipUtf8, CLOSE_REASON_BYTES_MAX, peekFrameType } from "../src/wire/link-frames.ts";
@@ -256,6 +257,8 @@ export class RelayObject {
   #links = new Map<WebSocket, HibernatableSocketLink>();
   /** When the node wants its next tick (ms since the epoch), or null. */
   #wantAt: number | null = null;
+  /** The timer of `#tickSoon`, while one is pending. */
+  #soon: ReturnType<typeof setTimeout> | null = null;
   /** The alarm this instance set, or null; undefined until read from storage. */
   #alarmAt: number | null | undefined = undefined;
   /** Peer relays configured (`GRAPEVINE_PEERS`). */
@@ -406,6 +409,14 @@ export class RelayObject {
         trustProxy: "cf-connecting-ip",
         log,
         onWake: (delayMs) => {
+          // Work due within moments (a change to pass on to clients at once: see `AT_ONCE_SPACING_MS`)
+          // runs on a timer in this very event, not on an alarm: an alarm is a storage write, and
+          // one a change would cost the operator two writes per change. The tick announces the
+          // next wake-up, which sets the alarm as before.
+          if (delayMs <= AT_ONCE_SPACING_MS) {
+            this.#tickSoon(delayMs);
+            return;
+          }
           this.#wantAt = delayMs === Infinity ? null : Date.now() + delayMs;
           void this.#syncAlarm();
         },
@@ -426,6 +437,15 @@ export class RelayObject {
       return relay;
     })();
     return this.#relay;
+  }
+
+  /** Ticks the node after `delayMs` on a timer of this event (one pending at a time). */
+  #tickSoon(delayMs: number): void {
+    if (this.#soon !== null) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = null;
+      void this.#relay?.then((relay) => relay.node.tick()).catch(() => undefined); // closed meanwhile: nothing to do
+    }, delayMs);
   }
 
   /**
@@ -461,6 +481,8 @@ export class RelayObject {
     const relay = this.#relay;
     this.#relay = null;
     this.#wantAt = null;
+    if (this.#soon !== null) clearTimeout(this.#soon);
+    this.#soon = null;
     if (relay) await (await relay).close();
     if (this.#alarmAt === undefined) this.#alarmAt = await this.#state.storage.getAlarm();
     if (this.#alarmAt !== null) {

@@ -109,6 +109,10 @@ describe("relay/workers.ts in workerd (miniflare)", () => {
     for (let i = 0; i < 100 && first.origins < 2; i++) first = await new Promise((r) => setTimeout(r, 100)).then(() => healthOf(http));
     expect(first).toMatchObject({ links: 2, clients: 2, origins: 2 });
     expect(first.alarm_in_ms).not.toBeNull(); // the next wake-up, on the alarm
+    // A change goes through at once, rounds a minute apart: the relay passes it on to its clients
+    // (on a timer within the event that brought it, not an alarm).
+    a.node.set("who", "a, again");
+    await until(() => b.node.get("who", a.node.id) === "a, again", 10_000, "b gets a's change through the relay at once");
 
     // Idle windows of 13 s: workerd evicts an object after 10 s without events, and while the
     // members settle (claims, first probes) their events come seconds apart, so a window may be
