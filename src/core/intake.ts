@@ -34,11 +34,11 @@ export class Intake {
   #pendingCount = 0;
   #linkOf: (id: LinkId) => SyncLink | undefined;
   /** An origin advanced (from version `from`, over `link`): sync marks it hot. */
-  #advanced: (originId: string, link: SyncLink | null, from: number, quiet: boolean) => void;
+  #advanced: (originId: string, link: SyncLink | null, from: number) => void;
   /** The newest generation of this node's own key seen signed by another node (0: none). */
   #keyInUse = 0;
 
-  constructor(context: SyncContext, linkOf: (id: LinkId) => SyncLink | undefined, advanced: (originId: string, link: SyncLink | null, from: number, quiet: boolean) => void) {
+  constructor(context: SyncContext, linkOf: (id: LinkId) => SyncLink | undefined, advanced: (originId: string, link: SyncLink | null, from: number) => void) {
     this.#c = context;
     this.#linkOf = linkOf;
     this.#advanced = advanced;
@@ -138,9 +138,7 @@ export class Intake {
     }
     const after = this.#c.store.position(cd.originId);
     if (res.status === "applied" && after && (!before || after.have > before.have || after.generation !== before.generation)) {
-      // Renewals (values written again as they were) are news to no one's eyes: `quiet`.
-      const quiet = res.changes.length > 0 && res.changes.every((c) => c.same === true);
-      this.#advanced(cd.originId, link ?? null, before && before.generation === after.generation ? before.have : 0, quiet);
+      this.#advanced(cd.originId, link ?? null, before && before.generation === after.generation ? before.have : 0);
     }
   }
 }

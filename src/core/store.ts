@@ -34,7 +34,6 @@ export interface Change {
   local: boolean;
   /** The scope the key lives in (its id), for a change in a joined scope; absent for mesh-wide state. */
   scope?: Uint8Array;
-  same?: boolean; // only the version moved: the value is the one held before (a renewal)
 }
 
 /** A delta that passed every check but its root's signature. */
@@ -385,7 +384,7 @@ export class Store implements StateView {
       const old = st.entries.get(e.key);
       if (old && old.version >= e.version) continue;
       st.put(e);
-      if (e.value !== null || (old && old.value !== null)) changes.push(this.#change(st, e.key, e.value, e.version, !!old?.value && !!e.value && bytesEqual(old.value, e.value)));
+      if (e.value !== null || (old && old.value !== null)) changes.push(this.#change(st, e.key, e.value, e.version));
     }
     const floor = st.root!.fields.floor;
     for (const e of [...st.entries.values()]) if (e.value === null && e.version <= floor) st.remove(e.key);
@@ -403,8 +402,8 @@ export class Store implements StateView {
     return { status, changes };
   }
 
-  #change(st: OriginState, key: string, value: Uint8Array | null, version: number, same = false): Change {
-    return same ? { origin: st.origin, originId: st.id, key, value, version, local: false, same } : { origin: st.origin, originId: st.id, key, value, version, local: false };
+  #change(st: OriginState, key: string, value: Uint8Array | null, version: number): Change {
+    return { origin: st.origin, originId: st.id, key, value, version, local: false };
   }
 
   #index(st: OriginState): void {

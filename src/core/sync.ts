@@ -121,7 +121,7 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#evidence = new Evidence(host, store, stats, this.#links);
     const context: SyncContext = { host, store, rng, stats, evidence: this.#evidence, differs: () => (this.#changed = true) };
     this.#exchange = new Exchange(context);
-    this.#intake = new Intake(context, (id) => this.#links.get(id), (id, link, from, quiet) => this.#markHot(id, link, from, quiet));
+    this.#intake = new Intake(context, (id) => this.#links.get(id), (id, link, from) => this.#markHot(id, link, from));
   }
 
   /**
@@ -389,7 +389,7 @@ export class Sync implements Subsystem<SyncFrame> {
   }
 
   /** An origin advanced: push it as a rumor (from version `from`) and presume every other peer lacks it. */
-  #markHot(originId: string, fromLink: SyncLink | null, from: number, quiet = false): void {
+  #markHot(originId: string, fromLink: SyncLink | null, from: number): void {
     this.#changed = true;
     const prev = this.#hot.get(originId);
     this.#hot.delete(originId);
@@ -410,9 +410,7 @@ export class Sync implements Subsystem<SyncFrame> {
       if (since === undefined && this.#atOnce.size >= HOT_MAX) return; // the rest go by rounds
       if (isShared(this.#atOnce)) this.#atOnce = new Map();
       this.#atOnce.set(originId, since === undefined ? from : Math.min(since, from));
-      // A renewal (only versions moved: nothing new to see) calls no flush of its own; it rides
-      // along with the next one, or goes by rounds, so clients' deltas stay contiguous either way.
-      if (!quiet) this.#atOnceAt = Math.min(this.#atOnceAt, Math.max(this.#host.now(), this.#lastFlushAt + AT_ONCE_SPACING_MS));
+      this.#atOnceAt = Math.min(this.#atOnceAt, Math.max(this.#host.now(), this.#lastFlushAt + AT_ONCE_SPACING_MS));
     }
   }
 

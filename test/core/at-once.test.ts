@@ -62,26 +62,6 @@ describe("changes that go at once", () => {
     expect(w.penalties()).toEqual([]);
   });
 
-  it("a value written again as it was (a renewal) goes to the relay at once but on to the clients only by rounds", async () => {
-    const w = await star();
-    w.engines[1].set(w.now, "status", enc("online"));
-    await w.settleDue();
-    const origin = w.engines[1].store.selfId;
-    const have = (i: number) => w.engines[i].store.position(origin)!.have;
-    const before = have(2);
-    w.now += 1000; // past the spacing: a change would go at once
-    w.engines[1].set(w.now, "status", enc("online"));
-    await w.settleDue();
-    expect(rounds(w)).toBe(0);
-    expect(have(0)).toBeGreaterThan(before); // the writer's own change, at once
-    expect(have(2)).toBe(before); // nothing new to see: not pushed on at once
-    w.engines[1].set(w.now, "status", enc("away"));
-    w.now += AT_ONCE_SPACING_MS;
-    await w.settleDue();
-    expect(w.get(2, 1, "status")).toBe("away"); // a real change is
-    expect(have(2)).toBe(have(0));
-  });
-
   it("a node's own change goes to every link at once, clients or not", async () => {
     const w = await star();
     w.engines[0].set(w.now, "relay", enc("up"));
