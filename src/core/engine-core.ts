@@ -166,8 +166,9 @@ export class EngineCore {
    * taken over from an earlier run of this node without a handshake (the peer does not know this
    * node restarted), so the peer is asked what it wants again. `client`: the peer is a client this
    * node serves (a relay's tab): every change of state this node takes in goes to it at once, in
-   * every scope both are in, instead of at a later gossip round. For links to leaves: a node that
-   * marked links to forwarders so would flood them (each would get a copy from every such peer).
+   * every scope both are in, instead of at a later gossip round, and what it sends goes on at once
+   * to every link, as this node's own would. For links to leaves: a node that marked links to
+   * forwarders so would flood them (each would get a copy from every such peer).
    */
   linkUp(now: number, linkId: LinkId, peer: Uint8Array | null = null, resumed = false, client = false): void {
     this.#assertOpen();

@@ -91,11 +91,12 @@ export class Sync implements Subsystem<SyncFrame> {
   #farewell: { body: Uint8Array; signature: Uint8Array | null } | null = null;
   /**
    * Origins that advanced here since the last flush (`#flushAtOnce`), each with the version it
-   * advanced from (what the flush sends is what is new since), and when the flush is due: this
-   * node's own go at once to every link, any to the links of clients this node serves (`clients`).
-   * Flushes are at least `AT_ONCE_SPACING_MS` apart; the shared empty Map while none waits.
+   * advanced from (what the flush sends is what is new since) and whether it goes to every link
+   * (`wide`: this node's own, or one a client sent: the node speaks for its clients) or only to
+   * the clients this node serves; and when the flush is due. Flushes are at least
+   * `AT_ONCE_SPACING_MS` apart; the shared empty Map while none waits.
    */
-  #atOnce = emptyMap<string, number>();
+  #atOnce = emptyMap<string, { from: number; wide: boolean }>();
   #atOnceAt = Infinity;
   #lastFlushAt = -Infinity;
   /** The links whose peers are clients this node serves (`SyncHost.client`; most nodes have none). */
@@ -405,21 +406,25 @@ export class Sync implements Subsystem<SyncFrame> {
       if (l === fromLink) continue;
       addBehind(l, originId);
     }
-    if (originId === this.#store.selfId || this.#clients.size > 0) {
+    const wide = originId === this.#store.selfId || (fromLink !== null && this.#clients.has(fromLink.id));
+    if (wide || this.#clients.size > 0) {
       const since = this.#atOnce.get(originId);
       if (since === undefined && this.#atOnce.size >= HOT_MAX) return; // the rest go by rounds
       if (isShared(this.#atOnce)) this.#atOnce = new Map();
-      this.#atOnce.set(originId, since === undefined ? from : Math.min(since, from));
+      this.#atOnce.set(originId, since === undefined ? { from, wide } : { from: Math.min(since.from, from), wide: wide || since.wide });
       this.#atOnceAt = Math.min(this.#atOnceAt, Math.max(this.#host.now(), this.#lastFlushAt + AT_ONCE_SPACING_MS));
     }
   }
 
   /**
    * What advanced since the last flush goes as rumors, without waiting for a round: this node's
-   * own origin to every link (each peer lacks it: one copy each, as the rounds would send), any
-   * origin to the clients this node serves (a relay's tabs hear of a change as soon as the relay
-   * has it, not up to a round later). One frame a link, built once for links that lack the same
-   * origins. Links that are congested, or presumed to hold an origin already, are left to rounds.
+   * own origin, and one a client of this node sent, to every link (each peer lacks it: one copy
+   * each, as the rounds would send; a relay speaks for its tabs, so their change reaches its peer
+   * relays in one hop), any origin to the clients this node serves (a relay's tabs hear of a
+   * change as soon as the relay has it, not up to a round later). What a peer sent goes on to
+   * other peers by rounds only: pushed on at once, every node would get a copy from each neighbour.
+   * One frame a link, built once for links that lack the same origins. Links that are congested,
+   * or presumed to hold an origin already, are left to rounds.
    */
   #flushAtOnce(now: number): void {
     const since = this.#atOnce;
@@ -427,16 +432,15 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#atOnce = emptyMap();
     this.#atOnceAt = Infinity;
     this.#lastFlushAt = now;
-    const self = this.#store.selfId;
     const rumors = new Map<string, { frame: Uint8Array; ids: string[] } | null>();
     for (const link of this.#links.values()) {
       if (!this.#host.usable(link.id)) continue;
       const client = this.#clients.has(link.id);
-      const lacks = ids.filter((id) => (client || id === self) && isBehind(link, id));
+      const lacks = ids.filter((id) => (client || since.get(id)!.wide) && isBehind(link, id));
       if (lacks.length === 0) continue;
       const key = lacks.join();
       let rumor = rumors.get(key);
-      if (rumor === undefined) rumors.set(key, (rumor = this.#rumor(lacks, (id) => since.get(id)!)));
+      if (rumor === undefined) rumors.set(key, (rumor = this.#rumor(lacks, (id) => since.get(id)!.from)));
       if (rumor === null) continue;
       this.#host.send(link.id, rumor.frame);
       for (const id of rumor.ids) dropBehind(link, id);

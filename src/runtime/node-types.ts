@@ -98,8 +98,9 @@ export interface ConnectOptions {
   /**
    * The peer is a client this node serves, as a relay serves browser tabs: every change of state
    * this node takes in, in any scope both are in, is pushed to it at once instead of at a later
-   * gossip round, so a tab sees another tab's change as soon as their relay has it. Only for
-   * peers that are leaves: a peer linked to many nodes that all mark it so gets a copy of each
+   * gossip round, so a tab sees another tab's change as soon as their relay has it; and a change
+   * the client sends goes on at once to every link of this node, as this node's own would. Only
+   * for peers that are leaves: a peer linked to many nodes that all mark it so gets a copy of each
    * change from each. Default false (changes go by gossip rounds; this node's own changes go to
    * every link at once either way).
    */

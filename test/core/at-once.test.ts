@@ -1,7 +1,7 @@
-// Changes that go at once, without waiting for a gossip round: a node's own change to every link,
-// and any change a node takes in to the clients it serves (`ConnectOptions.client`, a relay's tabs),
-// mesh-wide and in a scope. Links that are not clients still get relayed changes by rounds (no
-// flooding), and a client that sent the change does not get it back.
+// Changes that go at once, without waiting for a gossip round: a node's own change, and a change
+// one of its clients sent, to every link; any change a node takes in to the clients it serves
+// (`ConnectOptions.client`, a relay's tabs), mesh-wide and in a scope. What a peer sent goes on to
+// other peers by rounds only (no flooding), and a client that sent a change does not get it back.
 //
 // Rounds are an hour apart here, so nothing below can have come by a round: every engine's round
 // counter is checked to be 0.
@@ -16,15 +16,16 @@ const OPTIONS = { intervalMs: 3_600_000, membership: false };
 const ROOM = scopeIdOf("room/at-once");
 
 /**
- * A relay (0) serving clients 1, 2 and 3, and linked to two more nodes as peers (4 and 5: no
- * clients). Node 1 writes.
+ * A relay (0) serving clients 1, 2 and 3, and linked to two more nodes as peers (4 and 5: other
+ * relays, say); node 6 is linked to 4 only, as a peer.
  */
 async function star(): Promise<World> {
-  const w = new World(6, OPTIONS, 3);
+  const w = new World(7, OPTIONS, 3);
   w.now = 1;
   for (const c of [1, 2, 3]) w.link(0, c, c);
   w.link(0, 4);
   w.link(0, 5);
+  w.link(4, 6);
   await w.settleDue();
   return w;
 }
@@ -38,7 +39,7 @@ function roomValue(w: World, at: number, origin: number, key: string): string | 
 }
 
 describe("changes that go at once", () => {
-  it("a client's change reaches the relay and every other client without a round; the relay's peers wait for rounds", async () => {
+  it("a client's change reaches the relay, every other client and the relay's peers without a round; the peers' peers wait for rounds", async () => {
     const w = await star();
     const deltasTo = new Map<number, number>();
     const filter = w.filter;
@@ -49,16 +50,14 @@ describe("changes that go at once", () => {
     w.engines[1].set(w.now, "status", enc("online"));
     await w.settleDue();
     expect(rounds(w)).toBe(0);
-    for (const i of [0, 2, 3]) expect(w.get(i, 1, "status"), `node ${i}`).toBe("online");
-    for (const i of [4, 5]) expect(w.get(i, 1, "status"), `node ${i}`).toBeUndefined();
-    // One copy to each other client, none back to the writer, none to the peers.
-    expect(deltasTo.get(2)).toBe(1);
-    expect(deltasTo.get(3)).toBe(1);
+    // The relay speaks for its client: one copy to each other client and each peer, none back.
+    for (const i of [0, 2, 3, 4, 5]) expect(w.get(i, 1, "status"), `node ${i}`).toBe("online");
+    for (const i of [2, 3, 4, 5]) expect(deltasTo.get(i), `deltas to ${i}`).toBe(1);
     expect(deltasTo.get(1)).toBeUndefined();
-    expect(deltasTo.get(4)).toBeUndefined();
-    // The peers get it by the relay's rounds, as before.
-    for (let r = 0; r < 4; r++) await w.round(3_600_000);
-    for (const i of [4, 5]) expect(w.get(i, 1, "status"), `node ${i}`).toBe("online");
+    // A peer pushes what a peer sent on by rounds only.
+    expect(w.get(6, 1, "status")).toBeUndefined();
+    for (let r = 0; r < 4 && w.get(6, 1, "status") === undefined; r++) await w.round(3_600_000);
+    expect(w.get(6, 1, "status")).toBe("online");
     expect(w.penalties()).toEqual([]);
   });
 
@@ -72,9 +71,13 @@ describe("changes that go at once", () => {
 
   it("a change from a peer that is not a client goes on to the clients at once, not to the other peers", async () => {
     const w = await star();
-    w.engines[4].set(w.now, "from", enc("peer"));
+    w.engines[6].set(w.now, "from", enc("peer"));
     await w.settleDue();
     expect(rounds(w)).toBe(0);
+    expect(w.get(4, 6, "from")).toBe("peer"); // 6's own change, at once
+    for (const i of [0, 1, 2, 3, 5]) expect(w.get(i, 6, "from"), `node ${i}`).toBeUndefined(); // 4 relays by rounds
+    w.engines[4].set(w.now, "from", enc("peer"));
+    await w.settleDue();
     for (const i of [0, 1, 2, 3]) expect(w.get(i, 4, "from"), `node ${i}`).toBe("peer");
     expect(w.get(5, 4, "from")).toBeUndefined();
   });
