@@ -206,7 +206,7 @@ export class Sync implements Subsystem<SyncFrame> {
     }
   }
 
-  /** Time passes: runs the gossip round if it is due. */
+  /** Time passes: sends what goes at once if it is due (`#flushAtOnce`), then the gossip round if it is. */
   tick(now: number): void {
     if (now >= this.#atOnceAt) this.#flushAtOnce(now);
     if (now < this.#roundAt()) return;
