@@ -412,10 +412,11 @@ export class RelayObject {
           // Work due within moments (a change to pass on to clients at once: see `AT_ONCE_SPACING_MS`)
           // runs on a timer in this very event, not on an alarm: an alarm is a storage write, and
           // one a change would cost the operator two writes per change. The tick announces the
-          // next wake-up, which sets the alarm as before.
+          // next wake-up, which moves the alarm as before. An alarm already set stays as it is;
+          // only when there is none is one set, so one is always there to wake the object.
           if (delayMs <= AT_ONCE_SPACING_MS) {
             this.#tickSoon(delayMs);
-            return;
+            if (this.#alarmAt !== null) return;
           }
           this.#wantAt = delayMs === Infinity ? null : Date.now() + delayMs;
           void this.#syncAlarm();
