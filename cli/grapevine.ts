@@ -189,6 +189,33 @@ const benchMeshCommand: Command = {
   },
 };
 
+const benchPresenceCommand: Command = {
+  spec: {
+    name: "grapevine bench presence",
+    summary: "How fast presence crosses relays: one or two Node relays on loopback (the second peered to the\nfirst), N tabs in one room alternately on each, then M presence updates one at a time: ms until\nevery other tab saw each, and the relays' frames and bytes per update. One JSON line.",
+    options: {
+      tabs: { type: "string", value: "N", help: "tabs in the room, 2–500 (default 20)" },
+      relays: { type: "string", value: "R", help: "1 or 2 (default 1)" },
+      updates: { type: "string", value: "M", help: "presence updates, 1–1000 (default 10)" },
+      full: { type: "boolean", help: "tabs from the main entry (membership on) instead of grapevine/lite" },
+      interval: { type: "string", value: "MS", help: "gossip interval of every node and relay, ≥ 10 (default 1000)" },
+    },
+    notes: "e.g. grapevine bench presence --tabs 20 --relays 2",
+  },
+  async run(v) {
+    const { runPresenceBench } = await import("./bench-presence.ts");
+    const report = await runPresenceBench({
+      tabs: intOption(v, "tabs", 20, 2, 500),
+      relays: intOption(v, "relays", 1, 1, 2) as 1 | 2,
+      updates: intOption(v, "updates", 10, 1, 1000),
+      full: v.full === true,
+      intervalMs: numberOption(v, "interval", 1000, (n) => n >= 10, "a number ≥ 10"),
+    });
+    console.log(JSON.stringify(report));
+    return 0;
+  },
+};
+
 const keygen: Command = {
   spec: {
     name: "grapevine keygen",
@@ -386,7 +413,7 @@ function replayArgs(flags: Record<string, string | boolean>, seed: number): stri
 }
 
 const COMMANDS: Record<string, Command> = { demo, "demo-tx": demoTx, keygen, sim };
-const BENCHES: Record<string, Command> = { size: benchSizeCommand, broadcast: benchBroadcastCommand, mesh: benchMeshCommand };
+const BENCHES: Record<string, Command> = { size: benchSizeCommand, broadcast: benchBroadcastCommand, mesh: benchMeshCommand, presence: benchPresenceCommand };
 
 /** The package's version, from the package.json next to the command (source or dist/). */
 export function version(): string {
@@ -405,6 +432,7 @@ const BENCH_SUMMARIES: readonly [string, string][] = [
   ["relay", "one Node relay: links held, fan-out against a bare ws server, latency"],
   ["broadcast", "signed-message ingest and peers flooding through a relay (--mesh: as mesh)"],
   ["mesh", "N nodes in one process over loopback WebSockets: cost per delivery, idle cost"],
+  ["presence", "presence through one or two relays: ms until every tab sees an update"],
 ];
 
 /** The benchmarks' help lines, each name after `prefix`, in the help texts' column. */

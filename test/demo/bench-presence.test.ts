@@ -1,0 +1,17 @@
+import { describe, expect, it } from "vitest";
+import { runPresenceBench } from "../../cli/bench-presence.ts";
+
+describe("bench presence (small)", () => {
+  it("runs tabs on two peered relays and reports each figure; with rounds ten minutes apart every update still reaches every tab", async () => {
+    // Rounds this far apart cannot carry an update within the bench's 15 s waits: only the
+    // at-once path (a tab's own change, its relay's push to its clients and peer relays) can.
+    const r = await runPresenceBench({ tabs: 4, relays: 2, updates: 2, full: false, intervalMs: 600_000, waitMaxMs: 15_000 });
+    expect(r).toMatchObject({ bench: "presence", tabs: 4, relays: 2, updates: 2, full: false, interval_ms: 600_000 });
+    expect(r.update_to_all_ms.p50).toBeGreaterThan(0);
+    expect(r.update_to_all_ms.max).toBeGreaterThanOrEqual(r.update_to_all_ms.p50);
+    expect(r.update_to_half_ms.p50).toBeLessThanOrEqual(r.update_to_all_ms.max);
+    expect(r.update_to_all_ms.max).toBeLessThan(15_000);
+    expect(r.relay_frames_per_update).toBeGreaterThan(0);
+    expect(r.relay_bytes_per_update).toBeGreaterThan(0);
+  }, 60_000);
+});
