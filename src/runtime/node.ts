@@ -51,6 +51,11 @@ export type {
 export { DRIVER_OPTION_SPECS } from "./settings.ts";
 export { PROTOCOL_VERSION };
 
+/** `ConnectOptions.client` (and `adopt`'s) is a boolean when given. */
+function checkClient(method: string, client: unknown): void {
+  if (client !== undefined && typeof client !== "boolean") throw new TypeError(`${method}: client must be a boolean`);
+}
+
 /** A running node. Create it with {@link createNode}. */
 export class GrapevineNode extends NodeEventTarget {
   /** The node id: its public key in base64url. */
@@ -139,7 +144,7 @@ export class GrapevineNode extends NodeEventTarget {
    */
   async connect(link: Link, options: ConnectOptions = {}): Promise<LinkHandle> {
     this.#assertOpen();
-    if (options.client !== undefined && typeof options.client !== "boolean") throw new TypeError("connect: client must be a boolean");
+    checkClient("connect", options.client);
     return this.#links.connect(link, options.peer === undefined ? null : nodeIdFromText(options.peer), options.client === true);
   }
 
@@ -159,6 +164,7 @@ export class GrapevineNode extends NodeEventTarget {
   adopt(link: Link, peer: string, options: { admittedUntilMs?: number | null; client?: boolean } = {}): LinkHandle {
     this.#assertOpen();
     const key = nodeIdFromText(peer); // a bad id throws before anything is registered
+    checkClient("adopt", options.client);
     return this.#links.attach(this.#links.newEntry(link), key, true, options.admittedUntilMs ?? null, options.client === true);
   }
 

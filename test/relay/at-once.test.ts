@@ -6,7 +6,7 @@
  * Tabs of both kinds: two from `grapevine/lite` (no membership) and one full node.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { createNode, dial, type GrapevineNode, type PresenceEvent, type Room } from "../../mod.ts";
+import { createMemoryLinkPair, createNode, dial, type GrapevineNode, type PresenceEvent, type Room } from "../../mod.ts";
 import { serveRelay, type ServedRelay } from "../../relay/node.ts";
 import { createNode as createLiteNode } from "../../src/lite/mod.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
@@ -63,4 +63,12 @@ describe("a relay pushes what it takes in to its tabs at once", () => {
     const leaveMs = Date.now() - closedAt;
     console.log(JSON.stringify({ relay_at_once: { interval_ms: SLOW_ROUNDS.intervalMs, update_ms: updateMs, farewell_ms: leaveMs } }));
   }, 60_000);
+
+  it("connect and adopt refuse a client flag that is not a boolean", async () => {
+    const node = await createNode({ network: "at-once-flag" });
+    open.push({ close: () => node.close() });
+    const [a] = createMemoryLinkPair();
+    await expect(node.connect(a, { client: "yes" as unknown as boolean })).rejects.toThrow(TypeError);
+    expect(() => node.adopt(a, node.id, { client: 1 as unknown as boolean })).toThrow("adopt: client must be a boolean");
+  });
 });
