@@ -1,6 +1,7 @@
 /**
  * `bench size` entry "presence+all-parts": presence with the package's main `createNode`, whose
- * nodes run every part (membership and broadcast) — the default an app gets without choosing.
+ * nodes run every part (membership, broadcast and the digest trie) — the default an app gets without
+ * choosing.
  *
  * @module
  */

@@ -13,53 +13,11 @@
  */
 
 import { sha256 } from "../crypto/hash.ts";
-import { compareBytes } from "../bytes.ts";
+import { type DigestEntry, type DigestIndex, grouped, inScope, type Leaf, leafHash, nibble, positionOf, subtreeHash, TRIE_DEPTH, TRIE_HASH_BYTES, type TrieNodeView, type TriePosition } from "./digest-rows.ts";
+import type { DigestTreePart } from "./parts.ts";
 
-/** Depth of the trie: 16^4 = 65,536 buckets, about one per origin at the largest stores. */
-export const TRIE_DEPTH = 4;
-/** Bytes of a trie hash. */
-export const TRIE_HASH_BYTES = 16;
 const EMPTY = new Uint8Array(TRIE_HASH_BYTES);
 
-/** One digest row. */
-export interface DigestEntry {
-  origin: Uint8Array;
-  generation: number;
-  have: number;
-  /**
-   * When the whole map at its signed version is held: the first bytes of the hash of that signed
-   * root's body, so two nodes holding different roots for one version see a difference (an
-   * origin that equivocated) instead of equal rows.
-   */
-  tag?: Uint8Array;
-}
-
-/** Bytes of a digest row's root tag. */
-export const ROOT_TAG_BYTES = 8;
-
-/** A digest row's root tag: the first bytes of SHA-256 of the signed root body. */
-export function rootTag(body: Uint8Array): Uint8Array {
-  return sha256(body).subarray(0, ROOT_TAG_BYTES);
-}
-
-
-/** A node's position: `depth` nibbles of prefix, read as the integer `index` (< 16^depth). */
-export interface TriePosition {
-  depth: number;
-  index: number;
-}
-
-/** What a tree-descent frame carries for one node: its 16 children's hashes and origin counts. */
-export interface TrieNodeView extends TriePosition {
-  childHashes: Uint8Array; // 16 × TRIE_HASH_BYTES
-  childCounts: number[]; // 16
-}
-
-/** A row as the trie holds it, with its leaf hash. */
-interface Leaf {
-  entry: DigestEntry;
-  hash: Uint8Array;
-}
 
 /**
  * Every row under its position, in one table. At bucket depth ({@link TRIE_DEPTH}) that is what
@@ -109,64 +67,6 @@ function hashBelow(below: Map<number, Uint8Array>, leaves: Leaf[], pos: TriePosi
   let h = below.get(key);
   if (!h) below.set(key, (h = subtreeHash(leaves, pos.depth)));
   return h;
-}
-
-function nibble(origin: Uint8Array, i: number): number {
-  const b = origin[i >> 1];
-  return i % 2 === 0 ? b >> 4 : b & 15;
-}
-
-/** The trie position containing `origin` at `depth`. */
-export function positionOf(origin: Uint8Array, depth: number): TriePosition {
-  let index = 0;
-  for (let i = 0; i < depth; i++) index = index * 16 + nibble(origin, i);
-  return { depth, index };
-}
-
-/** Whether `origin` lies under the trie node at `pos`. */
-export function inScope(origin: Uint8Array, pos: TriePosition): boolean {
-  return positionOf(origin, pos.depth).index === pos.index;
-}
-
-/** Writes `n` (an integer < 2^53) as 8 bytes big-endian at `at`. */
-function putU64be(out: Uint8Array, at: number, n: number): void {
-  const hi = Math.floor(n / 2 ** 32);
-  const lo = n >>> 0;
-  out[at] = hi >>> 24; out[at + 1] = hi >>> 16; out[at + 2] = hi >>> 8; out[at + 3] = hi;
-  out[at + 4] = lo >>> 24; out[at + 5] = lo >>> 16; out[at + 6] = lo >>> 8; out[at + 7] = lo;
-}
-
-function leafHash(e: DigestEntry): Uint8Array {
-  const tag = e.tag ?? EMPTY_TAG;
-  const buf = new Uint8Array(e.origin.length + 16 + tag.length);
-  buf.set(e.origin, 0);
-  putU64be(buf, e.origin.length, e.generation);
-  putU64be(buf, e.origin.length + 8, e.have);
-  buf.set(tag, e.origin.length + 16);
-  return sha256(buf).subarray(0, TRIE_HASH_BYTES);
-}
-
-const EMPTY_TAG = new Uint8Array(0);
-
-/** `leaves` split by their nibble at `depth`: the sixteen children a full trie would hold there. */
-function grouped(leaves: Iterable<Leaf>, depth: number): (Leaf[] | undefined)[] {
-  const groups: (Leaf[] | undefined)[] = new Array(16);
-  for (const l of leaves) (groups[nibble(l.entry.origin, depth)] ??= []).push(l);
-  return groups;
-}
-
-/** The hash of the subtree at `depth` holding exactly `leaves` (none: the empty trie's root). */
-function subtreeHash(leaves: Leaf[], depth: number): Uint8Array {
-  let buf: Uint8Array;
-  if (depth === TRIE_DEPTH) {
-    const hashes = leaves.map((l) => l.hash).sort(compareBytes);
-    buf = new Uint8Array(hashes.length * TRIE_HASH_BYTES);
-    hashes.forEach((h, i) => buf.set(h, i * TRIE_HASH_BYTES));
-  } else {
-    buf = new Uint8Array(16 * TRIE_HASH_BYTES);
-    grouped(leaves, depth).forEach((g, i) => g && buf.set(subtreeHash(g, depth + 1), i * TRIE_HASH_BYTES));
-  }
-  return sha256(buf).subarray(0, TRIE_HASH_BYTES);
 }
 
 /** A flat node's rows in trie order: by bucket, and within a bucket in the order they came. */
@@ -228,7 +128,7 @@ function* idsOf(root: Node, skip: number, take: number): Generator<string> {
 }
 
 /** The digest trie. Keys are origin ids as lowercase hex (the store's key), values digest rows. */
-export class DigestTrie {
+export class DigestTrie implements DigestIndex {
   #root: Node = flat();
 
   /** Number of origins. */
@@ -405,3 +305,6 @@ export class DigestTrie {
     return n.hash;
   }
 }
+
+/** The digest trie as an engine part (`parts.ts`): every store of a node that has it hashes its digest. */
+export const digestTreePart: DigestTreePart = { make: () => new DigestTrie() };

@@ -110,7 +110,7 @@ export class EngineCore {
     if (this.options.membership && !parts.membership) throw new TypeError("options.membership needs the membership part (parts.membership), or set membership: false");
     this.#membershipPart = parts.membership;
     const pool = { held: 0 }; // storeBytesMax bounds the mesh-wide store and every scope's together
-    this.#store = new Store(init.publicKey, init.generation, this.options, undefined, pool);
+    this.#store = new Store(init.publicKey, init.generation, this.options, undefined, pool, parts.digestTree?.make());
     const host = new EngineHost(this, init.generation, PROTOCOL_VERSION);
     this.#broadcast = parts.broadcast?.make(host) ?? null;
     // State sync draws the round phase first, then membership its own stream, so probing never
@@ -123,7 +123,7 @@ export class EngineCore {
     const makeMembership = made ? () => made.make(this.#membershipHost(host), seededRng(deriveSeed(base, 4)), init.now, this.#sync.wakeAt()) : null;
     if (this.options.membership) this.#membership = makeMembership!();
     else this.#makeMembership = makeMembership;
-    this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits, pool, () => this.#sync.wakeAt(), parts.broadcast, this.#links);
+    this.#scopes = new ScopeTable(host, init.publicKey, init.generation, deriveSeed(base, 5), this.stats, this.#frameLimits, pool, () => this.#sync.wakeAt(), parts, this.#links);
   }
 
   /** Membership's host: the engine's, and a member forgotten or gone takes its state along. */

@@ -1,6 +1,7 @@
 /**
  * The protocol engine with every part: the core (`engine-core.ts`: links, state sync, scopes) given
- * membership (`membership/part.ts`) and broadcast (`broadcast-part.ts`). A node that needs fewer
+ * membership (`membership/part.ts`), broadcast (`broadcast-part.ts`) and the digest trie
+ * (`digest-tree.ts`). A node that needs fewer
  * parts builds an `EngineCore` with those it uses, and a bundle of it leaves the others out.
  *
  * @module
@@ -8,6 +9,7 @@
 
 import { broadcastPart } from "./broadcast-part.ts";
 import type { BroadcastView } from "./broadcast.ts";
+import { digestTreePart } from "./digest-tree.ts";
 import { EngineCore, type EngineInit } from "./engine-core.ts";
 import type { ReadonlyMembership } from "./membership/membership.ts";
 import { membershipPart } from "./membership/part.ts";
@@ -16,12 +18,12 @@ import type { EngineParts } from "./parts.ts";
 export { EngineCore, frameLimitsFor, PROTOCOL_VERSION, releaseForProfile, type EngineInit } from "./engine-core.ts";
 export type { EngineParts } from "./parts.ts";
 
-/** Membership and broadcast: what `Engine` and the package's `createNode` have. */
-export const ALL_PARTS: Readonly<Required<EngineParts>> = { membership: membershipPart, broadcast: broadcastPart };
+/** Membership, broadcast and the digest trie: what `Engine` and the package's `createNode` have. */
+export const ALL_PARTS: Readonly<Required<EngineParts>> = { membership: membershipPart, broadcast: broadcastPart, digestTree: digestTreePart };
 
 /**
- * The protocol engine: an {@link EngineCore} with membership and broadcast (`init.parts`, when
- * given, replaces them).
+ * The protocol engine: an {@link EngineCore} with every part (`init.parts`, when given, replaces
+ * them).
  *
  * @example
  * ```ts

@@ -28,7 +28,7 @@ import {
   type TreeNodeWire,
 } from "../wire/frames.ts";
 import { TokenBucket } from "./budget.ts";
-import { inScope, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "./digest-tree.ts";
+import { inScope, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "./digest-rows.ts";
 import type { LinkId } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
 import type { Evidence } from "./evidence.ts";

@@ -14,7 +14,7 @@
 import { MerkleTree } from "../crypto/merkle.ts";
 import { compareBytes } from "../bytes.ts";
 import type { RootBody } from "../wire/records.ts";
-import { rootTag } from "./digest-tree.ts";
+import { rootTag } from "./digest-rows.ts";
 
 /** An entry as stored: the leaf bytes exactly as the origin encoded them, and what they say. */
 export interface StoredEntry {

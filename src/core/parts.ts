@@ -15,6 +15,7 @@
 
 import type { MemberFrame, MemberFrameLimits, UnknownMemberFrame } from "../wire/member-frames.ts";
 import type { Broadcast } from "./broadcast.ts";
+import type { DigestIndex } from "./digest-rows.ts";
 import type { MembershipHost } from "./membership/context.ts";
 import type { Membership } from "./membership/membership.ts";
 import type { Rng } from "./random.ts";
@@ -33,8 +34,17 @@ export interface BroadcastPart {
   make(host: SubsystemHost, accepts?: (topic: string) => boolean): Broadcast;
 }
 
+/**
+ * The digest trie as a part: every store (mesh-wide and each scope's) gets one to hash its digest
+ * with. Without it a store keeps the rows only (`DigestRows`, `digest-rows.ts`).
+ */
+export interface DigestTreePart {
+  make(): DigestIndex;
+}
+
 /** The parts an engine is given; a part left out is not in the engine (nor in a bundle that never names it). */
 export interface EngineParts {
   membership?: MembershipPart;
   broadcast?: BroadcastPart;
+  digestTree?: DigestTreePart;
 }

@@ -23,7 +23,7 @@ import { decodeFrame, encodeFrame, FRAME, SUBSCRIBE_FLAG, type FrameLimits, type
 import { peekFrameType } from "../wire/link-frames.ts";
 import { frameOwner } from "../wire/registry.ts";
 import type { BroadcastFrame, BroadcastView } from "./broadcast.ts";
-import type { BroadcastPart } from "./parts.ts";
+import type { EngineParts } from "./parts.ts";
 import { TokenBucket } from "./budget.ts";
 import { emptyMap, emptySet, isShared } from "./empty.ts";
 import type { EngineEvent, LinkId } from "./events.ts";
@@ -91,17 +91,17 @@ export class ScopeTable {
   #pool: BytePool;
   /** When the node's next mesh-wide round is due (scopes' rounds line up with it). */
   #roundsAt: () => number;
-  #broadcast: BroadcastPart | undefined;
+  #parts: EngineParts;
 
   /**
    * @param pool the node's count of state bytes held, shared with its other stores (`storeBytesMax` bounds the sum)
    * @param broadcast the engine's broadcast part, if it has one: each scope gets its own
    * @param links the engine's link table (a link is in it before `linkUp` is called here, and gone before `linkDown`)
    */
-  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits, pool: BytePool, roundsAt: () => number, broadcast: BroadcastPart | undefined, links: ReadonlyMap<LinkId, { readonly peer: Uint8Array | null }>) {
+  constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits, pool: BytePool, roundsAt: () => number, parts: EngineParts, links: ReadonlyMap<LinkId, { readonly peer: Uint8Array | null }>) {
     this.#links = links;
     this.#pool = pool;
-    this.#broadcast = broadcast;
+    this.#parts = parts;
     this.#roundsAt = roundsAt;
     this.#host = host;
     this.#selfKey = selfKey;
@@ -139,7 +139,7 @@ export class ScopeTable {
     if (isShared(this.#generations)) this.#generations = new Map();
     this.#generations.set(key, generation);
     const rng = seededRng(deriveSeed(this.#seedBase, parseInt(key.slice(0, 8), 16)));
-    const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now, this.#pool, this.#roundsAt(), this.#broadcast);
+    const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now, this.#pool, this.#roundsAt(), this.#parts);
     if (isShared(this.#scopes)) this.#scopes = new Map();
     this.#scopes.set(key, scope);
     for (const link of this.#links.keys()) {

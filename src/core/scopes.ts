@@ -21,7 +21,7 @@ import { sha256 } from "../crypto/hash.ts";
 import { encodeFrame, FRAME } from "../wire/frames.ts";
 import { SCOPE_ID_BYTES } from "../wire/records.ts";
 import type { Broadcast } from "./broadcast.ts";
-import type { BroadcastPart } from "./parts.ts";
+import type { EngineParts } from "./parts.ts";
 import type { EngineEvent, LinkId } from "./events.ts";
 import type { Rng } from "./random.ts";
 import { type BytePool, Store } from "./store.ts";
@@ -68,7 +68,7 @@ export class Scope {
    * @param firstRoundAt the node's next gossip round: the scope's rounds run with it (one wake-up for both)
    * @param broadcast the engine's broadcast part, if it has one
    */
-  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool?: BytePool, firstRoundAt?: number, broadcast?: BroadcastPart) {
+  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool?: BytePool, firstRoundAt?: number, parts: EngineParts = {}) {
     this.id = id;
     this.key = toHex(id);
     // The engine's host underneath (its prototype: the engine's host keeps its methods there).
@@ -80,8 +80,8 @@ export class Scope {
       // Changes say which scope they are in: one key name may live in many rooms.
       emit: (e: EngineEvent) => host.emit(e.type === "change" ? { type: "change", change: { ...e.change, scope: id } } : e),
     });
-    this.store = new Store(selfKey, generation, host.options, id, pool);
-    this.broadcast = broadcast?.make(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key) ?? null;
+    this.store = new Store(selfKey, generation, host.options, id, pool, parts.digestTree?.make());
+    this.broadcast = parts.broadcast?.make(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key) ?? null;
     this.sync = new Sync(scoped, this.store, rng, stats, now, { round: (peers) => this.broadcast?.round(scoped.now(), peers), wanted: () => this.broadcast?.announcing() ?? false }, firstRoundAt);
   }
 

@@ -35,7 +35,7 @@ export function createNode(options: NodeOptions = {}): Promise<GrapevineNode> {
 }
 
 /**
- * Creates a node with only the engine parts given (`parts`: membership, broadcast; see
+ * Creates a node with only the engine parts given (`parts`: membership, broadcast, the digest trie; see
  * `grapevine/lite`). Without membership the node is known to others only through its own state,
  * and `options.membership` defaults to false.
  */

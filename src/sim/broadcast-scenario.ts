@@ -6,6 +6,7 @@
  */
 
 import { broadcastPart } from "../core/broadcast-part.ts";
+import { digestTreePart } from "../core/digest-tree.ts";
 import type { EngineParts } from "../core/parts.ts";
 import { deriveSeed, seededRng } from "../core/random.ts";
 import { FRAME } from "../wire/frames.ts";
@@ -14,7 +15,7 @@ import type { MemoryProfile } from "./memory.ts";
 
 
 /** The broadcast scenario runs broadcast over state sync (membership off). */
-const BROADCAST_ONLY: EngineParts = Object.freeze({ broadcast: broadcastPart });
+const BROADCAST_ONLY: EngineParts = Object.freeze({ broadcast: broadcastPart, digestTree: digestTreePart });
 /** Report of the `broadcast` scenario. */
 export interface BroadcastReport {
   scenario: "broadcast";

@@ -23,6 +23,7 @@
  * @module
  */
 
+import { digestTreePart } from "../core/digest-tree.ts";
 import { membershipPart } from "../core/membership/part.ts";
 import type { EngineParts } from "../core/parts.ts";
 import type { EngineOptions } from "../core/options.ts";
@@ -36,7 +37,7 @@ import type { SlowProfile } from "./slow.ts";
 
 
 /** Membership scenarios run membership over state sync (nobody publishes, so no broadcast). */
-const MEMBERSHIP_ONLY: EngineParts = Object.freeze({ membership: membershipPart });
+const MEMBERSHIP_ONLY: EngineParts = Object.freeze({ membership: membershipPart, digestTree: digestTreePart });
 /** Knobs common to the membership experiments. */
 export interface MembershipScenarioOptions {
   nodes: number;

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { digestTreePart } from "../core/digest-tree.ts";
 import type { EngineParts } from "../core/parts.ts";
 import type { EngineOptions, GossipMode } from "../core/options.ts";
 import { deriveSeed, seededRng } from "../core/random.ts";
@@ -73,8 +74,8 @@ export function simKeyPair(seed: number, i: number): KeyPair {
  */
 const MEMBERSHIP_OFF = Object.freeze({ membership: false });
 
-/** State scenarios run state sync alone: no node holds broadcast state it never uses. */
-export const STATE_ONLY: EngineParts = Object.freeze({});
+/** State scenarios run state sync alone (with its digest trie): no node holds broadcast state it never uses. */
+export const STATE_ONLY: EngineParts = Object.freeze({ digestTree: digestTreePart });
 
 /** The simulation of a state or broadcast scenario (membership off; `parts`: what else the nodes run). */
 export function makeSim(o: ScenarioOptions, network: { loss: number }, progress = o.progress, parts: EngineParts = STATE_ONLY) {

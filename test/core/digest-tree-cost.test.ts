@@ -8,7 +8,8 @@ vi.mock("../../src/crypto/hash.ts", async (original) => {
   return { ...m, sha256: (data: Uint8Array) => (calls.sha256++, m.sha256(data)) };
 });
 
-const { DigestTrie, TRIE_DEPTH, positionOf } = await import("../../src/core/digest-tree.ts");
+const { DigestTrie } = await import("../../src/core/digest-tree.ts");
+const { TRIE_DEPTH, positionOf } = await import("../../src/core/digest-rows.ts");
 const { toHex } = await import("../../src/bytes.ts");
 
 describe("digest trie: the cost of descent requests", () => {

@@ -2,7 +2,8 @@ import { randomBelow, seededRng } from "../../src/core/random.ts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareBytes, concatBytes, toHex } from "../../src/bytes.ts";
-import { type DigestEntry, DigestTrie, inScope, positionOf, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "../../src/core/digest-tree.ts";
+import { type DigestEntry, inScope, positionOf, TRIE_DEPTH, TRIE_HASH_BYTES, type TriePosition } from "../../src/core/digest-rows.ts";
+import { DigestTrie } from "../../src/core/digest-tree.ts";
 import { sha256 } from "../../src/crypto/hash.ts";
 
 const origin = fc.uint8Array({ minLength: 32, maxLength: 32 });

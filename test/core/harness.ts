@@ -4,6 +4,7 @@ import { Engine } from "../../src/core/engine.ts";
 import type { EngineEvent } from "../../src/core/events.ts";
 import type { Delivery, Verdict } from "../../src/core/broadcast.ts";
 import type { EngineOptions } from "../../src/core/options.ts";
+import type { EngineParts } from "../../src/core/parts.ts";
 import { seededRng } from "../../src/core/random.ts";
 import { createSignatureSuite } from "../../src/crypto/ed25519.ts";
 import { keyPairFromSeed } from "../../src/crypto/keys.ts";
@@ -36,10 +37,11 @@ export class World {
   filter: (from: number, to: number, bytes: Uint8Array) => boolean = () => true;
   now = 0;
 
-  constructor(n: number, options: Partial<EngineOptions> = {}, seed = 1) {
+  /** @param partsOf the parts node `i` runs (undefined: every part, as `Engine` has them) */
+  constructor(n: number, options: Partial<EngineOptions> = {}, seed = 1, partsOf: (i: number) => EngineParts | undefined = () => undefined) {
     for (let i = 0; i < n; i++) {
       this.keys.push(keyPair(i));
-      this.engines.push(new Engine({ publicKey: this.keys[i].publicKey, generation: 1, random: seededRng(seed * 100 + i), now: 0, options }));
+      this.engines.push(new Engine({ publicKey: this.keys[i].publicKey, generation: 1, random: seededRng(seed * 100 + i), now: 0, options, parts: partsOf(i) }));
     }
   }
 

@@ -49,9 +49,11 @@ describe("grapevine bench size", () => {
     };
     const membership = (files: string[]) => files.filter((f) => /src\/core\/membership\/|src\/wire\/member-frames/.test(f));
     const broadcast = (files: string[]) => files.filter((f) => /src\/core\/(broadcast|repair)\.ts/.test(f));
+    const trie = (files: string[]) => files.filter((f) => f.endsWith("src/core/digest-tree.ts"));
     const presence = await inputs("size/presence");
     expect(membership(presence)).toEqual([]);
     expect(broadcast(presence)).toEqual([]);
+    expect(trie(presence)).toEqual([]);
     expect(presence.some((f) => f.endsWith("src/core/sync.ts"))).toBe(true);
     const withBroadcast = await inputs("size/broadcast");
     expect(membership(withBroadcast)).toEqual([]);
@@ -59,6 +61,7 @@ describe("grapevine bench size", () => {
     const all = await inputs("size/all-parts");
     expect(membership(all).length).toBeGreaterThan(0);
     expect(broadcast(all).length).toBeGreaterThan(0);
+    expect(trie(all).length).toBeGreaterThan(0);
   }, 120_000);
 
   it("loads the pure-JavaScript Ed25519 and SHA-512 only on demand: a page whose WebCrypto has Ed25519 never fetches them", async () => {

@@ -1,0 +1,231 @@
+/**
+ * What a store's digest index is: the rows `origin → (generation, have, tag)` it holds, found by
+ * trie position (a prefix of the origin id), with the hash of every position and the view a descent
+ * frame carries — what anti-entropy (`exchange.ts`) sends and compares. Two indexes give the same
+ * answers (the hashes are defined once, here):
+ *
+ * - the digest trie (`digest-tree.ts`, `digestTreePart`) keeps them in a 16-ary trie, so a change
+ *   rehashes one path and a position's rows are found without a pass over the others: for a node
+ *   holding thousands of origins (a relay, a peer in a big mesh);
+ * - {@link DigestRows} (here) keeps the rows in one table and hashes a position from its rows when
+ *   asked, remembering each hash until a change under it: a pass over the rows a position asked
+ *   about. For a tab holding tens or hundreds of origins in a room that is microseconds, and the
+ *   trie's code stays out of its bundle (`grapevine/lite` without `digestTreePart`).
+ *
+ * @module
+ */
+
+import { compareBytes } from "../bytes.ts";
+import { sha256 } from "../crypto/hash.ts";
+
+/** Depth of the digest trie: 16^4 = 65,536 positions at the bottom, about one per origin at the largest stores. */
+export const TRIE_DEPTH = 4;
+
+/** One digest row. */
+export interface DigestEntry {
+  origin: Uint8Array;
+  generation: number;
+  have: number;
+  /**
+   * When the whole map at its signed version is held: the first bytes of the hash of that signed
+   * root's body, so two nodes holding different roots for one version see a difference (an
+   * origin that equivocated) instead of equal rows.
+   */
+  tag?: Uint8Array;
+}
+
+/** Bytes of a digest row's root tag. */
+export const ROOT_TAG_BYTES = 8;
+
+/** A digest row's root tag: the first bytes of SHA-256 of the signed root body. */
+export function rootTag(body: Uint8Array): Uint8Array {
+  return sha256(body).subarray(0, ROOT_TAG_BYTES);
+}
+
+/** A node's position: `depth` nibbles of prefix, read as the integer `index` (< 16^depth). */
+export interface TriePosition {
+  depth: number;
+  index: number;
+}
+
+/** Bytes of a position's hash (in digest summaries and descent frames). */
+export const TRIE_HASH_BYTES = 16;
+
+/** What a tree-descent frame carries for one node: its 16 children's hashes and origin counts. */
+export interface TrieNodeView extends TriePosition {
+  childHashes: Uint8Array; // 16 × TRIE_HASH_BYTES
+  childCounts: number[]; // 16
+}
+
+/** Nibble `i` of `origin` (0: the high half of its first byte). */
+export function nibble(origin: Uint8Array, i: number): number {
+  const b = origin[i >> 1];
+  return i % 2 === 0 ? b >> 4 : b & 15;
+}
+
+/** The trie position containing `origin` at `depth`. */
+export function positionOf(origin: Uint8Array, depth: number): TriePosition {
+  let index = 0;
+  for (let i = 0; i < depth; i++) index = index * 16 + nibble(origin, i);
+  return { depth, index };
+}
+
+/** Whether `origin` lies under the trie node at `pos`. */
+export function inScope(origin: Uint8Array, pos: TriePosition): boolean {
+  return positionOf(origin, pos.depth).index === pos.index;
+}
+
+/** A row as an index holds it, with its leaf hash. */
+export interface Leaf {
+  entry: DigestEntry;
+  hash: Uint8Array;
+}
+
+/** Writes `n` (an integer < 2^53) as 8 bytes big-endian at `at`. */
+function putU64be(out: Uint8Array, at: number, n: number): void {
+  const hi = Math.floor(n / 2 ** 32);
+  const lo = n >>> 0;
+  out[at] = hi >>> 24; out[at + 1] = hi >>> 16; out[at + 2] = hi >>> 8; out[at + 3] = hi;
+  out[at + 4] = lo >>> 24; out[at + 5] = lo >>> 16; out[at + 6] = lo >>> 8; out[at + 7] = lo;
+}
+
+/** A row's hash: H(origin ‖ generation ‖ have ‖ tag), cut to {@link TRIE_HASH_BYTES}. */
+export function leafHash(e: DigestEntry): Uint8Array {
+  const tag = e.tag ?? EMPTY_TAG;
+  const buf = new Uint8Array(e.origin.length + 16 + tag.length);
+  buf.set(e.origin, 0);
+  putU64be(buf, e.origin.length, e.generation);
+  putU64be(buf, e.origin.length + 8, e.have);
+  buf.set(tag, e.origin.length + 16);
+  return sha256(buf).subarray(0, TRIE_HASH_BYTES);
+}
+
+const EMPTY_TAG = new Uint8Array(0);
+
+/** `leaves` split by their nibble at `depth`: the sixteen children a full trie would hold there. */
+export function grouped(leaves: Iterable<Leaf>, depth: number): (Leaf[] | undefined)[] {
+  const groups: (Leaf[] | undefined)[] = new Array(16);
+  for (const l of leaves) (groups[nibble(l.entry.origin, depth)] ??= []).push(l);
+  return groups;
+}
+
+/**
+ * The hash of the subtree at `depth` holding exactly `leaves` (none: the empty trie's root): at the
+ * bottom, of its sorted leaf hashes; above, of its sixteen children's hashes (zeros where empty),
+ * each from `child` (default: this function, one level down).
+ */
+export function subtreeHash(leaves: Leaf[], depth: number, child = (group: Leaf[], _i: number) => subtreeHash(group, depth + 1)): Uint8Array {
+  let buf: Uint8Array;
+  if (depth === TRIE_DEPTH) {
+    const hashes = leaves.map((l) => l.hash).sort(compareBytes);
+    buf = new Uint8Array(hashes.length * TRIE_HASH_BYTES);
+    hashes.forEach((h, i) => buf.set(h, i * TRIE_HASH_BYTES));
+  } else {
+    buf = new Uint8Array(16 * TRIE_HASH_BYTES);
+    grouped(leaves, depth).forEach((g, i) => g && buf.set(child(g, i), i * TRIE_HASH_BYTES));
+  }
+  return sha256(buf).subarray(0, TRIE_HASH_BYTES);
+}
+
+/** What a store's digest index does; see the module's notes. Keys are origin ids as lowercase hex (the store's key). */
+export interface DigestIndex {
+  /** Number of origins. */
+  readonly size: number;
+  /** Inserts or updates an origin's row. */
+  set(key: string, entry: DigestEntry): void;
+  /** Removes an origin's row. */
+  delete(key: string, origin: Uint8Array): void;
+  /** Origin count under `pos` (0 where nothing lies). */
+  countAt(pos: TriePosition): number;
+  /** The digest rows under `pos`, at most `max` of them. */
+  entriesUnder(pos: TriePosition, max: number): DigestEntry[];
+  /** The ids of the rows under `pos`, starting at the `start`-th (wrapping round), one at a time. */
+  walkIds(pos: TriePosition, start: number): Generator<string>;
+  /** The hash of the position (zeros where nothing lies below the root). */
+  hashAt(pos: TriePosition): Uint8Array;
+  /** The children of the node at `pos`, as a descent frame carries them; undefined at the bottom. */
+  nodeView(pos: TriePosition): TrieNodeView | undefined;
+}
+
+/** The hash of a position where nothing lies (below the root). */
+const EMPTY_HASH = new Uint8Array(TRIE_HASH_BYTES);
+
+/** A key for a position, one number. */
+const keyOf = (pos: TriePosition): number => pos.depth * 16 ** TRIE_DEPTH + pos.index;
+
+/**
+ * The rows in one table, in the order they came; see the module's notes. Counting, listing, walking
+ * or hashing a position below the root is a pass over every row; a hash asked for is remembered
+ * (at most one a position with rows under it) until a row under it changes.
+ */
+export class DigestRows implements DigestIndex {
+  readonly #leaves = new Map<string, Leaf>();
+  readonly #hashes = new Map<number, Uint8Array>();
+
+  get size(): number {
+    return this.#leaves.size;
+  }
+
+  set(key: string, entry: DigestEntry): void {
+    this.#leaves.set(key, { entry, hash: leafHash(entry) });
+    this.#changed(entry.origin);
+  }
+
+  delete(key: string, origin: Uint8Array): void {
+    if (this.#leaves.delete(key)) this.#changed(origin);
+  }
+
+  /** The hashes on `origin`'s path are stale. */
+  #changed(origin: Uint8Array): void {
+    for (let d = 0; d <= TRIE_DEPTH; d++) this.#hashes.delete(keyOf(positionOf(origin, d)));
+  }
+
+  #under(pos: TriePosition): Leaf[] {
+    const out: Leaf[] = [];
+    for (const l of this.#leaves.values()) if (pos.depth === 0 || inScope(l.entry.origin, pos)) out.push(l);
+    return out;
+  }
+
+  countAt(pos: TriePosition): number {
+    return pos.depth === 0 ? this.#leaves.size : this.#under(pos).length;
+  }
+
+  entriesUnder(pos: TriePosition, max: number): DigestEntry[] {
+    return this.#under(pos).slice(0, max).map((l) => l.entry);
+  }
+
+  *walkIds(pos: TriePosition, start: number): Generator<string> {
+    const ids: string[] = [];
+    for (const [key, l] of this.#leaves) if (pos.depth === 0 || inScope(l.entry.origin, pos)) ids.push(key);
+    const first = ids.length === 0 ? 0 : ((start % ids.length) + ids.length) % ids.length;
+    for (let i = 0; i < ids.length; i++) yield ids[(first + i) % ids.length];
+  }
+
+  hashAt(pos: TriePosition): Uint8Array {
+    const leaves = this.#under(pos);
+    return leaves.length === 0 && pos.depth > 0 ? EMPTY_HASH : this.#hash(leaves, pos);
+  }
+
+  nodeView(pos: TriePosition): TrieNodeView | undefined {
+    if (pos.depth >= TRIE_DEPTH) return undefined;
+    const childHashes = new Uint8Array(16 * TRIE_HASH_BYTES);
+    const childCounts = new Array<number>(16).fill(0);
+    grouped(this.#under(pos), pos.depth).forEach((g, i) => {
+      if (!g) return;
+      childHashes.set(this.#hash(g, { depth: pos.depth + 1, index: pos.index * 16 + i }), i * TRIE_HASH_BYTES);
+      childCounts[i] = g.length;
+    });
+    return { depth: pos.depth, index: pos.index, childHashes, childCounts };
+  }
+
+  /** The hash of `pos`, which holds exactly `leaves`: remembered, and made from its children's. */
+  #hash(leaves: Leaf[], pos: TriePosition): Uint8Array {
+    const key = keyOf(pos);
+    let h = this.#hashes.get(key);
+    if (!h) {
+      h = subtreeHash(leaves, pos.depth, (g, i) => this.#hash(g, { depth: pos.depth + 1, index: pos.index * 16 + i }));
+      this.#hashes.set(key, h);
+    }
+    return h;
+  }
+}
