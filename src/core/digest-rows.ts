@@ -10,13 +10,14 @@
  * - {@link DigestRows} (here) keeps the rows in one table and hashes a position from its rows when
  *   asked, remembering each hash until a change under it: a pass over the rows a position asked
  *   about. For a tab holding tens or hundreds of origins in a room that is microseconds, and the
- *   trie's code stays out of its bundle (`grapevine/lite` without `digestTreePart`).
+ *   trie's code stays out of its bundle (`digestRowsPart`, `grapevine/lite`'s default).
  *
  * @module
  */
 
 import { compareBytes } from "../bytes.ts";
 import { sha256 } from "../crypto/hash.ts";
+import type { DigestPart } from "./parts.ts";
 
 /** Depth of the digest trie: 16^4 = 65,536 positions at the bottom, about one per origin at the largest stores. */
 export const TRIE_DEPTH = 4;
@@ -229,3 +230,6 @@ export class DigestRows implements DigestIndex {
     return h;
   }
 }
+
+/** The digest kept in one table, as an engine part (`parts.ts`): for a tab, which holds few origins. */
+export const digestRowsPart: DigestPart = { make: () => new DigestRows() };

@@ -14,7 +14,7 @@
 
 import { sha256 } from "../crypto/hash.ts";
 import { type DigestEntry, type DigestIndex, grouped, inScope, type Leaf, leafHash, nibble, positionOf, subtreeHash, TRIE_DEPTH, TRIE_HASH_BYTES, type TrieNodeView, type TriePosition } from "./digest-rows.ts";
-import type { DigestTreePart } from "./parts.ts";
+import type { DigestPart } from "./parts.ts";
 
 const EMPTY = new Uint8Array(TRIE_HASH_BYTES);
 
@@ -306,5 +306,5 @@ export class DigestTrie implements DigestIndex {
   }
 }
 
-/** The digest trie as an engine part (`parts.ts`): every store of a node that has it hashes its digest. */
-export const digestTreePart: DigestTreePart = { make: () => new DigestTrie() };
+/** The digest kept in a trie, as an engine part (`parts.ts`): for a node that holds many origins. */
+export const digestTreePart: DigestPart = { make: () => new DigestTrie() };

@@ -64,7 +64,8 @@ export let releaseForProfile: (engine: EngineCore, part: "broadcast" | "membersh
  * @example
  * ```ts
  * import { broadcastPart } from "./broadcast-part.ts";
- * const a = new EngineCore({ publicKey, generation: 1, random: seededRng(1), now: 0, parts: { broadcast: broadcastPart }, options: { membership: false } });
+ * import { digestTreePart } from "./digest-tree.ts";
+ * const a = new EngineCore({ publicKey, generation: 1, random: seededRng(1), now: 0, parts: { broadcast: broadcastPart, digest: digestTreePart }, options: { membership: false } });
  * a.linkUp(0, 1, peerKey);
  * a.set(0, "status", new TextEncoder().encode("online"));
  * for (let job; (job = a.pollJob()); ) a.completeJob(0, job.id, await runCrypto(job));
@@ -108,9 +109,10 @@ export class EngineCore {
     this.#frameLimits = frameLimitsFor(this.options);
     const parts = init.parts ?? {};
     if (this.options.membership && !parts.membership) throw new TypeError("options.membership needs the membership part (parts.membership), or set membership: false");
+    if (!parts.digest) throw new TypeError("parts.digest is needed: digestTreePart or digestRowsPart");
     this.#membershipPart = parts.membership;
     const pool = { held: 0 }; // storeBytesMax bounds the mesh-wide store and every scope's together
-    this.#store = new Store(init.publicKey, init.generation, this.options, undefined, pool, parts.digestTree?.make());
+    this.#store = new Store(init.publicKey, init.generation, this.options, parts.digest.make(), undefined, pool);
     const host = new EngineHost(this, init.generation, PROTOCOL_VERSION);
     this.#broadcast = parts.broadcast?.make(host) ?? null;
     // State sync draws the round phase first, then membership its own stream, so probing never

@@ -19,11 +19,11 @@ export { EngineCore, frameLimitsFor, PROTOCOL_VERSION, releaseForProfile, type E
 export type { EngineParts } from "./parts.ts";
 
 /** Membership, broadcast and the digest trie: what `Engine` and the package's `createNode` have. */
-export const ALL_PARTS: Readonly<Required<EngineParts>> = { membership: membershipPart, broadcast: broadcastPart, digestTree: digestTreePart };
+export const ALL_PARTS: Readonly<Required<EngineParts>> = { membership: membershipPart, broadcast: broadcastPart, digest: digestTreePart };
 
 /**
  * The protocol engine: an {@link EngineCore} with every part (`init.parts`, when given, replaces
- * them).
+ * them; its digest is the trie unless `parts.digest` says otherwise).
  *
  * @example
  * ```ts
@@ -36,7 +36,7 @@ export const ALL_PARTS: Readonly<Required<EngineParts>> = { membership: membersh
  */
 export class Engine extends EngineCore {
   constructor(init: EngineInit) {
-    super(init.parts ? init : { ...init, parts: ALL_PARTS });
+    super({ ...init, parts: init.parts ? { digest: digestTreePart, ...init.parts } : ALL_PARTS });
   }
 
   /** Membership's view of the mesh, read-only. */

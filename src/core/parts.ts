@@ -35,10 +35,11 @@ export interface BroadcastPart {
 }
 
 /**
- * The digest trie as a part: every store (mesh-wide and each scope's) gets one to hash its digest
- * with. Without it a store keeps the rows only (`DigestRows`, `digest-rows.ts`).
+ * How a node keeps its digest (`digest-rows.ts`): every store (mesh-wide and each scope's) gets an
+ * index from it. `digestTreePart` (a trie, for many origins) or `digestRowsPart` (one table, for a
+ * tab): the same digests on the wire, different code and costs here.
  */
-export interface DigestTreePart {
+export interface DigestPart {
   make(): DigestIndex;
 }
 
@@ -46,5 +47,6 @@ export interface DigestTreePart {
 export interface EngineParts {
   membership?: MembershipPart;
   broadcast?: BroadcastPart;
-  digestTree?: DigestTreePart;
+  /** Needed by `EngineCore`; `Engine` and the main entry's nodes take the trie, `grapevine/lite`'s the rows. */
+  digest?: DigestPart;
 }

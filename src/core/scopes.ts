@@ -80,7 +80,7 @@ export class Scope {
       // Changes say which scope they are in: one key name may live in many rooms.
       emit: (e: EngineEvent) => host.emit(e.type === "change" ? { type: "change", change: { ...e.change, scope: id } } : e),
     });
-    this.store = new Store(selfKey, generation, host.options, id, pool, parts.digestTree?.make());
+    this.store = new Store(selfKey, generation, host.options, parts.digest!.make(), id, pool); // EngineCore checked it is there
     this.broadcast = parts.broadcast?.make(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key) ?? null;
     this.sync = new Sync(scoped, this.store, rng, stats, now, { round: (peers) => this.broadcast?.round(scoped.now(), peers), wanted: () => this.broadcast?.announcing() ?? false }, firstRoundAt);
   }

@@ -17,7 +17,7 @@ import { MerkleTree, verifyInclusion } from "../crypto/merkle.ts";
 import { remoteError, type GrapevineError } from "../errors.ts";
 import type { OriginDeltaWire } from "../wire/frames.ts";
 import { decodeLeaf, decodeRootBody, ROOT_FLAG_LEFT } from "../wire/records.ts";
-import { type DigestEntry, type DigestIndex, DigestRows } from "./digest-rows.ts";
+import type { DigestEntry, DigestIndex } from "./digest-rows.ts";
 import { emptyMap, isShared } from "./empty.ts";
 import { LocalMap, makeEntry } from "./local.ts";
 import { deltaOf } from "./serve.ts";
@@ -95,9 +95,9 @@ export class Store implements StateView {
    * @param scope the scope (room, topic) whose maps this store holds; absent: the mesh-wide maps.
    *   Every root it signs names the scope, and every root it takes in must name it.
    * @param pool the node's byte count shared by all its stores
-   * @param trie the digest's index: the trie (`digestTreePart`) or, by default, the rows only
+   * @param trie the digest's index (`parts.ts`'s `DigestPart`: the trie, or the rows in one table)
    */
-  constructor(readonly selfKey: Uint8Array, readonly generation: number, readonly opts: EngineOptions, readonly scope?: Uint8Array, pool: BytePool = { held: 0 }, readonly trie: DigestIndex = new DigestRows()) {
+  constructor(readonly selfKey: Uint8Array, readonly generation: number, readonly opts: EngineOptions, readonly trie: DigestIndex, readonly scope?: Uint8Array, pool: BytePool = { held: 0 }) {
     this.#pool = pool;
     if (!Number.isSafeInteger(generation) || generation < 0) throw new RangeError("generation must be a non-negative safe integer");
     this.selfId = toHex(selfKey);

@@ -2,11 +2,11 @@
  * `grapevine/lite`: a node with only the parts it is given, for tabs that count their bytes.
  *
  * The package's main entry builds every node with membership (SWIM failure detection, the member
- * table, HyParView views), epidemic broadcast (topics, `room.broadcast`) and the digest trie
- * (anti-entropy by hashes). This entry's `createNode` builds a node with state sync, scopes and
- * rooms' presence, and only the parts passed in `parts`; a bundler leaves out the code of a part
- * nobody names. A presence tab that only shows who is here needs none; one that sends cursors with
- * `room.broadcast` passes `broadcastPart`.
+ * table, HyParView views) and epidemic broadcast (topics, `room.broadcast`), and keeps its
+ * anti-entropy digest in a trie. This entry's `createNode` builds a node with state sync, scopes
+ * and rooms' presence, and only the parts passed in `parts`; a bundler leaves out the code of a
+ * part nobody names. A presence tab that only shows who is here needs none; one that sends cursors
+ * with `room.broadcast` passes `broadcastPart`.
  *
  * What a part left out means:
  * - without `membershipPart`, the node runs no failure detection and is unknown to other nodes'
@@ -15,11 +15,10 @@
  *   `members()` is empty, and `membership: true` is refused.
  * - without `broadcastPart`, `publish` and `room.broadcast` throw a `GrapevineError` with code
  *   `ENGINE_PART_MISSING`, and messages from others are not received.
- * - without `digestTreePart`, the node's digests list what it holds origin by origin (about 45
- *   bytes each; narrowed to a part of the origins, a different one each round, past
- *   `digestEntriesMax`) where a node with the trie sends one hash while nothing differs, and it
- *   answers a peer's hash with that list. Right for a tab in a room of tens or hundreds; a node
- *   that holds thousands of origins (a relay, a peer in a big mesh) should pass `digestTreePart`.
+ * - the digest: kept in one table by default (`digestRowsPart`), each hash computed from the rows
+ *   when a digest needs it — the same digests on the wire as the trie's, a pass over the rows a
+ *   hash costs, which for the tens or hundreds of origins of a room is microseconds. A node that
+ *   holds thousands (a relay, a peer in a big mesh) passes `digest: digestTreePart`.
  *
  * Nodes of either kind mesh with each other and with relays: a part is what a node runs, not a
  * different protocol.
@@ -37,13 +36,14 @@
  */
 
 import type { EngineParts } from "../core/parts.ts";
+import { digestRowsPart } from "../core/digest-rows.ts";
 import { createNodeWith } from "../runtime/create.ts";
 import type { GrapevineNode } from "../runtime/node.ts";
 import type { NodeOptions } from "../runtime/node-types.ts";
 
 /** Options of a node from this entry: the package's node options plus the parts it runs. */
 export interface LiteNodeOptions extends NodeOptions {
-  /** The engine parts this node runs (default: none — state sync without the trie, scopes and presence only). */
+  /** The engine parts this node runs (default: none — state sync, scopes and presence only, the digest in one table). */
   parts?: EngineParts;
 }
 
@@ -53,14 +53,15 @@ export interface LiteNodeOptions extends NodeOptions {
  */
 export function createNode(options: LiteNodeOptions = {}): Promise<GrapevineNode> {
   const { parts = {}, ...rest } = options;
-  if (typeof parts !== "object" || parts === null) throw new TypeError("parts must be an object: { membership?, broadcast?, digestTree? }");
-  return createNodeWith(parts, rest);
+  if (typeof parts !== "object" || parts === null) throw new TypeError("parts must be an object: { membership?, broadcast?, digest? }");
+  return createNodeWith({ digest: digestRowsPart, ...parts }, rest);
 }
 
 export { broadcastPart } from "../core/broadcast-part.ts";
+export { digestRowsPart } from "../core/digest-rows.ts";
 export { digestTreePart } from "../core/digest-tree.ts";
 export { membershipPart } from "../core/membership/part.ts";
-export type { BroadcastPart, DigestTreePart, EngineParts, MembershipPart } from "../core/parts.ts";
+export type { BroadcastPart, DigestPart, EngineParts, MembershipPart } from "../core/parts.ts";
 export {
   GrapevineNode,
   type BroadcastMessage,

@@ -15,7 +15,7 @@ import type { MemoryProfile } from "./memory.ts";
 
 
 /** The broadcast scenario runs broadcast over state sync (membership off). */
-const BROADCAST_ONLY: EngineParts = Object.freeze({ broadcast: broadcastPart, digestTree: digestTreePart });
+const BROADCAST_ONLY: EngineParts = Object.freeze({ broadcast: broadcastPart, digest: digestTreePart });
 /** Report of the `broadcast` scenario. */
 export interface BroadcastReport {
   scenario: "broadcast";

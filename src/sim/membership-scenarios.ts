@@ -37,7 +37,7 @@ import type { SlowProfile } from "./slow.ts";
 
 
 /** Membership scenarios run membership over state sync (nobody publishes, so no broadcast). */
-const MEMBERSHIP_ONLY: EngineParts = Object.freeze({ membership: membershipPart, digestTree: digestTreePart });
+const MEMBERSHIP_ONLY: EngineParts = Object.freeze({ membership: membershipPart, digest: digestTreePart });
 /** Knobs common to the membership experiments. */
 export interface MembershipScenarioOptions {
   nodes: number;

@@ -75,7 +75,7 @@ export function simKeyPair(seed: number, i: number): KeyPair {
 const MEMBERSHIP_OFF = Object.freeze({ membership: false });
 
 /** State scenarios run state sync alone (with its digest trie): no node holds broadcast state it never uses. */
-export const STATE_ONLY: EngineParts = Object.freeze({ digestTree: digestTreePart });
+export const STATE_ONLY: EngineParts = Object.freeze({ digest: digestTreePart });
 
 /** The simulation of a state or broadcast scenario (membership off; `parts`: what else the nodes run). */
 export function makeSim(o: ScenarioOptions, network: { loss: number }, progress = o.progress, parts: EngineParts = STATE_ONLY) {

@@ -1,12 +1,12 @@
-// A node without the digest trie (`digestTreePart` left out: `grapevine/lite`'s default) keeps its
-// digest's rows in one table and hashes a position from its rows when asked. Its answers must be the
+// A node whose digest is `digestRowsPart` (`grapevine/lite`'s default) keeps the digest's rows in one
+// table and hashes a position from its rows when asked. Its answers must be the
 // trie's exactly — counts, hashes, descent views, rows — or two nodes in sync would see a difference
 // every round and send each other what they already hold. Checked against the trie over random
 // changes, then in a mesh of both kinds: they converge, mesh-wide and in a room, and once in sync
 // exchange hashes only, no rows and no deltas.
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
-import { DigestRows, positionOf, TRIE_DEPTH, type DigestEntry, type DigestIndex, type TriePosition } from "../../src/core/digest-rows.ts";
+import { DigestRows, digestRowsPart, positionOf, TRIE_DEPTH, type DigestEntry, type DigestIndex, type TriePosition } from "../../src/core/digest-rows.ts";
 import { DigestTrie } from "../../src/core/digest-tree.ts";
 import { frameLimitsFor } from "../../src/core/limits.ts";
 import { DEFAULT_OPTIONS } from "../../src/core/options.ts";
@@ -88,7 +88,7 @@ describe("the digest's rows without the trie", () => {
 
   it("mesh with nodes that have the trie: converge mesh-wide and in a room, both ways, then exchange hashes only", async () => {
     const noTrie = new Set([0, 1, 2]);
-    const w = new World(6, { membership: false }, 1, (i) => (noTrie.has(i) ? {} : undefined));
+    const w = new World(6, { membership: false }, 1, (i) => (noTrie.has(i) ? { digest: digestRowsPart } : undefined));
     const log: { from: number; to: number; frame: Frame }[] = [];
     w.filter = (from, to, bytes) => (log.push({ from, to, frame: innerOf(bytes) }), true);
     const storeOf = (i: number) => w.engines[i].store as Store;

@@ -3,7 +3,13 @@
 // part left out is refused where it is needed, with a typed error, not silently.
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryLinkPair, createNode, GrapevineError, type GrapevineNode, type NodeOptions } from "../../mod.ts";
-import { broadcastPart, createNode as createLiteNode, exportSecretKey, keyPairFromSeedAsync, membershipPart, nodeIdToText, type LiteNodeOptions } from "../../src/lite/mod.ts";
+import { broadcastPart, createNode as createLiteNode, digestTreePart, exportSecretKey, keyPairFromSeedAsync, membershipPart, nodeIdToText, type LiteNodeOptions } from "../../src/lite/mod.ts";
+import { DigestRows } from "../../src/core/digest-rows.ts";
+import { DigestTrie } from "../../src/core/digest-tree.ts";
+import { EngineCore } from "../../src/core/engine-core.ts";
+import { seededRng } from "../../src/core/random.ts";
+import { scopeIdOf } from "../../src/core/scopes.ts";
+import type { Store } from "../../src/core/store.ts";
 import { keyPairFromSeed } from "../../src/crypto/keys.ts";
 import type { PresenceEvent, Room } from "../../src/presence/room.ts";
 import { keyPair } from "../core/harness.ts";
@@ -204,5 +210,24 @@ describe("grapevine/lite", () => {
     await link(a, b);
     await until(() => a.memberState(b.id) === "alive" && b.memberState(a.id) === "alive", 5000, "members of each other");
     expect(a.members().map((m) => m.id)).toEqual([b.id]);
+  });
+
+  it("keeps its digest in one table unless given the trie, in every store, and meshes either way with a full node", async () => {
+    const tab = await lite(14);
+    const trieTab = await lite(15, { parts: { digest: digestTreePart } });
+    const f = await full(16);
+    for (const n of [tab, trieTab, f]) n.room("doc", { presence: { id: n.id } });
+    const index = (n: GrapevineNode, scoped: boolean) => ((scoped ? n.engine.scope(scopeIdOf("room/doc"))!.store : n.engine.store) as Store).trie;
+    for (const scoped of [false, true]) {
+      expect(index(tab, scoped)).toBeInstanceOf(DigestRows);
+      expect(index(trieTab, scoped)).toBeInstanceOf(DigestTrie);
+      expect(index(f, scoped)).toBeInstanceOf(DigestTrie);
+    }
+    await link(tab, f);
+    await link(trieTab, f);
+    const others = (n: GrapevineNode) => n.room("doc").presence.others.length;
+    await until(() => [tab, trieTab, f].every((n) => others(n) === 2), 5000, "everyone present everywhere");
+    // The engine itself takes no default: a digest is chosen where the node is made.
+    expect(() => new EngineCore({ publicKey: keyPair(17).publicKey, generation: 1, random: seededRng(1), now: 0, options: { membership: false } })).toThrow(/parts.digest/);
   });
 });
