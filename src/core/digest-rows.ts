@@ -7,10 +7,10 @@
  * - the digest trie (`digest-tree.ts`, `digestTreePart`) keeps them in a 16-ary trie, so a change
  *   rehashes one path and a position's rows are found without a pass over the others: for a node
  *   holding thousands of origins (a relay, a peer in a big mesh);
- * - {@link DigestRows} (here) keeps the rows in one table and hashes a position from its rows when
- *   asked, remembering each hash until a change under it: a pass over the rows a position asked
- *   about. For a tab holding tens or hundreds of origins in a room that is microseconds, and the
- *   trie's code stays out of its bundle (`digestRowsPart`, `grapevine/lite`'s default).
+ * - {@link DigestRows} (here) keeps the rows in one table and the keys under each position in a
+ *   set, and hashes a position from its children when asked, remembering each hash until a row
+ *   under it changes: the same costs a read as the trie's, about four sets' entries more a row,
+ *   and a third of the trie's code — what a tab takes (`digestRowsPart`, `grapevine/lite`'s default).
  *
  * @module
  */
@@ -110,22 +110,29 @@ export function grouped(leaves: Iterable<Leaf>, depth: number): (Leaf[] | undefi
   return groups;
 }
 
-/**
- * The hash of the subtree at `depth` holding exactly `leaves` (none: the empty trie's root): at the
- * bottom, of its sorted leaf hashes; above, of its sixteen children's hashes (zeros where empty),
- * each from `child` (default: this function, one level down).
- */
-export function subtreeHash(leaves: Leaf[], depth: number, child = (group: Leaf[], _i: number) => subtreeHash(group, depth + 1)): Uint8Array {
-  let buf: Uint8Array;
-  if (depth === TRIE_DEPTH) {
-    const hashes = leaves.map((l) => l.hash).sort(compareBytes);
-    buf = new Uint8Array(hashes.length * TRIE_HASH_BYTES);
-    hashes.forEach((h, i) => buf.set(h, i * TRIE_HASH_BYTES));
-  } else {
-    buf = new Uint8Array(16 * TRIE_HASH_BYTES);
-    grouped(leaves, depth).forEach((g, i) => g && buf.set(child(g, i), i * TRIE_HASH_BYTES));
+/** The hash of a bottom position holding exactly `leaves`: of their hashes, sorted. */
+export function bucketHash(leaves: Leaf[]): Uint8Array {
+  const hashes = leaves.map((l) => l.hash).sort(compareBytes);
+  const buf = new Uint8Array(hashes.length * TRIE_HASH_BYTES);
+  hashes.forEach((h, i) => buf.set(h, i * TRIE_HASH_BYTES));
+  return sha256(buf).subarray(0, TRIE_HASH_BYTES);
+}
+
+/** The hash of a position above the bottom: of its sixteen children's hashes (`child(i)`; zeros where empty). */
+export function innerHash(child: (i: number) => Uint8Array | undefined): Uint8Array {
+  const buf = new Uint8Array(16 * TRIE_HASH_BYTES);
+  for (let i = 0; i < 16; i++) {
+    const h = child(i);
+    if (h) buf.set(h, i * TRIE_HASH_BYTES);
   }
   return sha256(buf).subarray(0, TRIE_HASH_BYTES);
+}
+
+/** The hash of the subtree at `depth` holding exactly `leaves` (none: the empty trie's root). */
+export function subtreeHash(leaves: Leaf[], depth: number): Uint8Array {
+  if (depth === TRIE_DEPTH) return bucketHash(leaves);
+  const groups = grouped(leaves, depth);
+  return innerHash((i) => groups[i] && subtreeHash(groups[i]!, depth + 1));
 }
 
 /** What a store's digest index does; see the module's notes. Keys are origin ids as lowercase hex (the store's key). */
@@ -154,13 +161,22 @@ const EMPTY_HASH = new Uint8Array(TRIE_HASH_BYTES);
 /** A key for a position, one number. */
 const keyOf = (pos: TriePosition): number => pos.depth * 16 ** TRIE_DEPTH + pos.index;
 
+/** The position below `pos` at nibble `i`. */
+const childOf = (pos: TriePosition, i: number): TriePosition => ({ depth: pos.depth + 1, index: pos.index * 16 + i });
+
 /**
- * The rows in one table, in the order they came; see the module's notes. Counting, listing, walking
- * or hashing a position below the root is a pass over every row; a hash asked for is remembered
- * (at most one a position with rows under it) until a row under it changes.
+ * The rows in one table, with the keys under each position that holds any (one set a position
+ * and depth: each row is in {@link TRIE_DEPTH} of them); see the module's notes. Every read costs
+ * what the rows under its position are, or less — a count, a lookup, sixteen for a descent view —
+ * as the trie's do, and a hash asked for is remembered until a row under it changes (at most one a
+ * position that holds rows). A walk from the root takes what it yields: the keys are also in an
+ * array, each with its place.
  */
 export class DigestRows implements DigestIndex {
   readonly #leaves = new Map<string, Leaf>();
+  readonly #under = new Map<number, Set<string>>();
+  readonly #order: string[] = [];
+  readonly #place = new Map<string, number>();
   readonly #hashes = new Map<number, Uint8Array>();
 
   get size(): number {
@@ -168,12 +184,36 @@ export class DigestRows implements DigestIndex {
   }
 
   set(key: string, entry: DigestEntry): void {
+    if (!this.#leaves.has(key)) {
+      for (let d = 1; d <= TRIE_DEPTH; d++) {
+        const at = keyOf(positionOf(entry.origin, d));
+        let keys = this.#under.get(at);
+        if (!keys) this.#under.set(at, (keys = new Set()));
+        keys.add(key);
+      }
+      this.#place.set(key, this.#order.push(key) - 1);
+    }
     this.#leaves.set(key, { entry, hash: leafHash(entry) });
     this.#changed(entry.origin);
   }
 
   delete(key: string, origin: Uint8Array): void {
-    if (this.#leaves.delete(key)) this.#changed(origin);
+    if (!this.#leaves.delete(key)) return;
+    for (let d = 1; d <= TRIE_DEPTH; d++) {
+      const at = keyOf(positionOf(origin, d));
+      const keys = this.#under.get(at)!;
+      keys.delete(key);
+      if (keys.size === 0) this.#under.delete(at);
+    }
+    // The last key takes the deleted one's place.
+    const i = this.#place.get(key)!;
+    const last = this.#order.pop()!;
+    this.#place.delete(key);
+    if (last !== key) {
+      this.#order[i] = last;
+      this.#place.set(last, i);
+    }
+    this.#changed(origin);
   }
 
   /** The hashes on `origin`'s path are stale. */
@@ -181,55 +221,63 @@ export class DigestRows implements DigestIndex {
     for (let d = 0; d <= TRIE_DEPTH; d++) this.#hashes.delete(keyOf(positionOf(origin, d)));
   }
 
-  #under(pos: TriePosition): Leaf[] {
-    const out: Leaf[] = [];
-    for (const l of this.#leaves.values()) if (pos.depth === 0 || inScope(l.entry.origin, pos)) out.push(l);
-    return out;
+  /** The keys under `pos`, below the root (none where no row lies). */
+  #keys(pos: TriePosition): ReadonlySet<string> {
+    return this.#under.get(keyOf(pos)) ?? NO_KEYS;
   }
 
   countAt(pos: TriePosition): number {
-    return pos.depth === 0 ? this.#leaves.size : this.#under(pos).length;
+    return pos.depth === 0 ? this.#leaves.size : this.#keys(pos).size;
   }
 
   entriesUnder(pos: TriePosition, max: number): DigestEntry[] {
-    return this.#under(pos).slice(0, max).map((l) => l.entry);
+    const out: DigestEntry[] = [];
+    for (const key of pos.depth === 0 ? this.#order : this.#keys(pos)) {
+      if (out.length >= max) break;
+      out.push(this.#leaves.get(key)!.entry);
+    }
+    return out;
   }
 
   *walkIds(pos: TriePosition, start: number): Generator<string> {
-    const ids: string[] = [];
-    for (const [key, l] of this.#leaves) if (pos.depth === 0 || inScope(l.entry.origin, pos)) ids.push(key);
-    const first = ids.length === 0 ? 0 : ((start % ids.length) + ids.length) % ids.length;
-    for (let i = 0; i < ids.length; i++) yield ids[(first + i) % ids.length];
+    const ids = pos.depth === 0 ? this.#order : [...this.#keys(pos)];
+    const n = ids.length;
+    const first = n === 0 ? 0 : ((start % n) + n) % n;
+    for (let i = 0; i < n; i++) yield ids[(first + i) % n];
   }
 
   hashAt(pos: TriePosition): Uint8Array {
-    const leaves = this.#under(pos);
-    return leaves.length === 0 && pos.depth > 0 ? EMPTY_HASH : this.#hash(leaves, pos);
+    return pos.depth > 0 && this.#keys(pos).size === 0 ? EMPTY_HASH : this.#hash(pos);
   }
 
   nodeView(pos: TriePosition): TrieNodeView | undefined {
     if (pos.depth >= TRIE_DEPTH) return undefined;
     const childHashes = new Uint8Array(16 * TRIE_HASH_BYTES);
     const childCounts = new Array<number>(16).fill(0);
-    grouped(this.#under(pos), pos.depth).forEach((g, i) => {
-      if (!g) return;
-      childHashes.set(this.#hash(g, { depth: pos.depth + 1, index: pos.index * 16 + i }), i * TRIE_HASH_BYTES);
-      childCounts[i] = g.length;
-    });
+    for (let i = 0; i < 16; i++) {
+      const child = childOf(pos, i);
+      childCounts[i] = this.#keys(child).size;
+      if (childCounts[i] > 0) childHashes.set(this.#hash(child), i * TRIE_HASH_BYTES);
+    }
     return { depth: pos.depth, index: pos.index, childHashes, childCounts };
   }
 
-  /** The hash of `pos`, which holds exactly `leaves`: remembered, and made from its children's. */
-  #hash(leaves: Leaf[], pos: TriePosition): Uint8Array {
+  /** The hash of `pos` (the root, or a position that holds rows): remembered, made from its children's. */
+  #hash(pos: TriePosition): Uint8Array {
     const key = keyOf(pos);
     let h = this.#hashes.get(key);
     if (!h) {
-      h = subtreeHash(leaves, pos.depth, (g, i) => this.#hash(g, { depth: pos.depth + 1, index: pos.index * 16 + i }));
+      h = pos.depth === TRIE_DEPTH
+        ? bucketHash([...this.#keys(pos)].map((k) => this.#leaves.get(k)!))
+        : innerHash((i) => (this.#keys(childOf(pos, i)).size > 0 ? this.#hash(childOf(pos, i)) : undefined));
       this.#hashes.set(key, h);
     }
     return h;
   }
 }
+
+/** The keys under a position where no row lies. */
+const NO_KEYS: ReadonlySet<string> = new Set();
 
 /** The digest kept in one table, as an engine part (`parts.ts`): for a tab, which holds few origins. */
 export const digestRowsPart: DigestPart = { make: () => new DigestRows() };

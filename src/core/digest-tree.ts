@@ -12,8 +12,7 @@
  * @module
  */
 
-import { sha256 } from "../crypto/hash.ts";
-import { type DigestEntry, type DigestIndex, grouped, inScope, type Leaf, leafHash, nibble, positionOf, subtreeHash, TRIE_DEPTH, TRIE_HASH_BYTES, type TrieNodeView, type TriePosition } from "./digest-rows.ts";
+import { type DigestEntry, type DigestIndex, grouped, innerHash, inScope, type Leaf, leafHash, nibble, positionOf, subtreeHash, TRIE_DEPTH, TRIE_HASH_BYTES, type TrieNodeView, type TriePosition } from "./digest-rows.ts";
 import type { DigestPart } from "./parts.ts";
 
 const EMPTY = new Uint8Array(TRIE_HASH_BYTES);
@@ -298,9 +297,8 @@ export class DigestTrie implements DigestIndex {
     if (isFlat(n)) {
       n.hash = subtreeHash([...n.leaves.values()], depth);
     } else {
-      const buf = new Uint8Array(16 * TRIE_HASH_BYTES);
-      n.children.forEach((c, i) => c && buf.set(this.#hash(c, depth + 1), i * TRIE_HASH_BYTES));
-      n.hash = sha256(buf).subarray(0, TRIE_HASH_BYTES);
+      const children = n.children;
+      n.hash = innerHash((i) => children[i] && this.#hash(children[i]!, depth + 1));
     }
     return n.hash;
   }

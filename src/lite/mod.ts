@@ -15,10 +15,10 @@
  *   `members()` is empty, and `membership: true` is refused.
  * - without `broadcastPart`, `publish` and `room.broadcast` throw a `GrapevineError` with code
  *   `ENGINE_PART_MISSING`, and messages from others are not received.
- * - the digest: kept in one table by default (`digestRowsPart`), each hash computed from the rows
- *   when a digest needs it — the same digests on the wire as the trie's, a pass over the rows a
- *   hash costs, which for the tens or hundreds of origins of a room is microseconds. A node that
- *   holds thousands (a relay, a peer in a big mesh) passes `digest: digestTreePart`.
+ * - the digest: kept in one table by default (`digestRowsPart`), each hash computed when a digest
+ *   needs it and remembered — the same digests on the wire as the trie's and the same cost a read,
+ *   less code and more memory a row. A node that holds many thousands of origins (a relay, a peer
+ *   in a big mesh) passes `digest: digestTreePart`.
  *
  * Nodes of either kind mesh with each other and with relays: a part is what a node runs, not a
  * different protocol.
