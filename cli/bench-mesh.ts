@@ -155,17 +155,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Microseconds per raw Ed25519 verify through this runtime's suite (`backend`; default the one a
- * node uses), one after another, no cache hit.
+ * node uses), one after another, no cache hit: the median of three passes.
  */
 async function rawVerifyMicros(backend: "node:crypto" | "webcrypto"): Promise<number> {
   const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle, nodeCrypto: runtimeNodeCrypto(), verifiedCacheMax: 1, backend });
   const kp = keyPairFromSeed(new Uint8Array(32).fill(9));
-  const msgs = Array.from({ length: 400 }, (_, i) => new TextEncoder().encode(`raw verify ${i}`));
+  const msgs = Array.from({ length: 601 }, (_, i) => new TextEncoder().encode(`raw verify ${i}`));
   const sigs = await Promise.all(msgs.map((m) => suite.sign(kp, m)));
   await suite.verify(kp.publicKey, msgs[0], sigs[0]); // the key's check and import, outside the timing
-  const t0 = performance.now();
-  for (let i = 1; i < msgs.length; i++) await suite.verify(kp.publicKey, msgs[i], sigs[i]);
-  return ((performance.now() - t0) * 1000) / (msgs.length - 1);
+  // The median of three passes of 200: one pass that meets a stall of the machine's does not set it.
+  const passes: number[] = [];
+  for (let pass = 0; pass < 3; pass++) {
+    const t0 = performance.now();
+    for (let i = 1 + pass * 200; i <= (pass + 1) * 200; i++) await suite.verify(kp.publicKey, msgs[i], sigs[i]);
+    passes.push(((performance.now() - t0) * 1000) / 200);
+  }
+  return median(passes);
 }
 
 /** Microseconds per first-contact key check (`isTorsionFreeKey`), the median of three passes over 200 keys. */
