@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { Engine } from "../../src/core/engine.ts";
 import type { EngineEvent, JobResult, LinkId } from "../../src/core/events.ts";
 import type { EngineOptions } from "../../src/core/options.ts";
+import type { EngineParts } from "../../src/core/parts.ts";
 import { deriveSeed, seededRng } from "../../src/core/random.ts";
 import type { KeyPair, SignatureSuite } from "../../src/crypto/types.ts";
 
@@ -142,12 +143,13 @@ export class CaptureWorld {
   }
 
   /**
-   * A fresh engine fed node `m.node`'s inputs up to the mark. Throws if it sends other frames than
-   * the original did: then the engine is not deterministic, and no fuzz finding could be replayed.
+   * A fresh engine (with `parts`; default: every part, as the run's) fed node `m.node`'s inputs up
+   * to the mark. Throws if it sends other frames than the original did: then the engine is not
+   * deterministic (or the parts given change what it sends), and no fuzz finding could be replayed.
    */
-  rebuild(m: Mark): Engine {
+  rebuild(m: Mark, parts?: EngineParts): Engine {
     const n = this.nodes[m.node];
-    const engine = new Engine({ publicKey: n.key.publicKey, generation: 1, random: seededRng(n.seed), now: 0, options: n.options });
+    const engine = new Engine({ publicKey: n.key.publicKey, generation: 1, random: seededRng(n.seed), now: 0, options: n.options, parts });
     const hash = createHash("sha256");
     let count = 0;
     for (let k = 0; k < m.logLength; k++) {

@@ -9,8 +9,9 @@
  *   holding thousands of origins (a relay, a peer in a big mesh);
  * - {@link DigestRows} (here) keeps the rows in one table and the keys under each position in a
  *   set, and hashes a position from its children when asked, remembering each hash until a row
- *   under it changes: the same costs a read as the trie's, about four sets' entries more a row,
- *   and a third of the trie's code — what a tab takes (`digestRowsPart`, `grapevine/lite`'s default).
+ *   under it changes: the same answers in the same order (a node's frames are the same bytes with
+ *   either), the same cost a read, about four sets' entries more a row, and a third of the trie's
+ *   code — what a tab takes (`digestRowsPart`, `grapevine/lite`'s default).
  *
  * @module
  */
@@ -167,16 +168,14 @@ const childOf = (pos: TriePosition, i: number): TriePosition => ({ depth: pos.de
 /**
  * The rows in one table, with the keys under each position that holds any (one set a position
  * and depth: each row is in {@link TRIE_DEPTH} of them); see the module's notes. Every read costs
- * what the rows under its position are, or less — a count, a lookup, sixteen for a descent view —
- * as the trie's do, and a hash asked for is remembered until a row under it changes (at most one a
- * position that holds rows). A walk from the root takes what it yields: the keys are also in an
- * array, each with its place.
+ * what the trie's does — a count, a lookup, sixteen for a descent view, a walk that skips by counts
+ * and pays for what it yields — and gives what the trie's gives, in the same order (by bottom
+ * position, and there as the rows came), so a node's frames are the same bytes with either index.
+ * A hash asked for is remembered until a row under it changes (at most one a position that holds rows).
  */
 export class DigestRows implements DigestIndex {
   readonly #leaves = new Map<string, Leaf>();
   readonly #under = new Map<number, Set<string>>();
-  readonly #order: string[] = [];
-  readonly #place = new Map<string, number>();
   readonly #hashes = new Map<number, Uint8Array>();
 
   get size(): number {
@@ -191,7 +190,6 @@ export class DigestRows implements DigestIndex {
         if (!keys) this.#under.set(at, (keys = new Set()));
         keys.add(key);
       }
-      this.#place.set(key, this.#order.push(key) - 1);
     }
     this.#leaves.set(key, { entry, hash: leafHash(entry) });
     this.#changed(entry.origin);
@@ -204,14 +202,6 @@ export class DigestRows implements DigestIndex {
       const keys = this.#under.get(at)!;
       keys.delete(key);
       if (keys.size === 0) this.#under.delete(at);
-    }
-    // The last key takes the deleted one's place.
-    const i = this.#place.get(key)!;
-    const last = this.#order.pop()!;
-    this.#place.delete(key);
-    if (last !== key) {
-      this.#order[i] = last;
-      this.#place.set(last, i);
     }
     this.#changed(origin);
   }
@@ -231,19 +221,40 @@ export class DigestRows implements DigestIndex {
   }
 
   entriesUnder(pos: TriePosition, max: number): DigestEntry[] {
-    const out: DigestEntry[] = [];
-    for (const key of pos.depth === 0 ? this.#order : this.#keys(pos)) {
-      if (out.length >= max) break;
-      out.push(this.#leaves.get(key)!.entry);
-    }
-    return out;
+    return [...this.#inOrder(pos, 0, max)].map((key) => this.#leaves.get(key)!.entry);
   }
 
   *walkIds(pos: TriePosition, start: number): Generator<string> {
-    const ids = pos.depth === 0 ? this.#order : [...this.#keys(pos)];
-    const n = ids.length;
-    const first = n === 0 ? 0 : ((start % n) + n) % n;
-    for (let i = 0; i < n; i++) yield ids[(first + i) % n];
+    const n = this.countAt(pos);
+    if (n === 0) return;
+    const first = ((start % n) + n) % n;
+    yield* this.#inOrder(pos, first, n - first);
+    if (first > 0) yield* this.#inOrder(pos, 0, first);
+  }
+
+  /** `take` keys under `pos` in order, after its first `skip`: whole positions skipped by their counts. */
+  *#inOrder(pos: TriePosition, skip: number, take: number): Generator<string> {
+    const stack: TriePosition[] = [pos];
+    while (stack.length > 0 && take > 0) {
+      const p = stack.pop()!;
+      const n = this.countAt(p);
+      if (skip >= n) {
+        skip -= n;
+        continue;
+      }
+      if (p.depth < TRIE_DEPTH) {
+        for (let i = 15; i >= 0; i--) if (this.#keys(childOf(p, i)).size > 0) stack.push(childOf(p, i));
+        continue;
+      }
+      for (const key of this.#keys(p)) {
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
+        if (take-- <= 0) return;
+        yield key;
+      }
+    }
   }
 
   hashAt(pos: TriePosition): Uint8Array {

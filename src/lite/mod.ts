@@ -16,7 +16,7 @@
  * - without `broadcastPart`, `publish` and `room.broadcast` throw a `GrapevineError` with code
  *   `ENGINE_PART_MISSING`, and messages from others are not received.
  * - the digest: kept in one table by default (`digestRowsPart`), each hash computed when a digest
- *   needs it and remembered — the same digests on the wire as the trie's and the same cost a read,
+ *   needs it and remembered — the same frames on the wire as the trie's and the same cost a read,
  *   less code and more memory a row. A node that holds many thousands of origins (a relay, a peer
  *   in a big mesh) passes `digest: digestTreePart`.
  *

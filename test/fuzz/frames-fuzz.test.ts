@@ -6,7 +6,10 @@
 // its own decoders refuse. A small budget; the long run is `npx grapevine fuzz`.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DigestRows, digestRowsPart } from "../../src/core/digest-rows.ts";
+import { ALL_PARTS } from "../../src/core/engine.ts";
 import { seededRng } from "../../src/core/random.ts";
+import type { Store } from "../../src/core/store.ts";
 import type { SignatureSuite } from "../../src/crypto/types.ts";
 import { captureCorpus, type Corpus, type CorpusFrame } from "../../cli/fuzz/corpus.ts";
 import { knownFinding } from "../../cli/fuzz/known.ts";
@@ -84,6 +87,38 @@ describe("the fuzz corpus", () => {
     const prune = corpus.frames.find((f) => f.type.name === "PRUNE")!.bytes;
     expect(await handshake.run([handshake.hello, handshake.proof, prune], 1)).toMatchObject({ outcome: "ok", failures: [] });
   });
+});
+
+describe("a victim that keeps its digest in one table (digestRowsPart, a lite tab's)", () => {
+  // Rebuilt from the same inputs it sends the same bytes as the trie's victim (the rebuild checks
+  // it), so the corpus's conversation holds; then the digest and scope frames that reach its index.
+  const rowsVictim = () => new EngineTarget(corpus, suite, () => corpus.world.rebuild(corpus.victim, { ...ALL_PARTS, digest: digestRowsPart }));
+
+  it("is rebuilt to the very frames the run sent", () => {
+    const target = rowsVictim();
+    expect(() => target.reset()).not.toThrow();
+    expect((target.engine.store as Store).trie).toBeInstanceOf(DigestRows);
+  });
+
+  for (const name of ["DIGEST", "TREE", "DELTA", "SCOPED"]) {
+    it(`${name}: handled, or refused with a GrapevineError and penalised`, async () => {
+      const target = rowsVictim();
+      const frames = corpus.frames.filter((f) => f.type.name === name);
+      expect(frames.length).toBeGreaterThan(0);
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.nat(), fc.integer(), async (pickIndex, mutationSeed) => {
+          if (n++ % RESET_EVERY === 0) target.reset();
+          const src = frames[pickIndex % frames.length];
+          const peer = target.linkFor(src.from, pickIndex).peer;
+          const m = await mutated(src, mutationSeed, peer);
+          const failures = (await target.feed(peer, m.bytes, mutationSeed)).failures;
+          expect(unknown(failures), `${name} [${m.mutations.join(" + ")}] ${toHex(m.bytes).slice(0, 400)}`).toEqual([]);
+        }),
+        { seed, numRuns: RUNS_PER_TYPE },
+      );
+    }, 60_000);
+  }
 });
 
 describe("mutated frames of every type: handled, or refused with a GrapevineError and penalised", () => {
