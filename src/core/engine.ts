@@ -1,8 +1,8 @@
 /**
  * The protocol engine with every part: the core (`engine-core.ts`: links, state sync, scopes) given
  * membership (`membership/part.ts`), broadcast (`broadcast-part.ts`) and the digest trie
- * (`digest-tree.ts`). A node that needs fewer
- * parts builds an `EngineCore` with those it uses, and a bundle of it leaves the others out.
+ * (`digest-tree.ts`). A node that needs fewer parts builds an `EngineCore` with those it uses, and
+ * a bundle of it leaves the others out.
  *
  * @module
  */

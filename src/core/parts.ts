@@ -37,7 +37,7 @@ export interface BroadcastPart {
 /**
  * How a node keeps its digest (`digest-rows.ts`): every store (mesh-wide and each scope's) gets an
  * index from it. `digestTreePart` (a trie, for many origins) or `digestRowsPart` (one table, for a
- * tab): the same digests on the wire, different code and costs here.
+ * tab): the same frames on the wire, different code and memory here.
  */
 export interface DigestPart {
   make(): DigestIndex;

@@ -95,7 +95,7 @@ export class ScopeTable {
 
   /**
    * @param pool the node's count of state bytes held, shared with its other stores (`storeBytesMax` bounds the sum)
-   * @param broadcast the engine's broadcast part, if it has one: each scope gets its own
+   * @param parts the engine's parts: each scope gets its own broadcast (if the engine has the part) and digest index
    * @param links the engine's link table (a link is in it before `linkUp` is called here, and gone before `linkDown`)
    */
   constructor(host: SyncHost, selfKey: Uint8Array, generation: number, seedBase: number, stats: SyncStats, limits: FrameLimits, pool: BytePool, roundsAt: () => number, parts: EngineParts, links: ReadonlyMap<LinkId, { readonly peer: Uint8Array | null }>) {

@@ -66,7 +66,7 @@ export class Scope {
    * @param host the engine's host; its `send` is wrapped so every frame goes in this scope's envelope
    * @param generation the generation of this node's map in the scope (a rejoin after a leave takes a newer one)
    * @param firstRoundAt the node's next gossip round: the scope's rounds run with it (one wake-up for both)
-   * @param broadcast the engine's broadcast part, if it has one
+   * @param parts the engine's parts: its digest part (which `EngineCore` checked is there) and broadcast part, if any
    */
   constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool?: BytePool, firstRoundAt?: number, parts: EngineParts = {}) {
     this.id = id;
@@ -80,7 +80,7 @@ export class Scope {
       // Changes say which scope they are in: one key name may live in many rooms.
       emit: (e: EngineEvent) => host.emit(e.type === "change" ? { type: "change", change: { ...e.change, scope: id } } : e),
     });
-    this.store = new Store(selfKey, generation, host.options, parts.digest!.make(), id, pool); // EngineCore checked it is there
+    this.store = new Store(selfKey, generation, host.options, parts.digest!.make(), id, pool);
     this.broadcast = parts.broadcast?.make(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key) ?? null;
     this.sync = new Sync(scoped, this.store, rng, stats, now, { round: (peers) => this.broadcast?.round(scoped.now(), peers), wanted: () => this.broadcast?.announcing() ?? false }, firstRoundAt);
   }
