@@ -58,6 +58,11 @@ export interface MeshBenchOptions {
   settleMs: number;
   /** Gossip interval of every node, ms. */
   intervalMs: number;
+  /**
+   * SWIM's protocol period of every node, ms (default: the engine's, 1 s). Most of an idle mesh's
+   * frames are its probes, so this sets the idle cost, and how soon a hung member is suspected.
+   */
+  probeIntervalMs?: number;
   /** Whether every node signs and checks with `node:crypto` (default: WebCrypto). */
   nodeCrypto?: boolean;
   /** Called with a short progress note (the CLI prints it on a terminal). */
@@ -83,6 +88,8 @@ export interface MeshBenchReport {
   connect_loop_delay_p99_ms: number;
   connect_loop_delay_max_ms: number;
   settle_ms: number;
+  /** SWIM's protocol period of every node (`--probe-interval`), ms. */
+  probe_interval_ms: number;
   idle_cpu_ms_per_s: number;
   /**
    * The idle window's CPU in 1 s slices (ms/s), and their least and median: other load on the
@@ -94,6 +101,8 @@ export interface MeshBenchReport {
   idle_cpu_ms_per_s_median: number;
   idle_bytes_per_s: number;
   idle_frames_per_s: number;
+  /** SWIM probes (PINGs that start a probe) every node sent, a second, while idle: each node starts at most one a protocol period. */
+  idle_probes_per_s: number;
   /** CPU of bare WebSockets carrying the idle frames per second (same run, same process). */
   idle_floor_cpu_ms_per_s: number;
   idle_cpu_over_floor: number;
@@ -291,7 +300,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     // once queue thousands of claim and root checks ahead of a handshake's: a deployed node (a
     // process of its own) has its handshakes checked in milliseconds, so the handshake timeout here
     // is a minute, not the default 10 s. `connect_ms` reports how long linking took.
-    nodes.push(await createNode({ network: NETWORK, keyPair: keyPairFromSeed(seed), intervalMs: o.intervalMs, seed: deriveSeed(o.seed, 2000 + i), handshakeTimeoutMs: 60_000, nodeCrypto: o.nodeCrypto ? runtimeNodeCrypto() : undefined }));
+    nodes.push(await createNode({ network: NETWORK, keyPair: keyPairFromSeed(seed), intervalMs: o.intervalMs, ...(o.probeIntervalMs === undefined ? {} : { probeIntervalMs: o.probeIntervalMs }), seed: deriveSeed(o.seed, 2000 + i), handshakeTimeoutMs: 60_000, nodeCrypto: o.nodeCrypto ? runtimeNodeCrypto() : undefined }));
   }
   // Each node writes one key, so "linked" can be judged by every node holding every other's state.
   nodes.forEach((x, i) => x.set("up", i));
@@ -360,14 +369,17 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   await sleep(Math.max(1000, o.settleMs));
   const traffic = () => nodes.reduce((s, x) => s + x.traffic().bytesOut, 0);
   const framesOut = () => nodes.reduce((s, x) => s + x.engine.stats.framesOut, 0);
+  const probes = () => nodes.reduce((s, x) => s + (x.engine.membership?.stats.probes ?? 0), 0);
   let cpu0 = process.cpuUsage();
   let bytes0 = traffic();
   const frames0 = framesOut();
+  const probes0 = probes();
   const slices = await cpuSlices(o.idleMs, 1000);
   let cpu = process.cpuUsage(cpu0);
   const idleCpu = ((cpu.user + cpu.system) / 1000) / (o.idleMs / 1000);
   const idleBytes = (traffic() - bytes0) / (o.idleMs / 1000);
   const idleFrames = (framesOut() - frames0) / (o.idleMs / 1000);
+  const idleProbes = (probes() - probes0) / (o.idleMs / 1000);
 
   // Publishing.
   const payload = new Uint8Array(o.payloadBytes);
@@ -475,12 +487,14 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     connect_loop_delay_p99_ms: r2(connectDelayP99),
     connect_loop_delay_max_ms: r2(connectDelayMax),
     settle_ms: o.settleMs,
+    probe_interval_ms: o.probeIntervalMs ?? 1000,
     idle_cpu_ms_per_s: r2(idleCpu),
     idle_cpu_ms_per_s_slices: slices.map(r2),
     idle_cpu_ms_per_s_min: r2(slices.length ? Math.min(...slices) : idleCpu),
     idle_cpu_ms_per_s_median: r2(slices.length ? median(slices) : idleCpu),
     idle_bytes_per_s: Math.round(idleBytes),
     idle_frames_per_s: r2(idleFrames),
+    idle_probes_per_s: r2(idleProbes),
     idle_floor_cpu_ms_per_s: r2(floorCpu),
     idle_cpu_over_floor: r2(idleCpu / Math.max(floorCpu, 0.01)),
     delivered_fraction: Math.floor((deliveries / Math.max(1, want)) * 1e4) / 1e4,

@@ -162,6 +162,7 @@ const benchMeshCommand: Command = {
       idle: { type: "string", value: "MS", help: "how long idle cost is measured, ≥ 500 (default 5000)" },
       settle: { type: "string", value: "MS", help: "how long the linked mesh is left alone before idle cost is measured (a stable mesh), ≥ 1000 (default 15000)" },
       interval: { type: "string", value: "MS", help: "gossip interval of every node, ≥ 10 (default 1000)" },
+      "probe-interval": { type: "string", value: "MS", help: "SWIM's protocol period of every node, ≥ 500 (default 1000): most of an idle mesh's frames are its probes" },
       "node-crypto": { type: "boolean", help: "every node signs and checks with node:crypto (createNode's nodeCrypto) instead of WebCrypto" },
     },
     notes: "e.g. grapevine bench mesh --nodes 100 --messages 200 --close-after-tree 0.2 (also: grapevine bench broadcast --mesh …)",
@@ -180,6 +181,7 @@ const benchMeshCommand: Command = {
       idleMs: numberOption(v, "idle", 5000, (n) => n >= 500, "a number ≥ 500"),
       settleMs: numberOption(v, "settle", 15_000, (n) => n >= 1000, "a number ≥ 1000"),
       intervalMs: numberOption(v, "interval", 1000, (n) => n >= 10, "a number ≥ 10"),
+      probeIntervalMs: numberOption(v, "probe-interval", 1000, (n) => n >= 500, "a number ≥ 500 (the probe timeout is 500 ms)"),
       nodeCrypto: v["node-crypto"] === true,
       progress: (note) => progress.update(() => note, true),
     });
