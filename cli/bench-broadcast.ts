@@ -23,6 +23,7 @@ import { keyPairFromSeed } from "../src/crypto/keys.ts";
 import { encodeFrame, FRAME } from "../src/wire/frames.ts";
 import { encodeMessageBody } from "../src/wire/records.ts";
 import { serveRelay } from "../relay/node.ts";
+import { median } from "./median.ts";
 
 /** Options of the broadcast bench. */
 export interface BroadcastBenchOptions {
@@ -136,7 +137,6 @@ export async function ingestBench(count: number): Promise<Record<string, unknown
     raws.push(await raw());
     ingests.push(await ingest(round));
   }
-  const median = (a: number[]) => a.slice().sort((x, y) => x - y)[1];
   const rawPerSecond = median(raws);
   const ingestPerSecond = median(ingests);
   return {

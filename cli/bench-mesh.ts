@@ -40,6 +40,7 @@ import { keyPairFromSeed } from "../src/crypto/keys.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
 import { nodeWebSocket } from "../src/transport/ws-node.ts";
 import { LoopDelay } from "./loop-delay.ts";
+import { median } from "./median.ts";
 
 /** What one run does. */
 export interface MeshBenchOptions {
@@ -213,12 +214,6 @@ async function cpuSlices(ms: number, sliceMs: number): Promise<number[]> {
     if (elapsed >= 100) out.push((cpu.user + cpu.system) / elapsed);
   }
   return out;
-}
-
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
 }
 
 /**

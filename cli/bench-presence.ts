@@ -15,6 +15,7 @@ import { serveRelay, type ServedRelay } from "../relay/node.ts";
 import { dial } from "../src/runtime/dial.ts";
 import { createNode as createLiteNode } from "../src/lite/mod.ts";
 import { nodeWebSocket } from "../src/transport/ws-node.ts";
+import { median } from "./median.ts";
 
 /** What one run does. */
 export interface PresenceBenchOptions {
@@ -46,8 +47,6 @@ export interface PresenceBenchReport {
   relay_frames_per_update: number;
   relay_bytes_per_update: number;
 }
-
-const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const start = Date.now();

@@ -36,6 +36,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { type CommandSpec, helpText, numberOption, parseCommand, UsageError } from "./args.ts";
+import { median } from "./median.ts";
 import { Progress } from "./progress.ts";
 
 /** Marks a bench payload: these 8 bytes, then the publisher's timestamp (float64 ms) and sequence number. */
@@ -441,11 +442,6 @@ async function ramp(o: RelayBenchOptions, limits: Record<string, number>, start:
 
 type Mode = "relay" | "bare";
 type Marks = { t: number; tallies: Record<string, { frames: number; closed: number; histogram: [number, number][] }> }[];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * Fan-out throughput and latency against the relay and the bare ws server. The subscriber
