@@ -68,7 +68,7 @@ export class Scope {
    * @param firstRoundAt the node's next gossip round: the scope's rounds run with it (one wake-up for both)
    * @param parts the engine's parts: its digest part (which `EngineCore` checked is there) and broadcast part, if any
    */
-  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool?: BytePool, firstRoundAt?: number, parts: EngineParts = {}) {
+  constructor(id: Uint8Array, host: SyncHost, selfKey: Uint8Array, generation: number, rng: Rng, stats: SyncStats, now: number, pool: BytePool, firstRoundAt: number, parts: EngineParts) {
     this.id = id;
     this.key = toHex(id);
     // The engine's host underneath (its prototype: the engine's host keeps its methods there).
