@@ -22,13 +22,14 @@
 
 import { bytesEqual } from "../bytes.ts";
 import { signingBytes } from "../crypto/context.ts";
-import { DELTA_FLAG, encodeFrame, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type OriginDeltaWire, type TreeFrame } from "../wire/frames.ts";
+import { FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type TreeFrame } from "../wire/frames.ts";
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import { Evidence } from "./evidence.ts";
 import { emptyMap, emptySet, isShared } from "./empty.ts";
 import { addBehind, behindCount, dropBehind, Exchange, isBehind, newOriginsBucket, NOT_BEHIND, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
+import { buildRumor, type BuiltDeltas, type Rumor } from "./rumor.ts";
 import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
 import type { Subsystem } from "./subsystem.ts";
@@ -432,20 +433,29 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#atOnce = emptyMap();
     this.#atOnceAt = Infinity;
     this.#lastFlushAt = now;
-    const rumors = new Map<string, { frame: Uint8Array; ids: string[] } | null>();
+    const rumors = new Map<string, Rumor | null>();
+    const fromOf = (id: string) => since.get(id)!.from;
+    const built: BuiltDeltas = new Map();
     for (const link of this.#links.values()) {
       if (!this.#host.usable(link.id)) continue;
       const client = this.#clients.has(link.id);
-      const lacks = ids.filter((id) => (client || since.get(id)!.wide) && isBehind(link, id));
+      const lacks: string[] = [];
+      let key = "";
+      ids.forEach((id, i) => {
+        if (!(client || since.get(id)!.wide) || !isBehind(link, id)) return;
+        lacks.push(id);
+        key += `${i},`;
+      });
       if (lacks.length === 0) continue;
-      const key = lacks.join();
       let rumor = rumors.get(key);
-      if (rumor === undefined) rumors.set(key, (rumor = this.#rumor(lacks, (id) => since.get(id)!.from)));
+      if (rumor === undefined) rumors.set(key, (rumor = buildRumor(this.#store, this.#host.options, lacks, this.#isHot, fromOf, built)));
       if (rumor === null) continue;
       this.#host.send(link.id, rumor.frame);
       for (const id of rumor.ids) dropBehind(link, id);
     }
   }
+
+  readonly #isHot = (id: string): boolean => this.#hot.has(id);
 
   #ageHot(): void {
     for (const [id, h] of this.#hot) {
@@ -457,28 +467,9 @@ export class Sync implements Subsystem<SyncFrame> {
   }
 
   #pushRumors(link: SyncLink): void {
-    const rumor = this.#rumor([...this.#hot.keys()], (id) => this.#hot.get(id)!.from);
+    const rumor = buildRumor(this.#store, this.#host.options, [...this.#hot.keys()], this.#isHot, (id) => this.#hot.get(id)!.from);
     if (rumor === null) return;
     for (const id of rumor.ids) dropBehind(link, id);
     this.#host.send(link.id, rumor.frame);
-  }
-
-  /** A rumor of the hot origins among `ids` (each from version `fromOf(id)`) under the delta budget, and the ids it carries; null when none fits. */
-  #rumor(ids: readonly string[], fromOf: (id: string) => number): { frame: Uint8Array; ids: string[] } | null {
-    const o = this.#host.options;
-    let budget = o.deltaBytesMax;
-    const frameRoom = o.frameBytesMax - 1024;
-    const origins: OriginDeltaWire[] = [];
-    const carried: string[] = [];
-    for (const id of ids) {
-      const pos = this.#store.position(id);
-      if (!this.#hot.has(id) || !pos || budget <= 0 || origins.length >= o.deltaOriginsMax) continue;
-      const d = this.#store.deltaFor(id, pos.generation, fromOf(id), budget, frameRoom - (o.deltaBytesMax - budget));
-      if (!d) continue;
-      origins.push(d.delta);
-      carried.push(id);
-      budget -= d.bytes;
-    }
-    return origins.length ? { frame: encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins, replyTo: 0 }), ids: carried } : null;
   }
 }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { decode, encode } from "./cbor.ts";
+import { decode, encode, encodeArray } from "./cbor.ts";
 import type { DecodeLimits } from "./limits.ts";
 import { asArray, asBool, asBytes, asUint } from "./shape.ts";
 import { remoteError } from "../errors.ts";
@@ -203,14 +203,7 @@ export function encodeFrame(f: Frame): Uint8Array {
       return encode([
         FRAME.DELTA,
         f.flags,
-        f.origins.map((o) => [
-          o.rootBody,
-          o.signature,
-          o.from,
-          o.through,
-          o.full,
-          o.entries.map((e) => [e.leaf, e.index, e.proof]),
-        ]),
+        f.origins.map(originDeltaItem),
         f.replyTo,
       ]);
     case FRAME.TREE:
@@ -229,6 +222,24 @@ export function encodeFrame(f: Frame): Uint8Array {
     case FRAME.SCOPED:
       return encode([FRAME.SCOPED, f.scope, f.frame]);
   }
+}
+
+/** How one origin's delta is laid out in a DELTA frame. */
+function originDeltaItem(o: OriginDeltaWire): unknown[] {
+  return [o.rootBody, o.signature, o.from, o.through, o.full, o.entries.map((e) => [e.leaf, e.index, e.proof])];
+}
+
+/** One origin's delta as a DELTA frame carries it, for {@link encodeDeltaFrame}. */
+export function encodeOriginDelta(o: OriginDeltaWire): Uint8Array {
+  return encode(originDeltaItem(o));
+}
+
+/**
+ * A DELTA frame of origins each encoded by {@link encodeOriginDelta}: the bytes `encodeFrame` makes
+ * of the same frame, for a sender that puts one origin's delta in several frames and encodes it once.
+ */
+export function encodeDeltaFrame(flags: number, origins: readonly Uint8Array[], replyTo: number): Uint8Array {
+  return encodeArray([encode(FRAME.DELTA), encode(flags), encodeArray(origins), encode(replyTo)]);
 }
 
 /** Limits of frame decoding, derived from the engine's caps. */

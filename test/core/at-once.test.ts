@@ -6,11 +6,16 @@
 // Rounds are an hour apart here, so nothing below can have come by a round: every engine's round
 // counter is checked to be 0.
 import { describe, expect, it } from "vitest";
-import { decodeFrame, FRAME } from "../../src/wire/frames.ts";
+import { decodeFrame, DELTA_FLAG, encodeFrame, FRAME, type OriginDeltaWire } from "../../src/wire/frames.ts";
+import type { EngineOptions } from "../../src/core/options.ts";
 import { frameLimitsFor } from "../../src/core/limits.ts";
 import { scopeIdOf } from "../../src/core/scopes.ts";
 import { AT_ONCE_SPACING_MS } from "../../src/core/sync.ts";
 import { dec, enc, World } from "./harness.ts";
+import { toHex } from "../../src/bytes.ts";
+import { randomBelow, seededRng } from "../../src/core/random.ts";
+import { buildRumor, type BuiltDeltas } from "../../src/core/rumor.ts";
+import type { Store } from "../../src/core/store.ts";
 
 const OPTIONS = { intervalMs: 3_600_000, membership: false };
 const ROOM = scopeIdOf("room/at-once");
@@ -36,6 +41,24 @@ function rounds(w: World): number {
 
 function roomValue(w: World, at: number, origin: number, key: string): string | null | undefined {
   return dec(w.engines[at].scope(ROOM)!.store.get(w.engines[origin].store.selfId, key));
+}
+
+/** A rumor as built with no sharing: every delta under what is left of the budget. */
+function rumorAlone(store: Store, o: EngineOptions, ids: string[], fromOf: (id: string) => number): { frame: Uint8Array; ids: string[] } | null {
+  let budget = o.deltaBytesMax;
+  const frameRoom = o.frameBytesMax - 1024;
+  const origins: OriginDeltaWire[] = [];
+  const carried: string[] = [];
+  for (const id of ids) {
+    const pos = store.position(id);
+    if (!pos || budget <= 0 || origins.length >= o.deltaOriginsMax) continue;
+    const d = store.deltaFor(id, pos.generation, fromOf(id), budget, frameRoom - (o.deltaBytesMax - budget));
+    if (!d) continue;
+    origins.push(d.delta);
+    carried.push(id);
+    budget -= d.bytes;
+  }
+  return origins.length ? { frame: encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, origins, replyTo: 0 }), ids: carried } : null;
 }
 
 describe("changes that go at once", () => {
@@ -136,6 +159,70 @@ describe("changes that go at once", () => {
     // Every write carried once: no frame resends what an earlier one had.
     expect(frames.reduce((a, b) => a + b, 0)).toBe(20);
     expect(w.penalties()).toEqual([]);
+  });
+
+  it("clients writing at once: each other client gets one frame with every writer's change, each writer the others' only, and the relay builds each change once", async () => {
+    // A relay (0) serving 9 clients; 1–6 write in the same instant. Each writer lacks the five
+    // other changes, each of 7–9 all six: seven different sets of the same six deltas.
+    const w = new World(10, OPTIONS, 4);
+    w.now = 1;
+    for (let c = 1; c <= 9; c++) w.link(0, c, c);
+    await w.settleDue();
+    const limits = frameLimitsFor(w.engines[0].options);
+    const got = new Map<number, string[][]>();
+    const filter = w.filter;
+    w.filter = (from, to, bytes) => {
+      if (from === 0 && bytes[1] === FRAME.DELTA) {
+        const f = decodeFrame(bytes, limits);
+        if (f.type === FRAME.DELTA) got.set(to, [...(got.get(to) ?? []), f.origins.map((o) => toHex(o.rootBody))]);
+      }
+      return filter(from, to, bytes);
+    };
+    const store = w.engines[0].store as unknown as { deltaFor: (...a: unknown[]) => unknown };
+    const deltaFor = store.deltaFor.bind(store);
+    let built = 0;
+    store.deltaFor = (...a: unknown[]) => (built++, deltaFor(...a));
+    for (let c = 1; c <= 6; c++) w.engines[c].set(w.now, "cursor", enc(`at ${c}`));
+    await w.settleDue();
+    expect(rounds(w)).toBe(0);
+    for (let c = 1; c <= 9; c++) {
+      expect(got.get(c), `frames to ${c}`).toHaveLength(1);
+      expect(got.get(c)![0], `origins to ${c}`).toHaveLength(c <= 6 ? 5 : 6);
+      for (let o = 1; o <= 6; o++) expect(w.get(c, o, "cursor"), `${o} at ${c}`).toBe(`at ${o}`);
+    }
+    expect(built).toBe(6); // not 6 × 5 + 6 (one a set)
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("rumors that share built deltas are the very frames built alone, budgets that cut them short included", async () => {
+    // Six origins of 1–6 entries each at node 0; rumors of random sets of them, under budgets from
+    // one entry to all: built sharing one map, against each delta built for its own rumor under
+    // what is left of the budget.
+    const w = new World(7, OPTIONS, 6);
+    w.now = 1;
+    for (let c = 1; c <= 6; c++) w.link(0, c, c);
+    await w.settleDue();
+    for (let c = 1; c <= 6; c++) for (let k = 0; k < c; k++) w.engines[c].set(w.now, `k${k}`, enc("v".repeat(40 * c)));
+    await w.settleDue();
+    const store = w.engines[0].store as unknown as Store;
+    const ids = w.engines.slice(1).map((e) => e.store.selfId);
+    const rng = seededRng(8);
+    let cut = 0; // deltas cut short to fit what was left of a budget
+    for (const deltaBytesMax of [200, 700, 1_500, 4_000, 65_536]) {
+      const options = { ...w.engines[0].options, deltaBytesMax };
+      const fromOf = (id: string) => (ids.indexOf(id) % 3 === 0 ? 0 : 2);
+      const shared: BuiltDeltas = new Map();
+      for (let t = 0; t < 40; t++) {
+        const set = ids.filter(() => randomBelow(rng, 10) < 6);
+        const alone = rumorAlone(store, options, set, fromOf);
+        const sharing = buildRumor(store, options, set, () => true, fromOf, shared);
+        expect(sharing?.ids, `budget ${deltaBytesMax}, try ${t}`).toEqual(alone?.ids);
+        const f = alone && decodeFrame(alone.frame, frameLimitsFor(options));
+        if (f?.type === FRAME.DELTA) f.origins.forEach((o, i) => (cut += o.through < store.position(alone!.ids[i])!.version ? 1 : 0));
+        if (alone) expect(toHex(sharing!.frame), `budget ${deltaBytesMax}, try ${t}`).toBe(toHex(alone.frame));
+      }
+    }
+    expect(cut).toBeGreaterThan(20);
   });
 
   it("a mesh without clients relays by rounds only: a relayed change is not pushed on at once", async () => {

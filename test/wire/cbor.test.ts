@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fromHex, toHex } from "../../src/bytes.ts";
 import { GrapevineError } from "../../src/errors.ts";
-import { decode, encode } from "../../src/wire/cbor.ts";
+import { decode, encode, encodeArray } from "../../src/wire/cbor.ts";
 import { DEFAULT_DECODE_LIMITS } from "../../src/wire/limits.ts";
 import { difference } from "../vectors/cbor.check.ts";
 
@@ -103,6 +103,22 @@ describe("encode/decode round trip", () => {
       }),
       { seed, numRuns: 1000 },
     );
+  });
+});
+
+describe("encodeArray", () => {
+  it("writes of items encoded apart the bytes encode writes of their array", () => {
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 30 }), (xs) => {
+        expect(toHex(encodeArray(xs.map((x) => encode(x))))).toBe(toHex(encode(xs)));
+      }),
+      { seed, numRuns: 500 },
+    );
+    // Heads of every width: 23, 24, 255, 256 and 65,536 items.
+    for (const n of [0, 23, 24, 255, 256, 65_536]) {
+      const xs = Array.from({ length: n }, (_, i) => i % 300);
+      expect(toHex(encodeArray(xs.map((x) => encode(x)))), `${n} items`).toBe(toHex(encode(xs)));
+    }
   });
 });
 
