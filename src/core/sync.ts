@@ -27,9 +27,9 @@ import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import { Evidence } from "./evidence.ts";
 import { emptyMap, emptySet, isShared } from "./empty.ts";
-import { addBehind, behindCount, dropBehind, Exchange, isBehind, newOriginsBucket, NOT_BEHIND, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
+import { addBehind, behindCount, behindList, dropAllBehind, dropBehind, Exchange, newOriginsBucket, NOT_BEHIND, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
-import { buildRumor, type BuiltDeltas, type Rumor } from "./rumor.ts";
+import { buildRumor, type BuiltDeltas } from "./rumor.ts";
 import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
 import type { Subsystem } from "./subsystem.ts";
@@ -433,25 +433,31 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#atOnce = emptyMap();
     this.#atOnceAt = Infinity;
     this.#lastFlushAt = now;
-    const rumors = new Map<string, Rumor | null>();
+    const order = new Map<string, number>();
+    ids.forEach((id, i) => order.set(id, i));
+    const rumors = new Map<string, { frame: Uint8Array; carried: Set<string> } | null>();
     const fromOf = (id: string) => since.get(id)!.from;
     const built: BuiltDeltas = new Map();
     for (const link of this.#links.values()) {
       if (!this.#host.usable(link.id)) continue;
       const client = this.#clients.has(link.id);
-      const lacks: string[] = [];
-      let key = "";
-      ids.forEach((id, i) => {
-        if (!(client || since.get(id)!.wide) || !isBehind(link, id)) return;
-        lacks.push(id);
-        key += `${i},`;
-      });
-      if (lacks.length === 0) continue;
+      // What this link lacks of the flush, in the flush's order (one pass over what it lacks).
+      const at: number[] = [];
+      for (const id of behindList(link)) {
+        const i = order.get(id);
+        if (i !== undefined && (client || since.get(id)!.wide)) at.push(i);
+      }
+      if (at.length === 0) continue;
+      at.sort((a, b) => a - b);
+      const key = at.join();
       let rumor = rumors.get(key);
-      if (rumor === undefined) rumors.set(key, (rumor = buildRumor(this.#store, this.#host.options, lacks, this.#isHot, fromOf, built)));
+      if (rumor === undefined) {
+        const r = buildRumor(this.#store, this.#host.options, at.map((i) => ids[i]), this.#isHot, fromOf, built);
+        rumors.set(key, (rumor = r && { frame: r.frame, carried: new Set(r.ids) }));
+      }
       if (rumor === null) continue;
       this.#host.send(link.id, rumor.frame);
-      for (const id of rumor.ids) dropBehind(link, id);
+      dropAllBehind(link, rumor.carried);
     }
   }
 
