@@ -120,7 +120,7 @@ export function dropBehind(link: SyncLink, id: string): void {
   else b.splice(i, 1);
 }
 
-/** The hot origins `link` is presumed to lack (read only). */
+/** The hot origins `link` is presumed to lack, as a list (read only). */
 export function behindList(link: SyncLink): readonly string[] {
   const b = link.behind;
   return typeof b === "string" ? [b] : b;
@@ -128,13 +128,8 @@ export function behindList(link: SyncLink): readonly string[] {
 
 /** `link` no longer lacks any of `ids` (one pass over what it lacks). */
 export function dropAllBehind(link: SyncLink, ids: ReadonlySet<string>): void {
-  const b = link.behind;
-  if (typeof b === "string") {
-    if (ids.has(b)) link.behind = NOT_BEHIND;
-    return;
-  }
-  const kept = b.filter((id) => !ids.has(id));
-  if (kept.length < b.length) link.behind = kept.length === 0 ? NOT_BEHIND : kept.length === 1 ? kept[0] : kept;
+  const kept = behindList(link).filter((id) => !ids.has(id));
+  link.behind = kept.length > 1 ? kept : kept.length ? kept[0] : NOT_BEHIND;
 }
 
 /** `link`'s state-bytes budget (`stateBytesPerLinkPerSecondMax`), made full if it has none yet. */
