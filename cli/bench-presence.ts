@@ -1,9 +1,11 @@
 /**
  * `grapevine bench presence`: how fast presence crosses relays. One or two Node relays on loopback
  * (the second dials the first as its peer relay), N tabs in one room — Node nodes dialing over real
- * WebSockets, alternately on each relay — then M presence updates, each by a different tab, one at
- * a time: how long until every other tab saw it (and half of them), and what the relays sent for
- * it. Also the time until every tab saw every other after dialing.
+ * WebSockets, alternately on each relay — then M steps, in each of which K tabs (`--writers`, by
+ * default one) update their presence at the same moment: how long until every other tab saw each
+ * update (and half of them), what the relays sent for it, and the time the relays' engines took
+ * per step (handling frames, flushes and rounds; their signature checks run on the thread pool and
+ * are not in it). Also the time until every tab saw every other after dialing.
  *
  * Tabs are `grapevine/lite` nodes (no membership, as a tab that counts its bytes) unless `--full`.
  *
@@ -22,6 +24,8 @@ export interface PresenceBenchOptions {
   tabs: number;
   relays: 1 | 2;
   updates: number;
+  /** Tabs that update at the same moment in each step (default 1). */
+  writers?: number;
   /** Tabs from the main entry (membership on) instead of `grapevine/lite`. */
   full: boolean;
   /** Gossip interval of every node and relay, ms. */
@@ -38,6 +42,7 @@ export interface PresenceBenchReport {
   full: boolean;
   interval_ms: number;
   updates: number;
+  writers: number;
   join_all_ms: number;
   /** Per update, until every other tab saw it: median and max over the updates. */
   update_to_all_ms: { p50: number; max: number };
@@ -46,6 +51,8 @@ export interface PresenceBenchReport {
   /** Frames and bytes the relays sent, per update, while the updates ran. */
   relay_frames_per_update: number;
   relay_bytes_per_update: number;
+  /** Time in the relays' engines (frames handled, ticks, checks completed) per step, ms: median and max. */
+  relay_engine_ms_per_step: { p50: number; max: number };
 }
 
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -56,12 +63,40 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
   }
 }
 
+/**
+ * Starts timing the relays' engines (the calls their nodes make: frames, ticks, completed checks);
+ * returns a reader of the milliseconds spent so far.
+ */
+function timeEngines(relays: ServedRelay[]): () => number {
+  let spent = 0;
+  let depth = 0; // a call made from inside another is in the outer one's time
+  for (const r of relays) {
+    const engine = r.relay.node.engine as unknown as Record<"receive" | "tick" | "completeJob", (...a: unknown[]) => void>;
+    for (const name of ["receive", "tick", "completeJob"] as const) {
+      const call = engine[name].bind(engine);
+      engine[name] = (...a: unknown[]) => {
+        const t0 = performance.now();
+        depth++;
+        try {
+          call(...a);
+        } finally {
+          if (--depth === 0) spent += performance.now() - t0;
+        }
+      };
+    }
+  }
+  return () => spent;
+}
+
 /** Runs the bench and closes everything it opened. */
 export async function runPresenceBench(o: PresenceBenchOptions): Promise<PresenceBenchReport> {
   const network = `bench-presence-${process.pid}`;
   const waitMax = o.waitMaxMs ?? 60_000;
   const timing = { intervalMs: o.intervalMs };
   const relays: ServedRelay[] = [];
+  const writers = o.writers ?? 1;
+  if (!Number.isInteger(writers) || writers < 1 || writers > o.tabs) throw new RangeError(`bench presence: writers must be 1–${o.tabs}`);
+  // An update is named by its step and its writer: step · tabs + writer.
   const tabs: { node: GrapevineNode; room: Room<{ n: number; k: number }>; seen: Map<number, number>; synced: boolean }[] = [];
   try {
     relays.push(await serveRelay({ port: 0, network, ...timing }));
@@ -75,7 +110,8 @@ export async function runPresenceBench(o: PresenceBenchOptions): Promise<Presenc
       // An update is seen as an `update`, or as a `join` for a tab that arrived with it.
       for (const type of ["update", "join"] as const) {
         room.presence.on(type, ({ entry }) => {
-          if (entry.state.k >= 0 && !tab.seen.has(entry.state.k)) tab.seen.set(entry.state.k, performance.now());
+          const u = entry.state.k * o.tabs + entry.state.n;
+          if (entry.state.k >= 0 && !tab.seen.has(u)) tab.seen.set(u, performance.now());
         });
       }
       room.presence.on("sync", () => (tab.synced = true));
@@ -85,21 +121,28 @@ export async function runPresenceBench(o: PresenceBenchOptions): Promise<Presenc
     await waitFor(() => tabs.every((t) => t.synced && t.room.presence.others.length === o.tabs - 1), waitMax, "every tab seeing every other");
     const joinAllMs = Date.now() - start;
     const sent = () => relays.reduce((a, r) => ({ frames: a.frames + r.relay.node.engine.stats.framesOut, bytes: a.bytes + r.relay.node.engine.stats.bytesOut }), { frames: 0, bytes: 0 });
+    const engineMs = timeEngines(relays);
     const before = sent();
     const toAll: number[] = [];
     const toHalf: number[] = [];
+    const stepMs: number[] = [];
     for (let k = 0; k < o.updates; k++) {
-      const writer = (k * 7) % o.tabs;
+      const ws = Array.from({ length: writers }, (_, j) => ((k * 7) + j) % o.tabs);
+      const engine0 = engineMs();
       const at = performance.now();
-      tabs[writer].room.presence.update({ k });
-      const others = tabs.filter((_, i) => i !== writer);
-      await waitFor(() => others.every((t) => t.seen.has(k)), waitMax, `update ${k} reaching every tab`);
-      const ms = others.map((t) => t.seen.get(k)! - at).sort((a, b) => a - b);
-      toAll.push(ms[ms.length - 1]);
-      toHalf.push(ms[Math.floor((ms.length - 1) / 2)]);
+      for (const w of ws) tabs[w].room.presence.update({ k });
+      const updates = ws.map((w) => ({ u: k * o.tabs + w, others: tabs.filter((_, i) => i !== w) }));
+      await waitFor(() => updates.every(({ u, others }) => others.every((t) => t.seen.has(u))), waitMax, `step ${k} reaching every tab`);
+      for (const { u, others } of updates) {
+        const ms = others.map((t) => t.seen.get(u)! - at).sort((a, b) => a - b);
+        toAll.push(ms[ms.length - 1]);
+        toHalf.push(ms[Math.floor((ms.length - 1) / 2)]);
+      }
       await new Promise((r) => setTimeout(r, 200)); // past the room's write throttle
+      stepMs.push(engineMs() - engine0);
     }
     const after = sent();
+    const count = o.updates * writers;
     const round = (x: number) => Math.round(x * 10) / 10;
     return {
       bench: "presence",
@@ -108,11 +151,13 @@ export async function runPresenceBench(o: PresenceBenchOptions): Promise<Presenc
       full: o.full,
       interval_ms: o.intervalMs,
       updates: o.updates,
+      writers,
       join_all_ms: joinAllMs,
       update_to_all_ms: { p50: round(median(toAll)), max: round(Math.max(...toAll)) },
       update_to_half_ms: { p50: round(median(toHalf)) },
-      relay_frames_per_update: round((after.frames - before.frames) / o.updates),
-      relay_bytes_per_update: Math.round((after.bytes - before.bytes) / o.updates),
+      relay_frames_per_update: round((after.frames - before.frames) / count),
+      relay_bytes_per_update: Math.round((after.bytes - before.bytes) / count),
+      relay_engine_ms_per_step: { p50: round(median(stepMs)), max: round(Math.max(...stepMs)) },
     };
   } finally {
     for (const t of tabs) await t.node.close().catch(() => undefined);

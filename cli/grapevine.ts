@@ -194,15 +194,16 @@ const benchMeshCommand: Command = {
 const benchPresenceCommand: Command = {
   spec: {
     name: "grapevine bench presence",
-    summary: "How fast presence crosses relays: one or two Node relays on loopback (the second peered to the\nfirst), N tabs in one room alternately on each, then M presence updates one at a time: ms until\nevery other tab saw each, and the relays' frames and bytes per update. One JSON line.",
+    summary: "How fast presence crosses relays: one or two Node relays on loopback (the second peered to the\nfirst), N tabs in one room alternately on each, then M steps in which K tabs update at once: ms until\nevery other tab saw each update, the relays' frames and bytes per update and their engines' ms per step. One JSON line.",
     options: {
       tabs: { type: "string", value: "N", help: "tabs in the room, 2–500 (default 20)" },
       relays: { type: "string", value: "R", help: "1 or 2 (default 1)" },
-      updates: { type: "string", value: "M", help: "presence updates, 1–1000 (default 10)" },
+      updates: { type: "string", value: "M", help: "steps of updates, 1–1000 (default 10)" },
+      writers: { type: "string", value: "K", help: "tabs that update at the same moment in each step, 1–N (default 1)" },
       full: { type: "boolean", help: "tabs from the main entry (membership on) instead of grapevine/lite" },
       interval: { type: "string", value: "MS", help: "gossip interval of every node and relay, ≥ 10 (default 1000)" },
     },
-    notes: "e.g. grapevine bench presence --tabs 20 --relays 2",
+    notes: "e.g. grapevine bench presence --tabs 20 --relays 2; a cursor storm: --tabs 100 --writers 50",
   },
   async run(v) {
     const { runPresenceBench } = await import("./bench-presence.ts");
@@ -210,6 +211,7 @@ const benchPresenceCommand: Command = {
       tabs: intOption(v, "tabs", 20, 2, 500),
       relays: intOption(v, "relays", 1, 1, 2) as 1 | 2,
       updates: intOption(v, "updates", 10, 1, 1000),
+      writers: intOption(v, "writers", 1, 1, 500),
       full: v.full === true,
       intervalMs: numberOption(v, "interval", 1000, (n) => n >= 10, "a number ≥ 10"),
     });

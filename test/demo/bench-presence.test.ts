@@ -13,5 +13,15 @@ describe("bench presence (small)", () => {
     expect(r.update_to_all_ms.max).toBeLessThan(15_000);
     expect(r.relay_frames_per_update).toBeGreaterThan(0);
     expect(r.relay_bytes_per_update).toBeGreaterThan(0);
+    expect(r.writers).toBe(1);
+    expect(r.relay_engine_ms_per_step.p50).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("with several writers a step: every tab sees every other writer's update of each step, each tab's own not counted", async () => {
+    const r = await runPresenceBench({ tabs: 5, relays: 1, updates: 2, writers: 3, full: false, intervalMs: 600_000, waitMaxMs: 15_000 });
+    expect(r).toMatchObject({ tabs: 5, updates: 2, writers: 3 });
+    expect(r.update_to_all_ms.max).toBeLessThan(15_000);
+    expect(r.relay_engine_ms_per_step.max).toBeGreaterThanOrEqual(r.relay_engine_ms_per_step.p50);
+    await expect(runPresenceBench({ tabs: 3, relays: 1, updates: 1, writers: 4, full: false, intervalMs: 1000 })).rejects.toThrow(RangeError);
   }, 60_000);
 });
