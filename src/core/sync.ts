@@ -251,7 +251,11 @@ export class Sync implements Subsystem<SyncFrame> {
     if (!body) return this.#maybeSign();
     if (!bytesEqual(body, ready!.body)) return this.#signRoot(body); // the map changed since
     this.#signed(ready!.signature!);
-    for (const link of this.#usableLinks()) this.#pushRumors(link);
+    // The farewell alone, to every link: the other origins hot here are its peers' to spread (the
+    // node is going), and a frame of them all could run out of budget before the farewell.
+    const self = this.#store.selfId;
+    const rumor = buildRumor(this.#store, this.#host.options, [self], this.#isHot, (id) => this.#hot.get(id)!.from);
+    if (rumor) for (const link of this.#usableLinks()) (dropBehind(link, self), this.#host.send(link.id, rumor.frame));
   }
 
   #maybeSign(): void {

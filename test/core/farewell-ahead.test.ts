@@ -87,6 +87,41 @@ describe("farewell signed ahead", () => {
     expect(w.penalties()).toEqual([]);
   });
 
+  it("a tab leaving a busy room sends its farewell alone, even when what it just took in would fill a frame", async () => {
+    // A relay (0) serving tab 1 (the one that leaves) and 40 writing tabs, each writing 8 KB: the
+    // 40 changes are hot at tab 1 (it took them in from its relay) and together pass the delta
+    // budget (256 KiB). Tab 1 leaves and dies: what it sent during the call must carry its
+    // farewell, and only that (the relay has the rest: it sent it).
+    const w = new World(42, { intervalMs: 3_600_000, membership: false, presignFarewell: true });
+    w.now = 1;
+    for (let c = 1; c <= 41; c++) w.link(0, c, c);
+    for (const e of w.engines) e.joinScope(w.now, ROOM);
+    await w.settleDue();
+    w.engines[1].set(w.now, "presence", enc("ada"), ROOM);
+    await w.settleDue();
+    for (const batch of [[2, 21], [22, 41]]) { // two flushes of the relay: each under the budget
+      for (let c = batch[0]; c <= batch[1]; c++) w.engines[c].set(w.now, "presence", enc("x".repeat(8_000)), ROOM);
+      await w.settleDue();
+      w.now += 200;
+      await w.settleDue();
+    }
+    for (let c = 2; c <= 41; c++) expect(dec(w.engines[1].scope(ROOM)!.store.get(w.engines[c].store.selfId, "presence"))?.length, `tab ${c} at tab 1`).toBe(8_000);
+    expect(dec(w.engines[0].scope(ROOM)!.store.get(w.engines[1].store.selfId, "presence"))).toBe("ada");
+    const e = w.engines[1];
+    e.leave(w.now);
+    let sent = 0;
+    for (let t; (t = e.pollTransmit()); ) {
+      sent += t.bytes.length;
+      w.engines[t.linkId].receive(w.now, 1, t.bytes);
+    }
+    const inner = w.filter;
+    w.filter = (from, to, bytes) => from !== 1 && to !== 1 && inner(from, to, bytes);
+    await w.settleDue();
+    expect(w.engines[0].scope(ROOM)!.store.get(w.engines[1].store.selfId, "presence") ?? null).toBeNull();
+    expect(sent).toBeLessThan(4_000); // its farewells (mesh-wide and in the room) and digests, none of the 40 × 8 KB
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("signs nothing ahead for a map never written (a relay's scopes), nor again in quiet rounds", async () => {
     const s = await suite();
     const sign = s.sign;
