@@ -216,10 +216,21 @@ export function sendFarewell(c: SyncContext, link: SyncLink, now: number, origin
   return true;
 }
 
+/** Exact pulls remembered (`Exchange.#asked`): more are not deduplicated, only asked again. */
+const ASKED_MAX = 4096;
+
 /** Digests, descent and answers. */
 export class Exchange {
   #c: SyncContext;
   #nextDigestId = 1;
+  /**
+   * Origins this node asked a peer for by name (an exact pull) in the last `intervalMs`, with the
+   * version the peer offered: another peer offering no more is not asked too, so a node that lacks
+   * what all its peers offer pulls each origin once, not once a peer. Oldest first, at most
+   * {@link ASKED_MAX}; an answer that does not come within `intervalMs` (a slow or withholding
+   * peer) lets the next offer be taken up.
+   */
+  #asked = new Map<string, { generation: number; have: number; at: number }>();
 
   constructor(context: SyncContext) {
     this.#c = context;
@@ -316,7 +327,7 @@ export class Exchange {
         if (want.length >= this.#c.host.options.digestEntriesMax) break;
         const mine = this.#c.store.position(id);
         const behind = !mine || r.generation > mine.generation || (r.generation === mine.generation && r.have > mine.have);
-        if (behind && id !== this.#c.store.selfId) {
+        if (behind && id !== this.#c.store.selfId && !this.#askedFor(now, id, r)) {
           want.push({ origin: r.origin, generation: mine?.generation ?? 0, have: mine?.have ?? 0 });
         }
       }
@@ -324,6 +335,19 @@ export class Exchange {
         this.#answer(link, now, { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: f.scope, rows: want, summary: null, id: this.#digestId(link, want) });
       }
     }
+  }
+
+  /** Whether `id` at `r`'s version was asked for lately (then not again); if not, it is now. */
+  #askedFor(now: number, id: string, r: DigestRowWire): boolean {
+    const a = this.#asked.get(id);
+    if (a && now - a.at < this.#c.host.options.intervalMs && (a.generation > r.generation || (a.generation === r.generation && a.have >= r.have))) return true;
+    this.#asked.delete(id);
+    this.#asked.set(id, { generation: r.generation, have: r.have, at: now });
+    for (const [old, o] of this.#asked) {
+      if (this.#asked.size <= ASKED_MAX && now - o.at < this.#c.host.options.intervalMs) break;
+      this.#asked.delete(old);
+    }
+    return false;
   }
 
   /**

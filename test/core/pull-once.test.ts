@@ -1,0 +1,80 @@
+// A node pulls an origin it lacks by name (an exact pull, WANT|EXACT) from one peer at a time: when
+// several peers offer it the same version within `intervalMs`, it asks one of them; when that
+// peer does not answer within `intervalMs` (slow or withholding), the next offer is taken up, and
+// the node still gets the state.
+import { describe, expect, it } from "vitest";
+import { frameLimitsFor } from "../../src/core/limits.ts";
+import { decodeFrame, DIGEST_FLAG, FRAME } from "../../src/wire/frames.ts";
+import { toHex } from "../../src/bytes.ts";
+import { enc, World } from "./harness.ts";
+
+const OPTIONS = { intervalMs: 1000, membership: false };
+const EXACT = DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT;
+const WRITERS = [0, 1, 2, 3];
+
+/**
+ * Writers 0–3 (one key each) held by peers 4, 5 and 6; node 7 (new) linked to the three. Deltas
+ * to node 7 from the peers in `held` are dropped (answers that have not arrived yet, or never
+ * will); node 7's exact pulls are logged per origin as [peer, time].
+ */
+async function world(): Promise<{ w: World; held: Set<number>; pulls: Map<string, [number, number][]> }> {
+  const w = new World(8, OPTIONS, 12);
+  w.now = 1;
+  for (const p of [4, 5, 6]) for (const wr of WRITERS) w.link(wr, p);
+  await w.settleDue();
+  for (const wr of WRITERS) w.engines[wr].set(w.now, "k", enc(`v${wr}`));
+  await w.settleDue();
+  for (let r = 0; r < 4; r++) await w.round(OPTIONS.intervalMs);
+  for (const p of [4, 5, 6]) for (const wr of WRITERS) expect(w.get(p, wr, "k"), `${wr} at ${p}`).toBe(`v${wr}`);
+  const limits = frameLimitsFor(w.engines[7].options);
+  const held = new Set<number>();
+  const pulls = new Map<string, [number, number][]>();
+  w.filter = (from, to, bytes) => {
+    if (from === 7 && bytes[1] === FRAME.DIGEST) {
+      const f = decodeFrame(bytes, limits);
+      if (f.type === FRAME.DIGEST && (f.flags & EXACT) === EXACT) {
+        for (const r of f.rows ?? []) pulls.set(toHex(r.origin), [...(pulls.get(toHex(r.origin)) ?? []), [to, w.now]]);
+      }
+    }
+    return !(to === 7 && held.has(from) && bytes[1] === FRAME.DELTA);
+  };
+  return { w, held, pulls };
+}
+
+describe("exact pulls, one peer at a time", () => {
+  it("a node offered the same origins by three peers before any answer came asks one of them for each", async () => {
+    const { w, held, pulls } = await world();
+    for (const p of [4, 5, 6]) held.add(p); // every answer still on its way
+    for (const p of [4, 5, 6]) w.link(7, p);
+    await w.settleDue();
+    for (const wr of WRITERS) expect(pulls.get(w.engines[wr].store.selfId)?.length, `pulls of ${wr}`).toBe(1);
+    held.clear(); // the answers' next copies arrive: nothing was lost
+    for (let r = 0; r < 3 && WRITERS.some((wr) => w.get(7, wr, "k") === undefined); r++) await w.round(OPTIONS.intervalMs);
+    for (const wr of WRITERS) expect(w.get(7, wr, "k"), `${wr} at 7`).toBe(`v${wr}`);
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("a peer that never answers holds an origin back one interval: then another's offer is taken up", async () => {
+    const { w, held, pulls } = await world();
+    held.add(4); // never answers node 7
+    held.add(5); // not yet
+    held.add(6);
+    const t0 = w.now;
+    w.link(7, 4);
+    await w.settleDue();
+    w.link(7, 5);
+    w.link(7, 6);
+    await w.settleDue();
+    for (const wr of WRITERS) expect(pulls.get(w.engines[wr].store.selfId), `pulls of ${wr}`).toEqual([[4, t0]]);
+    held.delete(5);
+    held.delete(6);
+    for (let r = 0; r < 3 && WRITERS.some((wr) => w.get(7, wr, "k") === undefined); r++) await w.round(OPTIONS.intervalMs);
+    for (const wr of WRITERS) {
+      expect(w.get(7, wr, "k"), `${wr} at 7`).toBe(`v${wr}`);
+      const log = pulls.get(w.engines[wr].store.selfId)!;
+      expect(log[0]).toEqual([4, t0]);
+      if (log.length > 1) expect(log[1][1] - t0, `asked again of ${log[1][0]}`).toBeGreaterThanOrEqual(OPTIONS.intervalMs);
+    }
+    expect(w.penalties()).toEqual([]);
+  });
+});
