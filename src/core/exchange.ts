@@ -323,31 +323,36 @@ export class Exchange {
     }
     if (f.flags & DIGEST_FLAG.OFFER) {
       const want: DigestRowWire[] = [];
+      const asking: [string, DigestRowWire][] = [];
       for (const [id, r] of peer) {
         if (want.length >= this.#c.host.options.digestEntriesMax) break;
         const mine = this.#c.store.position(id);
         const behind = !mine || r.generation > mine.generation || (r.generation === mine.generation && r.have > mine.have);
-        if (behind && id !== this.#c.store.selfId && !this.#askedFor(now, id, r)) {
+        if (behind && id !== this.#c.store.selfId && !this.#askedLately(now, id, r)) {
           want.push({ origin: r.origin, generation: mine?.generation ?? 0, have: mine?.have ?? 0 });
+          asking.push([id, r]);
         }
       }
-      if (want.length) {
-        this.#answer(link, now, { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: f.scope, rows: want, summary: null, id: this.#digestId(link, want) });
+      if (want.length && this.#answer(link, now, { type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT | DIGEST_FLAG.EXACT, scope: f.scope, rows: want, summary: null, id: this.#digestId(link, want) })) {
+        for (const [id, r] of asking) this.#ask(now, id, r);
       }
     }
   }
 
-  /** Whether `id` at `r`'s version was asked for lately (then not again); if not, it is now. */
-  #askedFor(now: number, id: string, r: DigestRowWire): boolean {
+  /** Whether `id` at `r`'s version (or later) was asked for in the last `intervalMs`. */
+  #askedLately(now: number, id: string, r: DigestRowWire): boolean {
     const a = this.#asked.get(id);
-    if (a && now - a.at < this.#c.host.options.intervalMs && (a.generation > r.generation || (a.generation === r.generation && a.have >= r.have))) return true;
+    return !!a && now - a.at < this.#c.host.options.intervalMs && (a.generation > r.generation || (a.generation === r.generation && a.have >= r.have));
+  }
+
+  /** Remembers that `id` at `r`'s version was asked for now; forgets what is past `intervalMs` or over {@link ASKED_MAX}. */
+  #ask(now: number, id: string, r: DigestRowWire): void {
     this.#asked.delete(id);
     this.#asked.set(id, { generation: r.generation, have: r.have, at: now });
     for (const [old, o] of this.#asked) {
       if (this.#asked.size <= ASKED_MAX && now - o.at < this.#c.host.options.intervalMs) break;
       this.#asked.delete(old);
     }
-    return false;
   }
 
   /**
