@@ -4,7 +4,10 @@
 // the node still gets the state.
 import { describe, expect, it } from "vitest";
 import { frameLimitsFor } from "../../src/core/limits.ts";
-import { decodeFrame, DIGEST_FLAG, FRAME } from "../../src/wire/frames.ts";
+import { decodeFrame, DIGEST_FLAG, FRAME, type DigestFrame } from "../../src/wire/frames.ts";
+import { Exchange, NOT_BEHIND, SyncLink, type SyncContext } from "../../src/core/exchange.ts";
+import { seededRng } from "../../src/core/random.ts";
+import type { Store } from "../../src/core/store.ts";
 import { toHex } from "../../src/bytes.ts";
 import { enc, World } from "./harness.ts";
 
@@ -76,5 +79,22 @@ describe("exact pulls, one peer at a time", () => {
       if (log.length > 1) expect(log[1][1] - t0, `asked again of ${log[1][0]}`).toBeGreaterThanOrEqual(OPTIONS.intervalMs);
     }
     expect(w.penalties()).toEqual([]);
+  });
+
+  it("a pull the link's answer budget held back is not remembered: another peer's offer is taken up at once", async () => {
+    const { w } = await world();
+    // Node 7's exchange on its own, with a host whose answer budget refuses everything on link 4.
+    const sent: [number, Uint8Array][] = [];
+    const e7 = w.engines[7];
+    const host = { options: e7.options, now: () => w.now, answer: (link: number) => link !== 4, send: (link: number, bytes: Uint8Array) => sent.push([link, bytes]) };
+    const ex = new Exchange({ host, store: e7.store as unknown as Store, rng: seededRng(3), stats: { answersDeferred: 0 }, evidence: { tell: () => {} }, differs: () => {} } as unknown as SyncContext);
+    const rows = (w.engines[4].store as unknown as Store).trie.entriesUnder({ depth: 0, index: 0 }, 64);
+    const offer = (id: number): DigestFrame => ({ type: FRAME.DIGEST, flags: DIGEST_FLAG.OFFER, scope: { depth: 0, index: 0 }, rows, summary: null, id });
+    ex.onDigest(w.now, new SyncLink(4, NOT_BEHIND), offer(1));
+    expect(sent).toEqual([]); // held back by the budget
+    ex.onDigest(w.now, new SyncLink(5, NOT_BEHIND), offer(2));
+    expect(sent.map(([link]) => link)).toEqual([5]);
+    const f = decodeFrame(sent[0][1], frameLimitsFor(e7.options));
+    expect(f.type === FRAME.DIGEST && (f.flags & EXACT) === EXACT && f.rows!.length).toBe(WRITERS.length);
   });
 });
