@@ -216,8 +216,12 @@ export function sendFarewell(c: SyncContext, link: SyncLink, now: number, origin
   return true;
 }
 
-/** Exact pulls remembered (`Exchange.#asked`): more are not deduplicated, only asked again. */
-const ASKED_MAX = 4096;
+/**
+ * Exact pulls remembered (`Exchange.#asked`) in one store: four exact digests' worth at the default
+ * `digestEntriesMax`. More are not deduplicated, only asked again; what a peer's offers can make a
+ * node hold here is this, for at most `intervalMs` (each round forgets what is older).
+ */
+export const ASKED_MAX = 256;
 
 /** Digests, descent and answers. */
 export class Exchange {
@@ -228,7 +232,9 @@ export class Exchange {
    * version the peer offered: another peer offering no more is not asked too, so a node that lacks
    * what all its peers offer pulls each origin once, not once a peer. Oldest first, at most
    * {@link ASKED_MAX}; an answer that does not come within `intervalMs` (a slow or withholding
-   * peer) lets the next offer be taken up.
+   * peer) lets the next offer be taken up. Offers are claims no one can check: a peer offering a
+   * version it does not have delays that origin's exact pull by `intervalMs`, and the node's own
+   * rounds still pull it from the others.
    */
   #asked = new Map<string, { generation: number; have: number; at: number }>();
 
@@ -345,14 +351,24 @@ export class Exchange {
     return !!a && now - a.at < this.#c.host.options.intervalMs && (a.generation > r.generation || (a.generation === r.generation && a.have >= r.have));
   }
 
-  /** Remembers that `id` at `r`'s version was asked for now; forgets what is past `intervalMs` or over {@link ASKED_MAX}. */
+  /** Remembers that `id` at `r`'s version was asked for now. */
   #ask(now: number, id: string, r: DigestRowWire): void {
     this.#asked.delete(id);
     this.#asked.set(id, { generation: r.generation, have: r.have, at: now });
-    for (const [old, o] of this.#asked) {
-      if (this.#asked.size <= ASKED_MAX && now - o.at < this.#c.host.options.intervalMs) break;
-      this.#asked.delete(old);
+    this.forgetAsked(now);
+  }
+
+  /** Forgets the exact pulls asked `intervalMs` ago or longer, and the oldest past {@link ASKED_MAX}. */
+  forgetAsked(now: number): void {
+    for (const [id, a] of this.#asked) {
+      if (this.#asked.size <= ASKED_MAX && now - a.at < this.#c.host.options.intervalMs) break;
+      this.#asked.delete(id);
     }
+  }
+
+  /** Exact pulls remembered. */
+  get askedCount(): number {
+    return this.#asked.size;
   }
 
   /**

@@ -319,6 +319,7 @@ export class Sync implements Subsystem<SyncFrame> {
     for (const l of this.#links.values()) l.dropFullBudgets(now);
     this.#store.collectTombstones(now);
     this.#store.collectOrigins(now);
+    this.#exchange.forgetAsked(now);
     this.#maybeSign();
     const o = this.#host.options;
     const peers = this.#selectPeers(o.fanout);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { frameLimitsFor } from "../../src/core/limits.ts";
 import { decodeFrame, DIGEST_FLAG, FRAME, type DigestFrame } from "../../src/wire/frames.ts";
-import { Exchange, NOT_BEHIND, SyncLink, type SyncContext } from "../../src/core/exchange.ts";
+import { ASKED_MAX, Exchange, NOT_BEHIND, SyncLink, type SyncContext } from "../../src/core/exchange.ts";
 import { seededRng } from "../../src/core/random.ts";
 import type { Store } from "../../src/core/store.ts";
 import { toHex } from "../../src/bytes.ts";
@@ -96,5 +96,25 @@ describe("exact pulls, one peer at a time", () => {
     expect(sent.map(([link]) => link)).toEqual([5]);
     const f = decodeFrame(sent[0][1], frameLimitsFor(e7.options));
     expect(f.type === FRAME.DIGEST && (f.flags & EXACT) === EXACT && f.rows!.length).toBe(WRITERS.length);
+  });
+
+  it("a peer offering made-up origins makes a node remember ASKED_MAX pulls at most, for one interval", async () => {
+    const { w } = await world();
+    const e7 = w.engines[7];
+    const host = { options: e7.options, now: () => w.now, answer: () => true, send: () => {} };
+    const ex = new Exchange({ host, store: e7.store as unknown as Store, rng: seededRng(3), stats: { answersDeferred: 0 }, evidence: { tell: () => {} }, differs: () => {} } as unknown as SyncContext);
+    const rng = seededRng(99);
+    const link = new SyncLink(4, NOT_BEHIND);
+    for (let d = 0; d < 20; d++) {
+      // 64 origins no one has, at made-up versions.
+      const rows = Array.from({ length: e7.options.digestEntriesMax }, () => ({ origin: Uint8Array.from({ length: 32 }, () => rng.nextU32() & 0xff), generation: 1, have: 1 + (rng.nextU32() % 1000) }));
+      ex.onDigest(w.now, link, { type: FRAME.DIGEST, flags: DIGEST_FLAG.OFFER, scope: { depth: 0, index: 0 }, rows, summary: null, id: d + 1 });
+      expect(ex.askedCount).toBeLessThanOrEqual(ASKED_MAX);
+    }
+    expect(ex.askedCount).toBe(ASKED_MAX);
+    ex.forgetAsked(w.now + e7.options.intervalMs - 1);
+    expect(ex.askedCount).toBe(ASKED_MAX);
+    ex.forgetAsked(w.now + e7.options.intervalMs);
+    expect(ex.askedCount).toBe(0);
   });
 });
