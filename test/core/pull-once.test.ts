@@ -64,7 +64,7 @@ describe("exact pulls, one peer at a time", () => {
     expect(w.penalties()).toEqual([]);
   });
 
-  it("a peer that never answers holds an origin back one interval: then another's offer is taken up", async () => {
+  it("a peer that never answers holds back the exact pull an interval at a time: after the first, an honest peer's offer is taken up", async () => {
     const { w, held, exactOnly, pulls } = await world();
     held.add(4); // never answers node 7
     held.add(5); // not yet
