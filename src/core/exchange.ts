@@ -66,6 +66,8 @@ export class SyncLink {
    */
   intakeBytes: TokenBucket | null = null;
   newOrigins: TokenBucket | null = null;
+  /** Whether a `SERVED` rumor came since the last round that picked this link (bit 1), and the round exchanges skipped in a row (the rest): see `skipsServedRound`. */
+  served = 0;
 
   /** @param behind the hot origins the peer is presumed to lack when the link comes up (`Sync.behindNow`) */
   constructor(id: LinkId, behind: string | string[]) {
@@ -81,6 +83,24 @@ export class SyncLink {
     if (this.intakeBytes?.isFull(now)) this.intakeBytes = null;
     if (this.newOrigins?.isFull(now)) this.newOrigins = null;
   }
+}
+
+/** Round exchanges in a row skipped with a peer that serves this node (`skipsServedRound`). */
+export const SERVED_SKIPS_MAX = 3;
+
+/**
+ * A round picked `link`: whether to skip its exchange. A peer that serves this node (a relay and its
+ * tab: it marks its rumors `SERVED`) pushes it every change it takes in at once, so while its pushes
+ * keep coming a round's digest to it finds nothing its pushes would not bring — yet costs the peer
+ * an answer, and a relay serves hundreds of tabs. Such an exchange is skipped while the peer pushed
+ * since the round last picked it, at most `SERVED_SKIPS_MAX` rounds in a row: what its pushes left
+ * out (a budget, a congested link, a peer that withholds) still comes within that many rounds more.
+ */
+export function skipsServedRound(link: SyncLink): boolean {
+  const s = link.served;
+  const skip = (s & 1) !== 0 && s >> 1 < SERVED_SKIPS_MAX;
+  link.served = skip ? ((s >> 1) + 1) << 1 : 0;
+  return skip;
 }
 
 /** The shared empty `behind` list: replaced, never written to. */

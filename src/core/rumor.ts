@@ -30,7 +30,7 @@ export type BuiltDeltas = Map<string, BuiltDelta | null>;
 /**
  * A rumor of the origins among `ids` that `hot` says are hot (each from version `fromOf(id)`) under
  * `options`' delta budget, or null when none fits. Rumors given the same `built` (and `fromOf`)
- * share each origin's delta.
+ * share each origin's delta. `flags`: the frame's (`RUMOR`, with `SERVED` to a client this node serves).
  */
 export function buildRumor(
   store: Store,
@@ -39,6 +39,7 @@ export function buildRumor(
   hot: (id: string) => boolean,
   fromOf: (id: string) => number,
   built: BuiltDeltas = new Map(),
+  flags: number = DELTA_FLAG.RUMOR,
 ): Rumor | null {
   let budget = options.deltaBytesMax;
   const frameRoom = options.frameBytesMax - 1024;
@@ -62,5 +63,5 @@ export function buildRumor(
     carried.push(id);
     budget -= d.bytes;
   }
-  return origins.length ? { frame: encodeDeltaFrame(DELTA_FLAG.RUMOR, origins, 0), ids: carried } : null;
+  return origins.length ? { frame: encodeDeltaFrame(flags, origins, 0), ids: carried } : null;
 }

@@ -22,12 +22,12 @@
 
 import { bytesEqual } from "../bytes.ts";
 import { signingBytes } from "../crypto/context.ts";
-import { FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type TreeFrame } from "../wire/frames.ts";
+import { DELTA_FLAG, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type TreeFrame } from "../wire/frames.ts";
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import { Evidence } from "./evidence.ts";
 import { emptyMap, emptySet, isShared } from "./empty.ts";
-import { addBehind, behindCount, behindList, dropAllBehind, dropBehind, Exchange, newOriginsBucket, NOT_BEHIND, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
+import { addBehind, behindCount, behindList, dropAllBehind, dropBehind, Exchange, newOriginsBucket, NOT_BEHIND, skipsServedRound, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
 import { Intake } from "./intake.ts";
 import { buildRumor, type BuiltDeltas } from "./rumor.ts";
 import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
@@ -198,6 +198,7 @@ export class Sync implements Subsystem<SyncFrame> {
         return this.#exchange.onDigest(now, link, frame);
       case FRAME.DELTA:
         this.#changed = true; // the peer found a difference
+        if ((frame.flags & DELTA_FLAG.SERVED) !== 0 && (frame.flags & DELTA_FLAG.RUMOR) !== 0) link.served |= 1; // see `skipsServedRound`
         return this.#intake.receive(now, link, frame);
       case FRAME.TREE:
         this.#changed = true;
@@ -328,7 +329,7 @@ export class Sync implements Subsystem<SyncFrame> {
       for (const link of peers) this.#pushRumors(link);
       if (this.#stats.rounds % o.antiEntropyEveryRounds === 0 && peers.length) this.#exchange.start(peers[0], "pushpull");
     } else {
-      for (const link of this.#exchangeTargets(peers)) this.#exchange.start(link, o.mode);
+      for (const link of this.#exchangeTargets(peers)) if (!skipsServedRound(link)) this.#exchange.start(link, o.mode);
     }
     this.#ageHot();
   }
@@ -429,8 +430,9 @@ export class Sync implements Subsystem<SyncFrame> {
    * relays in one hop), any origin to the clients this node serves (a relay's tabs hear of a
    * change as soon as the relay has it, not up to a round later). What a peer sent goes on to
    * other peers by rounds only: pushed on at once, every node would get a copy from each neighbour.
-   * One frame a link, built once for links that lack the same origins. Links that are congested,
-   * or presumed to hold an origin already, are left to rounds.
+   * One frame a link, built once for links that lack the same origins; a client's is marked
+   * `SERVED`, so its rounds need not ask what these pushes bring (`skipsServedRound`). Links that
+   * are congested, or presumed to hold an origin already, are left to rounds.
    */
   #flushAtOnce(now: number): void {
     const since = this.#atOnce;
@@ -454,10 +456,11 @@ export class Sync implements Subsystem<SyncFrame> {
       }
       if (at.length === 0) continue;
       at.sort((a, b) => a - b);
-      const key = at.join();
+      const key = (client ? "c" : "") + at.join();
       let rumor = rumors.get(key);
       if (rumor === undefined) {
-        const r = buildRumor(this.#store, this.#host.options, at.map((i) => ids[i]), this.#isHot, fromOf, built);
+        const flags = client ? DELTA_FLAG.RUMOR | DELTA_FLAG.SERVED : DELTA_FLAG.RUMOR;
+        const r = buildRumor(this.#store, this.#host.options, at.map((i) => ids[i]), this.#isHot, fromOf, built, flags);
         rumors.set(key, (rumor = r && { frame: r.frame, carried: new Set(r.ids) }));
       }
       if (rumor === null) continue;

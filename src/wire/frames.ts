@@ -42,6 +42,8 @@ export const DIGEST_FLAG = Object.freeze({
 export const DELTA_FLAG = Object.freeze({
   /** Pushed as a rumor, not in answer to a digest. */
   RUMOR: 1,
+  /** On a rumor: the sender serves the receiver (a relay and its tab) and pushes it every change it takes in, at once. */
+  SERVED: 2,
 });
 
 /** A trie position (see `DigestTrie`): `depth` nibbles of origin prefix read as `index`. */
