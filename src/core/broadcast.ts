@@ -109,7 +109,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   constructor(host: SubsystemHost, accepts: (topic: string) => boolean = () => true) {
     this.#host = host;
     this.#accepts = accepts;
-    this.#ihave = new IHaveBatch(host.options, this.#sendIHave);
+    this.#ihave = new IHaveBatch(host.options, this.#sendIHave, host.id);
     this.#repair = new Repair(
       {
         options: host.options,
@@ -226,15 +226,19 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
    * or received, a link gone), the last rounds' ids to all of them.
    */
   round(now: number, peers: readonly LinkId[]): void {
-    if (this.#ihave.waiting) {
-      this.#ihave.flush(this.#peers); // a settled batch goes with the round, so its timer is off
-      this.#rearm(now);
-    }
     this.#history.unshift(this.#recent);
     this.#recent = [];
     if (this.#history.length > ANNOUNCE_ROUNDS) this.#history.pop();
     const lossy = this.#lossy(now);
-    this.#announce(lossy ? peers : peers.slice(0, 1), this.#announceable(lossy ? this.#history.flat() : this.#history[0]));
+    const ids = this.#announceable(lossy ? this.#history.flat() : this.#history[0]);
+    // The re-announcement rides in the batch's frame to the same link where it fits.
+    const alone = ids.length ? (lossy ? peers : peers.slice(0, 1)).filter((l) => !this.#peers.has(l) || !this.#ihave.join(this.#peers.get(l)!, ids)) : [];
+    if (this.#ihave.waiting) {
+      this.#ihave.flush(this.#peers); // a settled batch goes with the round, so its timer is off
+      this.#rearm(now);
+    }
+    this.#ihave.nextRound();
+    this.#announce(alone, ids);
   }
 
   /** Of `ids`, those this node can still answer a GRAFT for (rounds may outlast a message's life). */
@@ -368,20 +372,8 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
       } else lazy.push([linkId, peer]);
     }
     const unsettled = this.#unsettled(now);
-    for (const [, peer] of this.#lazyTargets(lazy, idBytes, unsettled)) if (this.#ihave.add(now, peer, idBytes, unsettled)) this.#ihave.flush(this.#peers);
+    for (const [, peer] of this.#ihave.targets(lazy, unsettled)) if (this.#ihave.add(now, peer, idBytes, unsettled)) this.#ihave.flush(this.#peers);
     this.#rearm(now);
-  }
-
-  /**
-   * The lazy links a message is announced to: all of them while `unsettled`; otherwise at most
-   * `lazyPushMax`, picked by its id (each node hears of each message from several neighbours).
-   */
-  #lazyTargets(lazy: [LinkId, PeerState][], id: Uint8Array, unsettled: boolean): [LinkId, PeerState][] {
-    const max = this.#host.options.lazyPushMax;
-    if (lazy.length <= max || unsettled) return lazy;
-    const salt = ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0;
-    const rank = (linkId: LinkId) => Math.imul((linkId ^ salt) >>> 0, 0x9e3779b1) >>> 0;
-    return lazy.sort((a, b) => rank(a[0]) - rank(b[0])).slice(0, max);
   }
 
   #delivery(id: string, body: MessageBody, hops: number, local: boolean): Delivery {

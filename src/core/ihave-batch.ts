@@ -12,6 +12,7 @@
  * @module
  */
 
+import { toHex } from "../bytes.ts";
 import { NO_IDS } from "./empty.ts";
 import type { LinkId } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
@@ -32,10 +33,50 @@ export class IHaveBatch {
   waiting = false;
   #options: Readonly<EngineOptions>;
   #send: (linkId: LinkId, ids: Uint8Array[]) => void;
+  /** Ranks the lazy links for this round's settled announcements (`targets`): drawn anew each round (`nextRound`). */
+  #salt: number;
 
-  constructor(options: Readonly<EngineOptions>, send: (linkId: LinkId, ids: Uint8Array[]) => void) {
+  /** @param self this node's id: where its draws of lazy links start (nodes draw apart) */
+  constructor(options: Readonly<EngineOptions>, send: (linkId: LinkId, ids: Uint8Array[]) => void, self: Uint8Array) {
     this.#options = options;
     this.#send = send;
+    this.#salt = ((self[0] << 24) | (self[1] << 16) | (self[2] << 8) | self[3]) >>> 0;
+  }
+
+  /** A gossip round starts: this round's announcements go to another draw of lazy links. */
+  nextRound(): void {
+    const x = Math.imul(this.#salt ^ (this.#salt >>> 15), 0x2c1b3c6d);
+    this.#salt = (x + 0x9e3779b9) >>> 0;
+  }
+
+  /**
+   * The lazy links a message is announced to: all of them while `unsettled`; otherwise at most
+   * `lazyPushMax`, the same for every message of a round and drawn anew each round. Each node
+   * hears of each message from several neighbours either way; drawn once a round, a node's
+   * announcements fill `lazyPushMax` frames a round instead of one to nearly every lazy link.
+   */
+  targets<P>(lazy: [LinkId, P][], unsettled: boolean): [LinkId, P][] {
+    const max = this.#options.lazyPushMax;
+    if (lazy.length <= max || unsettled) return lazy;
+    const salt = this.#salt;
+    const rank = (linkId: LinkId) => Math.imul((linkId ^ salt) >>> 0, 0x9e3779b1) >>> 0;
+    return lazy.sort((a, b) => rank(a[0]) - rank(b[0])).slice(0, max);
+  }
+
+  /**
+   * A round's re-announcement of `ids` to `peer` joins what waits for that link, leaving out ids
+   * already there, so the round sends the link one frame. False when they would not fit one frame
+   * (`idsPerFrameMax`): they are then sent on their own.
+   */
+  join(peer: Announcing, ids: Uint8Array[]): boolean {
+    const waiting = peer.ihave;
+    const there = new Set(waiting.map(toHex));
+    const fresh = there.size === 0 ? ids : ids.filter((id) => !there.has(toHex(id)));
+    if (waiting.length + fresh.length > this.#options.idsPerFrameMax) return false;
+    if (fresh.length === 0) return true;
+    peer.ihave = waiting.length === 0 ? [...fresh] : [...waiting, ...fresh];
+    this.waiting = true;
+    return true;
   }
 
   /** Adds `id` to `peer`'s list; true when that list is full and the batch must go now. */
