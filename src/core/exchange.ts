@@ -458,6 +458,8 @@ export class Exchange {
    * Descent: only the receiver of a TREE frame sees both sides of each child, so it acts on every
    * child that differs — with a digest of its own origins there when they are few (the digest both
    * asks and offers, per the exchange's flags), else with its view of that child, one level down.
+   * Where several children differ and hold at least half the node's origins, one digest of the
+   * whole node goes instead, if it fits one (`digestEntriesMax`).
    */
   onTree(now: number, link: SyncLink, f: TreeFrame): void {
     const o = this.#c.host.options;
@@ -467,10 +469,22 @@ export class Exchange {
     let digests = 0;
     for (const node of f.nodes) {
       const mine = trie.nodeView(node)!;
+      const differ: number[] = [];
+      let total = 0;
+      let differing = 0;
       for (let i = 0; i < 16; i++) {
-        const a = node.childHashes.subarray(i * TRIE_HASH_BYTES, (i + 1) * TRIE_HASH_BYTES);
-        const b = mine.childHashes.subarray(i * TRIE_HASH_BYTES, (i + 1) * TRIE_HASH_BYTES);
-        if (bytesEqual(a, b)) continue;
+        total += mine.childCounts[i];
+        const at = i * TRIE_HASH_BYTES;
+        if (bytesEqual(node.childHashes.subarray(at, at + TRIE_HASH_BYTES), mine.childHashes.subarray(at, at + TRIE_HASH_BYTES))) continue;
+        differ.push(i);
+        differing += mine.childCounts[i];
+      }
+      // One frame and one answer instead of one a child, at most twice the rows.
+      if (differ.length > 1 && 2 * differing >= total && total <= o.digestEntriesMax) {
+        if (digests++ < o.treeNodesMax) this.sendDigest(link, flags, { depth: node.depth, index: node.index }, false, now);
+        continue;
+      }
+      for (const i of differ) {
         const child = { depth: node.depth + 1, index: node.index * 16 + i };
         if (mine.childCounts[i] <= o.treeLeafOriginsMax || child.depth >= TRIE_DEPTH) {
           if (digests++ < o.treeNodesMax) this.sendDigest(link, flags, child, false, now);
