@@ -459,7 +459,7 @@ export class Exchange {
    * child that differs — with a digest of its own origins there when they are few (the digest both
    * asks and offers, per the exchange's flags), else with its view of that child, one level down.
    * Where several children differ and hold at least half the node's origins, one digest of the
-   * whole node goes instead, if it fits one (`digestEntriesMax`).
+   * whole node goes instead when it holds no more than a child may (`treeLeafOriginsMax`).
    */
   onTree(now: number, link: SyncLink, f: TreeFrame): void {
     const o = this.#c.host.options;
@@ -480,7 +480,7 @@ export class Exchange {
         differing += mine.childCounts[i];
       }
       // One frame and one answer instead of one a child, at most twice the rows.
-      if (differ.length > 1 && 2 * differing >= total && total <= o.digestEntriesMax) {
+      if (differ.length > 1 && 2 * differing >= total && total <= o.treeLeafOriginsMax) {
         if (digests++ < o.treeNodesMax) this.sendDigest(link, flags, { depth: node.depth, index: node.index }, false, now);
         continue;
       }
