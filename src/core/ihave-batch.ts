@@ -16,6 +16,7 @@ import { toHex } from "../bytes.ts";
 import { NO_IDS } from "./empty.ts";
 import type { LinkId } from "./events.ts";
 import type { EngineOptions } from "./options.ts";
+import { seededRng, type Rng } from "./random.ts";
 
 /** The longest a settled batch waits for its round, in `ihaveIntervalMs`. */
 export const SETTLED_WAIT_INTERVALS = 20;
@@ -35,18 +36,19 @@ export class IHaveBatch {
   #send: (linkId: LinkId, ids: Uint8Array[]) => void;
   /** Ranks the lazy links for this round's settled announcements (`targets`): drawn anew each round (`nextRound`). */
   #salt: number;
+  #draws: Rng;
 
-  /** @param self this node's id: where its draws of lazy links start (nodes draw apart) */
+  /** @param self this node's id: seeds its draws of lazy links (nodes draw apart) */
   constructor(options: Readonly<EngineOptions>, send: (linkId: LinkId, ids: Uint8Array[]) => void, self: Uint8Array) {
     this.#options = options;
     this.#send = send;
-    this.#salt = ((self[0] << 24) | (self[1] << 16) | (self[2] << 8) | self[3]) >>> 0;
+    this.#draws = seededRng(((self[0] << 24) | (self[1] << 16) | (self[2] << 8) | self[3]) >>> 0);
+    this.#salt = this.#draws.nextU32();
   }
 
   /** A gossip round starts: this round's announcements go to another draw of lazy links. */
   nextRound(): void {
-    const x = Math.imul(this.#salt ^ (this.#salt >>> 15), 0x2c1b3c6d);
-    this.#salt = (x + 0x9e3779b9) >>> 0;
+    this.#salt = this.#draws.nextU32();
   }
 
   /**
