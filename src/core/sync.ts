@@ -39,6 +39,8 @@ export type { SyncHost, SyncStats } from "./exchange.ts";
 /** The frames state sync owns. */
 export type SyncFrame = DigestFrame | DeltaFrame | TreeFrame | EvidenceFrame;
 
+/** A rumor's flags from a node that serves its receiver (see `skipsServedRound`). */
+const SERVED_RUMOR = DELTA_FLAG.RUMOR | DELTA_FLAG.SERVED;
 /** Hot origins remembered (pushed as rumors, and what peers are presumed to lack). */
 const HOT_MAX = 64;
 /**
@@ -198,7 +200,7 @@ export class Sync implements Subsystem<SyncFrame> {
         return this.#exchange.onDigest(now, link, frame);
       case FRAME.DELTA:
         this.#changed = true; // the peer found a difference
-        if ((frame.flags & DELTA_FLAG.SERVED) !== 0 && (frame.flags & DELTA_FLAG.RUMOR) !== 0) link.served |= 1; // see `skipsServedRound`
+        if ((frame.flags & SERVED_RUMOR) === SERVED_RUMOR) link.served |= 1; // see `skipsServedRound`
         return this.#intake.receive(now, link, frame);
       case FRAME.TREE:
         this.#changed = true;
@@ -459,7 +461,7 @@ export class Sync implements Subsystem<SyncFrame> {
       const key = (client ? "c" : "") + at.join();
       let rumor = rumors.get(key);
       if (rumor === undefined) {
-        const flags = client ? DELTA_FLAG.RUMOR | DELTA_FLAG.SERVED : DELTA_FLAG.RUMOR;
+        const flags = client ? SERVED_RUMOR : DELTA_FLAG.RUMOR;
         const r = buildRumor(this.#store, this.#host.options, at.map((i) => ids[i]), this.#isHot, fromOf, built, flags);
         rumors.set(key, (rumor = r && { frame: r.frame, carried: new Set(r.ids) }));
       }
