@@ -44,9 +44,8 @@ export class SyncLink {
   readonly id: LinkId;
   pendingVerifies = 0;
   /**
-   * Our last two digests to this peer (`SENT_DIGESTS_PER_LINK`): their ids (0: none) and the rows
-   * we sent (shared with the trie, never copied), so an answer at or below a row it answers is a
-   * provable replay. Four fields rather than a Map a link (`sentRows`, `rememberDigest`).
+   * Our last two digests to this peer (`SENT_DIGESTS_PER_LINK`): their ids (0: none) and the rows we sent (shared
+   * with the trie), so an answer at or below a row it answers is a provable replay (`sentRows`, `rememberDigest`).
    */
   sentId = 0;
   sentRows: readonly DigestRowWire[] = NO_ROWS;
@@ -68,6 +67,8 @@ export class SyncLink {
   newOrigins: TokenBucket | null = null;
   /** Whether a `SERVED` rumor came since the last round that picked this link (bit 1), and the round exchanges skipped in a row (the rest): see `skipsServedRound`. */
   served = 0;
+  /** The peer's last digest of its whole map listed nothing (it held nothing here); a delta from it clears this. */
+  peerEmpty = false;
 
   /** @param behind the hot origins the peer is presumed to lack when the link comes up (`Sync.behindNow`) */
   constructor(id: LinkId, behind: string | string[]) {
@@ -75,10 +76,7 @@ export class SyncLink {
     this.behind = behind;
   }
 
-  /**
-   * Drops the link's budgets that are full again (the same as none: see `TokenBucket.isFull`);
-   * state sync's round calls it on every link, and a record that extends this one drops its own too.
-   */
+  /** Drops budgets full again (the same as none: `TokenBucket.isFull`); each round calls it, and an extending record drops its own too. */
   dropFullBudgets(now: number): void {
     if (this.intakeBytes?.isFull(now)) this.intakeBytes = null;
     if (this.newOrigins?.isFull(now)) this.newOrigins = null;

@@ -22,7 +22,7 @@
 
 import { bytesEqual } from "../bytes.ts";
 import { signingBytes } from "../crypto/context.ts";
-import { DELTA_FLAG, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type TreeFrame } from "../wire/frames.ts";
+import { DELTA_FLAG, DIGEST_FLAG, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type TreeFrame } from "../wire/frames.ts";
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import { Evidence } from "./evidence.ts";
@@ -197,9 +197,12 @@ export class Sync implements Subsystem<SyncFrame> {
     if (!link) return;
     switch (frame.type) {
       case FRAME.DIGEST:
+        // No rows for its whole map: the peer holds nothing here (see `#exchangeTargets`).
+        link.peerEmpty = frame.rows?.length === 0 && frame.scope.depth === 0 && (frame.flags & DIGEST_FLAG.EXACT) === 0;
         return this.#exchange.onDigest(now, link, frame);
       case FRAME.DELTA:
         this.#changed = true; // the peer found a difference
+        link.peerEmpty = false;
         if ((frame.flags & SERVED_RUMOR) === SERVED_RUMOR) link.served |= 1; // see `skipsServedRound`
         return this.#intake.receive(now, link, frame);
       case FRAME.TREE:
@@ -346,7 +349,10 @@ export class Sync implements Subsystem<SyncFrame> {
    * anti-entropy goes on (a difference nobody announced is still found, by this node or by its
    * peers' rounds: each node's peers send it a digest every few rounds between them) at a cost in
    * proportion to what changes, and the first difference brings back full rounds. A mesh that
-   * stays quiet sends a digest a node about every `4 × idleRoundEvery` rounds.
+   * stays quiet sends a digest a node about every `4 × idleRoundEvery` rounds. A node that holds
+   * nothing sends its idle digest only to a peer not known to hold nothing either (its last digest
+   * of the whole map had rows): two empty ends have nothing to compare, and the first write brings
+   * a push and full rounds, or reaches this node by the writer's own idle digests.
    */
   #exchangeTargets(peers: SyncLink[]): SyncLink[] {
     const quiet = !this.#changed && this.#hot.size === 0;
@@ -370,7 +376,9 @@ export class Sync implements Subsystem<SyncFrame> {
     // About `#idleGap` rounds on (half of it to one and a half): the idle exchanges of nodes keep
     // apart, whatever rounds they started in.
     this.#idleDue = this.#quietRounds + Math.ceil(this.#idleGap / 2) + randomBelow(this.#rng, this.#idleGap);
-    return peers.slice(0, 1);
+    if (this.#store.origins.size > 0) return peers.slice(0, 1);
+    const some = peers.find((l) => !l.peerEmpty);
+    return some ? [some] : [];
   }
 
   #usableLinks(): SyncLink[] {
