@@ -56,6 +56,7 @@ export interface FalsePositiveArm {
   late_timers: number;
   /** Alive claims re-signed only to state a new lag (Lifeguard: slow members say how late they run). */
   lag_announcements: number;
+  /** Lifeguard's local health score of slow and of healthy members, averaged over members and over the run (sampled once a period). */
   awareness_mean_slow: number;
   awareness_mean_healthy: number;
   messages_per_member_per_period: number;
@@ -108,12 +109,20 @@ export async function runFalsePositiveArm(
   const fp = watchFalse(sim, index, () => true);
   const t0 = sim.now;
   const m = meter(sim);
-  await sim.runTo(t0 + durationMs);
-  const hours = (o.nodes * durationMs) / 3_600_000;
   const engines = sim.nodes.map((_, i) => sim.membership(i));
   const sum = (f: (e: ReadonlyMembership) => number, which: (i: number) => boolean = () => true) =>
     engines.reduce((s, e, i) => s + (which(i) ? f(e) : 0), 0);
   const slowCount = sim.nodes.filter((n) => n.slow).length;
+  // Local health sampled once a protocol period over the run (a score rises and falls within seconds).
+  const awareness = { slow: 0, healthy: 0, samples: 0 };
+  for (let t = t0 + o.probeIntervalMs; t <= t0 + durationMs; t += o.probeIntervalMs) {
+    await sim.runTo(t);
+    awareness.slow += sum((e) => e.awareness, (i) => !!sim.nodes[i].slow);
+    awareness.healthy += sum((e) => e.awareness, (i) => !sim.nodes[i].slow);
+    awareness.samples++;
+  }
+  await sim.runTo(t0 + durationMs);
+  const hours = (o.nodes * durationMs) / 3_600_000;
   const l = load(m(), o.nodes, durationMs, o.probeIntervalMs);
   const healthyDeclared = fp.declared.size - fp.declaredOfSlow.size;
   const healthyDeaths = fp.deaths.size - fp.deathsOfSlow.size;
@@ -140,8 +149,8 @@ export async function runFalsePositiveArm(
     refutations: sum((e) => e.stats.refutations),
     late_timers: sum((e) => e.stats.lateTimers),
     lag_announcements: sum((e) => e.stats.lagAnnouncements),
-    awareness_mean_slow: slowCount ? round2(sum((e) => e.awareness, (i) => !!sim.nodes[i].slow) / slowCount) : 0,
-    awareness_mean_healthy: round2(sum((e) => e.awareness, (i) => !sim.nodes[i].slow) / (o.nodes - slowCount)),
+    awareness_mean_slow: slowCount && awareness.samples ? round4(awareness.slow / awareness.samples / slowCount) : 0,
+    awareness_mean_healthy: awareness.samples ? round4(awareness.healthy / awareness.samples / (o.nodes - slowCount)) : 0,
     ...l,
     penalties: penalties.count,
     wall_ms: Math.round(o.clock() - started),

@@ -268,6 +268,8 @@ export class FailureDetector {
       p.acked = true;
       this.#epoch++;
       this.#health.apply(-1);
+      const l = this.#links.get(p.linkId);
+      if (l) l.gapMs = Infinity; // answered: a quiet link again (see `#quietUntil`)
     }
   }
 
@@ -355,17 +357,19 @@ export class FailureDetector {
    * wanted now): while a frame came from the peer (any frame: an answer to a probe of ours, a probe
    * of its own, a digest) lately, it is alive here, no news waits that the probe would carry, and
    * this node is healthy (Lifeguard lowers a raised health score only as probes are answered).
-   * "Lately" is within a pass, or on a busy link — its peer's last frame came less than a period
-   * after the one before — within twice that silence, at least a period: a quiet link's peer is
-   * probed once its last frame is a pass old, and a busy one's once it has been silent for a
-   * period — when its frames stop, it is found about as soon as if every turn were a probe (and
-   * the answer, a period after the last frame, makes it quiet again). A link whose frames come a
-   * few seconds apart (idle digests, shuffles, probes from both ends) is a quiet one: taking twice
-   * its last gap as the wait probed such links up to five times as often as a pass.
+   * "Lately" is within twice the silence before the peer's last frame, at least a period and at
+   * most a pass: a quiet link's peer is probed once its last frame is a pass old, and a busy one's
+   * once it has been silent for a period — when its frames stop, it is found about as soon as if
+   * every turn were a probe. A probe answered on the link, or one the peer sent over it, makes it
+   * a quiet link again (its gap unknown: `onAck`, and the membership coordinator on a PING), so
+   * the next probe waits a pass: measured from the gap before such a probe, a short one (a digest
+   * or shuffle a moment before) set off a probe a period on, whose answer a period or two after
+   * the frame before set off another, back to a pass only by doubling — several probes for each
+   * idle exchange a link carried.
    */
   #quietUntil(link: PeerLink, periodMs: number, passMs: number): number {
     if (this.#health.score > 0 || this.#spread.pending || this.#table.get(link.peerId!)?.state !== "alive") return -Infinity;
-    return link.lastFrameAt + (link.gapMs < periodMs ? Math.min(passMs, Math.max(periodMs, 2 * link.gapMs)) : passMs);
+    return link.lastFrameAt + Math.min(passMs, Math.max(periodMs, 2 * link.gapMs));
   }
 
   /**

@@ -23,8 +23,8 @@ export interface PeerLink {
   lastFrameAt: number;
   /**
    * How long the peer had been silent when its last frame came, ms (`Infinity` until a second
-   * frame has): the silence that makes a busy link's peer worth a probe is short, a quiet one's
-   * a whole pass.
+   * frame has, and after a probe on the link either way): the silence that makes a busy link's
+   * peer worth a probe is short, a quiet one's a whole pass (the detector's `#quietUntil`).
    */
   gapMs: number;
   /** When this node last probed the peer over it (`-Infinity`: never). */

@@ -308,6 +308,7 @@ export class Membership implements Subsystem<MemberFrame>, ReadonlyMembership {
   #route(now: number, link: PeerLink, f: MemberFrame): void {
     switch (f.type) {
       case MEMBER_FRAME.PING:
+        link.gapMs = Infinity; // the peer is probing this link: it is a quiet one (see the detector's `#quietUntil`)
         this.#intake.receive(link.id, f.claims, "gossip");
         if (!this.#self.left) this.#cx.send(link.id, { type: MEMBER_FRAME.ACK, seq: f.seq, claims: this.#spread.claimsInAnswer(now, link) });
         return;
