@@ -269,7 +269,7 @@ export class FailureDetector {
       this.#epoch++;
       this.#health.apply(-1);
       const l = this.#links.get(p.linkId);
-      if (l) l.gapMs = Infinity; // answered: a quiet link again (see `#quietUntil`)
+      if (l) l.gapMs = Infinity; // the peer answered: a quiet link again (see `#quietUntil`)
     }
   }
 
@@ -360,8 +360,9 @@ export class FailureDetector {
    * "Lately" is within twice the silence before the peer's last frame, at least a period and at
    * most a pass: a quiet link's peer is probed once its last frame is a pass old, and a busy one's
    * once it has been silent for a period — when its frames stop, it is found about as soon as if
-   * every turn were a probe. A probe answered on the link, or one the peer sent over it, makes it
-   * a quiet link again (its gap unknown: `onAck`, and the membership coordinator on a PING), so
+   * every turn were a probe. A probe of the link's peer answered (directly or through a helper),
+   * or one the peer sent over it, makes it a quiet link again (its gap unknown: `onAck`, and the
+   * membership coordinator on a PING), so
    * the next probe waits a pass: measured from the gap before such a probe, a short one (a digest
    * or shuffle a moment before) set off a probe a period on, whose answer a period or two after
    * the frame before set off another, back to a pass only by doubling — several probes for each
