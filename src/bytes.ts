@@ -68,21 +68,38 @@ export function fromHex(hex: string): Uint8Array {
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const B64URL_INDEX = new Map([...B64URL].map((c, i) => [c, i] as const));
 
-/** Unpadded base64url (RFC 4648 §5), the display form of node ids and keys. */
+/** Character codes of the base64url digits. */
+const B64URL_CODES = Array.from(B64URL, (c) => c.charCodeAt(0));
+/** Bytes turned into base64url per `String.fromCharCode` call: a multiple of 3, well under any engine's argument limit. */
+const B64URL_CHUNK = 3 * 1024;
+
+/**
+ * Unpadded base64url (RFC 4648 §5), the display form of node ids and keys. Built from character
+ * codes, not by appending, as {@link toHex} is: a 43-character id appended a digit at a time is a
+ * rope of about 160 string objects for as long as it is kept (a link's peer, a cache key).
+ */
 export function toBase64Url(bytes: Uint8Array): string {
   let s = "";
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    s += B64URL[n >> 18] + B64URL[(n >> 12) & 63] + B64URL[(n >> 6) & 63] + B64URL[n & 63];
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i] << 16;
-    s += B64URL[n >> 18] + B64URL[(n >> 12) & 63];
-  } else if (rest === 2) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
-    s += B64URL[n >> 18] + B64URL[(n >> 12) & 63] + B64URL[(n >> 6) & 63];
+  for (let start = 0; start < bytes.length; start += B64URL_CHUNK) {
+    const end = Math.min(bytes.length, start + B64URL_CHUNK);
+    const codes = new Array<number>(Math.ceil(((end - start) * 4) / 3));
+    let k = 0;
+    let i = start;
+    for (; i + 2 < end; i += 3) {
+      const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+      codes[k++] = B64URL_CODES[n >> 18];
+      codes[k++] = B64URL_CODES[(n >> 12) & 63];
+      codes[k++] = B64URL_CODES[(n >> 6) & 63];
+      codes[k++] = B64URL_CODES[n & 63];
+    }
+    const rest = end - i;
+    if (rest > 0) {
+      const n = (bytes[i] << 16) | (rest === 2 ? bytes[i + 1] << 8 : 0);
+      codes[k++] = B64URL_CODES[n >> 18];
+      codes[k++] = B64URL_CODES[(n >> 12) & 63];
+      if (rest === 2) codes[k++] = B64URL_CODES[(n >> 6) & 63];
+    }
+    s += String.fromCharCode.apply(null, codes);
   }
   return s;
 }
