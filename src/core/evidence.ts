@@ -24,6 +24,9 @@ import type { Store } from "./store.ts";
 import { emptyMap, isShared } from "./empty.ts";
 import type { SubsystemHost } from "./subsystem.ts";
 
+/** Origins a link's record of evidence it has holds before it is pruned (`Evidence.#markTold`). */
+export const TOLD_PER_LINK_MAX = 1024;
+
 /** Evidence this node holds and has told its links about. */
 export class Evidence {
   #host: SubsystemHost;
@@ -55,8 +58,10 @@ export class Evidence {
       throw remoteError("WIRE_SHAPE", "evidence: not two different roots of one origin's version");
     }
     const id = toHex(a.origin);
-    this.#toldOn(linkId)?.add(id);
-    if (id === this.#store.selfId || this.#store.distrusted(id)) return;
+    if (id === this.#store.selfId) return;
+    // Only a proven equivocation is remembered as told: an id from an unchecked pair costs nothing to
+    // make, so holding it would let a peer grow this link's record with every frame.
+    if (this.#store.distrusted(id)) return void this.#markTold(linkId, id);
     const key = toHex(f.roots[0].signature) + toHex(f.roots[1].signature);
     const waiting = this.#pending.get(key);
     if (waiting) return void waiting.add(linkId);
@@ -102,18 +107,35 @@ export class Evidence {
     const f = evidence[0].fields;
     this.#host.emit({ type: "equivocation", origin: f.origin, evidence });
     const id = toHex(f.origin);
-    for (const linkId of this.#links.keys()) if (!from?.has(linkId)) this.tell(linkId, id);
+    for (const linkId of this.#links.keys()) {
+      if (from?.has(linkId)) this.#markTold(linkId, id); // it sent the evidence: it knows
+      else this.tell(linkId, id);
+    }
   }
 
-  /** The link's told set (made on the first write), or undefined for a link that is not up. */
-  #toldOn(linkId: LinkId): Set<string> | undefined {
-    if (!this.#links.has(linkId)) return undefined;
+  /**
+   * Remembers that the link's peer has the evidence against `originId` (a link that is not up is
+   * skipped). Each id is an origin proven to equivocate; once a link's record reaches
+   * `TOLD_PER_LINK_MAX` it keeps only origins still distrusted here, and starts over if all are:
+   * forgetting costs at most one more EVIDENCE frame to a peer that had it.
+   */
+  #markTold(linkId: LinkId, originId: string): void {
+    if (!this.#links.has(linkId)) return;
     let told = this.#told.get(linkId);
     if (!told) {
       if (isShared(this.#told)) this.#told = new Map();
       this.#told.set(linkId, (told = new Set()));
     }
-    return told;
+    if (told.size >= TOLD_PER_LINK_MAX && !told.has(originId)) {
+      for (const id of told) if (!this.#store.distrusted(id)) told.delete(id);
+      if (told.size >= TOLD_PER_LINK_MAX) told.clear();
+    }
+    told.add(originId);
+  }
+
+  /** Origins whose evidence the link's peer is known to have (for tests of the record's bound). */
+  toldCount(linkId: LinkId): number {
+    return this.#told.get(linkId)?.size ?? 0;
   }
 
   /** A link came up or went down: it has been told nothing (yet, or any more). */
@@ -125,7 +147,7 @@ export class Evidence {
   tell(linkId: LinkId, originId: string): void {
     const ev = this.#store.origins.get(originId)?.evidence;
     if (!ev || !this.#links.has(linkId) || this.#told.get(linkId)?.has(originId)) return;
-    this.#toldOn(linkId)!.add(originId);
+    this.#markTold(linkId, originId);
     const roots: EvidenceFrame["roots"] = [{ body: ev[0].body, signature: ev[0].signature }, { body: ev[1].body, signature: ev[1].signature }];
     this.#host.send(linkId, encodeFrame({ type: FRAME.EVIDENCE, roots }));
   }
