@@ -6,8 +6,9 @@
  * Binding (PROTOCOL.md §8.5): one ordered, reliable channel; a frame travels as one or more binary
  * messages of at most `chunkBytes`, each starting with one flag byte, `1` when more of the frame
  * follows and `0` on its last message (implementations cap messages at 16 KiB to 256 KiB; 16 KiB
- * passes everywhere). A text message, an empty message, an unknown flag, or a frame growing past
- * `frameBytesMax` closes the link before more is buffered. `bufferedAmount` is the channel's plus
+ * passes everywhere). A text message, an empty message, an unknown flag, a frame growing past
+ * `frameBytesMax`, or one arriving in more messages than {@link webrtcPartsMax} allows closes the
+ * link before more is buffered. `bufferedAmount` is the channel's plus
  * what waits for the channel to open.
  *
  * Invariants: `onclose` fires exactly once, whether the channel closes, the peer connection fails
@@ -106,7 +107,10 @@ export type RTCPeerConnectionConstructor = new (config?: { iceServers?: RTCIceSe
 export interface WebRTCLinkOptions {
   /** Largest frame accepted, in bytes, counted as its messages arrive. Default 1 MiB. */
   frameBytesMax?: number;
-  /** Largest data channel message sent, in bytes, flag byte included. Default 16,384. */
+  /**
+   * Largest data channel message sent, in bytes, flag byte included. Default 16,384. A receiver
+   * takes a frame in at most {@link webrtcPartsMax} messages, so below 513 a large frame may be refused.
+   */
   chunkBytes?: number;
   /** Bytes that may wait for the channel to open; beyond, the link closes. Default 4 × frameBytesMax. */
   openQueueBytesMax?: number;
@@ -116,6 +120,20 @@ export interface WebRTCLinkOptions {
 
 const FLAG_LAST = 0;
 const FLAG_MORE = 1;
+
+/**
+ * The smallest part a sender is expected to split frames into, bytes: a frame of `frameBytesMax`
+ * may arrive in `frameBytesMax / 512` messages (any frame in 16). Every message waiting for the rest
+ * of its frame is a buffer of its own however small, so without a count a peer sending empty "more
+ * follows" messages would make this end hold one object each, without end; senders use
+ * `chunkBytes` of 16 KiB.
+ */
+export const WEBRTC_PART_BYTES_MIN = 512;
+
+/** The messages one frame may arrive in, for a link that accepts frames of `frameBytesMax` bytes. */
+export function webrtcPartsMax(frameBytesMax: number): number {
+  return Math.max(16, Math.ceil(frameBytesMax / WEBRTC_PART_BYTES_MIN));
+}
 
 /**
  * Wraps a data channel (and the peer connection that owns it) as a {@link Link}. Takes over the
@@ -141,6 +159,8 @@ class WebRTCLink implements Link {
   #channel: RTCDataChannelLike;
   #frameBytesMax: number;
   #chunkBytes: number;
+  /** Messages one frame may arrive in (`webrtcPartsMax`). */
+  #partsMax: number;
   #queueBytesMax: number;
   #disconnectedCloseMs: number;
   #queue: Uint8Array<ArrayBuffer>[] = [];
@@ -158,6 +178,7 @@ class WebRTCLink implements Link {
     this.#pc = pc;
     this.#channel = channel;
     this.#frameBytesMax = max;
+    this.#partsMax = webrtcPartsMax(max);
     this.#chunkBytes = chunk;
     this.#queueBytesMax = options.openQueueBytesMax ?? 4 * max;
     this.#disconnectedCloseMs = options.disconnectedCloseMs ?? 5_000;
@@ -245,6 +266,7 @@ class WebRTCLink implements Link {
     if (size > this.#frameBytesMax) return this.close(`frame of more than ${this.#frameBytesMax} bytes exceeds frameBytesMax`);
     const body = bytes.subarray(1);
     if (flag === FLAG_MORE) {
+      if (this.#parts.length + 1 >= this.#partsMax) return this.close(`frame in more than ${this.#partsMax} messages`);
       this.#parts.push(body.slice());
       this.#partBytes = size;
       return;

@@ -28,7 +28,7 @@ function setup() {
     generation: 1,
     now: () => 0,
     wallClock: (now: number) => now,
-    send: (link: number, bytes: Uint8Array) => sent.push({ link, type: decodeFrame(bytes, frameLimitsFor(OPTIONS)).type }),
+    send: (link: number, bytes: Uint8Array) => sent.push({ link, type: decodeFrame(bytes, frameLimitsFor(OPTIONS)).type as number }),
     answer: () => true,
     sign: () => {},
     verify: (_k: Uint8Array, _m: Uint8Array, signature: Uint8Array, done: (ok: boolean) => void) => done(valid.has(toHex(signature))),

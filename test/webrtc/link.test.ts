@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { webrtcLink, type RTCDataChannelLike, type RTCPeerConnectionLike } from "../../mod.ts";
 import { GrapevineError } from "../../src/errors.ts";
+import { webrtcPartsMax } from "../../src/transport/webrtc.ts";
 import {
   decodeSignal,
   decodeSignalBody,
@@ -100,6 +101,27 @@ describe("webrtcLink", () => {
     expect(closes[0]).toMatch(/frameBytesMax/);
     expect(channel.readyState).toBe("closed");
     expect(pc.closed).toBe(1);
+  });
+
+  it("closes on a frame in more messages than webrtcPartsMax, however small they are, before holding more", () => {
+    const { channel, got, closes } = linkPair({ frameBytesMax: 1 << 20 });
+    channel.open();
+    const partsMax = webrtcPartsMax(1 << 20);
+    expect(partsMax).toBe(2048);
+    for (let i = 0; i < 3 * partsMax && closes.length === 0; i++) channel.deliver(Uint8Array.of(1).buffer); // "more follows", nothing else
+    expect(got).toEqual([]);
+    expect(closes).toEqual([`frame in more than ${partsMax} messages`]);
+    // A frame in exactly that many messages is taken (a small frameBytesMax allows 16).
+    const ok = linkPair({ frameBytesMax: 100 });
+    ok.channel.open();
+    for (let i = 0; i < webrtcPartsMax(100) - 1; i++) ok.channel.deliver(Uint8Array.of(1, i).buffer);
+    ok.channel.deliver(Uint8Array.of(0, 99).buffer);
+    expect(ok.got).toEqual([Uint8Array.of(...Array.from({ length: 15 }, (_, i) => i), 99)]);
+    expect(ok.closes).toEqual([]);
+    const over = linkPair({ frameBytesMax: 100 });
+    over.channel.open();
+    for (let i = 0; i < webrtcPartsMax(100); i++) over.channel.deliver(Uint8Array.of(1, i).buffer);
+    expect(over.closes).toHaveLength(1);
   });
 
   it("closes on text, empty and unflagged messages", () => {
