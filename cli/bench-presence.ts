@@ -9,6 +9,12 @@
  *
  * Tabs are `grapevine/lite` nodes (no membership, as a tab that counts its bytes) unless `--full`.
  *
+ * Memory: the process's heap after a full GC once every tab saw every other, and again after the
+ * updates, and the growth per update between them — the relays' and the tabs' together, as they
+ * share this process. Bounded caches fill meanwhile (each node's signature verdicts, 2,000 entries,
+ * and the relays' 10,000), so a short run grows by their share; what grows without bound shows as
+ * growth that does not level off over longer runs.
+ *
  * @module
  */
 
@@ -17,6 +23,8 @@ import { serveRelay, type ServedRelay } from "../relay/node.ts";
 import { dial } from "../src/runtime/dial.ts";
 import { createNode as createLiteNode } from "../src/lite/mod.ts";
 import { nodeWebSocket } from "../src/transport/ws-node.ts";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { median } from "./median.ts";
 
 /** What one run does. */
@@ -53,6 +61,17 @@ export interface PresenceBenchReport {
   relay_bytes_per_update: number;
   /** Time in the relays' engines (frames handled, ticks, checks completed) per step, ms: median and max. */
   relay_engine_ms_per_step: { p50: number; max: number };
+  /** Heap after a full GC once every tab saw every other, and after the updates, MB; growth per update between them, bytes. */
+  heap_after_join_mb: number;
+  heap_after_updates_mb: number;
+  heap_growth_bytes_per_update: number;
+}
+
+/** The heap in use after a full GC, bytes (`gc` made reachable for this call, as `--expose-gc` would). */
+function heapAfterGc(): number {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+  return process.memoryUsage().heapUsed;
 }
 
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -123,6 +142,7 @@ export async function runPresenceBench(o: PresenceBenchOptions): Promise<Presenc
     // Every room's first snapshot too: what happens before it is folded into it, not an event.
     await waitFor(() => tabs.every((t) => t.synced && t.room.presence.others.length === o.tabs - 1), waitMax, "every tab seeing every other");
     const joinAllMs = Date.now() - start;
+    const heapAfterJoin = heapAfterGc();
     const sent = () => relays.reduce((a, r) => ({ frames: a.frames + r.relay.node.engine.stats.framesOut, bytes: a.bytes + r.relay.node.engine.stats.bytesOut }), { frames: 0, bytes: 0 });
     const engineMs = timeEngines(relays);
     const before = sent();
@@ -146,6 +166,7 @@ export async function runPresenceBench(o: PresenceBenchOptions): Promise<Presenc
     }
     const after = sent();
     const count = o.updates * writers;
+    const heapAfterUpdates = heapAfterGc();
     const round = (x: number) => Math.round(x * 10) / 10;
     return {
       bench: "presence",
@@ -161,6 +182,9 @@ export async function runPresenceBench(o: PresenceBenchOptions): Promise<Presenc
       relay_frames_per_update: round((after.frames - before.frames) / count),
       relay_bytes_per_update: Math.round((after.bytes - before.bytes) / count),
       relay_engine_ms_per_step: { p50: round(median(stepMs)), max: round(Math.max(...stepMs)) },
+      heap_after_join_mb: round(heapAfterJoin / 1e6),
+      heap_after_updates_mb: round(heapAfterUpdates / 1e6),
+      heap_growth_bytes_per_update: Math.round((heapAfterUpdates - heapAfterJoin) / count),
     };
   } finally {
     for (const t of tabs) await t.node.close().catch(() => undefined);

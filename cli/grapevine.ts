@@ -194,7 +194,7 @@ const benchMeshCommand: Command = {
 const benchPresenceCommand: Command = {
   spec: {
     name: "grapevine bench presence",
-    summary: "How fast presence crosses relays: one or two Node relays on loopback (the second peered to the\nfirst), N tabs in one room alternately on each, then M steps in which K tabs update at once: ms until\nevery other tab saw each update, the relays' frames and bytes per update and their engines' ms per step. One JSON line.",
+    summary: "How fast presence crosses relays: one or two Node relays on loopback (the second peered to the\nfirst), N tabs in one room alternately on each, then M steps in which K tabs update at once: ms until\nevery other tab saw each update, the relays' frames and bytes per update and their engines' ms per step,\nthe heap after a full GC before and after the updates. One JSON line.",
     options: {
       tabs: { type: "string", value: "N", help: "tabs in the room, 2–500 (default 20)" },
       relays: { type: "string", value: "R", help: "1 or 2 (default 1)" },

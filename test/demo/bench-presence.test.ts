@@ -15,6 +15,10 @@ describe("bench presence (small)", () => {
     expect(r.relay_bytes_per_update).toBeGreaterThan(0);
     expect(r.writers).toBe(1);
     expect(r.relay_engine_ms_per_step.p50).toBeGreaterThan(0);
+    // The heap after a full GC, twice: a process holding relays and tabs holds megabytes.
+    expect(r.heap_after_join_mb).toBeGreaterThan(1);
+    expect(r.heap_after_updates_mb).toBeGreaterThan(1);
+    expect(Number.isInteger(r.heap_growth_bytes_per_update)).toBe(true);
   }, 60_000);
 
   it("with several writers a step: every tab sees every other writer's update of each step, each tab's own not counted", async () => {
