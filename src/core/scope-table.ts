@@ -77,15 +77,16 @@ export class ScopeTable {
   #stats: SyncStats;
   #limits: FrameLimits;
   #emit: (e: EngineEvent) => void;
-  /** Joined scopes; this and #generations are the shared empty Map until one is joined (most engines never join one). */
+  /** Joined scopes; the shared empty Map until one is joined (most engines never join one). */
   #scopes = emptyMap<string, Scope>();
   /** Every link: its `PeerScopes` once it has carried a subscription, else the peer's key (`#entry`). */
   /** The engine's links, in the order they came up: which are up, and whose. */
   #links: ReadonlyMap<LinkId, { readonly peer: Uint8Array | null }>;
   /** Records of the links that carry or have carried a subscription (the shared empty Map until one does). */
   #records = emptyMap<LinkId, PeerScopes>();
-  /** The generation of this node's map in each scope it has joined this run (a rejoin takes the next). */
-  #generations = emptyMap<string, number>();
+  /** The generation of the latest join this run (`-1`: none yet), and when the first one was (see `join`). */
+  #lastJoin = -1;
+  #firstJoinAt: number | null = null;
   #flushAt = Infinity;
 
   #pool: BytePool;
@@ -135,9 +136,14 @@ export class ScopeTable {
     if (held && held.leavingUntil === null) return held;
     if (held) this.#drop(now, held); // left already: its farewell is signed, so it starts over anew
     if (this.#scopes.size >= this.#host.options.scopesMax) throw new RangeError(`scopesMax ${this.#host.options.scopesMax} scopes joined already`);
-    const generation = Math.max(this.#generation, (this.#generations.get(key) ?? -1) + 1);
-    if (isShared(this.#generations)) this.#generations = new Map();
-    this.#generations.set(key, generation);
+    // A join's map takes a generation above every earlier join's this run, of any scope: the node's
+    // generation plus the time since its first join, or one more than the last if that is more. So
+    // a rejoin supersedes what peers still hold of the scope's earlier map, and a restart (whose
+    // generation is the clock at start) supersedes this run's, with no record kept a scope — a
+    // relay joins the scopes its clients name, and a record each would grow with every name.
+    this.#firstJoinAt ??= now;
+    const generation = Math.max(this.#generation + Math.max(0, Math.floor(now - this.#firstJoinAt)), this.#lastJoin + 1);
+    this.#lastJoin = generation;
     const rng = seededRng(deriveSeed(this.#seedBase, parseInt(key.slice(0, 8), 16)));
     const scope = new Scope(id, this.#host, this.#selfKey, generation, rng, this.#stats, now, this.#pool, this.#roundsAt(), this.#parts);
     if (isShared(this.#scopes)) this.#scopes = new Map();

@@ -105,6 +105,32 @@ describe("scopes", () => {
     expect(w.penalties()).toEqual([]);
   });
 
+  it("each join's map takes a generation above every earlier join's (any room), with no record kept a room", async () => {
+    // A relay joins the rooms its clients name: thousands of names come and go, and what it keeps
+    // of them must not grow with each. Generations come from one counter and the clock instead.
+    const { w } = await twoRooms();
+    const e = w.engines[8]; // in both rooms
+    const gen = (id: Uint8Array) => e.scope(id)!.store.generation;
+    const first = gen(A);
+    const seen = [first, gen(B)];
+    for (let i = 0; i < 2000; i++) {
+      const room = scopeIdOf(`room/churn-${i}`);
+      e.joinScope(w.now, room);
+      seen.push(gen(room));
+      e.leaveScope(w.now, room);
+      w.now += i % 100 === 0 ? 1000 : 0; // the clock moves now and then: no generation goes back
+      e.tick(w.now);
+    }
+    e.leaveScope(w.now, A);
+    w.now += 10_000;
+    e.tick(w.now);
+    e.joinScope(w.now, A);
+    seen.push(gen(A));
+    for (let i = 1; i < seen.length; i++) if (seen[i] <= seen[i - 1]) throw new Error(`generation ${seen[i]} after ${seen[i - 1]} (join ${i})`);
+    expect(gen(A)).toBeGreaterThan(first + 10_000);
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("a signed root of one room replayed into another is refused and its sender penalised", async () => {
     const { w } = await twoRooms();
     w.engines[0].set(w.now, "presence", enc("ada"), A);
