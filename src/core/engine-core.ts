@@ -130,7 +130,10 @@ export class EngineCore {
 
   /** Membership's host: the engine's, and a member forgotten or gone takes its state along. */
   #membershipHost(host: SyncHost): MembershipHost {
-    const forget = (member: Uint8Array, now: number) => (this.#store.forget(toHex(member), now), this.#scopes.forget(toHex(member), now));
+    const forget = (member: Uint8Array, now: number) => {
+      for (const change of this.#store.forget(toHex(member), now)) host.emit({ type: "change", change });
+      this.#scopes.forget(toHex(member), now);
+    };
     // A member that left (a claim only it signs) takes its scoped keys along at once: its scoped farewell may not have gone out.
     const emit = (e: EngineEvent) => (e.type === "member" && e.state === "left" && this.#scopes.forget(toHex(e.member), this.#now), host.emit(e));
     return Object.assign(Object.create(host) as SyncHost, { forget, emit });

@@ -170,7 +170,7 @@ export class ScopeTable {
 
   /** A membership verdict: forget a member's state in every scope. */
   forget(member: string, now: number): void {
-    for (const s of this.#scopes.values()) s.store.forget(member, now);
+    for (const s of this.#scopes.values()) s.forget(member, now);
   }
 
   /** A link came up: the peer is told this node's whole set (asked for its own when `resumed`). */

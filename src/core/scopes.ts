@@ -61,6 +61,8 @@ export class Scope {
   readonly links = new Set<LinkId>();
   /** Set once the node leaves: the scope goes at this time, after its farewell had a chance to spread. */
   leavingUntil: number | null = null;
+  /** The engine's host as this scope's subsystems see it (its changes say the scope). */
+  readonly #host: SyncHost;
 
   /**
    * @param host the engine's host; its `send` is wrapped so every frame goes in this scope's envelope
@@ -80,9 +82,15 @@ export class Scope {
       // Changes say which scope they are in: one key name may live in many rooms.
       emit: (e: EngineEvent) => host.emit(e.type === "change" ? { type: "change", change: { ...e.change, scope: id } } : e),
     });
+    this.#host = scoped;
     this.store = new Store(selfKey, generation, host.options, parts.digest!.make(), id, pool);
     this.broadcast = parts.broadcast?.make(scoped, (topic) => toHex(scopeIdOf(topic)) === this.key) ?? null;
     this.sync = new Sync(scoped, this.store, rng, stats, now, { round: (peers) => this.broadcast?.round(scoped.now(), peers), wanted: () => this.broadcast?.announcing() ?? false }, firstRoundAt);
+  }
+
+  /** A member collected as dead: its state here goes, and the application hears of its keys' deletion. */
+  forget(member: string, now: number): void {
+    for (const change of this.store.forget(member, now)) this.#host.emit({ type: "change", change });
   }
 
   /** Both ends want the scope over `link` now. */

@@ -463,14 +463,19 @@ export class Store implements StateView {
   /**
    * Forgets an origin now (membership collected it as dead long enough ago), remembering its last
    * version for `leftOriginTtlMs` like a departed one, so a stale copy does not bring it back.
+   * Returns its keys that held values, as deletions, for the application to hear of.
    */
-  forget(originId: string, now: number): void {
+  forget(originId: string, now: number): Change[] {
     const st = this.origins.get(originId);
-    if (!st || originId === this.selfId) return;
+    if (!st || originId === this.selfId) return [];
     this.origins.delete(originId);
     this.#hold(-st.bytes);
     this.trie.delete(st.id, st.origin);
     this.#depart(st, now);
+    const version = st.root?.fields.version ?? st.have;
+    const changes: Change[] = [];
+    for (const e of st.entries.values()) if (e.value !== null) changes.push(this.#change(st, e.key, null, version));
+    return changes;
   }
 
   /**

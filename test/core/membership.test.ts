@@ -21,6 +21,7 @@ import {
 import { encode } from "../../src/wire/cbor.ts";
 import { Engine, PROTOCOL_VERSION } from "../../src/core/engine.ts";
 import { seededRng } from "../../src/core/random.ts";
+import { scopeIdOf } from "../../src/core/scopes.ts";
 import { enc, suite, World } from "./harness.ts";
 import { onClaimsSent, runFor, signed, stateAt } from "./membership-helpers.ts";
 
@@ -1054,6 +1055,9 @@ describe("membership: views and collection", () => {
     w.link(2, 3);
     w.link(0, 3);
     for (let i = 0; i < 4; i++) w.engines[i].set(w.now, "k", new Uint8Array([i]));
+    const room = scopeIdOf("room/collect");
+    for (const i of [0, 3]) w.engines[i].joinScope(w.now, room);
+    w.engines[3].set(w.now, "s", new Uint8Array([3]), room);
     await w.settle();
     await runFor(w, 3000);
     const wants = w.events.filter((x) => x.event.type === "want-link") as { node: number; event: Extract<EngineEvent, { type: "want-link" }> }[];
@@ -1068,6 +1072,10 @@ describe("membership: views and collection", () => {
     await runFor(w, 32_000, () => w.engines[0].membership.stateOf(toHex(w.keys[3].publicKey)) === undefined, 500);
     expect(w.engines[0].membership.stateOf(toHex(w.keys[3].publicKey))).toBeUndefined();
     expect(w.engines[0].store.origins.has(id3)).toBe(false); // its replicated state went with it
+    // ... and the application heard of each key going, mesh-wide and in the room, as deletions.
+    const gone = w.events.flatMap((x) => (x.node === 0 && x.event.type === "change" && x.event.change.originId === id3 && x.event.change.value === null ? [x.event.change] : []));
+    expect(gone.map((c) => [c.key, c.scope ? toHex(c.scope) : null])).toEqual([["k", null], ["s", toHex(room)]]);
+    expect(w.engines[0].scope(room)!.store.get(id3, "s")).toBeUndefined();
   });
 
   it("membership: false sends and answers nothing", async () => {

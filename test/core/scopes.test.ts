@@ -110,7 +110,7 @@ describe("scopes", () => {
     // of them must not grow with each. Generations come from one counter and the clock instead.
     const { w } = await twoRooms();
     const e = w.engines[8]; // in both rooms
-    const gen = (id: Uint8Array) => e.scope(id)!.store.generation;
+    const gen = (id: Uint8Array) => (e.scope(id)!.store as unknown as { generation: number }).generation;
     const first = gen(A);
     const seen = [first, gen(B)];
     for (let i = 0; i < 2000; i++) {
