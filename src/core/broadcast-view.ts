@@ -32,6 +32,8 @@ export interface BroadcastStats extends RepairStats {
   prunesSent: number;
   expiredDropped: number;
   seenFullDropped: number;
+  /** New messages not checked because `pendingVerifyMax` checks waited already (flow control: a later copy or a repair brings them). */
+  checksFullDropped: number;
   rateDropped: number;
   /** Empty GRAFTs sent to get back on the tree after losing every eager link. */
   rejoins: number;

@@ -76,7 +76,7 @@ interface PeerState extends Announcer {
 export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   readonly stats: BroadcastStats = {
     published: 0, delivered: 0, payloadsReceived: 0, duplicates: 0, ihaveSent: 0, ihaveIdsSent: 0, graftsSent: 0,
-    prunesSent: 0, expiredDropped: 0, seenFullDropped: 0, rateDropped: 0, missingGivenUp: 0, rejoins: 0, graftsRefused: 0, announcementsIgnored: 0,
+    prunesSent: 0, expiredDropped: 0, seenFullDropped: 0, checksFullDropped: 0, rateDropped: 0, missingGivenUp: 0, rejoins: 0, graftsRefused: 0, announcementsIgnored: 0,
   };
   #host: SubsystemHost;
   #peers = new Map<LinkId, PeerState>();
@@ -312,6 +312,10 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     const wall = this.#host.wallClock(now);
     if (wall > body.expiresAtMs + o.clockSkewMs || body.issuedAtMs > wall + o.clockSkewMs) {
       this.stats.expiredDropped++; // outside its window on this node's clock: not forwarded, not blamed
+      return;
+    }
+    if (this.#pending.size >= o.pendingVerifyMax) {
+      this.stats.checksFullDropped++; // flow control, not misbehaviour: its id stays unseen, so a copy or a repair brings it
       return;
     }
     this.#repair.resolve(id, linkId);

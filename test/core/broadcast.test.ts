@@ -249,6 +249,32 @@ describe("broadcast (Plumtree)", () => {
     expect(messages(w, 1)[0].id).toBe(toHex(sha256(signingBytes("message", "grapevine", PROTOCOL_VERSION, body))));
   });
 
+  it("checks waiting are bounded by pendingVerifyMax: new messages past it are dropped unblamed, and come through when sent again", async () => {
+    const w = new World(2, { intervalMs: 100_000, pendingVerifyMax: 4 });
+    w.link(0, 1);
+    await w.settle();
+    const s = await (await import("./harness.ts")).suite();
+    const frames: Uint8Array[] = [];
+    for (let k = 0; k < 10; k++) {
+      const body = encodeMessageBody({ origin: w.keys[0].publicKey, topic: "t", issuedAtMs: 0, expiresAtMs: 60_000, nonce: k, payload: enc(`m${k}`) });
+      const sig = await s.sign(w.keys[0], signingBytes("message", "grapevine", PROTOCOL_VERSION, body));
+      frames.push(encodeFrame({ type: FRAME.GOSSIP, body, signature: sig, hops: 0 }));
+    }
+    // Ten new messages in one go, before any check is done: four are checked, six dropped.
+    for (const f of frames) w.engines[1].receive(w.now, 0, f);
+    expect(w.engines[1].broadcast.stats.checksFullDropped).toBe(6);
+    await w.settle();
+    expect(messages(w, 1).length).toBe(4);
+    // Sent again one at a time (as copies and repairs come): the six come through, the rest are duplicates.
+    for (const f of frames) {
+      w.engines[1].receive(w.now, 0, f);
+      await w.settle();
+    }
+    expect(messages(w, 1).length).toBe(10);
+    expect(new Set(messages(w, 1).map((m) => m.id)).size).toBe(10);
+    expect(w.penalties(1)).toEqual([]);
+  });
+
   it("expired messages are dropped unblamed; an over-long validity window is penalised", async () => {
     const w = new World(2, { intervalMs: 100_000, messageTtlMsMax: 10_000, messageTtlMs: 5000 });
     w.link(0, 1);
