@@ -29,6 +29,7 @@ import { decodeMessageBody, encodeMessageBody, type MessageBody } from "../wire/
 import { emptyMap, emptySet, isShared, NO_IDS } from "./empty.ts";
 import type { Delivery, LinkId } from "./events.ts";
 import { IHaveBatch } from "./ihave-batch.ts";
+import { MessageCache } from "./message-cache.ts";
 import { Repair, type Announcer } from "./repair.ts";
 import type { BroadcastFrame, BroadcastStats, BroadcastView } from "./broadcast-view.ts";
 import type { Subsystem, SubsystemHost } from "./subsystem.ts";
@@ -54,15 +55,6 @@ interface Pending {
 }
 
 /** A message kept to answer GRAFTs. */
-interface Cached {
-  body: Uint8Array;
-  signature: Uint8Array;
-  expiresAtMs: number;
-  hops: number;
-  arrivedAt: number;
-  /** Links that were sent it in answer to a GRAFT, and how often: at most `graftRetriesMax` each. */
-  answered?: Map<LinkId, number>;
-}
 
 interface PeerState extends Announcer {
   /** First copies of messages received over this link: how central the peer is to the tree. */
@@ -84,7 +76,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
   /** id → expiry (ms): everything received and checked (accepted, ignored or rejected). */
   #seen = emptyMap<string, number>(); // this and the next three: shared and empty until the first write (most nodes hold no message)
   /** id → the message, kept to answer GRAFTs. */
-  #cache = emptyMap<string, Cached>();
+  #cache: MessageCache;
   /** This node's last prune: when, and for which message's duplicate. */
   #lastPrune: { at: number; id: string } = { at: -Infinity, id: "" };
   #pending = emptyMap<string, Pending>();
@@ -108,6 +100,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
 
   constructor(host: SubsystemHost, accepts: (topic: string) => boolean = () => true) {
     this.#host = host;
+    this.#cache = new MessageCache(host.options, host.messageCache);
     this.#accepts = accepts;
     this.#ihave = new IHaveBatch(host.options, this.#sendIHave, host.id);
     this.#repair = new Repair(
@@ -355,9 +348,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
 
   #accept(now: number, id: string, body: MessageBody, bodyBytes: Uint8Array, signature: Uint8Array, hops: number, from: LinkId | null): void {
     if (!this.#remember(id, body.expiresAtMs)) return;
-    if (isShared(this.#cache)) this.#cache = new Map();
-    this.#cache.set(id, { body: bodyBytes, signature, expiresAtMs: body.expiresAtMs, hops, arrivedAt: now });
-    if (this.#cache.size > this.#host.options.messageCacheMax) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.keep(id, { body: bodyBytes, signature, expiresAtMs: body.expiresAtMs, hops, arrivedAt: now });
     this.stats.delivered++;
     this.#host.emit({ type: "message", message: this.#delivery(id, body, hops, from === null) });
     const idBytes = fromHex(id);
@@ -378,6 +369,11 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     const unsettled = this.#unsettled(now);
     for (const [, peer] of this.#ihave.targets(lazy, unsettled)) if (this.#ihave.add(now, peer, idBytes, unsettled)) this.#ihave.flush(this.#peers);
     this.#rearm(now);
+  }
+
+  /** Lets go of every kept message (the scope is left): their bytes go back to the node's pool. */
+  release(): void {
+    this.#cache.release();
   }
 
   #delivery(id: string, body: MessageBody, hops: number, local: boolean): Delivery {
@@ -483,7 +479,7 @@ export class Broadcast implements Subsystem<BroadcastFrame>, BroadcastView {
     if (!force && now < this.#sweepAt) return;
     this.#sweepAt = now + 1000;
     for (const [id, until] of this.#seen) if (until < now) this.#seen.delete(id);
-    for (const [id, c] of this.#cache) if (c.expiresAtMs < now) this.#cache.delete(id);
+    this.#cache.expire(now);
   }
 
   #rearm(now: number): void {

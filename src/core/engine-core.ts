@@ -90,6 +90,8 @@ export class EngineCore {
   #store: Store;
   #sync: Sync;
   #broadcast: Broadcast | null; // null without the broadcast part
+  /** Bytes of broadcast messages kept to answer repairs, every topic and room together (the host's pool). */
+  #messageCache: { held: number };
   #links = new Map<LinkId, EngineLink>();
   #transmits = new Fifo<Transmit>();
   #jobs = new Fifo<CryptoJob>();
@@ -114,6 +116,7 @@ export class EngineCore {
     const pool = { held: 0 }; // storeBytesMax bounds the mesh-wide store and every scope's together
     this.#store = new Store(init.publicKey, init.generation, this.options, parts.digest.make(), undefined, pool);
     const host = new EngineHost(this, init.generation, PROTOCOL_VERSION);
+    this.#messageCache = host.messageCache;
     this.#broadcast = parts.broadcast?.make(host) ?? null;
     // State sync draws the round phase first, then membership its own stream, so probing never
     // shifts the gossip rounds' choices.
@@ -137,6 +140,11 @@ export class EngineCore {
     // A member that left (a claim only it signs) takes its scoped keys along at once: its scoped farewell may not have gone out.
     const emit = (e: EngineEvent) => (e.type === "member" && e.state === "left" && this.#scopes.forget(toHex(e.member), this.#now), host.emit(e));
     return Object.assign(Object.create(host) as SyncHost, { forget, emit });
+  }
+
+  /** Bytes of broadcast messages kept to answer repairs, every topic and room together (`messageCacheBytesMax` bounds them). */
+  get messageCacheBytes(): number {
+    return this.#messageCache.held;
   }
 
   /** Every origin's state as this node holds it, read-only. */

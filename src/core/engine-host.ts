@@ -45,6 +45,8 @@ export class EngineHost implements SyncHost {
   readonly protocolVersion: number;
   readonly options: EngineOptions;
   readonly id: Uint8Array;
+  /** Shared by every broadcast of the engine (the mesh-wide one and each scope's, whose hosts inherit it). */
+  readonly messageCache = { held: 0 };
 
   constructor(readonly engine: EngineCore, readonly generation: number, protocolVersion: number) {
     this.options = engine.options;

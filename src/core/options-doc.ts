@@ -49,6 +49,7 @@ export const ENGINE_OPTION_DOCS: { readonly [K in keyof EngineOptions]: string }
   clockSkewMs: "clock difference tolerated between an origin and this node",
   seenMax: "message ids remembered as seen",
   messageCacheMax: "messages kept to answer GRAFTs",
+  messageCacheBytesMax: "bytes of those messages, every topic and room together",
   ihaveIntervalMs: "announcement batching",
   lazyPushMax: "lazy links a message is announced to while nothing is lost",
   idsPerFrameMax: "ids per IHAVE or GRAFT",

@@ -123,6 +123,12 @@ export interface EngineOptions {
   /** Messages kept to answer GRAFT requests. */
   messageCacheMax: number;
   /**
+   * Bytes of the messages kept to answer repairs, all topics and rooms of the node together: a
+   * message past it evicts the oldest of its own topic's or room's, or is not kept (it is still
+   * delivered and forwarded).
+   */
+  messageCacheBytesMax: number;
+  /**
    * Delay that batches lazy announcements (IHAVE) to the same link while this node has seen loss
    * or a change of its tree lately (announcements are then the repair's signal); otherwise they
    * wait for the node's next gossip round (at most 20 times this delay), and a sign of loss brings
@@ -266,6 +272,7 @@ export const ENGINE_OPTION_SPECS: OptionSpecs<EngineOptions> = Object.freeze({
   clockSkewMs: { kind: "number", default: 30_000, min: 0, unit: "ms" },
   seenMax: { kind: "number", default: 200_000, min: 1, integer: true, unit: "count" },
   messageCacheMax: { kind: "number", default: 10_000, min: 1, integer: true, unit: "count" },
+  messageCacheBytesMax: { kind: "number", default: 32 * 1024 * 1024, min: 1024, integer: true, unit: "bytes" },
   ihaveIntervalMs: { kind: "number", default: 50, min: 1, unit: "ms" },
   lazyPushMax: { kind: "number", default: 5, min: 1, integer: true, unit: "count" },
   idsPerFrameMax: { kind: "number", default: 1024, min: 1, integer: true, unit: "count" },

@@ -286,6 +286,7 @@ export class ScopeTable {
   #drop(now: number, scope: Scope): void {
     for (const link of [...scope.links]) scope.linkDown(now, link);
     scope.store.release();
+    scope.broadcast?.release();
     this.#scopes.delete(scope.key);
     for (const link of this.#links.keys()) this.#queue(this.#entry(link)!, scope.key, false);
     this.#flush(now);

@@ -1,6 +1,5 @@
 /**
- * The replicated state of one node: every origin's map, the node's own map, and the rules that
- * keep them honest.
+ * The replicated state of one node: every origin's map, its own map, and the rules that keep them honest.
  *
  * Remote data enters in two steps. `check` is synchronous and does every check but the signature:
  * caps, shape, ordering, Merkle inclusion proofs (or, for a full map, the recomputed root). The
@@ -92,8 +91,7 @@ export class Store implements StateView {
   #pool: BytePool;
 
   /**
-   * @param scope the scope (room, topic) whose maps this store holds; absent: the mesh-wide maps.
-   *   Every root it signs names the scope, and every root it takes in must name it.
+   * @param scope the scope (room, topic) whose maps this store holds (absent: the mesh-wide maps); every root it signs or takes in names it
    * @param pool the node's byte count shared by all its stores
    * @param trie the digest's index (`parts.ts`'s `DigestPart`: the trie, or the rows in one table)
    */
@@ -271,10 +269,9 @@ export class Store implements StateView {
   }
 
   /**
-   * Distrusts an origin on proof that it signed two roots for one version: its entries go (the
-   * deletions are returned), the evidence stays, and nothing of it is accepted or served until
-   * `distrustedOriginTtlMs` has passed. The digest keeps a row at the equivocated version, so a peer
-   * that still offers the origin shows it lacks the verdict. Returns null if already distrusted.
+   * Distrusts an origin on proof that it signed two roots for one version: its entries go (their
+   * deletions returned), the evidence stays, nothing of it is accepted or served for `distrustedOriginTtlMs`,
+   * and the digest keeps a row at the equivocated version (a peer still offering it lacks the verdict). Null if already distrusted.
    */
   distrust(evidence: [SignedRoot, SignedRoot], now: number): Change[] | null {
     const f = evidence[0].fields;
@@ -288,8 +285,7 @@ export class Store implements StateView {
       this.origins.set(id, st);
     }
     this.#departed.delete(id);
-    const changes: Change[] = [];
-    for (const e of st.entries.values()) if (e.value !== null) changes.push(this.#change(st, e.key, null, f.version));
+    const changes = this.#deletions(st, f.version);
     this.#hold(-st.bytes);
     st.entries.clear();
     st.bytes = 0;
@@ -406,6 +402,11 @@ export class Store implements StateView {
     return { origin: st.origin, originId: st.id, key, value, version, local: false };
   }
 
+  /** The deletion of each of `st`'s keys that holds a value, as changes at `version`. */
+  #deletions(st: OriginState, version: number): Change[] {
+    return [...st.entries.values()].filter((e) => e.value !== null).map((e) => this.#change(st, e.key, null, version));
+  }
+
   #index(st: OriginState): void {
     // A departed origin leaves the digests at once: its farewell is gossiped as a rumor, and a peer
     // that still shows the origin in a digest, or offers its old state, is sent the farewell
@@ -460,11 +461,7 @@ export class Store implements StateView {
     return this.origins.get(originId)?.entries.get(key)?.value;
   }
 
-  /**
-   * Forgets an origin now (membership collected it as dead long enough ago), remembering its last
-   * version for `leftOriginTtlMs` like a departed one, so a stale copy does not bring it back.
-   * Returns its keys that held values, as deletions, for the application to hear of.
-   */
+  /** Forgets an origin membership collected as dead (remembered as departed: a stale copy cannot revive it); returns its keys' deletions. */
   forget(originId: string, now: number): Change[] {
     const st = this.origins.get(originId);
     if (!st || originId === this.selfId) return [];
@@ -472,16 +469,12 @@ export class Store implements StateView {
     this.#hold(-st.bytes);
     this.trie.delete(st.id, st.origin);
     this.#depart(st, now);
-    const version = st.root?.fields.version ?? st.have;
-    const changes: Change[] = [];
-    for (const e of st.entries.values()) if (e.value !== null) changes.push(this.#change(st, e.key, null, version));
-    return changes;
+    return this.#deletions(st, st.root?.fields.version ?? st.have);
   }
 
   /**
    * Forgets departed origins `leftOriginTtlMs` after their farewell, then remembers only their last
-   * version for as long again, so a peer still holding the farewell cannot revive them.
-   * Returns how many origins went.
+   * version for as long again, so a peer still holding the farewell cannot revive them; returns how many went.
    */
   collectOrigins(now: number): number {
     let n = 0;

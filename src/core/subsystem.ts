@@ -42,6 +42,8 @@ export interface SubsystemHost {
   readonly id: Uint8Array;
   /** This run's generation (grows on every restart). */
   readonly generation: number;
+  /** Bytes of messages kept to answer repairs, by every broadcast of the node together (`messageCacheBytesMax` bounds the sum). */
+  readonly messageCache: { held: number };
   /** The time of the input being handled (monotonic ms): what job callbacks run at. */
   now(): number;
   /** Wall-clock ms since the Unix epoch at monotonic `now`, for signed timestamps. */
