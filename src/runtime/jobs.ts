@@ -56,13 +56,25 @@ export class Jobs {
     return new Promise((r) => this.#idleWaiters.push(r));
   }
 
+  /**
+   * The topic's validator's verdict. One that throws, or has not answered when the message expires
+   * (by this clock, plus the allowed skew), counts as `"ignore"`: the peer is not blamed, and the
+   * message does not wait for ever, holding its place among the checks a broadcast allows.
+   */
   async #runValidator(d: Delivery): Promise<Verdict> {
     const v = this.#validators.get(d.topic);
     if (!v) return "accept";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<Verdict>((resolve) => {
+      timer = setTimeout(() => resolve("ignore"), Math.max(0, d.expiresAtMs + this.#options.clockSkewMs - Date.now()));
+      (timer as { unref?: () => void }).unref?.(); // a validator that hangs does not keep a process alive
+    });
     try {
-      return await v(toMessage(this.#options, d));
+      return await Promise.race([Promise.resolve().then(() => v(toMessage(this.#options, d))), expired]);
     } catch {
       return "ignore"; // a throwing validator must not blame the peer
+    } finally {
+      clearTimeout(timer);
     }
   }
 

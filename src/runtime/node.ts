@@ -360,7 +360,8 @@ export class GrapevineNode extends NodeEventTarget {
   /**
    * Sets the validator of `topic`: every message is checked by it (after its signature) before it
    * is delivered or forwarded. `"reject"` (provably bad) penalises the peer that sent it;
-   * `"ignore"` drops it quietly. One validator per topic; `null` removes it.
+   * `"ignore"` drops it quietly, as does a validator that throws or has not answered when the
+   * message expires. One validator per topic; `null` removes it.
    */
   validate(topic: string, validator: Validator | null): void {
     this.#jobs.validate(topic, validator);
