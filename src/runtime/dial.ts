@@ -28,8 +28,33 @@ export const DIAL_OPTION_SPECS = Object.freeze({
   backoffMaxMs: { kind: "number", default: 30_000, min: 1, max: 86_400_000, unit: "ms" },
 } satisfies Record<string, OptionSpec>);
 
-/** Relays each node has reached through `dial`, its seeds (`node.join`). */
-const SEEDS = new WeakMap<GrapevineNode, Set<string>>();
+/**
+ * The relay each of a node's dialers last reached: together, the node's seeds (`node.join`). One
+ * a dialer, so a relay that comes back under a new key, or a URL that leads to many, replaces its
+ * seed instead of adding one for good; a closed dialer's goes.
+ */
+const SEEDS = new WeakMap<GrapevineNode, Map<object, string>>();
+
+/** Sets (`null`: removes) what `dialer` gives `node` as a seed, telling membership if the set changed. */
+function setSeed(node: GrapevineNode, dialer: object, peer: string | null): void {
+  let seeds = SEEDS.get(node);
+  if (!seeds) SEEDS.set(node, (seeds = new Map()));
+  const before = new Set(seeds.values());
+  if (peer === null) seeds.delete(dialer);
+  else seeds.set(dialer, peer);
+  const after = new Set(seeds.values());
+  if (after.size === before.size && [...after].every((p) => before.has(p))) return;
+  try {
+    node.join([...after]);
+  } catch {
+    // the node closed: nothing to tell
+  }
+}
+
+/** @internal The seeds `dial` gives `node` (for tests). */
+export function dialSeeds(node: GrapevineNode): string[] {
+  return [...new Set(SEEDS.get(node)?.values() ?? [])];
+}
 
 /**
  * Options of {@link dial}.
@@ -196,6 +221,7 @@ class Redialer implements Dialer {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#node.removeEventListener("close", this.#onNodeClose);
+    setSeed(this.#node, this, null);
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     if (this.#handle) this.#handle.close("dialer closed");
@@ -237,9 +263,7 @@ class Redialer implements Dialer {
     this.#handle = handle;
     this.#peer = handle.peer;
     // The relays this node dials are its seeds: membership keeps asking for one while no link is up.
-    let seeds = SEEDS.get(this.#node);
-    if (!seeds) SEEDS.set(this.#node, (seeds = new Set()));
-    if (!seeds.has(handle.peer) && !this.#stopped) seeds.add(handle.peer), this.#node.join([...seeds]);
+    if (!this.#stopped) setSeed(this.#node, this, handle.peer);
     this.#emit("link-up", { peer: handle.peer, url });
     if (this.#stopped) handle.close("dialer closed");
     const reason = await handle.closed;

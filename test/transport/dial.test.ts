@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createNode, dial, type GrapevineNode } from "../../mod.ts";
 import { keyPair } from "../core/harness.ts";
+import { dialSeeds } from "../../src/runtime/dial.ts";
 import { ClientWebSocket, startServer, until } from "./server.ts";
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -54,6 +55,24 @@ describe("dial", () => {
 
     const p = srvNode.id.slice(0, 6);
     expect(log).toEqual([`link-up ${p} ${url}`, `link-down ${p} ${url}`, `link-up ${p} ${url}`]);
+  });
+
+  it("gives the node one seed a dialer: a relay back under a new key replaces it, and a closed dialer's goes", async () => {
+    const [first, client] = await Promise.all([node(0), node(1)]);
+    let srv = await startServer(first);
+    cleanup.push(() => srv.kill());
+    const dialer = dial(client, srv.url, { WebSocket: ClientWebSocket, backoffMinMs: 20, backoffMaxMs: 200 });
+    cleanup.push(() => dialer.close());
+    await until(() => dialer.peer === first.id, 10_000, "the first relay");
+    expect(dialSeeds(client)).toEqual([first.id]);
+    // The relay restarts with a new key on the same port.
+    const second = await node(2);
+    await srv.kill();
+    srv = await startServer(second, srv.port);
+    await until(() => dialer.peer === second.id && dialer.connected, 10_000, "the relay under its new key");
+    expect(dialSeeds(client)).toEqual([second.id]);
+    dialer.close();
+    expect(dialSeeds(client)).toEqual([]);
   });
 
   it("close() stops reconnecting and closes the link", async () => {
