@@ -209,9 +209,12 @@ class HibernatableSocketLink implements Link {
   #ws: WebSocket;
   #closing: string | null = null;
   #closed = false;
+  /** Told once the link is closed, whichever end closed it (the object's table lets it go). */
+  #gone: () => void;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: WebSocket, gone: () => void) {
     this.#ws = ws;
+    this.#gone = gone;
   }
 
   get bufferedAmount(): number {
@@ -245,6 +248,7 @@ class HibernatableSocketLink implements Link {
   closed(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#gone();
     this.onclose?.(this.#closing ?? (reason ? `${reason} (code ${code})` : `websocket closed (code ${code})`));
   }
 }
@@ -290,7 +294,8 @@ export class RelayObject {
       this.#state.acceptWebSocket(server);
       const ip = relay.clientAddress(request.headers, "");
       server.serializeAttachment({ ip, peer: null } satisfies Attachment);
-      const link = new HibernatableSocketLink(server);
+      // Let go when closed, by either end: workerd may not deliver webSocketClose for a close the relay started.
+      const link = new HibernatableSocketLink(server, () => this.#links.delete(server));
       this.#links.set(server, link);
       void relay.accept(link, { ip }).then((peer) => {
         if (peer !== null) server.serializeAttachment({ ip, peer, until: relay.admittedUntil(peer) } satisfies Attachment);
@@ -304,7 +309,7 @@ export class RelayObject {
     if (url.pathname === "/healthz") {
       // What only the object knows: its sockets and its alarm (none while nothing is connected).
       if (this.#alarmAt === undefined) this.#alarmAt = await this.#state.storage.getAlarm();
-      const health = { ...((await response.json()) as object), clients: this.#clients().length, alarm_in_ms: this.#alarmAt === null ? null : Math.max(0, this.#alarmAt - Date.now()) };
+      const health = { ...((await response.json()) as object), clients: this.#clients().length, sockets_held: this.#links.size, alarm_in_ms: this.#alarmAt === null ? null : Math.max(0, this.#alarmAt - Date.now()) };
       response = new Response(JSON.stringify(health), { status: response.status, headers: response.headers });
     }
     // A request with no client connected (a health check) must not leave a relay running, dialing its peers.
@@ -317,8 +322,13 @@ export class RelayObject {
     const relay = network === undefined ? null : await this.#ensure(network);
     const link = this.#links.get(ws);
     if (!relay || !link) {
-      // Its handshake had not finished when the object hibernated: that session is gone.
-      ws.close(1012, "relay restarted");
+      // Its handshake had not finished when the object hibernated: that session is gone. (Or the
+      // relay closed it already and this came meanwhile: the close stands.)
+      try {
+        ws.close(1012, "relay restarted");
+      } catch {
+        // closing already
+      }
       return;
     }
     link.received(message, relay.limits.frameBytesMax);
@@ -431,7 +441,7 @@ export class RelayObject {
         if (this.#links.has(ws)) continue;
         const a = ws.deserializeAttachment() as Attachment | null;
         if (!a || a.peer === null) continue; // closed on its next message (see webSocketMessage)
-        const link = new HibernatableSocketLink(ws);
+        const link = new HibernatableSocketLink(ws, () => this.#links.delete(ws));
         this.#links.set(ws, link);
         relay.adopt(link, { ip: a.ip, peer: a.peer, admittedUntilMs: a.until ?? null }); // admission checked again
       }

@@ -7,6 +7,7 @@
  * message with its links intact; its alarm stops once nothing is connected.
  */
 import { describe, expect, it } from "vitest";
+import { WebSocket as WsClient } from "ws";
 import { generateKeyPair, nodeIdToText } from "../../mod.ts";
 import { serveRelay } from "../../relay/node.ts";
 import { refusalsArePrompt, until } from "./helpers.ts";
@@ -32,6 +33,13 @@ describe("relay/workers.ts in workerd (miniflare)", () => {
     expect(metrics).toMatch(/^grapevine_links 2$/m);
     expect((await fetch(new URL("/nope", http))).status).toBe(404);
     await refusalsArePrompt(ws);
+    // A socket the relay closes (a text message is not part of the protocol) is let go of at once,
+    // whether or not workerd then reports the close.
+    const rude = new WsClient(ws);
+    await new Promise((resolve, reject) => (rude.once("open", resolve), rude.once("error", reject)));
+    rude.send("hello");
+    await new Promise((resolve) => rude.once("close", resolve));
+    await until(async () => (await healthOf(http)).sockets_held === 2, 15_000, "only the two peers' sockets held");
   }, 60_000);
 
   it("one object per network name; each keeps its key pair across a restart of workerd", async () => {
