@@ -54,8 +54,6 @@ interface Pending {
   senders: Set<LinkId>;
 }
 
-/** A message kept to answer GRAFTs. */
-
 interface PeerState extends Announcer {
   /** First copies of messages received over this link: how central the peer is to the tree. */
   firsts: number;

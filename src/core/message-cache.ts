@@ -30,6 +30,8 @@ export const cachedBytes = (c: Cached): number => c.body.length + c.signature.le
 /** One broadcast's kept messages, oldest first. */
 export class MessageCache {
   #items = emptyMap<string, Cached>();
+  /** Bytes this cache holds of the pool. */
+  #bytes = 0;
   readonly #options: EngineOptions;
   readonly #pool: { held: number };
 
@@ -51,17 +53,21 @@ export class MessageCache {
     return this.#items.get(id);
   }
 
-  /** Keeps `c` under `id` if the bounds allow, letting this cache's oldest go to make room. */
+  /**
+   * Keeps `c` under `id` if the bounds allow, letting this cache's oldest go to make room — none of
+   * them when the others' bytes leave no room even so.
+   */
   keep(id: string, c: Cached): void {
     const o = this.#options;
     const bytes = cachedBytes(c);
+    if (this.#pool.held - this.#bytes + bytes > o.messageCacheBytesMax) return;
     for (const [old, oc] of this.#items) {
       if (this.#items.size < o.messageCacheMax && this.#pool.held + bytes <= o.messageCacheBytesMax) break;
       this.#drop(old, oc);
     }
-    if (this.#pool.held + bytes > o.messageCacheBytesMax) return;
     if (isShared(this.#items)) this.#items = new Map();
     this.#items.set(id, c);
+    this.#bytes += bytes;
     this.#pool.held += bytes;
   }
 
@@ -76,6 +82,8 @@ export class MessageCache {
   }
 
   #drop(id: string, c: Cached): void {
-    if (this.#items.delete(id)) this.#pool.held -= cachedBytes(c);
+    if (!this.#items.delete(id)) return;
+    this.#bytes -= cachedBytes(c);
+    this.#pool.held -= cachedBytes(c);
   }
 }

@@ -34,7 +34,17 @@ describe("message cache", () => {
     expect(pool.held).toBe(0);
     b.keep("b1", message(1000));
     expect(b.has("b1")).toBe(true);
+    // With a holding the rest again, a message too big for what b could free leaves b's as they are.
+    for (let i = 10; i < 20; i++) a.keep(`a${i}`, message(1000));
+    expect(a.size).toBe(2);
+    b.keep("big", message(3000));
+    expect(b.has("b1") && !b.has("big")).toBe(true);
+    // One that fits once b's own oldest goes replaces it.
+    b.keep("b2", message(1000));
+    expect(!b.has("b1") && b.has("b2")).toBe(true);
+    expect(pool.held).toBeLessThanOrEqual(4096);
     b.release();
+    a.release();
     expect(pool.held).toBe(0);
   });
 

@@ -362,11 +362,10 @@ export class FailureDetector {
    * once it has been silent for a period — when its frames stop, it is found about as soon as if
    * every turn were a probe. A probe of the link's peer answered (directly or through a helper),
    * or one the peer sent over it, makes it a quiet link again (its gap unknown: `onAck`, and the
-   * membership coordinator on a PING), so
-   * the next probe waits a pass: measured from the gap before such a probe, a short one (a digest
-   * or shuffle a moment before) set off a probe a period on, whose answer a period or two after
-   * the frame before set off another, back to a pass only by doubling — several probes for each
-   * idle exchange a link carried.
+   * membership coordinator on a PING), so the next probe waits a pass: measured from the gap
+   * before such a probe, a short one (a digest or shuffle a moment before) set off a probe a
+   * period on, whose answer a period or two after the frame before set off another, back to a
+   * pass only by doubling — several probes for each idle exchange a link carried.
    */
   #quietUntil(link: PeerLink, periodMs: number, passMs: number): number {
     if (this.#health.score > 0 || this.#spread.pending || this.#table.get(link.peerId!)?.state !== "alive") return -Infinity;
