@@ -17,7 +17,8 @@ const ALGORITHM = { name: "Ed25519" } as const;
 
 /**
  * A backend over `subtle`. Its preparation steps are the key imports; the suite caches them.
- * `pace` is awaited before each signature is handed over (the suite bounds how many a turn).
+ * `pace` is awaited before each signature or public key is handed over (the suite bounds how many a
+ * turn).
  *
  * @example
  * ```ts
@@ -46,6 +47,7 @@ export function createWebCryptoBackend(subtle: SubtleCrypto, pace: () => Promise
       };
     },
     async verifier(publicKey: Uint8Array): Promise<Verifier> {
+      await pace(); // a key's import is a hand-over too, and new keys come in hundreds
       const key = await subtle.importKey("raw", ownBytes(publicKey), ALGORITHM, false, ["verify"]);
       return async (message, signature) => {
         await pace();

@@ -13,6 +13,11 @@
  * Any failure sends CLOSE with a reason (unless the link is already gone or the peer closed it),
  * closes the link and rejects with a `GrapevineError` `LINK_CLOSED` carrying the reason.
  *
+ * The handshake's frames and its end take their turn in this thread's time slice (`slice.ts`), as
+ * a linked peer's frames do: when a hundred peers link at once, their HELLOs (each a key check and
+ * a signature), PROOFs and the attaching of each authenticated link (the node's first frames to it)
+ * run a slice at a time, with timers and other I/O in between, instead of in one stretch.
+ *
  * @module
  */
 
@@ -35,6 +40,8 @@ import {
   peekFrameType,
 } from "../wire/link-frames.ts";
 import { credentialProblem } from "./credential.ts";
+import { Inbox } from "./inbox.ts";
+import { runTimed, sliceSpent, waitForTurn } from "./slice.ts";
 
 /** Who may link to this node. Without a policy, anyone who proves its key is admitted. */
 export interface AdmissionPolicy {
@@ -92,41 +99,54 @@ type Step = "hello" | "proving" | "done" | "failed";
  * Runs the handshake on `link`. Resolves once the link is authenticated; rejects with a
  * `GrapevineError` `LINK_CLOSED` (the reason in its message) after closing the link.
  *
+ * `attach`, if given, takes the link over as the handshake ends, in the same task (so no frame
+ * can come between): the promise resolves with what it returns, or rejects with what it throws.
+ *
  * @example
  * ```ts
  * const { peer, early } = await runHandshake(link, config);
  * link.onmessage = myHandler; // take the link over, then replay `early`
  * ```
  */
-export function runHandshake(link: Link, config: HandshakeConfig): Promise<HandshakeResult> {
-  return new Handshake(link, config).promise;
+export function runHandshake(link: Link, config: HandshakeConfig): Promise<HandshakeResult>;
+export function runHandshake<T>(link: Link, config: HandshakeConfig, attach: (result: HandshakeResult) => T): Promise<T>;
+export function runHandshake<T>(link: Link, config: HandshakeConfig, attach?: (result: HandshakeResult) => T): Promise<T | HandshakeResult> {
+  return new Handshake<T | HandshakeResult>(link, config, attach ?? ((r) => r)).promise;
 }
 
-class Handshake {
-  readonly promise: Promise<HandshakeResult>;
+class Handshake<T> {
+  readonly promise: Promise<T>;
   #link: Link;
   #c: HandshakeConfig;
+  #attach: (result: HandshakeResult) => T;
   #nonce: Uint8Array;
   #step: Step = "hello";
   #peer: HelloFrame | null = null;
   #proofSent = false;
   #peerProven = false;
   #proofReceived = false;
+  /** The end is due (both proofs are in): it waits for a share of a turn. */
+  #ending = false;
   #result: HandshakeResult = { peer: new Uint8Array(32), early: [], lateClose: null, admittedUntilMs: null };
   #earlyBytes = 0;
+  /** Frames received before the end, handled within the thread's slice. */
+  #inbox: Inbox;
   #timer: ReturnType<typeof setTimeout>;
-  #resolve!: (r: HandshakeResult) => void;
-  #reject!: (e: GrapevineError) => void;
+  #resolve!: (r: T) => void;
+  #reject!: (e: unknown) => void;
 
-  constructor(link: Link, config: HandshakeConfig) {
+  constructor(link: Link, config: HandshakeConfig, attach: (result: HandshakeResult) => T) {
     this.#link = link;
     this.#c = config;
+    this.#attach = attach;
     this.#nonce = config.random(32);
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    link.onmessage = (bytes) => this.#onFrame(bytes);
+    this.#inbox = new Inbox((bytes) => this.#onFrame(bytes), config.frameBytesMax);
+    // Once done, frames go straight to `early` (and nothing waits in the inbox: the end flushed it).
+    link.onmessage = (bytes) => (this.#step === "done" ? this.#keepEarly(bytes) : this.#inbox.receive(bytes));
     link.onclose = (reason) => this.#onClose(reason);
     this.#timer = setTimeout(() => this.#fail(CLOSE_CODE.TIMEOUT, `handshake timeout after ${config.timeoutMs} ms`), config.timeoutMs);
     (this.#timer as { unref?: () => void }).unref?.();
@@ -250,12 +270,37 @@ class Handshake {
     return this.#step === "failed" || this.#step === "done";
   }
 
+  /** Both proofs are in: the end takes its turn in the slice (attaching a link is the node's work). */
   #maybeFinish(): void {
-    if (this.#step !== "proving" || !this.#proofSent || !this.#peerProven) return;
+    if (this.#step !== "proving" || !this.#proofSent || !this.#peerProven || this.#ending) return;
+    this.#ending = true;
+    // A share of a turn of its own, as the link's frames have (not behind every node's results).
+    if (!sliceSpent() && this.#inbox.size === 0) return runTimed(() => this.#finish());
+    const end = {
+      size: 1,
+      runOne: () => {
+        end.size = 0;
+        runTimed(() => this.#finish());
+      },
+    };
+    waitForTurn(end);
+  }
+
+  #finish(): void {
+    if (this.#isOver()) return; // failed (timeout, close) while it waited
+    this.#inbox.flush(); // frames that came after the peer's PROOF, into `early` in order
+    if (this.#isOver()) return; // a CLOSE among them
     this.#step = "done";
     clearTimeout(this.#timer);
     this.#result.peer = this.#peer!.publicKey;
-    this.#resolve(this.#result);
+    let taken: T;
+    try {
+      taken = this.#attach(this.#result);
+    } catch (e) {
+      this.#reject(e);
+      return;
+    }
+    this.#resolve(taken);
   }
 
   #onClose(reason: string): void {
@@ -274,6 +319,7 @@ class Handshake {
     if (this.#step === "failed" || this.#step === "done") return;
     this.#step = "failed";
     clearTimeout(this.#timer);
+    this.#inbox.clear();
     const link = this.#link;
     link.onmessage = null;
     link.onclose = null;

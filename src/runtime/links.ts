@@ -117,25 +117,26 @@ export class Links {
   /** Runs the handshake on a new link, then attaches it (see `GrapevineNode.connect`). */
   async connect(link: Link, expectedPeer: Uint8Array | null, client = false): Promise<LinkHandle> {
     const entry = this.newEntry(link);
-    let result;
     try {
-      result = await runHandshake(link, this.handshakeConfig(entry, expectedPeer));
+      // Attached as the handshake ends, in the same task and within the thread's slice.
+      return await runHandshake(link, this.handshakeConfig(entry, expectedPeer), (result) => {
+        if (this.#host.closed()) {
+          this.linkGone(entry, "node closed");
+          link.close("node closed");
+          throw localError("LINK_CLOSED", "node closed during the handshake");
+        }
+        const handle = this.attach(entry, result.peer, false, result.admittedUntilMs, client);
+        for (const bytes of result.early) entry.inbox!.receive(bytes);
+        if (result.lateClose !== null) {
+          entry.inbox!.flush();
+          this.linkGone(entry, result.lateClose);
+        }
+        return handle;
+      });
     } catch (e) {
       this.linkGone(entry, e instanceof Error ? e.message : String(e));
       throw e;
     }
-    if (this.#host.closed()) {
-      this.linkGone(entry, "node closed");
-      link.close("node closed");
-      throw localError("LINK_CLOSED", "node closed during the handshake");
-    }
-    const handle = this.attach(entry, result.peer, false, result.admittedUntilMs, client);
-    for (const bytes of result.early) entry.inbox!.receive(bytes);
-    if (result.lateClose !== null) {
-      entry.inbox!.flush();
-      this.linkGone(entry, result.lateClose);
-    }
-    return handle;
   }
 
   /** Makes an authenticated link part of the mesh: the engine hears of it and gossip starts. */

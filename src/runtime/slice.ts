@@ -1,6 +1,6 @@
 /**
  * This thread's work, bounded in time per turn of the event loop: the frames its nodes receive
- * (`inbox.ts`), the results of their checks (`jobs.ts`) and their timers (`node.ts`) run at once
+ * (`inbox.ts`; a handshake's too), the results of their checks (`jobs.ts`) and their timers (`node.ts`) run at once
  * while the thread has spent less than {@link SLICE_MS} on such work since its last turn; after
  * that they wait for the next turn, where what waits takes turns, one piece each, until the slice
  * is spent again. So a burst (a hundred peers linking, a thread pool finishing hundreds of checks

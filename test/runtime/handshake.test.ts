@@ -13,6 +13,8 @@ import {
   LINK_FRAME,
   type LinkFrame,
 } from "../../src/wire/link-frames.ts";
+import { type HandshakeConfig, runHandshake } from "../../src/runtime/handshake.ts";
+import { runTimed, SLICE_MS } from "../../src/runtime/slice.ts";
 import { keyPair, suite } from "../core/harness.ts";
 import { until } from "../helpers/until.ts";
 
@@ -287,5 +289,79 @@ describe("link handshake over memory links", () => {
     const cred = await issueCredential(keyPair(9), keyPair(1).publicKey, Date.now() + 1000, "t", await suite());
     await expect(node(0, { credential: cred })).rejects.toThrow("credential was issued for another key");
     await expect(node(1, { credential: cred, network: "other" })).rejects.toThrow(/does not verify/);
+  });
+});
+
+/** A link driven by hand: frames are delivered when the test calls `deliver`, in the same task. */
+class HandLink implements Link {
+  sent: LinkFrame[] = [];
+  bufferedAmount = 0;
+  onmessage: ((bytes: Uint8Array) => void) | null = null;
+  onclose: ((reason: string) => void) | null = null;
+  send(bytes: Uint8Array): void {
+    this.sent.push(decodeLinkFrame(bytes, 1 << 20) as LinkFrame);
+  }
+  close(): void {}
+  deliver(f: LinkFrame | Uint8Array): void {
+    this.onmessage!(f instanceof Uint8Array ? f : encodeLinkFrame(f));
+  }
+}
+
+/** Holds the thread for `ms`, charged to this turn's slice. */
+function spendSlice(): void {
+  runTimed(() => {
+    const end = performance.now() + SLICE_MS;
+    while (performance.now() < end);
+  });
+}
+
+/** Waits until the slice has started over (turns passed with nothing waiting). */
+async function freshSlice(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+}
+
+describe("the handshake in the thread's time slice", () => {
+  async function config(): Promise<HandshakeConfig> {
+    return {
+      keyPair: keyPair(0), suite: await suite(), network: "t", protocolVersion: PROTOCOL_VERSION, credential: null, admission: null,
+      timeoutMs: 5000, frameBytesMax: 1 << 20, expectedPeer: null, wallClock: () => Date.now(), random: (n) => new Uint8Array(n).fill(3),
+      earlyFramesMax: 64, earlyBytesMax: 1 << 21,
+    };
+  }
+  const hello = (kp: KeyPair, network = "t"): LinkFrame => ({ type: LINK_FRAME.HELLO, protocolVersion: PROTOCOL_VERSION, network, nonce: new Uint8Array(32).fill(9), publicKey: kp.publicKey, credential: null });
+
+  it("handles a frame at once while the slice lasts, and at a later turn once it is spent", async () => {
+    const c = await config();
+    await freshSlice();
+    const fresh = new HandLink();
+    const p1 = runHandshake(fresh, c).catch((e: Error) => e.message);
+    fresh.deliver(hello(keyPair(5), "elsewhere"));
+    expect(fresh.sent.map((f) => f.type)).toEqual([LINK_FRAME.HELLO, LINK_FRAME.CLOSE]); // in the same task
+    expect(await p1).toContain("network mismatch");
+
+    const late = new HandLink();
+    const p2 = runHandshake(late, c).catch((e: Error) => e.message);
+    spendSlice();
+    late.deliver(hello(keyPair(5), "elsewhere"));
+    await Promise.resolve();
+    expect(late.sent.map((f) => f.type)).toEqual([LINK_FRAME.HELLO]); // waits for a turn
+    expect(await p2).toContain("network mismatch");
+    expect(late.sent.map((f) => f.type)).toEqual([LINK_FRAME.HELLO, LINK_FRAME.CLOSE]);
+  });
+
+  it("frames that waited behind the peer's PROOF reach the new owner of the link, in order", async () => {
+    const c = await config();
+    const kp = keyPair(5);
+    const link = new HandLink();
+    const p = runHandshake(link, c, (r) => ({ peer: r.peer, early: r.early.map((b) => b[0]) }));
+    const ours = link.sent[0] as HelloFrame;
+    link.deliver(hello(kp));
+    const proof = await (await suite()).sign(kp, handshakeSigningBytes("t", PROTOCOL_VERSION, ours.nonce, kp.publicKey, c.keyPair.publicKey));
+    spendSlice(); // the PROOF and what follows it wait in the handshake's inbox
+    link.deliver({ type: LINK_FRAME.PROOF, signature: proof });
+    for (let n = 1; n <= 5; n++) link.deliver(Uint8Array.of(0x80 + n)); // gossip sent right behind the PROOF
+    const got = await p;
+    expect(got.peer).toEqual(kp.publicKey);
+    expect(got.early).toEqual([0x81, 0x82, 0x83, 0x84, 0x85]);
   });
 });
