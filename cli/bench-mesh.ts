@@ -30,8 +30,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { WebSocket, WebSocketServer } from "ws";
-import { createNode, type GrapevineNode } from "../mod.ts";
-import { deriveSeed, randomBelow, seededRng } from "../src/core/random.ts";
+import { createNode, type GrapevineNode, type NodeOptions } from "../mod.ts";
+import { deriveSeed, randomBelow, type Rng, seededRng } from "../src/core/random.ts";
 import { scopeIdOf } from "../src/core/scopes.ts";
 import { createSignatureSuite } from "../src/crypto/ed25519.ts";
 import { isTorsionFreeKey } from "../src/crypto/edwards.ts";
@@ -267,8 +267,44 @@ async function shutDown(nodes: GrapevineNode[], servers: { server: Server; wss: 
   }
 }
 
+/** A seeded random graph: node i dials 4–6 others it is not linked to yet; edges as "i-j", i < j. */
+export function seededGraph(rng: Rng, n: number): Set<string> {
+  const edges = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const want = 4 + randomBelow(rng, 3);
+    for (let tries = 0, made = 0; made < want && tries < 50; tries++) {
+      const j = randomBelow(rng, n);
+      const key = i < j ? `${i}-${j}` : `${j}-${i}`;
+      if (j === i || edges.has(key)) continue;
+      edges.add(key);
+      made++;
+    }
+  }
+  return edges;
+}
+
+/**
+ * Node `i` of a bench run seeded `seed`: its key and seed derived from both. Every node's crypto
+ * shares this one process's thread pool, where a hundred nodes linking at once queue thousands of
+ * claim and root checks ahead of a handshake's: a deployed node (a process of its own) has its
+ * handshakes checked in milliseconds, so the handshake timeout here is a minute, not the default
+ * 10 s.
+ */
+export function benchNode(seed: number, i: number, options: NodeOptions = {}): Promise<GrapevineNode> {
+  const keySeed = new Uint8Array(32);
+  new DataView(keySeed.buffer).setUint32(0, deriveSeed(seed, 1000 + i));
+  return createNode({ network: NETWORK, keyPair: keyPairFromSeed(keySeed), seed: deriveSeed(seed, 2000 + i), handshakeTimeoutMs: 60_000, ...options });
+}
+
+/** Whether `node` holds `n` origins' state (its own included): counted on the store, not by spelling out ids. */
+export function holdsAll(node: GrapevineNode, n: number): boolean {
+  let k = 0;
+  for (const o of node.engine.store.origins.values()) if (o.entries.size > 0 || o.id === node.engine.store.selfId) k++;
+  return k >= n;
+}
+
 /** One node with a WebSocket server other nodes dial. */
-async function listen(node: GrapevineNode): Promise<{ url: string; server: Server; wss: WebSocketServer }> {
+export async function listen(node: GrapevineNode): Promise<{ url: string; server: Server; wss: WebSocketServer }> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: node.options.frameBytesMax });
   const server = createServer((_req, res) => res.writeHead(404).end());
   server.on("upgrade", (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => {
@@ -289,13 +325,8 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   rssTimer.unref();
   const nodes: GrapevineNode[] = [];
   for (let i = 0; i < n; i++) {
-    const seed = new Uint8Array(32);
-    new DataView(seed.buffer).setUint32(0, deriveSeed(o.seed, 1000 + i));
-    // Every node's crypto shares this one process's thread pool, where a hundred nodes linking at
-    // once queue thousands of claim and root checks ahead of a handshake's: a deployed node (a
-    // process of its own) has its handshakes checked in milliseconds, so the handshake timeout here
-    // is a minute, not the default 10 s. `connect_ms` reports how long linking took.
-    nodes.push(await createNode({ network: NETWORK, keyPair: keyPairFromSeed(seed), intervalMs: o.intervalMs, ...(o.probeIntervalMs === undefined ? {} : { probeIntervalMs: o.probeIntervalMs }), seed: deriveSeed(o.seed, 2000 + i), handshakeTimeoutMs: 60_000, nodeCrypto: o.nodeCrypto ? runtimeNodeCrypto() : undefined }));
+    // `connect_ms` reports how long linking took (the handshake timeout is a minute: `benchNode`).
+    nodes.push(await benchNode(o.seed, i, { intervalMs: o.intervalMs, ...(o.probeIntervalMs === undefined ? {} : { probeIntervalMs: o.probeIntervalMs }), nodeCrypto: o.nodeCrypto ? runtimeNodeCrypto() : undefined }));
   }
   // Each node writes one key, so "linked" can be judged by every node holding every other's state.
   nodes.forEach((x, i) => x.set("up", i));
@@ -318,17 +349,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   }));
   const servers = await Promise.all(nodes.map(listen));
   // A seeded random graph: node i dials 4–6 others it is not linked to yet.
-  const edges = new Set<string>();
-  for (let i = 0; i < n; i++) {
-    const want = 4 + randomBelow(rng, 3);
-    for (let tries = 0, made = 0; made < want && tries < 50; tries++) {
-      const j = randomBelow(rng, n);
-      const key = i < j ? `${i}-${j}` : `${j}-${i}`;
-      if (j === i || edges.has(key)) continue;
-      edges.add(key);
-      made++;
-    }
-  }
+  const edges = seededGraph(rng, n);
   note(`connecting ${n} nodes over ${edges.size} links`);
   const loop = new LoopDelay(5);
   loop.enable();
@@ -348,12 +369,7 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
   // Linked once every node holds its links and knows every other's state.
   // Counted on the store, not with `origins()` (which spells out every id): the bench's own polling
   // of 100 nodes every 20 ms must not be what holds the loop it measures.
-  const held = (x: GrapevineNode) => {
-    let k = 0;
-    for (const o of x.engine.store.origins.values()) if (o.entries.size > 0 || o.id === x.engine.store.selfId) k++;
-    return k;
-  };
-  while (nodes.some((x) => held(x) < n) && performance.now() - t0 < 120_000) await sleep(20);
+  while (nodes.some((x) => !holdsAll(x, n)) && performance.now() - t0 < 120_000) await sleep(20);
   const connectMs = performance.now() - t0;
   loop.disable();
   const connectDelayP99 = loop.percentileMs(99);

@@ -191,6 +191,32 @@ const benchMeshCommand: Command = {
   },
 };
 
+const benchFirstContactCommand: Command = {
+  spec: {
+    name: "grapevine bench first-contact",
+    summary: "One node's event loop while N − 1 nodes it has never met link up at once: the measured node on a\nthread of its own, the others in this one, over WebSockets on loopback, as a seeded mesh or all dialing\nit (a relay just started). Its loop delay and busy time until it holds every node's state. One JSON line.",
+    options: {
+      nodes: { type: "string", value: "N", help: "nodes, the measured one included, 2–500 (default 100)" },
+      shape: { type: "string", value: "S", help: "mesh (bench mesh's seeded graph) or star (all dial the measured node) (default mesh)" },
+      seed: { type: "string", value: "S", help: "seed of the keys and the graph (default 1)" },
+    },
+    notes: "e.g. grapevine bench first-contact --nodes 100 --shape star",
+  },
+  async run(v) {
+    const { runFirstContactBench } = await import("./bench-first-contact.ts");
+    const progress = new Progress("bench first-contact");
+    const report = await runFirstContactBench({
+      nodes: intOption(v, "nodes", 100, 2, 500),
+      shape: stringOption(v, "shape", "mesh", ["mesh", "star"]) as "mesh" | "star",
+      seed: intOption(v, "seed", 1, 0, 2 ** 31 - 1),
+      progress: (note) => progress.update(() => note, true),
+    });
+    progress.done();
+    console.log(JSON.stringify(report));
+    return 0;
+  },
+};
+
 const benchPresenceCommand: Command = {
   spec: {
     name: "grapevine bench presence",
@@ -417,7 +443,7 @@ function replayArgs(flags: Record<string, string | boolean>, seed: number): stri
 }
 
 const COMMANDS: Record<string, Command> = { demo, "demo-tx": demoTx, keygen, sim };
-const BENCHES: Record<string, Command> = { size: benchSizeCommand, broadcast: benchBroadcastCommand, mesh: benchMeshCommand, presence: benchPresenceCommand };
+const BENCHES: Record<string, Command> = { size: benchSizeCommand, broadcast: benchBroadcastCommand, mesh: benchMeshCommand, "first-contact": benchFirstContactCommand, presence: benchPresenceCommand };
 
 /** The package's version, from the package.json next to the command (source or dist/). */
 export function version(): string {
@@ -436,6 +462,7 @@ const BENCH_SUMMARIES: readonly [string, string][] = [
   ["relay", "one Node relay: links held, fan-out against a bare ws server, latency"],
   ["broadcast", "signed-message ingest and peers flooding through a relay (--mesh: as mesh)"],
   ["mesh", "N nodes in one process over loopback WebSockets: cost per delivery, idle cost"],
+  ["first-contact", "one node's event loop while N − 1 new keys link up at once"],
   ["presence", "presence through one or two relays: ms until every tab sees an update"],
 ];
 

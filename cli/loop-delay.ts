@@ -36,6 +36,11 @@ export class LoopDelay {
     return Math.max(0, this.#histogram.percentile(q) / 1e6 - this.#resolutionMs);
   }
 
+  /** Samples taken (one a resolution). */
+  count(): number {
+    return this.#histogram.count;
+  }
+
   /** The longest delay seen, in ms. */
   maxMs(): number {
     return Math.max(0, this.#histogram.max / 1e6 - this.#resolutionMs);

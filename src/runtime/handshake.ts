@@ -13,10 +13,11 @@
  * Any failure sends CLOSE with a reason (unless the link is already gone or the peer closed it),
  * closes the link and rejects with a `GrapevineError` `LINK_CLOSED` carrying the reason.
  *
- * The handshake's frames and its end take their turn in this thread's time slice (`slice.ts`), as
- * a linked peer's frames do: when a hundred peers link at once, their HELLOs (each a key check and
- * a signature), PROOFs and the attaching of each authenticated link (the node's first frames to it)
- * run a slice at a time, with timers and other I/O in between, instead of in one stretch.
+ * The handshake's work takes its turn in this thread's time slice (`slice.ts`), as a linked
+ * peer's frames do: when a hundred peers link at once, our HELLOs, the handling of theirs (each a
+ * signature to make), their PROOFs and the attaching of each authenticated link (the node's first
+ * frames to it) run a slice at a time, with timers and other I/O in between, instead of in one
+ * stretch.
  *
  * @module
  */
@@ -41,7 +42,7 @@ import {
 } from "../wire/link-frames.ts";
 import { credentialProblem } from "./credential.ts";
 import { Inbox } from "./inbox.ts";
-import { runTimed, sliceSpent, waitForTurn } from "./slice.ts";
+import { ownTurn } from "./slice.ts";
 
 /** Who may link to this node. Without a policy, anyone who proves its key is admitted. */
 export interface AdmissionPolicy {
@@ -125,6 +126,7 @@ class Handshake<T> {
   #proofSent = false;
   #peerProven = false;
   #proofReceived = false;
+  #helloSent = false;
   /** The end is due (both proofs are in): it waits for a share of a turn. */
   #ending = false;
   #result: HandshakeResult = { peer: new Uint8Array(32), early: [], lateClose: null, admittedUntilMs: null };
@@ -150,9 +152,17 @@ class Handshake<T> {
     link.onclose = (reason) => this.#onClose(reason);
     this.#timer = setTimeout(() => this.#fail(CLOSE_CODE.TIMEOUT, `handshake timeout after ${config.timeoutMs} ms`), config.timeoutMs);
     (this.#timer as { unref?: () => void }).unref?.();
+    ownTurn(() => this.#sendHello());
+  }
+
+  /** Our HELLO, once: on its turn, or before anything answers the peer's HELLO (so before our PROOF). */
+  #sendHello(): void {
+    if (this.#helloSent || this.#isOver()) return;
+    this.#helloSent = true;
+    const c = this.#c;
     this.#send(encodeLinkFrame({
-      type: LINK_FRAME.HELLO, protocolVersion: config.protocolVersion, network: config.network,
-      nonce: this.#nonce, publicKey: config.keyPair.publicKey, credential: config.credential,
+      type: LINK_FRAME.HELLO, protocolVersion: c.protocolVersion, network: c.network,
+      nonce: this.#nonce, publicKey: c.keyPair.publicKey, credential: c.credential,
     }));
   }
 
@@ -200,6 +210,7 @@ class Handshake<T> {
   }
 
   #onHello(hello: HelloFrame): void {
+    this.#sendHello();
     const c = this.#c;
     if (this.#peer) return this.#fail(CLOSE_CODE.PROTOCOL, "HELLO sent twice");
     if (hello.protocolVersion !== c.protocolVersion) {
@@ -274,16 +285,7 @@ class Handshake<T> {
   #maybeFinish(): void {
     if (this.#step !== "proving" || !this.#proofSent || !this.#peerProven || this.#ending) return;
     this.#ending = true;
-    // A share of a turn of its own, as the link's frames have (not behind every node's results).
-    if (!sliceSpent() && this.#inbox.size === 0) return runTimed(() => this.#finish());
-    const end = {
-      size: 1,
-      runOne: () => {
-        end.size = 0;
-        runTimed(() => this.#finish());
-      },
-    };
-    waitForTurn(end);
+    ownTurn(() => this.#finish());
   }
 
   #finish(): void {

@@ -81,6 +81,22 @@ export function soon(task: () => void): void {
   else tasks.push(task);
 }
 
+/**
+ * Runs `work` now if the slice is not spent, else at a later turn as a waiting piece of its own
+ * (one share of the round, as a link's frames have; not behind every task of the thread).
+ */
+export function ownTurn(work: () => void): void {
+  if (!sliceSpent()) return runTimed(work);
+  const piece = {
+    size: 1,
+    runOne: () => {
+      piece.size = 0;
+      runTimed(work);
+    },
+  };
+  waitForTurn(piece);
+}
+
 /** The next turn starts a new slice. */
 function awaitTurn(): void {
   if (thread.turnAwaited) return;

@@ -339,6 +339,7 @@ describe("the handshake in the thread's time slice", () => {
     expect(fresh.sent.map((f) => f.type)).toEqual([LINK_FRAME.HELLO, LINK_FRAME.CLOSE]); // in the same task
     expect(await p1).toContain("network mismatch");
 
+    await freshSlice();
     const late = new HandLink();
     const p2 = runHandshake(late, c).catch((e: Error) => e.message);
     spendSlice();
@@ -349,10 +350,27 @@ describe("the handshake in the thread's time slice", () => {
     expect(late.sent.map((f) => f.type)).toEqual([LINK_FRAME.HELLO, LINK_FRAME.CLOSE]);
   });
 
+  it("sends its HELLO at a later turn once the slice is spent, and always before its PROOF", async () => {
+    const c = await config();
+    const kp = keyPair(5);
+    const link = new HandLink();
+    spendSlice();
+    const p = runHandshake(link, c);
+    link.deliver(hello(kp)); // waits as well
+    expect(link.sent).toEqual([]);
+    await until(() => link.sent.length >= 2);
+    expect(link.sent.map((f) => f.type)).toEqual([LINK_FRAME.HELLO, LINK_FRAME.PROOF]);
+    const ours = link.sent[0] as HelloFrame;
+    const proof = await (await suite()).sign(kp, handshakeSigningBytes("t", PROTOCOL_VERSION, ours.nonce, kp.publicKey, c.keyPair.publicKey));
+    link.deliver({ type: LINK_FRAME.PROOF, signature: proof });
+    expect((await p).peer).toEqual(kp.publicKey);
+  });
+
   it("frames that waited behind the peer's PROOF reach the new owner of the link, in order", async () => {
     const c = await config();
     const kp = keyPair(5);
     const link = new HandLink();
+    await freshSlice();
     const p = runHandshake(link, c, (r) => ({ peer: r.peer, early: r.early.map((b) => b[0]) }));
     const ours = link.sent[0] as HelloFrame;
     link.deliver(hello(kp));
