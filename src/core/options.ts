@@ -70,8 +70,10 @@ export interface EngineOptions {
   /** Origins one store holds. */
   originsMax: number;
   /**
-   * Leaf bytes of other origins' maps one store holds in all. A new origin is refused when it does
-   * not fit (flow control, not a penalty: the total is the sum of many peers' honest caps).
+   * Bytes of other origins one node holds in all its stores (the mesh-wide one, each scope's): their
+   * maps' leaf bytes and 1 KiB an origin for its record (keys are free: tiny maps must count too). A
+   * new origin is refused when it does not fit (flow control, not a penalty: the total is the sum of
+   * many peers' honest caps).
    */
   storeBytesMax: number;
 

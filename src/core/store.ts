@@ -77,6 +77,9 @@ const sameScope = (a?: Uint8Array, b?: Uint8Array): boolean => (a === undefined 
 /** Bytes of others' state a node holds in all its stores (mesh-wide, each scope's): `storeBytesMax` bounds the sum. */
 export type BytePool = { held: number };
 
+/** What another origin's record (signed root, digest row) counts against `storeBytesMax` beside its leaf bytes: keys cost nothing to make. */
+export const ORIGIN_HELD_BYTES = 1024;
+
 /** Every origin's state on one node, in one scope. */
 export class Store implements StateView {
   readonly origins: Map<string, OriginState> = new Map<string, OriginState>();
@@ -86,7 +89,7 @@ export class Store implements StateView {
   #local: LocalMap;
   /** Origins collected after their farewell, remembered for another TTL so stale copies do not revive them. */
   #departed = emptyMap<string, { generation: number; version: number; at: number }>(); // the shared empty Map until one departs
-  /** Leaf bytes of every other origin's entries held here (their sum over the node's stores is bounded by `storeBytesMax`). */
+  /** Bytes of other origins held here: leaf bytes and {@link ORIGIN_HELD_BYTES} each (`storeBytesMax` bounds the node's sum). */
   #heldBytes = 0;
   #pool: BytePool;
 
@@ -104,8 +107,11 @@ export class Store implements StateView {
     this.#local = new LocalMap(selfKey, this.selfId, generation, opts, scope);
   }
 
-  /** Remembers an origin collected after its farewell (see `#departed`), while there is room. */
-  #depart(st: OriginState, at: number): void {
+  /** Lets another origin go, with what it counted, remembered as departed (see `#departed`) while there is room. */
+  #drop(st: OriginState, at: number): void {
+    this.origins.delete(st.id);
+    this.#hold(-st.bytes - ORIGIN_HELD_BYTES);
+    this.trie.delete(st.id, st.origin);
     if (this.#departed.size >= this.opts.originsMax) return;
     if (isShared(this.#departed)) this.#departed = new Map();
     this.#departed.set(st.id, { generation: st.generation, version: st.root?.fields.version ?? 0, at });
@@ -237,7 +243,7 @@ export class Store implements StateView {
     return { generation: st.generation, have: st.have, version: st.root.fields.version };
   }
 
-  /** Leaf bytes held of other origins' maps. */
+  /** Bytes held of other origins: their leaf bytes and {@link ORIGIN_HELD_BYTES} each. */
   get heldBytes(): number {
     return this.#heldBytes;
   }
@@ -280,9 +286,10 @@ export class Store implements StateView {
     let st = this.origins.get(id);
     if (st?.evidence) return null;
     if (!st) {
-      if (this.origins.size >= this.opts.originsMax) return null;
+      if (this.origins.size >= this.opts.originsMax || this.#pool.held + ORIGIN_HELD_BYTES > this.opts.storeBytesMax) return null;
       st = new OriginState(f.origin, id);
       this.origins.set(id, st);
+      this.#hold(ORIGIN_HELD_BYTES);
     }
     this.#departed.delete(id);
     const changes = this.#deletions(st, f.version);
@@ -314,11 +321,12 @@ export class Store implements StateView {
       if (this.origins.size >= this.opts.originsMax) return { status: "full", changes: [] };
       // A new origin needs room under the total; a known one may still grow while the total is
       // within it, so the store holds at most storeBytesMax + one origin's cap.
-      let incoming = 0;
+      let incoming = ORIGIN_HELD_BYTES;
       for (const e of cd.entries) incoming += e.leaf.length;
       if (this.#pool.held + incoming > this.opts.storeBytesMax) return { status: "full", changes: [] };
       st = new OriginState(f.origin, cd.originId);
       this.origins.set(cd.originId, st);
+      this.#hold(ORIGIN_HELD_BYTES);
     }
     if (st.evidence) return { status: "distrusted", changes: [] };
     const changes: Change[] = [];
@@ -465,10 +473,7 @@ export class Store implements StateView {
   forget(originId: string, now: number): Change[] {
     const st = this.origins.get(originId);
     if (!st || originId === this.selfId) return [];
-    this.origins.delete(originId);
-    this.#hold(-st.bytes);
-    this.trie.delete(st.id, st.origin);
-    this.#depart(st, now);
+    this.#drop(st, now);
     return this.#deletions(st, st.root?.fields.version ?? st.have);
   }
 
@@ -485,10 +490,7 @@ export class Store implements StateView {
       const left = st.leftAt !== null && now - st.leftAt >= ttl;
       const pardoned = st.distrustedAt !== null && now - st.distrustedAt >= this.opts.distrustedOriginTtlMs;
       if (!left && !pardoned) continue;
-      this.origins.delete(st.id);
-      this.#hold(-st.bytes);
-      this.trie.delete(st.id, st.origin);
-      this.#depart(st, now);
+      this.#drop(st, now);
       n++;
     }
     return n;

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { Engine, frameLimitsFor } from "../../src/core/engine.ts";
 import { DEFAULT_OPTIONS } from "../../src/core/options.ts";
+import { ORIGIN_HELD_BYTES } from "../../src/core/store.ts";
 import { seededRng } from "../../src/core/random.ts";
 import { decodeFrame, DELTA_FLAG, DIGEST_FLAG, encodeFrame, FRAME, type DeltaFrame } from "../../src/wire/frames.ts";
 import { peekFrameType } from "../../src/wire/link-frames.ts";
@@ -170,6 +171,33 @@ describe("adversarial: floods of fresh origins", () => {
     // State bytes taken in never outrun the per-link budget.
     for (let i = 1; i < held.length; i++) expect(held[i] - held[i - 1]).toBeLessThanOrEqual(o.stateBytesPerLinkPerSecondMax + o.stateBytesPerLinkPerSecondMax);
     expect(w.penalties(0)).toEqual([]); // bounded, not punished: a fast honest peer looks the same
+  });
+});
+
+describe("adversarial: fresh keys with tiny maps", () => {
+  it("count ORIGIN_HELD_BYTES an origin beside their leaf bytes, so they fill no store past storeBytesMax; letting one go gives its count back", async () => {
+    const storeBytesMax = 64 * 1024;
+    const w = new World(1, { intervalMs: 1_000_000, membership: false, storeBytesMax, originBytesMax: 4096, valueBytesMax: 1024 });
+    const a = attachAttacker(w, 0, ATTACKER, outsiderKey(7));
+    const sent = 120;
+    for (let i = 0; i < sent; i++) {
+      // One entry of one byte: about ten leaf bytes, where the record holding it takes a kilobyte.
+      const d = await fullOriginDelta(outsiderKey(5000 + i), 1, [{ key: "k", value: Uint8Array.of(1) }]);
+      a.send(encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, replyTo: 0, origins: [d] }));
+      await w.settle();
+    }
+    const store = w.engines[0].store;
+    const others = [...store.origins.keys()].filter((id) => id !== store.selfId);
+    const room = Math.floor(storeBytesMax / ORIGIN_HELD_BYTES);
+    report("tiny-map-flood", { origins_sent: sent, origins_accepted: others.length, bytes_held: store.heldBytes, store_bytes_max: storeBytesMax });
+    expect(store.heldBytes).toBeLessThanOrEqual(storeBytesMax);
+    expect(others.length).toBeLessThan(room); // each counts its leaf bytes too
+    expect(others.length).toBeGreaterThanOrEqual(room - 2); // taken in up to the bound, then refused
+    expect(w.penalties(0)).toEqual([]); // refused for room, not punished
+    const before = store.heldBytes;
+    const leafBytes = store.origins.get(others[0])!.bytes;
+    store.forget(others[0], w.now);
+    expect(store.heldBytes).toBe(before - ORIGIN_HELD_BYTES - leafBytes);
   });
 });
 
