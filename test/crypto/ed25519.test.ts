@@ -2,7 +2,7 @@ import * as nodeCrypto from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { GrapevineError } from "../../src/errors.ts";
-import { createSignatureSuite, keyPairFromSeedAsync, SYNC_CHECKS_PER_TURN } from "../../src/crypto/ed25519.ts";
+import { createSignatureSuite, keyPairFromSeedAsync, SYNC_CHECKS_PER_TURN, WEBCRYPTO_CALLS_PER_TURN } from "../../src/crypto/ed25519.ts";
 import { generateKeyPair, keyPairFromSeed } from "../../src/crypto/keys.ts";
 import type { SignatureSuite } from "../../src/crypto/types.ts";
 
@@ -263,6 +263,55 @@ describe("a synchronous backend (node:crypto)", () => {
     expect(sizes.length).toBeGreaterThanOrEqual(2); // 40 checks: more than one suite's worth at once
     expect((await Promise.all(checks)).every((ok) => ok)).toBe(true);
     releaseAll();
+  });
+});
+
+describe("WebCrypto hand-overs", () => {
+  it(`at most ${WEBCRYPTO_CALLS_PER_TURN} a turn, key imports counted: a second node meeting keys the thread already checked imports them paced`, async () => {
+    let releases: (() => void)[] = [];
+    const yieldTo = () => new Promise<void>((r) => releases.push(r));
+    const settle = () => new Promise((r) => setTimeout(r, 5));
+    const releaseAll = () => {
+      const now = releases;
+      releases = [];
+      for (const r of now) r();
+    };
+    const releasing = async <T>(p: Promise<T>): Promise<T> => {
+      let done = false;
+      void p.finally(() => (done = true));
+      while (!done) {
+        releaseAll();
+        await settle();
+      }
+      return p;
+    };
+    const first = await releasing(createSignatureSuite({ subtle, backend: "webcrypto", yieldTo }));
+    const spy = countingSubtle();
+    const second = await releasing(createSignatureSuite({ subtle: spy.subtle, backend: "webcrypto", yieldTo }));
+    const keys = Array.from({ length: 150 }, (_, i) => keyPairFromSeed(seed(100 + i)));
+    const m = text("first contact");
+    const sigs = await releasing(Promise.all(keys.map((kp) => first.sign(kp, m))));
+    expect(await releasing(Promise.all(keys.map((kp, i) => first.verify(kp.publicKey, m, sigs[i]))))).toEqual(keys.map(() => true));
+    // Every key's verdict is the thread's now: the second suite checks none again, so nothing but
+    // the pace stands between its 150 imports and 150 checks and WebCrypto.
+    releaseAll();
+    await settle();
+    spy.reset();
+    let done = 0;
+    const checks = keys.map((kp, i) => second.verify(kp.publicKey, m, sigs[i]).then((ok) => (done++, ok)));
+    const handed: number[] = [];
+    let seen = 0; // hand-overs counted so far (none before the checks started)
+    for (let t = 0; t < 50 && done < keys.length; t++) {
+      await settle();
+      const now = spy.counts.importRaw + spy.counts.verify;
+      handed.push(now - seen);
+      seen = now;
+      releaseAll();
+    }
+    expect(await Promise.all(checks)).toEqual(keys.map(() => true));
+    expect(spy.counts.importRaw).toBe(keys.length);
+    expect(Math.max(...handed)).toBeLessThanOrEqual(WEBCRYPTO_CALLS_PER_TURN);
+    expect(handed.filter((x) => x > 0).length).toBeGreaterThanOrEqual(Math.ceil((2 * keys.length) / WEBCRYPTO_CALLS_PER_TURN));
   });
 });
 
