@@ -63,7 +63,7 @@ export interface StateView {
   /** Whether local writes wait to be signed. */
   readonly dirty: boolean;
   readonly origins: ReadonlyMap<string, OriginView>;
-  /** Leaf bytes held of other origins' maps. */
+  /** Bytes held of other origins: their leaf bytes and {@link ORIGIN_HELD_BYTES} each. */
   readonly heldBytes: number;
   get(originId: string, key: string): Uint8Array | null | undefined;
   getLocal(key: string): Uint8Array | null | undefined;

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { Engine, frameLimitsFor } from "../../src/core/engine.ts";
 import { DEFAULT_OPTIONS } from "../../src/core/options.ts";
-import { ORIGIN_HELD_BYTES } from "../../src/core/store.ts";
+import { ORIGIN_HELD_BYTES, type Store } from "../../src/core/store.ts";
 import { seededRng } from "../../src/core/random.ts";
 import { decodeFrame, DELTA_FLAG, DIGEST_FLAG, encodeFrame, FRAME, type DeltaFrame } from "../../src/wire/frames.ts";
 import { peekFrameType } from "../../src/wire/link-frames.ts";
@@ -186,7 +186,7 @@ describe("adversarial: fresh keys with tiny maps", () => {
       a.send(encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, replyTo: 0, origins: [d] }));
       await w.settle();
     }
-    const store = w.engines[0].store;
+    const store = w.engines[0].store as Store; // the engine's read-only view of it
     const others = [...store.origins.keys()].filter((id) => id !== store.selfId);
     const room = Math.floor(storeBytesMax / ORIGIN_HELD_BYTES);
     report("tiny-map-flood", { origins_sent: sent, origins_accepted: others.length, bytes_held: store.heldBytes, store_bytes_max: storeBytesMax });
