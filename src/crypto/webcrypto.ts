@@ -84,5 +84,5 @@ function pkcs8Of(seed: Uint8Array): Uint8Array<ArrayBuffer> {
 
 /** A copy backed by a plain `ArrayBuffer`, as `BufferSource` requires; also immune to later writes. */
 function ownBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(bytes);
+  return new Uint8Array(bytes); // a copy (the typed-array constructor copies at once; `from` iterates)
 }
