@@ -109,6 +109,18 @@ export class LocalMap {
     return changes;
   }
 
+  /**
+   * One version on with the same entries, to be signed: how a node that runs no membership shows
+   * it is still there (`strangers.ts`). False for a map never written or left, or one whose next
+   * root is due anyway.
+   */
+  renew(): boolean {
+    if (this.#version === 0 || this.#flags & ROOT_FLAG_LEFT || this.#dirty || this.#signing) return false;
+    this.#version++;
+    this.#dirty = true;
+    return true;
+  }
+
   /** Drops own tombstones older than `tombstoneTtlMs`; raising the floor tells peers to do the same. */
   collectTombstones(now: number): void {
     let floor = this.#floor;

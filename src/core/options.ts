@@ -82,6 +82,13 @@ export interface EngineOptions {
   /** A departed (left) origin is forgotten this long after its farewell. */
   leftOriginTtlMs: number;
   /**
+   * A node running membership forgets an origin it holds no member record of, no link of its leads
+   * to, and that signed nothing newer for this long (a tab running no membership that vanished
+   * without a farewell); a node running no membership renews each map it wrote (a root one version
+   * on, same entries) every quarter of this, so a live one is not forgotten. 0: neither.
+   */
+  strangerOriginTtlMs: number;
+  /**
    * Sign each map's farewell ahead, once its state is quiet (one signature per quiet spell), so
    * that `leave` sends it at once, with nothing asynchronous left: a page that closes its node in
    * `pagehide` runs nothing to its end, and without it peers see it leave only by a timeout.
@@ -256,6 +263,7 @@ export const ENGINE_OPTION_SPECS: OptionSpecs<EngineOptions> = Object.freeze({
 
   tombstoneTtlMs: { kind: "number", default: 600_000, min: 1, unit: "ms" },
   leftOriginTtlMs: { kind: "number", default: 600_000, min: 1, unit: "ms" },
+  strangerOriginTtlMs: { kind: "number", default: 600_000, min: 0, unit: "ms" },
   presignFarewell: { kind: "boolean", default: true },
 
   pendingVerifyMax: { kind: "number", default: 4096, min: 1, integer: true, unit: "count" },

@@ -149,6 +149,11 @@ export class Store implements StateView {
     this.#local.collectTombstones(now);
   }
 
+  /** This node's map one version on, same entries (see `LocalMap.renew`). */
+  renew(): boolean {
+    return this.#local.renew();
+  }
+
   /** Snapshots the live map and returns the root body to sign, or null if clean or already signing. */
   beginSign(): Uint8Array | null {
     return this.#local.beginSign();
@@ -429,11 +434,7 @@ export class Store implements StateView {
     this.trie.set(st.id, row);
   }
 
-  /**
-   * The signed root held for an origin as a delta that carries no entries (an empty range at its
-   * version): sent to a peer whose digest shows another root for the same version, which is then
-   * proof of equivocation on its side.
-   */
+  /** The signed root held for an origin as a delta with no entries: for a peer whose digest shows another root for that version (its proof of equivocation). */
   rootOnly(originId: string): OriginDeltaWire | null {
     const st = this.origins.get(originId);
     if (!st?.root || st.evidence) return null;
@@ -477,10 +478,7 @@ export class Store implements StateView {
     return this.#deletions(st, st.root?.fields.version ?? st.have);
   }
 
-  /**
-   * Forgets departed origins `leftOriginTtlMs` after their farewell, then remembers only their last
-   * version for as long again, so a peer still holding the farewell cannot revive them; returns how many went.
-   */
+  /** Forgets departed origins `leftOriginTtlMs` after their farewell, remembering their last version as long again (so a stale copy cannot revive them); returns how many went. */
   collectOrigins(now: number): number {
     let n = 0;
     const ttl = this.opts.leftOriginTtlMs;

@@ -153,9 +153,8 @@ export class Sync implements Subsystem<SyncFrame> {
   }
 
   /**
-   * Idle, nothing changed since the last round, and the round's listener has nothing to do at the
-   * next rounds (broadcast's re-announcements ride on them): the rounds before the next idle
-   * exchange may be slept through.
+   * Idle, nothing changed since the last round, and the round's listener has nothing to do at the next rounds (broadcast's
+   * re-announcements ride on them): the rounds before the next idle exchange may be slept through.
    */
   #asleep(): boolean {
     return this.#idleGap > 0 && !this.#changed && this.#hot.size === 0 && !this.#signing && !this.#onRound.wanted();
@@ -243,10 +242,8 @@ export class Sync implements Subsystem<SyncFrame> {
   }
 
   /**
-   * Says farewell: own keys are deleted and the farewell root, once signed, goes to every link. A
-   * farewell signed ahead for this very state (`presignFarewell`) is published and pushed to every
-   * link at once, before this returns: a page closing in `pagehide` runs nothing asynchronous to
-   * its end, so a farewell still to be signed would never leave it.
+   * Says farewell: own keys are deleted and the farewell root, once signed, goes to every link; one signed ahead (`presignFarewell`)
+   * goes before this returns (a page closing in `pagehide` runs nothing asynchronous to its end).
    */
   leave(): void {
     this.#changed = true;
@@ -262,6 +259,11 @@ export class Sync implements Subsystem<SyncFrame> {
     const self = this.#store.selfId;
     const rumor = buildRumor(this.#store, this.#host.options, [self], this.#isHot, (id) => this.#hot.get(id)!.from);
     if (rumor) for (const link of this.#usableLinks()) (dropBehind(link, self), this.#host.send(link.id, rumor.frame));
+  }
+
+  /** This node's map one version on, same entries (`strangers.ts`), signed at once; false if there was nothing to renew. */
+  renew(): boolean {
+    return this.#store.renew() && (this.#maybeSign(), true);
   }
 
   #maybeSign(): void {
@@ -302,10 +304,8 @@ export class Sync implements Subsystem<SyncFrame> {
   }
 
   /**
-   * With `presignFarewell`, signs the farewell ahead once the map is signed and quiet
-   * (`Store.farewellBody`): one signature per quiet spell, none while writes keep coming. Tried
-   * once per signed root (`#signed` clears it), so a round of a quiet node costs nothing here and
-   * a failed signature is not retried until the map changes.
+   * With `presignFarewell`, signs the farewell ahead once the map is signed and quiet (`Store.farewellBody`): one signature
+   * per quiet spell; tried once per signed root (`#signed` clears it), a failed one not retried until the map changes.
    */
   #signFarewellAhead(): void {
     if (!this.#host.options.presignFarewell || this.#farewell) return;
