@@ -102,7 +102,7 @@ export class EngineCore {
   #jobCallbacks = new Map<number, (result: JobResult) => void>();
   #frameLimits: FrameLimits;
   #closed = false;
-  /** When strangers are next tended (`strangers.ts`): own maps renewed, or silent non-members' state forgotten. */
+  /** When strangers are next tended (`strangers.ts`): own maps renewed (a wake-up), or silent non-members' state forgotten (at a tick that comes by: an idle relay sleeps on). */
   #strangersAt: number;
 
   constructor(init: EngineInit) {
@@ -416,7 +416,7 @@ export class EngineCore {
 
   /** When `tick` must next be called. */
   nextWakeAt(): number {
-    return this.#closed ? Infinity : Math.min(this.#sync.wakeAt(), this.#broadcast?.wakeAt() ?? Infinity, this.#membership?.wakeAt() ?? Infinity, this.#scopes.wakeAt(), this.#strangersAt);
+    return this.#closed ? Infinity : Math.min(this.#sync.wakeAt(), this.#broadcast?.wakeAt() ?? Infinity, this.#membership?.wakeAt() ?? Infinity, this.#scopes.wakeAt(), this.#membership?.enabled ? Infinity : this.#strangersAt);
   }
 
   /** Ids of links currently up. */

@@ -62,6 +62,22 @@ describe("strangers", () => {
     expect(w.penalties(0)).toEqual([]);
   });
 
+  it("the sweep wakes no node running membership (an idle relay sleeps on); renewals wake a node without it", async () => {
+    const withRule = new World(2, { strangerOriginTtlMs: 40 }, 3); // a sweep due every 10 ms, were it to wake the node
+    const without = new World(2, { strangerOriginTtlMs: 0 }, 3);
+    for (const w of [withRule, without]) {
+      w.link(0, 1);
+      w.engines[1].set(w.now, "k", enc("v"));
+      await w.settle();
+      for (let t = 0; t < 30_000; t += 1000) await w.round(1000);
+    }
+    expect(withRule.engines[0].nextWakeAt()).toBe(without.engines[0].nextWakeAt());
+    const lite = new World(1, { membership: false, strangerOriginTtlMs: TTL });
+    lite.engines[0].set(lite.now, "k", enc("v"));
+    await lite.settle();
+    expect(lite.engines[0].nextWakeAt()).toBeLessThanOrEqual(lite.now + TTL / 4);
+  });
+
   it("a member's state is never a stranger's, and a full member table forgets none", async () => {
     const w = new World(3, { strangerOriginTtlMs: TTL });
     w.link(0, 1);
