@@ -8,7 +8,7 @@
 
 import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
-import { benchNode, holdsAll, listen } from "./bench-mesh.ts";
+import { benchNode, holdsAll, listen, shutDown } from "./bench-mesh.ts";
 import { LoopDelay } from "./loop-delay.ts";
 
 /** What the measured node posts once it holds every node's state. */
@@ -52,11 +52,7 @@ port.on("message", async (m: string) => {
     };
     port.postMessage({ measured: report, held: holdsAll(node, nodes) });
   } else if (m === "close") {
-    await node.close({ leave: false });
-    for (const c of server.wss.clients) c.terminate();
-    server.wss.close();
-    server.server.closeAllConnections();
-    server.server.close();
+    await shutDown([node], [server]);
     port.postMessage({ closed: true });
   }
 });

@@ -24,7 +24,7 @@ import type { GrapevineNode } from "../mod.ts";
 import { deriveSeed, seededRng } from "../src/core/random.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
 import type { MeasuredNode } from "./bench-first-contact-worker.ts";
-import { benchNode, holdsAll, listen, seededGraph } from "./bench-mesh.ts";
+import { benchNode, holdsAll, listen, seededGraph, shutDown } from "./bench-mesh.ts";
 import { LoopDelay } from "./loop-delay.ts";
 
 /** What one run does. */
@@ -121,13 +121,6 @@ export async function runFirstContactBench(o: FirstContactOptions): Promise<Firs
     worker.postMessage("close");
     await Promise.race([next().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
     await worker.terminate();
-    await Promise.all(nodes.map((x) => x?.close({ leave: false })));
-    for (const s of servers) {
-      if (!s) continue;
-      for (const c of s.wss.clients) c.terminate();
-      s.wss.close();
-      s.server.closeAllConnections();
-      s.server.close();
-    }
+    await shutDown(nodes.filter((x): x is GrapevineNode => x !== null), servers.filter((x) => x !== null));
   }
 }

@@ -258,7 +258,7 @@ async function socketFloorCpu(framesPerSecond: number, frameBytes: number, socke
 }
 
 /** Closes `nodes` and `servers` (their sockets first). */
-async function shutDown(nodes: GrapevineNode[], servers: { server: Server; wss: WebSocketServer }[]): Promise<void> {
+export async function shutDown(nodes: GrapevineNode[], servers: { server: Server; wss: WebSocketServer }[]): Promise<void> {
   await Promise.all(nodes.map((x) => x.close({ leave: false })));
   for (const s of servers) {
     for (const c of s.wss.clients) c.terminate();

@@ -195,26 +195,32 @@ describe("backend choice", () => {
   });
 });
 
+/**
+ * A `yieldTo` whose waits are held until released: `releaseAll` lets every pending one go,
+ * `releasing(p)` awaits `p` while releasing every wait meanwhile (a suite's start-up probe signs
+ * and checks too), `settle` lets the event loop run 5 ms.
+ */
+function heldTurns() {
+  const releases: (() => void)[] = [];
+  const settle = () => new Promise((r) => setTimeout(r, 5));
+  const releaseAll = () => {
+    for (const r of releases.splice(0)) r();
+  };
+  const releasing = async <T>(p: Promise<T>): Promise<T> => {
+    let done = false;
+    void p.finally(() => (done = true));
+    while (!done) {
+      releaseAll();
+      await settle();
+    }
+    return p;
+  };
+  return { releases, yieldTo: () => new Promise<void>((r) => releases.push(r)), settle, releaseAll, releasing };
+}
+
 describe("a synchronous backend (node:crypto)", () => {
   it(`signs and checks at most ${SYNC_CHECKS_PER_TURN} signatures back to back, then waits for a turn (yieldTo)`, async () => {
-    let releases: (() => void)[] = [];
-    const yieldTo = () => new Promise<void>((r) => releases.push(r));
-    const settle = () => new Promise((r) => setTimeout(r, 5));
-    const releaseAll = () => {
-      const now = releases;
-      releases = [];
-      for (const r of now) r();
-    };
-    /** `p`, releasing every wait meanwhile (a suite's start-up probe signs and checks too). */
-    const releasing = async <T>(p: Promise<T>): Promise<T> => {
-      let done = false;
-      void p.finally(() => (done = true));
-      while (!done) {
-        releaseAll();
-        await settle();
-      }
-      return p;
-    };
+    const { releases, yieldTo, settle, releaseAll, releasing } = heldTurns();
     const suite = await releasing(createSignatureSuite({ backend: "node:crypto", nodeCrypto, yieldTo }));
     const other = await releasing(createSignatureSuite({ backend: "node:crypto", nodeCrypto, verifiedCacheMax: 1, yieldTo }));
     /** What finishes between releases of the wait, until `total` have: each run at most the bound. */
@@ -268,23 +274,7 @@ describe("a synchronous backend (node:crypto)", () => {
 
 describe("WebCrypto hand-overs", () => {
   it(`at most ${WEBCRYPTO_CALLS_PER_TURN} a turn, key imports counted: a second node meeting keys the thread already checked imports them paced`, async () => {
-    let releases: (() => void)[] = [];
-    const yieldTo = () => new Promise<void>((r) => releases.push(r));
-    const settle = () => new Promise((r) => setTimeout(r, 5));
-    const releaseAll = () => {
-      const now = releases;
-      releases = [];
-      for (const r of now) r();
-    };
-    const releasing = async <T>(p: Promise<T>): Promise<T> => {
-      let done = false;
-      void p.finally(() => (done = true));
-      while (!done) {
-        releaseAll();
-        await settle();
-      }
-      return p;
-    };
+    const { yieldTo, settle, releaseAll, releasing } = heldTurns();
     const first = await releasing(createSignatureSuite({ subtle, backend: "webcrypto", yieldTo }));
     const spy = countingSubtle();
     const second = await releasing(createSignatureSuite({ subtle: spy.subtle, backend: "webcrypto", yieldTo }));
