@@ -310,6 +310,7 @@ class Handshake<T> {
       this.#result.lateClose ??= reason;
       return;
     }
+    this.#inbox.flush(); // what the peer sent before it closed (its CLOSE and reason) comes first
     this.#fail(CLOSE_CODE.NORMAL, `link closed during the handshake: ${reason}`, false);
   }
 

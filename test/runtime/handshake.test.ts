@@ -366,6 +366,17 @@ describe("the handshake in the thread's time slice", () => {
     expect((await p).peer).toEqual(kp.publicKey);
   });
 
+  it("a peer's CLOSE that waited for a turn still gives its reason when the link then closes", async () => {
+    const c = await config();
+    const link = new HandLink();
+    await freshSlice();
+    const p = runHandshake(link, c).catch((e: Error) => e.message);
+    spendSlice();
+    link.deliver({ type: LINK_FRAME.CLOSE, code: 1, reason: "going away" });
+    link.onclose!("socket closed");
+    expect(await p).toContain("closed by peer: going away");
+  });
+
   it("frames that waited behind the peer's PROOF reach the new owner of the link, in order", async () => {
     const c = await config();
     const kp = keyPair(5);
