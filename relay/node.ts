@@ -29,6 +29,7 @@ import { Readable } from "node:stream";
 import { WebSocketServer } from "ws";
 import { createSignatureSuite } from "../src/crypto/ed25519.ts";
 import { keyPairFromSeed } from "../src/crypto/keys.ts";
+import { inTurn } from "../src/runtime/slice.ts";
 import { nextTurn } from "../src/runtime/turn.ts";
 import type { SignatureSuite } from "../src/crypto/types.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
@@ -153,9 +154,9 @@ async function warmUp(suite: SignatureSuite): Promise<void> {
  */
 export async function nodeSignatureSuite(): Promise<SignatureSuite | undefined> {
   try {
-    // A new key's first check waits for the event loop's next turn (as a node's own suite does), so
-    // a burst of clients with new keys cannot hold the loop one check after another.
-    return await createSignatureSuite({ backend: "node:crypto", nodeCrypto, yieldTo: nextTurn });
+    // A new key's first check takes its turn in the thread's time slice (as a node's own suite's
+    // does), so a burst of clients with new keys cannot hold the loop one check after another.
+    return await createSignatureSuite({ backend: "node:crypto", nodeCrypto, yieldTo: nextTurn, inTurn });
   } catch {
     return undefined;
   }

@@ -15,8 +15,8 @@
  *
  * The torsion-free check of a key seen for the first time is the one costly step (a scalar
  * multiplication in JavaScript, `edwards.ts`, about 0.6 ms): its verdict, a pure function of the key's
- * bytes, is shared by every suite in the process, and checks of new keys run one at a time with a
- * yield to the caller's event loop before each (`yieldTo`), so a hundred new keys arriving at once
+ * bytes, is shared by every suite in the process, and checks of new keys run one at a time, each
+ * when the caller's event loop has time for it (`inTurn`), so a hundred new keys arriving at once
  * do not hold the loop for sixty milliseconds.
  *
  * @module
@@ -69,11 +69,19 @@ export interface SignatureSuiteOptions {
   /** Most public keys and most signing seeds remembered (each); default {@link KEY_CACHE_MAX_DEFAULT}. */
   keyCacheMax?: number;
   /**
-   * Awaited before each check of a key not seen before, and by the `node:crypto` backend after
-   * {@link SYNC_CHECKS_PER_TURN} signatures, so the event loop can run in between (the runtime driver
-   * passes a macrotask, e.g. `setImmediate`); default: none (a microtask).
+   * Awaited by the `node:crypto` backend after {@link SYNC_CHECKS_PER_TURN} signatures and by the
+   * WebCrypto backend after {@link WEBCRYPTO_CALLS_PER_TURN} hand-overs, so the event loop can run
+   * in between (the runtime driver passes a macrotask, e.g. `setImmediate`); default: none (a
+   * microtask).
    */
   yieldTo?: () => Promise<void>;
+  /**
+   * Runs the check of a key not seen before (about 0.6 ms of JavaScript on the caller's thread)
+   * when the caller's event loop has time for it, resolving with what it returns: the runtime
+   * driver runs it as a piece of the thread's time slice, so it counts against a turn's budget like
+   * a frame's handling. Default: after `yieldTo`.
+   */
+  inTurn?: <T>(work: () => T) => Promise<T>;
 }
 
 /**
@@ -131,9 +139,11 @@ export async function createSignatureSuite(options: SignatureSuiteOptions = {}):
   const keys = new BoundedCache<string, Promise<Verifier | null>>(keyCacheMax);
   const signers = new BoundedCache<string, Promise<PreparedSigner>>(keyCacheMax);
   if (options.yieldTo !== undefined && typeof options.yieldTo !== "function") throw new TypeError("createSignatureSuite: yieldTo must be a function");
+  if (options.inTurn !== undefined && typeof options.inTurn !== "function") throw new TypeError("createSignatureSuite: inTurn must be a function");
   const yieldTo = options.yieldTo ?? (() => Promise.resolve());
+  const inTurn = options.inTurn ?? (<T>(work: () => T) => yieldTo().then(work));
   const backend = await chooseBackend(choice, options.subtle, options.nodeCrypto, yieldTo);
-  return new Ed25519Suite(backend, verified, keys, signers, yieldTo);
+  return new Ed25519Suite(backend, verified, keys, signers, inTurn);
 }
 
 async function chooseBackend(
@@ -183,21 +193,21 @@ class Ed25519Suite implements SignatureSuite {
   readonly #keys: BoundedCache<string, Promise<Verifier | null>>;
   /** SHA-256 of the seed (never the seed itself) → its public key and prepared signer. */
   readonly #signers: BoundedCache<string, Promise<PreparedSigner>>;
-  readonly #yieldTo: () => Promise<void>;
+  readonly #inTurn: <T>(work: () => T) => Promise<T>;
 
   constructor(
     impl: Ed25519Backend,
     verified: BoundedCache<string, true>,
     keys: BoundedCache<string, Promise<Verifier | null>>,
     signers: BoundedCache<string, Promise<PreparedSigner>>,
-    yieldTo: () => Promise<void>,
+    inTurn: <T>(work: () => T) => Promise<T>,
   ) {
     this.backend = impl.name;
     this.#impl = impl;
     this.#verified = verified;
     this.#keys = keys;
     this.#signers = signers;
-    this.#yieldTo = yieldTo;
+    this.#inTurn = inTurn;
   }
 
   async sign(keyPair: KeyPair, message: Uint8Array): Promise<Uint8Array> {
@@ -242,15 +252,16 @@ class Ed25519Suite implements SignatureSuite {
       else if (known === true) entry = this.#prepare(publicKey);
       else {
         // A key never checked in this process: one at a time over every suite of the thread (a
-        // process may run many nodes), each after a yield, so many new keys at once cannot hold
-        // the event loop; a key another suite checked meanwhile is not checked again, nor waited for.
-        const check = keyChecks.then(() => (KEY_VERDICTS.get(id) === undefined ? this.#yieldTo() : undefined)).then(() => {
+        // process may run many nodes), each when the event loop has time for it, so many new keys
+        // at once cannot hold the loop; a key another suite checked meanwhile is not checked again,
+        // nor waited for. The chain holds the checks only, not the backend's key imports after them.
+        const verdict = keyChecks.then(() => KEY_VERDICTS.get(id) ?? this.#inTurn(() => {
           const ok = KEY_VERDICTS.get(id) ?? isTorsionFreeKey(publicKey);
           KEY_VERDICTS.set(id, ok);
-          return ok ? this.#prepare(publicKey) : null;
-        });
-        keyChecks = check.catch(() => null);
-        entry = check.catch(() => null);
+          return ok;
+        }));
+        keyChecks = verdict.catch(() => false);
+        entry = verdict.then((ok) => (ok ? this.#prepare(publicKey) : null)).catch(() => null);
       }
       this.#keys.set(id, entry);
     }

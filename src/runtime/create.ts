@@ -13,6 +13,7 @@ import { seedOfSecretKey } from "../crypto/identity.ts";
 import { GrapevineNode } from "./node.ts";
 import type { NodeOptions } from "./node-types.ts";
 import { randomBytes, randomSeed, resolveDriverSettings } from "./settings.ts";
+import { inTurn } from "./slice.ts";
 import { nextTurn } from "./turn.ts";
 
 /**
@@ -50,9 +51,9 @@ export async function createNodeWith(parts: EngineParts, options: NodeOptions = 
   const kp = typeof keyPair === "string"
     ? await keyPairFromSeedAsync(seedOfSecretKey(keyPair, "createNode: keyPair"), subtle)
     : keyPair ?? (await keyPairFromSeedAsync(randomBytes(32), subtle));
-  // Checks of keys seen for the first time, and turns of node:crypto's checks, yield to the event
-  // loop's next turn in between.
-  const s = suite ?? (await createSignatureSuite({ subtle, nodeCrypto, yieldTo: nextTurn }));
+  // Checks of keys seen for the first time take their turn in the thread's time slice; turns of
+  // node:crypto's checks and WebCrypto's hand-overs yield to the event loop's next turn in between.
+  const s = suite ?? (await createSignatureSuite({ subtle, nodeCrypto, yieldTo: nextTurn, inTurn }));
   const driver = await resolveDriverSettings({ admission, credential, handshakeTimeoutMs, linkHighWaterBytes, linkCongestedCloseMs, onWake }, kp, s, resolved.network);
   return new GrapevineNode(kp, s, engineOptions, generation ?? Date.now(), seed ?? randomSeed(), driver, parts);
 }

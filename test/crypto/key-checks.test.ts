@@ -102,4 +102,40 @@ describe("key checks", () => {
     expect(await Promise.all(verdicts)).toEqual([true, true, true, true, true, true]);
     expect(steps).toBe(4); // one yield per key: the second request of a key finds its verdict made
   });
+
+  it("a suite given inTurn runs each new key's check through it, one at a time; a key with a verdict needs none", async () => {
+    let held: (() => void)[] = [];
+    let calls = 0;
+    // Held until released, as the thread's slice holds work once it is spent.
+    const inTurn = <T>(work: () => T) => {
+      calls++;
+      return new Promise<T>((resolve, reject) => held.push(() => {
+        try {
+          resolve(work());
+        } catch (e) {
+          reject(e);
+        }
+      }));
+    };
+    const suite = await createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto", inTurn });
+    const signer = await createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto" });
+    const pairs = keyPairs(0xe0, 3);
+    const sigs = await Promise.all(pairs.map((kp) => signer.sign(kp, enc("m"))));
+    let done = 0;
+    const verdicts = pairs.map((kp, i) => suite.verify(kp.publicKey, enc("m"), sigs[i]).then((ok) => (done++, ok)));
+    for (let k = 0; k < 3; k++) {
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 1));
+      expect(held.length).toBe(1); // never two checks waiting at once
+      expect(done).toBeLessThanOrEqual(k); // no key is through before its own check ran
+      const release = held[0];
+      held = [];
+      release();
+    }
+    expect(await Promise.all(verdicts)).toEqual([true, true, true]);
+    expect(calls).toBe(3);
+    // The same keys again in another suite: their verdicts are the thread's, no check runs.
+    const other = await createSignatureSuite({ subtle: globalThis.crypto.subtle, backend: "webcrypto", inTurn });
+    for (const [i, kp] of pairs.entries()) expect(await other.verify(kp.publicKey, enc("m"), sigs[i])).toBe(true);
+    expect(calls).toBe(3);
+  });
 });

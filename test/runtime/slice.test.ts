@@ -8,7 +8,7 @@ import { resolveOptions } from "../../src/core/options.ts";
 import type { SignatureSuite } from "../../src/crypto/types.ts";
 import { INBOX_BYTES_MAX, INBOX_FRAMES_MAX, Inbox } from "../../src/runtime/inbox.ts";
 import { Jobs } from "../../src/runtime/jobs.ts";
-import { runTimed, SLICE_MS } from "../../src/runtime/slice.ts";
+import { inTurn, runTimed, SLICE_MS } from "../../src/runtime/slice.ts";
 import { keyPair } from "../core/harness.ts";
 import { until } from "../helpers/until.ts";
 
@@ -162,6 +162,26 @@ class Gate implements Link {
     if (this.heldClose !== null) this.#onclose?.(this.heldClose);
   }
 }
+
+describe("work a promise waits on (inTurn: a new key's check)", () => {
+  it("runs at once while the slice lasts, else at a later turn; resolves with its value, rejects with its error, and counts in the slice", async () => {
+    await fresh();
+    const t = turns();
+    const ranAt: number[] = [];
+    const first = inTurn(() => (ranAt.push(t.now), busy(SLICE_MS), 1)); // spends the slice
+    expect(ranAt).toEqual([0]); // ran in the caller's task
+    const second = inTurn(() => (ranAt.push(t.now), 2));
+    expect(ranAt).toEqual([0]); // the slice is spent: it waits
+    const third = inTurn((): number => {
+      throw new RangeError("bad key");
+    });
+    expect(await first).toBe(1);
+    expect(await second).toBe(2);
+    await expect(third).rejects.toThrow(RangeError);
+    expect(ranAt[1]).toBeGreaterThan(0); // at a later turn
+    t.stop();
+  });
+});
 
 describe("results of checks", () => {
   /** A suite whose checks all finish at once (as a thread pool's burst does). */
