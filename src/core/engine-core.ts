@@ -43,7 +43,7 @@ import { deriveSeed, seededRng } from "./random.ts";
 import { Store, type StateView } from "./store.ts";
 import { Sync, type SyncFrame, type SyncHost } from "./sync.ts";
 import { ScopeTable, type ScopeView } from "./scope-table.ts";
-import { type StrangerMap, tendStrangers } from "./strangers.ts";
+import { type StrangerMap, type StrangersDue, tendStrangers } from "./strangers.ts";
 import { frameLimitsFor, PENALTY } from "./limits.ts";
 import type { EngineInit } from "./engine-init.ts";
 
@@ -102,8 +102,8 @@ export class EngineCore {
   #jobCallbacks = new Map<number, (result: JobResult) => void>();
   #frameLimits: FrameLimits;
   #closed = false;
-  /** When strangers are next tended (`strangers.ts`): own maps renewed (a wake-up), or silent non-members' state forgotten (at a tick that comes by: an idle relay sleeps on). */
-  #strangersAt: number;
+  /** When strangers are next tended (`strangers.ts`): own maps renewed (a wake-up), or silent strangers' state forgotten (at a tick that comes by: an idle relay sleeps on). */
+  #strangers: StrangersDue;
 
   constructor(init: EngineInit) {
     if (!(init.publicKey instanceof Uint8Array) || init.publicKey.length !== 32) throw new TypeError("publicKey must be 32 bytes");
@@ -112,7 +112,7 @@ export class EngineCore {
     this.#now = init.now;
     this.#wallClock = init.wallClock ?? sameClock;
     this.#frameLimits = frameLimitsFor(this.options);
-    this.#strangersAt = init.now + (this.options.strangerOriginTtlMs || Infinity) / 4;
+    this.#strangers = { at: init.now + (this.options.strangerOriginTtlMs || Infinity) / 4, wake: true };
     const parts = init.parts ?? {};
     if (this.options.membership && !parts.membership) throw new TypeError("options.membership needs the membership part (parts.membership), or set membership: false");
     if (!parts.digest) throw new TypeError("parts.digest is needed: digestTreePart or digestRowsPart");
@@ -264,7 +264,7 @@ export class EngineCore {
     if (this.#membership && now >= this.#membership.wakeAt()) this.#membership.tick(now);
     if (now >= this.#sync.wakeAt()) this.#sync.tick(now);
     if (now >= this.#scopes.wakeAt()) this.#scopes.tick(now);
-    if (now >= this.#strangersAt) this.#strangersAt = tendStrangers(now, this.options, this.#membership?.enabled ? this.#membership : null, this.#maps(), () => new Set([...this.#links.values()].flatMap((l) => (l.peer ? [toHex(l.peer)] : []))));
+    if (now >= this.#strangers.at) this.#strangers = tendStrangers(now, this.options, this.#membership?.enabled ? this.#membership : null, this.#maps(), () => new Set([...this.#links.values()].flatMap((l) => (l.peer ? [toHex(l.peer)] : []))));
   }
 
   /** This node's maps: the mesh-wide one, then each scope's (a forgotten origin's deletions go to the application). */
@@ -416,7 +416,7 @@ export class EngineCore {
 
   /** When `tick` must next be called. */
   nextWakeAt(): number {
-    return this.#closed ? Infinity : Math.min(this.#sync.wakeAt(), this.#broadcast?.wakeAt() ?? Infinity, this.#membership?.wakeAt() ?? Infinity, this.#scopes.wakeAt(), this.#membership?.enabled ? Infinity : this.#strangersAt);
+    return this.#closed ? Infinity : Math.min(this.#sync.wakeAt(), this.#broadcast?.wakeAt() ?? Infinity, this.#membership?.wakeAt() ?? Infinity, this.#scopes.wakeAt(), this.#strangers.wake ? this.#strangers.at : Infinity);
   }
 
   /** Ids of links currently up. */

@@ -82,10 +82,11 @@ export interface EngineOptions {
   /** A departed (left) origin is forgotten this long after its farewell. */
   leftOriginTtlMs: number;
   /**
-   * A node running membership forgets an origin it holds no member record of, no link of its leads
-   * to, and that signed nothing newer for this long (a tab running no membership that vanished
-   * without a farewell); a node running no membership renews each map it wrote (a root one version
-   * on, same entries) every quarter of this, so a live one is not forgotten. 0: neither.
+   * An origin no link of this node leads to that signed nothing newer for this long is forgotten
+   * (a tab running no membership that vanished without a farewell): in a scope by every node;
+   * mesh-wide by a node running membership, if its member table does not hold it. Every node renews
+   * each scope map it wrote (a root one version on, same entries) every quarter of this, and a
+   * node running no membership its mesh-wide map too, so a live one is not forgotten. 0: neither.
    */
   strangerOriginTtlMs: number;
   /**

@@ -37,11 +37,15 @@ export class World {
   filter: (from: number, to: number, bytes: Uint8Array) => boolean = () => true;
   now = 0;
 
-  /** @param partsOf the parts node `i` runs (undefined: every part, as `Engine` has them) */
-  constructor(n: number, options: Partial<EngineOptions> = {}, seed = 1, partsOf: (i: number) => EngineParts | undefined = () => undefined) {
+  /**
+   * @param options every node's options, or node `i`'s from a function
+   * @param partsOf the parts node `i` runs (undefined: every part, as `Engine` has them)
+   */
+  constructor(n: number, options: Partial<EngineOptions> | ((i: number) => Partial<EngineOptions>) = {}, seed = 1, partsOf: (i: number) => EngineParts | undefined = () => undefined) {
     for (let i = 0; i < n; i++) {
       this.keys.push(keyPair(i));
-      this.engines.push(new Engine({ publicKey: this.keys[i].publicKey, generation: 1, random: seededRng(seed * 100 + i), now: 0, options, parts: partsOf(i) }));
+      const o = typeof options === "function" ? options(i) : options;
+      this.engines.push(new Engine({ publicKey: this.keys[i].publicKey, generation: 1, random: seededRng(seed * 100 + i), now: 0, options: o, parts: partsOf(i) }));
     }
   }
 

@@ -1,11 +1,13 @@
-// Strangers (src/core/strangers.ts): a node running no membership renews its maps every quarter of
-// strangerOriginTtlMs; a node running membership forgets the state of origins it holds no member
-// record of, no link leads to, and that signed nothing newer for strangerOriginTtlMs.
+// Strangers (src/core/strangers.ts): a node renews the maps nothing else vouches for every quarter
+// of strangerOriginTtlMs (every scope map it wrote; its mesh-wide one if it runs no membership),
+// and forgets the state of origins no link leads to that signed nothing newer for
+// strangerOriginTtlMs: in a scope any such origin, mesh-wide one its member table does not hold.
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { DELTA_FLAG, encodeFrame, FRAME } from "../../src/wire/frames.ts";
 import { attachAttacker, fullOriginDelta, outsiderKey } from "../adversarial/helpers.ts";
-import { enc, World } from "./harness.ts";
+import { scopeIdOf } from "../../src/core/scopes.ts";
+import { dec, enc, World } from "./harness.ts";
 
 const TTL = 8000;
 
@@ -97,5 +99,56 @@ describe("strangers", () => {
     await full.settle();
     for (let t = 0; t < 2 * TTL; t += 500) await full.round(500);
     expect(full.engines[0].store.origins.has(toHex(outsiderKey(20).publicKey))).toBe(true);
+  });
+
+  it("in a room, a tab that vanished is forgotten by the relay and by the other tabs, whose digests then match the relay's again; live writers, a relay's own map too, are kept", async () => {
+    const ROOM = scopeIdOf("room/strangers");
+    /** A relay (node 0, running membership) and tabs 1 … n − 1 (no membership) as its clients, all in ROOM; the relay writes there too. */
+    const room = async (n: number) => {
+      const w = new World(n, (i) => ({ membership: i === 0, strangerOriginTtlMs: TTL }));
+      for (let t = 1; t < n; t++) w.link(0, t, t);
+      for (const e of w.engines) e.joinScope(w.now, ROOM);
+      for (let i = 0; i < n; i++) w.engines[i].set(w.now, "p", enc(`node ${i}`), ROOM);
+      await w.settle();
+      for (let r = 0; r < 20; r++) await w.round(1000);
+      return w;
+    };
+    const holds = (w: World, at: number, origin: number) => w.engines[at].scope(ROOM)!.store.origins.has(w.engines[origin].store.selfId);
+    /** Bytes over the link between the relay and tab 1 in the next `ms`. */
+    const bytesOver = async (w: World, ms: number) => {
+      let bytes = 0;
+      const pass = w.filter;
+      w.filter = (from, to, b) => {
+        const ok = pass(from, to, b);
+        if (ok && from + to === 1) bytes += b.length;
+        return ok;
+      };
+      for (let t = 0; t < ms; t += 500) await w.round(500);
+      w.filter = pass;
+      return bytes;
+    };
+    const w = await room(4);
+    for (const at of [0, 1, 2]) expect(holds(w, at, 3)).toBe(true);
+    // Tab 3 vanishes: no farewell, its link gone, nothing from it again.
+    w.filter = (from, to) => from !== 3 && to !== 3;
+    w.engines[0].linkDown(w.now, 3);
+    for (let t = 0; t < 2 * TTL; t += 500) await w.round(500);
+    for (const at of [0, 1, 2]) expect(holds(w, at, 3), `node ${at}`).toBe(false);
+    for (const at of [1, 2]) {
+      const deleted = w.events.filter((x) => x.node === at && x.event.type === "change" && x.event.change.value === null && toHex(x.event.change.origin) === w.engines[3].store.selfId);
+      expect(deleted.length, `node ${at}`).toBe(1);
+    }
+    // The live writers, the relay included (it renews its room map, though it runs membership), stay.
+    for (let t = 0; t < 2 * TTL; t += 500) await w.round(500);
+    const roomValue = (at: number, origin: number) => dec(w.engines[at].scope(ROOM)!.store.get(w.engines[origin].store.selfId, "p"));
+    for (const at of [0, 1, 2]) for (const origin of [0, 1, 2]) expect(roomValue(at, origin), `${at} holds ${origin}`).toBe(`node ${origin}`);
+    // The relay and tab 1 now exchange what a room that never had tab 3 does: before, the tab's
+    // digest listed tab 3 where the relay's did not, and the two never matched again.
+    const never = await room(3);
+    for (let t = 0; t < 4 * TTL; t += 500) await never.round(500);
+    const after = await bytesOver(w, 2 * TTL);
+    const baseline = await bytesOver(never, 2 * TTL);
+    expect(after).toBeLessThanOrEqual(baseline * 1.1);
+    expect(w.penalties()).toEqual([]);
   });
 });
