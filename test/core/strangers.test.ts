@@ -129,6 +129,8 @@ describe("strangers", () => {
     };
     const w = await room(4);
     for (const at of [0, 1, 2]) expect(holds(w, at, 3)).toBe(true);
+    const relayVersion = () => w.engines[0].scope(ROOM)!.store.self.root!.fields.version;
+    const relayAt = relayVersion();
     // Tab 3 vanishes: no farewell, its link gone, nothing from it again.
     w.filter = (from, to) => from !== 3 && to !== 3;
     w.engines[0].linkDown(w.now, 3);
@@ -142,6 +144,9 @@ describe("strangers", () => {
     for (let t = 0; t < 2 * TTL; t += 500) await w.round(500);
     const roomValue = (at: number, origin: number) => dec(w.engines[at].scope(ROOM)!.store.get(w.engines[origin].store.selfId, "p"));
     for (const at of [0, 1, 2]) for (const origin of [0, 1, 2]) expect(roomValue(at, origin), `${at} holds ${origin}`).toBe(`node ${origin}`);
+    // The relay renews its room map too (it runs membership, but a room has no member table): 16
+    // quarters of the TTL have passed.
+    expect(relayVersion() - relayAt).toBeGreaterThanOrEqual(14);
     // The relay and tab 1 now exchange what a room that never had tab 3 does: before, the tab's
     // digest listed tab 3 where the relay's did not, and the two never matched again.
     const never = await room(3);
