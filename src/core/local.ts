@@ -14,7 +14,7 @@
 
 import { leafHash, MerkleTree } from "../crypto/merkle.ts";
 import { localError } from "../errors.ts";
-import { encodeLeaf, encodeRootBody, ROOT_FLAG_LEFT, type RootBody } from "../wire/records.ts";
+import { encodeLeaf, encodeRootBody, ROOT_FLAG_LEFT, ROOT_FLAG_RENEWS, type RootBody } from "../wire/records.ts";
 import { emptyMap, isShared } from "./empty.ts";
 import type { EngineOptions } from "./options.ts";
 import { byKeyBytes, type SignedRoot, type StoredEntry } from "./origin.ts";
@@ -40,7 +40,13 @@ export class LocalMap {
   #dirty = false;
   #signing: { body: Uint8Array; fields: RootBody; entries: StoredEntry[] } | null = null;
 
-  constructor(readonly key: Uint8Array, readonly id: string, readonly generation: number, readonly opts: EngineOptions, readonly scope?: Uint8Array) {}
+  /**
+   * A map renews (`ROOT_FLAG_RENEWS`, see `strangers.ts`) where nothing else vouches that its writer
+   * is there: in a scope always, mesh-wide on a node running no membership.
+   */
+  constructor(readonly key: Uint8Array, readonly id: string, readonly generation: number, readonly opts: EngineOptions, readonly scope?: Uint8Array) {
+    if (opts.strangerOriginTtlMs > 0 && (scope !== undefined || !opts.membership)) this.#flags = ROOT_FLAG_RENEWS;
+  }
 
   /** Whether local writes wait to be signed. */
   get dirty(): boolean {

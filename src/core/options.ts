@@ -82,11 +82,10 @@ export interface EngineOptions {
   /** A departed (left) origin is forgotten this long after its farewell. */
   leftOriginTtlMs: number;
   /**
-   * An origin no link of this node leads to that signed nothing newer for this long is forgotten
-   * (a tab running no membership that vanished without a farewell): in a scope by every node;
-   * mesh-wide by a node running membership, if its member table does not hold it. Every node renews
-   * each scope map it wrote (a root one version on, same entries) every quarter of this, and a
-   * node running no membership its mesh-wide map too, so a live one is not forgotten. 0: neither.
+   * A map whose writer said it renews (root flag `RENEWS`: every scope map, and the mesh-wide map
+   * of a node running no membership) is renewed (a root one version on, same entries) every quarter
+   * of this, and forgotten by every node no link of which leads to its writer once it has been
+   * silent this long (a tab that vanished without a farewell). 0: neither.
    */
   strangerOriginTtlMs: number;
   /**

@@ -17,6 +17,12 @@ import { remoteError } from "../errors.ts";
 
 /** Root flag: the origin has left the mesh; its map is empty and it will not write again. */
 export const ROOT_FLAG_LEFT = 1;
+/**
+ * Root flag: the origin renews this map (a root one version on) at least every quarter of
+ * `strangerOriginTtlMs` while it is there, so a holder that hears nothing newer for that long may
+ * forget it (`strangers.ts`). Signed by the origin: only it can say its silence means it is gone.
+ */
+export const ROOT_FLAG_RENEWS = 2;
 
 /** One entry of an origin's map. */
 export interface Leaf {

@@ -51,20 +51,21 @@ export function attachAttacker(w: World, victim: number, linkId: number, key: Ke
 
 /**
  * A whole signed map of `origin` (a full delta): `entries` written in order, so version i + 1 is
- * the i-th entry; the root is signed in `network` under protocol version 1.
+ * the i-th entry; the root is signed in `network` under protocol version 1, with `flags`.
  */
 export async function fullOriginDelta(
   origin: KeyPair,
   generation: number,
   entries: { key: string; value: Uint8Array | null }[],
   network = "grapevine",
+  flags = 0,
 ): Promise<OriginDeltaWire> {
   const leaves = entries.map((e, i) => ({ key: e.key, leaf: encodeLeaf({ key: e.key, version: i + 1, value: e.value }) }));
   const utf8 = new TextEncoder();
   const byKey = leaves.slice().sort((a, b) => compareBytes(utf8.encode(a.key), utf8.encode(b.key)));
   const tree = MerkleTree.fromLeafHashes(byKey.map((l) => leafHash(l.leaf)));
   const version = entries.length;
-  const rootBody = encodeRootBody({ origin: origin.publicKey, generation, version, root: tree.root, count: version, floor: 0, flags: 0 });
+  const rootBody = encodeRootBody({ origin: origin.publicKey, generation, version, root: tree.root, count: version, floor: 0, flags });
   const signature = await (await suite()).sign(origin, signingBytes("root", network, PROTOCOL_VERSION, rootBody));
   return {
     rootBody,

@@ -17,7 +17,9 @@ import { randomBelow, seededRng } from "../../src/core/random.ts";
 import { buildRumor, type BuiltDeltas } from "../../src/core/rumor.ts";
 import type { Store } from "../../src/core/store.ts";
 
-const OPTIONS = { intervalMs: 3_600_000, membership: false };
+// Rounds an hour apart, and the harness ticks only at rounds: the strangers rule (renewals every
+// quarter of strangerOriginTtlMs, which a node wakes for) would see every map silent; it is off here.
+const OPTIONS = { intervalMs: 3_600_000, membership: false, strangerOriginTtlMs: 0 };
 const ROOM = scopeIdOf("room/at-once");
 
 /**

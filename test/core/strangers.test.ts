@@ -1,10 +1,11 @@
-// Strangers (src/core/strangers.ts): a node renews the maps nothing else vouches for every quarter
-// of strangerOriginTtlMs (every scope map it wrote; its mesh-wide one if it runs no membership),
-// and forgets the state of origins no link leads to that signed nothing newer for
-// strangerOriginTtlMs: in a scope any such origin, mesh-wide one its member table does not hold.
+// Strangers (src/core/strangers.ts): the maps nothing else vouches for (every scope map; the
+// mesh-wide map of a node running no membership) carry ROOT_FLAG_RENEWS and are renewed every
+// quarter of strangerOriginTtlMs; every node forgets an origin whose last root carries the flag,
+// that no link leads to and that signed nothing newer for strangerOriginTtlMs.
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { DELTA_FLAG, encodeFrame, FRAME } from "../../src/wire/frames.ts";
+import { ROOT_FLAG_RENEWS } from "../../src/wire/records.ts";
 import { attachAttacker, fullOriginDelta, outsiderKey } from "../adversarial/helpers.ts";
 import { scopeIdOf } from "../../src/core/scopes.ts";
 import { dec, enc, World } from "./harness.ts";
@@ -23,6 +24,7 @@ describe("strangers", () => {
     const changesAt1 = () => w.events.filter((x) => x.node === 1 && x.event.type === "change").length;
     const c0 = changesAt1();
     for (let t = 0; t < 2 * TTL; t += 500) await w.round(500);
+    expect(w.engines[0].store.self.root!.fields.flags & ROOT_FLAG_RENEWS).toBe(ROOT_FLAG_RENEWS); // its word that it renews
     expect(version()).toBeGreaterThanOrEqual(v0 + 7); // every TTL / 4: 8 in 2 × TTL
     expect(version()).toBeLessThanOrEqual(v0 + 9);
     expect(w.engines[1].store.origins.get(w.engines[0].store.selfId)!.root!.fields.version).toBe(version()); // renewals spread
@@ -32,12 +34,12 @@ describe("strangers", () => {
     expect(w.engines[1].store.self.root).toBeFalsy();
   });
 
-  it("a node running membership forgets a silent stranger, keeps a linked one and one that renews, and a renewal after brings it back", async () => {
+  it("a node forgets a silent origin whose map says it renews, keeps a linked one, one that renews and one whose map does not say so; a renewal after brings it back", async () => {
     const w = new World(1, { strangerOriginTtlMs: TTL });
     const e = w.engines[0];
     const relay = attachAttacker(w, 0, 501, outsiderKey(1)); // a peer relaying others' state
-    const push = async (i: number, version: number) => {
-      const d = await fullOriginDelta(outsiderKey(i), 1, Array.from({ length: version }, (_, k) => ({ key: `k${k}`, value: enc(`v${k}`) })));
+    const push = async (i: number, version: number, flags = ROOT_FLAG_RENEWS) => {
+      const d = await fullOriginDelta(outsiderKey(i), 1, Array.from({ length: version }, (_, k) => ({ key: `k${k}`, value: enc(`v${k}`) })), "grapevine", flags);
       relay.send(encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, replyTo: 0, origins: [d] }));
       await w.settle();
     };
@@ -45,7 +47,8 @@ describe("strangers", () => {
     await push(10, 1); // silent from now on
     await push(11, 1); // renews
     await push(1, 1); // the linked peer's own state
-    for (const i of [10, 11, 1]) expect(e.store.origins.has(id(i))).toBe(true);
+    await push(12, 1, 0); // silent, but its map does not say it renews (a member's: membership's business)
+    for (const i of [10, 11, 1, 12]) expect(e.store.origins.has(id(i))).toBe(true);
     let v11 = 1;
     for (let t = 0; t < 2 * TTL; t += 500) {
       await w.round(500);
@@ -54,6 +57,7 @@ describe("strangers", () => {
     expect(e.store.origins.has(id(10))).toBe(false);
     expect(e.store.origins.has(id(11))).toBe(true);
     expect(e.store.origins.has(id(1))).toBe(true); // linked here
+    expect(e.store.origins.has(id(12))).toBe(true);
     const deleted = w.events.filter((x) => x.event.type === "change" && x.event.change.value === null && toHex(x.event.change.origin) === id(10));
     expect(deleted.map((x) => (x.event as { change: { key: string } }).change.key)).toEqual(["k0"]);
     // The same state again cannot bring it back (a stale copy); a newer one can.
@@ -80,12 +84,13 @@ describe("strangers", () => {
     expect(lite.engines[0].nextWakeAt()).toBeLessThanOrEqual(lite.now + TTL / 4);
   });
 
-  it("a member's state is never a stranger's, and a full member table forgets none", async () => {
+  it("a member's mesh-wide map (no flag) is never a stranger's; a map that says it renews goes even where the member table is full", async () => {
     const w = new World(3, { strangerOriginTtlMs: TTL });
     w.link(0, 1);
     w.link(1, 2);
     w.engines[2].set(w.now, "k", enc("v"));
     await w.settle();
+    expect(w.engines[2].store.self.root!.fields.flags & ROOT_FLAG_RENEWS).toBe(0); // membership vouches for it
     for (let t = 0; t < 3 * TTL; t += 500) await w.round(500);
     expect(w.get(0, 2, "k")).toBe("v"); // node 2 is a member: not linked to 0, silent, still held
     const full = new World(2, { strangerOriginTtlMs: TTL, membersMax: 1 });
@@ -94,11 +99,14 @@ describe("strangers", () => {
     for (let r = 0; r < 4; r++) await full.round(500);
     expect(full.engines[0].membership!.known).toBe(1); // at membersMax
     const relay = attachAttacker(full, 0, 501, outsiderKey(1));
-    const d = await fullOriginDelta(outsiderKey(20), 1, [{ key: "k", value: enc("v") }]);
-    relay.send(encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, replyTo: 0, origins: [d] }));
+    for (const [i, flags] of [[20, ROOT_FLAG_RENEWS], [21, 0]]) {
+      const d = await fullOriginDelta(outsiderKey(i), 1, [{ key: "k", value: enc("v") }], "grapevine", flags);
+      relay.send(encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, replyTo: 0, origins: [d] }));
+    }
     await full.settle();
     for (let t = 0; t < 2 * TTL; t += 500) await full.round(500);
-    expect(full.engines[0].store.origins.has(toHex(outsiderKey(20).publicKey))).toBe(true);
+    expect(full.engines[0].store.origins.has(toHex(outsiderKey(20).publicKey))).toBe(false);
+    expect(full.engines[0].store.origins.has(toHex(outsiderKey(21).publicKey))).toBe(true);
   });
 
   it("in a room, a tab that vanished is forgotten by the relay and by the other tabs, whose digests then match the relay's again; live writers, a relay's own map too, are kept", async () => {
@@ -154,6 +162,23 @@ describe("strangers", () => {
     const after = await bytesOver(w, 2 * TTL);
     const baseline = await bytesOver(never, 2 * TTL);
     expect(after).toBeLessThanOrEqual(baseline * 1.1);
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("mesh-wide, a tab that vanished is forgotten by the other tabs too (its map says it renews); a member's map, linked to no tab, is kept", async () => {
+    // 0: a relay; 1–3: tabs, its clients; 4: a server node running membership, linked to the relay.
+    const w = new World(5, (i) => ({ membership: i === 0 || i === 4, strangerOriginTtlMs: TTL }));
+    for (const t of [1, 2, 3]) w.link(0, t, t);
+    w.link(0, 4);
+    for (let i = 0; i < 5; i++) w.engines[i].set(w.now, "m", enc(`node ${i}`));
+    await w.settle();
+    for (let r = 0; r < 20; r++) await w.round(1000);
+    for (const at of [0, 1, 2, 4]) for (const origin of [1, 3, 4]) expect(w.get(at, origin, "m"), `${at} holds ${origin}`).toBe(`node ${origin}`);
+    w.filter = (from, to) => from !== 3 && to !== 3;
+    w.engines[0].linkDown(w.now, 3);
+    for (let t = 0; t < 4 * TTL; t += 500) await w.round(500);
+    for (const at of [0, 1, 2, 4]) expect(w.get(at, 3, "m"), `node ${at}`).toBeUndefined();
+    for (const at of [0, 1, 2, 4]) for (const origin of [0, 1, 2, 4]) expect(w.get(at, origin, "m"), `${at} holds ${origin}`).toBe(`node ${origin}`);
     expect(w.penalties()).toEqual([]);
   });
 });
