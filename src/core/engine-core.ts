@@ -264,7 +264,7 @@ export class EngineCore {
     if (this.#membership && now >= this.#membership.wakeAt()) this.#membership.tick(now);
     if (now >= this.#sync.wakeAt()) this.#sync.tick(now);
     if (now >= this.#scopes.wakeAt()) this.#scopes.tick(now);
-    if (now >= this.#strangers.at) this.#strangers = tendStrangers(now, this.options, this.#maps(), () => new Set([...this.#links.values()].flatMap((l) => (l.peer ? [toHex(l.peer)] : []))));
+    if (now >= this.#strangers.at) this.#strangers = tendStrangers(now, this.options, this.#membership?.enabled ? this.#membership : null, this.#maps(), () => new Set([...this.#links.values()].flatMap((l) => (l.peer ? [toHex(l.peer)] : []))));
   }
 
   /** This node's maps: the mesh-wide one, then each scope's (a forgotten origin's deletions go to the application). */

@@ -85,7 +85,9 @@ export interface EngineOptions {
    * A map whose writer said it renews (root flag `RENEWS`: every scope map, and the mesh-wide map
    * of a node running no membership) is renewed (a root one version on, same entries) every quarter
    * of this, and forgotten by every node no link of which leads to its writer once it has been
-   * silent this long (a tab that vanished without a farewell). 0: neither.
+   * silent this long (a tab that vanished without a farewell); so is a silent map without the
+   * flag where nothing vouches for it (in a scope; mesh-wide, a non-member's at a node running
+   * membership). 0: neither. Every node of a network should use the same value.
    */
   strangerOriginTtlMs: number;
   /**

@@ -16,13 +16,21 @@
  * dead is forgotten: deletions for its keys, and its last version remembered so a stale copy
  * cannot bring it back; a newer root (a renewal) brings it back. Never forgotten this way: this
  * node, an origin a link of this node leads to (a client linked here is there), one that left or
- * is distrusted (those have their own collection). A map without the flag (the mesh-wide map of a
- * member) is collected by membership instead.
+ * is distrusted (those have their own collection).
+ *
+ * Maps without the flag are forgotten the same way where nothing vouches for them either, so that
+ * keys minted to fill a node's stores with maps that never say they renew are not held for good:
+ * in a scope (an honest writer there always says it renews), and mesh-wide at a node running
+ * membership whose member table does not hold the origin. The mesh-wide map of a member carries no
+ * flag and is collected by membership; a node whose member table is at `membersMax` cannot tell a
+ * stranger from a member it had no room for, and a node running no membership cannot tell one at
+ * all, so neither forgets an unflagged mesh-wide map.
  *
  * @module
  */
 
 import { ROOT_FLAG_RENEWS } from "../wire/records.ts";
+import type { ReadonlyMembership } from "./membership/membership.ts";
 import type { EngineOptions } from "./options.ts";
 import type { Store } from "./store.ts";
 
@@ -40,16 +48,18 @@ export interface StrangersDue {
 }
 
 /**
- * Renews this node's maps that carry `ROOT_FLAG_RENEWS` and forgets the silent origins whose maps
- * do, as due (see the module doc); returns when to come back. `linked`: the hex ids of the peers
- * linked to this node now.
+ * Renews this node's maps that carry `ROOT_FLAG_RENEWS` and forgets the silent strangers, as due
+ * (see the module doc); returns when to come back. `membership`: this node's, if it runs it;
+ * `linked`: the hex ids of the peers linked to this node now.
  */
-export function tendStrangers(now: number, o: EngineOptions, maps: Iterable<StrangerMap>, linked: () => Set<string>): StrangersDue {
+export function tendStrangers(now: number, o: EngineOptions, membership: ReadonlyMembership | null, maps: Iterable<StrangerMap>, linked: () => Set<string>): StrangersDue {
   const ttl = o.strangerOriginTtlMs;
   if (ttl <= 0) return { at: Infinity, wake: false };
   const every = ttl / 4;
   let renewAt = Infinity;
   let peers: Set<string> | null = null;
+  // Whether this node can tell that an unflagged mesh-wide origin is no member.
+  const tells = membership !== null && membership.known < o.membersMax;
   for (const m of maps) {
     const store = m.store;
     const self = store.self;
@@ -61,7 +71,8 @@ export function tendStrangers(now: number, o: EngineOptions, maps: Iterable<Stra
     const gone: string[] = [];
     for (const st of store.origins.values()) {
       if (st.id === store.selfId || st.leftAt !== null || st.evidence || now - st.updatedAt < ttl) continue;
-      if (!st.root || !(st.root.fields.flags & ROOT_FLAG_RENEWS)) continue;
+      const renews = st.root !== null && (st.root.fields.flags & ROOT_FLAG_RENEWS) !== 0;
+      if (!renews && store.scope === undefined && !(tells && membership!.stateOf(st.id) === undefined)) continue;
       if ((peers ??= linked()).has(st.id)) continue;
       gone.push(st.id);
     }

@@ -51,7 +51,8 @@ export function attachAttacker(w: World, victim: number, linkId: number, key: Ke
 
 /**
  * A whole signed map of `origin` (a full delta): `entries` written in order, so version i + 1 is
- * the i-th entry; the root is signed in `network` under protocol version 1, with `flags`.
+ * the i-th entry; the root is signed in `network` under protocol version 1, with `flags`, for
+ * `scope`'s map if given (else the mesh-wide one).
  */
 export async function fullOriginDelta(
   origin: KeyPair,
@@ -59,13 +60,14 @@ export async function fullOriginDelta(
   entries: { key: string; value: Uint8Array | null }[],
   network = "grapevine",
   flags = 0,
+  scope?: Uint8Array,
 ): Promise<OriginDeltaWire> {
   const leaves = entries.map((e, i) => ({ key: e.key, leaf: encodeLeaf({ key: e.key, version: i + 1, value: e.value }) }));
   const utf8 = new TextEncoder();
   const byKey = leaves.slice().sort((a, b) => compareBytes(utf8.encode(a.key), utf8.encode(b.key)));
   const tree = MerkleTree.fromLeafHashes(byKey.map((l) => leafHash(l.leaf)));
   const version = entries.length;
-  const rootBody = encodeRootBody({ origin: origin.publicKey, generation, version, root: tree.root, count: version, floor: 0, flags });
+  const rootBody = encodeRootBody({ origin: origin.publicKey, generation, version, root: tree.root, count: version, floor: 0, flags, ...(scope ? { scope } : {}) });
   const signature = await (await suite()).sign(origin, signingBytes("root", network, PROTOCOL_VERSION, rootBody));
   return {
     rootBody,

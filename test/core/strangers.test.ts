@@ -1,10 +1,11 @@
 // Strangers (src/core/strangers.ts): the maps nothing else vouches for (every scope map; the
 // mesh-wide map of a node running no membership) carry ROOT_FLAG_RENEWS and are renewed every
-// quarter of strangerOriginTtlMs; every node forgets an origin whose last root carries the flag,
-// that no link leads to and that signed nothing newer for strangerOriginTtlMs.
+// quarter of strangerOriginTtlMs; every node forgets an origin that no link leads to and that
+// signed nothing newer for strangerOriginTtlMs if its last root carries the flag, or if nothing
+// vouches for it either (in a scope; mesh-wide, no member of a node's table that is not full).
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
-import { DELTA_FLAG, encodeFrame, FRAME } from "../../src/wire/frames.ts";
+import { DELTA_FLAG, encodeFrame, FRAME, SUBSCRIBE_FLAG } from "../../src/wire/frames.ts";
 import { ROOT_FLAG_RENEWS } from "../../src/wire/records.ts";
 import { attachAttacker, fullOriginDelta, outsiderKey } from "../adversarial/helpers.ts";
 import { scopeIdOf } from "../../src/core/scopes.ts";
@@ -34,7 +35,7 @@ describe("strangers", () => {
     expect(w.engines[1].store.self.root).toBeFalsy();
   });
 
-  it("a node forgets a silent origin whose map says it renews, keeps a linked one, one that renews and one whose map does not say so; a renewal after brings it back", async () => {
+  it("a node running membership forgets a silent stranger, whether its map says it renews or not (keys minted to fill stores), keeps a linked one and one that renews; a renewal after brings it back", async () => {
     const w = new World(1, { strangerOriginTtlMs: TTL });
     const e = w.engines[0];
     const relay = attachAttacker(w, 0, 501, outsiderKey(1)); // a peer relaying others' state
@@ -47,7 +48,7 @@ describe("strangers", () => {
     await push(10, 1); // silent from now on
     await push(11, 1); // renews
     await push(1, 1); // the linked peer's own state
-    await push(12, 1, 0); // silent, but its map does not say it renews (a member's: membership's business)
+    await push(12, 1, 0); // silent, its map does not say it renews, and it is no member
     for (const i of [10, 11, 1, 12]) expect(e.store.origins.has(id(i))).toBe(true);
     let v11 = 1;
     for (let t = 0; t < 2 * TTL; t += 500) {
@@ -57,7 +58,7 @@ describe("strangers", () => {
     expect(e.store.origins.has(id(10))).toBe(false);
     expect(e.store.origins.has(id(11))).toBe(true);
     expect(e.store.origins.has(id(1))).toBe(true); // linked here
-    expect(e.store.origins.has(id(12))).toBe(true);
+    expect(e.store.origins.has(id(12))).toBe(false);
     const deleted = w.events.filter((x) => x.event.type === "change" && x.event.change.value === null && toHex(x.event.change.origin) === id(10));
     expect(deleted.map((x) => (x.event as { change: { key: string } }).change.key)).toEqual(["k0"]);
     // The same state again cannot bring it back (a stale copy); a newer one can.
@@ -107,6 +108,28 @@ describe("strangers", () => {
     for (let t = 0; t < 2 * TTL; t += 500) await full.round(500);
     expect(full.engines[0].store.origins.has(toHex(outsiderKey(20).publicKey))).toBe(false);
     expect(full.engines[0].store.origins.has(toHex(outsiderKey(21).publicKey))).toBe(true);
+  });
+
+  it("in a scope a silent map goes whether it says it renews or not (a tab too): keys minted to fill a room's store are not held for good", async () => {
+    const ROOM = scopeIdOf("room/minted");
+    for (const membership of [true, false]) {
+      const w = new World(1, { membership, strangerOriginTtlMs: TTL });
+      const e = w.engines[0];
+      e.joinScope(w.now, ROOM);
+      const relay = attachAttacker(w, 0, 501, outsiderKey(1));
+      relay.send(encodeFrame({ type: FRAME.SUBSCRIBE, flags: SUBSCRIBE_FLAG.RESET, add: [ROOM], remove: [] }));
+      await w.settle();
+      for (const [i, flags] of [[30, ROOT_FLAG_RENEWS], [31, 0]]) {
+        const d = await fullOriginDelta(outsiderKey(i), 1, [{ key: "k", value: enc("v") }], "grapevine", flags, ROOM);
+        relay.send(encodeFrame({ type: FRAME.SCOPED, scope: ROOM, frame: encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, replyTo: 0, origins: [d] }) }));
+      }
+      await w.settle();
+      const held = () => [30, 31].filter((i) => e.scope(ROOM)!.store.origins.has(toHex(outsiderKey(i).publicKey)));
+      expect(held(), `membership ${membership}`).toEqual([30, 31]);
+      for (let t = 0; t < 2 * TTL; t += 500) await w.round(500);
+      expect(held(), `membership ${membership}`).toEqual([]);
+      expect(w.penalties(0)).toEqual([]);
+    }
   });
 
   it("in a room, a tab that vanished is forgotten by the relay and by the other tabs, whose digests then match the relay's again; live writers, a relay's own map too, are kept", async () => {
