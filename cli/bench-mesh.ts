@@ -363,7 +363,8 @@ export async function runMeshBench(o: MeshBenchOptions): Promise<MeshBenchReport
     const dialsOf = new Map<number, number[]>();
     for (const e of edges) {
       const [i, j] = e.split("-").map(Number);
-      dialsOf.set(i, [...(dialsOf.get(i) ?? []), j]);
+      if (!dialsOf.has(i)) dialsOf.set(i, []);
+      dialsOf.get(i)!.push(j);
     }
     for (const [i, targets] of dialsOf) {
       for (const j of targets) {

@@ -116,9 +116,9 @@ export class LocalMap {
   }
 
   /**
-   * One version on with the same entries, to be signed: how a node that runs no membership shows
-   * it is still there (`strangers.ts`). False for a map never written or left, or one whose next
-   * root is due anyway.
+   * One version on with the same entries, to be signed: how the writer of a map that carries
+   * `ROOT_FLAG_RENEWS` shows it is still there (`strangers.ts`). False for a map never written or
+   * left, or one whose next root is due anyway.
    */
   renew(): boolean {
     if (this.#version === 0 || this.#flags & ROOT_FLAG_LEFT || this.#dirty || this.#signing) return false;
