@@ -269,7 +269,7 @@ export class EngineCore {
 
   /** This node's maps: the mesh-wide one, then each scope's (a forgotten origin's deletions go to the application). */
   *#maps(): Iterable<StrangerMap> {
-    yield { store: this.#store, sync: this.#sync, forget: (id, now) => this.#store.forget(id, now).forEach((change) => this.#emit({ type: "change", change })) };
+    yield { store: this.#store, sync: this.#sync, forget: (id, now, remember) => this.#store.forget(id, now, remember).forEach((change) => this.#emit({ type: "change", change })) };
     yield* this.#scopes.values();
   }
 

@@ -204,6 +204,7 @@ export function sentRowsOf(link: SyncLink, id: number): readonly DigestRowWire[]
 }
 /** The rows of a digest that had none, by origin: one shared, read-only Map. */
 const NO_PEER_ROWS: ReadonlyMap<string, DigestRowWire> = new Map();
+const ROW_NONE = Object.freeze({ generation: 0, have: 0 });
 /** An answer is not started with less of the link's answer budget left than this. */
 const ANSWER_BYTES_MIN = 512;
 /** What looking at one candidate origin for an answer is charged, in answer-budget bytes. */
@@ -309,7 +310,7 @@ export class Exchange {
     return id;
   }
 
-
+  /** A peer's digest: its rows compared with this node's, deltas for what it wants, an exact pull of what it offers. */
   onDigest(now: number, link: SyncLink, f: DigestFrame): void {
     const trie = this.#c.store.trie;
     if (f.rows === null) {
@@ -329,6 +330,7 @@ export class Exchange {
       const id = toHex(r.origin);
       rows!.set(id, r); // made above: this digest has rows
       this.#learn(link, id, r);
+      this.#c.store.origins.get(id)?.listedAt(r.generation, r.have);
       if (this.#c.store.distrusted(id)) this.#c.evidence.tell(link.id, id); // it still holds an origin proven to equivocate
       // It still holds an origin that left (and an exact pull of it gets the farewell anyway).
       else if (!exactPull && sendFarewell(this.#c, link, now, id, r.generation, r.have)) continue;
@@ -342,7 +344,8 @@ export class Exchange {
       // Nothing to look at (a node that holds nothing in scope yet): no answer and no budget touched.
       if (exact ? peer.size > 0 : count > 0) {
         const candidates = exact ? rotate([...peer.keys()], randomBelow(this.#c.rng, peer.size)) : trie.walkIds(f.scope, randomBelow(this.#c.rng, count));
-        this.#sendDeltas(now, link, candidates, peer, f.id);
+        // Rows of a whole trie position, not cut short at `digestEntriesMax`: an origin not among them is one the peer lacks.
+        this.#sendDeltas(now, link, candidates, peer, f.id, !exact && f.rows.length < this.#c.host.options.digestEntriesMax);
       }
     }
     if (f.flags & DIGEST_FLAG.OFFER) {
@@ -414,14 +417,14 @@ export class Exchange {
    * link's answer budget; an answer the budget cannot cover (a delta carries at least one entry)
    * waits for a later request.
    */
-  #sendDeltas(now: number, link: SyncLink, candidates: Iterable<string>, peer: ReadonlyMap<string, DigestRowWire>, replyTo: number): void {
+  #sendDeltas(now: number, link: SyncLink, candidates: Iterable<string>, peer: ReadonlyMap<string, DigestRowWire>, replyTo: number, lacks: boolean): void {
     const budget = this.#c.host.answerBudget(link.id);
     const allowance = Math.min(this.#c.host.options.deltaBytesMax, budget?.room(now) ?? 0);
     if (!budget || allowance < ANSWER_BYTES_MIN) {
       this.#c.stats.answersDeferred++;
       return;
     }
-    const { origins, examined } = this.#deltas(candidates, allowance, (id) => peer.get(id) ?? { generation: 0, have: 0 }, link);
+    const { origins, examined } = this.#deltas(candidates, allowance, (id) => peer.get(id) ?? (lacks && this.#c.store.origins.get(id)?.lackedAt(now), ROW_NONE), link);
     // Looking at an origin costs too, answered or not: charged, so a stream of digests that
     // match nothing cannot keep this node walking its whole store.
     budget.spend(now, examined * CANDIDATE_COST_BYTES);
@@ -493,5 +496,4 @@ export class Exchange {
     }
     if (descend.length) this.#answer(link, now, { type: FRAME.TREE, flags: swapRole(flags), nodes: descend });
   }
-
 }

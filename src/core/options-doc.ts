@@ -33,7 +33,7 @@ export const ENGINE_OPTION_DOCS: { readonly [K in keyof EngineOptions]: string }
   storeBytesMax: "bytes of other nodes' state one node keeps in all",
   tombstoneTtlMs: "when deletes are collected",
   leftOriginTtlMs: "when departed nodes are collected",
-  strangerOriginTtlMs: "when silent maps that say they renew are collected (room maps, and a node without membership's map, are renewed every quarter of this)",
+  strangerOriginTtlMs: "when silent maps that say they renew are collected (room maps, and a node without membership's map, are renewed every quarter of this), and, at a node without membership, silent maps its peers no longer list",
   presignFarewell: "sign the farewell ahead while quiet, so a closing page's `close()` sends it at once",
   pendingVerifyMax: "signature checks waiting, all links",
   pendingVerifyPerLinkMax: "signature checks waiting for one link",

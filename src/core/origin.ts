@@ -100,6 +100,12 @@ export class OriginState implements OriginView {
   evidence: [SignedRoot, SignedRoot] | null = null;
   /** When the evidence was accepted (the distrust lasts `distrustedOriginTtlMs`). */
   distrustedAt: number | null = null;
+  /**
+   * When a peer's digest first and last lacked the origin (`Store.lacked`) with no digest since
+   * that lists it at least as far as this node holds it: the peers' word that it is gone (see
+   * `strangers.ts`). Lacks from before `updatedAt` are stale.
+   */
+  lacked: { first: number; last: number } | null = null;
 
   /** The root `#tag` was computed for (a digest row's tag is asked for each time a peer's row is compared). */
   #tagRoot: SignedRoot | null = null;
@@ -140,6 +146,18 @@ export class OriginState implements OriginView {
     this.bytes -= old.leaf.length;
     this.snapshot = null;
     return old;
+  }
+
+  /** A peer's digest lacked this origin now (see `lacked`). */
+  lackedAt(now: number): void {
+    const l = this.lacked;
+    if (l && l.first >= this.updatedAt) l.last = now;
+    else this.lacked = { first: now, last: now };
+  }
+
+  /** A peer's digest row lists this origin at (`generation`, `have`): if as far as this node holds it, no lack stands. */
+  listedAt(generation: number, have: number): void {
+    if (this.lacked && (generation > this.generation || (generation === this.generation && have >= this.have))) this.lacked = null;
   }
 
   /** The snapshot to serve from, built lazily; null unless complete and consistent. */

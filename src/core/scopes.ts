@@ -88,9 +88,9 @@ export class Scope {
     this.sync = new Sync(scoped, this.store, rng, stats, now, { round: (peers) => this.broadcast?.round(scoped.now(), peers), wanted: () => this.broadcast?.announcing() ?? false }, firstRoundAt);
   }
 
-  /** A member collected as dead: its state here goes, and the application hears of its keys' deletion. */
-  forget(member: string, now: number): void {
-    for (const change of this.store.forget(member, now)) this.#host.emit({ type: "change", change });
+  /** A member collected as dead, a silent stranger: its state here goes (`remember`: see `Store.forget`), and the application hears of its keys' deletion. */
+  forget(member: string, now: number, remember = true): void {
+    for (const change of this.store.forget(member, now, remember)) this.#host.emit({ type: "change", change });
   }
 
   /** Both ends want the scope over `link` now. */

@@ -108,11 +108,11 @@ export class Store implements StateView {
   }
 
   /** Lets another origin go, with what it counted, remembered as departed (see `#departed`) while there is room. */
-  #drop(st: OriginState, at: number): void {
+  #drop(st: OriginState, at: number, remember = true): void {
     this.origins.delete(st.id);
     this.#hold(-st.bytes - ORIGIN_HELD_BYTES);
     this.trie.delete(st.id, st.origin);
-    if (this.#departed.size >= this.opts.originsMax) return;
+    if (!remember || this.#departed.size >= this.opts.originsMax) return;
     if (isShared(this.#departed)) this.#departed = new Map();
     this.#departed.set(st.id, { generation: st.generation, version: st.root?.fields.version ?? 0, at });
   }
@@ -470,11 +470,11 @@ export class Store implements StateView {
     return this.origins.get(originId)?.entries.get(key)?.value;
   }
 
-  /** Forgets an origin membership collected as dead (remembered as departed: a stale copy cannot revive it); returns its keys' deletions. */
-  forget(originId: string, now: number): Change[] {
+  /** Forgets an origin (collected as dead; a silent stranger), remembered as departed so a stale copy cannot revive it unless `remember` is false; returns its keys' deletions. */
+  forget(originId: string, now: number, remember = true): Change[] {
     const st = this.origins.get(originId);
     if (!st || originId === this.selfId) return [];
-    this.#drop(st, now);
+    this.#drop(st, now, remember);
     return this.#deletions(st, st.root?.fields.version ?? st.have);
   }
 

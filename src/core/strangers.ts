@@ -24,7 +24,12 @@
  * membership whose member table does not hold the origin. The mesh-wide map of a member carries no
  * flag and is collected by membership; a node whose member table is at `membersMax` cannot tell a
  * stranger from a member it had no room for, and a node running no membership cannot tell one at
- * all, so neither forgets an unflagged mesh-wide map.
+ * all, so neither forgets an unflagged mesh-wide map on its silence alone. It goes on its peers'
+ * word: once digests of this node's peers have lacked it twice, at least T / 4 apart, with no row
+ * since listing it as far as this node holds it (`OriginState.lacked`) — a member that crashed,
+ * collected by the relays' membership, which the tabs would otherwise hold for good, their
+ * digests never matching the relays' again. That is one peer's word, so the origin's version is
+ * not remembered: an honest peer's copy brings it back.
  *
  * @module
  */
@@ -38,7 +43,7 @@ import type { Store } from "./store.ts";
 export interface StrangerMap {
   readonly store: Store;
   readonly sync: { renew(): boolean };
-  forget(origin: string, now: number): void;
+  forget(origin: string, now: number, remember: boolean): void;
 }
 
 /** When strangers are next tended, and whether a renewal is due then (a node must wake for it; a sweep waits for a tick that comes by). */
@@ -68,15 +73,17 @@ export function tendStrangers(now: number, o: EngineOptions, membership: Readonl
       if (now >= due) m.sync.renew();
       renewAt = Math.min(renewAt, now >= due ? now + every : due);
     }
-    const gone: string[] = [];
+    const gone: [string, boolean][] = [];
     for (const st of store.origins.values()) {
       if (st.id === store.selfId || st.leftAt !== null || st.evidence || now - st.updatedAt < ttl) continue;
       const renews = st.root !== null && (st.root.fields.flags & ROOT_FLAG_RENEWS) !== 0;
-      if (!renews && store.scope === undefined && !(tells && membership!.stateOf(st.id) === undefined)) continue;
-      if ((peers ??= linked()).has(st.id)) continue;
-      gone.push(st.id);
+      const stranger = renews || store.scope !== undefined || (tells && membership!.stateOf(st.id) === undefined);
+      // No member table here vouches for it, and its peers have said, twice over a quarter of the TTL, that they lack it.
+      const lacked = !stranger && !membership?.stateOf(st.id) && st.lacked !== null && st.lacked.first >= st.updatedAt && st.lacked.last - st.lacked.first >= every;
+      if ((!stranger && !lacked) || (peers ??= linked()).has(st.id)) continue;
+      gone.push([st.id, stranger]);
     }
-    for (const id of gone) m.forget(id, now);
+    for (const [id, remember] of gone) m.forget(id, now, remember);
   }
   return renewAt <= now + every ? { at: renewAt, wake: true } : { at: now + every, wake: false };
 }

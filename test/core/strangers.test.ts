@@ -2,10 +2,12 @@
 // mesh-wide map of a node running no membership) carry ROOT_FLAG_RENEWS and are renewed every
 // quarter of strangerOriginTtlMs; every node forgets an origin that no link leads to and that
 // signed nothing newer for strangerOriginTtlMs if its last root carries the flag, or if nothing
-// vouches for it either (in a scope; mesh-wide, no member of a node's table that is not full).
+// vouches for it either (in a scope; mesh-wide, no member of a node's table that is not full);
+// and, where no member table vouches for an unflagged mesh-wide map, once its peers' digests have
+// lacked it twice, a quarter of the TTL apart (not remembered: any copy brings it back).
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
-import { DELTA_FLAG, encodeFrame, FRAME, SUBSCRIBE_FLAG } from "../../src/wire/frames.ts";
+import { DELTA_FLAG, DIGEST_FLAG, encodeFrame, FRAME, SUBSCRIBE_FLAG } from "../../src/wire/frames.ts";
 import { ROOT_FLAG_RENEWS } from "../../src/wire/records.ts";
 import { attachAttacker, fullOriginDelta, outsiderKey } from "../adversarial/helpers.ts";
 import { scopeIdOf } from "../../src/core/scopes.ts";
@@ -203,5 +205,86 @@ describe("strangers", () => {
     for (const at of [0, 1, 2, 4]) expect(w.get(at, 3, "m"), `node ${at}`).toBeUndefined();
     for (const at of [0, 1, 2, 4]) for (const origin of [0, 1, 2, 4]) expect(w.get(at, origin, "m"), `${at} holds ${origin}`).toBe(`node ${origin}`);
     expect(w.penalties()).toEqual([]);
+  });
+
+  /** 0: a relay; 1, 2: tabs, its clients (no membership); 3: a server node (a member) linked to the relay only; all write mesh-wide. */
+  const serverMesh = async (n = 4) => {
+    const w = new World(n, (i) => ({ membership: i === 0 || i === 3, strangerOriginTtlMs: TTL, deadMemberTtlMs: 5000 }));
+    for (let t = 1; t < Math.min(n, 3); t++) w.link(0, t, t);
+    if (n > 3) w.link(0, 3);
+    for (let i = 0; i < n; i++) w.engines[i].set(w.now, "m", enc(`node ${i}`));
+    await w.settle();
+    for (let r = 0; r < 20; r++) await w.round(1000);
+    return w;
+  };
+
+  it("mesh-wide, a member that crashed is let go by the tabs once the relay has collected it (their digests then match the relay's again); a silent live member is kept", async () => {
+    const w = await serverMesh();
+    for (const at of [0, 1, 2]) expect(w.get(at, 3, "m"), `${at} holds 3`).toBe("node 3");
+    // The server crashes: no farewell, its link gone. The relay's membership finds it dead and collects it.
+    w.filter = (from, to) => from !== 3 && to !== 3;
+    w.engines[0].linkDown(w.now, 3);
+    let collectedAt = -1;
+    for (let t = 0; t < 60_000 && collectedAt < 0; t += 500) {
+      await w.round(500);
+      if (w.get(0, 3, "m") === undefined) collectedAt = w.now;
+    }
+    expect(collectedAt).toBeGreaterThan(0);
+    for (const at of [1, 2]) expect(w.get(at, 3, "m"), `tab ${at}, just after`).toBe("node 3"); // only the relay's word so far
+    for (let t = 0; t < TTL; t += 500) await w.round(500);
+    for (const at of [0, 1, 2]) expect(w.get(at, 3, "m"), `node ${at}`).toBeUndefined();
+    for (const at of [1, 2]) {
+      const deleted = w.events.filter((x) => x.node === at && x.event.type === "change" && x.event.change.value === null && toHex(x.event.change.origin) === w.engines[3].store.selfId);
+      expect(deleted.length, `tab ${at}`).toBe(1);
+    }
+    for (const at of [0, 1, 2]) for (const origin of [0, 1, 2]) expect(w.get(at, origin, "m"), `${at} holds ${origin}`).toBe(`node ${origin}`);
+    // The relay and tab 1 now exchange what a mesh that never had the server does: before, the
+    // tabs' digests listed it where the relay's did not, and they never matched again.
+    const bytesOver = async (m: World, ms: number) => {
+      let bytes = 0;
+      const pass = m.filter;
+      m.filter = (from, to, b) => {
+        const ok = pass(from, to, b);
+        if (ok && from + to === 1) bytes += b.length;
+        return ok;
+      };
+      for (let t = 0; t < ms; t += 500) await m.round(500);
+      m.filter = pass;
+      return bytes;
+    };
+    const never = await serverMesh(3);
+    for (let t = 0; t < 60_000; t += 500) await never.round(500);
+    const after = await bytesOver(w, 2 * TTL);
+    const baseline = await bytesOver(never, 2 * TTL);
+    expect(after).toBeLessThanOrEqual(baseline * 1.1);
+    expect(w.penalties()).toEqual([]);
+  });
+
+  it("a peer that says it lacks a member's map gets it let go at a tab only as its word (never remembered): an honest relay brings it back, and a member table that holds it keeps it", async () => {
+    const w = await serverMesh();
+    const liar = attachAttacker(w, 1, 501, outsiderKey(1)); // linked to tab 1: every digest of its lacks everything
+    const server = w.engines[3].store.selfId;
+    const deletions = () => w.events.filter((x) => x.node === 1 && x.event.type === "change" && x.event.change.value === null && toHex(x.event.change.origin) === server).length;
+    let id = 1;
+    let missing = 0;
+    for (let t = 0; t < 4 * TTL; t += 500) {
+      liar.send(encodeFrame({ type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null, id: id++ }));
+      await w.round(500);
+      if (w.get(1, 3, "m") === undefined) missing++;
+    }
+    // Let go at most once a TTL (a copy brought back is not silent again for the TTL), and brought back by the relay at its next exchange.
+    expect(deletions()).toBeGreaterThanOrEqual(1); // the rule ran: the liar was the tab's peer too
+    expect(deletions()).toBeLessThanOrEqual(4);
+    expect(missing).toBeLessThanOrEqual(2 * deletions());
+    for (let r = 0; r < 4 && w.get(1, 3, "m") === undefined; r++) await w.round(500);
+    expect(w.get(1, 3, "m")).toBe("node 3");
+    // The relay, whose member table holds the server, keeps it whatever a peer lacks.
+    const liar2 = attachAttacker(w, 0, 502, outsiderKey(2));
+    for (let t = 0; t < 3 * TTL; t += 500) {
+      liar2.send(encodeFrame({ type: FRAME.DIGEST, flags: DIGEST_FLAG.WANT, scope: { depth: 0, index: 0 }, rows: [], summary: null, id: id++ }));
+      await w.round(500);
+      expect(w.get(0, 3, "m")).toBe("node 3");
+    }
+    expect(w.penalties()).toEqual([]); // lacking is no offence: no one is penalised, the liars neither
   });
 });
