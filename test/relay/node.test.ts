@@ -8,7 +8,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createNode, dial, type GrapevineNode, websocketLink } from "../../mod.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
-import { serveRelay, type ServedRelay, type ServeRelayOptions } from "../../relay/node.ts";
+import { serveRelay, type ServedRelay, type ServeRelayOptions, upgradeInTurn } from "../../relay/node.ts";
+import { runTimed, SLICE_MS } from "../../src/runtime/slice.ts";
+import { EventEmitter } from "node:events";
 import { parsePrometheus, sample, until } from "./helpers.ts";
 
 const NETWORK = "relay-node-test";
@@ -144,6 +146,41 @@ describe("relay/node.ts", () => {
     await a.connect(websocketLink(new nodeWebSocket(served.url)));
     await expect(b.connect(websocketLink(new nodeWebSocket(served.url)))).rejects.toThrow(/too many connections from this address/);
     expect(served.relay.counters.refused.get("per_ip")).toBe(1);
+  });
+
+  it("upgrades in turns: at once while the thread's slice lasts, else at a later turn; a socket that errs or goes meanwhile is destroyed, not upgraded", async () => {
+    const turn = () => new Promise((r) => setImmediate(r));
+    const busy = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const socket = () => Object.assign(new EventEmitter(), { destroyed: false, destroy() { this.destroyed = true; } });
+    for (let i = 0; i < 3; i++) await turn(); // a fresh slice
+    const upgraded: string[] = [];
+    upgradeInTurn(socket(), () => upgraded.push("at once"));
+    expect(upgraded).toEqual(["at once"]);
+    runTimed(() => busy(SLICE_MS)); // the slice is spent
+    const waits = socket();
+    const errs = socket();
+    const gone = socket();
+    upgradeInTurn(waits, () => upgraded.push("later"));
+    upgradeInTurn(errs, () => upgraded.push("erred"));
+    upgradeInTurn(gone, () => upgraded.push("gone"));
+    expect(upgraded).toEqual(["at once"]);
+    errs.emit("error", new Error("ECONNRESET")); // handled: no uncaught error
+    gone.destroy();
+    for (let i = 0; i < 3; i++) await turn();
+    expect(upgraded).toEqual(["at once", "later"]);
+    expect(errs.destroyed).toBe(true);
+    expect(waits.listenerCount("error")).toBe(0); // handed over as it came (ws adds its own)
+  });
+
+  it("a hundred clients connecting at once are all upgraded and linked", async () => {
+    const served = await relay({ connectionsPerIpMax: 200, connectionsPerIpPerSecond: 200 });
+    const sockets = Array.from({ length: 100 }, () => new WebSocket(served.url));
+    cleanups.push(() => sockets.forEach((s) => s.terminate()));
+    await Promise.all(sockets.map((s) => new Promise((resolve, reject) => (s.once("open", resolve), s.once("error", reject)))));
+    expect(sockets.every((s) => s.readyState === WebSocket.OPEN)).toBe(true);
   });
 });
 
