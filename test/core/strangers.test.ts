@@ -15,6 +15,20 @@ import { dec, enc, World } from "./harness.ts";
 
 const TTL = 8000;
 
+/** Bytes over the link between nodes 0 and 1 (a relay and its tab) in the next `ms` of rounds. */
+async function bytesOver(w: World, ms: number): Promise<number> {
+  let bytes = 0;
+  const pass = w.filter;
+  w.filter = (from, to, b) => {
+    const ok = pass(from, to, b);
+    if (ok && from + to === 1) bytes += b.length;
+    return ok;
+  };
+  for (let t = 0; t < ms; t += 500) await w.round(500);
+  w.filter = pass;
+  return bytes;
+}
+
 describe("strangers", () => {
   it("a node running no membership renews each map it wrote every quarter of the TTL: a new root, same entries, no change events", async () => {
     const w = new World(2, { membership: false, strangerOriginTtlMs: TTL });
@@ -147,19 +161,6 @@ describe("strangers", () => {
       return w;
     };
     const holds = (w: World, at: number, origin: number) => w.engines[at].scope(ROOM)!.store.origins.has(w.engines[origin].store.selfId);
-    /** Bytes over the link between the relay and tab 1 in the next `ms`. */
-    const bytesOver = async (w: World, ms: number) => {
-      let bytes = 0;
-      const pass = w.filter;
-      w.filter = (from, to, b) => {
-        const ok = pass(from, to, b);
-        if (ok && from + to === 1) bytes += b.length;
-        return ok;
-      };
-      for (let t = 0; t < ms; t += 500) await w.round(500);
-      w.filter = pass;
-      return bytes;
-    };
     const w = await room(4);
     for (const at of [0, 1, 2]) expect(holds(w, at, 3)).toBe(true);
     const relayVersion = () => w.engines[0].scope(ROOM)!.store.self.root!.fields.version;
@@ -240,18 +241,6 @@ describe("strangers", () => {
     for (const at of [0, 1, 2]) for (const origin of [0, 1, 2]) expect(w.get(at, origin, "m"), `${at} holds ${origin}`).toBe(`node ${origin}`);
     // The relay and tab 1 now exchange what a mesh that never had the server does: before, the
     // tabs' digests listed it where the relay's did not, and they never matched again.
-    const bytesOver = async (m: World, ms: number) => {
-      let bytes = 0;
-      const pass = m.filter;
-      m.filter = (from, to, b) => {
-        const ok = pass(from, to, b);
-        if (ok && from + to === 1) bytes += b.length;
-        return ok;
-      };
-      for (let t = 0; t < ms; t += 500) await m.round(500);
-      m.filter = pass;
-      return bytes;
-    };
     const never = await serverMesh(3);
     for (let t = 0; t < 60_000; t += 500) await never.round(500);
     const after = await bytesOver(w, 2 * TTL);
