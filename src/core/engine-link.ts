@@ -8,7 +8,7 @@
 
 import type { TokenBucket } from "./budget.ts";
 import type { LinkId } from "./events.ts";
-import { SyncLink } from "./exchange.ts";
+import { SyncLink } from "./sync-link.ts";
 
 const CLOSED = 1;
 const CONGESTED = 2;

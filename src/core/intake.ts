@@ -20,7 +20,8 @@ import { remoteError } from "../errors.ts";
 import { DELTA_FLAG, type DeltaFrame } from "../wire/frames.ts";
 import { emptyMap, isShared } from "./empty.ts";
 import type { LinkId } from "./events.ts";
-import { intakeBucket, newOriginsBucket, sendFarewell, sentRowsOf, type SyncContext, type SyncLink } from "./exchange.ts";
+import { sendFarewell, type SyncContext } from "./exchange.ts";
+import { intakeBucket, newOriginsBucket, sentRowsOf, type SyncLink } from "./sync-link.ts";
 import type { CheckedDelta } from "./store.ts";
 
 interface PendingVerify {

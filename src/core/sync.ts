@@ -1,7 +1,7 @@
 /**
  * State sync: the subsystem that spreads every origin's signed map (`store.ts`) — gossip rounds,
- * digests and the digest trie's descent, deltas under a byte budget, rumors of hot origins, the
- * queue of root signatures to check, and equivocation evidence (`evidence.ts`).
+ * digests and the trie's descent (`exchange.ts`; per link, `sync-link.ts`), deltas under a byte
+ * budget, rumors of hot origins, root signatures to check (`intake.ts`), evidence (`evidence.ts`).
  *
  * A gossip round runs every `intervalMs`: `fanout` peers are picked (uniformly, or biased towards
  * peers that lag on hot origins) and each gets, by `mode`, pushed rumors, a digest asking for deltas
@@ -27,7 +27,8 @@ import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import { Evidence } from "./evidence.ts";
 import { emptyMap, emptySet, isShared } from "./empty.ts";
-import { addBehind, behindCount, behindList, dropAllBehind, dropBehind, Exchange, newOriginsBucket, NOT_BEHIND, skipsServedRound, type SyncContext, type SyncHost, SyncLink, type SyncStats } from "./exchange.ts";
+import { Exchange, type SyncContext, type SyncHost, type SyncStats } from "./exchange.ts";
+import { addBehind, behindCount, behindList, dropAllBehind, dropBehind, newOriginsBucket, NOT_BEHIND, skipsServedRound, SyncLink } from "./sync-link.ts";
 import { Intake } from "./intake.ts";
 import { buildRumor, type BuiltDeltas } from "./rumor.ts";
 import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
@@ -35,7 +36,6 @@ import type { Store } from "./store.ts";
 import type { Subsystem } from "./subsystem.ts";
 
 export type { SyncHost, SyncStats } from "./exchange.ts";
-
 /** The frames state sync owns. */
 export type SyncFrame = DigestFrame | DeltaFrame | TreeFrame | EvidenceFrame;
 

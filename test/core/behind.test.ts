@@ -1,7 +1,7 @@
 // What a link is presumed to lack of the hot origins (exchange.ts): none, one id, or a list, and
 // the shared empty list is never written to.
 import { describe, expect, it } from "vitest";
-import { addBehind, behindCount, behindList, dropAllBehind, dropBehind, isBehind, NOT_BEHIND, SyncLink } from "../../src/core/exchange.ts";
+import { addBehind, behindCount, behindList, dropAllBehind, dropBehind, isBehind, NOT_BEHIND, SyncLink } from "../../src/core/sync-link.ts";
 
 describe("a link's hot origins it lacks", () => {
   it("goes from none to one id to a list and back, through each writer", () => {

@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { frameLimitsFor } from "../../src/core/limits.ts";
 import { decodeFrame, DIGEST_FLAG, FRAME, type DigestFrame } from "../../src/wire/frames.ts";
-import { ASKED_MAX, Exchange, NOT_BEHIND, SyncLink, type SyncContext } from "../../src/core/exchange.ts";
+import { ASKED_MAX, Exchange, type SyncContext } from "../../src/core/exchange.ts";
+import { NOT_BEHIND, SyncLink } from "../../src/core/sync-link.ts";
 import { seededRng } from "../../src/core/random.ts";
 import type { Store } from "../../src/core/store.ts";
 import { toHex } from "../../src/bytes.ts";

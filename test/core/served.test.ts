@@ -4,7 +4,7 @@
 // push only their own changes (a mesh of writing nodes) keep their full rounds.
 import { describe, expect, it } from "vitest";
 import { frameLimitsFor } from "../../src/core/limits.ts";
-import { SERVED_SKIPS_MAX } from "../../src/core/exchange.ts";
+import { SERVED_SKIPS_MAX } from "../../src/core/sync-link.ts";
 import { decodeFrame, DELTA_FLAG, DIGEST_FLAG, FRAME } from "../../src/wire/frames.ts";
 import { AT_ONCE_SPACING_MS } from "../../src/core/sync.ts";
 import { enc, World } from "./harness.ts";
