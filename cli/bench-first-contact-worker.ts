@@ -1,6 +1,6 @@
 /**
  * The measured node of `bench first-contact` (`bench-first-contact.ts`), on a thread of its own:
- * node 0 of the run, listening on loopback. On "start" it measures its event loop (delay sampled
+ * node 0 of the run, listening on loopback (with `relay`, the package's Node relay with node 0's key). On "start" it measures its event loop (delay sampled
  * every 5 ms, busy time) until it holds every node's state, and posts what it measured.
  *
  * @module
@@ -8,7 +8,9 @@
 
 import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
-import { benchNode, holdsAll, listen, shutDown } from "./bench-mesh.ts";
+import type { GrapevineNode } from "../mod.ts";
+import { serveRelay } from "../relay/node.ts";
+import { benchNode, benchNodeOptions, holdsAll, listen, shutDown } from "./bench-mesh.ts";
 import { LoopDelay } from "./loop-delay.ts";
 
 /** What the measured node posts once it holds every node's state. */
@@ -24,12 +26,24 @@ export interface MeasuredNode {
   links: number;
 }
 
-const { seed, nodes } = workerData as { seed: number; nodes: number };
+const { seed, nodes, relay } = workerData as { seed: number; nodes: number; relay: boolean };
 const port = parentPort!;
-const node = await benchNode(seed, 0);
+/** The measured node and how to stop it: node 0 behind the bench's WebSocket server, or the package's Node relay with node 0's key. */
+const { node, url, stop } = relay ? await servedRelay() : await listened();
 node.set("up", 0);
 node.subscribe("bench", () => {});
-const server = await listen(node);
+
+async function listened(): Promise<{ node: GrapevineNode; url: string; stop: () => Promise<void> }> {
+  const node = await benchNode(seed, 0);
+  const server = await listen(node);
+  return { node, url: server.url, stop: () => shutDown([node], [server]) };
+}
+
+/** `serveRelay` as deployed (its server, its node:crypto checks, upgrades in turns), the per-address limits opened for N − 1 loopback clients. */
+async function servedRelay(): Promise<{ node: GrapevineNode; url: string; stop: () => Promise<void> }> {
+  const served = await serveRelay({ port: 0, ...benchNodeOptions(seed, 0), connectionsPerIpMax: nodes, connectionsPerIpPerSecond: 2 * nodes });
+  return { node: served.relay.node, url: served.url, stop: () => served.close() };
+}
 
 port.on("message", async (m: string) => {
   if (m === "start") {
@@ -52,8 +66,8 @@ port.on("message", async (m: string) => {
     };
     port.postMessage({ measured: report, held: holdsAll(node, nodes) });
   } else if (m === "close") {
-    await shutDown([node], [server]);
+    await stop();
     port.postMessage({ closed: true });
   }
 });
-port.postMessage({ url: server.url });
+port.postMessage({ url });

@@ -9,6 +9,9 @@
  * - `star`: every other node dials the measured node at once, as clients do a relay that has just
  *   started, so it runs N − 1 handshakes together and passes every node's state to every other.
  *
+ * With `relay`, node 0 is the package's Node relay (`serveRelay`, as deployed: its own server,
+ * `node:crypto` checks, upgrades in the thread's slice) with node 0's key.
+ *
  * It reports the measured node's event-loop delay (sampled every 5 ms, less the resolution) from
  * the first dial until it holds every node's state, its busy time, and, beside it, the delay of
  * this thread, which runs the other N − 1 nodes (and opens their sockets) in one event loop: the
@@ -32,6 +35,8 @@ export interface FirstContactOptions {
   nodes: number;
   shape: "mesh" | "star";
   seed: number;
+  /** The measured node is the package's Node relay (`serveRelay`) rather than a node behind the bench's own server. */
+  relay?: boolean;
   progress?: (note: string) => void;
 }
 
@@ -41,6 +46,8 @@ export interface FirstContactReport {
   nodes: number;
   shape: "mesh" | "star";
   seed: number;
+  /** What node 0 is: a node behind the bench's WebSocket server, or the Node relay (`serveRelay`). */
+  measured_kind: "node" | "relay";
   links: number;
   /** Node 0, on its own thread: from the first dial until it holds every node's state. */
   measured: MeasuredNode;
@@ -60,7 +67,7 @@ export async function runFirstContactBench(o: FirstContactOptions): Promise<Firs
   const workerFile = new URL("./bench-first-contact-worker.js", import.meta.url);
   if (!import.meta.url.endsWith(".js")) throw new Error("bench first-contact runs from the built CLI (npm run build; npx grapevine bench first-contact)");
   const n = o.nodes;
-  const worker = new Worker(workerFile, { workerData: { seed: o.seed, nodes: n } });
+  const worker = new Worker(workerFile, { workerData: { seed: o.seed, nodes: n, relay: o.relay ?? false } });
   const inbox: FromWorker[] = [];
   let wake: (() => void) | null = null;
   let failed: unknown = null;
@@ -111,6 +118,7 @@ export async function runFirstContactBench(o: FirstContactOptions): Promise<Firs
       nodes: n,
       shape: o.shape,
       seed: o.seed,
+      measured_kind: o.relay ? "relay" : "node",
       links: dials.length,
       measured: result.measured,
       others_thread: { nodes: n - 1, loop_delay_p99_ms: r2(loop.percentileMs(99)), loop_delay_max_ms: r2(loop.maxMs()) },

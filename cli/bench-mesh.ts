@@ -292,9 +292,14 @@ export function seededGraph(rng: Rng, n: number): Set<string> {
  * 10 s.
  */
 export function benchNode(seed: number, i: number, options: NodeOptions = {}): Promise<GrapevineNode> {
+  return createNode({ ...benchNodeOptions(seed, i), ...options });
+}
+
+/** Node `i`'s options in a run of `seed`: the network, its seeded key and peer-selection seed, a minute to handshake (see {@link benchNode}). */
+export function benchNodeOptions(seed: number, i: number): NodeOptions {
   const keySeed = new Uint8Array(32);
   new DataView(keySeed.buffer).setUint32(0, deriveSeed(seed, 1000 + i));
-  return createNode({ network: NETWORK, keyPair: keyPairFromSeed(keySeed), seed: deriveSeed(seed, 2000 + i), handshakeTimeoutMs: 60_000, ...options });
+  return { network: NETWORK, keyPair: keyPairFromSeed(keySeed), seed: deriveSeed(seed, 2000 + i), handshakeTimeoutMs: 60_000 };
 }
 
 /** Whether `node` holds `n` origins' state (its own included): counted on the store, not by spelling out ids. */

@@ -199,8 +199,9 @@ const benchFirstContactCommand: Command = {
       nodes: { type: "string", value: "N", help: "nodes, the measured one included, 2–500 (default 100)" },
       shape: { type: "string", value: "S", help: "mesh (bench mesh's seeded graph) or star (all dial the measured node) (default mesh)" },
       seed: { type: "string", value: "S", help: "seed of the keys and the graph (default 1)" },
+      relay: { type: "boolean", help: "the measured node is the Node relay (serveRelay) rather than a node behind the bench's server" },
     },
-    notes: "e.g. grapevine bench first-contact --nodes 100 --shape star",
+    notes: "e.g. grapevine bench first-contact --nodes 100 --shape star --relay",
   },
   async run(v) {
     const { runFirstContactBench } = await import("./bench-first-contact.ts");
@@ -209,6 +210,7 @@ const benchFirstContactCommand: Command = {
       nodes: intOption(v, "nodes", 100, 2, 500),
       shape: stringOption(v, "shape", "mesh", ["mesh", "star"]) as "mesh" | "star",
       seed: intOption(v, "seed", 1, 0, 2 ** 31 - 1),
+      relay: v.relay === true,
       progress: (note) => progress.update(() => note, true),
     });
     progress.done();

@@ -21,7 +21,7 @@ function bench(args: string[]): Promise<FirstContactReport> {
 describe("bench first-contact (small)", () => {
   it("star: every other node dials the measured node, which ends up holding every node's state", async () => {
     const r = await bench(["--nodes", "8", "--shape", "star", "--seed", "3"]);
-    expect(r).toMatchObject({ bench: "first-contact", nodes: 8, shape: "star", seed: 3, links: 7 });
+    expect(r).toMatchObject({ bench: "first-contact", nodes: 8, shape: "star", seed: 3, measured_kind: "node", links: 7 });
     expect(r.measured.links).toBe(7);
     expect(r.measured.held_ms).toBeGreaterThan(0);
     expect(r.measured.samples).toBeGreaterThan(0);
@@ -30,6 +30,15 @@ describe("bench first-contact (small)", () => {
     expect(r.measured.loop_delay_p99_ms).toBeGreaterThanOrEqual(r.measured.loop_delay_p50_ms);
     expect(r.measured.loop_delay_max_ms).toBeGreaterThanOrEqual(r.measured.loop_delay_p99_ms);
     expect(r.others_thread.nodes).toBe(7);
+    expect(r.all_held_ms).toBeGreaterThanOrEqual(r.measured.held_ms);
+  }, 150_000);
+
+  it("star with --relay: the measured node is the Node relay (serveRelay), which ends up holding every node's state", async () => {
+    const r = await bench(["--nodes", "8", "--shape", "star", "--seed", "3", "--relay"]);
+    expect(r).toMatchObject({ bench: "first-contact", nodes: 8, shape: "star", seed: 3, measured_kind: "relay", links: 7 });
+    expect(r.measured.links).toBe(7);
+    expect(r.measured.held_ms).toBeGreaterThan(0);
+    expect(r.measured.busy_ms).toBeGreaterThan(0);
     expect(r.all_held_ms).toBeGreaterThanOrEqual(r.measured.held_ms);
   }, 150_000);
 
