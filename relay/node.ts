@@ -109,8 +109,8 @@ export interface UpgradingSocket {
  * start) as the thread's work like a frame: at once while this turn's slice lasts, else at a later
  * turn (`ownTurn`), so a hundred clients connecting at once hold the event loop for about a slice,
  * not for all of them (with 99 clients connecting at once, a relay's longest stall had a median of
- * 26 ms over ten runs, and 17 ms in ten runs after). Until then an error on the socket (a client gone meanwhile) only destroys it,
- * and a socket destroyed meanwhile is not upgraded.
+ * 26 ms over ten runs, and 17 ms in ten runs after). Until then an error on the socket (a client
+ * gone meanwhile) only destroys it, and a socket destroyed meanwhile is not upgraded.
  */
 export function upgradeInTurn(socket: UpgradingSocket, upgrade: () => void): void {
   const dropped = () => socket.destroy();

@@ -101,7 +101,7 @@ export class OriginState implements OriginView {
   /** When the evidence was accepted (the distrust lasts `distrustedOriginTtlMs`). */
   distrustedAt: number | null = null;
   /**
-   * When a peer's digest first and last lacked the origin (`Store.lacked`) with no digest since
+   * When a peer's digest first and last lacked the origin (`lackedAt`) with no digest since
    * that lists it at least as far as this node holds it: the peers' word that it is gone (see
    * `strangers.ts`). Lacks from before `updatedAt` are stale.
    */
