@@ -1,7 +1,8 @@
 /**
  * The measured node of `bench first-contact` (`bench-first-contact.ts`), on a thread of its own:
- * node 0 of the run, listening on loopback (with `relay`, the package's Node relay with node 0's key). On "start" it measures its event loop (delay sampled
- * every 5 ms, busy time) until it holds every node's state, and posts what it measured.
+ * node 0 of the run, listening on loopback (with `relay`, the package's Node relay with node 0's
+ * key). On "start" it measures its event loop (delay sampled every 5 ms, busy time) until it holds
+ * every node's state, and posts what it measured.
  *
  * @module
  */

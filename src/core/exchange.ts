@@ -70,6 +70,7 @@ export interface SyncContext {
 const FLAG_ROLE_MASK = DIGEST_FLAG.WANT | DIGEST_FLAG.OFFER;
 /** The rows of a digest that had none, by origin: one shared, read-only Map. */
 const NO_PEER_ROWS: ReadonlyMap<string, DigestRowWire> = new Map();
+/** The row of an origin a peer's digest leaves out: it holds nothing of it. */
 const ROW_NONE = Object.freeze({ generation: 0, have: 0 });
 /** An answer is not started with less of the link's answer budget left than this. */
 const ANSWER_BYTES_MIN = 512;
@@ -290,7 +291,13 @@ export class Exchange {
       this.#c.stats.answersDeferred++;
       return;
     }
-    const { origins, examined } = this.#deltas(candidates, allowance, (id) => peer.get(id) ?? (lacks && this.#c.store.origins.get(id)?.lackedAt(now), ROW_NONE), link);
+    const rowOf = (id: string) => {
+      const row = peer.get(id);
+      if (row) return row;
+      if (lacks) this.#c.store.origins.get(id)?.lackedAt(now); // the peer's rows of this position leave it out
+      return ROW_NONE;
+    };
+    const { origins, examined } = this.#deltas(candidates, allowance, rowOf, link);
     // Looking at an origin costs too, answered or not: charged, so a stream of digests that
     // match nothing cannot keep this node walking its whole store.
     budget.spend(now, examined * CANDIDATE_COST_BYTES);

@@ -79,7 +79,7 @@ export function tendStrangers(now: number, o: EngineOptions, membership: Readonl
       const renews = st.root !== null && (st.root.fields.flags & ROOT_FLAG_RENEWS) !== 0;
       const stranger = renews || store.scope !== undefined || (tells && membership!.stateOf(st.id) === undefined);
       // No member table here vouches for it, and its peers have said, twice over a quarter of the TTL, that they lack it.
-      const lacked = !stranger && !membership?.stateOf(st.id) && st.lacked !== null && st.lacked.first >= st.updatedAt && st.lacked.last - st.lacked.first >= every;
+      const lacked = !stranger && membership?.stateOf(st.id) === undefined && st.lacked !== null && st.lacked.first >= st.updatedAt && st.lacked.last - st.lacked.first >= every;
       if ((!stranger && !lacked) || (peers ??= linked()).has(st.id)) continue;
       gone.push([st.id, stranger]);
     }
