@@ -21,6 +21,7 @@ import { localError } from "../src/errors.ts";
 import type { Link } from "../src/transport/link.ts";
 import { clipUtf8, CLOSE_REASON_BYTES_MAX } from "../src/wire/link-frames.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
+import { refusalResponse } from "./limits.ts";
 import { relayMain } from "./main.ts";
 import type { BunGlobals, BunImportMeta, Server, ServerWebSocket } from "./platform-bun.ts";
 
@@ -96,6 +97,8 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<{ url
     async fetch(request, srv) {
       if (request.headers.get("upgrade")?.toLowerCase() === "websocket" && new URL(request.url).pathname === "/") {
         const ip = relay.clientAddress(request.headers, srv.requestIP(request)?.address ?? "");
+        const early = relay.screen(ip);
+        if (early) return refusalResponse(early);
         if (srv.upgrade(request, { data: { ip, link: null } })) return undefined;
         return new Response("websocket upgrade failed\n", { status: 400 });
       }

@@ -35,7 +35,7 @@ import { CarriedScopes } from "./carry.ts";
 import { SILENT_LOG, type RelayLog } from "./log.ts";
 import { clientAddress, type HeaderLookup, type ProxyHeader } from "./proxy.ts";
 
-export { DEFAULT_RELAY_LIMITS, type RelayLimits } from "./limits.ts";
+export { DEFAULT_RELAY_LIMITS, refusalResponse, refusalStatus, type Refusal, type RelayLimits } from "./limits.ts";
 export type { WebSocketConstructor } from "../src/transport/websocket.ts";
 export { jsonLog, LOG_LEVELS, type LogLevel, type RelayLog } from "./log.ts";
 export { PROXY_HEADERS, type HeaderLookup, type ProxyHeader } from "./proxy.ts";
@@ -215,6 +215,22 @@ export class Relay {
   /** The relay's node id (its public key, base64url). */
   get id(): string {
     return this.node.id;
+  }
+
+  /**
+   * Screens an attempt from `ip` before the adapter sets its transport up (the WebSocket upgrade):
+   * a refusal while the address was refused in the last second and would be again (see
+   * `AdmissionGate.screen`), counted and logged like any other; the adapter answers it in HTTP
+   * (`refusalResponse`: 429 or 503, `retry-after: 1`) and does no WebSocket work. Null: go on, and
+   * {@link accept} decides.
+   */
+  screen(ip: string): Refusal | null {
+    const refusal = this.#closed ? null : this.#gate.screen(ip, this.#now());
+    if (refusal) {
+      this.counters.refuse(refusal.label);
+      this.log.warn("refused", { reason: refusal.label, ip, before_upgrade: true });
+    }
+    return refusal;
   }
 
   /**

@@ -25,6 +25,7 @@
 
 import { websocketLink, type WebSocketLike } from "../src/transport/websocket.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
+import { refusalResponse } from "./limits.ts";
 import { relayMain } from "./main.ts";
 
 /** Options of {@link serveRelay}: the relay's options plus where to listen. */
@@ -42,6 +43,8 @@ export function relayHandler(relay: Relay): (request: Request, info: Deno.ServeH
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket" && new URL(request.url).pathname === "/") {
       const addr = info.remoteAddr as Deno.NetAddr; // read before the upgrade, which ends the request
       const ip = relay.clientAddress(request.headers, addr.hostname ?? "");
+      const early = relay.screen(ip);
+      if (early) return refusalResponse(early);
       const { socket, response } = Deno.upgradeWebSocket(request);
       // Deno types send() as taking Uint8Array<ArrayBuffer> only; the link sends plain Uint8Arrays.
       const link = websocketLink(socket as unknown as WebSocketLike, { frameBytesMax });

@@ -4,8 +4,9 @@
  * whether a new connection may proceed. Runtime-neutral: time comes in as `now` (ms) from the caller.
  *
  * Invariants: every limit is a finite positive number; the gate's per-address table only holds
- * addresses with an open connection or a bucket still refilling (about one second after their last
- * attempt), so its size is bounded by the connection limit plus the connection rate.
+ * addresses with an open connection, a bucket still refilling or a refusal in the last
+ * {@link SCREEN_MS} (about one second after their last attempt), so its size is bounded by the
+ * connection limit plus the addresses that attempted in the last second or so.
  *
  * @module
  */
@@ -78,6 +79,19 @@ export interface Refusal {
   reason: string;
 }
 
+/**
+ * The HTTP status a refusal is answered with when it comes before the WebSocket upgrade
+ * ({@link AdmissionGate.screen}): 503 when the relay is full or closing, 429 when the address is.
+ */
+export function refusalStatus(r: Refusal): 429 | 503 {
+  return r.label === "per_ip" || r.label === "per_ip_rate" ? 429 : 503;
+}
+
+/** A refusal as a fetch-style HTTP response (Deno, Bun, Workers): its status, `retry-after: 1`, the reason as text. */
+export function refusalResponse(r: Refusal): Response {
+  return new Response(`${r.reason}\n`, { status: refusalStatus(r), headers: { "retry-after": "1", "content-type": "text/plain; charset=utf-8" } });
+}
+
 export const REFUSALS = {
   connections: { label: "connections", reason: "too many connections" },
   perIp: { label: "per_ip", reason: "too many connections from this address" },
@@ -88,10 +102,18 @@ export const REFUSALS = {
 interface AddressState {
   open: number;
   attempts: TokenBucket;
+  /** When `admit` last refused this address (-Infinity: not lately). */
+  refusedAt: number;
 }
 
 /** How often, at most, the per-address table is swept of idle entries. */
 const SWEEP_INTERVAL_MS = 1000;
+
+/**
+ * How long after `admit` refused an address its further attempts may be refused before the
+ * upgrade ({@link AdmissionGate.screen}), in ms.
+ */
+export const SCREEN_MS = 1000;
 
 /**
  * Decides whether a connection from `ip` may proceed, and counts the open ones.
@@ -119,18 +141,35 @@ export class AdmissionGate {
   /** Admits a connection (the caller must {@link release} it later) or says why not. */
   admit(ip: string, now: number): Refusal | null {
     this.#sweep(now);
-    if (this.#open >= this.limits.connectionsMax) return REFUSALS.connections;
-    let state = this.#addresses.get(ip);
-    if (!state) {
-      const rate = this.limits.connectionsPerIpPerSecond;
-      state = { open: 0, attempts: new TokenBucket(rate, Math.max(1, rate), now) };
-      this.#addresses.set(ip, state);
-    }
+    const state = this.#stateOf(ip, now, -Infinity);
+    let refusal: Refusal | null = null;
+    if (this.#open >= this.limits.connectionsMax) refusal = REFUSALS.connections;
     // The rate is checked first so a refused attempt still spends a token: hammering stays refused.
-    if (!state.attempts.take(now)) return REFUSALS.perIpRate;
-    if (state.open >= this.limits.connectionsPerIpMax) return REFUSALS.perIp;
+    else if (!state.attempts.take(now)) refusal = REFUSALS.perIpRate;
+    else if (state.open >= this.limits.connectionsPerIpMax) refusal = REFUSALS.perIp;
+    if (refusal) {
+      state.refusedAt = now;
+      return refusal;
+    }
     state.open++;
     this.#open++;
+    return null;
+  }
+
+  /**
+   * Whether an attempt from `ip` may be refused before its transport is set up — before the
+   * WebSocket upgrade, its hash and its socket's set-up: only while `admit` refused the address
+   * within the last {@link SCREEN_MS} and would refuse it now. So the first refusal of a burst
+   * still reaches the peer as a CLOSE frame with its reason, and the rest of the burst costs an
+   * HTTP answer each. Changes nothing (no token is spent): an attempt it lets through is `admit`'s
+   * to decide.
+   */
+  screen(ip: string, now: number): Refusal | null {
+    const state = this.#addresses.get(ip);
+    if (!state || now - state.refusedAt >= SCREEN_MS) return null;
+    if (this.#open >= this.limits.connectionsMax) return REFUSALS.connections;
+    if (state.attempts.room(now) < 1) return REFUSALS.perIpRate;
+    if (state.open >= this.limits.connectionsPerIpMax) return REFUSALS.perIp;
     return null;
   }
 
@@ -140,14 +179,19 @@ export class AdmissionGate {
    * until enough close.
    */
   restore(ip: string): void {
+    this.#stateOf(ip, -Infinity, -Infinity).open++;
+    this.#open++;
+  }
+
+  /** `ip`'s entry, made (its bucket full at `filledAt`) if it has none. */
+  #stateOf(ip: string, filledAt: number, refusedAt: number): AddressState {
     let state = this.#addresses.get(ip);
     if (!state) {
       const rate = this.limits.connectionsPerIpPerSecond;
-      state = { open: 0, attempts: new TokenBucket(rate, Math.max(1, rate), -Infinity) };
+      state = { open: 0, attempts: new TokenBucket(rate, Math.max(1, rate), filledAt), refusedAt };
       this.#addresses.set(ip, state);
     }
-    state.open++;
-    this.#open++;
+    return state;
   }
 
   /** A connection admitted for `ip` has closed. */
@@ -166,6 +210,6 @@ export class AdmissionGate {
   #sweep(now: number): void {
     if (now - this.#sweptAt < SWEEP_INTERVAL_MS) return;
     this.#sweptAt = now;
-    for (const [ip, state] of this.#addresses) if (state.open === 0 && state.attempts.isFull(now)) this.#addresses.delete(ip);
+    for (const [ip, state] of this.#addresses) if (state.open === 0 && state.attempts.isFull(now) && now - state.refusedAt >= SCREEN_MS) this.#addresses.delete(ip);
   }
 }

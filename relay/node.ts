@@ -6,6 +6,9 @@
  * sockets (a broadcast) is framed once for all of them, and the frames of one turn of the event
  * loop leave each socket in one write (`preparedFrameWriter`).
  *
+ * Attempts from an address the relay refused in the last second, and would refuse again, are
+ * answered in HTTP (429 or 503) before any WebSocket work (`Relay.screen`).
+ *
  * The address the per-address limits count is the TCP peer's, or, behind a reverse proxy, the one
  * its `trustProxy` header carries (`relay/proxy.ts`).
  *
@@ -35,6 +38,7 @@ import type { SignatureSuite } from "../src/crypto/types.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
 import { nodeWebSocketWith, preparedFrameWriter, wsReceiveLimits } from "../src/transport/ws-node.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
+import { refusalStatus, type Refusal } from "./limits.ts";
 import type { HeaderLookup } from "./proxy.ts";
 
 /** Options of {@link serveRelay}: the relay's options plus where to listen. */
@@ -70,6 +74,11 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<Serve
       return;
     }
     const ip = relay.clientAddress(nodeHeaders(req), req.socket.remoteAddress ?? "");
+    const early = relay.screen(ip);
+    if (early) {
+      socket.end(httpRefusal(early));
+      return;
+    }
     upgradeInTurn(socket, () =>
       wss.handleUpgrade(req, socket, head, (ws) => {
         void relay.accept(websocketLink(ws, { frameBytesMax, write: preparedFrameWriter(ws) }), { ip });
@@ -94,6 +103,13 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<Serve
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A refusal before the upgrade, as the raw HTTP answer written to the socket (see `refusalResponse`). */
+function httpRefusal(r: Refusal): string {
+  const status = refusalStatus(r);
+  const body = `${r.reason}\n`;
+  return `HTTP/1.1 ${status} ${status === 429 ? "Too Many Requests" : "Service Unavailable"}\r\nretry-after: 1\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${new TextEncoder().encode(body).length}\r\n\r\n${body}`;
 }
 
 /** What {@link upgradeInTurn} needs of the socket being upgraded (a `node:net` socket has it). */

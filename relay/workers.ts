@@ -64,6 +64,7 @@ import { clipUtf8, CLOSE_REASON_BYTES_MAX, peekFrameType } from "../src/wire/lin
 import { frameOwner } from "../src/wire/registry.ts";
 import { relayOptionsOf, RelayUsageError, resolveRelayConfig } from "./config.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
+import { refusalResponse } from "./limits.ts";
 import { jsonLog } from "./log.ts";
 // `WebSocket` here is the Workers runtime's (with the hibernation API's attachments), not the DOM's.
 import type { DurableObjectNamespace, DurableObjectState, DurableObjectStorage, ExportedHandler, WebSocket, WorkersGlobals, WorkersResponseInit } from "./platform-workers.ts";
@@ -290,6 +291,8 @@ export class RelayObject {
     }
     const url = new URL(request.url);
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket" && url.pathname === "/") {
+      const early = relay.screen(relay.clientAddress(request.headers, ""));
+      if (early) return refusalResponse(early);
       const [client, server] = Object.values(new (globalThis as unknown as WorkersGlobals).WebSocketPair()) as [WebSocket, WebSocket];
       this.#state.acceptWebSocket(server);
       const ip = relay.clientAddress(request.headers, "");

@@ -9,7 +9,7 @@ import { encodeLinkFrame, LINK_FRAME } from "../../src/wire/link-frames.ts";
 import { nodeIdFromText } from "../../src/crypto/identity.ts";
 import { encode } from "../../src/wire/cbor.ts";
 import { createRelay, DEFAULT_RELAY_LIMITS, type Relay, type RelayOptions } from "../../relay/core.ts";
-import { AdmissionGate, resolveRelayLimits, TokenBucket } from "../../relay/limits.ts";
+import { AdmissionGate, REFUSALS, resolveRelayLimits, TokenBucket } from "../../relay/limits.ts";
 import { attach, parsePrometheus, refusedWith, sample, until } from "./helpers.ts";
 
 const open: { close(): Promise<void> }[] = [];
@@ -55,6 +55,42 @@ describe("limits", () => {
     gate.admit("192.0.2.1", 5_000);
     expect(gate.addressCount).toBe(1);
     expect(gate.open).toBe(1);
+  });
+
+  it("screens an address only while it was refused in the last second and would be again, spending nothing", () => {
+    const gate = new AdmissionGate(resolveRelayLimits({ connectionsPerIpPerSecond: 2, connectionsPerIpMax: 3, connectionsMax: 4 }));
+    const ip = "198.51.100.1";
+    expect(gate.screen(ip, 0)).toBeNull(); // never seen
+    expect(gate.admit(ip, 0)).toBeNull();
+    expect(gate.admit(ip, 0)).toBeNull();
+    expect(gate.screen(ip, 0)).toBeNull(); // its bucket is empty, but nothing was refused yet: admit tells it why
+    expect(gate.admit(ip, 0)).toBe(REFUSALS.perIpRate);
+    expect(gate.screen(ip, 100)).toBe(REFUSALS.perIpRate);
+    for (let i = 0; i < 50; i++) gate.screen(ip, 100); // spends no token
+    expect(gate.screen(ip, 600)).toBeNull(); // a token again: admit decides
+    expect(gate.admit(ip, 600)).toBeNull();
+    expect(gate.admit(ip, 1100)).toBe(REFUSALS.perIp); // three open, a token spent
+    expect(gate.screen(ip, 1200)).toBe(REFUSALS.perIpRate); // checked in admit's order: no token yet
+    expect(gate.screen(ip, 1700)).toBe(REFUSALS.perIp); // a token, but three open
+    gate.release(ip);
+    expect(gate.screen(ip, 1700)).toBeNull(); // one closed: no longer refused
+    expect(gate.admit(ip, 1700)).toBeNull();
+    expect(gate.admit(ip, 1700)).toBe(REFUSALS.perIpRate);
+    expect(gate.screen(ip, 2699)).toBe(REFUSALS.perIp); // tokens again, but three open
+    expect(gate.screen(ip, 2700)).toBeNull(); // a second after the refusal, never
+    gate.release(ip);
+    // Another address while the relay is full: refused by the relay's limit, then screened by it.
+    expect(gate.admit("203.0.113.2", 2700)).toBeNull();
+    expect(gate.admit("203.0.113.3", 2700)).toBeNull();
+    expect(gate.admit("203.0.113.4", 2700)).toBe(REFUSALS.connections);
+    expect(gate.screen("203.0.113.4", 2800)).toBe(REFUSALS.connections);
+    expect(gate.screen("203.0.113.5", 2800)).toBeNull(); // not refused yet
+    // A refused address is held for the window even with a full bucket, then swept.
+    expect(gate.addressCount).toBe(4);
+    gate.admit("192.0.2.9", 3500); // refused (full), and the sweep keeps 203.0.113.4: refused 0.8 s ago
+    expect(gate.addressCount).toBe(5);
+    gate.admit("192.0.2.10", 5000); // swept: 203.0.113.4 and 192.0.2.9, refused over a second ago with full buckets
+    expect(gate.addressCount).toBe(4); // 198.51.100.1 (two open), 203.0.113.2 and .3 (one each), 192.0.2.10 (refused)
   });
 });
 

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createNode, dial, type GrapevineNode, websocketLink } from "../../mod.ts";
 import { nodeWebSocket } from "../../src/transport/ws-node.ts";
+import { decodeLinkFrame, LINK_FRAME } from "../../src/wire/link-frames.ts";
 import { serveRelay, type ServedRelay, type ServeRelayOptions, upgradeInTurn } from "../../relay/node.ts";
 import { runTimed, SLICE_MS } from "../../src/runtime/slice.ts";
 import { EventEmitter } from "node:events";
@@ -128,7 +129,7 @@ describe("relay/node.ts", () => {
     expect(frames.some((f) => f[1] === 18)).toBe(true); // a CLOSE frame (type 18) came before the hang-up
 
     // HELLO with a key we cannot prove: the PROOF does not verify.
-    const { encodeLinkFrame, LINK_FRAME } = await import("../../src/wire/link-frames.ts");
+    const { encodeLinkFrame } = await import("../../src/wire/link-frames.ts");
     const ws2 = new WebSocket(served.url);
     await new Promise((r) => ws2.once("open", r));
     const closed2 = new Promise<void>((r) => ws2.once("close", () => r()));
@@ -146,6 +147,42 @@ describe("relay/node.ts", () => {
     await a.connect(websocketLink(new nodeWebSocket(served.url)));
     await expect(b.connect(websocketLink(new nodeWebSocket(served.url)))).rejects.toThrow(/too many connections from this address/);
     expect(served.relay.counters.refused.get("per_ip")).toBe(1);
+  });
+
+  it("answers the rest of a refused burst in HTTP before any WebSocket work; the first refusal still says why", async () => {
+    const served = await relay({ connectionsPerIpPerSecond: 2, connectionsPerIpMax: 8 });
+    /** One attempt from this address: what it got back. */
+    const attempt = () => new Promise<string>((resolve) => {
+      const ws = new WebSocket(served.url);
+      ws.on("message", (data: Buffer) => {
+        const frame = decodeLinkFrame(new Uint8Array(data), 4096);
+        if (frame.type === LINK_FRAME.HELLO) resolve("admitted");
+        else if (frame.type === LINK_FRAME.CLOSE) resolve(`refused: ${frame.reason}`);
+      });
+      ws.on("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve(`http ${res.statusCode} retry-after ${res.headers["retry-after"]}: ${body.trim()}`));
+      });
+      ws.on("error", () => {});
+      sockets.push(ws);
+    });
+    const sockets: WebSocket[] = [];
+    try {
+      const outcomes: string[] = [];
+      for (let i = 0; i < 6; i++) outcomes.push(await attempt()); // one after another, within a second
+      expect(outcomes).toEqual([
+        "admitted",
+        "admitted",
+        "refused: connecting too fast",
+        ...Array(3).fill("http 429 retry-after 1: connecting too fast"),
+      ]);
+      expect(served.relay.counters.refused.get("per_ip_rate")).toBe(4);
+      await new Promise((r) => setTimeout(r, 1100)); // the bucket refills, and the refusal is a second old
+      expect(await attempt()).toBe("admitted");
+    } finally {
+      for (const ws of sockets) ws.terminate();
+    }
   });
 
   it("upgrades in turns: at once while the thread's slice lasts, else at a later turn; a socket that errs or goes meanwhile is destroyed, not upgraded", async () => {

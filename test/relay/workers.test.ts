@@ -33,6 +33,7 @@ describe("relay/workers.ts in workerd (miniflare)", () => {
     expect(metrics).toMatch(/^grapevine_links 2$/m);
     expect((await fetch(new URL("/nope", http))).status).toBe(404);
     await refusalsArePrompt(ws);
+    await new Promise((r) => setTimeout(r, 1100)); // this address was refused: a second until it is upgraded again
     // A socket the relay closes (a text message is not part of the protocol) is let go of at once,
     // whether or not workerd then reports the close.
     const rude = new WsClient(ws);
