@@ -57,7 +57,7 @@
 
 import { exportSecretKey } from "../src/crypto/identity.ts";
 import { generateKeyPair, importSecretKey } from "../src/crypto/keys.ts";
-import { AT_ONCE_SPACING_MS } from "../src/core/sync.ts";
+import { AT_ONCE_SPACING_MS } from "../src/core/hot-origins.ts";
 import { localError } from "../src/errors.ts";
 import type { Link } from "../src/transport/link.ts";
 import { clipUtf8, CLOSE_REASON_BYTES_MAX, peekFrameType } from "../src/wire/link-frames.ts";

@@ -1,7 +1,8 @@
 /**
  * State sync: the subsystem that spreads every origin's signed map (`store.ts`) — gossip rounds,
  * digests and the trie's descent (`exchange.ts`; per link, `sync-link.ts`), deltas under a byte
- * budget, rumors of hot origins, root signatures to check (`intake.ts`), evidence (`evidence.ts`).
+ * budget, rumors of hot origins and what goes at once (`hot-origins.ts`), root signatures to check
+ * (`intake.ts`), evidence (`evidence.ts`).
  *
  * A gossip round runs every `intervalMs`: `fanout` peers are picked (uniformly, or biased towards
  * peers that lag on hot origins) and each gets, by `mode`, pushed rumors, a digest asking for deltas
@@ -22,15 +23,14 @@
 
 import { bytesEqual } from "../bytes.ts";
 import { signingBytes } from "../crypto/context.ts";
-import { DELTA_FLAG, DIGEST_FLAG, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type TreeFrame } from "../wire/frames.ts";
+import { DIGEST_FLAG, FRAME, type DeltaFrame, type DigestFrame, type EvidenceFrame, type TreeFrame } from "../wire/frames.ts";
 import { ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { LinkId } from "./events.ts";
 import { Evidence } from "./evidence.ts";
-import { emptyMap, emptySet, isShared } from "./empty.ts";
 import { Exchange, type SyncContext, type SyncHost, type SyncStats } from "./exchange.ts";
-import { addBehind, behindCount, behindList, dropAllBehind, dropBehind, newOriginsBucket, NOT_BEHIND, skipsServedRound, SyncLink } from "./sync-link.ts";
+import { HotOrigins, SERVED_RUMOR } from "./hot-origins.ts";
+import { behindCount, dropBehind, newOriginsBucket, skipsServedRound, SyncLink } from "./sync-link.ts";
 import { Intake } from "./intake.ts";
-import { buildRumor, type BuiltDeltas } from "./rumor.ts";
 import { randomBelow, sampleInPlace, weightedSample, type Rng } from "./random.ts";
 import type { Store } from "./store.ts";
 import type { Subsystem } from "./subsystem.ts";
@@ -39,16 +39,6 @@ export type { SyncHost, SyncStats } from "./exchange.ts";
 /** The frames state sync owns. */
 export type SyncFrame = DigestFrame | DeltaFrame | TreeFrame | EvidenceFrame;
 
-/** A rumor's flags from a node that serves its receiver (see `skipsServedRound`). */
-const SERVED_RUMOR = DELTA_FLAG.RUMOR | DELTA_FLAG.SERVED;
-/** Hot origins remembered (pushed as rumors, and what peers are presumed to lack). */
-const HOT_MAX = 64;
-/**
- * The least time between two flushes of what goes at once (`Sync.#flushAtOnce`): the first change
- * after a quiet spell goes with no wait, and however fast origins change, a link gets at most one
- * such frame in this time (20 a second), each with what changed since the last.
- */
-export const AT_ONCE_SPACING_MS = 50;
 /**
  * Rounds in which nothing changed before a node's rounds go idle (see `idleRoundEvery`); a node
  * that holds no state waits longer, since while news spreads its pulls are how it gets it soonest.
@@ -72,7 +62,7 @@ export class Sync implements Subsystem<SyncFrame> {
   #rng: Rng;
   #stats: SyncStats;
   #links: Map<LinkId, SyncLink>;
-  #hot = emptyMap<string, { from: number; roundsLeft: number }>(); // the shared empty Map while nothing is hot
+  #hot: HotOrigins;
   #signing = false;
   #nextRoundAt: number;
   #evidence: Evidence;
@@ -92,18 +82,6 @@ export class Sync implements Subsystem<SyncFrame> {
   #emptyPulls = 0;
   /** The farewell signed ahead (`presignFarewell`) for the map as it is: its body, and its signature once made. */
   #farewell: { body: Uint8Array; signature: Uint8Array | null } | null = null;
-  /**
-   * Origins that advanced here since the last flush (`#flushAtOnce`), each with the version it
-   * advanced from (what the flush sends is what is new since) and whether it goes to every link
-   * (`wide`: this node's own, or one a client sent: the node speaks for its clients) or only to
-   * the clients this node serves; and when the flush is due. Flushes are at least
-   * `AT_ONCE_SPACING_MS` apart; the shared empty Map while none waits.
-   */
-  #atOnce = emptyMap<string, { from: number; wide: boolean }>();
-  #atOnceAt = Infinity;
-  #lastFlushAt = -Infinity;
-  /** The links whose peers are clients this node serves (`SyncHost.client`; most nodes have none). */
-  #clients = emptySet<LinkId>();
 
   /**
    * @param firstRoundAt when the first round is due, to line up with the node's other periodic work
@@ -122,6 +100,7 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#onRound = onRound;
     const phase = now + randomBelow(rng, Math.max(1, Math.floor(host.options.intervalMs)));
     this.#nextRoundAt = firstRoundAt !== undefined && firstRoundAt >= now ? firstRoundAt : phase;
+    this.#hot = new HotOrigins(host, store, this.#links);
     this.#evidence = new Evidence(host, store, stats, this.#links);
     const context: SyncContext = { host, store, rng, stats, evidence: this.#evidence, differs: () => (this.#changed = true) };
     this.#exchange = new Exchange(context);
@@ -136,7 +115,7 @@ export class Sync implements Subsystem<SyncFrame> {
    * between its rounds.
    */
   wakeAt(): number {
-    return Math.min(this.#atOnceAt, this.#roundAt());
+    return Math.min(this.#hot.atOnceAt, this.#roundAt());
   }
 
   /** When the next round is due (see `wakeAt`). */
@@ -162,7 +141,7 @@ export class Sync implements Subsystem<SyncFrame> {
 
   /** The hot origins a link that comes up now is presumed to lack (its `behind`). */
   behindNow(): string | string[] {
-    return this.#hot.size === 0 ? NOT_BEHIND : this.#hot.size === 1 ? this.#hot.keys().next().value! : [...this.#hot.keys()];
+    return this.#hot.behindNow();
   }
 
   /** A link is up; `link` is its record when the owner keeps it in its own table (see the constructor). */
@@ -171,10 +150,7 @@ export class Sync implements Subsystem<SyncFrame> {
     this.#changed = true;
     this.#links.set(linkId, link);
     this.#evidence.forgetLink(linkId);
-    if (this.#host.client(linkId)) {
-      if (isShared(this.#clients)) this.#clients = new Set();
-      this.#clients.add(linkId);
-    }
+    this.#hot.linkUp(linkId);
     // A new link learns the state at once rather than at the next round. A node holding nothing
     // has nothing to push: its digest is only a pull, and `fanout` pulls a round are enough (each
     // peer has what the mesh has; a peer holding state sends its own digest at link-up, which this
@@ -187,7 +163,7 @@ export class Sync implements Subsystem<SyncFrame> {
   linkDown(_now: number, linkId: LinkId): void {
     this.#changed = true;
     this.#links.delete(linkId);
-    this.#clients.delete(linkId);
+    this.#hot.linkDown(linkId);
     this.#evidence.forgetLink(linkId);
   }
 
@@ -212,9 +188,9 @@ export class Sync implements Subsystem<SyncFrame> {
     }
   }
 
-  /** Time passes: sends what goes at once if it is due (`#flushAtOnce`), then the gossip round if it is. */
+  /** Time passes: sends what goes at once if it is due (`HotOrigins.flush`), then the gossip round if it is. */
   tick(now: number): void {
-    if (now >= this.#atOnceAt) this.#flushAtOnce(now);
+    if (now >= this.#hot.atOnceAt) this.#hot.flush(now);
     if (now < this.#roundAt()) return;
     const interval = this.#host.options.intervalMs;
     const missed = Math.floor((now - this.#nextRoundAt) / interval);
@@ -257,7 +233,7 @@ export class Sync implements Subsystem<SyncFrame> {
     // The farewell alone, to every link: the other origins hot here are its peers' to spread (the
     // node is going), and a frame of them all could run out of budget before the farewell.
     const self = this.#store.selfId;
-    const rumor = buildRumor(this.#store, this.#host.options, [self], this.#isHot, (id) => this.#hot.get(id)!.from);
+    const rumor = this.#hot.rumor([self]);
     if (rumor) for (const link of this.#usableLinks()) (dropBehind(link, self), this.#host.send(link.id, rumor.frame));
   }
 
@@ -331,12 +307,12 @@ export class Sync implements Subsystem<SyncFrame> {
     const peers = this.#selectPeers(o.fanout);
     this.#onRound.round(peers.map((l) => l.id));
     if (o.mode === "push") {
-      for (const link of peers) this.#pushRumors(link);
+      for (const link of peers) this.#hot.push(link);
       if (this.#stats.rounds % o.antiEntropyEveryRounds === 0 && peers.length) this.#exchange.start(peers[0], "pushpull");
     } else {
       for (const link of this.#exchangeTargets(peers)) if (!skipsServedRound(link)) this.#exchange.start(link, o.mode);
     }
-    this.#ageHot();
+    this.#hot.age();
   }
 
   /**
@@ -409,91 +385,6 @@ export class Sync implements Subsystem<SyncFrame> {
   /** An origin advanced: push it as a rumor (from version `from`) and presume every other peer lacks it. */
   #markHot(originId: string, fromLink: SyncLink | null, from: number): void {
     this.#changed = true;
-    const prev = this.#hot.get(originId);
-    this.#hot.delete(originId);
-    if (isShared(this.#hot)) this.#hot = new Map();
-    // A rumor still spreading keeps its older start, so peers that missed the earlier step catch up.
-    this.#hot.set(originId, { from: prev ? Math.min(prev.from, from) : from, roundsLeft: this.#rumorRounds() });
-    if (this.#hot.size > HOT_MAX) {
-      const oldest = this.#hot.keys().next().value!;
-      this.#hot.delete(oldest);
-      for (const l of this.#links.values()) dropBehind(l, oldest);
-    }
-    for (const l of this.#links.values()) {
-      if (l === fromLink) continue;
-      addBehind(l, originId);
-    }
-    const wide = originId === this.#store.selfId || (fromLink !== null && this.#clients.has(fromLink.id));
-    if (wide || this.#clients.size > 0) {
-      const since = this.#atOnce.get(originId);
-      if (since === undefined && this.#atOnce.size >= HOT_MAX) return; // the rest go by rounds
-      if (isShared(this.#atOnce)) this.#atOnce = new Map();
-      this.#atOnce.set(originId, since === undefined ? { from, wide } : { from: Math.min(since.from, from), wide: wide || since.wide });
-      this.#atOnceAt = Math.min(this.#atOnceAt, Math.max(this.#host.now(), this.#lastFlushAt + AT_ONCE_SPACING_MS));
-    }
-  }
-
-  /**
-   * What advanced since the last flush goes as rumors, without waiting for a round: this node's
-   * own origin, and one a client of this node sent, to every link (each peer lacks it: one copy
-   * each, as the rounds would send; a relay speaks for its tabs, so their change reaches its peer
-   * relays in one hop), any origin to the clients this node serves (a relay's tabs hear of a
-   * change as soon as the relay has it, not up to a round later). What a peer sent goes on to
-   * other peers by rounds only: pushed on at once, every node would get a copy from each neighbour.
-   * One frame a link, built once for links that lack the same origins; a client's is marked
-   * `SERVED`, so its rounds need not ask what these pushes bring (`skipsServedRound`). Links that
-   * are congested, or presumed to hold an origin already, are left to rounds.
-   */
-  #flushAtOnce(now: number): void {
-    const since = this.#atOnce;
-    const ids = [...since.keys()];
-    this.#atOnce = emptyMap();
-    this.#atOnceAt = Infinity;
-    this.#lastFlushAt = now;
-    const order = new Map<string, number>();
-    ids.forEach((id, i) => order.set(id, i));
-    const rumors = new Map<string, { frame: Uint8Array; carried: Set<string> } | null>();
-    const fromOf = (id: string) => since.get(id)!.from;
-    const built: BuiltDeltas = new Map();
-    for (const link of this.#links.values()) {
-      if (!this.#host.usable(link.id)) continue;
-      const client = this.#clients.has(link.id);
-      // What this link lacks of the flush, in the flush's order (one pass over what it lacks).
-      const at: number[] = [];
-      for (const id of behindList(link)) {
-        const i = order.get(id);
-        if (i !== undefined && (client || since.get(id)!.wide)) at.push(i);
-      }
-      if (at.length === 0) continue;
-      at.sort((a, b) => a - b);
-      const key = (client ? "c" : "") + at.join();
-      let rumor = rumors.get(key);
-      if (rumor === undefined) {
-        const flags = client ? SERVED_RUMOR : DELTA_FLAG.RUMOR;
-        const r = buildRumor(this.#store, this.#host.options, at.map((i) => ids[i]), this.#isHot, fromOf, built, flags);
-        rumors.set(key, (rumor = r && { frame: r.frame, carried: new Set(r.ids) }));
-      }
-      if (rumor === null) continue;
-      this.#host.send(link.id, rumor.frame);
-      dropAllBehind(link, rumor.carried);
-    }
-  }
-
-  readonly #isHot = (id: string): boolean => this.#hot.has(id);
-
-  #ageHot(): void {
-    for (const [id, h] of this.#hot) {
-      if (--h.roundsLeft > 0) continue;
-      this.#hot.delete(id);
-      for (const l of this.#links.values()) dropBehind(l, id);
-    }
-    if (this.#hot.size === 0) this.#hot = emptyMap();
-  }
-
-  #pushRumors(link: SyncLink): void {
-    const rumor = buildRumor(this.#store, this.#host.options, [...this.#hot.keys()], this.#isHot, (id) => this.#hot.get(id)!.from);
-    if (rumor === null) return;
-    for (const id of rumor.ids) dropBehind(link, id);
-    this.#host.send(link.id, rumor.frame);
+    this.#hot.mark(originId, fromLink, from, this.#rumorRounds());
   }
 }

@@ -10,7 +10,7 @@ import { decodeFrame, DELTA_FLAG, encodeFrame, FRAME, type OriginDeltaWire } fro
 import type { EngineOptions } from "../../src/core/options.ts";
 import { frameLimitsFor } from "../../src/core/limits.ts";
 import { scopeIdOf } from "../../src/core/scopes.ts";
-import { AT_ONCE_SPACING_MS } from "../../src/core/sync.ts";
+import { AT_ONCE_SPACING_MS } from "../../src/core/hot-origins.ts";
 import { dec, enc, World } from "./harness.ts";
 import { toHex } from "../../src/bytes.ts";
 import { randomBelow, seededRng } from "../../src/core/random.ts";

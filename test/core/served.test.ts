@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { frameLimitsFor } from "../../src/core/limits.ts";
 import { SERVED_SKIPS_MAX } from "../../src/core/sync-link.ts";
 import { decodeFrame, DELTA_FLAG, DIGEST_FLAG, FRAME } from "../../src/wire/frames.ts";
-import { AT_ONCE_SPACING_MS } from "../../src/core/sync.ts";
+import { AT_ONCE_SPACING_MS } from "../../src/core/hot-origins.ts";
 import { enc, World } from "./harness.ts";
 
 const OPTIONS = { intervalMs: 1000, membership: false };
