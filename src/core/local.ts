@@ -98,9 +98,18 @@ export class LocalMap {
     return { origin: this.key, originId: this.id, key, value, version, local: true };
   }
 
-  /** Says farewell: the map empties and the next signed root carries the left flag. */
+  /**
+   * Says farewell: the map empties and the next signed root carries the left flag. A map never
+   * written has no root anywhere and nothing out to take back: it is closed to writes, and no
+   * farewell is signed (peers would verify and keep one for `leftOriginTtlMs` for nothing — a tab
+   * that only writes in rooms never writes its mesh-wide map).
+   */
   leave(): Change[] {
     if (this.#flags & ROOT_FLAG_LEFT) return [];
+    if (this.#version === 0) {
+      this.#flags |= ROOT_FLAG_LEFT;
+      return [];
+    }
     const changes: Change[] = [];
     for (const e of this.#entries.values()) {
       if (e.value !== null) changes.push({ origin: this.key, originId: this.id, key: e.key, value: null, version: this.#version + 1, local: true });

@@ -144,6 +144,34 @@ describe("farewell signed ahead", () => {
     }
   });
 
+  it("signs no farewell for a map never written: a tab that wrote only in a room says goodbye there, and its relay keeps nothing mesh-wide for it", async () => {
+    const w = new World(2, { intervalMs: 500, membership: false, presignFarewell: false }); // 0 the relay, 1 the tab
+    w.linkAll();
+    for (const e of w.engines) e.joinScope(w.now, ROOM);
+    const tab = w.engines[1];
+    const tabId = tab.store.selfId;
+    tab.set(w.now, "presence", enc("ada"), ROOM);
+    await w.settle();
+    expect(dec(w.engines[0].scope(ROOM)!.store.get(tabId, "presence"))).toBe("ada");
+    tab.leave(w.now);
+    const farewells: string[] = [];
+    const jobs = [];
+    for (let j; (j = tab.pollJob()); ) jobs.push(j);
+    for (const j of jobs) {
+      if (j.kind !== "sign") continue;
+      const body = decodeRootBody(j.message.subarray(14 + j.message[13])); // past the signing context
+      farewells.push(body.scope ? "room" : "mesh-wide");
+      tab.completeJob(w.now, j.id, await (await suite()).sign(keyPair(1), j.message));
+    }
+    expect(farewells).toEqual(["room"]); // the mesh-wide map was never written: no root of it anywhere to take back
+    await w.settle();
+    for (let r = 0; r < 3; r++) await w.round(500);
+    expect(w.engines[0].scope(ROOM)!.store.get(tabId, "presence") ?? null).toBeNull();
+    expect(w.engines[0].store.origins.has(tabId)).toBe(false); // nothing to hold for leftOriginTtlMs
+    expect(() => tab.set(w.now, "k", enc("late"))).toThrow(/left/); // closed to writes all the same
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("costs one signature a quiet spell, none while writes keep coming", async () => {
     const w = new World(2, { intervalMs: 500, membership: false, presignFarewell: true });
     w.linkAll();
