@@ -11,9 +11,16 @@
  *
  * Memory: the process's heap after a full GC once every tab saw every other, and again after the
  * updates, and the growth per update between them — the relays' and the tabs' together, as they
- * share this process. Bounded caches fill meanwhile (each node's signature verdicts, 2,000 entries,
- * and the relays' 10,000), so a short run grows by their share; what grows without bound shows as
- * growth that does not level off over longer runs.
+ * share this process. Bounded caches fill meanwhile (signature verdicts, imported keys), so a short
+ * run grows by their share; what grows without bound shows as growth that does not level off over
+ * longer runs.
+ *
+ * Churn (`--churn N`): after the updates, N times the oldest tab leaves — every other one with its
+ * farewell (`close()`), the rest vanishing (`close({ leave: false })`, a crashed tab) — and a new
+ * tab takes its place; then the heap after a full GC again, its growth per departure, and what the
+ * relays still hold of the departed: origins whose farewell they keep (`leftOriginTtlMs`) and
+ * members that left or died (`deadMemberTtlMs`, with `--full`). Both are kept for a time, not for
+ * good: a run shorter than those TTLs (10 and 5 minutes by default) sees them all.
  *
  * @module
  */
@@ -26,6 +33,8 @@ import { nodeWebSocket } from "../src/transport/ws-node.ts";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { median } from "./median.ts";
+import { scopeIdOf } from "../src/core/scopes.ts";
+import { ROOT_FLAG_LEFT } from "../src/wire/records.ts";
 
 /** What one run does. */
 export interface PresenceBenchOptions {
@@ -40,6 +49,8 @@ export interface PresenceBenchOptions {
   intervalMs: number;
   /** How long a wait (everyone joined, an update seen) may take before the run fails, ms. */
   waitMaxMs?: number;
+  /** Departures after the updates, each replaced by a new tab (default 0). */
+  churn?: number;
 }
 
 /** The figures, one JSON object. */
@@ -65,6 +76,12 @@ export interface PresenceBenchReport {
   heap_after_join_mb: number;
   heap_after_updates_mb: number;
   heap_growth_bytes_per_update: number;
+  churn: number;
+  /** After the churn (null without): the heap after a full GC, MB, and its growth per departure since the updates, bytes. */
+  heap_after_churn_mb: number | null;
+  heap_growth_bytes_per_departure: number | null;
+  /** What the relays hold of departed tabs after the churn: farewelled origins in the room, left or dead members. */
+  relay_departed_held: { origins: number; members: number } | null;
 }
 
 /** The heap in use after a full GC, bytes (`gc` made reachable for this call, as `--expose-gc` would). */
@@ -107,6 +124,18 @@ function timeEngines(relays: ServedRelay[]): () => number {
   return () => spent;
 }
 
+/** What the relays hold of departed tabs: origins in the room under a farewell root, members that left or died. */
+function departedHeld(relays: ServedRelay[]): { origins: number; members: number } {
+  let origins = 0;
+  let members = 0;
+  for (const r of relays) {
+    const engine = r.relay.node.engine;
+    for (const st of engine.scope(scopeIdOf("room/bench"))?.store.origins.values() ?? []) if (st.root && st.root.fields.flags & ROOT_FLAG_LEFT) origins++;
+    for (const m of engine.membership?.members() ?? []) if (m.state === "left" || m.state === "dead") members++;
+  }
+  return { origins, members };
+}
+
 /** Runs the bench and closes everything it opened. */
 export async function runPresenceBench(o: PresenceBenchOptions): Promise<PresenceBenchReport> {
   const network = `bench-presence-${process.pid}`;
@@ -120,11 +149,13 @@ export async function runPresenceBench(o: PresenceBenchOptions): Promise<Presenc
   if (!Number.isInteger(writers) || writers < 1 || writers > o.tabs) throw new RangeError(`bench presence: writers must be 1–${o.tabs}`);
   // An update is named by its step and its writer: step · tabs + writer.
   const tabs: { node: GrapevineNode; room: Room<{ n: number; k: number }>; seen: Map<number, number>; synced: boolean }[] = [];
+  const churn = o.churn ?? 0;
+  if (!Number.isInteger(churn) || churn < 0) throw new RangeError("bench presence: churn must be a whole number ≥ 0");
   try {
     relays.push(await serveRelay({ port: 0, network, ...timing, ...perAddress }));
     if (o.relays === 2) relays.push(await serveRelay({ port: 0, network, ...timing, ...perAddress, peers: [relays[0].url], WebSocket: nodeWebSocket }));
     const start = Date.now();
-    for (let i = 0; i < o.tabs; i++) {
+    const addTab = async (i: number) => {
       const node = await (o.full ? createNode : createLiteNode)({ network, ...timing });
       dial(node, relays[i % relays.length].url, { WebSocket: nodeWebSocket });
       const room = node.room<{ n: number; k: number }>("bench", { presence: { n: i, k: -1 } });
@@ -138,7 +169,9 @@ export async function runPresenceBench(o: PresenceBenchOptions): Promise<Presenc
       }
       room.presence.on("sync", () => (tab.synced = true));
       tabs.push(tab);
-    }
+      return tab;
+    };
+    for (let i = 0; i < o.tabs; i++) await addTab(i);
     // Every room's first snapshot too: what happens before it is folded into it, not an event.
     await waitFor(() => tabs.every((t) => t.synced && t.room.presence.others.length === o.tabs - 1), waitMax, "every tab seeing every other");
     const joinAllMs = Date.now() - start;
@@ -168,6 +201,17 @@ export async function runPresenceBench(o: PresenceBenchOptions): Promise<Presenc
     const count = o.updates * writers;
     const heapAfterUpdates = heapAfterGc();
     const round = (x: number) => Math.round(x * 10) / 10;
+    let afterChurn: Pick<PresenceBenchReport, "heap_after_churn_mb" | "heap_growth_bytes_per_departure" | "relay_departed_held"> = { heap_after_churn_mb: null, heap_growth_bytes_per_departure: null, relay_departed_held: null };
+    if (churn > 0) {
+      for (let i = 0; i < churn; i++) {
+        const gone = tabs.shift()!;
+        await gone.node.close(i % 2 === 0 ? {} : { leave: false });
+        const fresh = await addTab(o.tabs + i);
+        await waitFor(() => fresh.synced, waitMax, `tab ${o.tabs + i} joining`);
+      }
+      const heapAfterChurn = heapAfterGc();
+      afterChurn = { heap_after_churn_mb: round(heapAfterChurn / 1e6), heap_growth_bytes_per_departure: Math.round((heapAfterChurn - heapAfterUpdates) / churn), relay_departed_held: departedHeld(relays) };
+    }
     return {
       bench: "presence",
       tabs: o.tabs,
@@ -185,6 +229,8 @@ export async function runPresenceBench(o: PresenceBenchOptions): Promise<Presenc
       heap_after_join_mb: round(heapAfterJoin / 1e6),
       heap_after_updates_mb: round(heapAfterUpdates / 1e6),
       heap_growth_bytes_per_update: Math.round((heapAfterUpdates - heapAfterJoin) / count),
+      churn,
+      ...afterChurn,
     };
   } finally {
     for (const t of tabs) await t.node.close().catch(() => undefined);

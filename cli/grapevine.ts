@@ -222,7 +222,7 @@ const benchFirstContactCommand: Command = {
 const benchPresenceCommand: Command = {
   spec: {
     name: "grapevine bench presence",
-    summary: "How fast presence crosses relays: one or two Node relays on loopback (the second peered to the\nfirst), N tabs in one room alternately on each, then M steps in which K tabs update at once: ms until\nevery other tab saw each update, the relays' frames and bytes per update and their engines' ms per step,\nthe heap after a full GC before and after the updates. One JSON line.",
+    summary: "How fast presence crosses relays: one or two Node relays on loopback (the second peered to the\nfirst), N tabs in one room alternately on each, then M steps in which K tabs update at once: ms until\nevery other tab saw each update, the relays' frames and bytes per update and their engines' ms per step,\nthe heap after a full GC before and after the updates; with --churn, tabs leaving and replaced, and\nwhat the relays then hold of the departed. One JSON line.",
     options: {
       tabs: { type: "string", value: "N", help: "tabs in the room, 2–500 (default 20)" },
       relays: { type: "string", value: "R", help: "1 or 2 (default 1)" },
@@ -230,8 +230,9 @@ const benchPresenceCommand: Command = {
       writers: { type: "string", value: "K", help: "tabs that update at the same moment in each step, 1–N (default 1)" },
       full: { type: "boolean", help: "tabs from the main entry (membership on) instead of grapevine/lite" },
       interval: { type: "string", value: "MS", help: "gossip interval of every node and relay, ≥ 10 (default 1000)" },
+      churn: { type: "string", value: "D", help: "then D times a tab leaves (every other with its farewell) and a new one joins, 0–100000 (default 0)" },
     },
-    notes: "e.g. grapevine bench presence --tabs 20 --relays 2; a cursor storm: --tabs 100 --writers 50",
+    notes: "e.g. grapevine bench presence --tabs 20 --relays 2; a cursor storm: --tabs 100 --writers 50; what departed tabs leave at the relays: --churn 500",
   },
   async run(v) {
     const { runPresenceBench } = await import("./bench-presence.ts");
@@ -242,6 +243,7 @@ const benchPresenceCommand: Command = {
       writers: intOption(v, "writers", 1, 1, 500),
       full: v.full === true,
       intervalMs: numberOption(v, "interval", 1000, (n) => n >= 10, "a number ≥ 10"),
+      churn: intOption(v, "churn", 0, 0, 100_000),
     });
     console.log(JSON.stringify(report));
     return 0;

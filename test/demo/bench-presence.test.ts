@@ -19,6 +19,18 @@ describe("bench presence (small)", () => {
     expect(r.heap_after_join_mb).toBeGreaterThan(1);
     expect(r.heap_after_updates_mb).toBeGreaterThan(1);
     expect(Number.isInteger(r.heap_growth_bytes_per_update)).toBe(true);
+    expect(r).toMatchObject({ churn: 0, heap_after_churn_mb: null, heap_growth_bytes_per_departure: null, relay_departed_held: null });
+  }, 60_000);
+
+  it("with churn: tabs leave, every other with its farewell, and new ones take their place; the relay holds the farewells, and nothing of the rest", async () => {
+    const r = await runPresenceBench({ tabs: 4, relays: 1, updates: 1, full: false, intervalMs: 600_000, waitMaxMs: 15_000, churn: 4 });
+    expect(r.churn).toBe(4);
+    expect(r.heap_after_churn_mb).toBeGreaterThan(1);
+    expect(Number.isInteger(r.heap_growth_bytes_per_departure)).toBe(true);
+    // Two left with a farewell: their room origins are kept (for leftOriginTtlMs) to pass it on; the
+    // two that vanished are not farewells, and lite tabs are no members.
+    expect(r.relay_departed_held).toEqual({ origins: 2, members: 0 });
+    await expect(runPresenceBench({ tabs: 3, relays: 1, updates: 1, full: false, intervalMs: 1000, churn: -1 })).rejects.toThrow(RangeError);
   }, 60_000);
 
   it("with several writers a step: every tab sees every other writer's update of each step, each tab's own not counted", async () => {
