@@ -11,9 +11,9 @@
  * @module
  */
 
-import { MerkleTree } from "../crypto/merkle.ts";
+import { leafHash, MerkleTree } from "../crypto/merkle.ts";
 import { compareBytes } from "../bytes.ts";
-import type { RootBody } from "../wire/records.ts";
+import type { DecodedLeaf, RootBody } from "../wire/records.ts";
 import { rootTag } from "./digest-rows.ts";
 
 /** An entry as stored: the leaf bytes exactly as the origin encoded them, and what they say. */
@@ -40,10 +40,35 @@ export interface Snapshot {
   readonly byKey: readonly StoredEntry[];
   /** Ascending version order, for "everything above version v" in O(log n + d). */
   readonly byVersion: readonly StoredEntry[];
-  readonly indexOf: ReadonlyMap<StoredEntry, number>;
+  /** Where each of `byVersion` stands in tree order (its leaf's index): `keyIndex[i]` for `byVersion[i]`. */
+  readonly keyIndex: readonly number[];
   readonly tree: MerkleTree;
   /** Sum of leaf bytes. */
   readonly bytes: number;
+}
+
+/**
+ * An entry taken in from a peer, held in one allocation: a copy of its `leaf` with the leaf's
+ * hash after it, the key's bytes and the value views of that copy (`decode` reads the leaf as it
+ * will be held, and must return views of it). A heap holding many origins holds one buffer an
+ * entry instead of three.
+ */
+export function takenEntry(leaf: Uint8Array, decode: (leaf: Uint8Array) => DecodedLeaf): StoredEntry {
+  const n = leaf.length;
+  const buf = new Uint8Array(n + 32);
+  buf.set(leaf);
+  const own = buf.subarray(0, n);
+  const d = decode(own);
+  buf.set(leafHash(own), n);
+  return { key: d.key, keyBytes: d.keyBytes, version: d.version, value: d.value, leaf: own, leafHash: buf.subarray(n) };
+}
+
+/** A received root's body and signature copied into one buffer, as views of it: a held root is one allocation. */
+export function rootBytes(body: Uint8Array, signature: Uint8Array): { body: Uint8Array; signature: Uint8Array } {
+  const buf = new Uint8Array(body.length + signature.length);
+  buf.set(body);
+  buf.set(signature, body.length);
+  return { body: buf.subarray(0, body.length), signature: buf.subarray(body.length) };
 }
 
 /** Orders entries as the Merkle tree does. */
@@ -56,14 +81,12 @@ export function buildSnapshot(root: SignedRoot, entries: Iterable<StoredEntry>):
   const byKey = [...entries].sort(byKeyBytes);
   const tree = MerkleTree.fromLeafHashes(byKey.map((e) => e.leafHash));
   if (compareBytes(tree.root, root.fields.root) !== 0 || byKey.length !== root.fields.count) return null;
-  const indexOf = new Map<StoredEntry, number>();
   let bytes = 0;
-  byKey.forEach((e, i) => {
-    indexOf.set(e, i);
-    bytes += e.leaf.length;
-  });
-  const byVersion = byKey.slice().sort((a, b) => a.version - b.version);
-  return { root, byKey, byVersion, indexOf, tree, bytes };
+  for (const e of byKey) bytes += e.leaf.length;
+  // Tree positions sorted by their entries' versions: byVersion and its indexes in one pass.
+  const order = Array.from(byKey.keys()).sort((a, b) => byKey[a].version - byKey[b].version);
+  const byVersion = order.map((i) => byKey[i]);
+  return { root, byKey, byVersion, keyIndex: order, tree, bytes };
 }
 
 /** Merkle root of a set of entries (tree order), for signing. */

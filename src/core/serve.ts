@@ -36,7 +36,7 @@ export function deltaOf(st: OriginState, generation: number, have: number, budge
         from: 0,
         through: f.version,
         full: true,
-        entries: snap.byVersion.map((e) => ({ leaf: e.leaf, index: snap.indexOf.get(e)!, proof: [] })),
+        entries: snap.byVersion.map((e, i) => ({ leaf: e.leaf, index: snap.keyIndex[i], proof: [] })),
       },
       bytes: fullBytes,
     };
@@ -46,7 +46,7 @@ export function deltaOf(st: OriginState, generation: number, have: number, budge
   let through = f.version;
   for (let i = firstAbove(snap.byVersion, from); i < snap.byVersion.length; i++) {
     const e = snap.byVersion[i];
-    const index = snap.indexOf.get(e)!;
+    const index = snap.keyIndex[i];
     const proof = snap.tree.proof(index);
     const size = e.leaf.length + 33 * proof.length + 12;
     if (entries.length > 0 && bytes + size > budget) {

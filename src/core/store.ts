@@ -18,10 +18,10 @@ import type { OriginDeltaWire } from "../wire/frames.ts";
 import { decodeLeaf, decodeRootBody, ROOT_FLAG_LEFT } from "../wire/records.ts";
 import type { DigestEntry, DigestIndex } from "./digest-rows.ts";
 import { emptyMap, isShared } from "./empty.ts";
-import { LocalMap, makeEntry } from "./local.ts";
+import { LocalMap } from "./local.ts";
 import { deltaOf } from "./serve.ts";
 import type { EngineOptions } from "./options.ts";
-import { buildSnapshot, byKeyBytes, OriginState, type OriginView, type SignedRoot, type StoredEntry } from "./origin.ts";
+import { buildSnapshot, byKeyBytes, OriginState, rootBytes, takenEntry, type OriginView, type SignedRoot, type StoredEntry } from "./origin.ts";
 
 /** One key's value changed (or was deleted, `value: null`) in some origin's map. */
 export interface Change {
@@ -189,7 +189,8 @@ export class Store implements StateView {
   /** Everything but the signature: caps, shape, order, proofs. Throws a remote `GrapevineError`. */
   check(od: OriginDeltaWire): CheckedDelta {
     const o = this.opts;
-    const fields = decodeRootBody(od.rootBody);
+    const { body, signature } = rootBytes(od.rootBody, od.signature);
+    const fields = decodeRootBody(body);
     if (!sameScope(fields.scope, this.scope)) throw remoteError("WIRE_SHAPE", "root of another scope");
     if (fields.count > o.keysPerOriginMax) {
       throw remoteError("STATE_CAP_EXCEEDED", `origin holds ${fields.count} keys, above keysPerOriginMax ${o.keysPerOriginMax}`);
@@ -205,15 +206,14 @@ export class Store implements StateView {
     let prev = od.from;
     let bytes = 0;
     for (const w of od.entries) {
-      const leaf = decodeLeaf(w.leaf, o.keyBytesMax, o.valueBytesMax);
-      if (leaf.version <= prev || leaf.version > od.through) throw remoteError("WIRE_SHAPE", "entries must ascend by version within the delta range");
-      if (keys.has(leaf.key)) throw remoteError("WIRE_SHAPE", `key ${JSON.stringify(leaf.key)} twice in one delta`);
-      keys.add(leaf.key);
-      prev = leaf.version;
+      const e = takenEntry(w.leaf, (own) => decodeLeaf(own, o.keyBytesMax, o.valueBytesMax));
+      if (e.version <= prev || e.version > od.through) throw remoteError("WIRE_SHAPE", "entries must ascend by version within the delta range");
+      if (keys.has(e.key)) throw remoteError("WIRE_SHAPE", `key ${JSON.stringify(e.key)} twice in one delta`);
+      keys.add(e.key);
+      prev = e.version;
       bytes += w.leaf.length;
-      const e = makeEntry(w.leaf, leaf.key, leaf.version, leaf.value, leaf.keyBytes);
       if (!od.full && !verifyInclusion(e.leafHash, w.index, fields.count, w.proof, fields.root)) {
-        throw remoteError("STATE_BAD_PROOF", `inclusion proof of ${JSON.stringify(leaf.key)} does not match the signed root`);
+        throw remoteError("STATE_BAD_PROOF", `inclusion proof of ${JSON.stringify(e.key)} does not match the signed root`);
       }
       entries.push(e);
     }
@@ -223,7 +223,7 @@ export class Store implements StateView {
       if (!bytesEqual(tree.root, fields.root)) throw remoteError("STATE_BAD_PROOF", "full map does not hash to the signed root");
     }
     return {
-      root: { body: od.rootBody, signature: od.signature, fields },
+      root: { body, signature, fields },
       originId: toHex(fields.origin),
       from: od.from,
       through: od.through,

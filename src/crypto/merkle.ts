@@ -97,7 +97,7 @@ export class MerkleTree {
       level = parentLevel(level);
       levels.push(level);
     }
-    return new MerkleTree(levels, hashes.length, level.slice());
+    return new MerkleTree(levels, hashes.length, level); // the top level is the root (32 bytes); levels are never written to
   }
 
   /**

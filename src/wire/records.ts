@@ -66,7 +66,7 @@ export function encodeLeaf(leaf: Leaf): Uint8Array {
   return encode([leaf.key, leaf.version, leaf.value]);
 }
 
-/** A decoded leaf, with its key's UTF-8 bytes as they stand in the leaf (a view of it). */
+/** A decoded leaf, with its key's UTF-8 bytes as they stand in the leaf; those and the value are views of it. */
 export interface DecodedLeaf extends Leaf {
   keyBytes: Uint8Array;
 }
@@ -75,7 +75,8 @@ export interface DecodedLeaf extends Leaf {
 export function decodeLeaf(bytes: Uint8Array, keyBytesMax: number, valueBytesMax: number): DecodedLeaf {
   const limits = RECORD_LIMITS(valueBytesMax);
   limits.textBytesMax = keyBytesMax;
-  const a = asArray(decode(bytes, limits), "leaf", 3, 3);
+  // The value is a view of `bytes`, as the key's bytes are: a leaf is kept with what it says.
+  const a = asArray(decode(bytes, limits, true), "leaf", 3, 3);
   const key = asText(a[0], "leaf.key", keyBytesMax);
   const version = asUint(a[1], "leaf.version");
   if (version === 0) throw remoteError("WIRE_SHAPE", "leaf.version: must be at least 1");

@@ -26,6 +26,33 @@ describe("replicated state: flow control and caps", () => {
     expect(w.penalties()).toEqual([]);
   });
 
+  it("holds what it takes in compactly: an entry's leaf, hash, key bytes and value in one buffer, a root's body and signature in another, none a view of a frame", async () => {
+    const w = new World(3, { mode: "pull" });
+    w.engines[0].set(0, "status", enc("online"));
+    w.engines[0].set(0, "name", enc("Ada"));
+    await w.settle();
+    w.link(0, 1);
+    await w.settle();
+    const st = w.engines[1].store.origins.get(w.engines[0].store.selfId)!;
+    expect(st.complete).toBe(true);
+    for (const e of st.entries.values()) {
+      const buffer = e.leaf.buffer;
+      expect(buffer.byteLength).toBe(e.leaf.length + 32); // its own copy, the hash right after the leaf
+      for (const part of [e.leafHash, e.keyBytes, e.value!]) expect(part.buffer).toBe(buffer);
+      expect(new TextDecoder().decode(e.keyBytes)).toBe(e.key);
+    }
+    const root = st.root!;
+    expect(root.signature.buffer).toBe(root.body.buffer);
+    expect(root.body.buffer.byteLength).toBe(root.body.length + 64);
+    expect(root.fields.root.buffer).toBe(root.body.buffer);
+    // Served on from these copies, it verifies at a third node.
+    w.link(1, 2);
+    await w.settle();
+    expect(w.get(2, 0, "name")).toBe("Ada");
+    expect(w.get(2, 0, "status")).toBe("online");
+    expect(w.penalties()).toEqual([]);
+  });
+
   it("local writes beyond a cap throw before changing anything", () => {
     const w = new World(1, { keysPerOriginMax: 2, valueBytesMax: 100, originBytesMax: 1000, keyBytesMax: 8 });
     const e = w.engines[0];
