@@ -41,7 +41,7 @@ export const ROOT_TAG_BYTES = 8;
 
 /** A digest row's root tag: the first bytes of SHA-256 of the signed root body. */
 export function rootTag(body: Uint8Array): Uint8Array {
-  return sha256(body).subarray(0, ROOT_TAG_BYTES);
+  return sha256(body).slice(0, ROOT_TAG_BYTES); // a copy: kept with the origin, not a view holding the whole hash
 }
 
 /** A node's position: `depth` nibbles of prefix, read as the integer `index` (< 16^depth). */

@@ -76,6 +76,9 @@ export function byKeyBytes(a: StoredEntry, b: StoredEntry): number {
   return compareBytes(a.keyBytes, b.keyBytes);
 }
 
+const NO_INDEX: readonly number[] = Object.freeze([]);
+const ONE_INDEX: readonly number[] = Object.freeze([0]);
+
 /** Builds the Merkle tree over `entries` and, if it matches `root`, the snapshot; else null. */
 export function buildSnapshot(root: SignedRoot, entries: Iterable<StoredEntry>): Snapshot | null {
   const byKey = [...entries].sort(byKeyBytes);
@@ -83,7 +86,9 @@ export function buildSnapshot(root: SignedRoot, entries: Iterable<StoredEntry>):
   if (compareBytes(tree.root, root.fields.root) !== 0 || byKey.length !== root.fields.count) return null;
   let bytes = 0;
   for (const e of byKey) bytes += e.leaf.length;
-  // Tree positions sorted by their entries' versions: byVersion and its indexes in one pass.
+  // Tree positions sorted by their entries' versions: byVersion and its indexes in one pass. A map
+  // of one key (a presence entry) shares them: most origins a relay holds are such maps.
+  if (byKey.length <= 1) return { root, byKey, byVersion: byKey, keyIndex: byKey.length ? ONE_INDEX : NO_INDEX, tree, bytes };
   const order = Array.from(byKey.keys()).sort((a, b) => byKey[a].version - byKey[b].version);
   const byVersion = order.map((i) => byKey[i]);
   return { root, byKey, byVersion, keyIndex: order, tree, bytes };

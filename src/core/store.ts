@@ -77,7 +77,7 @@ const sameScope = (a?: Uint8Array, b?: Uint8Array): boolean => (a === undefined 
 /** Bytes of others' state a node holds in all its stores (mesh-wide, each scope's): `storeBytesMax` bounds the sum. */
 export type BytePool = { held: number };
 
-/** What another origin's record (signed root, digest row) counts against `storeBytesMax` beside its leaf bytes: keys cost nothing to make. A floor: in V8 a held origin with one small key takes about 3 KB of heap. */
+/** What another origin's record (signed root, digest row) counts against `storeBytesMax` beside its leaf bytes: keys cost nothing to make. A floor: in V8 a held origin with one small key takes about 2.9 KB of heap. */
 export const ORIGIN_HELD_BYTES = 1024;
 
 /** Every origin's state on one node, in one scope. */
