@@ -87,9 +87,12 @@ export function refusalStatus(r: Refusal): 429 | 503 {
   return r.label === "per_ip" || r.label === "per_ip_rate" ? 429 : 503;
 }
 
-/** A refusal as a fetch-style HTTP response (Deno, Bun, Workers): its status, `retry-after: 1`, the reason as text. */
+/** The headers of a refusal answered in HTTP: when to try again, and that the body is the reason as text. */
+export const REFUSAL_HEADERS: Readonly<Record<string, string>> = Object.freeze({ "retry-after": "1", "content-type": "text/plain; charset=utf-8" });
+
+/** A refusal as a fetch-style HTTP response (Deno, Bun, Workers): its status, {@link REFUSAL_HEADERS}, the reason as text. */
 export function refusalResponse(r: Refusal): Response {
-  return new Response(`${r.reason}\n`, { status: refusalStatus(r), headers: { "retry-after": "1", "content-type": "text/plain; charset=utf-8" } });
+  return new Response(`${r.reason}\n`, { status: refusalStatus(r), headers: REFUSAL_HEADERS });
 }
 
 export const REFUSALS = {
@@ -141,12 +144,8 @@ export class AdmissionGate {
   /** Admits a connection (the caller must {@link release} it later) or says why not. */
   admit(ip: string, now: number): Refusal | null {
     this.#sweep(now);
-    const state = this.#stateOf(ip, now, -Infinity);
-    let refusal: Refusal | null = null;
-    if (this.#open >= this.limits.connectionsMax) refusal = REFUSALS.connections;
-    // The rate is checked first so a refused attempt still spends a token: hammering stays refused.
-    else if (!state.attempts.take(now)) refusal = REFUSALS.perIpRate;
-    else if (state.open >= this.limits.connectionsPerIpMax) refusal = REFUSALS.perIp;
+    const state = this.#stateOf(ip, now);
+    const refusal = this.#refusal(state, now, true);
     if (refusal) {
       state.refusedAt = now;
       return refusal;
@@ -167,8 +166,14 @@ export class AdmissionGate {
   screen(ip: string, now: number): Refusal | null {
     const state = this.#addresses.get(ip);
     if (!state || now - state.refusedAt >= SCREEN_MS) return null;
+    return this.#refusal(state, now, false);
+  }
+
+  /** Why an attempt of `state`'s address is refused now, or null; `spend`: it takes a token if one is there. */
+  #refusal(state: AddressState, now: number, spend: boolean): Refusal | null {
     if (this.#open >= this.limits.connectionsMax) return REFUSALS.connections;
-    if (state.attempts.room(now) < 1) return REFUSALS.perIpRate;
+    // The rate is checked first so a refused attempt still spends a token: hammering stays refused.
+    if (spend ? !state.attempts.take(now) : state.attempts.room(now) < 1) return REFUSALS.perIpRate;
     if (state.open >= this.limits.connectionsPerIpMax) return REFUSALS.perIp;
     return null;
   }
@@ -179,16 +184,16 @@ export class AdmissionGate {
    * until enough close.
    */
   restore(ip: string): void {
-    this.#stateOf(ip, -Infinity, -Infinity).open++;
+    this.#stateOf(ip, -Infinity).open++;
     this.#open++;
   }
 
   /** `ip`'s entry, made (its bucket full at `filledAt`) if it has none. */
-  #stateOf(ip: string, filledAt: number, refusedAt: number): AddressState {
+  #stateOf(ip: string, filledAt: number): AddressState {
     let state = this.#addresses.get(ip);
     if (!state) {
       const rate = this.limits.connectionsPerIpPerSecond;
-      state = { open: 0, attempts: new TokenBucket(rate, Math.max(1, rate), filledAt), refusedAt };
+      state = { open: 0, attempts: new TokenBucket(rate, Math.max(1, rate), filledAt), refusedAt: -Infinity };
       this.#addresses.set(ip, state);
     }
     return state;

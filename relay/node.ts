@@ -38,7 +38,7 @@ import type { SignatureSuite } from "../src/crypto/types.ts";
 import { websocketLink } from "../src/transport/websocket.ts";
 import { nodeWebSocketWith, preparedFrameWriter, wsReceiveLimits } from "../src/transport/ws-node.ts";
 import { createRelay, type Relay, type RelayOptions } from "./core.ts";
-import { refusalStatus, type Refusal } from "./limits.ts";
+import { REFUSAL_HEADERS, refusalStatus, type Refusal } from "./limits.ts";
 import type { HeaderLookup } from "./proxy.ts";
 
 /** Options of {@link serveRelay}: the relay's options plus where to listen. */
@@ -109,7 +109,8 @@ export async function serveRelay(options: ServeRelayOptions = {}): Promise<Serve
 function httpRefusal(r: Refusal): string {
   const status = refusalStatus(r);
   const body = `${r.reason}\n`;
-  return `HTTP/1.1 ${status} ${status === 429 ? "Too Many Requests" : "Service Unavailable"}\r\nretry-after: 1\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${new TextEncoder().encode(body).length}\r\n\r\n${body}`;
+  const headers = Object.entries(REFUSAL_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  return `HTTP/1.1 ${status} ${status === 429 ? "Too Many Requests" : "Service Unavailable"}\r\n${headers}connection: close\r\ncontent-length: ${new TextEncoder().encode(body).length}\r\n\r\n${body}`;
 }
 
 /** What {@link upgradeInTurn} needs of the socket being upgraded (a `node:net` socket has it). */
