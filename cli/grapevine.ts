@@ -439,6 +439,23 @@ async function runRoomsCli(v: Values, o: ScenarioOptions, progress: Progress): P
   });
 }
 
+const benchHeldCommand: Command = {
+  spec: {
+    name: "grapevine bench held",
+    summary: "What holding other origins' state costs one node's heap, against what it counts toward\nstoreBytesMax: presence-sized maps, maps of 200 one-byte keys, maps of 4 KiB values, with the digest\nin a table and in the trie. heap_over_counted at most 1 means storeBytesMax bounds memory. One JSON line;\nexit status 1 when a shape takes more heap than it counts.",
+    options: {
+      scale: { type: "string", value: "X", help: "origins of each shape, as a multiple of 5000 / 200 / 500, 0.01–20 (default 1)" },
+    },
+    notes: "e.g. grapevine bench held --scale 4",
+  },
+  async run(v) {
+    const { runHeldBench } = await import("./bench-held.ts");
+    const report = runHeldBench({ scale: numberOption(v, "scale", 1, (n) => n >= 0.01 && n <= 20, "a number in [0.01, 20]") });
+    console.log(JSON.stringify(report));
+    return report.heap_over_counted_max <= 1 ? 0 : 1;
+  },
+};
+
 function replayArgs(flags: Record<string, string | boolean>, seed: number): string {
   const parts: string[] = [];
   const all: Record<string, string | boolean> = { ...flags, seed: String(seed) };
@@ -447,7 +464,7 @@ function replayArgs(flags: Record<string, string | boolean>, seed: number): stri
 }
 
 const COMMANDS: Record<string, Command> = { demo, "demo-tx": demoTx, keygen, sim };
-const BENCHES: Record<string, Command> = { size: benchSizeCommand, broadcast: benchBroadcastCommand, mesh: benchMeshCommand, "first-contact": benchFirstContactCommand, presence: benchPresenceCommand };
+const BENCHES: Record<string, Command> = { size: benchSizeCommand, broadcast: benchBroadcastCommand, mesh: benchMeshCommand, "first-contact": benchFirstContactCommand, presence: benchPresenceCommand, held: benchHeldCommand };
 
 /** The package's version, from the package.json next to the command (source or dist/). */
 export function version(): string {
@@ -468,6 +485,7 @@ const BENCH_SUMMARIES: readonly [string, string][] = [
   ["mesh", "N nodes in one process over loopback WebSockets: cost per delivery, idle cost"],
   ["first-contact", "one node's event loop while N − 1 new keys link up at once"],
   ["presence", "presence through one or two relays: ms until every tab sees an update"],
+  ["held", "heap a node takes for others' state against what storeBytesMax counts"],
 ];
 
 /** The benchmarks' help lines, each name after `prefix`, in the help texts' column. */

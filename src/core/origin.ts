@@ -48,10 +48,48 @@ export interface Snapshot {
 }
 
 /**
- * An entry taken in from a peer, held in one allocation: a copy of its `leaf` with the leaf's
- * hash after it, the key's bytes and the value views of that copy (`decode` reads the leaf as it
- * will be held, and must return views of it). A heap holding many origins holds one buffer an
- * entry instead of three.
+ * An entry taken in from a peer, held in one allocation: a copy of its leaf with the leaf's hash
+ * after it. The key's bytes, the value and the hash are read from that copy when asked for (a
+ * view each time): a heap holding many origins holds one buffer and one small object an entry,
+ * not a view of each part.
+ */
+class HeldEntry implements StoredEntry {
+  readonly key: string;
+  readonly version: number;
+  readonly leaf: Uint8Array;
+  /** Where the key's bytes start and end in `leaf`. */
+  readonly #keyAt: number;
+  readonly #keyEnd: number;
+  /** Where the value starts in `leaf` (it runs to the leaf's end), -1 for a tombstone. */
+  readonly #valueAt: number;
+
+  constructor(d: DecodedLeaf, leaf: Uint8Array) {
+    this.key = d.key;
+    this.version = d.version;
+    this.leaf = leaf;
+    this.#keyAt = d.keyBytes.byteOffset - leaf.byteOffset;
+    this.#keyEnd = this.#keyAt + d.keyBytes.length;
+    this.#valueAt = d.value === null ? -1 : d.value.byteOffset - leaf.byteOffset;
+  }
+
+  get keyBytes(): Uint8Array {
+    return this.leaf.subarray(this.#keyAt, this.#keyEnd);
+  }
+
+  get value(): Uint8Array | null {
+    return this.#valueAt < 0 ? null : this.leaf.subarray(this.#valueAt);
+  }
+
+  get leafHash(): Uint8Array {
+    const l = this.leaf;
+    return new Uint8Array(l.buffer, l.byteOffset + l.length, 32);
+  }
+}
+
+/**
+ * An entry taken in from a peer, held in one allocation (see `HeldEntry`). `decode` reads the leaf
+ * as it will be held and must return views of it; a value must run to the leaf's end, as a leaf
+ * encodes it.
  */
 export function takenEntry(leaf: Uint8Array, decode: (leaf: Uint8Array) => DecodedLeaf): StoredEntry {
   const n = leaf.length;
@@ -59,8 +97,9 @@ export function takenEntry(leaf: Uint8Array, decode: (leaf: Uint8Array) => Decod
   buf.set(leaf);
   const own = buf.subarray(0, n);
   const d = decode(own);
+  if (d.value !== null && d.value.byteOffset + d.value.length !== own.byteOffset + n) throw new RangeError("takenEntry: the value must end the leaf");
   buf.set(leafHash(own), n);
-  return { key: d.key, keyBytes: d.keyBytes, version: d.version, value: d.value, leaf: own, leafHash: buf.subarray(n) };
+  return new HeldEntry(d, own);
 }
 
 /** A received root's body and signature copied into one buffer, as views of it: a held root is one allocation. */

@@ -63,7 +63,7 @@ export interface StateView {
   /** Whether local writes wait to be signed. */
   readonly dirty: boolean;
   readonly origins: ReadonlyMap<string, OriginView>;
-  /** Bytes held of other origins: their leaf bytes and {@link ORIGIN_HELD_BYTES} each. */
+  /** Bytes held of other origins, as `storeBytesMax` counts them: their leaf bytes, {@link ENTRY_HELD_BYTES} an entry and {@link ORIGIN_HELD_BYTES} an origin. */
   readonly heldBytes: number;
   get(originId: string, key: string): Uint8Array | null | undefined;
   getLocal(key: string): Uint8Array | null | undefined;
@@ -77,8 +77,26 @@ const sameScope = (a?: Uint8Array, b?: Uint8Array): boolean => (a === undefined 
 /** Bytes of others' state a node holds in all its stores (mesh-wide, each scope's): `storeBytesMax` bounds the sum. */
 export type BytePool = { held: number };
 
-/** What another origin's record (signed root, digest row) counts against `storeBytesMax` beside its leaf bytes: keys cost nothing to make. A floor: in V8 a held origin with one small key takes about 2.9 KB of heap. */
-export const ORIGIN_HELD_BYTES = 1024;
+/**
+ * What another origin's record (signed root, digest row, snapshot, its table entries) counts
+ * against `storeBytesMax` beside its entries: about the heap it takes in V8 (`grapevine bench held`
+ * measures both this and {@link ENTRY_HELD_BYTES} against the heap), so that `storeBytesMax`
+ * bounds memory and not only bytes on the wire. Keys cost nothing to make: a peer that sends many
+ * tiny maps pays for each in this count.
+ */
+export const ORIGIN_HELD_BYTES = 2560;
+
+/**
+ * What each entry of another origin counts against `storeBytesMax` beside its leaf bytes: the
+ * heap an entry takes (its object, its buffer, its place in the map and the Merkle tree). A map of
+ * many one-byte values counts about what it holds, not the few bytes its leaves are.
+ */
+export const ENTRY_HELD_BYTES = 576;
+
+/** What an origin's entries count against `storeBytesMax`: their leaf bytes and {@link ENTRY_HELD_BYTES} each. */
+function entriesHeld(st: { bytes: number; entries: { size: number } }): number {
+  return st.bytes + st.entries.size * ENTRY_HELD_BYTES;
+}
 
 /** Every origin's state on one node, in one scope. */
 export class Store implements StateView {
@@ -89,7 +107,7 @@ export class Store implements StateView {
   #local: LocalMap;
   /** Origins collected after their farewell, remembered for another TTL so stale copies do not revive them. */
   #departed = emptyMap<string, { generation: number; version: number; at: number }>(); // the shared empty Map until one departs
-  /** Bytes of other origins held here: leaf bytes and {@link ORIGIN_HELD_BYTES} each (`storeBytesMax` bounds the node's sum). */
+  /** Bytes of other origins held here, as `heldBytes` says (`storeBytesMax` bounds the node's sum). */
   #heldBytes = 0;
   #pool: BytePool;
 
@@ -110,7 +128,7 @@ export class Store implements StateView {
   /** Lets another origin go, with what it counted, remembered as departed (see `#departed`) while there is room. */
   #drop(st: OriginState, at: number, remember = true): void {
     this.origins.delete(st.id);
-    this.#hold(-st.bytes - ORIGIN_HELD_BYTES);
+    this.#hold(-entriesHeld(st) - ORIGIN_HELD_BYTES);
     this.trie.delete(st.id, st.origin);
     if (!remember || this.#departed.size >= this.opts.originsMax) return;
     if (isShared(this.#departed)) this.#departed = new Map();
@@ -248,7 +266,7 @@ export class Store implements StateView {
     return { generation: st.generation, have: st.have, version: st.root.fields.version };
   }
 
-  /** Bytes held of other origins: their leaf bytes and {@link ORIGIN_HELD_BYTES} each. */
+  /** Bytes held of other origins, as `storeBytesMax` counts them: their leaf bytes, {@link ENTRY_HELD_BYTES} an entry and {@link ORIGIN_HELD_BYTES} an origin. */
   get heldBytes(): number {
     return this.#heldBytes;
   }
@@ -271,11 +289,15 @@ export class Store implements StateView {
 
   /** Applies a checked delta whose root signature is verified. */
   apply(cd: CheckedDelta, now: number): ApplyResult {
-    const before = this.origins.get(cd.originId)?.bytes ?? 0;
+    const held = (): number => {
+      const st = this.origins.get(cd.originId);
+      return st ? entriesHeld(st) : 0;
+    };
+    const before = held();
     try {
       return this.#apply(cd, now);
     } finally {
-      if (cd.originId !== this.selfId) this.#hold((this.origins.get(cd.originId)?.bytes ?? 0) - before);
+      if (cd.originId !== this.selfId) this.#hold(held() - before);
     }
   }
 
@@ -298,7 +320,7 @@ export class Store implements StateView {
     }
     this.#departed.delete(id);
     const changes = this.#deletions(st, f.version);
-    this.#hold(-st.bytes);
+    this.#hold(-entriesHeld(st));
     st.entries.clear();
     st.bytes = 0;
     st.snapshot = null;
@@ -324,10 +346,10 @@ export class Store implements StateView {
     let st = this.origins.get(cd.originId);
     if (!st) {
       if (this.origins.size >= this.opts.originsMax) return { status: "full", changes: [] };
-      // A new origin needs room under the total; a known one may still grow while the total is
-      // within it, so the store holds at most storeBytesMax + one origin's cap.
+      // A new origin needs room under the total for its record and what it brings (a known one's
+      // growth is checked below): the node never counts more than storeBytesMax.
       let incoming = ORIGIN_HELD_BYTES;
-      for (const e of cd.entries) incoming += e.leaf.length;
+      for (const e of cd.entries) incoming += e.leaf.length + ENTRY_HELD_BYTES;
       if (this.#pool.held + incoming > this.opts.storeBytesMax) return { status: "full", changes: [] };
       st = new OriginState(f.origin, cd.originId);
       this.origins.set(cd.originId, st);
@@ -367,7 +389,8 @@ export class Store implements StateView {
     if (bytes > this.opts.originBytesMax + this.opts.valueBytesMax || count > this.opts.keysPerOriginMax * 2) {
       return { status: "stale", changes, penalty: remoteError("STATE_CAP_EXCEEDED", "origin would exceed its caps") };
     }
-    if (bytes > st.bytes && this.#pool.held > this.opts.storeBytesMax) return { status: "full", changes };
+    const growth = entriesHeld({ bytes, entries: { size: count } }) - entriesHeld(st);
+    if (growth > 0 && this.#pool.held + growth > this.opts.storeBytesMax) return { status: "full", changes };
 
     if (!cur || f.version > cur.version || f.generation !== cur.generation) {
       st.root = cd.root;

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/bytes.ts";
 import { Engine, frameLimitsFor } from "../../src/core/engine.ts";
 import { DEFAULT_OPTIONS } from "../../src/core/options.ts";
-import { ORIGIN_HELD_BYTES, type Store } from "../../src/core/store.ts";
+import { ENTRY_HELD_BYTES, ORIGIN_HELD_BYTES, type Store } from "../../src/core/store.ts";
 import { seededRng } from "../../src/core/random.ts";
 import { decodeFrame, DELTA_FLAG, DIGEST_FLAG, encodeFrame, FRAME, type DeltaFrame } from "../../src/wire/frames.ts";
 import { peekFrameType } from "../../src/wire/link-frames.ts";
@@ -175,29 +175,60 @@ describe("adversarial: floods of fresh origins", () => {
 });
 
 describe("adversarial: fresh keys with tiny maps", () => {
-  it("count ORIGIN_HELD_BYTES an origin beside their leaf bytes, so they fill no store past storeBytesMax; letting one go gives its count back", async () => {
+  it("count ORIGIN_HELD_BYTES an origin and ENTRY_HELD_BYTES an entry beside their leaf bytes, so they fill no store past storeBytesMax; letting one go gives its count back", async () => {
     const storeBytesMax = 64 * 1024;
     const w = new World(1, { intervalMs: 1_000_000, membership: false, storeBytesMax, originBytesMax: 4096, valueBytesMax: 1024 });
     const a = attachAttacker(w, 0, ATTACKER, outsiderKey(7));
     const sent = 120;
     for (let i = 0; i < sent; i++) {
-      // One entry of one byte: about ten leaf bytes, where the record holding it takes a kilobyte.
+      // One entry of one byte: about ten leaf bytes, where the record and entry holding it take kilobytes of heap.
       const d = await fullOriginDelta(outsiderKey(5000 + i), 1, [{ key: "k", value: Uint8Array.of(1) }]);
       a.send(encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, replyTo: 0, origins: [d] }));
       await w.settle();
     }
     const store = w.engines[0].store as Store; // the engine's read-only view of it
     const others = [...store.origins.keys()].filter((id) => id !== store.selfId);
-    const room = Math.floor(storeBytesMax / ORIGIN_HELD_BYTES);
+    const room = Math.floor(storeBytesMax / (ORIGIN_HELD_BYTES + ENTRY_HELD_BYTES));
     report("tiny-map-flood", { origins_sent: sent, origins_accepted: others.length, bytes_held: store.heldBytes, store_bytes_max: storeBytesMax });
     expect(store.heldBytes).toBeLessThanOrEqual(storeBytesMax);
-    expect(others.length).toBeLessThan(room); // each counts its leaf bytes too
-    expect(others.length).toBeGreaterThanOrEqual(room - 2); // taken in up to the bound, then refused
+    expect(others.length).toBeLessThanOrEqual(room); // each counts its leaf bytes too
+    expect(others.length).toBeGreaterThanOrEqual(room - 1); // taken in up to the bound, then refused
     expect(w.penalties(0)).toEqual([]); // refused for room, not punished
     const before = store.heldBytes;
     const leafBytes = store.origins.get(others[0])!.bytes;
     store.forget(others[0], w.now);
-    expect(store.heldBytes).toBe(before - ORIGIN_HELD_BYTES - leafBytes);
+    expect(store.heldBytes).toBe(before - ORIGIN_HELD_BYTES - ENTRY_HELD_BYTES - leafBytes);
+  });
+
+  it("maps of many one-byte keys count ENTRY_HELD_BYTES a key, so they hold no more entries than storeBytesMax pays for; growing a known map past it is refused too", async () => {
+    const storeBytesMax = 256 * 1024;
+    const w = new World(1, { intervalMs: 1_000_000, membership: false, storeBytesMax });
+    const a = attachAttacker(w, 0, ATTACKER, outsiderKey(8));
+    const keys = 200;
+    const tiny = (n: number) => Array.from({ length: n }, (_, k) => ({ key: `k${k}`, value: Uint8Array.of(k & 0xff) }));
+    for (let i = 0; i < 8; i++) {
+      const d = await fullOriginDelta(outsiderKey(6000 + i), 1, tiny(keys));
+      a.send(encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, replyTo: 0, origins: [d] }));
+      await w.settle();
+    }
+    const store = w.engines[0].store as Store;
+    const others = [...store.origins.values()].filter((o) => o.id !== store.selfId);
+    const entries = others.reduce((n, o) => n + o.entries.size, 0);
+    report("tiny-key-flood", { origins_accepted: others.length, entries_held: entries, bytes_held: store.heldBytes, store_bytes_max: storeBytesMax });
+    // 8 × 200 keys are about 17 KB of leaves; counted at their heap (about 80 KB a map), three fit.
+    expect(others.every((o) => o.entries.size === keys)).toBe(true);
+    const perMap = store.heldBytes / others.length;
+    expect(perMap).toBeGreaterThan(ORIGIN_HELD_BYTES + keys * ENTRY_HELD_BYTES);
+    expect(others.length).toBe(Math.floor(storeBytesMax / perMap));
+    expect(others.length).toBeLessThan(8);
+    // The first map grows by a new root with twice the keys: refused, as the total would pass the bound.
+    const first = others.find((o) => o.id === toHex(outsiderKey(6000).publicKey))!;
+    const grown = await fullOriginDelta(outsiderKey(6000), 1, tiny(keys * 2));
+    a.send(encodeFrame({ type: FRAME.DELTA, flags: DELTA_FLAG.RUMOR, replyTo: 0, origins: [grown] }));
+    await w.settle();
+    expect(first.entries.size).toBe(keys);
+    expect(store.heldBytes).toBeLessThanOrEqual(storeBytesMax);
+    expect(w.penalties(0)).toEqual([]); // refused for room, not punished
   });
 });
 
