@@ -27,7 +27,7 @@ import { EngineCore } from "../src/core/engine-core.ts";
 import { digestRowsPart } from "../src/core/digest-rows.ts";
 import { digestTreePart } from "../src/core/digest-tree.ts";
 import { seededRng } from "../src/core/random.ts";
-import { ENTRY_HELD_BYTES, ORIGIN_HELD_BYTES } from "../src/core/store.ts";
+import { ENTRY_HELD_BYTES, ORIGIN_HELD_BYTES } from "../src/core/held.ts";
 import { leafHash, MerkleTree } from "../src/crypto/merkle.ts";
 import { compareBytes } from "../src/bytes.ts";
 import { DELTA_FLAG, encodeDeltaFrame, encodeOriginDelta } from "../src/wire/frames.ts";

@@ -68,6 +68,7 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
   { flag: "interval-ms", env: "GRAPEVINE_INTERVAL_MS", kind: "positive", value: "MS", help: "time between the relay's gossip rounds (default 1000)" },
   { flag: "probe-interval-ms", env: "GRAPEVINE_PROBE_INTERVAL_MS", kind: "positive", value: "MS", help: "time between the relay's membership probes (default 1000)" },
   { flag: "shuffle-interval-ms", env: "GRAPEVINE_SHUFFLE_INTERVAL_MS", kind: "positive", value: "MS", help: "time between the relay's membership view shuffles (default 10000)" },
+  { flag: "store-bytes-max", env: "GRAPEVINE_STORE_BYTES_MAX", kind: "positive", value: "N", help: "memory the state of the nodes it carries may take at the relay, bytes (default 134217728: about 40,000 presence tabs)" },
   { flag: "log-level", env: "GRAPEVINE_LOG_LEVEL", kind: "choice", value: "LEVEL", choices: LOG_LEVELS, help: `JSON log lines on stderr at or above: ${LOG_LEVELS.join(", ")} (default info)` },
 ];
 
@@ -91,6 +92,8 @@ export interface RelayConfig {
   limits: Partial<RelayLimits> & { handshakeTimeoutMs?: number };
   /** The relay's own timing, where given (engine options): rounds, probes, view shuffles. */
   timing: { intervalMs?: number; probeIntervalMs?: number; shuffleIntervalMs?: number };
+  /** The memory the state it carries may take (`storeBytesMax`, an engine option), where given. */
+  state: { storeBytesMax?: number };
   logLevel: LogLevel;
 }
 
@@ -187,6 +190,7 @@ export function resolveRelayConfig(flags: RelayFlagValues, env: (name: string) =
     trustProxy: choice<ProxyHeader>("trust-proxy") ?? null,
     limits,
     timing: {},
+    state: {},
     logLevel: choice<LogLevel>("log-level") ?? "info",
   };
   if (key !== undefined) config.key = key;
@@ -199,6 +203,12 @@ export function resolveRelayConfig(flags: RelayFlagValues, env: (name: string) =
   }
   if (config.timing.probeIntervalMs !== undefined && config.timing.probeIntervalMs < 500) {
     throw new RelayUsageError("--probe-interval-ms: at least 500 (the probe timeout)");
+  }
+  const storeBytesMax = positive("store-bytes-max");
+  if (storeBytesMax !== undefined) {
+    // At least one origin's cap (originBytesMax, 128 KiB): a node must be able to hold any one valid map.
+    if (!Number.isInteger(storeBytesMax) || storeBytesMax < 131_072) throw new RelayUsageError(`--store-bytes-max: expected a whole number of bytes, at least 131072 (one origin's cap), got ${storeBytesMax}`);
+    config.state.storeBytesMax = storeBytesMax;
   }
   return config;
 }
@@ -214,6 +224,7 @@ export function relayOptionsOf(config: RelayConfig): Record<string, unknown> {
     trustProxy: config.trustProxy,
     ...config.limits,
     ...config.timing,
+    ...config.state,
     ...(config.admission ? { admission: config.admission } : {}),
     ...(config.credential ? { credential: config.credential } : {}),
   };

@@ -21,7 +21,10 @@ import { emptyMap, isShared } from "./empty.ts";
 import { LocalMap } from "./local.ts";
 import { deltaOf } from "./serve.ts";
 import type { EngineOptions } from "./options.ts";
+import { type BytePool, ENTRY_HELD_BYTES, entriesHeld, ORIGIN_HELD_BYTES } from "./held.ts";
 import { buildSnapshot, byKeyBytes, OriginState, rootBytes, takenEntry, type OriginView, type SignedRoot, type StoredEntry } from "./origin.ts";
+
+export { type BytePool, ENTRY_HELD_BYTES, ORIGIN_HELD_BYTES };
 
 /** One key's value changed (or was deleted, `value: null`) in some origin's map. */
 export interface Change {
@@ -73,30 +76,6 @@ export interface StateView {
 }
 
 const sameScope = (a?: Uint8Array, b?: Uint8Array): boolean => (a === undefined || b === undefined ? a === b : bytesEqual(a, b));
-
-/** Bytes of others' state a node holds in all its stores (mesh-wide, each scope's): `storeBytesMax` bounds the sum. */
-export type BytePool = { held: number };
-
-/**
- * What another origin's record (signed root, digest row, snapshot, its table entries) counts
- * against `storeBytesMax` beside its entries: about the heap it takes in V8 (`grapevine bench held`
- * measures both this and {@link ENTRY_HELD_BYTES} against the heap), so that `storeBytesMax`
- * bounds memory and not only bytes on the wire. Keys cost nothing to make: a peer that sends many
- * tiny maps pays for each in this count.
- */
-export const ORIGIN_HELD_BYTES = 2560;
-
-/**
- * What each entry of another origin counts against `storeBytesMax` beside its leaf bytes: the
- * heap an entry takes (its object, its buffer, its place in the map and the Merkle tree). A map of
- * many one-byte values counts about what it holds, not the few bytes its leaves are.
- */
-export const ENTRY_HELD_BYTES = 576;
-
-/** What an origin's entries count against `storeBytesMax`: their leaf bytes and {@link ENTRY_HELD_BYTES} each. */
-function entriesHeld(st: { bytes: number; entries: { size: number } }): number {
-  return st.bytes + st.entries.size * ENTRY_HELD_BYTES;
-}
 
 /** Every origin's state on one node, in one scope. */
 export class Store implements StateView {

@@ -36,7 +36,7 @@ describe("relay settings", () => {
   const none = () => undefined;
 
   it("parse with defaults, repeatable --peer, --flag=value, and the environment as a fallback", () => {
-    expect(parseRelayArgs([], none)).toEqual({ port: 8787, host: "127.0.0.1", network: "grapevine", peers: [], trustProxy: null, limits: {}, timing: {}, logLevel: "info" });
+    expect(parseRelayArgs([], none)).toEqual({ port: 8787, host: "127.0.0.1", network: "grapevine", peers: [], trustProxy: null, limits: {}, timing: {}, state: {}, logLevel: "info" });
     expect(parseRelayArgs(["--port=0", "--peer", "ws://a:1/", "--peer=wss://b/", "--network", "n"], none)).toMatchObject({ port: 0, peers: ["ws://a:1/", "wss://b/"], network: "n" });
     const env: Record<string, string> = { GRAPEVINE_PEERS: "wss://x/, wss://y/", GRAPEVINE_NETWORK: "lobby", GRAPEVINE_KEY: " gvsk1.abc ", GRAPEVINE_PORT: "9000" };
     expect(parseRelayArgs([], (k) => env[k])).toMatchObject({ port: 9000, host: "127.0.0.1", peers: ["wss://x/", "wss://y/"], network: "lobby", key: "gvsk1.abc" });
@@ -69,6 +69,16 @@ describe("relay settings", () => {
     expect(fromFlags).toEqual(expected);
     expect(fromEnv).toEqual(expected);
     for (const s of RELAY_SETTINGS) expect(s.env, s.flag).toMatch(/^GRAPEVINE_[A-Z_]+$/);
+  });
+
+  it("take the memory others' state may take (--store-bytes-max), as a whole number of bytes no less than one origin's cap", () => {
+    const c = parseRelayArgs(["--store-bytes-max", "67108864"], none)!;
+    expect(c.state).toEqual({ storeBytesMax: 67_108_864 });
+    expect(relayOptionsOf(c)).toMatchObject({ storeBytesMax: 67_108_864 });
+    expect(parseRelayArgs([], (k) => ({ GRAPEVINE_STORE_BYTES_MAX: "1e9" })[k])!.state).toEqual({ storeBytesMax: 1e9 });
+    expect(relayOptionsOf(parseRelayArgs([], none)!)).not.toHaveProperty("storeBytesMax");
+    expect(() => parseRelayArgs(["--store-bytes-max", "4096"], none)).toThrow(/--store-bytes-max: .*at least 131072/);
+    expect(() => parseRelayArgs(["--store-bytes-max", "200000.5"], none)).toThrow(/--store-bytes-max: expected a whole number/);
   });
 
   it("take admission, a trusted proxy header and a log level; options for the relay follow", () => {
