@@ -349,6 +349,8 @@ export class Relay {
       { name: "grapevine_forwards_total", help: "FORWARD frames sent on towards their target.", type: "counter", value: c.forwards },
       { name: "grapevine_forward_bytes_total", help: "Bytes of FORWARD frames sent on (peers' traffic through the relay, WebRTC signalling included).", type: "counter", value: c.forwardBytes },
       { name: "grapevine_state_origins", help: "Origins whose state the relay holds.", type: "gauge", value: this.node.origins().length },
+      { name: "grapevine_state_bytes", help: "Memory others' state takes at the relay, every room together, as storeBytesMax counts it.", type: "gauge", value: this.node.engine.store.pool.held },
+      { name: "grapevine_state_bytes_max", help: "storeBytesMax: past it, new state is refused until some is collected.", type: "gauge", value: this.node.options.storeBytesMax },
       { name: "grapevine_rounds_total", help: "Gossip rounds run.", type: "counter", value: stats.rounds },
       { name: "grapevine_uptime_seconds", help: "Seconds since the relay started.", type: "gauge", value: Math.floor((this.#now() - this.#startedAt) / 1000) },
     ];

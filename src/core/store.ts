@@ -68,6 +68,8 @@ export interface StateView {
   readonly origins: ReadonlyMap<string, OriginView>;
   /** Bytes held of other origins, as `storeBytesMax` counts them: their leaf bytes, {@link ENTRY_HELD_BYTES} an entry and {@link ORIGIN_HELD_BYTES} an origin. */
   readonly heldBytes: number;
+  /** The node's count of every store together, the mesh-wide one and each scope's: what `storeBytesMax` bounds. */
+  readonly pool: Readonly<BytePool>;
   get(originId: string, key: string): Uint8Array | null | undefined;
   getLocal(key: string): Uint8Array | null | undefined;
   localEntries(): StoredEntry[];
@@ -86,9 +88,8 @@ export class Store implements StateView {
   #local: LocalMap;
   /** Origins collected after their farewell, remembered for another TTL so stale copies do not revive them. */
   #departed = emptyMap<string, { generation: number; version: number; at: number }>(); // the shared empty Map until one departs
-  /** Bytes of other origins held here, as `heldBytes` says (`storeBytesMax` bounds the node's sum). */
-  #heldBytes = 0;
-  #pool: BytePool;
+  #heldBytes = 0; // as `heldBytes` says
+  readonly pool: BytePool;
 
   /**
    * @param scope the scope (room, topic) whose maps this store holds (absent: the mesh-wide maps); every root it signs or takes in names it
@@ -96,7 +97,7 @@ export class Store implements StateView {
    * @param trie the digest's index (`parts.ts`'s `DigestPart`: the trie, or the rows in one table)
    */
   constructor(readonly selfKey: Uint8Array, readonly generation: number, readonly opts: EngineOptions, readonly trie: DigestIndex, readonly scope?: Uint8Array, pool: BytePool = { held: 0 }) {
-    this.#pool = pool;
+    this.pool = pool;
     if (!Number.isSafeInteger(generation) || generation < 0) throw new RangeError("generation must be a non-negative safe integer");
     this.selfId = toHex(selfKey);
     this.self = new OriginState(selfKey, this.selfId);
@@ -252,12 +253,12 @@ export class Store implements StateView {
 
   #hold(delta: number): void {
     this.#heldBytes += delta;
-    this.#pool.held += delta;
+    this.pool.held += delta;
   }
 
   /** The store is dropped (a scope left): what it held no longer counts against the node's total. */
   release(): void {
-    this.#pool.held -= this.#heldBytes;
+    this.pool.held -= this.#heldBytes;
     this.#heldBytes = 0;
   }
 
@@ -292,7 +293,7 @@ export class Store implements StateView {
     let st = this.origins.get(id);
     if (st?.evidence) return null;
     if (!st) {
-      if (this.origins.size >= this.opts.originsMax || this.#pool.held + ORIGIN_HELD_BYTES > this.opts.storeBytesMax) return null;
+      if (this.origins.size >= this.opts.originsMax || this.pool.held + ORIGIN_HELD_BYTES > this.opts.storeBytesMax) return null;
       st = new OriginState(f.origin, id);
       this.origins.set(id, st);
       this.#hold(ORIGIN_HELD_BYTES);
@@ -329,7 +330,7 @@ export class Store implements StateView {
       // growth is checked below): the node never counts more than storeBytesMax.
       let incoming = ORIGIN_HELD_BYTES;
       for (const e of cd.entries) incoming += e.leaf.length + ENTRY_HELD_BYTES;
-      if (this.#pool.held + incoming > this.opts.storeBytesMax) return { status: "full", changes: [] };
+      if (this.pool.held + incoming > this.opts.storeBytesMax) return { status: "full", changes: [] };
       st = new OriginState(f.origin, cd.originId);
       this.origins.set(cd.originId, st);
       this.#hold(ORIGIN_HELD_BYTES);
@@ -369,7 +370,7 @@ export class Store implements StateView {
       return { status: "stale", changes, penalty: remoteError("STATE_CAP_EXCEEDED", "origin would exceed its caps") };
     }
     const growth = entriesHeld({ bytes, entries: { size: count } }) - entriesHeld(st);
-    if (growth > 0 && this.#pool.held + growth > this.opts.storeBytesMax) return { status: "full", changes };
+    if (growth > 0 && this.pool.held + growth > this.opts.storeBytesMax) return { status: "full", changes };
 
     if (!cur || f.version > cur.version || f.generation !== cur.generation) {
       st.root = cd.root;

@@ -8,6 +8,7 @@ import { createMemoryLinkPair, createNode, type GrapevineNode } from "../../mod.
 import { encodeLinkFrame, LINK_FRAME } from "../../src/wire/link-frames.ts";
 import { nodeIdFromText } from "../../src/crypto/identity.ts";
 import { encode } from "../../src/wire/cbor.ts";
+import { ENTRY_HELD_BYTES, ORIGIN_HELD_BYTES } from "../../src/core/held.ts";
 import { createRelay, DEFAULT_RELAY_LIMITS, type Relay, type RelayOptions } from "../../relay/core.ts";
 import { AdmissionGate, REFUSALS, resolveRelayLimits, TokenBucket } from "../../relay/limits.ts";
 import { attach, parsePrometheus, refusedWith, sample, until } from "./helpers.ts";
@@ -159,12 +160,16 @@ describe("relay core over memory links", () => {
     for (const name of [
       "grapevine_links", "grapevine_frames_in_total", "grapevine_frames_out_total", "grapevine_bytes_in_total",
       "grapevine_bytes_out_total", "grapevine_frames_rejected_total", "grapevine_state_origins", "grapevine_rounds_total",
-      "grapevine_connections_refused_total", "grapevine_forwards_total",
+      "grapevine_connections_refused_total", "grapevine_forwards_total", "grapevine_state_bytes", "grapevine_state_bytes_max",
     ]) expect(types.has(name), name).toBe(true);
     expect(types.get("grapevine_frames_in_total")).toBe("counter");
     expect(types.get("grapevine_links")).toBe("gauge");
     expect(sample(samples, "grapevine_links")).toBe(1);
     expect(sample(samples, "grapevine_state_origins")).toBe(1);
+    // The one key the relay holds of a's counts its record, its entry and its leaf, against the default bound.
+    expect(sample(samples, "grapevine_state_bytes")).toBe(relay.node.engine.store.pool.held);
+    expect(sample(samples, "grapevine_state_bytes")).toBeGreaterThan(ORIGIN_HELD_BYTES + ENTRY_HELD_BYTES);
+    expect(sample(samples, "grapevine_state_bytes_max")).toBe(134_217_728);
     expect(sample(samples, "grapevine_frames_in_total")).toBeGreaterThan(2);
     expect(sample(samples, "grapevine_bytes_out_total")).toBeGreaterThan(0);
 
