@@ -94,6 +94,13 @@ const NETWORK_BYTES_MAX = 255;
 const NETWORKS_MAX_DEFAULT = 100;
 /** Default of `GRAPEVINE_PEER_IDLE_MS`: about when workerd would evict an idle object. */
 const PEER_IDLE_MS_DEFAULT = 10_000;
+/**
+ * What the state and the kept broadcast messages may take here unless configured
+ * (`GRAPEVINE_STORE_BYTES_MAX`): an isolate has 128 MB in all, code, sockets and buffers included,
+ * where the engine's defaults (128 MiB of state, 32 MiB of messages) suit a server.
+ */
+const WORKERS_STORE_BYTES_MAX = 48 * 1024 * 1024;
+const WORKERS_MESSAGE_CACHE_BYTES_MAX = 8 * 1024 * 1024;
 /** Names the pattern admitted, remembered per isolate so the registry is asked once per name. */
 const admittedHere = new Set<string>();
 /** At most this many remembered (the registry remains the authority). */
@@ -415,6 +422,8 @@ export class RelayObject {
       this.#alarmAt = await storage.getAlarm();
       const log = jsonLog((line) => console.log(line), config.logLevel);
       const options: RelayOptions = {
+        storeBytesMax: WORKERS_STORE_BYTES_MAX,
+        messageCacheBytesMax: WORKERS_MESSAGE_CACHE_BYTES_MAX,
         ...relayOptionsOf(config),
         peers: [], // added below, dialed or not
         network,

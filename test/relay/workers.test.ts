@@ -31,6 +31,8 @@ describe("relay/workers.ts in workerd (miniflare)", () => {
     expect(health.id).toBe(a.peer());
     const metrics = await (await fetch(new URL("/metrics", http))).text();
     expect(metrics).toMatch(/^grapevine_links 2$/m);
+    // An isolate has 128 MB in all: the state it may hold is bounded below that unless configured.
+    expect(metrics).toMatch(new RegExp(`^grapevine_state_bytes_max ${48 * 1024 * 1024}$`, "m"));
     expect((await fetch(new URL("/nope", http))).status).toBe(404);
     await refusalsArePrompt(ws);
     await new Promise((r) => setTimeout(r, 1100)); // this address was refused: a second until it is upgraded again
@@ -62,13 +64,15 @@ describe("relay/workers.ts in workerd (miniflare)", () => {
   it("dials a peer relay from the Durable Object (GRAPEVINE_PEERS): peers on either relay converge", async () => {
     const nodeRelay = await serveRelay({ port: 0, network: NETWORK, intervalMs: 100 });
     cleanups.push(() => nodeRelay.close());
-    const { ws } = await startWorkerd({ GRAPEVINE_PEERS: nodeRelay.url });
+    const { ws, http } = await startWorkerd({ GRAPEVINE_PEERS: nodeRelay.url, GRAPEVINE_STORE_BYTES_MAX: "1000000" });
     const [a, b] = [await peer(ws), await peer(nodeRelay.url)];
     await until(() => a.connected() && b.connected(), 15_000, "both peers linked");
     a.node.set("side", "workerd");
     b.node.set("side", "node");
     await until(() => b.node.get("side", a.node.id) === "workerd" && a.node.get("side", b.node.id) === "node", 20_000, "convergence across relays");
     expect(nodeRelay.relay.node.peers()).toContain(a.peer());
+    // The memory bound from the environment wins over the isolate's default.
+    expect(await (await fetch(new URL("/metrics", http))).text()).toMatch(/^grapevine_state_bytes_max 1000000$/m);
   }, 60_000);
 
   it("serves only the networks configured: listed ones, and names of the pattern up to GRAPEVINE_NETWORKS_MAX", async () => {
