@@ -8,6 +8,7 @@
 
 import { Engine, PROTOCOL_VERSION } from "../core/engine.ts";
 import { seededRng } from "../core/random.ts";
+import { DEFAULT_OPTIONS } from "../core/options.ts";
 import { signingBytes } from "../crypto/context.ts";
 import { MerkleTree, leafHash } from "../crypto/merkle.ts";
 import type { SignatureSuite } from "../crypto/types.ts";
@@ -51,7 +52,7 @@ export async function runReconcile(o: ScenarioOptions & { origins: number; diffe
   const base = await Promise.all(Array.from({ length: o.origins }, (_, i) => make(i, 1)));
   const newer = await Promise.all(Array.from({ length: o.differences }, (_, i) => make(i * 7 % o.origins, 2)));
   const runOnce = async (digestEntriesMax: number) => {
-    const opts = { network, digestEntriesMax, digestRowsBeforeSummaryMax: digestEntriesMax, intervalMs: 1000, originsMax: o.origins + 10, pendingVerifyMax: o.origins * 2 + 10, pendingVerifyPerLinkMax: o.origins * 2 + 10 };
+    const opts = { network, digestEntriesMax, digestRowsBeforeSummaryMax: digestEntriesMax, intervalMs: 1000, originsMax: o.origins + 10, storeBytesMax: Math.max(DEFAULT_OPTIONS.storeBytesMax, (o.origins + 10) * 4096), pendingVerifyMax: o.origins * 2 + 10, pendingVerifyPerLinkMax: o.origins * 2 + 10 };
     const a = new Engine({ publicKey: simKeyPair(o.seed, 1).publicKey, generation: 1, random: seededRng(o.seed), now: 0, options: opts });
     const b = new Engine({ publicKey: simKeyPair(o.seed, 2).publicKey, generation: 1, random: seededRng(o.seed + 1), now: 0, options: opts });
     const load = async (e: Engine, made: typeof base) => {
