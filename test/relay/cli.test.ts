@@ -110,7 +110,7 @@ describe("relay settings", () => {
 });
 
 describe("every command", () => {
-  const commands = [["demo"], ["demo-tx"], ["relay"], ["keygen"], ["sim"], ["bench", "size"], ["bench", "relay"], ["bench", "broadcast"]];
+  const commands = [["demo"], ["demo-tx"], ["relay"], ["keygen"], ["sim"], ["bench", "size"], ["bench", "relay"], ["bench", "broadcast"], ["bench", "held"]];
 
   it("answers --help with its own usage (exit 0)", async () => {
     captureConsole();
