@@ -444,13 +444,13 @@ const benchHeldCommand: Command = {
     name: "grapevine bench held",
     summary: "What holding other origins' state costs one node's heap, against what it counts toward\nstoreBytesMax: presence-sized maps, maps of 200 one-byte keys, maps of 4 KiB values, with the digest\nin a table and in the trie. heap_over_counted at most 1 means storeBytesMax bounds memory. One JSON line;\nexit status 1 when a shape takes more heap than it counts.",
     options: {
-      scale: { type: "string", value: "X", help: "origins of each shape, as a multiple of 5000 / 200 / 500, 0.01–20 (default 1)" },
+      scale: { type: "string", value: "X", help: "origins of each shape, as a multiple of 5000 / 200 / 500, 0.2–20 (default 1; fewer origins measure fixed costs more than what each takes)" },
     },
     notes: "e.g. grapevine bench held --scale 4",
   },
   async run(v) {
     const { runHeldBench } = await import("./bench-held.ts");
-    const report = runHeldBench({ scale: numberOption(v, "scale", 1, (n) => n >= 0.01 && n <= 20, "a number in [0.01, 20]") });
+    const report = runHeldBench({ scale: numberOption(v, "scale", 1, (n) => n >= 0.2 && n <= 20, "a number in [0.2, 20]") });
     console.log(JSON.stringify(report));
     return report.heap_over_counted_max <= 1 ? 0 : 1;
   },

@@ -23,7 +23,7 @@ export const ORIGIN_HELD_BYTES = 2560;
  * heap an entry takes (its object, its buffer, its place in the map and the Merkle tree). A map of
  * many one-byte values counts about what it holds, not the few bytes its leaves are.
  */
-export const ENTRY_HELD_BYTES = 576;
+export const ENTRY_HELD_BYTES = 640;
 
 /** What an origin's entries count against `storeBytesMax`: their leaf bytes and {@link ENTRY_HELD_BYTES} each. */
 export function entriesHeld(st: { bytes: number; entries: { size: number } }): number {
