@@ -11,18 +11,17 @@
  *
  * - `presence`: one key of a presence-sized JSON value an origin (what a relay holds of a tab);
  * - `tiny_keys`: 200 keys of one byte an origin (the cheapest entries a peer can make);
- * - `large_values`: 8 keys of 4 KiB an origin (buffers outside V8's heap: counted through
- *   `arrayBuffers`).
+ * - `large_values`: 8 keys of 4 KiB an origin (their buffers lie outside V8's heap, and are
+ *   counted there).
  *
  * Each shape runs with the digest kept in one table (`digestRowsPart`, tabs) and in the trie
- * (`digestTreePart`, relays). Memory is the heap in use plus array buffers, after a full GC, before
+ * (`digestTreePart`, relays). Memory is the heap in use plus memory outside it (array buffers), read
+ * after full collections until two readings agree (`heapMeasure`, as the simulator measures), before
  * and after; per origin is that growth divided by the origins taken in, the median of three runs.
  *
  * @module
  */
 
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { EngineCore } from "../src/core/engine-core.ts";
 import { digestRowsPart } from "../src/core/digest-rows.ts";
 import { digestTreePart } from "../src/core/digest-tree.ts";
@@ -32,13 +31,14 @@ import { leafHash, MerkleTree } from "../src/crypto/merkle.ts";
 import { compareBytes } from "../src/bytes.ts";
 import { DELTA_FLAG, encodeDeltaFrame, encodeOriginDelta } from "../src/wire/frames.ts";
 import { encodeLeaf, encodeRootBody } from "../src/wire/records.ts";
+import { heapMeasure } from "./sim-scale.ts";
 
 /** One shape's run: what the engine took in and what it took. */
 export interface HeldShape {
   origins: number;
   entries_per_origin: number;
   leaf_bytes_per_origin: number;
-  /** Heap plus array buffers per origin held, after a full GC. */
+  /** Heap plus memory outside it (array buffers) per origin held, after full collections. */
   memory_bytes_per_origin: number;
   /** What `storeBytesMax` counts per origin (`heldBytes` / origins). */
   counted_bytes_per_origin: number;
@@ -65,16 +65,6 @@ export const HELD_SHAPES = {
 } as const;
 
 type ShapeName = keyof typeof HELD_SHAPES;
-
-/** Heap in use plus array buffers after a full GC (`gc` made reachable, as `--expose-gc` would). */
-function memoryAfterGc(): number {
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 const utf8 = new TextEncoder();
 
@@ -116,22 +106,23 @@ function runShapeOnce(name: ShapeName, origins: number, tree: boolean): HeldShap
   e.linkUp(0, 1, new Uint8Array(32).fill(9));
   drain();
   let leafBytes = 0;
-  const before = memoryAfterGc();
+  const memory = heapMeasure();
+  const before = memory();
   for (let i = 0; i < origins; i++) {
     const { frame, leafBytes: n } = originFrame(i, shape);
     leafBytes += n;
     e.receive(i, 1, frame);
     drain();
   }
-  const after = memoryAfterGc();
+  const after = memory();
   let held = 0;
   for (const o of e.store.origins.values()) if (o.id !== e.store.selfId && o.entries.size === shape.entries) held++;
   if (held !== origins) throw new Error(`bench held: the engine holds ${held} of ${origins} ${name} origins`);
-  const memory = (after - before) / origins;
+  const taken = (after - before) / origins;
   const counted = e.store.heldBytes / origins;
   return {
     origins, entries_per_origin: shape.entries, leaf_bytes_per_origin: Math.round(leafBytes / origins),
-    memory_bytes_per_origin: Math.round(memory), counted_bytes_per_origin: Math.round(counted), heap_over_counted: Math.round((memory / counted) * 100) / 100,
+    memory_bytes_per_origin: Math.round(taken), counted_bytes_per_origin: Math.round(counted), heap_over_counted: Math.round((taken / counted) * 100) / 100,
   };
 }
 

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { DEFAULT_OPTIONS } from "../src/core/options.ts";
 import { nodeIdFromText } from "../src/crypto/identity.ts";
 import type { Credential } from "../src/runtime/credential.ts";
 import type { RelayLimits } from "./limits.ts";
@@ -206,8 +207,9 @@ export function resolveRelayConfig(flags: RelayFlagValues, env: (name: string) =
   }
   const storeBytesMax = positive("store-bytes-max");
   if (storeBytesMax !== undefined) {
-    // At least one origin's cap (originBytesMax, 128 KiB): a node must be able to hold any one valid map.
-    if (!Number.isInteger(storeBytesMax) || storeBytesMax < 131_072) throw new RelayUsageError(`--store-bytes-max: expected a whole number of bytes, at least 131072 (one origin's cap), got ${storeBytesMax}`);
+    // At least one origin's cap (originBytesMax): a node must be able to hold any one valid map.
+    const least = DEFAULT_OPTIONS.originBytesMax;
+    if (!Number.isInteger(storeBytesMax) || storeBytesMax < least) throw new RelayUsageError(`--store-bytes-max: expected a whole number of bytes, at least ${least} (one origin's cap), got ${storeBytesMax}`);
     config.state.storeBytesMax = storeBytesMax;
   }
   return config;

@@ -369,7 +369,7 @@ export class Store implements StateView {
     if (bytes > this.opts.originBytesMax + this.opts.valueBytesMax || count > this.opts.keysPerOriginMax * 2) {
       return { status: "stale", changes, penalty: remoteError("STATE_CAP_EXCEEDED", "origin would exceed its caps") };
     }
-    const growth = entriesHeld({ bytes, entries: { size: count } }) - entriesHeld(st);
+    const growth = bytes - st.bytes + (count - st.entries.size) * ENTRY_HELD_BYTES;
     if (growth > 0 && this.pool.held + growth > this.opts.storeBytesMax) return { status: "full", changes };
 
     if (!cur || f.version > cur.version || f.generation !== cur.generation) {
